@@ -1,0 +1,237 @@
+"""The ``aitrade`` command: a thin shell over :mod:`aitrade.commands`.
+
+A user error prints one line and exits 2; a traceback appears only with ``--debug``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, NoReturn
+
+from aitrade import __version__
+from aitrade.commands.table import format_table
+from aitrade.config import Settings, load_settings
+from aitrade.errors import AiTradeError, UserError
+
+log = logging.getLogger("aitrade.cli")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error in one line (exit 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"aitrade: error: {message} (see `{self.prog} --help`)\n")
+
+
+def _dashed(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
+    """Accept both ``--train_window`` and ``--train-window``."""
+    flags = [f"--{name}"]
+    if "_" in name:
+        flags.append(f"--{name.replace('_', '-')}")
+    parser.add_argument(*flags, dest=name, **kwargs)
+
+
+def _symbols(text: str | None) -> list[str] | None:
+    return [s.strip().upper() for s in text.split(",") if s.strip()] if text else None
+
+
+def _print_json(obj: Any) -> None:
+    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def cmd_config_show(args: argparse.Namespace, settings: Settings) -> int:
+    view = settings.public_view()
+    if args.json:
+        _print_json(view)
+        return 0
+    rows = [{"variable": k, "value": v["value"], "origin": v["origin"]} for k, v in view.items()]
+    print(format_table(rows, ["variable", "value", "origin"]))
+    print(f"\neffective execution mode: {settings.execution_mode}")
+    for w in settings.warnings:
+        print(f"warning: {w}")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands.doctor import local_checks, online_checks  # noqa: PLC0415 (imports torch)
+
+    checks = local_checks(settings)
+    if args.online:
+        import aiohttp  # noqa: PLC0415
+
+        async def ping() -> list[Any]:
+            async with aiohttp.ClientSession() as session:
+                return await online_checks(settings, session)
+
+        checks += asyncio.run(ping())
+    print(format_table([c.__dict__ for c in checks], ["name", "status", "detail"]))
+    return 1 if any(c.status == "fail" for c in checks) else 0
+
+
+def cmd_data_list(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands.data_cmd import inventory  # noqa: PLC0415
+
+    inv = inventory(settings)
+    if args.json:
+        _print_json(inv)
+        return 0
+    print("Embedded samples (offline):")
+    print(format_table(inv["samples"], ["symbol", "interval", "kind", "rows", "start", "end", "calendar", "license"]))
+    print(f"\nCache {settings.data_cache_dir}:")
+    if inv["cache"]:
+        print(format_table(inv["cache"], ["source", "interval", "symbol", "rows", "start", "end", "synthetic"]))
+    else:
+        print("  (empty)")
+    return 0
+
+
+def cmd_data_fetch(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands.data_cmd import fetch  # noqa: PLC0415
+
+    symbols = _symbols(args.symbols)
+    if not symbols:
+        raise UserError("--symbols is required, e.g. --symbols BTCUSDT,ETHUSDT")
+    results = asyncio.run(
+        fetch(
+            settings,
+            symbols=symbols,
+            interval=args.interval,
+            start=args.start,
+            end=args.end,
+            source=args.source,
+            market=args.market,
+            path=args.path,
+            refresh=args.refresh,
+        )
+    )
+    rows = [
+        {
+            "symbol": r.symbol,
+            "source": r.source,
+            "interval": r.interval,
+            "rows": r.rows,
+            "new": r.new_rows,
+            "requests": r.requests,
+            "quality": r.quality.summary(),
+            "file": r.path,
+        }
+        for r in results
+    ]
+    print(format_table(rows, ["symbol", "source", "interval", "rows", "new", "requests", "quality", "file"]))
+    return 0
+
+
+def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands.data_cmd import quality  # noqa: PLC0415
+
+    rows = quality(
+        settings, source=args.source, symbols=_symbols(args.symbols), interval=args.interval, path=args.path
+    )
+    if args.json:
+        _print_json(rows)
+    else:
+        print(format_table(rows, ["source", "symbol", "interval", "rows", "start", "end", "calendar", "report"]))
+        bad = [r for r in rows if not r["ok"]]
+        print(f"\n{len(rows) - len(bad)} of {len(rows)} bar tables pass the quality gate")
+    return 1 if any(not r["ok"] for r in rows) else 0
+
+
+def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    """The main job, offline on the embedded data."""
+    print("AiTrade demo: offline, on the embedded data\n")
+    ns = argparse.Namespace(json=False, source=None, symbols=None, interval=None, path=None)
+    cmd_data_list(ns, settings)
+    print("\nQuality report:")
+    return cmd_data_check(ns, settings)
+
+
+# --- parser -------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="aitrade", description="AiTrade research-and-trading workbench")
+    p.add_argument("--version", action="version", version=f"aitrade {__version__}")
+    p.add_argument("--home", help="home directory (default: $AITRADE_HOME or the current directory)")
+    p.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    cfg = sub.add_parser("config", help="show the configuration").add_subparsers(
+        dest="sub", metavar="SUB", parser_class=_Parser
+    )
+    show = cfg.add_parser("show", help="every setting, secrets masked, with where it came from")
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(func=cmd_config_show)
+
+    doc = sub.add_parser("doctor", help="check the installation and configuration")
+    doc.add_argument("--online", action="store_true", help="also ping the brokers")
+    doc.set_defaults(func=cmd_doctor)
+
+    data = sub.add_parser("data", help="bars: inventory, fetch, quality").add_subparsers(
+        dest="sub", metavar="SUB", parser_class=_Parser
+    )
+    dl = data.add_parser("list", help="embedded samples and cached files")
+    dl.add_argument("--json", action="store_true")
+    dl.set_defaults(func=cmd_data_list)
+
+    df = data.add_parser("fetch", help="fetch bars into data_cache/")
+    df.add_argument("--source", default="sample", help="sample, bitget, tinvest or csv (default sample)")
+    df.add_argument("--symbols", help="comma-separated, e.g. BTCUSDT,ETHUSDT")
+    df.add_argument("--interval", default="1h")
+    df.add_argument("--start", help="UTC date/time, inclusive (ISO-8601)")
+    df.add_argument("--end", help="UTC date/time, exclusive (ISO-8601)")
+    df.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
+    df.add_argument("--market", default="spot", help="Bitget market: spot or futures")
+    df.add_argument("--refresh", action="store_true", help="fetch again even what is cached")
+    df.set_defaults(func=cmd_data_fetch)
+
+    dc = data.add_parser("check", help="quality report")
+    dc.add_argument("--source", help="sample, csv, or a cache source (default: samples and cache)")
+    dc.add_argument("--symbols")
+    dc.add_argument("--interval")
+    dc.add_argument("--path")
+    dc.add_argument("--json", action="store_true")
+    dc.set_defaults(func=cmd_data_check)
+
+    demo = sub.add_parser("demo", help="the main job, offline on the embedded data")
+    demo.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        settings = load_settings(args.home)
+        from aitrade.log import setup_logging  # noqa: PLC0415
+
+        setup_logging(settings, console_level="DEBUG" if args.debug else "WARNING")
+        log.info("aitrade %s: %s", __version__, " ".join(sys.argv[1:]) if argv is None else " ".join(argv))
+        return int(func(args, settings) or 0)
+    except AiTradeError as exc:
+        if args.debug:
+            traceback.print_exc()
+        log.error("%s: %s", exc.__class__.__name__, exc)
+        print(f"aitrade: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("aitrade: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        log.exception("unexpected failure")
+        if args.debug:
+            traceback.print_exc()
+        print(f"aitrade: unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        return 1

@@ -1,0 +1,94 @@
+"""Logging: a rotating file under ``logs/`` plus the console, with secrets redacted.
+
+Redaction happens in the formatter, on the final text of every record
+(message, arguments and traceback alike), so no handler can leak a secret:
+the configured secret values are replaced, and so are the shapes secrets take
+on the wire (``ACCESS-SIGN``/``ACCESS-KEY`` headers, ``Bearer`` tokens,
+Telegram ``bot<id>:<token>`` URLs, ``token=``/``secret=``/``passphrase=`` pairs).
+"""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from aitrade.config import Settings
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+_MARK = "aitrade_handler"
+_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"), r"\1****"),
+    (re.compile(r"(?i)(bot)\d{3,}:[A-Za-z0-9_-]{10,}"), r"\1****"),
+    (
+        re.compile(r"(?i)((?:access-(?:key|sign|passphrase))['\"]?\s*[:=]\s*['\"]?)[^'\",\s}]+"),
+        r"\1****",
+    ),
+    (
+        re.compile(
+            r"(?i)((?:api[_-]?key|api[_-]?secret|secret|passphrase|token|password)['\"]?\s*[:=]\s*['\"]?)"
+            r"(?!\*\*\*\*|<unset>)[^'\",\s}&]+"
+        ),
+        r"\1****",
+    ),
+)
+
+
+def redact(text: str, secrets: Iterable[str] = ()) -> str:
+    """Replace every known secret value and secret-shaped substring with ``****``."""
+    for value in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+        text = text.replace(value, "****")
+    for pattern, repl in _PATTERNS:
+        text = pattern.sub(repl, text)
+    return text
+
+
+class RedactingFormatter(logging.Formatter):
+    """A formatter whose output never contains a configured secret."""
+
+    def __init__(self, fmt: str = FORMAT, secrets: Iterable[str] = ()) -> None:
+        super().__init__(fmt)
+        self.secrets = tuple(secrets)
+
+    def format(self, record: logging.LogRecord) -> str:
+        return redact(super().format(record), self.secrets)
+
+
+def setup_logging(settings: Settings, *, console_level: str | None = None, console: bool = True) -> Path:
+    """Attach the rotating file handler and the console handler to the root logger.
+
+    Idempotent: handlers attached by an earlier call are replaced, never doubled.
+    Returns the log file path.
+    """
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _MARK, False):
+            root.removeHandler(handler)
+            handler.close()
+    level = getattr(logging, settings.log_level, logging.INFO)
+    root.setLevel(min(level, logging.INFO))
+    formatter = RedactingFormatter(FORMAT, settings.secrets())
+
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    path = settings.logs_dir / "aitrade.log"
+    file_handler = logging.handlers.RotatingFileHandler(
+        path, maxBytes=10 * 1024 * 1024, backupCount=5, encoding="utf-8"
+    )
+    file_handler.setLevel(level)
+    file_handler.setFormatter(formatter)
+    setattr(file_handler, _MARK, True)
+    root.addHandler(file_handler)
+
+    if console:
+        stream = logging.StreamHandler(sys.stderr)
+        stream.setLevel(getattr(logging, console_level or "WARNING", logging.WARNING))
+        stream.setFormatter(formatter)
+        setattr(stream, _MARK, True)
+        root.addHandler(stream)
+
+    for noisy in ("asyncio", "aiohttp", "urllib3", "numba", "matplotlib", "papermill", "traitlets"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    return path
