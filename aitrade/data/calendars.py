@@ -45,7 +45,7 @@ class WeekdayCalendar(Calendar):
     max_missing_sessions: int = 4  # the NYSE closed four days after 11 September 2001
 
     def expected_mask(self, slots: pd.DatetimeIndex, interval: pd.Timedelta) -> np.ndarray:
-        return np.asarray(slots.dayofweek < 5)
+        return np.asarray(slots.day_of_week < 5)
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,7 @@ class MoexCalendar(Calendar):
 
     def expected_mask(self, slots: pd.DatetimeIndex, interval: pd.Timedelta) -> np.ndarray:
         msk = slots + MSK_OFFSET
-        weekday = np.asarray(msk.dayofweek < 5)
+        weekday = np.asarray(msk.day_of_week < 5)
         if interval >= pd.Timedelta(days=1):
             return weekday
         minute = np.asarray(msk.hour * 60 + msk.minute)
@@ -87,7 +87,7 @@ class FxCalendar(Calendar):
     max_missing_bars: int = 0
 
     def expected_mask(self, slots: pd.DatetimeIndex, interval: pd.Timedelta) -> np.ndarray:
-        dow = np.asarray(slots.dayofweek)
+        dow = np.asarray(slots.day_of_week)
         hour = np.asarray(slots.hour)
         closed = (dow == 5) | ((dow == 4) & (hour >= 21)) | ((dow == 6) & (hour < 22))
         month, day = np.asarray(slots.month), np.asarray(slots.day)

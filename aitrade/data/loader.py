@@ -34,7 +34,7 @@ from aitrade.data.sources.csvfiles import csv_symbols, read_csv_bars
 from aitrade.data.sources.sample import load_sample, sample_calendar, sample_symbols
 from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
 from aitrade.data.synthetic import DEFAULT_SEED
-from aitrade.errors import DataError, UnknownSymbolError, UserError
+from aitrade.errors import DataError, RetryableError, SourceUnavailable, UnknownSymbolError, UserError
 from aitrade.retry import RetryPolicy
 from aitrade.universe import CRYPTO_UNIVERSE, EQUITY_UNIVERSE
 
@@ -118,11 +118,18 @@ class FetchResult:
 
 
 def _network(
-    source: str, session: aiohttp.ClientSession, settings: Settings, market: str, retry: RetryPolicy | None
+    source: str,
+    session: aiohttp.ClientSession,
+    settings: Settings,
+    market: str,
+    retry: RetryPolicy | None,
+    timeout_s: float,
 ) -> BitgetCandles | TinvestCandles:
     if source == "bitget":
-        return BitgetCandles(session, settings.bitget_base_url, market=market, retry=retry)
-    rest = TinvestRest(session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(), retry=retry)
+        return BitgetCandles(session, settings.bitget_base_url, market=market, retry=retry, timeout_s=timeout_s)
+    rest = TinvestRest(
+        session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(), retry=retry, timeout_s=timeout_s
+    )
     return TinvestCandles(rest, TinvestInstruments(rest, settings.instruments_path))
 
 
@@ -152,6 +159,7 @@ async def fetch_bars(
     seed: int = DEFAULT_SEED,
     refresh: bool = False,
     retry: RetryPolicy | None = None,
+    timeout_s: float = 20.0,
     progress: bool | None = None,
 ) -> list[FetchResult]:
     """Bring bars into the cache; ask the network only for ranges not yet fetched."""
@@ -180,7 +188,7 @@ async def fetch_bars(
     own_session = session is None
     sess = session or aiohttp.ClientSession()
     try:
-        src = _network(source, sess, settings, market, retry)
+        src = _network(source, sess, settings, market, retry, timeout_s)
         cache_name = getattr(src, "cache_name", source)
         for sym in tqdm(names, desc=f"fetch {source} {interval}", disable=not progress if progress is not None else None):
             entry = None if refresh else cache.read(cache_name, interval, sym)
@@ -190,7 +198,13 @@ async def fetch_bars(
             frames = [entry.bars] if entry is not None and len(entry.bars) else []
             new_rows = 0
             for a, b in gaps:
-                got = await src.fetch(sym, interval, pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC"))
+                try:
+                    got = await src.fetch(sym, interval, pd.Timestamp(a, tz="UTC"), pd.Timestamp(b, tz="UTC"))
+                except RetryableError as exc:
+                    attempts = (retry or RetryPolicy()).attempts
+                    raise SourceUnavailable(
+                        f"{source} {sym} {interval}: gave up after {attempts} attempts: {exc}"
+                    ) from exc
                 new_rows += len(got)
                 if len(got):
                     frames.append(got)
@@ -269,6 +283,7 @@ async def load_bars_async(
     repair: bool = False,
     fetch: bool = True,
     retry: RetryPolicy | None = None,
+    timeout_s: float = 20.0,
 ) -> dict[str, pd.DataFrame]:
     """Async twin of :func:`load_bars`, for code already inside an event loop."""
     source = _check_source(source)
@@ -282,7 +297,7 @@ async def load_bars_async(
     if fetch:
         await fetch_bars(
             names, interval, lo, hi, source=source, settings=settings, market=market, session=session,
-            retry=retry, progress=False,
+            retry=retry, timeout_s=timeout_s, progress=False,
         )  # fmt: skip
     cache = BarCache(settings.data_cache_dir)
     cache_name = "bitget" if source == "bitget" and market == "spot" else (

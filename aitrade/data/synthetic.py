@@ -70,7 +70,7 @@ def _hours(market: str) -> pd.DatetimeIndex:
     if market == "crypto":
         return grid
     msk = grid + MSK_OFFSET  # MOEX main session: hourly bars opening 10:00..18:00 Moscow time
-    keep = (msk.dayofweek < 5) & (msk.hour >= 10) & (msk.hour <= 18)
+    keep = (msk.day_of_week < 5) & (msk.hour >= 10) & (msk.hour <= 18)
     return grid[keep]
 
 

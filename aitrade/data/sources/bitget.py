@@ -65,6 +65,7 @@ class BitgetCandles:
         market: str = "spot",
         retry: RetryPolicy | None = None,
         rate_per_s: float = 18.0,
+        timeout_s: float = 20.0,
         now_ms: Callable[[], int] = _now_ms,
     ) -> None:
         if market not in MARKETS:
@@ -75,6 +76,7 @@ class BitgetCandles:
         self.retry = retry or RetryPolicy()
         self.limiter = RateLimiter({}, rate_per_s)  # 20 req/s per IP per endpoint; keep a margin
         self.now_ms = now_ms
+        self.timeout_s = timeout_s
         self.requests = 0
 
     @property
@@ -132,7 +134,9 @@ class BitgetCandles:
         async def once() -> list[list[Any]]:
             await self.limiter.acquire(path)
             self.requests += 1
-            resp = await request_json(self.session, "GET", self.base_url + path, params=params, what=what)
+            resp = await request_json(
+                self.session, "GET", self.base_url + path, params=params, what=what, timeout_s=self.timeout_s
+            )
             body = resp.body if isinstance(resp.body, dict) else {}
             code = str(body.get("code", ""))
             if resp.status == 429 or code == "429":

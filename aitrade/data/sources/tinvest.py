@@ -81,6 +81,7 @@ class TinvestRest:
         *,
         retry: RetryPolicy | None = None,
         app_name: str = "aitrade.aitrade",
+        timeout_s: float = 20.0,
     ) -> None:
         if not token:
             raise UserError("TINKOFF_API_TOKEN is not set; T-Invest needs a (sandbox) token")
@@ -90,6 +91,7 @@ class TinvestRest:
         self.retry = retry or RetryPolicy()
         self.limiter = RateLimiter(SERVICE_RATES, 3.0)
         self.app_name = app_name
+        self.timeout_s = timeout_s
         self.requests = 0
 
     async def call(self, service: str, method: str, body: dict[str, Any], *, what: str) -> dict[str, Any]:
@@ -104,7 +106,9 @@ class TinvestRest:
         async def once() -> dict[str, Any]:
             await self.limiter.acquire(service)
             self.requests += 1
-            resp = await request_json(self.session, "POST", url, body=body, headers=headers, what=what)
+            resp = await request_json(
+                self.session, "POST", url, body=body, headers=headers, what=what, timeout_s=self.timeout_s
+            )
             if resp.status == 200 and isinstance(resp.body, dict):
                 return resp.body
             raise translate_error(resp.status, resp.body, resp.headers, what)
