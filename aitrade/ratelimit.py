@@ -38,10 +38,10 @@ class TokenBucket:
         async with self._lock:
             while True:
                 self._refill()
-                if self._tokens >= 1.0:
-                    self._tokens -= 1.0
+                if self._tokens >= 1.0 - 1e-9:  # float refill may land a hair short of 1
+                    self._tokens = max(0.0, self._tokens - 1.0)
                     return
-                await self._sleep((1.0 - self._tokens) / self.rate)
+                await self._sleep(max((1.0 - self._tokens) / self.rate, 1e-6))
 
 
 class RateLimiter:

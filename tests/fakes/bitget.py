@@ -35,6 +35,7 @@ class FakeBitget:
         self.requests: list[dict[str, Any]] = []
         self.buckets: dict[str, Bucket] = {}
         self.rate_limit = 20.0
+        self.limited = 0  # 429s sent because a bucket was empty
         self.hang_s = 5.0
         self.now_ms: int | None = None  # fixed clock for tests; None = real time
         app = web.Application()
@@ -72,6 +73,7 @@ class FakeBitget:
             return web.Response(status=500, text="Internal Server Error")
         bucket = self.buckets.setdefault(request.path, Bucket(self.rate_limit, self.rate_limit))
         if not bucket.take():
+            self.limited += 1
             return web.json_response({"code": "429", "msg": "Too Many Requests", "requestTime": self.clock(),
                                       "data": None}, status=429)  # fmt: skip
         return None

@@ -44,8 +44,8 @@ def read_csv_bars(folder: Path, symbol: str) -> pd.DataFrame:
     try:
         ts = pd.to_datetime(raw["ts"].str.strip(), utc=True, format="ISO8601")
     except (ValueError, TypeError) as exc:
-        bad = _first_bad_ts(raw["ts"])
-        raise DataError(f"{path}: cannot read ts {bad!r} as an ISO-8601 time: {exc}") from exc
+        row, bad = _first_bad_ts(raw["ts"])
+        raise DataError(f"{path}: row {row}: cannot read ts {bad!r} as an ISO-8601 time") from exc
     out = {}
     for col in CSV_COLUMNS[1:]:
         values = pd.to_numeric(raw[col].str.strip(), errors="coerce")
@@ -59,10 +59,11 @@ def read_csv_bars(folder: Path, symbol: str) -> pd.DataFrame:
     return df
 
 
-def _first_bad_ts(col: pd.Series) -> str:
-    for value in col:
+def _first_bad_ts(col: pd.Series) -> tuple[int, str]:
+    """Line number (header is line 1) and text of the first unreadable time."""
+    for i, value in enumerate(col):
         try:
-            pd.Timestamp(str(value).strip())
+            pd.to_datetime([str(value).strip()], utc=True, format="ISO8601")
         except (ValueError, TypeError):
-            return str(value)
-    return "?"
+            return i + 2, str(value)
+    return 0, "?"

@@ -120,7 +120,7 @@ def translate_error(status: int, body: Any, headers: dict[str, str], what: str) 
     """AiTrade error for a T-Invest error answer ``{code, message, description}``."""
     body = body if isinstance(body, dict) else {}
     code = str(body.get("description") or "")
-    message = body.get("message") or f"HTTP {status}"
+    message = body.get("message") or "no message"
     tracking = headers.get("x-tracking-id")
     detail = f"{what}: HTTP {status}" + (f", code {code}" if code else "") + f": {message}"
     if tracking:
