@@ -18,6 +18,7 @@ from aitrade import __version__
 from aitrade.commands.table import format_table
 from aitrade.config import Settings, load_settings
 from aitrade.errors import AiTradeError, UserError
+from aitrade.log import setup_logging, teardown_logging
 
 log = logging.getLogger("aitrade.cli")
 
@@ -208,30 +209,39 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version and usage errors
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     func: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "func", None)
     if func is None:
         parser.print_help()
         return 2
     try:
         settings = load_settings(args.home)
-        from aitrade.log import setup_logging  # noqa: PLC0415
-
         setup_logging(settings, console_level="DEBUG" if args.debug else "WARNING")
         log.info("aitrade %s: %s", __version__, " ".join(sys.argv[1:]) if argv is None else " ".join(argv))
         return int(func(args, settings) or 0)
     except AiTradeError as exc:
         if args.debug:
             traceback.print_exc()
-        log.error("%s: %s", exc.__class__.__name__, exc)
+        log.error("%s: %s", exc.__class__.__name__, exc, extra={"console": False})
         print(f"aitrade: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        if args.debug:
+            traceback.print_exc()
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"aitrade: error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("aitrade: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        log.exception("unexpected failure")
+        log.exception("unexpected failure", extra={"console": False})
         if args.debug:
             traceback.print_exc()
         print(f"aitrade: unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
         return 1
+    finally:
+        teardown_logging()

@@ -57,17 +57,30 @@ class RedactingFormatter(logging.Formatter):
         return redact(super().format(record), self.secrets)
 
 
+class _NotOnConsole(logging.Filter):
+    """Drop records logged with ``extra={"console": False}`` (already shown to the user)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return getattr(record, "console", True)
+
+
+def teardown_logging() -> None:
+    """Detach and close the handlers :func:`setup_logging` attached."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        if getattr(handler, _MARK, False):
+            root.removeHandler(handler)
+            handler.close()
+
+
 def setup_logging(settings: Settings, *, console_level: str | None = None, console: bool = True) -> Path:
     """Attach the rotating file handler and the console handler to the root logger.
 
     Idempotent: handlers attached by an earlier call are replaced, never doubled.
     Returns the log file path.
     """
+    teardown_logging()
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, _MARK, False):
-            root.removeHandler(handler)
-            handler.close()
     level = getattr(logging, settings.log_level, logging.INFO)
     root.setLevel(min(level, logging.INFO))
     formatter = RedactingFormatter(FORMAT, settings.secrets())
@@ -86,6 +99,7 @@ def setup_logging(settings: Settings, *, console_level: str | None = None, conso
         stream = logging.StreamHandler(sys.stderr)
         stream.setLevel(getattr(logging, console_level or "WARNING", logging.WARNING))
         stream.setFormatter(formatter)
+        stream.addFilter(_NotOnConsole())
         setattr(stream, _MARK, True)
         root.addHandler(stream)
 

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from aitrade.data.schema import BAR_COLUMNS
-from aitrade.errors import DataError
+from aitrade.errors import DataError, UserError
 from aitrade.statefile import atomic_write, quarantine
 
 META_KEY = b"aitrade"
@@ -99,7 +99,10 @@ class BarCache:
         schema_meta = dict(table.schema.metadata or {})
         schema_meta[META_KEY] = json.dumps(info).encode()
         table = table.replace_schema_metadata(schema_meta)
-        return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+        try:
+            return atomic_write(path, lambda tmp: pq.write_table(table, tmp))
+        except OSError as exc:
+            raise UserError(f"cannot write the cache file {path}: {exc.strerror or exc}") from exc
 
     def inventory(self) -> list[dict[str, Any]]:
         """One row per cached file: source, interval, symbol, rows, range."""
