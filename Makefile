@@ -6,7 +6,7 @@ STAMP := $(VENV)/.aitrade-installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench venv clean
+.PHONY: help demo test lint venv clean
 
 help: ## list the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,11 +26,9 @@ test: $(STAMP) ## the whole test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check aitrade tests benchmarks
-	$(BIN)/ruff format --check aitrade tests benchmarks
+	$(BIN)/ruff check aitrade tests
+	$(BIN)/ruff format --check aitrade tests
 
-bench: $(STAMP) ## speed benchmarks (ratios against peers)
-	$(BIN)/python -m benchmarks
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

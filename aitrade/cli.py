@@ -86,10 +86,16 @@ def cmd_data_list(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(inv)
         return 0
     print("Embedded samples (offline):")
-    print(format_table(inv["samples"], ["symbol", "interval", "kind", "rows", "start", "end", "calendar", "license"]))
+    print(
+        format_table(
+            inv["samples"], ["symbol", "interval", "kind", "rows", "start", "end", "calendar", "license"]
+        )
+    )
     print(f"\nCache {settings.data_cache_dir}:")
     if inv["cache"]:
-        print(format_table(inv["cache"], ["source", "interval", "symbol", "rows", "start", "end", "synthetic"]))
+        print(
+            format_table(inv["cache"], ["source", "interval", "symbol", "rows", "start", "end", "synthetic"])
+        )
     else:
         print("  (empty)")
     return 0
@@ -140,7 +146,9 @@ def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         _print_json(rows)
     else:
-        print(format_table(rows, ["source", "symbol", "interval", "rows", "start", "end", "calendar", "report"]))
+        print(
+            format_table(rows, ["source", "symbol", "interval", "rows", "start", "end", "calendar", "report"])
+        )
         bad = [r for r in rows if not r["ok"]]
         print(f"\n{len(rows) - len(bad)} of {len(rows)} bar tables pass the quality gate")
     return 1 if any(not r["ok"] for r in rows) else 0
@@ -241,7 +249,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.exception("unexpected failure", extra={"console": False})
         if args.debug:
             traceback.print_exc()
-        print(f"aitrade: unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)", file=sys.stderr)
+        print(
+            f"aitrade: unexpected {exc.__class__.__name__}: {exc} (run with --debug for the traceback)",
+            file=sys.stderr,
+        )
         return 1
     finally:
         teardown_logging()

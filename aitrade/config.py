@@ -103,7 +103,9 @@ def _choice(allowed: tuple[str, ...]) -> Callable[[str, Any], str]:
     return parse
 
 
-def _number(lo: float, hi: float, *, lo_open: bool = False, integer: bool = False) -> Callable[[str, Any], Any]:
+def _number(
+    lo: float, hi: float, *, lo_open: bool = False, integer: bool = False
+) -> Callable[[str, Any], Any]:
     def parse(name: str, value: Any) -> Any:
         if isinstance(value, bool):
             raise ConfigError(f"{name}={value!r} must be a number, not a boolean")

@@ -99,8 +99,7 @@ def read_json(path: str | os.PathLike[str], default: Any = None) -> Any:
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         aside = quarantine(p)
         raise StateFileError(
-            f"state file {p} is corrupt ({exc.__class__.__name__}: {exc}); "
-            f"it was moved aside to {aside.name}"
+            f"state file {p} is corrupt ({exc.__class__.__name__}: {exc}); it was moved aside to {aside.name}"
         ) from exc
 
 

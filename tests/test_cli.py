@@ -28,7 +28,10 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
         (["data", "fetch", "--source", "yahoo", "--symbols", "AAPL"], "unknown source 'yahoo'"),
         (["data", "fetch", "--symbols", "NOPE", "--interval", "1h"], "no embedded sample for 'NOPE'"),
         (["data", "fetch", "--symbols", "AAPL", "--interval", "7h"], "unknown interval '7h'"),
-        (["data", "fetch", "--symbols", "AAPL", "--interval", "1d", "--start", "2024-13-45"], "bad date '2024-13-45' for start"),
+        (
+            ["data", "fetch", "--symbols", "AAPL", "--interval", "1d", "--start", "2024-13-45"],
+            "bad date '2024-13-45' for start",
+        ),
         (["data", "fetch", "--source", "csv", "--symbols", "X", "--path", "/no/such/dir"], "does not exist"),
         (["data", "fetch", "--interval", "1d"], "--symbols is required"),
         (["data", "frobnicate"], "invalid choice"),
@@ -65,7 +68,9 @@ def test_bad_setting_is_a_user_error(capsys, home: Path, monkeypatch: pytest.Mon
 
 
 def test_sample_fetch_list_and_check(capsys, home: Path) -> None:
-    code, out, _ = run(capsys, "--home", str(home), "data", "fetch", "--symbols", "BTCUSDT,SBER", "--interval", "1h")
+    code, out, _ = run(
+        capsys, "--home", str(home), "data", "fetch", "--symbols", "BTCUSDT,SBER", "--interval", "1h"
+    )
     assert code == 0 and "BTCUSDT" in out and "SBER" in out
     code, out, _ = run(capsys, "--home", str(home), "data", "list")
     assert code == 0 and "EURUSD" in out and "synthetic" in out and "sample  1h" in out
@@ -76,8 +81,22 @@ def test_sample_fetch_list_and_check(capsys, home: Path) -> None:
 def test_data_check_flags_bad_csv(capsys, home: Path, tmp_path: Path) -> None:
     folder = tmp_path / "csv"
     folder.mkdir()
-    (folder / "X.csv").write_text("ts,open,high,low,close,volume\n2024-01-01T00:00,1,2,0.5,1,1\n2024-01-01T03:00,1,2,0.5,1,1\n")
-    code, out, _ = run(capsys, "--home", str(home), "data", "check", "--source", "csv", "--path", str(folder), "--interval", "1h")
+    (folder / "X.csv").write_text(
+        "ts,open,high,low,close,volume\n2024-01-01T00:00,1,2,0.5,1,1\n2024-01-01T03:00,1,2,0.5,1,1\n"
+    )
+    code, out, _ = run(
+        capsys,
+        "--home",
+        str(home),
+        "data",
+        "check",
+        "--source",
+        "csv",
+        "--path",
+        str(folder),
+        "--interval",
+        "1h",
+    )
     assert code == 1 and "gap(s) beyond the weekdays calendar" in out
 
 
@@ -110,7 +129,9 @@ async def test_cli_fetches_bitget_into_the_cache(bitget: FakeBitget, home: Path)
     assert entry.bars.index[-1] == pd.Timestamp("2024-02-29 23:00", tz="UTC")
 
 
-async def test_cli_doctor_online_pings_the_fakes(bitget: FakeBitget, tinvest: FakeTinvest, home: Path) -> None:
+async def test_cli_doctor_online_pings_the_fakes(
+    bitget: FakeBitget, tinvest: FakeTinvest, home: Path
+) -> None:
     env = {"BITGET_BASE_URL": bitget.url, "TINKOFF_BASE_URL": tinvest.url, "TINKOFF_API_TOKEN": tinvest.token}
     code, out, err = await _cli("--home", str(home), "doctor", "--online", env=env)
     assert code == 0, out + err

@@ -48,8 +48,12 @@ def test_universes_routing_and_figis() -> None:
     assert TINKOFF_FIGI_MAP["SBER"] == "BBG004730N88"
 
 
-@pytest.mark.parametrize(("mode", "n", "risk", "slots"), [("crypto", 20, 0.02, 4), ("stocks", 21, 0.01, 2), ("both", 41, 0.02, 4)])
-def test_universe_selects_assets_and_risk_profile(home: Path, mode: str, n: int, risk: float, slots: int) -> None:
+@pytest.mark.parametrize(
+    ("mode", "n", "risk", "slots"), [("crypto", 20, 0.02, 4), ("stocks", 21, 0.01, 2), ("both", 41, 0.02, 4)]
+)
+def test_universe_selects_assets_and_risk_profile(
+    home: Path, mode: str, n: int, risk: float, slots: int
+) -> None:
     s = load_settings(home, {"UNIVERSE_MODE": mode})
     assert len(s.assets) == n
     assert s.risk_per_trade == risk and s.max_open_positions == slots
@@ -88,7 +92,12 @@ def test_runtime_save_rejects_bad_values_before_writing(home: Path) -> None:
     with pytest.raises(ConfigError, match="ALLOW_LIVE"):
         save_runtime_settings(s, {"ALLOW_LIVE": True})
     assert not (home / "state" / "runtime_settings.json").exists()
-    assert set(RUNTIME_KEYS) >= {"RISK_PER_TRADE", "MAX_OPEN_POSITIONS", "MAX_POSITION_NOTIONAL", "MAX_DAILY_DRAWDOWN"}
+    assert set(RUNTIME_KEYS) >= {
+        "RISK_PER_TRADE",
+        "MAX_OPEN_POSITIONS",
+        "MAX_POSITION_NOTIONAL",
+        "MAX_DAILY_DRAWDOWN",
+    }
 
 
 def test_corrupt_runtime_file_is_an_error_and_kept_aside(home: Path) -> None:
@@ -111,8 +120,15 @@ def test_live_without_allow_live_is_paper_with_warning(home: Path, caplog: pytes
     assert armed.execution_mode == "live" and not armed.warnings
 
 
-@pytest.mark.parametrize(("value", "sandbox", "url"), [("1", True, TINKOFF_SANDBOX_URL), ("true", True, TINKOFF_SANDBOX_URL),
-                                                      ("0", False, TINKOFF_PROD_URL), ("OFF", False, TINKOFF_PROD_URL)])
+@pytest.mark.parametrize(
+    ("value", "sandbox", "url"),
+    [
+        ("1", True, TINKOFF_SANDBOX_URL),
+        ("true", True, TINKOFF_SANDBOX_URL),
+        ("0", False, TINKOFF_PROD_URL),
+        ("OFF", False, TINKOFF_PROD_URL),
+    ],
+)
 def test_tinkoff_sandbox_one_means_sandbox(home: Path, value: str, sandbox: bool, url: str) -> None:
     s = load_settings(home, {"TINKOFF_SANDBOX": value})
     assert s.tinkoff_sandbox is sandbox and s.tinkoff_base_url == url
@@ -126,13 +142,19 @@ def test_explicit_tinkoff_base_url_wins(home: Path) -> None:
 _SPELLINGS = ["1", "0", "true", "false", "yes", "no", "on", "off"]
 
 
-@given(st.sampled_from(_SPELLINGS), st.lists(st.booleans(), min_size=8, max_size=8), st.sampled_from(["", " ", "\t"]))
+@given(
+    st.sampled_from(_SPELLINGS),
+    st.lists(st.booleans(), min_size=8, max_size=8),
+    st.sampled_from(["", " ", "\t"]),
+)
 def test_boolean_spellings_in_any_case(word: str, upper: list[bool], pad: str) -> None:
     text = pad + "".join(c.upper() if u else c for c, u in zip(word, upper, strict=False)) + pad
     assert parse_bool("ALLOW_LIVE", text) is (word in ("1", "true", "yes", "on"))
 
 
-@given(st.text(min_size=1, max_size=8).filter(lambda t: t.strip().lower() not in _SPELLINGS and t.strip() != ""))
+@given(
+    st.text(min_size=1, max_size=8).filter(lambda t: t.strip().lower() not in _SPELLINGS and t.strip() != "")
+)
 def test_anything_else_is_an_error_naming_the_variable(text: str) -> None:
     with pytest.raises(ConfigError, match="BITGET_DEMO"):
         parse_bool("BITGET_DEMO", text)
@@ -152,7 +174,9 @@ def test_anything_else_is_an_error_naming_the_variable(text: str) -> None:
         ("ALLOW_LIVE", "maybe", "not a boolean"),
     ],
 )
-def test_invalid_values_name_the_field_and_what_is_allowed(home: Path, var: str, value: str, needle: str) -> None:
+def test_invalid_values_name_the_field_and_what_is_allowed(
+    home: Path, var: str, value: str, needle: str
+) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(home, {var: value})
     assert var in str(err.value) and needle in str(err.value)

@@ -37,8 +37,14 @@ def test_reads_naive_as_utc_and_converts_offsets(tmp_path: Path) -> None:
     [
         ("ts,open,high,low,close\n2024-01-01,1,1,1,1\n", "lacks column(s) volume"),
         ("ts,open,high,low,close,volume\nnot-a-date,1,1,1,1,1\n", "row 2: cannot read ts 'not-a-date'"),
-        ("ts,open,high,low,close,volume\n2024-01-01T00:00,1,abc,1,1,1\n", "row 2: high='abc' is not a number"),
-        ("ts,open,high,low,close,volume\n2024-01-01T00:00,1,2,0.5,1,1\n2024-01-01T00:00,1,2,0.5,1,1\n", "duplicate"),
+        (
+            "ts,open,high,low,close,volume\n2024-01-01T00:00,1,abc,1,1,1\n",
+            "row 2: high='abc' is not a number",
+        ),
+        (
+            "ts,open,high,low,close,volume\n2024-01-01T00:00,1,2,0.5,1,1\n2024-01-01T00:00,1,2,0.5,1,1\n",
+            "duplicate",
+        ),
     ],
 )
 def test_bad_files_fail_with_one_clear_error(tmp_path: Path, text: str, needle: str) -> None:

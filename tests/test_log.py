@@ -55,7 +55,9 @@ def test_setup_logging_is_idempotent(settings) -> None:
     assert len(ours) == 1
 
 
-def test_config_show_masks_secrets(home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+def test_config_show_masks_secrets(
+    home: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     for k, v in SECRETS.items():
         monkeypatch.setenv(k, v)
     assert main(["--home", str(home), "config", "show"]) == 0

@@ -93,7 +93,11 @@ def test_quotation_edge_cases() -> None:
         quotation_to_decimal({"units": "1", "nano": 1_000_000_000})
 
 
-@given(st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=9, allow_nan=False, allow_infinity=False))
+@given(
+    st.decimals(
+        min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=9, allow_nan=False, allow_infinity=False
+    )
+)
 def test_quotation_round_trip(value: Decimal) -> None:
     q = decimal_to_quotation(value)
     assert quotation_to_decimal(q) == value
@@ -101,7 +105,10 @@ def test_quotation_round_trip(value: Decimal) -> None:
     assert int(q["units"]) == 0 or q["nano"] == 0 or (int(q["units"]) > 0) == (q["nano"] > 0)
 
 
-@given(st.decimals(min_value=Decimal("0"), max_value=Decimal("1e6"), places=6), st.sampled_from(["0.01", "0.5", "0.0005", "1"]))
+@given(
+    st.decimals(min_value=Decimal("0"), max_value=Decimal("1e6"), places=6),
+    st.sampled_from(["0.01", "0.5", "0.0005", "1"]),
+)
 def test_round_to_step_goes_down_to_a_multiple(value: Decimal, step: str) -> None:
     s = Decimal(step)
     r = round_to_step(value, s)

@@ -13,9 +13,17 @@ from aitrade.errors import DataError, UnknownSymbolError
 
 def test_real_stocks_and_eurusd() -> None:
     bars = load_bars(["AAPL", "GOOG", "IBM", "MSFT", "FB"], "1d")
-    assert {s: len(b) for s, b in bars.items()} == {"AAPL": 3270, "GOOG": 2148, "IBM": 3270, "MSFT": 3270, "FB": 196}
+    assert {s: len(b) for s, b in bars.items()} == {
+        "AAPL": 3270,
+        "GOOG": 2148,
+        "IBM": 3270,
+        "MSFT": 3270,
+        "FB": 196,
+    }
     aapl = bars["AAPL"]
-    assert aapl.index[0] == pd.Timestamp("2000-03-01", tz="UTC") and aapl.index[-1] == pd.Timestamp("2013-03-01", tz="UTC")
+    assert aapl.index[0] == pd.Timestamp("2000-03-01", tz="UTC") and aapl.index[-1] == pd.Timestamp(
+        "2013-03-01", tz="UTC"
+    )
     assert aapl.attrs["synthetic"] is False and aapl.attrs["license"] == "public domain"
     # split-adjusted: no overnight move of -50% at AAPL's 2:1 split on 2005-02-28
     assert aapl["close"].pct_change().min() > -0.55

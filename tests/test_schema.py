@@ -15,7 +15,13 @@ def bars(n: int = 48, freq: str = "1h", start: str = "2024-01-01", tz: str | Non
     idx = pd.date_range(start, periods=n, freq=freq, tz=tz)
     close = 100 + np.cumsum(np.sin(np.arange(n)))
     return pd.DataFrame(
-        {"open": close - 0.5, "high": close + 1, "low": close - 1, "close": close, "volume": np.full(n, 10.0)},
+        {
+            "open": close - 0.5,
+            "high": close + 1,
+            "low": close - 1,
+            "close": close,
+            "volume": np.full(n, 10.0),
+        },
         index=idx,
     )
 
@@ -78,7 +84,9 @@ def test_moex_holiday_tolerated_but_hole_in_session_not() -> None:
     week = week[MOEX.expected_mask(week, pd.Timedelta(hours=1))]
     n = len(week)
     close = np.linspace(100, 110, n)
-    df = pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0}, index=week)
+    df = pd.DataFrame(
+        {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0}, index=week
+    )
     holiday = df[df.index.normalize() != pd.Timestamp("2024-01-10", tz="UTC")]
     report = check_bars(holiday, "SBER", "1h")
     assert report.ok and len(report.gaps) == 1 and report.gaps[0].sessions == 1
@@ -95,7 +103,9 @@ def test_fx_weekend_and_christmas_are_not_gaps() -> None:
     idx = idx[FX.expected_mask(idx, pd.Timedelta(hours=1))]
     df = pd.DataFrame({"open": 1.1, "high": 1.2, "low": 1.0, "close": 1.1, "volume": 1.0}, index=idx)
     assert check_bars(df, "EURUSD", "1h").ok
-    assert not FX.expected_mask(pd.DatetimeIndex([pd.Timestamp("2017-12-23 12:00", tz="UTC")]), pd.Timedelta(hours=1))[0]
+    assert not FX.expected_mask(
+        pd.DatetimeIndex([pd.Timestamp("2017-12-23 12:00", tz="UTC")]), pd.Timedelta(hours=1)
+    )[0]
 
 
 def test_weekday_calendar_tolerates_short_closures_only() -> None:
@@ -121,7 +131,12 @@ def test_repair_returns_a_repaired_copy_and_a_report() -> None:
     broken.iloc[12, broken.columns.get_loc("high")] = broken.iloc[12]["close"] - 0.1  # close above high
     fixed, report = repair_bars(broken, "BTCUSDT", "1h")
     assert not report.ok
-    assert report.repairs == {"dropped_duplicates": 1, "dropped_bad_rows": 1, "widened_high_low": 1, "filled_gap_bars": 4}
+    assert report.repairs == {
+        "dropped_duplicates": 1,
+        "dropped_bad_rows": 1,
+        "widened_high_low": 1,
+        "filled_gap_bars": 4,
+    }
     assert check_bars(fixed, "BTCUSDT", "1h").ok
     filled = fixed.loc[d.index[31]]
     assert filled["volume"] == 0 and filled["open"] == filled["close"] == fixed.loc[d.index[29], "close"]

@@ -11,7 +11,13 @@ from aitrade.data.calendars import calendar_for
 from aitrade.data.loader import FetchResult, fetch_bars, parse_time
 from aitrade.data.schema import check_bars
 from aitrade.data.sources.csvfiles import csv_symbols, read_csv_bars
-from aitrade.data.sources.sample import load_sample, sample_calendar, sample_inventory, sample_intervals, sample_symbols
+from aitrade.data.sources.sample import (
+    load_sample,
+    sample_calendar,
+    sample_intervals,
+    sample_inventory,
+    sample_symbols,
+)
 from aitrade.errors import UserError
 
 
@@ -79,7 +85,11 @@ def quality(
                 continue
             entry = cache.read(item["source"], item["interval"], item["symbol"])
             assert entry is not None
-            cal = sample_calendar(item["symbol"]) if item["source"] == "sample" else calendar_for(item["symbol"])
+            cal = (
+                sample_calendar(item["symbol"])
+                if item["source"] == "sample"
+                else calendar_for(item["symbol"])
+            )
             row(f"cache:{item['source']}", item["symbol"], item["interval"], entry.bars, cal)
     return rows
 

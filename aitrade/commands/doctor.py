@@ -17,7 +17,18 @@ from aitrade.data.sources.http import request_json
 from aitrade.data.sources.tinvest import TinvestRest
 from aitrade.errors import AiTradeError
 
-PACKAGES = ("aitrade", "numpy", "pandas", "numba", "torch", "vectorbt", "pyarrow", "aiohttp", "papermill", "ipywidgets")
+PACKAGES = (
+    "aitrade",
+    "numpy",
+    "pandas",
+    "numba",
+    "torch",
+    "vectorbt",
+    "pyarrow",
+    "aiohttp",
+    "papermill",
+    "ipywidgets",
+)
 
 
 @dataclass(frozen=True)
@@ -106,7 +117,9 @@ async def online_checks(settings: Settings, session: aiohttp.ClientSession) -> l
             session, "GET", settings.bitget_base_url + "/api/v2/public/time", what="Bitget time", timeout_s=10
         )
         ok = resp.status == 200 and isinstance(resp.body, dict) and resp.body.get("code") == "00000"
-        checks.append(Check("bitget ping", "ok" if ok else "fail", f"HTTP {resp.status} {settings.bitget_base_url}"))
+        checks.append(
+            Check("bitget ping", "ok" if ok else "fail", f"HTTP {resp.status} {settings.bitget_base_url}")
+        )
     except AiTradeError as exc:
         checks.append(Check("bitget ping", "fail", str(exc)))
     if not settings.tinkoff_api_token:

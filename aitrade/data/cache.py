@@ -81,7 +81,9 @@ class BarCache:
             df = table.to_pandas()
         except (pa.ArrowException, OSError, ValueError) as exc:
             aside = quarantine(path)
-            raise DataError(f"cache file {path} is corrupt ({exc}); it was moved aside to {aside.name}") from exc
+            raise DataError(
+                f"cache file {path} is corrupt ({exc}); it was moved aside to {aside.name}"
+            ) from exc
         if "ts" in df.columns:
             df = df.set_index("ts")
         df.index = pd.DatetimeIndex(df.index, name="ts").tz_convert("UTC").as_unit("ns")
@@ -95,7 +97,13 @@ class BarCache:
         frame = bars.loc[:, list(BAR_COLUMNS)].copy()
         frame.index = pd.DatetimeIndex(frame.index, name="ts").as_unit("ns")
         table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
-        info = {"source": source, "interval": interval, "symbol": symbol, "coverage": merge_ranges(coverage), **meta}
+        info = {
+            "source": source,
+            "interval": interval,
+            "symbol": symbol,
+            "coverage": merge_ranges(coverage),
+            **meta,
+        }
         schema_meta = dict(table.schema.metadata or {})
         schema_meta[META_KEY] = json.dumps(info).encode()
         table = table.replace_schema_metadata(schema_meta)

@@ -68,7 +68,8 @@ class QualityReport:
     def summary(self) -> str:
         """One line: ``ok`` or every problem, with where it first occurs."""
         parts = [
-            f"{n} {kind.replace('_', ' ')}" + (f" (first at {self.first_at[kind]})" if kind in self.first_at else "")
+            f"{n} {kind.replace('_', ' ')}"
+            + (f" (first at {self.first_at[kind]})" if kind in self.first_at else "")
             for kind, n in self.problems.items()
         ]
         bad = self.bad_gaps
@@ -88,9 +89,7 @@ class QualityReport:
         d["ok"] = self.ok
         d["start"] = self.start.isoformat() if self.start is not None else None
         d["end"] = self.end.isoformat() if self.end is not None else None
-        d["gaps"] = [
-            {**asdict(g), "start": g.start.isoformat(), "end": g.end.isoformat()} for g in self.gaps
-        ]
+        d["gaps"] = [{**asdict(g), "start": g.start.isoformat(), "end": g.end.isoformat()} for g in self.gaps]
         return d
 
 
@@ -189,10 +188,7 @@ def find_gaps(index: pd.DatetimeIndex, delta: pd.Timedelta, cal: Calendar) -> li
         run_keys, run_counts = np.unique(keys[a:b], return_counts=True)
         whole = all(session_size[k] == c for k, c in zip(run_keys.tolist(), run_counts.tolist(), strict=True))
         bars = int(b - a)
-        if whole:
-            tolerated = len(run_keys) <= cal.max_missing_sessions
-        else:
-            tolerated = bars <= cal.max_missing_bars
+        tolerated = len(run_keys) <= cal.max_missing_sessions if whole else bars <= cal.max_missing_bars
         gaps.append(Gap(expected[a], expected[b - 1], bars, len(run_keys) if whole else 0, tolerated))
     return gaps
 

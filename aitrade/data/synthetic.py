@@ -152,13 +152,9 @@ def synthetic_bars(symbol: str, interval: str, seed: int = DEFAULT_SEED) -> pd.D
     """Synthetic bars for a known symbol and interval (a fresh copy each call)."""
     spec = SPECS.get(symbol)
     if spec is None:
-        raise UnknownSymbolError(
-            f"no synthetic sample for {symbol!r}; synthetic symbols: {', '.join(SPECS)}"
-        )
+        raise UnknownSymbolError(f"no synthetic sample for {symbol!r}; synthetic symbols: {', '.join(SPECS)}")
     if interval not in spec.intervals:
-        raise DataError(
-            f"synthetic {symbol} comes at {', '.join(spec.intervals)}, not {interval!r}"
-        )
+        raise DataError(f"synthetic {symbol} comes at {', '.join(spec.intervals)}, not {interval!r}")
     hourly = _hourly(symbol, int(seed))
     df = hourly.copy() if interval == "1h" else aggregate(hourly, interval.replace("h", "h"))
     df.attrs.update(

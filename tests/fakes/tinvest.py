@@ -70,7 +70,9 @@ class FakeTinvest:
 
     def error(self, status: int, grpc: int, code: str, message: str, **headers: str) -> web.Response:
         hdrs = {"x-tracking-id": uuid.uuid4().hex, **headers}
-        return web.json_response({"code": grpc, "message": message, "description": code}, status=status, headers=hdrs)
+        return web.json_response(
+            {"code": grpc, "message": message, "description": code}, status=status, headers=hdrs
+        )
 
     def ok(self, body: dict[str, Any]) -> web.Response:
         return web.json_response(
@@ -106,7 +108,7 @@ class FakeTinvest:
 
     # --- services -----------------------------------------------------------------------------
 
-    def UsersService_GetAccounts(self, body: dict[str, Any]) -> web.Response:  # noqa: N802
+    def UsersService_GetAccounts(self, body: dict[str, Any]) -> web.Response:
         return self.ok({"accounts": [{"id": "2000000001", "type": "ACCOUNT_TYPE_TINKOFF", "name": "sandbox",
                                       "status": "ACCOUNT_STATUS_OPEN", "accessLevel": "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS",
                                       "openedDate": "2024-01-01T00:00:00Z"}]})  # fmt: skip
@@ -120,7 +122,7 @@ class FakeTinvest:
             "exchange": "MOEX_EVENING_WEEKEND", "tradingStatus": "SECURITY_TRADING_STATUS_NORMAL_TRADING",
         }  # fmt: skip
 
-    def InstrumentsService_GetInstrumentBy(self, body: dict[str, Any]) -> web.Response:  # noqa: N802
+    def InstrumentsService_GetInstrumentBy(self, body: dict[str, Any]) -> web.Response:
         id_type, ident = body.get("idType"), str(body.get("id", ""))
         if id_type == "INSTRUMENT_ID_TYPE_TICKER":
             if not body.get("classCode"):
@@ -134,7 +136,7 @@ class FakeTinvest:
                 return self.ok({"instrument": self._instrument(ticker, board)})
         return self.error(404, 5, "50002", "instrument not found")
 
-    def InstrumentsService_FindInstrument(self, body: dict[str, Any]) -> web.Response:  # noqa: N802
+    def InstrumentsService_FindInstrument(self, body: dict[str, Any]) -> web.Response:
         query = str(body.get("query", "")).upper()
         found = [
             {"figi": i["figi"], "ticker": t, "classCode": b, "uid": i["uid"], "lot": i["lot"],
@@ -157,12 +159,14 @@ class FakeTinvest:
         if step_s >= 86400:
             keep = msk.day_of_week < 5
         else:
-            keep = ((msk.day_of_week < 5) | ((msk.day_of_week == 5) & self.dealer_weekend)) & (msk.hour >= 10) & (
-                msk.hour <= 18
+            keep = (
+                ((msk.day_of_week < 5) | ((msk.day_of_week == 5) & self.dealer_weekend))
+                & (msk.hour >= 10)
+                & (msk.hour <= 18)
             )
         return list(grid[keep])
 
-    def MarketDataService_GetCandles(self, body: dict[str, Any]) -> web.Response:  # noqa: N802
+    def MarketDataService_GetCandles(self, body: dict[str, Any]) -> web.Response:
         interval = body.get("interval")
         if interval not in INTERVALS:
             return self.error(400, 3, "30008", "invalid interval")
@@ -173,7 +177,9 @@ class FakeTinvest:
             return self.error(400, 3, "30012", "to can't be less than from")
         step_s, span_days = INTERVALS[interval]
         if end - start > pd.Timedelta(days=span_days):
-            return self.error(400, 3, "30014", "the maximum request period for the given candle interval has been exceeded")
+            return self.error(
+                400, 3, "30014", "the maximum request period for the given candle interval has been exceeded"
+            )
         ticker = self._uid_ticker(str(body.get("instrumentId", "")))
         if ticker is None:
             return self.error(404, 5, "50002", "instrument not found")
@@ -181,7 +187,10 @@ class FakeTinvest:
         candles = []
         for ts in self.candle_times(step_s, start, min(end, now)):
             ms = int(ts.value // 1_000_000)
-            o, c = Decimal(f"{price_at(ticker, ms):.2f}"), Decimal(f"{price_at(ticker, ms + step_s * 1000):.2f}")
+            o, c = (
+                Decimal(f"{price_at(ticker, ms):.2f}"),
+                Decimal(f"{price_at(ticker, ms + step_s * 1000):.2f}"),
+            )
             weekend = (ts + pd.Timedelta(hours=3)).day_of_week == 5
             candles.append({
                 "open": decimal_to_quotation(o), "high": decimal_to_quotation(max(o, c) + Decimal("0.10")),

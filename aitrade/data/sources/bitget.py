@@ -87,9 +87,7 @@ class BitgetCandles:
         table = SPOT_GRANULARITY if self.market == "spot" else FUTURES_GRANULARITY
         interval = parse_interval(interval)
         if interval not in table:
-            raise DataError(
-                f"Bitget {self.market} has no {interval} candles; allowed: {', '.join(table)}"
-            )
+            raise DataError(f"Bitget {self.market} has no {interval} candles; allowed: {', '.join(table)}")
         return table[interval]
 
     async def fetch(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
@@ -146,7 +144,9 @@ class BitgetCandles:
             if resp.status != 200 or code != "00000":
                 msg = body.get("msg") or resp.text[:200]
                 if code in _BAD_SYMBOL_CODES:
-                    raise UnknownSymbolError(f"Bitget {self.market} does not know symbol {symbol!r} ({code} {msg})")
+                    raise UnknownSymbolError(
+                        f"Bitget {self.market} does not know symbol {symbol!r} ({code} {msg})"
+                    )
                 raise DataError(f"{what}: HTTP {resp.status}, code {code or '?'}: {msg}")
             data = body.get("data")
             if data is None:

@@ -35,7 +35,9 @@ class RealSample:
 
 REAL: dict[str, RealSample] = {
     **{
-        s: RealSample(s, "1d", "stocks_daily.csv.gz", WEEKDAYS, "Quandl WIKI via bokeh-sampledata", "public domain")
+        s: RealSample(
+            s, "1d", "stocks_daily.csv.gz", WEEKDAYS, "Quandl WIKI via bokeh-sampledata", "public domain"
+        )
         for s in ("AAPL", "GOOG", "IBM", "MSFT", "FB")
     },
     "EURUSD": RealSample("EURUSD", "1h", "eurusd_1h.csv.gz", FX, "gym-anytrading FOREX_EURUSD_1H_ASK", "MIT"),
@@ -69,7 +71,10 @@ def _real(symbol: str) -> pd.DataFrame:
         raw = _open(spec.file)
         idx = pd.to_datetime(raw["Time"], format="%d.%m.%Y %H:%M:%S.%f", utc=True)
         df = pd.DataFrame(
-            {c.lower(): raw[c].to_numpy(dtype=np.float64) for c in ("Open", "High", "Low", "Close", "Volume")},
+            {
+                c.lower(): raw[c].to_numpy(dtype=np.float64)
+                for c in ("Open", "High", "Low", "Close", "Volume")
+            },
             index=pd.DatetimeIndex(idx, name="ts"),
         )
     df.index = df.index.as_unit("ns")
@@ -121,7 +126,7 @@ def sample_inventory(seed: int = DEFAULT_SEED) -> list[dict[str, object]]:
                     "start": df.index[0].isoformat(),
                     "end": df.index[-1].isoformat(),
                     "calendar": sample_calendar(symbol).name,
-                    "license": df.attrs.get("license", "generated (seed %d)" % seed),
+                    "license": df.attrs.get("license", f"generated (seed {seed})"),
                 }
             )
     return rows
