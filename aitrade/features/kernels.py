@@ -1,0 +1,312 @@
+"""Numba kernels over NumPy arrays: the numeric core of every feature.
+
+Conventions: 1-D float64 arrays, axis 0 is time; the value at ``t`` depends
+only on inputs at ``<= t``; warm-up positions are NaN. Moving averages follow
+TA-Lib's seeding (Wilder smoothing and EMAs start from a simple mean), so ATR,
+RSI, ADX and EMA match TA-Lib's definitions.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+NAN = np.nan
+
+
+@njit(cache=True)
+def true_range_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.ndarray:
+    """True range; NaN at 0 (it needs the previous close)."""
+    n = len(close)
+    out = np.full(n, NAN)
+    for i in range(1, n):
+        hl = high[i] - low[i]
+        hc = abs(high[i] - close[i - 1])
+        lc = abs(low[i] - close[i - 1])
+        out[i] = max(hl, max(hc, lc))
+    return out
+
+
+@njit(cache=True)
+def wilder_nb(x: np.ndarray, n: int, first: int) -> np.ndarray:
+    """Wilder's smoothing of ``x`` from index ``first``: a mean of n values, then (n-1)/n decay."""
+    m = len(x)
+    out = np.full(m, NAN)
+    start = first + n - 1
+    if start >= m:
+        return out
+    s = 0.0
+    for i in range(first, start + 1):
+        s += x[i]
+    v = s / n
+    out[start] = v
+    for i in range(start + 1, m):
+        v = (v * (n - 1) + x[i]) / n
+        out[i] = v
+    return out
+
+
+@njit(cache=True)
+def atr_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) -> np.ndarray:
+    """Average true range (Wilder), first value at index ``n``."""
+    return wilder_nb(true_range_nb(high, low, close), n, 1)
+
+
+@njit(cache=True)
+def ema_nb(x: np.ndarray, span: int) -> np.ndarray:
+    """Exponential moving average, seeded with the mean of the first ``span`` values."""
+    m = len(x)
+    out = np.full(m, NAN)
+    if span > m:
+        return out
+    alpha = 2.0 / (span + 1.0)
+    s = 0.0
+    for i in range(span):
+        s += x[i]
+    v = s / span
+    out[span - 1] = v
+    for i in range(span, m):
+        v = alpha * x[i] + (1.0 - alpha) * v
+        out[i] = v
+    return out
+
+
+@njit(cache=True)
+def rsi_nb(close: np.ndarray, n: int) -> np.ndarray:
+    """Relative strength index (Wilder), first value at index ``n``; 50 when flat."""
+    m = len(close)
+    gain = np.zeros(m)
+    loss = np.zeros(m)
+    for i in range(1, m):
+        d = close[i] - close[i - 1]
+        if d > 0:
+            gain[i] = d
+        else:
+            loss[i] = -d
+    ag = wilder_nb(gain, n, 1)
+    al = wilder_nb(loss, n, 1)
+    out = np.full(m, NAN)
+    for i in range(m):
+        if ag[i] == ag[i]:
+            tot = ag[i] + al[i]
+            out[i] = 50.0 if tot == 0.0 else 100.0 * ag[i] / tot
+    return out
+
+
+@njit(cache=True)
+def adx_nb(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Wilder's ADX with +DI and -DI; ADX starts at index ``2n - 1``."""
+    m = len(close)
+    pdm = np.zeros(m)
+    mdm = np.zeros(m)
+    tr = true_range_nb(high, low, close)
+    for i in range(1, m):
+        up = high[i] - high[i - 1]
+        dn = low[i - 1] - low[i]
+        if up > dn and up > 0:
+            pdm[i] = up
+        if dn > up and dn > 0:
+            mdm[i] = dn
+    pdi = np.full(m, NAN)
+    mdi = np.full(m, NAN)
+    dx = np.full(m, NAN)
+    if m <= n:
+        return np.full(m, NAN), pdi, mdi
+    s_tr = 0.0
+    s_p = 0.0
+    s_m = 0.0
+    for i in range(1, n):  # seed with n - 1 periods, as TA-Lib does
+        s_tr += tr[i]
+        s_p += pdm[i]
+        s_m += mdm[i]
+    for i in range(n, m):
+        s_tr = s_tr - s_tr / n + tr[i]
+        s_p = s_p - s_p / n + pdm[i]
+        s_m = s_m - s_m / n + mdm[i]
+        if s_tr > 0:
+            pdi[i] = 100.0 * s_p / s_tr
+            mdi[i] = 100.0 * s_m / s_tr
+        else:
+            pdi[i] = 0.0
+            mdi[i] = 0.0
+        tot = pdi[i] + mdi[i]
+        dx[i] = 0.0 if tot == 0 else 100.0 * abs(pdi[i] - mdi[i]) / tot
+    adx = wilder_nb(np.where(np.isnan(dx), 0.0, dx), n, n)
+    return adx, pdi, mdi
+
+
+@njit(cache=True)
+def rolling_mean_nb(x: np.ndarray, w: int) -> np.ndarray:
+    """Mean of the last ``w`` values (window recomputed at every step)."""
+    m = len(x)
+    out = np.full(m, NAN)
+    for i in range(w - 1, m):
+        s = 0.0
+        for j in range(i - w + 1, i + 1):
+            s += x[j]
+        out[i] = s / w
+    return out
+
+
+@njit(cache=True)
+def rolling_std_nb(x: np.ndarray, w: int) -> np.ndarray:
+    """Population standard deviation of the last ``w`` values."""
+    m = len(x)
+    out = np.full(m, NAN)
+    for i in range(w - 1, m):
+        s = 0.0
+        for j in range(i - w + 1, i + 1):
+            s += x[j]
+        mu = s / w
+        v = 0.0
+        for j in range(i - w + 1, i + 1):
+            v += (x[j] - mu) * (x[j] - mu)
+        out[i] = np.sqrt(v / w)
+    return out
+
+
+@njit(cache=True)
+def rolling_max_nb(x: np.ndarray, w: int) -> np.ndarray:
+    m = len(x)
+    out = np.full(m, NAN)
+    for i in range(w - 1, m):
+        v = x[i - w + 1]
+        for j in range(i - w + 2, i + 1):
+            v = max(v, x[j])
+        out[i] = v
+    return out
+
+
+@njit(cache=True)
+def rolling_min_nb(x: np.ndarray, w: int) -> np.ndarray:
+    m = len(x)
+    out = np.full(m, NAN)
+    for i in range(w - 1, m):
+        v = x[i - w + 1]
+        for j in range(i - w + 2, i + 1):
+            v = min(v, x[j])
+        out[i] = v
+    return out
+
+
+@njit(cache=True)
+def log_return_nb(close: np.ndarray, lag: int) -> np.ndarray:
+    m = len(close)
+    out = np.full(m, NAN)
+    for i in range(lag, m):
+        out[i] = np.log(close[i] / close[i - lag])
+    return out
+
+
+@njit(cache=True)
+def shift_nb(x: np.ndarray, k: int) -> np.ndarray:
+    """``x`` delayed by ``k >= 0`` bars."""
+    m = len(x)
+    out = np.full(m, NAN)
+    for i in range(k, m):
+        out[i] = x[i - k]
+    return out
+
+
+@njit(cache=True)
+def levels_nb(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, atr: np.ndarray, k: int, memory: int, lookback: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Fractal support/resistance: distances (in ATR) and decaying touch strength.
+
+    A bar ``c`` is a fractal high when its high is the highest of the ``k`` bars
+    on each side; it is known only at ``c + k``. The last ``memory`` fractal
+    highs and lows are kept. At bar ``i`` support is the nearest remembered
+    low below the close and resistance the nearest high above it. Strength
+    decays by 0.95 a bar over ``lookback`` bars and gains ``1 + min(3, rebound)``
+    for each bar that touched the level (within 0.3 ATR), where the rebound is
+    the next bar's close-to-close move in ATR (seen by then). Distances are NaN
+    where there is no level or no ATR yet.
+    """
+    m = len(close)
+    sup_d = np.full(m, NAN)
+    res_d = np.full(m, NAN)
+    sup_s = np.zeros(m)
+    res_s = np.zeros(m)
+    hi_lv = np.full(memory, NAN)
+    lo_lv = np.full(memory, NAN)
+    nh = 0
+    nl = 0
+    for i in range(m):
+        c = i - k
+        if c - k >= 0:
+            is_hi = True
+            is_lo = True
+            for j in range(c - k, c + k + 1):
+                if high[j] > high[c]:
+                    is_hi = False
+                if low[j] < low[c]:
+                    is_lo = False
+            if is_hi:
+                hi_lv[nh % memory] = high[c]
+                nh += 1
+            if is_lo:
+                lo_lv[nl % memory] = low[c]
+                nl += 1
+        a = atr[i]
+        if not a > 0:
+            continue
+        sup = NAN
+        res = NAN
+        for j in range(min(nl, memory)):
+            lv = lo_lv[j]
+            if lv <= close[i] and (sup != sup or lv > sup):
+                sup = lv
+        for j in range(min(nh, memory)):
+            lv = hi_lv[j]
+            if lv >= close[i] and (res != res or lv < res):
+                res = lv
+        if sup == sup:
+            sup_d[i] = (close[i] - sup) / a
+            s = 0.0
+            for j in range(max(0, i - lookback), i - 1):
+                s *= 0.95
+                if atr[j] > 0 and abs(low[j] - sup) <= 0.3 * atr[j]:
+                    s += 1.0 + min(3.0, abs(close[j + 1] - close[j]) / atr[j])
+            sup_s[i] = s
+        if res == res:
+            res_d[i] = (res - close[i]) / a
+            s = 0.0
+            for j in range(max(0, i - lookback), i - 1):
+                s *= 0.95
+                if atr[j] > 0 and abs(high[j] - res) <= 0.3 * atr[j]:
+                    s += 1.0 + min(3.0, abs(close[j + 1] - close[j]) / atr[j])
+            res_s[i] = s
+    return sup_d, res_d, sup_s, res_s
+
+
+@njit(cache=True)
+def fib_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, tol: float) -> np.ndarray:
+    """Fibonacci zones over the previous ``period`` bars (the current bar excluded).
+
+    Returns an (n, 4) array: position of the close in the range (0 at the low,
+    1 at the high) and three distinct flags for closes within ``tol`` of the
+    range from the 38.2%, 50% and 61.8% retracement of the swing from the low.
+    """
+    m = len(close)
+    out = np.full((m, 4), NAN)
+    for i in range(period, m):
+        lo = low[i - period]
+        hi = high[i - period]
+        for j in range(i - period + 1, i):
+            lo = min(lo, low[j])
+            hi = max(hi, high[j])
+        rng = hi - lo
+        if rng <= 0:
+            out[i, 0] = 0.5
+            out[i, 1] = 0.0
+            out[i, 2] = 0.0
+            out[i, 3] = 0.0
+            continue
+        out[i, 0] = (close[i] - lo) / rng
+        for c, f in ((1, 0.382), (2, 0.5), (3, 0.618)):
+            level = hi - f * rng  # retracement of the up-swing, measured from the high
+            out[i, c] = 1.0 if abs(close[i] - level) <= tol * rng else 0.0
+    return out
