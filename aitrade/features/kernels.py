@@ -23,7 +23,7 @@ def true_range_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> np.nd
         hl = high[i] - low[i]
         hc = abs(high[i] - close[i - 1])
         lc = abs(low[i] - close[i - 1])
-        out[i] = max(hl, max(hc, lc))
+        out[i] = max(hl, hc, lc)
     return out
 
 
@@ -87,7 +87,7 @@ def rsi_nb(close: np.ndarray, n: int) -> np.ndarray:
     al = wilder_nb(loss, n, 1)
     out = np.full(m, NAN)
     for i in range(m):
-        if ag[i] == ag[i]:
+        if not np.isnan(ag[i]):
             tot = ag[i] + al[i]
             out[i] = 50.0 if tot == 0.0 else 100.0 * ag[i] / tot
     return out
@@ -257,13 +257,13 @@ def levels_nb(
         res = NAN
         for j in range(min(nl, memory)):
             lv = lo_lv[j]
-            if lv <= close[i] and (sup != sup or lv > sup):
+            if lv <= close[i] and (np.isnan(sup) or lv > sup):
                 sup = lv
         for j in range(min(nh, memory)):
             lv = hi_lv[j]
-            if lv >= close[i] and (res != res or lv < res):
+            if lv >= close[i] and (np.isnan(res) or lv < res):
                 res = lv
-        if sup == sup:
+        if not np.isnan(sup):
             sup_d[i] = (close[i] - sup) / a
             s = 0.0
             for j in range(max(0, i - lookback), i - 1):
@@ -271,7 +271,7 @@ def levels_nb(
                 if atr[j] > 0 and abs(low[j] - sup) <= 0.3 * atr[j]:
                     s += 1.0 + min(3.0, abs(close[j + 1] - close[j]) / atr[j])
             sup_s[i] = s
-        if res == res:
+        if not np.isnan(res):
             res_d[i] = (res - close[i]) / a
             s = 0.0
             for j in range(max(0, i - lookback), i - 1):

@@ -262,8 +262,9 @@ def leader_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
     }
 
 
-DAILY_COLUMNS = ("d1_atr_rel", "d1_rsi", "d1_adx", "d1_channel_pos", "d1_ret_1", "d1_ret_5", "d1_sup_dist_atr",
-                 "d1_res_dist_atr")  # fmt: skip
+DAILY_COLUMNS = (
+    "d1_atr_rel", "d1_rsi", "d1_adx", "d1_channel_pos", "d1_ret_1", "d1_ret_5", "d1_sup_dist_atr", "d1_res_dist_atr",
+)  # fmt: skip
 
 
 def _daily_warmup(interval: str) -> int:
@@ -275,7 +276,7 @@ def _daily_warmup(interval: str) -> int:
 
 @feature_group("daily", DAILY_COLUMNS, _daily_warmup)
 def daily_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    """Daily versions that see only completed days: a day reaches a bar once that bar closes after midnight."""
+    """Daily versions that see only completed days: a day reaches a bar that closes after its midnight."""
     b = ctx.bars
     day = b.resample("1D", label="left", closed="left").agg(
         {"open": "first", "high": "max", "low": "min", "close": "last", "volume": "sum"}
