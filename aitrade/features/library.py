@@ -263,7 +263,8 @@ def leader_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
 
 
 DAILY_COLUMNS = (
-    "d1_atr_rel", "d1_rsi", "d1_adx", "d1_channel_pos", "d1_ret_1", "d1_ret_5", "d1_sup_dist_atr", "d1_res_dist_atr",
+    "d1_atr_rel", "d1_rsi", "d1_adx", "d1_channel_pos",
+    "d1_ret_1", "d1_ret_5", "d1_sup_dist_atr", "d1_res_dist_atr",
 )  # fmt: skip
 
 
