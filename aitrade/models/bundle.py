@@ -1,0 +1,82 @@
+"""Model bundles: ``<name>.pt`` (a torch ``state_dict``) plus ``<name>.json`` (everything else).
+
+Loading uses ``torch.load(weights_only=True)``: a bundle cannot run code. The
+JSON holds the architecture, feature list, normalisation, temperature, label
+config and versions; an unknown format version is refused.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from aitrade import __version__
+from aitrade.errors import DataError
+from aitrade.models.nets import build_net
+from aitrade.models.train import ModelConfig, TrainedModel, pick_device
+from aitrade.statefile import atomic_write_bytes, atomic_write_json
+
+BUNDLE_VERSION = 1
+
+
+def save_bundle(model: TrainedModel, path: str | Path, **extra: Any) -> Path:
+    """Write ``path.pt`` and ``path.json`` atomically; returns the JSON path."""
+    base = Path(path)
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.net.state_dict().items()}, buf)
+    atomic_write_bytes(base.with_suffix(".pt"), buf.getvalue())
+    meta = {
+        "bundle_version": BUNDLE_VERSION,
+        "config": model.config.to_dict(),
+        "n_features": len(model.feature_names),
+        "feature_names": model.feature_names,
+        "assets": model.assets,
+        "mean": model.mean.tolist(),
+        "std": model.std.tolist(),
+        "temperature": model.temperature,
+        "classes": ["flat", "long", "short"],
+        "info": model.info,
+        "versions": {"aitrade": __version__, "torch": torch.__version__, "numpy": np.__version__},
+        **extra,
+    }
+    return atomic_write_json(base.with_suffix(".json"), meta)
+
+
+def load_bundle(path: str | Path, device: str = "auto") -> tuple[TrainedModel, dict[str, Any]]:
+    """The model and the bundle's metadata."""
+    base = Path(path)
+    meta_path, weights_path = base.with_suffix(".json"), base.with_suffix(".pt")
+    try:
+        meta = json.loads(meta_path.read_text())
+    except FileNotFoundError as exc:
+        raise DataError(f"model bundle {meta_path} does not exist") from exc
+    except json.JSONDecodeError as exc:
+        raise DataError(f"model bundle {meta_path} is not valid JSON: {exc}") from exc
+    if meta.get("bundle_version") != BUNDLE_VERSION:
+        raise DataError(
+            f"model bundle {meta_path} has version {meta.get('bundle_version')!r}; this AiTrade reads {BUNDLE_VERSION}"
+        )
+    config = ModelConfig.from_dict(meta["config"])
+    net = build_net(
+        config.kind, int(meta["n_features"]), n_assets=max(1, len(meta.get("assets", []))),
+        hidden=config.hidden, dropout=config.dropout, embed_dim=config.embed_dim,
+    )  # fmt: skip
+    state = torch.load(weights_path, map_location="cpu", weights_only=True)
+    net.load_state_dict(state)
+    net.to(pick_device(device)).eval()
+    model = TrainedModel(
+        config=config,
+        net=net,
+        mean=np.asarray(meta["mean"], dtype=np.float64),
+        std=np.asarray(meta["std"], dtype=np.float64),
+        temperature=float(meta["temperature"]),
+        feature_names=list(meta["feature_names"]),
+        assets=list(meta.get("assets", [])),
+        info=dict(meta.get("info", {})),
+    )
+    return model, meta

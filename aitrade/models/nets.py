@@ -1,0 +1,70 @@
+"""torch networks: an MLP (default), a GRU over a window of bars, and a shared net with an asset embedding."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+N_CLASSES = 3
+
+
+class MLP(nn.Module):
+    """Feature vector -> 3 logits (flat, long, short)."""
+
+    def __init__(self, n_features: int, hidden: tuple[int, ...] = (64, 32), dropout: float = 0.1) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        width = n_features
+        for h in hidden:
+            layers += [nn.Linear(width, h), nn.GELU(), nn.Dropout(dropout)]
+            width = h
+        layers.append(nn.Linear(width, N_CLASSES))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor, asset: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(x)
+
+
+class GRUNet(nn.Module):
+    """A window of ``seq_len`` feature vectors -> 3 logits, from the last hidden state."""
+
+    def __init__(self, n_features: int, hidden: tuple[int, ...] = (64, 32), dropout: float = 0.1) -> None:
+        super().__init__()
+        self.gru = nn.GRU(n_features, hidden[0], batch_first=True)
+        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden[0], N_CLASSES))
+
+    def forward(self, x: torch.Tensor, asset: torch.Tensor | None = None) -> torch.Tensor:
+        out, _ = self.gru(x)
+        return self.head(out[:, -1, :])
+
+
+class UniversalNet(nn.Module):
+    """One net for many assets: features plus a learned asset embedding."""
+
+    def __init__(
+        self,
+        n_features: int,
+        n_assets: int,
+        hidden: tuple[int, ...] = (64, 32),
+        dropout: float = 0.1,
+        embed_dim: int = 4,
+    ) -> None:
+        super().__init__()
+        self.embed = nn.Embedding(n_assets, embed_dim)
+        self.body = MLP(n_features + embed_dim, hidden, dropout)
+
+    def forward(self, x: torch.Tensor, asset: torch.Tensor | None = None) -> torch.Tensor:
+        assert asset is not None, "UniversalNet needs asset ids"
+        return self.body(torch.cat([x, self.embed(asset)], dim=1))
+
+
+def build_net(kind: str, n_features: int, *, n_assets: int = 1, hidden: tuple[int, ...] = (64, 32),
+              dropout: float = 0.1, embed_dim: int = 4) -> nn.Module:  # fmt: skip
+    """The network of a model kind: ``mlp``, ``gru`` or ``universal``."""
+    if kind == "mlp":
+        return MLP(n_features, hidden, dropout)
+    if kind == "gru":
+        return GRUNet(n_features, hidden, dropout)
+    if kind == "universal":
+        return UniversalNet(n_features, n_assets, hidden, dropout, embed_dim)
+    raise ValueError(f"unknown model kind {kind!r}; allowed: mlp, gru, universal")

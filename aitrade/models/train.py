@@ -1,0 +1,273 @@
+"""The training engine: time-ordered splits with purges, seeded torch training, temperature scaling.
+
+A training window is split by time into *fit*, *validation* (early stopping)
+and *calibration* (temperature) slices; ``horizon`` bars before each boundary
+are purged, because their labels look into the next slice. Normalisation
+statistics come from the fit slice only. Rows whose features are not all
+defined get no prediction (NaN), never a made-up probability.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from aitrade.models.nets import N_CLASSES, build_net
+
+CLIP = 6.0
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture and training settings of one model."""
+
+    kind: str = "mlp"  # mlp | gru | universal
+    hidden: tuple[int, ...] = (64, 32)
+    dropout: float = 0.1
+    seq_len: int = 16
+    embed_dim: int = 4
+    epochs: int = 40
+    batch_size: int = 256
+    lr: float = 2e-3
+    weight_decay: float = 1e-4
+    patience: int = 6
+    val_frac: float = 0.15
+    calib_frac: float = 0.15
+    device: str = "auto"
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["hidden"] = list(self.hidden)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> ModelConfig:
+        d = dict(d)
+        d["hidden"] = tuple(d.get("hidden", (64, 32)))
+        return cls(**{k: v for k, v in d.items() if k in cls.__dataclass_fields__})
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """CUDA when present and asked for (``auto``), else CPU."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+@contextlib.contextmanager
+def deterministic(seed: int) -> Iterator[torch.Generator]:
+    """Seed torch and NumPy and use deterministic kernels for the duration."""
+    was = torch.are_deterministic_algorithms_enabled()
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    gen = torch.Generator().manual_seed(seed)
+    try:
+        yield gen
+    finally:
+        torch.use_deterministic_algorithms(was)
+
+
+@dataclass
+class TrainedModel:
+    """A fitted net with its normalisation and calibration; predicts probabilities."""
+
+    config: ModelConfig
+    net: nn.Module
+    mean: np.ndarray
+    std: np.ndarray
+    temperature: float
+    feature_names: list[str]
+    assets: list[str] = field(default_factory=list)
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def _inputs(self, X: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised model inputs for ``rows`` of ``X`` and which rows are valid."""
+        Z = np.clip((X - self.mean) / self.std, -CLIP, CLIP)
+        ok_row = np.isfinite(X).all(axis=1)
+        if self.config.kind != "gru":
+            return Z[rows], ok_row[rows]
+        L = self.config.seq_len
+        seq = np.zeros((len(rows), L, X.shape[1]))
+        valid = np.zeros(len(rows), dtype=bool)
+        for n, r in enumerate(rows):
+            if r - L + 1 < 0:
+                continue
+            window = slice(r - L + 1, r + 1)
+            if ok_row[window].all():
+                seq[n] = Z[window]
+                valid[n] = True
+        return seq, valid
+
+    @torch.no_grad()
+    def logits(self, X: np.ndarray, rows: np.ndarray, asset_ids: np.ndarray | None = None) -> np.ndarray:
+        inputs, valid = self._inputs(X, rows)
+        out = np.full((len(rows), N_CLASSES), np.nan)
+        if not valid.any():
+            return out
+        device = next(self.net.parameters()).device
+        self.net.eval()
+        x = torch.as_tensor(np.nan_to_num(inputs[valid]), dtype=torch.float32, device=device)
+        a = None if asset_ids is None else torch.as_tensor(asset_ids[valid], dtype=torch.long, device=device)
+        out[valid] = self.net(x, a).double().cpu().numpy()
+        return out
+
+    def predict_proba(
+        self, X: np.ndarray, rows: np.ndarray, asset_ids: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Calibrated (n, 3) probabilities [flat, long, short]; NaN rows where inputs are undefined."""
+        z = self.logits(X, rows, asset_ids) / self.temperature
+        out = np.full_like(z, np.nan)
+        ok = np.isfinite(z).all(axis=1)
+        zz = z[ok] - z[ok].max(axis=1, keepdims=True)
+        e = np.exp(zz)
+        out[ok] = e / e.sum(axis=1, keepdims=True)
+        return out
+
+
+def split_by_time(
+    times: np.ndarray, purge_ns: int, val_frac: float, calib_frac: float
+) -> tuple[np.ndarray, ...]:
+    """Boolean masks (fit, val, calib) over rows sorted or not, by time quantiles, with purges."""
+    uniq = np.unique(times)
+    t_val = uniq[int(len(uniq) * (1 - val_frac - calib_frac))]
+    t_cal = uniq[min(len(uniq) - 1, int(len(uniq) * (1 - calib_frac)))]
+    fit = times < t_val - purge_ns
+    val = (times >= t_val) & (times < t_cal - purge_ns)
+    cal = times >= t_cal
+    return fit, val, cal
+
+
+def _class_weights(y: np.ndarray) -> torch.Tensor:
+    counts = np.bincount(y, minlength=N_CLASSES).astype(float)
+    w = len(y) / (N_CLASSES * np.maximum(counts, 1.0))
+    return torch.as_tensor(w, dtype=torch.float32)
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """Temperature minimising the negative log likelihood (golden-section search on log T)."""
+    if len(y) == 0:
+        return 1.0
+
+    def nll(log_t: float) -> float:
+        z = logits / math.exp(log_t)
+        z = z - z.max(axis=1, keepdims=True)
+        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
+        return float(-logp[np.arange(len(y)), y].mean())
+
+    lo, hi = -2.5, 2.5
+    g = (math.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = nll(a), nll(b)
+    for _ in range(60):
+        if fa < fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = nll(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = nll(b)
+    return float(math.exp((lo + hi) / 2))
+
+
+def fit_model(
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    times: np.ndarray,
+    *,
+    config: ModelConfig,
+    feature_names: list[str],
+    purge_ns: int,
+    seed: int,
+    asset_ids: np.ndarray | None = None,
+    assets: list[str] | None = None,
+) -> TrainedModel:
+    """Train on ``rows`` of ``X`` (labels ``y``; rows with label -1 or undefined inputs are skipped).
+
+    ``times`` are the rows' bar times (ns) and drive the fit/validation/calibration
+    split; ``purge_ns`` is the label horizon in ns.
+    """
+    rows = np.asarray(rows)
+    fit_m, val_m, cal_m = split_by_time(times[rows], purge_ns, config.val_frac, config.calib_frac)
+    labelled = y[rows] >= 0
+    finite = np.isfinite(X[rows]).all(axis=1)
+    base = rows[fit_m & labelled & finite]
+    if len(base) < 30:
+        raise ValueError(f"only {len(base)} usable training rows after purging; need at least 30")
+    mean = X[base].mean(axis=0)
+    std = X[base].std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)
+    device = pick_device(config.device)
+    with deterministic(seed) as gen:
+        net = build_net(
+            config.kind, X.shape[1], n_assets=max(1, len(assets or [])), hidden=config.hidden,
+            dropout=config.dropout, embed_dim=config.embed_dim,
+        ).to(device)  # fmt: skip
+        model = TrainedModel(config, net, mean, std, 1.0, list(feature_names), list(assets or []))
+
+        def tensors(mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+            idx = rows[mask & labelled]
+            inputs, valid = model._inputs(X, idx)
+            idx, inputs = idx[valid], inputs[valid]
+            x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
+            t = torch.as_tensor(y[idx].astype(np.int64), device=device)
+            a = (
+                None
+                if asset_ids is None
+                else torch.as_tensor(asset_ids[idx], dtype=torch.long, device=device)
+            )
+            return x, t, a
+
+        xf, yf, af = tensors(fit_m)
+        xv, yv, av = tensors(val_m)
+        loss_fn = nn.CrossEntropyLoss(weight=_class_weights(yf.cpu().numpy()).to(device))
+        opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        best, best_state, bad, epochs = math.inf, None, 0, 0
+        for epoch in range(config.epochs):
+            net.train()
+            order = torch.randperm(len(xf), generator=gen)
+            for start in range(0, len(order), config.batch_size):
+                b = order[start : start + config.batch_size].to(device)
+                opt.zero_grad()
+                loss = loss_fn(net(xf[b], None if af is None else af[b]), yf[b])
+                loss.backward()
+                opt.step()
+            epochs = epoch + 1
+            if len(xv) == 0:
+                continue
+            net.eval()
+            with torch.no_grad():
+                vloss = float(loss_fn(net(xv, av), yv))
+            if vloss < best - 1e-5:
+                best, bad = vloss, 0
+                best_state = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            else:
+                bad += 1
+                if bad >= config.patience:
+                    break
+        if best_state is not None:
+            net.load_state_dict(best_state)
+    net.eval()
+    cal_rows = rows[cal_m & labelled]
+    cal_logits = model.logits(X, cal_rows, None if asset_ids is None else asset_ids[cal_rows])
+    ok = np.isfinite(cal_logits).all(axis=1)
+    model.temperature = fit_temperature(cal_logits[ok], y[cal_rows][ok].astype(np.int64))
+    model.info = {
+        "fit_rows": len(xf),
+        "val_rows": len(xv),
+        "calib_rows": int(ok.sum()),
+        "epochs": epochs,
+        "val_loss": None if best == math.inf else best,
+        "temperature": model.temperature,
+        "device": str(device),
+        "seed": seed,
+    }
+    return model
