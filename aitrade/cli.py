@@ -86,16 +86,10 @@ def cmd_data_list(args: argparse.Namespace, settings: Settings) -> int:
         _print_json(inv)
         return 0
     print("Embedded samples (offline):")
-    print(
-        format_table(
-            inv["samples"], ["symbol", "interval", "kind", "rows", "start", "end", "calendar", "license"]
-        )
-    )
+    print(format_table(inv["samples"], ["symbol", "interval", "kind", "rows", "start", "end", "calendar", "license"]))
     print(f"\nCache {settings.data_cache_dir}:")
     if inv["cache"]:
-        print(
-            format_table(inv["cache"], ["source", "interval", "symbol", "rows", "start", "end", "synthetic"])
-        )
+        print(format_table(inv["cache"], ["source", "interval", "symbol", "rows", "start", "end", "synthetic"]))
     else:
         print("  (empty)")
     return 0
@@ -140,15 +134,11 @@ def cmd_data_fetch(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands.data_cmd import quality  # noqa: PLC0415
 
-    rows = quality(
-        settings, source=args.source, symbols=_symbols(args.symbols), interval=args.interval, path=args.path
-    )
+    rows = quality(settings, source=args.source, symbols=_symbols(args.symbols), interval=args.interval, path=args.path)
     if args.json:
         _print_json(rows)
     else:
-        print(
-            format_table(rows, ["source", "symbol", "interval", "rows", "start", "end", "calendar", "report"])
-        )
+        print(format_table(rows, ["source", "symbol", "interval", "rows", "start", "end", "calendar", "report"]))
         bad = [r for r in rows if not r["ok"]]
         print(f"\n{len(rows) - len(bad)} of {len(rows)} bar tables pass the quality gate")
     return 1 if any(not r["ok"] for r in rows) else 0

@@ -88,9 +88,7 @@ def parse_bool(name: str, value: Any) -> bool:
         return True
     if text in _FALSE:
         return False
-    raise ConfigError(
-        f"{name}={value!r} is not a boolean; allowed: 1/0, true/false, yes/no, on/off (any case)"
-    )
+    raise ConfigError(f"{name}={value!r} is not a boolean; allowed: 1/0, true/false, yes/no, on/off (any case)")
 
 
 def _choice(allowed: tuple[str, ...]) -> Callable[[str, Any], str]:
@@ -103,9 +101,7 @@ def _choice(allowed: tuple[str, ...]) -> Callable[[str, Any], str]:
     return parse
 
 
-def _number(
-    lo: float, hi: float, *, lo_open: bool = False, integer: bool = False
-) -> Callable[[str, Any], Any]:
+def _number(lo: float, hi: float, *, lo_open: bool = False, integer: bool = False) -> Callable[[str, Any], Any]:
     def parse(name: str, value: Any) -> Any:
         if isinstance(value, bool):
             raise ConfigError(f"{name}={value!r} must be a number, not a boolean")
@@ -264,9 +260,7 @@ class Settings:
     def secrets(self) -> tuple[str, ...]:
         """Clear values of every configured secret, for log redaction."""
         return tuple(
-            getattr(self, FIELDS_BY_VAR[v].attr).get()
-            for v in SECRET_VARS
-            if getattr(self, FIELDS_BY_VAR[v].attr)
+            getattr(self, FIELDS_BY_VAR[v].attr).get() for v in SECRET_VARS if getattr(self, FIELDS_BY_VAR[v].attr)
         )
 
     def credentials_present(self) -> dict[str, bool]:
@@ -307,8 +301,7 @@ def read_runtime_overrides(path: Path) -> dict[str, Any]:
             raise ConfigError(f"{path}: unknown setting {key!r}; allowed: {', '.join(RUNTIME_KEYS)}")
         if key not in RUNTIME_KEYS:
             raise ConfigError(
-                f"{path}: {key} cannot be set at runtime (environment or .env only); "
-                f"allowed: {', '.join(RUNTIME_KEYS)}"
+                f"{path}: {key} cannot be set at runtime (environment or .env only); allowed: {', '.join(RUNTIME_KEYS)}"
             )
         f = FIELDS_BY_VAR[key]
         f.parse(f"{key} (in {path.name})", value)

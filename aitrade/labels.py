@@ -69,9 +69,7 @@ def triple_barrier_nb(
     return out
 
 
-def triple_barrier(
-    bars: pd.DataFrame, atr: np.ndarray | pd.Series, config: LabelConfig | None = None
-) -> pd.Series:
+def triple_barrier(bars: pd.DataFrame, atr: np.ndarray | pd.Series, config: LabelConfig | None = None) -> pd.Series:
     """Labels of ``bars`` (int8: 0 flat, 1 long, 2 short, -1 unknown)."""
     cfg = config or LabelConfig()
     labels = triple_barrier_nb(

@@ -110,7 +110,6 @@ def read_json_object(path: str | os.PathLike[str], default: dict[str, Any] | Non
         p = Path(path)
         aside = quarantine(p)
         raise StateFileError(
-            f"state file {p} must hold a JSON object, found {type(value).__name__}; "
-            f"it was moved aside to {aside.name}"
+            f"state file {p} must hold a JSON object, found {type(value).__name__}; it was moved aside to {aside.name}"
         )
     return value

@@ -13,9 +13,7 @@ from tests.fakes.tinvest import FakeTinvest
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--online", action="store_true", help="run checks against the real venues (needs credentials)"
-    )
+    parser.addoption("--online", action="store_true", help="run checks against the real venues (needs credentials)")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

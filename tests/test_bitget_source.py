@@ -91,15 +91,12 @@ async def test_repeated_fetch_asks_only_for_missing_bars(bitget: FakeBitget, hom
         ("2024-02-01T00:00:00+00:00", "2024-02-10T00:00:00+00:00")
     ]
     assert all(
-        int(r["query"]["endTime"]) < int(pd.Timestamp("2024-02-10", tz="UTC").value // 1e6)
-        for r in bitget.requests[n:]
+        int(r["query"]["endTime"]) < int(pd.Timestamp("2024-02-10", tz="UTC").value // 1e6) for r in bitget.requests[n:]
     )
     entry = BarCache(settings.data_cache_dir).read("bitget", "1h", "BTCUSDT")
     assert entry is not None
     pd.testing.assert_frame_equal(entry.bars, truth(bitget, "BTCUSDT", "2024-01-01", "2024-02-10"))
-    loaded = await load_bars_async(
-        "BTCUSDT", "1h", "2024-01-05", "2024-01-06", "bitget", settings=settings, retry=FAST
-    )
+    loaded = await load_bars_async("BTCUSDT", "1h", "2024-01-05", "2024-01-06", "bitget", settings=settings, retry=FAST)
     assert len(loaded["BTCUSDT"]) == 24 and loaded["BTCUSDT"].attrs["quality"] == "ok"
     assert len(bitget.requests) == n + 2  # the load was served from the cache
 
@@ -130,9 +127,7 @@ async def test_persistent_500_gives_a_clear_error(bitget: FakeBitget, home) -> N
     bitget.faults.add("500", times=100)
     settings = load_settings(home, {"BITGET_BASE_URL": bitget.url})
     with pytest.raises(SourceUnavailable, match=r"bitget BTCUSDT 1h: gave up after 4 attempts: .*HTTP 500"):
-        await fetch_bars(
-            "BTCUSDT", "1h", "2024-01-01", "2024-01-02", source="bitget", settings=settings, retry=FAST
-        )
+        await fetch_bars("BTCUSDT", "1h", "2024-01-01", "2024-01-02", source="bitget", settings=settings, retry=FAST)
     assert len(bitget.requests) == 4
     assert not (settings.data_cache_dir / "bitget" / "1h" / "BTCUSDT.parquet").exists()
 

@@ -14,15 +14,11 @@ from aitrade.data import asof_join, load_bars
 from aitrade.data.cache import BarCache, merge_ranges, missing_ranges
 from aitrade.errors import DataError
 
-ranges = st.lists(
-    st.tuples(st.integers(0, 100), st.integers(0, 100)).map(lambda t: (min(t), max(t))), max_size=6
-)
+ranges = st.lists(st.tuples(st.integers(0, 100), st.integers(0, 100)).map(lambda t: (min(t), max(t))), max_size=6)
 
 
 @given(st.tuples(st.integers(0, 100), st.integers(0, 100)).map(lambda t: (min(t), max(t))), ranges)
-def test_missing_plus_covered_is_exactly_the_request(
-    want: tuple[int, int], have: list[tuple[int, int]]
-) -> None:
+def test_missing_plus_covered_is_exactly_the_request(want: tuple[int, int], have: list[tuple[int, int]]) -> None:
     gaps = missing_ranges(want, have)
     covered = {i for a, b in merge_ranges(have) for i in range(a, b)}
     asked = {i for a, b in gaps for i in range(a, b)}
@@ -46,9 +42,7 @@ def test_cache_round_trip_and_corruption(tmp_path: Path) -> None:
 
 def test_daily_reaches_hourly_only_after_the_day_closed() -> None:
     hourly = pd.DataFrame(index=pd.date_range("2024-01-01", periods=72, freq="1h", tz="UTC"))
-    daily = pd.DataFrame(
-        {"x": [1.0, 2.0, 3.0]}, index=pd.date_range("2024-01-01", periods=3, freq="1D", tz="UTC")
-    )
+    daily = pd.DataFrame({"x": [1.0, 2.0, 3.0]}, index=pd.date_range("2024-01-01", periods=3, freq="1D", tz="UTC"))
     out = asof_join(hourly, daily, left_interval="1h", right_interval="1d", prefix="d_")
     # the bar opening 2024-01-01 23:00 closes at midnight, when day 1 has closed
     assert np.isnan(out["d_x"].iloc[:23]).all()
@@ -56,9 +50,7 @@ def test_daily_reaches_hourly_only_after_the_day_closed() -> None:
 
 
 def test_asof_is_by_time_not_row_and_respects_tolerance() -> None:
-    left = pd.DataFrame(
-        index=pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 05:00", "2024-01-03 00:00"], tz="UTC")
-    )
+    left = pd.DataFrame(index=pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 05:00", "2024-01-03 00:00"], tz="UTC"))
     right = pd.Series(
         [10.0, 20.0], index=pd.DatetimeIndex(["2024-01-01 00:00", "2024-01-01 03:00"], tz="UTC"), name="p"
     )

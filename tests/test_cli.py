@@ -68,9 +68,7 @@ def test_bad_setting_is_a_user_error(capsys, home: Path, monkeypatch: pytest.Mon
 
 
 def test_sample_fetch_list_and_check(capsys, home: Path) -> None:
-    code, out, _ = run(
-        capsys, "--home", str(home), "data", "fetch", "--symbols", "BTCUSDT,SBER", "--interval", "1h"
-    )
+    code, out, _ = run(capsys, "--home", str(home), "data", "fetch", "--symbols", "BTCUSDT,SBER", "--interval", "1h")
     assert code == 0 and "BTCUSDT" in out and "SBER" in out
     code, out, _ = run(capsys, "--home", str(home), "data", "list")
     assert code == 0 and "EURUSD" in out and "synthetic" in out and "sample  1h" in out
@@ -129,9 +127,7 @@ async def test_cli_fetches_bitget_into_the_cache(bitget: FakeBitget, home: Path)
     assert entry.bars.index[-1] == pd.Timestamp("2024-02-29 23:00", tz="UTC")
 
 
-async def test_cli_doctor_online_pings_the_fakes(
-    bitget: FakeBitget, tinvest: FakeTinvest, home: Path
-) -> None:
+async def test_cli_doctor_online_pings_the_fakes(bitget: FakeBitget, tinvest: FakeTinvest, home: Path) -> None:
     env = {"BITGET_BASE_URL": bitget.url, "TINKOFF_BASE_URL": tinvest.url, "TINKOFF_API_TOKEN": tinvest.token}
     code, out, err = await _cli("--home", str(home), "doctor", "--online", env=env)
     assert code == 0, out + err

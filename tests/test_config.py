@@ -51,9 +51,7 @@ def test_universes_routing_and_figis() -> None:
 @pytest.mark.parametrize(
     ("mode", "n", "risk", "slots"), [("crypto", 20, 0.02, 4), ("stocks", 21, 0.01, 2), ("both", 41, 0.02, 4)]
 )
-def test_universe_selects_assets_and_risk_profile(
-    home: Path, mode: str, n: int, risk: float, slots: int
-) -> None:
+def test_universe_selects_assets_and_risk_profile(home: Path, mode: str, n: int, risk: float, slots: int) -> None:
     s = load_settings(home, {"UNIVERSE_MODE": mode})
     assert len(s.assets) == n
     assert s.risk_per_trade == risk and s.max_open_positions == slots
@@ -152,9 +150,7 @@ def test_boolean_spellings_in_any_case(word: str, upper: list[bool], pad: str) -
     assert parse_bool("ALLOW_LIVE", text) is (word in ("1", "true", "yes", "on"))
 
 
-@given(
-    st.text(min_size=1, max_size=8).filter(lambda t: t.strip().lower() not in _SPELLINGS and t.strip() != "")
-)
+@given(st.text(min_size=1, max_size=8).filter(lambda t: t.strip().lower() not in _SPELLINGS and t.strip() != ""))
 def test_anything_else_is_an_error_naming_the_variable(text: str) -> None:
     with pytest.raises(ConfigError, match="BITGET_DEMO"):
         parse_bool("BITGET_DEMO", text)
@@ -174,9 +170,7 @@ def test_anything_else_is_an_error_naming_the_variable(text: str) -> None:
         ("ALLOW_LIVE", "maybe", "not a boolean"),
     ],
 )
-def test_invalid_values_name_the_field_and_what_is_allowed(
-    home: Path, var: str, value: str, needle: str
-) -> None:
+def test_invalid_values_name_the_field_and_what_is_allowed(home: Path, var: str, value: str, needle: str) -> None:
     with pytest.raises(ConfigError) as err:
         load_settings(home, {var: value})
     assert var in str(err.value) and needle in str(err.value)

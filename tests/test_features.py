@@ -88,9 +88,7 @@ def test_atr_rsi_ema_match_an_independent_pandas_reference(crypto) -> None:
     b = crypto["BTCUSDT"].iloc[:400]
     h, lo, c = b["high"], b["low"], b["close"]
     tr = pd.concat([h - lo, (h - c.shift()).abs(), (lo - c.shift()).abs()], axis=1).max(axis=1, skipna=False)
-    np.testing.assert_allclose(
-        k.atr_nb(h.values, lo.values, c.values, 14), _wilder(tr, 14, 1).values, rtol=1e-12
-    )
+    np.testing.assert_allclose(k.atr_nb(h.values, lo.values, c.values, 14), _wilder(tr, 14, 1).values, rtol=1e-12)
     d = c.diff()
     ag, al = _wilder(d.clip(lower=0), 14, 1), _wilder((-d).clip(lower=0), 14, 1)
     np.testing.assert_allclose(k.rsi_nb(c.values, 14), (100 * ag / (ag + al)).values, rtol=1e-12)

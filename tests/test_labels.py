@@ -10,22 +10,16 @@ from aitrade.labels import FLAT, LONG, NO_LABEL, SHORT, LabelConfig, triple_barr
 
 def path(highs: list[float], lows: list[float], closes: list[float]) -> pd.DataFrame:
     idx = pd.date_range("2024-01-01", periods=len(closes), freq="1h", tz="UTC")
-    return pd.DataFrame(
-        {"open": closes, "high": highs, "low": lows, "close": closes, "volume": 1.0}, index=idx
-    )
+    return pd.DataFrame({"open": closes, "high": highs, "low": lows, "close": closes, "volume": 1.0}, index=idx)
 
 
 def label0(highs, lows, closes, horizon=3) -> int:
     bars = path(highs, lows, closes)
-    return int(
-        triple_barrier(bars, np.ones(len(closes)), LabelConfig(tp=1.5, sl=1.0, horizon=horizon)).iloc[0]
-    )
+    return int(triple_barrier(bars, np.ones(len(closes)), LabelConfig(tp=1.5, sl=1.0, horizon=horizon)).iloc[0])
 
 
 def test_long_target_first() -> None:
-    assert (
-        label0([100, 101, 101.6, 100, 100], [100, 99.5, 100.5, 99, 99], [100, 100.5, 101, 100, 100]) == LONG
-    )
+    assert label0([100, 101, 101.6, 100, 100], [100, 99.5, 100.5, 99, 99], [100, 100.5, 101, 100, 100]) == LONG
 
 
 def test_short_target_first() -> None:

@@ -79,9 +79,7 @@ def test_bundle_round_trip_with_weights_only(tmp_path: Path) -> None:
     rows = np.arange(700, 888)
     np.testing.assert_allclose(loaded.predict_proba(X, rows), m.predict_proba(X, rows), rtol=1e-6)
     assert meta["feature_names"] == list("abcdef") and meta["label_config"]["horizon"] == 12
-    assert (tmp_path / "BTCUSDT_fold0.pt").read_bytes()[
-        :2
-    ] == b"PK"  # torch zip format, read with weights_only
+    assert (tmp_path / "BTCUSDT_fold0.pt").read_bytes()[:2] == b"PK"  # torch zip format, read with weights_only
     data = json.loads(meta_path.read_text())
     data["bundle_version"] = 99
     meta_path.write_text(json.dumps(data))

@@ -94,9 +94,7 @@ def test_quotation_edge_cases() -> None:
 
 
 @given(
-    st.decimals(
-        min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=9, allow_nan=False, allow_infinity=False
-    )
+    st.decimals(min_value=Decimal("-1e12"), max_value=Decimal("1e12"), places=9, allow_nan=False, allow_infinity=False)
 )
 def test_quotation_round_trip(value: Decimal) -> None:
     q = decimal_to_quotation(value)

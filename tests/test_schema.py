@@ -84,9 +84,7 @@ def test_moex_holiday_tolerated_but_hole_in_session_not() -> None:
     week = week[MOEX.expected_mask(week, pd.Timedelta(hours=1))]
     n = len(week)
     close = np.linspace(100, 110, n)
-    df = pd.DataFrame(
-        {"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0}, index=week
-    )
+    df = pd.DataFrame({"open": close, "high": close + 1, "low": close - 1, "close": close, "volume": 1.0}, index=week)
     holiday = df[df.index.normalize() != pd.Timestamp("2024-01-10", tz="UTC")]
     report = check_bars(holiday, "SBER", "1h")
     assert report.ok and len(report.gaps) == 1 and report.gaps[0].sessions == 1
@@ -103,9 +101,9 @@ def test_fx_weekend_and_christmas_are_not_gaps() -> None:
     idx = idx[FX.expected_mask(idx, pd.Timedelta(hours=1))]
     df = pd.DataFrame({"open": 1.1, "high": 1.2, "low": 1.0, "close": 1.1, "volume": 1.0}, index=idx)
     assert check_bars(df, "EURUSD", "1h").ok
-    assert not FX.expected_mask(
-        pd.DatetimeIndex([pd.Timestamp("2017-12-23 12:00", tz="UTC")]), pd.Timedelta(hours=1)
-    )[0]
+    assert not FX.expected_mask(pd.DatetimeIndex([pd.Timestamp("2017-12-23 12:00", tz="UTC")]), pd.Timedelta(hours=1))[
+        0
+    ]
 
 
 def test_weekday_calendar_tolerates_short_closures_only() -> None:

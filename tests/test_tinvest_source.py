@@ -21,9 +21,7 @@ FAST = RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05)
 TOKEN = "t.sandbox-token"
 
 
-def make(
-    session, fake, home, token: str = TOKEN, timeout_s: float = 20.0, retry: RetryPolicy = FAST
-) -> TinvestCandles:
+def make(session, fake, home, token: str = TOKEN, timeout_s: float = 20.0, retry: RetryPolicy = FAST) -> TinvestCandles:
     rest = TinvestRest(session, fake.url, token, retry=retry, timeout_s=timeout_s)
     return TinvestCandles(rest, TinvestInstruments(rest, home / "state" / "instruments.json"))
 
@@ -31,9 +29,7 @@ def make(
 async def test_candles_paged_by_window_quotations_and_lots(tinvest: FakeTinvest, home) -> None:
     async with aiohttp.ClientSession() as session:
         src = make(session, tinvest, home)
-        got = await src.fetch(
-            "SBER", "1h", pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-08-01", tz="UTC")
-        )
+        got = await src.fetch("SBER", "1h", pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-08-01", tz="UTC"))
     calls = [r for r in tinvest.requests if r["method"] == "GetCandles"]
     assert len(calls) == 3  # 7 months in windows of at most 90 days
     for r in calls:
@@ -63,12 +59,8 @@ async def test_forming_candle_is_dropped(tinvest: FakeTinvest, home) -> None:
 async def test_instrument_lookup_is_cached(tinvest: FakeTinvest, home) -> None:
     async with aiohttp.ClientSession() as session:
         src = make(session, tinvest, home)
-        await src.fetch(
-            "LKOH", "1d", pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-02-01", tz="UTC")
-        )
-        await src.fetch(
-            "LKOH", "1d", pd.Timestamp("2024-02-01", tz="UTC"), pd.Timestamp("2024-03-01", tz="UTC")
-        )
+        await src.fetch("LKOH", "1d", pd.Timestamp("2024-01-01", tz="UTC"), pd.Timestamp("2024-02-01", tz="UTC"))
+        await src.fetch("LKOH", "1d", pd.Timestamp("2024-02-01", tz="UTC"), pd.Timestamp("2024-03-01", tz="UTC"))
     lookups = [r for r in tinvest.requests if r["service"] == "InstrumentsService"]
     assert len(lookups) == 1 and lookups[0]["body"] == {
         "idType": "INSTRUMENT_ID_TYPE_TICKER",
@@ -83,9 +75,7 @@ async def test_instrument_lookup_is_cached(tinvest: FakeTinvest, home) -> None:
 
 async def test_fx_pairs_use_the_cets_board(tinvest: FakeTinvest, home) -> None:
     async with aiohttp.ClientSession() as session:
-        inst = await TinvestInstruments(TinvestRest(session, tinvest.url, TOKEN), home / "i.json").resolve(
-            "CNYRUB_TOM"
-        )
+        inst = await TinvestInstruments(TinvestRest(session, tinvest.url, TOKEN), home / "i.json").resolve("CNYRUB_TOM")
     assert inst["classCode"] == "CETS" and inst["lot"] == 1000
 
 
@@ -121,16 +111,12 @@ async def test_faults_429_500_hang_then_success(tinvest: FakeTinvest, home) -> N
 async def test_fetch_into_cache_and_give_up_clearly(tinvest: FakeTinvest, home) -> None:
     env = {"TINKOFF_BASE_URL": tinvest.url, "TINKOFF_API_TOKEN": TOKEN}
     settings = load_settings(home, env)
-    res = await fetch_bars(
-        "SBER", "1h", "2024-01-08", "2024-01-13", source="tinvest", settings=settings, retry=FAST
-    )
+    res = await fetch_bars("SBER", "1h", "2024-01-08", "2024-01-13", source="tinvest", settings=settings, retry=FAST)
     assert res[0].rows == 45 and res[0].quality.ok
     assert (home / "data_cache" / "tinvest" / "1h" / "SBER.parquet").is_file()
     tinvest.faults.add("500", path="GetCandles", times=50)
     with pytest.raises(SourceUnavailable, match="tinvest GAZP 1h: gave up after 4 attempts"):
-        await fetch_bars(
-            "GAZP", "1h", "2024-01-08", "2024-01-13", source="tinvest", settings=settings, retry=FAST
-        )
+        await fetch_bars("GAZP", "1h", "2024-01-08", "2024-01-13", source="tinvest", settings=settings, retry=FAST)
 
 
 async def test_missing_token_is_a_clear_error(home) -> None:

@@ -85,11 +85,7 @@ def quality(
                 continue
             entry = cache.read(item["source"], item["interval"], item["symbol"])
             assert entry is not None
-            cal = (
-                sample_calendar(item["symbol"])
-                if item["source"] == "sample"
-                else calendar_for(item["symbol"])
-            )
+            cal = sample_calendar(item["symbol"]) if item["source"] == "sample" else calendar_for(item["symbol"])
             row(f"cache:{item['source']}", item["symbol"], item["interval"], entry.bars, cal)
     return rows
 

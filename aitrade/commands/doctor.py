@@ -117,9 +117,7 @@ async def online_checks(settings: Settings, session: aiohttp.ClientSession) -> l
             session, "GET", settings.bitget_base_url + "/api/v2/public/time", what="Bitget time", timeout_s=10
         )
         ok = resp.status == 200 and isinstance(resp.body, dict) and resp.body.get("code") == "00000"
-        checks.append(
-            Check("bitget ping", "ok" if ok else "fail", f"HTTP {resp.status} {settings.bitget_base_url}")
-        )
+        checks.append(Check("bitget ping", "ok" if ok else "fail", f"HTTP {resp.status} {settings.bitget_base_url}"))
     except AiTradeError as exc:
         checks.append(Check("bitget ping", "fail", str(exc)))
     if not settings.tinkoff_api_token:

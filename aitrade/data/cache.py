@@ -81,9 +81,7 @@ class BarCache:
             df = table.to_pandas()
         except (pa.ArrowException, OSError, ValueError) as exc:
             aside = quarantine(path)
-            raise DataError(
-                f"cache file {path} is corrupt ({exc}); it was moved aside to {aside.name}"
-            ) from exc
+            raise DataError(f"cache file {path} is corrupt ({exc}); it was moved aside to {aside.name}") from exc
         if "ts" in df.columns:
             df = df.set_index("ts")
         df.index = pd.DatetimeIndex(df.index, name="ts").tz_convert("UTC").as_unit("ns")

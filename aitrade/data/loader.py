@@ -51,9 +51,7 @@ def parse_time(value: Any, what: str) -> pd.Timestamp | None:
     try:
         ts = pd.Timestamp(value.strip() if isinstance(value, str) else value)
     except (ValueError, TypeError) as exc:
-        raise UserError(
-            f"bad date {value!r} for {what}: use ISO-8601, e.g. 2024-01-01 or 2024-01-01T12:00Z"
-        ) from exc
+        raise UserError(f"bad date {value!r} for {what}: use ISO-8601, e.g. 2024-01-01 or 2024-01-01T12:00Z") from exc
     if ts is pd.NaT:
         raise UserError(f"bad date {value!r} for {what}")
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
@@ -77,9 +75,7 @@ def _check_venue_symbol(source: str, symbol: str) -> None:
     universe = tuple(CRYPTO_UNIVERSE) if source == "bitget" else EQUITY_UNIVERSE
     if symbol not in universe:
         kind = "crypto" if source == "bitget" else "MOEX"
-        raise UnknownSymbolError(
-            f"{symbol!r} is not in the {kind} universe of {source}: {', '.join(universe)}"
-        )
+        raise UnknownSymbolError(f"{symbol!r} is not in the {kind} universe of {source}: {', '.join(universe)}")
 
 
 def _slice(df: pd.DataFrame, start: pd.Timestamp | None, end: pd.Timestamp | None) -> pd.DataFrame:
@@ -130,22 +126,16 @@ def _network(
     timeout_s: float,
 ) -> BitgetCandles | TinvestCandles:
     if source == "bitget":
-        return BitgetCandles(
-            session, settings.bitget_base_url, market=market, retry=retry, timeout_s=timeout_s
-        )
+        return BitgetCandles(session, settings.bitget_base_url, market=market, retry=retry, timeout_s=timeout_s)
     rest = TinvestRest(
         session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(), retry=retry, timeout_s=timeout_s
     )
     return TinvestCandles(rest, TinvestInstruments(rest, settings.instruments_path))
 
 
-def _window(
-    interval: str, start: pd.Timestamp | None, end: pd.Timestamp | None
-) -> tuple[pd.Timestamp, pd.Timestamp]:
+def _window(interval: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
     step = interval_delta(interval)
-    now = (
-        pd.Timestamp.now(tz="UTC").floor(step) if step <= pd.Timedelta(days=1) else pd.Timestamp.now(tz="UTC")
-    )
+    now = pd.Timestamp.now(tz="UTC").floor(step) if step <= pd.Timedelta(days=1) else pd.Timestamp.now(tz="UTC")
     end = min(end, now) if end is not None else now
     start = start if start is not None else end - DEFAULT_BARS * step
     if start >= end:
@@ -186,9 +176,7 @@ async def fetch_bars(
             target = cache.write(source, interval, sym, df, cov, synthetic=bool(df.attrs.get("synthetic")))
             cal = sample_calendar(sym) if source == "sample" else calendar_for(sym)
             results.append(
-                FetchResult(
-                    sym, source, interval, len(df), len(df), 0, target, check_bars(df, sym, interval, cal)
-                )
+                FetchResult(sym, source, interval, len(df), len(df), 0, target, check_bars(df, sym, interval, cal))
             )
         return results
 
@@ -234,10 +222,7 @@ async def fetch_bars(
                     getattr(getattr(src, "rest", src), "requests", 0) - before,
                     target,
                     check_bars(window, sym, interval, calendar_for(sym)),
-                    [
-                        (pd.Timestamp(a, tz="UTC").isoformat(), pd.Timestamp(b, tz="UTC").isoformat())
-                        for a, b in gaps
-                    ],
+                    [(pd.Timestamp(a, tz="UTC").isoformat(), pd.Timestamp(b, tz="UTC").isoformat()) for a, b in gaps],
                 )
             )
     finally:
@@ -267,9 +252,7 @@ def _load_local(
 ) -> pd.DataFrame:
     if source == "sample":
         if symbol not in sample_symbols():
-            raise UnknownSymbolError(
-                f"no embedded sample for {symbol!r}; samples: {', '.join(sample_symbols())}"
-            )
+            raise UnknownSymbolError(f"no embedded sample for {symbol!r}; samples: {', '.join(sample_symbols())}")
         df, cal = load_sample(symbol, interval, seed), sample_calendar(symbol)
     else:
         if path is None:
@@ -280,9 +263,7 @@ def _load_local(
     full = df
     df = _slice(df, start, end)
     if not len(df):
-        span = (
-            f"{full.index[0].isoformat()} .. {full.index[-1].isoformat()}" if len(full) else "no bars at all"
-        )
+        span = f"{full.index[0].isoformat()} .. {full.index[-1].isoformat()}" if len(full) else "no bars at all"
         raise DataError(f"{source} {symbol} {interval}: no bars in the requested range (it has {span})")
     return _gate(df, symbol, interval, cal, repair) if gate else df
 
@@ -310,9 +291,7 @@ async def load_bars_async(
     names = _symbols(symbols)
     t0, t1 = parse_time(start, "start"), parse_time(end, "end")
     if source not in NETWORK_SOURCES:
-        return {
-            s: _load_local(source, s, interval, t0, t1, path=path, seed=seed, repair=repair) for s in names
-        }
+        return {s: _load_local(source, s, interval, t0, t1, path=path, seed=seed, repair=repair) for s in names}
     settings = settings or load_settings()
     lo, hi = _window(interval, t0, t1)
     if fetch:
@@ -329,9 +308,7 @@ async def load_bars_async(
         _check_venue_symbol(source, sym)
         entry = cache.read(cache_name, interval, sym)
         if entry is None:
-            raise DataError(
-                f"no cached {source} bars for {sym} {interval}; fetch them first: aitrade data fetch"
-            )
+            raise DataError(f"no cached {source} bars for {sym} {interval}; fetch them first: aitrade data fetch")
         df = _slice(entry.bars, lo, hi)
         if not len(df):
             raise DataError(f"{source} {sym} {interval}: no bars in [{lo.isoformat()}, {hi.isoformat()})")
@@ -358,8 +335,7 @@ def load_bars(
         t0, t1 = parse_time(start, "start"), parse_time(end, "end")
         path, seed, repair = kwargs.get("path"), kwargs.get("seed", DEFAULT_SEED), kwargs.get("repair", False)
         return {
-            s: _load_local(source, s, interval, t0, t1, path=path, seed=seed, repair=repair)
-            for s in _symbols(symbols)
+            s: _load_local(source, s, interval, t0, t1, path=path, seed=seed, repair=repair) for s in _symbols(symbols)
         }
     return run_sync(load_bars_async(symbols, interval, start, end, source, **kwargs))
 

@@ -68,8 +68,7 @@ class QualityReport:
     def summary(self) -> str:
         """One line: ``ok`` or every problem, with where it first occurs."""
         parts = [
-            f"{n} {kind.replace('_', ' ')}"
-            + (f" (first at {self.first_at[kind]})" if kind in self.first_at else "")
+            f"{n} {kind.replace('_', ' ')}" + (f" (first at {self.first_at[kind]})" if kind in self.first_at else "")
             for kind, n in self.problems.items()
         ]
         bad = self.bad_gaps
@@ -111,9 +110,7 @@ def _structure(df: Any, symbol: str) -> None:
         raise DataError(f"{symbol}: bars must be indexed by a DatetimeIndex, got {type(df.index).__name__}")
 
 
-def check_bars(
-    df: pd.DataFrame, symbol: str, interval: str, calendar: Calendar | None = None
-) -> QualityReport:
+def check_bars(df: pd.DataFrame, symbol: str, interval: str, calendar: Calendar | None = None) -> QualityReport:
     """Report every quality problem in ``df``; raise only if it is not a bar table at all."""
     _structure(df, symbol)
     interval = parse_interval(interval)
@@ -201,9 +198,7 @@ def normalize_bars(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def validate_bars(
-    df: pd.DataFrame, symbol: str, interval: str, calendar: Calendar | None = None
-) -> pd.DataFrame:
+def validate_bars(df: pd.DataFrame, symbol: str, interval: str, calendar: Calendar | None = None) -> pd.DataFrame:
     """Return ``df`` normalised to the schema, or raise :class:`QualityError`."""
     report = check_bars(df, symbol, interval, calendar)
     if not report.ok:

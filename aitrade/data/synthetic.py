@@ -157,7 +157,5 @@ def synthetic_bars(symbol: str, interval: str, seed: int = DEFAULT_SEED) -> pd.D
         raise DataError(f"synthetic {symbol} comes at {', '.join(spec.intervals)}, not {interval!r}")
     hourly = _hourly(symbol, int(seed))
     df = hourly.copy() if interval == "1h" else aggregate(hourly, interval.replace("h", "h"))
-    df.attrs.update(
-        {"synthetic": True, "source": "sample", "generator": "aitrade.data.synthetic", "seed": int(seed)}
-    )
+    df.attrs.update({"synthetic": True, "source": "sample", "generator": "aitrade.data.synthetic", "seed": int(seed)})
     return df

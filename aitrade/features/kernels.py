@@ -94,9 +94,7 @@ def rsi_nb(close: np.ndarray, n: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def adx_nb(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def adx_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Wilder's ADX with +DI and -DI; ADX starts at index ``2n - 1``."""
     m = len(close)
     pdm = np.zeros(m)

@@ -145,9 +145,7 @@ def channel_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
     return {"channel_pos": pos, "channel_slope": slope, "ema200_dist": dist, "ema200_slope": eslope}
 
 
-@feature_group(
-    "levels", ("sup_dist_atr", "res_dist_atr", "sup_strength", "res_strength", "level_quality"), ATR_N
-)
+@feature_group("levels", ("sup_dist_atr", "res_dist_atr", "sup_strength", "res_strength", "level_quality"), ATR_N)
 def levels_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
     sup_d, res_d, sup_s, res_s = _levels(ctx)
     valid = ~np.isnan(_atr(ctx))

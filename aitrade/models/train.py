@@ -38,6 +38,7 @@ class ModelConfig:
     lr: float = 2e-3
     weight_decay: float = 1e-4
     patience: int = 6
+    class_weight: bool = False  # balanced class weights bias the probabilities; off keeps them calibrated
     val_frac: float = 0.15
     calib_frac: float = 0.15
     device: str = "auto"
@@ -108,20 +109,23 @@ class TrainedModel:
     @torch.no_grad()
     def logits(self, X: np.ndarray, rows: np.ndarray, asset_ids: np.ndarray | None = None) -> np.ndarray:
         inputs, valid = self._inputs(X, rows)
+        ids = None if asset_ids is None else np.asarray(asset_ids)[rows]
         out = np.full((len(rows), N_CLASSES), np.nan)
         if not valid.any():
             return out
         device = next(self.net.parameters()).device
         self.net.eval()
         x = torch.as_tensor(np.nan_to_num(inputs[valid]), dtype=torch.float32, device=device)
-        a = None if asset_ids is None else torch.as_tensor(asset_ids[valid], dtype=torch.long, device=device)
+        a = None if ids is None else torch.as_tensor(ids[valid], dtype=torch.long, device=device)
         out[valid] = self.net(x, a).double().cpu().numpy()
         return out
 
-    def predict_proba(
-        self, X: np.ndarray, rows: np.ndarray, asset_ids: np.ndarray | None = None
-    ) -> np.ndarray:
-        """Calibrated (n, 3) probabilities [flat, long, short]; NaN rows where inputs are undefined."""
+    def predict_proba(self, X: np.ndarray, rows: np.ndarray, asset_ids: np.ndarray | None = None) -> np.ndarray:
+        """Calibrated (n, 3) probabilities [flat, long, short] for ``rows`` of ``X``.
+
+        ``asset_ids`` (universal models) is aligned with ``X``. Rows whose inputs
+        are undefined get NaN, never a made-up probability.
+        """
         z = self.logits(X, rows, asset_ids) / self.temperature
         out = np.full_like(z, np.nan)
         ok = np.isfinite(z).all(axis=1)
@@ -131,9 +135,7 @@ class TrainedModel:
         return out
 
 
-def split_by_time(
-    times: np.ndarray, purge_ns: int, val_frac: float, calib_frac: float
-) -> tuple[np.ndarray, ...]:
+def split_by_time(times: np.ndarray, purge_ns: int, val_frac: float, calib_frac: float) -> tuple[np.ndarray, ...]:
     """Boolean masks (fit, val, calib) over rows sorted or not, by time quantiles, with purges."""
     uniq = np.unique(times)
     t_val = uniq[int(len(uniq) * (1 - val_frac - calib_frac))]
@@ -192,8 +194,9 @@ def fit_model(
 ) -> TrainedModel:
     """Train on ``rows`` of ``X`` (labels ``y``; rows with label -1 or undefined inputs are skipped).
 
-    ``times`` are the rows' bar times (ns) and drive the fit/validation/calibration
-    split; ``purge_ns`` is the label horizon in ns.
+    ``times`` holds the bar time (ns) of every row of ``X``; the training rows'
+    times drive the fit/validation/calibration split. ``purge_ns`` is the label
+    horizon in ns.
     """
     rows = np.asarray(rows)
     fit_m, val_m, cal_m = split_by_time(times[rows], purge_ns, config.val_frac, config.calib_frac)
@@ -219,16 +222,13 @@ def fit_model(
             idx, inputs = idx[valid], inputs[valid]
             x = torch.as_tensor(inputs, dtype=torch.float32, device=device)
             t = torch.as_tensor(y[idx].astype(np.int64), device=device)
-            a = (
-                None
-                if asset_ids is None
-                else torch.as_tensor(asset_ids[idx], dtype=torch.long, device=device)
-            )
+            a = None if asset_ids is None else torch.as_tensor(asset_ids[idx], dtype=torch.long, device=device)
             return x, t, a
 
         xf, yf, af = tensors(fit_m)
         xv, yv, av = tensors(val_m)
-        loss_fn = nn.CrossEntropyLoss(weight=_class_weights(yf.cpu().numpy()).to(device))
+        weight = _class_weights(yf.cpu().numpy()).to(device) if config.class_weight else None
+        loss_fn = nn.CrossEntropyLoss(weight=weight)
         opt = torch.optim.AdamW(net.parameters(), lr=config.lr, weight_decay=config.weight_decay)
         best, best_state, bad, epochs = math.inf, None, 0, 0
         for epoch in range(config.epochs):
@@ -257,7 +257,7 @@ def fit_model(
             net.load_state_dict(best_state)
     net.eval()
     cal_rows = rows[cal_m & labelled]
-    cal_logits = model.logits(X, cal_rows, None if asset_ids is None else asset_ids[cal_rows])
+    cal_logits = model.logits(X, cal_rows, asset_ids)
     ok = np.isfinite(cal_logits).all(axis=1)
     model.temperature = fit_temperature(cal_logits[ok], y[cal_rows][ok].astype(np.int64))
     model.info = {

@@ -28,9 +28,7 @@ LOOKBACK_DAYS = {60: 30, 180: 30, 300: 30, 900: 30, 1800: 30, 3600: 60, 7200: 12
 class FakeBitget:
     """State and handlers of the fake venue; ``requests`` logs every call."""
 
-    def __init__(
-        self, *, symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT"), listed_ms: int = 1_672_531_200_000
-    ):
+    def __init__(self, *, symbols: tuple[str, ...] = ("BTCUSDT", "ETHUSDT"), listed_ms: int = 1_672_531_200_000):
         self.symbols = set(symbols)
         self.listed_ms = listed_ms  # 2023-01-01: no bars before
         self.faults = FaultPlan()
@@ -56,9 +54,7 @@ class FakeBitget:
     def clock(self) -> int:
         return self.now_ms if self.now_ms is not None else int(time.time() * 1000)
 
-    def envelope(
-        self, data: Any, status: int = 200, code: str = "00000", msg: str = "success"
-    ) -> web.Response:
+    def envelope(self, data: Any, status: int = 200, code: str = "00000", msg: str = "success") -> web.Response:
         body = {"code": code, "msg": msg, "requestTime": self.clock(), "data": data}
         return web.json_response(body, status=status)
 

@@ -70,9 +70,7 @@ class FakeTinvest:
 
     def error(self, status: int, grpc: int, code: str, message: str, **headers: str) -> web.Response:
         hdrs = {"x-tracking-id": uuid.uuid4().hex, **headers}
-        return web.json_response(
-            {"code": grpc, "message": message, "description": code}, status=status, headers=hdrs
-        )
+        return web.json_response({"code": grpc, "message": message, "description": code}, status=status, headers=hdrs)
 
     def ok(self, body: dict[str, Any]) -> web.Response:
         return web.json_response(

@@ -144,9 +144,7 @@ class BitgetCandles:
             if resp.status != 200 or code != "00000":
                 msg = body.get("msg") or resp.text[:200]
                 if code in _BAD_SYMBOL_CODES:
-                    raise UnknownSymbolError(
-                        f"Bitget {self.market} does not know symbol {symbol!r} ({code} {msg})"
-                    )
+                    raise UnknownSymbolError(f"Bitget {self.market} does not know symbol {symbol!r} ({code} {msg})")
                 raise DataError(f"{what}: HTTP {resp.status}, code {code or '?'}: {msg}")
             data = body.get("data")
             if data is None:

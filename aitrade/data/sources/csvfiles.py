@@ -28,9 +28,7 @@ def read_csv_bars(folder: Path, symbol: str) -> pd.DataFrame:
     path = folder / f"{symbol}.csv"
     if not path.is_file():
         have = csv_symbols(folder)
-        raise UnknownSymbolError(
-            f"no file {path.name} in {folder}; CSV symbols there: {', '.join(have) or 'none'}"
-        )
+        raise UnknownSymbolError(f"no file {path.name} in {folder}; CSV symbols there: {', '.join(have) or 'none'}")
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False)
     except UnicodeDecodeError as exc:

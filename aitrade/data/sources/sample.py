@@ -35,9 +35,7 @@ class RealSample:
 
 REAL: dict[str, RealSample] = {
     **{
-        s: RealSample(
-            s, "1d", "stocks_daily.csv.gz", WEEKDAYS, "Quandl WIKI via bokeh-sampledata", "public domain"
-        )
+        s: RealSample(s, "1d", "stocks_daily.csv.gz", WEEKDAYS, "Quandl WIKI via bokeh-sampledata", "public domain")
         for s in ("AAPL", "GOOG", "IBM", "MSFT", "FB")
     },
     "EURUSD": RealSample("EURUSD", "1h", "eurusd_1h.csv.gz", FX, "gym-anytrading FOREX_EURUSD_1H_ASK", "MIT"),
@@ -71,10 +69,7 @@ def _real(symbol: str) -> pd.DataFrame:
         raw = _open(spec.file)
         idx = pd.to_datetime(raw["Time"], format="%d.%m.%Y %H:%M:%S.%f", utc=True)
         df = pd.DataFrame(
-            {
-                c.lower(): raw[c].to_numpy(dtype=np.float64)
-                for c in ("Open", "High", "Low", "Close", "Volume")
-            },
+            {c.lower(): raw[c].to_numpy(dtype=np.float64) for c in ("Open", "High", "Low", "Close", "Volume")},
             index=pd.DatetimeIndex(idx, name="ts"),
         )
     df.index = df.index.as_unit("ns")

@@ -192,9 +192,7 @@ class TinvestInstruments:
         }
         expected = TINKOFF_FIGI_MAP.get(ticker)
         if expected and entry["figi"] and entry["figi"] != expected:
-            log.warning(
-                "T-Invest %s resolved to FIGI %s, the default map says %s", ticker, entry["figi"], expected
-            )
+            log.warning("T-Invest %s resolved to FIGI %s, the default map says %s", ticker, entry["figi"], expected)
         self._store(key, entry)
         return entry
 
@@ -203,9 +201,7 @@ class TinvestInstruments:
         found = [i for i in answer.get("instruments", []) or [] if str(i.get("ticker", "")).upper() == ticker]
         if not found:
             raise UnknownSymbolError(f"T-Invest does not know ticker {ticker!r}")
-        found.sort(
-            key=lambda i: (i.get("classCode") not in ("TQBR", "CETS"), not i.get("apiTradeAvailableFlag"))
-        )
+        found.sort(key=lambda i: (i.get("classCode") not in ("TQBR", "CETS"), not i.get("apiTradeAvailableFlag")))
         uid = found[0].get("uid")
         full = await self.rest.call(
             "InstrumentsService",
@@ -246,9 +242,7 @@ class TinvestCandles:
         self, symbol: str, instrument_id: str, enum: str, start: pd.Timestamp, end: pd.Timestamp, limit: int
     ) -> list[dict[str, Any]]:
         body = {"instrumentId": instrument_id, "from": _rfc3339(start), "to": _rfc3339(end), "interval": enum}
-        answer = await self.rest.call(
-            "MarketDataService", "GetCandles", body, what=f"T-Invest candles {symbol}"
-        )
+        answer = await self.rest.call("MarketDataService", "GetCandles", body, what=f"T-Invest candles {symbol}")
         got = answer.get("candles", []) or []
         if len(got) >= limit and end - start > pd.Timedelta(minutes=2):
             mid = start + (end - start) / 2
@@ -259,9 +253,7 @@ class TinvestCandles:
         return got
 
 
-def _frame(
-    candles: list[dict[str, Any]], lot: Decimal, start: pd.Timestamp, end: pd.Timestamp
-) -> pd.DataFrame:
+def _frame(candles: list[dict[str, Any]], lot: Decimal, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     rows = []
     for c in candles:
         if c.get("isComplete") is False or c.get("candleSource") == "CANDLE_SOURCE_DEALER_WEEKEND":

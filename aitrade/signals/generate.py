@@ -1,0 +1,183 @@
+"""``generate_signals``: bars -> features -> labels -> models -> out-of-sample signals in a run folder."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aitrade.config import Settings
+from aitrade.data import load_bars
+from aitrade.data.intervals import interval_delta, parse_interval
+from aitrade.data.sources.sample import sample_intervals, sample_symbols
+from aitrade.errors import AiTradeError, UserError
+from aitrade.features import FEATURE_SET_VERSION
+from aitrade.runs import git_commit, new_run_dir
+from aitrade.signals.artifact import write_signals
+from aitrade.signals.engine import MODES, SignalParams, run_engine
+from aitrade.signals.folds import plan_folds
+from aitrade.signals.prepare import default_features, leader_for, needed_warmup, plan_leaders, prepare_asset
+from aitrade.statefile import atomic_write_json
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    signals: pd.DataFrame
+    meta: dict[str, Any]
+    summary: dict[str, Any]
+
+
+def default_symbols(settings: Settings, source: str, interval: str) -> list[str]:
+    """The universe's symbols that the source has (for samples: those at this interval)."""
+    if source != "sample":
+        return list(settings.assets)
+    have = [s for s in sample_symbols() if interval in sample_intervals(s)]
+    picked = [s for s in settings.assets if s in have]
+    if not picked:
+        raise UserError(f"no embedded sample of the {settings.universe_mode} universe at {interval}; use --symbols")
+    return picked
+
+
+def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
+    rows = [r for r in records if r.get("n")]
+    if not rows:
+        return {"folds": len(records), "evaluated": 0}
+    w = np.array([r["n"] for r in rows], dtype=float)
+
+    def avg(key: str) -> float | None:
+        vals = [(r[key], n) for r, n in zip(rows, w, strict=True) if r.get(key) is not None]
+        return float(sum(v * n for v, n in vals) / sum(n for _, n in vals)) if vals else None
+
+    return {
+        "folds": len({r.get("fold") for r in records}),
+        "evaluated": len(rows),
+        "oos_rows": int(w.sum()),
+        "log_loss": avg("log_loss"),
+        "baseline_log_loss": avg("baseline_log_loss"),
+        "accuracy": avg("accuracy"),
+        "baseline_accuracy": avg("baseline_accuracy"),
+        "auc_long": avg("auc_long"),
+        "auc_short": avg("auc_short"),
+        "reused_models": len({r["model"] for r in records if r.get("reused")}),
+        "trained_models": len({r["model"] for r in records if r.get("model") and not r.get("reused")}),
+    }
+
+
+def generate_signals(
+    settings: Settings,
+    params: SignalParams,
+    *,
+    symbols: list[str] | None = None,
+    source: str = "sample",
+    interval: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    path: str | None = None,
+    out: str | Path | None = None,
+    progress: bool | None = None,
+) -> RunResult:
+    """Run walk-forward or universal signal generation and write the run folder."""
+    if params.mode not in MODES:
+        raise UserError(f"unknown mode {params.mode!r}; allowed: {', '.join(MODES)}")
+    interval = parse_interval(interval or settings.profile.timeframe_ltf)
+    names = symbols or default_symbols(settings, source, interval)
+    bars = load_bars(names, interval, start, end, source, path=path, settings=settings) if source in (
+        "bitget", "tinvest") else load_bars(names, interval, start, end, source, path=path)  # fmt: skip
+
+    crypto_leader = settings.leader_symbol_crypto if settings.use_leader_crypto else ""
+    equity_leader = settings.leader_symbol_equity if settings.use_leader_stocks else ""
+    wanted = {s: leader_for(s, crypto_leader, equity_leader) for s in names}
+    available: dict[str, pd.DataFrame | None] = {}
+    for lead in {v for v in wanted.values() if v}:
+        if lead in bars:
+            available[lead] = bars[lead]
+            continue
+        try:
+            available[lead] = load_bars(lead, interval, start, end, source, path=path)[lead]
+        except AiTradeError as exc:
+            log.info("leader %s unavailable: %s", lead, exc)
+            available[lead] = None
+    plan = plan_leaders(names, available, wanted)
+    features = default_features(plan.used)
+
+    assets = {}
+    for sym in names:
+        leader = available.get(plan.by_symbol[sym]) if plan.used else None
+        assets[sym] = prepare_asset(sym, bars[sym], interval, params.label, features, leader)
+    warmup = needed_warmup(features, interval)
+    timeline = np.unique(np.concatenate([a.times for a in assets.values()]))
+    single = params.mode == "universal" and not params.cross_asset_wf
+    folds = plan_folds(
+        timeline, warmup=warmup, train_window=params.train_window, trade_window=params.trade_window,
+        embargo=params.embargo, horizon=params.label.horizon, single=single,
+        what=f"the {len(names)}-symbol timeline ({', '.join(names)})",
+    )  # fmt: skip
+
+    run_params = {"kind": "signals", **params.to_dict(), "symbols": names, "source": source, "interval": interval,
+                  "start": str(start) if start else None, "end": str(end) if end else None}  # fmt: skip
+    run_dir = new_run_dir(settings, params.mode, run_params, out)
+    signals, records = run_engine(
+        assets, folds, params, work_dir=run_dir / "work", cache_dir=settings.state_dir / "fold_cache",
+        models_dir=run_dir / "models", bar_ns=int(interval_delta(interval).value), progress=progress,
+    )  # fmt: skip
+    if signals.empty:
+        raise UserError(
+            "no out-of-sample predictions were made (every fold was skipped); see metrics in " + str(run_dir)
+        )
+    summary = _summary(records)
+    meta = {
+        "mode": params.mode,
+        "preset": params.preset,
+        "cross_asset_wf": params.cross_asset_wf,
+        "params": params.to_dict(),
+        "symbols": names,
+        "source": source,
+        "interval": interval,
+        "synthetic": sorted(s for s, b in bars.items() if b.attrs.get("synthetic")),
+        "data_fingerprint": {s: a.fingerprint for s, a in assets.items()},
+        "data_range": {s: [b.index[0].isoformat(), b.index[-1].isoformat()] for s, b in bars.items()},
+        "feature_set_version": FEATURE_SET_VERSION,
+        "features": features,
+        "leader": plan.to_dict(),
+        "label_config": params.label.to_dict(),
+        "model_config": params.model.to_dict(),
+        "seed": params.seed,
+        "git_commit": git_commit(),
+        "warmup_bars": warmup,
+        "folds": [f.to_dict() for f in folds],
+        "fold_metrics": records,
+        "summary": summary,
+    }
+    write_signals(run_dir, signals, meta)
+    atomic_write_json(run_dir / "metrics.json", {"summary": summary, "folds": records})
+    _plot_folds(records, run_dir / "fold_metrics.png")
+    return RunResult(run_dir, signals, meta, summary)
+
+
+def _plot_folds(records: list[dict[str, Any]], path: Path) -> None:
+    """Out-of-sample log loss per fold against the class-prior baseline."""
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    rows = pd.DataFrame([r for r in records if r.get("n")])
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    if not rows.empty:
+        per = rows.groupby("fold")[["log_loss", "baseline_log_loss"]].mean()
+        ax.plot(per.index, per["log_loss"], marker="o", label="model (out-of-sample)")
+        ax.plot(per.index, per["baseline_log_loss"], marker="x", linestyle="--", label="class prior")
+        ax.legend()
+    ax.set_xlabel("fold")
+    ax.set_ylabel("log loss")
+    ax.set_title("Walk-forward fold metrics")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
