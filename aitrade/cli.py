@@ -144,6 +144,56 @@ def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(not r["ok"] for r in rows) else 0
 
 
+def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.labels import LabelConfig  # noqa: PLC0415 (torch is heavy)
+    from aitrade.models import ModelConfig  # noqa: PLC0415
+    from aitrade.signals import SignalParams, generate_signals  # noqa: PLC0415
+
+    params = SignalParams(
+        mode=args.mode,
+        train_window=args.train_window,
+        trade_window=args.trade_window,
+        embargo=args.embargo,
+        preset=args.preset,
+        cross_asset_wf=args.cross_asset_wf,
+        seed=args.seed,
+        reset=args.reset,
+        jobs=args.jobs,
+        executor=args.executor,
+        scheduler=args.scheduler,
+        model=ModelConfig(kind="universal" if args.mode == "universal" else args.model, epochs=args.epochs),
+        label=LabelConfig(tp=args.label_tp, sl=args.label_sl, horizon=args.horizon),
+    )
+    if args.mode == "universal" and args.model != "mlp":
+        raise UserError("--model applies to walk mode; universal mode uses the shared net with an asset embedding")
+    result = generate_signals(
+        settings, params, symbols=_symbols(args.symbols), source=args.source, interval=args.interval,
+        start=args.start, end=args.end, path=args.path, out=args.out,
+    )  # fmt: skip
+    s = result.summary
+    print(f"run: {result.run_dir}")
+    print(
+        f"signals: {len(result.signals)} out-of-sample rows, {len(result.meta['symbols'])} symbols, {s['folds']} folds"
+    )
+    if s.get("evaluated"):
+        print(
+            f"log loss {s['log_loss']:.4f} (class prior {s['baseline_log_loss']:.4f}), accuracy {s['accuracy']:.3f} "
+            f"(prior {s['baseline_accuracy']:.3f}), AUC long {s['auc_long'] or float('nan'):.3f}, "
+            f"AUC short {s['auc_short'] or float('nan'):.3f}; models trained {s['trained_models']}, reused {s['reused_models']}"
+        )
+    if not result.meta["leader"]["used"]:
+        print(f"leader features left out: {result.meta['leader']['reason']}")
+    return 0
+
+
+def cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.runs import promote  # noqa: PLC0415
+
+    dest = promote(settings, args.run)
+    print(f"promoted {args.run} -> {dest}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """The main job, offline on the embedded data."""
     print("AiTrade demo: offline, on the embedded data\n")
@@ -199,6 +249,36 @@ def build_parser() -> argparse.ArgumentParser:
     dc.add_argument("--path")
     dc.add_argument("--json", action="store_true")
     dc.set_defaults(func=cmd_data_check)
+
+    sig = sub.add_parser("signals", help="walk-forward or universal out-of-sample signals")
+    _dashed(sig, "mode", default="walk", help="walk (a model per asset) or universal (one shared model)")
+    _dashed(sig, "train_window", type=int, default=800, help="training bars per fold (default 800)")
+    _dashed(sig, "trade_window", type=int, default=400, help="predicted bars per fold (default 400)")
+    _dashed(sig, "embargo", type=int, default=12, help="unused bars between training and trading (default 12)")
+    _dashed(sig, "preset", default="classic", help="regime quantiles: classic, sniper, grinder, volatile")
+    _dashed(sig, "cross_asset_wf", action="store_true", help="universal: re-train walking forward in time")
+    _dashed(sig, "reset", action="store_true", help="discard cached fold models")
+    _dashed(sig, "symbols", help="comma-separated (default: the universe's symbols the source has)")
+    _dashed(sig, "source", default="sample", help="sample, bitget, tinvest or csv")
+    _dashed(sig, "path", help="folder of <SYMBOL>.csv files (csv source)")
+    _dashed(sig, "interval", help="bar interval (default: the universe profile's, crypto 4h, stocks 1h)")
+    _dashed(sig, "start", help="UTC start, inclusive")
+    _dashed(sig, "end", help="UTC end, exclusive")
+    _dashed(sig, "seed", type=int, default=7)
+    _dashed(sig, "model", default="mlp", help="walk mode: mlp (default) or gru")
+    _dashed(sig, "epochs", type=int, default=40)
+    _dashed(sig, "horizon", type=int, default=12, help="label horizon in bars (default 12)")
+    _dashed(sig, "label_tp", type=float, default=1.5, help="label take-profit in ATR (default 1.5)")
+    _dashed(sig, "label_sl", type=float, default=1.0, help="label stop in ATR (default 1.0)")
+    _dashed(sig, "jobs", type=int, default=1, help="local worker processes")
+    _dashed(sig, "executor", default="local", help="local or dask")
+    _dashed(sig, "scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    _dashed(sig, "out", help="run folder (default runs/<run_id>)")
+    sig.set_defaults(func=cmd_signals)
+
+    pro = sub.add_parser("promote", help="copy a run's signals and models to state/production/")
+    pro.add_argument("run", help="runs/<run_id>")
+    pro.set_defaults(func=cmd_promote)
 
     demo = sub.add_parser("demo", help="the main job, offline on the embedded data")
     demo.set_defaults(func=cmd_demo)
