@@ -179,7 +179,8 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
         print(
             f"log loss {s['log_loss']:.4f} (class prior {s['baseline_log_loss']:.4f}), accuracy {s['accuracy']:.3f} "
             f"(prior {s['baseline_accuracy']:.3f}), AUC long {s['auc_long'] or float('nan'):.3f}, "
-            f"AUC short {s['auc_short'] or float('nan'):.3f}; models trained {s['trained_models']}, reused {s['reused_models']}"
+            f"AUC short {s['auc_short'] or float('nan'):.3f}; "
+            f"models trained {s['trained_models']}, reused {s['reused_models']}"
         )
     if not result.meta["leader"]["used"]:
         print(f"leader features left out: {result.meta['leader']['reason']}")

@@ -8,6 +8,7 @@ small task descriptions the pool itself carries. Dask is the optional extra
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -65,7 +66,9 @@ def _dask(
     if scheduler:
         client = Client(scheduler)
     else:
-        cluster = LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=jobs, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.WARNING
+        )
         client = Client(cluster)
     try:
         futures = client.map(fn, tasks, pure=False)

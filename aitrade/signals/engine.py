@@ -305,6 +305,8 @@ def run_engine(
         for suffix in (".pt", ".json"):
             shutil.copyfile(cache_dir / f"{last_universal[1]}{suffix}", models_dir / f"UNIVERSAL{suffix}")
     signals = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    if not signals.empty:  # workers finish in any order; the artifact does not depend on it
+        signals = signals.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
     shutil.rmtree(work_dir, ignore_errors=True)  # panels and partial predictions are scratch
     records.sort(key=lambda r: (r.get("fold", 0), r.get("symbol", "")))
     return signals, records

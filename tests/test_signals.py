@@ -1,0 +1,177 @@
+"""Signal generation: no look-ahead through the whole pipeline, folds, cache, artifact, errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from aitrade.cli import main
+from aitrade.config import load_settings
+from aitrade.data import load_bars
+from aitrade.errors import DataError, UserError
+from aitrade.models import ModelConfig
+from aitrade.signals import SignalParams, generate_signals, load_signals
+from aitrade.signals.artifact import write_signals
+
+SMALL = dict(train_window=300, trade_window=150, embargo=6, model=ModelConfig(epochs=4, hidden=(16,), device="cpu"))
+
+
+def write_csv(folder: Path, bars: dict[str, pd.DataFrame]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for sym, df in bars.items():
+        out = df.reset_index()
+        out["ts"] = out["ts"].dt.strftime("%Y-%m-%dT%H:%M:%SZ")
+        out.to_csv(folder / f"{sym}.csv", index=False, float_format="%.10g")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def crypto_bars() -> dict[str, pd.DataFrame]:
+    bars = load_bars(["BTCUSDT", "ETHUSDT"], "4h", "2022-01-01", "2022-10-01")
+    return bars
+
+
+def perturbed(bars: dict[str, pd.DataFrame], t: pd.Timestamp) -> dict[str, pd.DataFrame]:
+    rng = np.random.default_rng(99)
+    out = {}
+    for sym, df in bars.items():
+        df = df.copy()
+        after = df.index > t
+        shock = np.exp(rng.normal(0, 0.05, after.sum()))
+        for col in ("open", "high", "low", "close"):
+            df.loc[after, col] = df.loc[after, col] * shock
+        df.loc[after, "volume"] *= 3.0
+        out[sym] = df
+    return out
+
+
+@pytest.mark.parametrize(("mode", "cross"), [("walk", False), ("universal", True)])
+def test_whole_pipeline_has_no_look_ahead(tmp_path: Path, crypto_bars, mode: str, cross: bool) -> None:
+    """Perturb every bar after T and regenerate: every signal at or before T is unchanged."""
+    t = crypto_bars["BTCUSDT"].index[1400]
+    runs = []
+    for name, bars in (("orig", crypto_bars), ("pert", perturbed(crypto_bars, t))):
+        folder = write_csv(tmp_path / name / "csv", bars)
+        settings = load_settings(tmp_path / name)
+        params = SignalParams(mode=mode, cross_asset_wf=cross, **SMALL)
+        runs.append(generate_signals(settings, params, source="csv", path=str(folder), interval="4h",
+                                     symbols=["BTCUSDT", "ETHUSDT"], progress=False))  # fmt: skip
+    a, b = (r.signals.set_index(["symbol", "ts"]).sort_index() for r in runs)
+    before_a = a[a.index.get_level_values("ts") <= t]
+    before_b = b[b.index.get_level_values("ts") <= t]
+    assert len(before_a) > 300
+    pd.testing.assert_frame_equal(before_a, before_b)
+    after = a.index.get_level_values("ts") > t
+    assert not np.allclose(a[after]["p_long"], b.loc[a[after].index]["p_long"])  # the perturbation does matter
+
+
+def test_signals_are_out_of_sample_and_aligned_by_time(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path)
+    r = generate_signals(settings, SignalParams(**SMALL), symbols=["BTCUSDT", "SBER"], interval="1h",
+                         start="2022-01-01", end="2022-06-01", progress=False)  # fmt: skip
+    meta = r.meta
+    assert meta["leader"]["used"] is False and "MOEX" in meta["leader"]["reason"]
+    assert not any(f.startswith("leader_") for f in meta["features"])
+    folds = meta["folds"]
+    for fold in folds:
+        assert fold["train_end"] < fold["trade_start"]
+    first_trade = pd.Timestamp(folds[0]["trade_start"])
+    assert (r.signals["ts"] >= first_trade).all()
+    for sym in ("BTCUSDT", "SBER"):
+        rows = r.signals[r.signals["symbol"] == sym]
+        assert rows["ts"].is_monotonic_increasing and rows["ts"].is_unique
+    # every row lies inside its fold's trade window, whatever the asset's calendar
+    bounds = {f["index"]: (pd.Timestamp(f["trade_start"]), pd.Timestamp(f["trade_end"] or "2100-01-01T00:00Z"))
+              for f in folds}  # fmt: skip
+    lo = r.signals["fold"].map(lambda k: bounds[k][0])
+    hi = r.signals["fold"].map(lambda k: bounds[k][1])
+    assert ((r.signals["ts"] >= lo) & (r.signals["ts"] < hi)).all()
+    per_fold = r.signals.groupby("fold")["symbol"].nunique()
+    assert per_fold.iloc[1:].min() == 2  # later folds trade both assets
+    skipped = [m for m in meta["fold_metrics"] if m.get("skipped")]
+    assert all("usable training rows" in m["skipped"] for m in skipped)  # a thin window is skipped, with the reason
+    assert set(meta["synthetic"]) == {"BTCUSDT", "SBER"}
+    stored = load_signals(r.run_dir)
+    assert stored.symbols == ["BTCUSDT", "SBER"] and stored.meta["summary"] == r.summary
+    for name in ("params.json", "metrics.json", "fold_metrics.png", "models/BTCUSDT.json", "models/BTCUSDT.pt"):
+        assert (r.run_dir / name).is_file(), name
+    assert not (r.run_dir / "work").exists()
+
+
+def test_fold_models_are_reused_unless_reset(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path)
+    kw = dict(symbols=["BTCUSDT"], interval="4h", start="2022-01-01", end="2022-09-01", progress=False)
+    first = generate_signals(settings, SignalParams(**SMALL), **kw)
+    second = generate_signals(settings, SignalParams(**SMALL), **kw)
+    third = generate_signals(settings, SignalParams(reset=True, **SMALL), **kw)
+    assert first.summary["trained_models"] > 0 and second.summary["trained_models"] == 0
+    assert second.summary["reused_models"] == first.summary["trained_models"]
+    assert third.summary["reused_models"] == 0
+    pd.testing.assert_frame_equal(first.signals, second.signals)
+    pd.testing.assert_frame_equal(first.signals, third.signals)
+
+
+def test_local_processes_give_the_same_signals(tmp_path: Path) -> None:
+    kw = dict(symbols=["BTCUSDT", "ETHUSDT"], interval="4h", start="2022-01-01", end="2022-09-01", progress=False)
+    one = generate_signals(load_settings(tmp_path / "a"), SignalParams(**SMALL), **kw)
+    two = generate_signals(load_settings(tmp_path / "b"), SignalParams(jobs=2, **SMALL), **kw)
+    pd.testing.assert_frame_equal(one.signals, two.signals)
+
+
+def test_dask_local_cluster(tmp_path: Path) -> None:
+    pytest.importorskip("dask.distributed")
+    kw = dict(symbols=["BTCUSDT", "ETHUSDT"], interval="4h", start="2022-01-01", end="2022-09-01", progress=False)
+    local = generate_signals(
+        load_settings(tmp_path / "a"), SignalParams(mode="universal", cross_asset_wf=True, **SMALL), **kw
+    )
+    dask = generate_signals(
+        load_settings(tmp_path / "b"),
+        SignalParams(mode="universal", cross_asset_wf=True, executor="dask", jobs=2, **SMALL),
+        **kw,
+    )
+    pd.testing.assert_frame_equal(local.signals, dask.signals)
+
+
+def test_too_few_bars_says_what_is_needed(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match=r"too few bars .*need more than \d+ .*have 500"):
+        generate_signals(load_settings(tmp_path), SignalParams(**SMALL), symbols=["BTCUSDT"], interval="4h",
+                         start="2022-01-01", end=pd.Timestamp("2022-01-01") + pd.Timedelta(hours=4 * 500))  # fmt: skip
+
+
+def test_artifact_loader_refuses_bad_input(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path)
+    r = generate_signals(settings, SignalParams(**SMALL), symbols=["BTCUSDT"], interval="4h",
+                         start="2022-01-01", end="2022-07-01", progress=False)  # fmt: skip
+    frame, meta = r.signals.copy(), dict(r.meta)
+    with pytest.raises(DataError, match="missing column.*atr"):
+        write_signals(tmp_path / "x", frame.drop(columns="atr"), meta)
+    bad = frame.copy()
+    bad.loc[3, "p_long"] = np.nan
+    with pytest.raises(DataError, match="NaN/inf value.*p_long"):
+        write_signals(tmp_path / "y", bad, meta)
+    meta_path = r.run_dir / "meta.json"
+    data = json.loads(meta_path.read_text())
+    data["schema_version"] = 7
+    meta_path.write_text(json.dumps(data))
+    with pytest.raises(DataError, match="unknown signals schema version 7"):
+        load_signals(r.run_dir)
+
+
+def test_cli_signals_and_promote(tmp_path: Path, capsys) -> None:
+    home = str(tmp_path)
+    code = main(["--home", home, "signals", "--mode", "universal", "--preset", "grinder", "--cross_asset_wf",
+                 "--train_window", "300", "--trade-window", "150", "--epochs", "3", "--symbols", "BTCUSDT,ETHUSDT",
+                 "--start", "2022-01-01", "--end", "2022-08-01", "--out", str(tmp_path / "run1")])  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0 and "run:" in out and "log loss" in out
+    assert json.loads((tmp_path / "run1" / "meta.json").read_text())["preset"] == "grinder"
+    assert main(["--home", home, "promote", str(tmp_path / "run1")]) == 0
+    prod = tmp_path / "state" / "production"
+    assert (prod / "signals.parquet").is_file() and (prod / "models" / "UNIVERSAL.pt").is_file()
+    code = main(["--home", home, "signals", "--mode", "sideways"])
+    assert code == 2 and "unknown mode 'sideways'" in capsys.readouterr().err
+    assert main(["--home", home, "promote", str(tmp_path / "nothing")]) == 2
