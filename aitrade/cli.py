@@ -195,13 +195,42 @@ def cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_notebook_run(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.notebooks import parse_value, run_notebook  # noqa: PLC0415
+
+    overrides = {k: parse_value(v) for k, v in (args.param or [])}
+    run_dir, executed = run_notebook(settings, args.name, params_file=args.file, overrides=overrides, out=args.out)
+    print(f"run: {run_dir}")
+    print(f"executed notebook: {executed}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """The main job, offline on the embedded data."""
-    print("AiTrade demo: offline, on the embedded data\n")
-    ns = argparse.Namespace(json=False, source=None, symbols=None, interval=None, path=None)
-    cmd_data_list(ns, settings)
-    print("\nQuality report:")
-    return cmd_data_check(ns, settings)
+    """The main job, offline on the embedded data: data check, then the walk-forward notebook."""
+    import json  # noqa: PLC0415
+
+    from aitrade.commands.data_cmd import quality  # noqa: PLC0415
+    from aitrade.notebooks import REPO, run_notebook  # noqa: PLC0415
+
+    print("AiTrade demo: offline, on the embedded data (crypto bars are SYNTHETIC)\n")
+    rows = quality(settings, source="sample")
+    bad = [r for r in rows if not r["ok"]]
+    print(f"data: {len(rows)} embedded bar tables, {len(rows) - len(bad)} pass the quality gate")
+    for r in bad:
+        print(f"  {r['symbol']} {r['interval']}: {r['report']}")
+    print("\nwalk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...", flush=True)
+    run_dir, executed = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml")
+    meta = json.loads((run_dir / "meta.json").read_text())
+    s = meta["summary"]
+    print(f"\nrun folder: {run_dir}")
+    print(f"executed notebook: {executed}")
+    print(f"symbols: {', '.join(meta['symbols'])} ({meta['interval']}), folds: {s['folds']}, "
+          f"out-of-sample rows: {s['oos_rows']}")  # fmt: skip
+    print(f"out-of-sample log loss {s['log_loss']:.4f} vs class prior {s['baseline_log_loss']:.4f}")
+    print(f"accuracy {s['accuracy']:.3f} vs prior {s['baseline_accuracy']:.3f}; "
+          f"AUC long {s['auc_long']:.3f}, AUC short {s['auc_short']:.3f}")  # fmt: skip
+    print(f"report images: {run_dir / 'fold_metrics.png'}, {run_dir / 'probabilities.png'}")
+    return 1 if bad else 0
 
 
 # --- parser -------------------------------------------------------------------------------
@@ -280,6 +309,16 @@ def build_parser() -> argparse.ArgumentParser:
     pro = sub.add_parser("promote", help="copy a run's signals and models to state/production/")
     pro.add_argument("run", help="runs/<run_id>")
     pro.set_defaults(func=cmd_promote)
+
+    nb = sub.add_parser("notebook", help="run a parameterised notebook").add_subparsers(
+        dest="sub", metavar="SUB", parser_class=_Parser
+    )
+    nbr = nb.add_parser("run", help="execute a notebook through papermill into a run folder")
+    nbr.add_argument("name", help="walk_forward, universal, optimizer, backtest_report, or a path")
+    nbr.add_argument("-f", "--file", help="YAML parameter file (params/*.yaml)")
+    nbr.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="override a parameter")
+    nbr.add_argument("--out", help="run folder (default runs/<run_id>)")
+    nbr.set_defaults(func=cmd_notebook_run)
 
     demo = sub.add_parser("demo", help="the main job, offline on the embedded data")
     demo.set_defaults(func=cmd_demo)

@@ -33,11 +33,22 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
-def new_run_dir(settings: Settings, kind: str, params: dict[str, Any], out: str | Path | None = None) -> Path:
-    """A fresh run folder: ``--out`` when given, else ``runs/<UTC stamp>-<kind>-<hash>``."""
+def new_run_dir(
+    settings: Settings,
+    kind: str,
+    params: dict[str, Any],
+    out: str | Path | None = None,
+    *,
+    exist_ok: bool = False,
+    params_name: str = "params.json",
+) -> Path:
+    """A fresh run folder: ``out`` when given, else ``runs/<UTC stamp>-<kind>-<hash>``.
+
+    ``exist_ok`` lets a notebook write into the folder its runner made for it.
+    """
     if out is not None:
         path = Path(out).expanduser()
-        if path.exists() and any(path.iterdir()):
+        if path.exists() and any(path.iterdir()) and not exist_ok:
             raise UserError(f"output folder {path} exists and is not empty")
     else:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
@@ -47,7 +58,7 @@ def new_run_dir(settings: Settings, kind: str, params: dict[str, Any], out: str 
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create the run folder {path}: {exc.strerror or exc}") from exc
-    atomic_write_json(path / "params.json", params)
+    atomic_write_json(path / params_name, params)
     return path
 
 

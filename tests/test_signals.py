@@ -38,8 +38,8 @@ def crypto_bars() -> dict[str, pd.DataFrame]:
 def perturbed(bars: dict[str, pd.DataFrame], t: pd.Timestamp) -> dict[str, pd.DataFrame]:
     rng = np.random.default_rng(99)
     out = {}
-    for sym, df in bars.items():
-        df = df.copy()
+    for sym, original in bars.items():
+        df = original.copy()
         after = df.index > t
         shock = np.exp(rng.normal(0, 0.05, after.sum()))
         for col in ("open", "high", "low", "close"):

@@ -105,7 +105,7 @@ def _hourly(symbol: str, seed: int) -> pd.DataFrame:
     ret = spec.hourly_vol * (spec.beta * market + idio_w * idio) / np.sqrt(1 + idio_w**2)
     drift = np.empty(n)
     d, phi = 0.0, 0.999
-    trend_noise = rng.normal(0.0, spec.hourly_vol * 0.004, size=n)
+    trend_noise = rng.normal(0.0, spec.hourly_vol * 0.0025, size=n)
     for i in range(n):
         d = phi * d + trend_noise[i]
         drift[i] = d

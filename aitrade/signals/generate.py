@@ -81,6 +81,7 @@ def generate_signals(
     end: Any = None,
     path: str | None = None,
     out: str | Path | None = None,
+    exist_ok: bool = False,
     progress: bool | None = None,
 ) -> RunResult:
     """Run walk-forward or universal signal generation and write the run folder."""
@@ -122,7 +123,7 @@ def generate_signals(
 
     run_params = {"kind": "signals", **params.to_dict(), "symbols": names, "source": source, "interval": interval,
                   "start": str(start) if start else None, "end": str(end) if end else None}  # fmt: skip
-    run_dir = new_run_dir(settings, params.mode, run_params, out)
+    run_dir = new_run_dir(settings, params.mode, run_params, out, exist_ok=exist_ok)
     signals, records = run_engine(
         assets, folds, params, work_dir=run_dir / "work", cache_dir=settings.state_dir / "fold_cache",
         models_dir=run_dir / "models", bar_ns=int(interval_delta(interval).value), progress=progress,

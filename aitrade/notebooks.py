@@ -1,0 +1,104 @@
+"""Run the parameterised notebooks through papermill, with YAML parameters checked against the notebook.
+
+A YAML key (or ``-p`` override) that the notebook's ``parameters`` cell does
+not declare is an error, not a warning (papermill itself only warns). Dates in
+YAML stay strings. The executed notebook is written into the run folder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from aitrade.config import Settings
+from aitrade.errors import UserError
+from aitrade.runs import new_run_dir
+
+NOTEBOOKS = {
+    "walk_forward": "10_walk_forward.ipynb",
+    "universal": "11_universal.ipynb",
+    "optimizer": "20_optimizer.ipynb",
+    "backtest_report": "30_backtest_report.ipynb",
+}
+REPO = Path(__file__).resolve().parents[1]
+
+
+class _NoDatesLoader(yaml.SafeLoader):
+    """SafeLoader that keeps ISO dates as strings."""
+
+
+_NoDatesLoader.yaml_implicit_resolvers = {
+    k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_params(path: str | Path | None) -> dict[str, Any]:
+    if path is None:
+        return {}
+    p = Path(path)
+    try:
+        data = yaml.load(p.read_text(), Loader=_NoDatesLoader)  # noqa: S506 (a SafeLoader subclass)
+    except FileNotFoundError as exc:
+        raise UserError(f"parameter file {p} does not exist") from exc
+    except yaml.YAMLError as exc:
+        raise UserError(f"parameter file {p} is not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise UserError(f"parameter file {p} must hold a mapping of parameter: value")
+    return data
+
+
+def parse_value(text: str) -> Any:
+    """A ``-p`` value as YAML would read it (numbers, booleans, null), dates kept as text."""
+    return yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506
+
+
+def notebook_path(name: str) -> Path:
+    if name in NOTEBOOKS:
+        return REPO / "notebooks" / NOTEBOOKS[name]
+    p = Path(name)
+    if p.suffix == ".ipynb" and p.is_file():
+        return p
+    raise UserError(f"unknown notebook {name!r}; known: {', '.join(NOTEBOOKS)} (or a path to an .ipynb)")
+
+
+def declared_parameters(path: Path) -> dict[str, Any]:
+    import papermill  # noqa: PLC0415 (slow import)
+
+    return papermill.inspect_notebook(str(path))
+
+
+def run_notebook(
+    settings: Settings,
+    name: str,
+    *,
+    params_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    timeout_s: int | None = 1800,
+) -> tuple[Path, Path]:
+    """Execute a notebook; return (run folder, executed notebook path)."""
+    import papermill  # noqa: PLC0415
+
+    nb = notebook_path(name)
+    params = {**load_params(params_file), **(overrides or {})}
+    declared = declared_parameters(nb)
+    unknown = sorted(set(params) - set(declared))
+    if unknown:
+        raise UserError(
+            f"{nb.name} does not declare parameter(s) {', '.join(unknown)}; it declares: {', '.join(declared)}"
+        )
+    run_dir = new_run_dir(
+        settings, nb.stem, {"kind": "notebook", "notebook": nb.name, **params}, out, params_name="notebook_params.json"
+    )
+    params = {**params, "run_dir": str(run_dir), "home": str(settings.home)} if "run_dir" in declared else params
+    executed = run_dir / nb.name
+    papermill.execute_notebook(
+        str(nb), str(executed), parameters=params, cwd=str(settings.home), progress_bar=False,
+        execution_timeout=timeout_s, kernel_name="python3",
+    )  # fmt: skip
+    return run_dir, executed

@@ -1,0 +1,70 @@
+"""Matplotlib figures for research runs (used by the notebooks and written to run folders)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+
+def price_with_signals(signals: pd.DataFrame, symbol: str, threshold: float = 0.6, synthetic: bool = False) -> Figure:
+    """Close price with the bars where p_long or p_short passed ``threshold``, and both probabilities."""
+    s = signals[signals["symbol"] == symbol].set_index("ts")
+    fig, (ax, axp) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    ax.plot(s.index, s["close"], color="0.3", lw=0.8, label="close")
+    longs, shorts = s[s["p_long"] > threshold], s[s["p_short"] > threshold]
+    ax.scatter(longs.index, longs["close"], marker="^", color="tab:green", s=14, label=f"p_long > {threshold}")
+    ax.scatter(shorts.index, shorts["close"], marker="v", color="tab:red", s=14, label=f"p_short > {threshold}")
+    title = f"{symbol}: out-of-sample signals" + (" (SYNTHETIC DATA)" if synthetic else "")
+    ax.set_title(title)
+    ax.legend(loc="upper left", fontsize=8)
+    axp.plot(s.index, s["p_long"], color="tab:green", lw=0.6, label="p_long")
+    axp.plot(s.index, s["p_short"], color="tab:red", lw=0.6, label="p_short")
+    axp.axhline(threshold, color="0.5", ls="--", lw=0.7)
+    axp.set_ylim(0, 1)
+    axp.legend(loc="upper left", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def probability_histograms(signals: pd.DataFrame) -> Figure:
+    fig, ax = plt.subplots(figsize=(8, 3.5))
+    bins = np.linspace(0, 1, 41)
+    ax.hist(signals["p_long"], bins=bins, alpha=0.6, color="tab:green", label="p_long")
+    ax.hist(signals["p_short"], bins=bins, alpha=0.6, color="tab:red", label="p_short")
+    ax.set_xlabel("probability")
+    ax.set_ylabel("bars")
+    ax.set_title("Out-of-sample probability distribution")
+    ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+def fold_metrics_figure(records: list[dict[str, Any]]) -> Figure:
+    rows = pd.DataFrame([r for r in records if r.get("n")])
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.5))
+    if not rows.empty:
+        per = rows.groupby("fold")[["log_loss", "baseline_log_loss", "auc_long", "auc_short"]].mean()
+        a1.plot(per.index, per["log_loss"], marker="o", label="model")
+        a1.plot(per.index, per["baseline_log_loss"], marker="x", ls="--", label="class prior")
+        a1.set_title("log loss per fold (lower is better)")
+        a1.legend()
+        a2.plot(per.index, per["auc_long"], marker="o", color="tab:green", label="AUC long")
+        a2.plot(per.index, per["auc_short"], marker="o", color="tab:red", label="AUC short")
+        a2.axhline(0.5, color="0.5", ls="--", lw=0.7)
+        a2.set_title("AUC per fold (0.5 = no skill)")
+        a2.legend()
+    for a in (a1, a2):
+        a.set_xlabel("fold")
+    fig.tight_layout()
+    return fig
+
+
+def save(fig: Figure, path: str | Path) -> Path:
+    path = Path(path)
+    fig.savefig(path, dpi=110)
+    return path

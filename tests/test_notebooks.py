@@ -1,0 +1,70 @@
+"""Notebooks: papermill runs with params/ci.yaml, the YAML-parameter contract, no committed outputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from aitrade.cli import main
+from aitrade.config import load_settings
+from aitrade.errors import UserError
+from aitrade.notebooks import NOTEBOOKS, REPO, declared_parameters, load_params, run_notebook
+
+PRESENT = {k: v for k, v in NOTEBOOKS.items() if (REPO / "notebooks" / v).is_file()}
+
+
+@pytest.mark.parametrize("name", sorted(PRESENT))
+def test_each_notebook_runs_with_ci_params(tmp_path: Path, name: str) -> None:
+    settings = load_settings(tmp_path)
+    run_dir, executed = run_notebook(settings, name, params_file=REPO / "params" / "ci.yaml")
+    nb = nbformat.read(executed, as_version=4)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "train_window = 300" in injected[0].source
+    assert (run_dir / "signals.parquet").is_file() and (run_dir / "probabilities.png").is_file()
+    meta = json.loads((run_dir / "meta.json").read_text())
+    assert meta["params"]["train_window"] == 300 and meta["params"]["model"]["epochs"] == 3
+
+
+def test_unknown_yaml_key_is_an_error(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("train_window: 300\ntrain_windw: 400\n")
+    with pytest.raises(UserError, match="does not declare parameter.*train_windw"):
+        run_notebook(load_settings(tmp_path), "walk_forward", params_file=bad)
+    assert not (tmp_path / "runs").exists() or not any((tmp_path / "runs").iterdir())
+
+
+def test_cli_override_and_one_line_errors(tmp_path: Path, capsys) -> None:
+    code = main(["--home", str(tmp_path), "notebook", "run", "walk_forward", "-f", str(REPO / "params" / "ci.yaml"),
+                 "-p", "train_window", "320", "--out", str(tmp_path / "nbrun")])  # fmt: skip
+    assert code == 0, capsys.readouterr().err
+    assert json.loads((tmp_path / "nbrun" / "meta.json").read_text())["params"]["train_window"] == 320
+    assert (tmp_path / "nbrun" / "10_walk_forward.ipynb").is_file()
+    capsys.readouterr()
+    assert main(["--home", str(tmp_path), "notebook", "run", "walk_forward", "-p", "bogus", "1"]) == 2
+    assert "bogus" in capsys.readouterr().err
+    assert main(["--home", str(tmp_path), "notebook", "run", "no_such_notebook"]) == 2
+
+
+def test_yaml_dates_stay_strings() -> None:
+    assert load_params(REPO / "params" / "ci.yaml")["start"] == "2022-01-01"
+
+
+@pytest.mark.parametrize("path", sorted((REPO / "notebooks").glob("*.ipynb")))
+def test_committed_notebooks_have_no_outputs_and_one_parameters_cell(path: Path) -> None:
+    nb = nbformat.read(path, as_version=4)
+    assert all(not c.get("outputs") and c.get("execution_count") is None for c in nb.cells if c.cell_type == "code")
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1
+    assert declared_parameters(path)
+
+
+@pytest.mark.parametrize("yaml_file", sorted((REPO / "params").glob("*.yaml")))
+def test_every_params_file_fits_a_notebook(yaml_file: Path) -> None:
+    keys = set(load_params(yaml_file))
+    if yaml_file.name.startswith("optimizer_"):
+        pytest.skip("optimiser ranges, not notebook parameters")
+    fits = [n for n in PRESENT.values() if keys <= set(declared_parameters(REPO / "notebooks" / n))]
+    assert fits, f"{yaml_file.name} fits no notebook"
