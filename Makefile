@@ -6,7 +6,7 @@ STAMP := $(VENV)/.aitrade-installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint venv clean
+.PHONY: help demo test lint bench venv clean
 
 help: ## list the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -26,8 +26,11 @@ test: $(STAMP) ## the whole test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check and format check
-	$(BIN)/ruff check aitrade tests
-	$(BIN)/ruff format --check aitrade tests
+	$(BIN)/ruff check aitrade tests benchmarks conftest.py
+	$(BIN)/ruff format --check aitrade tests benchmarks conftest.py
+
+bench: $(STAMP) ## speed benchmarks, printed as ratios against peers run side by side
+	$(BIN)/python -m benchmarks
 
 
 clean: ## remove the virtual environment and caches

@@ -48,8 +48,31 @@ def wilder_nb(x: np.ndarray, n: int, first: int) -> np.ndarray:
 
 @njit(cache=True)
 def atr_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) -> np.ndarray:
-    """Average true range (Wilder), first value at index ``n``."""
-    return wilder_nb(true_range_nb(high, low, close), n, 1)
+    """Average true range (Wilder), first value at index ``n``; one fused pass."""
+    m = len(close)
+    out = np.empty(m)
+    out[: min(n, m)] = NAN
+    if m <= n:
+        return out
+    s = 0.0
+    keep, w = (n - 1) / n, 1.0 / n  # multiply, not divide: the recurrence is latency-bound
+    for i in range(1, m):
+        hl = high[i] - low[i]
+        hc = high[i] - close[i - 1]
+        lc = low[i] - close[i - 1]
+        hc = hc if hc >= 0 else -hc
+        lc = lc if lc >= 0 else -lc
+        tr = hl if hl >= hc else hc
+        tr = tr if tr >= lc else lc
+        if i < n:
+            s += tr
+        elif i == n:
+            s = (s + tr) * w
+            out[i] = s
+        else:
+            s = s * keep + tr * w
+            out[i] = s
+    return out
 
 
 @njit(cache=True)
@@ -73,23 +96,31 @@ def ema_nb(x: np.ndarray, span: int) -> np.ndarray:
 
 @njit(cache=True)
 def rsi_nb(close: np.ndarray, n: int) -> np.ndarray:
-    """Relative strength index (Wilder), first value at index ``n``; 50 when flat."""
+    """Relative strength index (Wilder), first value at index ``n``; 50 when flat. One fused pass."""
     m = len(close)
-    gain = np.zeros(m)
-    loss = np.zeros(m)
+    out = np.empty(m)
+    out[: min(n, m)] = NAN
+    if m <= n:
+        return out
+    ag = 0.0
+    al = 0.0
+    keep, w = (n - 1) / n, 1.0 / n
     for i in range(1, m):
         d = close[i] - close[i - 1]
-        if d > 0:
-            gain[i] = d
+        g = d if d > 0 else 0.0
+        lo = -d if d < 0 else 0.0
+        if i < n:
+            ag += g
+            al += lo
+            continue
+        if i == n:
+            ag = (ag + g) * w
+            al = (al + lo) * w
         else:
-            loss[i] = -d
-    ag = wilder_nb(gain, n, 1)
-    al = wilder_nb(loss, n, 1)
-    out = np.full(m, NAN)
-    for i in range(m):
-        if not np.isnan(ag[i]):
-            tot = ag[i] + al[i]
-            out[i] = 50.0 if tot == 0.0 else 100.0 * ag[i] / tot
+            ag = ag * keep + g * w
+            al = al * keep + lo * w
+        tot = ag + al
+        out[i] = 50.0 if tot == 0.0 else 100.0 * ag / tot
     return out
 
 
@@ -135,33 +166,60 @@ def adx_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int) -> tupl
     return adx, pdi, mdi
 
 
+RESYNC = 1024  # running window sums are recomputed exactly this often, bounding rounding drift
+
+
 @njit(cache=True)
 def rolling_mean_nb(x: np.ndarray, w: int) -> np.ndarray:
-    """Mean of the last ``w`` values (window recomputed at every step)."""
+    """Mean of the last ``w`` values: a running sum, re-summed exactly every RESYNC bars."""
     m = len(x)
     out = np.full(m, NAN)
-    for i in range(w - 1, m):
-        s = 0.0
-        for j in range(i - w + 1, i + 1):
-            s += x[j]
-        out[i] = s / w
+    s = 0.0
+    for i in range(m):
+        if i % RESYNC == 0 and i >= w:
+            s = 0.0
+            for j in range(i - w + 1, i + 1):
+                s += x[j]
+        else:
+            s += x[i]
+            if i >= w:
+                s -= x[i - w]
+        if i >= w - 1:
+            out[i] = s / w
     return out
 
 
 @njit(cache=True)
 def rolling_std_nb(x: np.ndarray, w: int) -> np.ndarray:
-    """Population standard deviation of the last ``w`` values."""
+    """Population standard deviation of the last ``w`` values (running sums around a shift)."""
     m = len(x)
     out = np.full(m, NAN)
-    for i in range(w - 1, m):
-        s = 0.0
-        for j in range(i - w + 1, i + 1):
-            s += x[j]
-        mu = s / w
-        v = 0.0
-        for j in range(i - w + 1, i + 1):
-            v += (x[j] - mu) * (x[j] - mu)
-        out[i] = np.sqrt(v / w)
+    if m == 0:
+        return out
+    k = x[0]  # shifting by a typical value keeps the sums small and the variance accurate
+    s = 0.0
+    q = 0.0
+    for i in range(m):
+        if i % RESYNC == 0 and i >= w:
+            k = x[i - w + 1]
+            s = 0.0
+            q = 0.0
+            for j in range(i - w + 1, i + 1):
+                d = x[j] - k
+                s += d
+                q += d * d
+        else:
+            d = x[i] - k
+            s += d
+            q += d * d
+            if i >= w:
+                e = x[i - w] - k
+                s -= e
+                q -= e * e
+        if i >= w - 1:
+            mu = s / w
+            v = q / w - mu * mu
+            out[i] = np.sqrt(v) if v > 0 else 0.0
     return out
 
 

@@ -1,0 +1,1 @@
+"""Speed benchmarks: ratios against peers run side by side (``make bench``). Not tests."""
