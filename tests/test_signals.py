@@ -175,3 +175,20 @@ def test_cli_signals_and_promote(tmp_path: Path, capsys) -> None:
     code = main(["--home", home, "signals", "--mode", "sideways"])
     assert code == 2 and "unknown mode 'sideways'" in capsys.readouterr().err
     assert main(["--home", home, "promote", str(tmp_path / "nothing")]) == 2
+
+
+def test_universal_without_cross_asset_wf_trains_once_and_predicts_only_later_bars(tmp_path: Path) -> None:
+    r = generate_signals(load_settings(tmp_path), SignalParams(mode="universal", preset="sniper", **SMALL),
+                         symbols=["BTCUSDT", "ETHUSDT"], interval="4h", start="2022-01-01", end="2022-08-01",
+                         progress=False)  # fmt: skip
+    assert len(r.meta["folds"]) == 1 and r.summary["trained_models"] == 1
+    assert (r.signals["ts"] >= pd.Timestamp(r.meta["folds"][0]["trade_start"])).all()
+    assert set(r.signals["regime"].unique()) <= {0, 1, 2}
+    assert (r.run_dir / "models" / "UNIVERSAL.json").is_file()
+
+
+def test_gru_walk_mode(tmp_path: Path) -> None:
+    params = SignalParams(**{**SMALL, "model": ModelConfig(kind="gru", epochs=2, hidden=(8,), seq_len=8, device="cpu")})
+    r = generate_signals(load_settings(tmp_path), params, symbols=["BTCUSDT"], interval="4h",
+                         start="2022-01-01", end="2022-07-01", progress=False)  # fmt: skip
+    assert r.meta["model_config"]["kind"] == "gru" and len(r.signals) > 100
