@@ -224,30 +224,6 @@ def rolling_std_nb(x: np.ndarray, w: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def rolling_max_nb(x: np.ndarray, w: int) -> np.ndarray:
-    m = len(x)
-    out = np.full(m, NAN)
-    for i in range(w - 1, m):
-        v = x[i - w + 1]
-        for j in range(i - w + 2, i + 1):
-            v = max(v, x[j])
-        out[i] = v
-    return out
-
-
-@njit(cache=True)
-def rolling_min_nb(x: np.ndarray, w: int) -> np.ndarray:
-    m = len(x)
-    out = np.full(m, NAN)
-    for i in range(w - 1, m):
-        v = x[i - w + 1]
-        for j in range(i - w + 2, i + 1):
-            v = min(v, x[j])
-        out[i] = v
-    return out
-
-
-@njit(cache=True)
 def log_return_nb(close: np.ndarray, lag: int) -> np.ndarray:
     m = len(close)
     out = np.full(m, NAN)
