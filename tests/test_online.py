@@ -1,7 +1,8 @@
 """Opt-in checks against the real venues (`pytest --online`); never part of `make test`.
 
-Bitget's public candles need no credentials; the T-Invest check needs
-TINKOFF_API_TOKEN (a sandbox token is enough) in the real environment.
+Bitget's public candles need no credentials; the T-Invest check needs a
+(sandbox) token in AITRADE_ONLINE_TINKOFF_TOKEN (the test fixtures hide the
+ordinary TINKOFF_API_TOKEN from every test).
 """
 
 from __future__ import annotations
