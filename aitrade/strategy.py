@@ -1,0 +1,275 @@
+"""The trading rules: one state machine, used bar by bar by the runner and mirrored by the backtest kernel.
+
+``step(state, bar, signal, genome, rules, cash)`` returns the new state and the
+trades closed on that bar. Free of pandas and I/O.
+
+Timing and intrabar conventions (the same in the backtest kernel and the runner):
+
+* A signal is known at the close of its bar. A new entry is decided at that
+  close and becomes a limit order ``pullback * ATR`` away from the close (below
+  for a long, above for a short), rounded to the tick away from the market.
+* The order lives for the next ``fill_wait`` bars. It fills on the first bar
+  that trades through its price: a long fills when the low reaches the limit,
+  at the limit, or at the open when the bar opens beyond it (a gap). A limit
+  fill pays no slippage.
+* Stop and target are ``sl`` and ``tp`` ATR multiples of the signal bar's ATR,
+  measured from the fill price. On the fill bar only the stop is checked (we do
+  not know whether the bar's extreme came before or after the fill, so the
+  pessimistic case is taken); the target counts from the next bar.
+* On later bars the stop is checked before the target: when one bar touches
+  both, **the stop wins**. A bar that opens beyond a level exits at the open.
+  Stop, target and market exits pay slippage and are rounded to the tick
+  against us.
+* Trailing: once the best price since entry is ``trail_act`` ATR in profit,
+  the stop follows it at ``trail_off`` ATR. It is updated after the bar's exit
+  checks and so first applies on the next bar.
+* At the close: a position held ``max_hold`` bars exits (time); a long exits
+  when ``p_short > abort`` (a short when ``p_long > abort``); any position exits
+  when the bar's range exceeds ``vol_exit`` ATR. No new entry on an exit bar.
+* Size = cash * risk_per_trade / (sl * ATR), capped by ``max_notional``,
+  rounded down to the lot; below the minimum quantity nothing is placed.
+  Shorts only where ``allow_short`` (spot is long only).
+* Fees are charged on both sides' notional; a trade's pnl is net of fees.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+FLAT, PENDING, OPEN = 0, 1, 2
+EXIT_REASONS = ("sl", "tp", "trail", "time", "abort", "vol_exit", "end")
+SL, TP, TRAIL, TIME, ABORT, VOL, END = range(7)
+
+
+@dataclass(frozen=True)
+class Genome:
+    """The optimised parameters (ATR multiples, probabilities, bars)."""
+
+    sl: float = 2.0
+    tp: float = 3.5
+    conf: float = 0.60
+    pullback: float = 0.20
+    fill_wait: int = 8
+    max_hold: int = 48
+    trail_act: float = 1.2
+    trail_off: float = 0.3
+    vol_exit: float = 6.0
+    abort: float = 0.75
+
+    def __post_init__(self) -> None:
+        checks = {
+            "sl": self.sl > 0,
+            "tp": self.tp > 0,
+            "conf": 0.0 <= self.conf <= 1.0,
+            "pullback": self.pullback >= 0,
+            "fill_wait": self.fill_wait >= 1 and float(self.fill_wait).is_integer(),
+            "max_hold": self.max_hold >= 1 and float(self.max_hold).is_integer(),
+            "trail_act": self.trail_act >= 0,
+            "trail_off": self.trail_off > 0,
+            "vol_exit": self.vol_exit > 0,
+            "abort": 0.0 <= self.abort <= 1.0,
+        }
+        for gene, ok in checks.items():
+            if not ok:
+                raise ValueError(f"gene {gene}={getattr(self, gene)!r} is out of range")
+
+    @classmethod
+    def genes(cls) -> tuple[str, ...]:
+        return tuple(f.name for f in fields(cls))
+
+    def as_tuple(self) -> tuple[float, ...]:
+        return tuple(float(getattr(self, g)) for g in self.genes())
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any]) -> Genome:
+        """A genome from the gene keys of ``data`` (other keys are ignored here)."""
+        kw = {g: data[g] for g in cls.genes() if g in data}
+        for g in ("fill_wait", "max_hold"):
+            if g in kw:
+                kw[g] = int(kw[g])
+        return cls(**kw)
+
+
+@dataclass(frozen=True)
+class Rules:
+    """Execution settings that are not optimised: risk, costs, instrument rounding."""
+
+    risk_per_trade: float = 0.02
+    max_notional: float = math.inf
+    allow_short: bool = True
+    fee_rate: float = 0.00075
+    slippage: float = 0.0005
+    tick: float = 0.0
+    lot: float = 0.0
+    min_qty: float = 0.0
+
+
+@dataclass(frozen=True)
+class State:
+    """Where one symbol stands between bars."""
+
+    mode: int = FLAT
+    side: int = 0
+    limit: float = math.nan
+    placed: int = -1
+    atr: float = math.nan
+    qty: float = 0.0
+    entry: float = math.nan
+    entry_bar: int = -1
+    stop: float = math.nan
+    target: float = math.nan
+    best: float = math.nan
+    fee: float = 0.0
+    trailed: bool = False
+
+
+@dataclass(frozen=True)
+class Trade:
+    side: int
+    entry_bar: int
+    exit_bar: int
+    entry_price: float
+    exit_price: float
+    qty: float
+    fees: float
+    pnl: float
+    reason: int
+
+    @property
+    def reason_name(self) -> str:
+        return EXIT_REASONS[self.reason]
+
+
+def round_down(x: float, tick: float) -> float:
+    return math.floor(x / tick + 1e-9) * tick if tick > 0 else x
+
+
+def round_up(x: float, tick: float) -> float:
+    return math.ceil(x / tick - 1e-9) * tick if tick > 0 else x
+
+
+def exit_price(side: int, price: float, rules: Rules) -> float:
+    """The price a market/stop exit gets: slippage and tick rounding against us."""
+    if side > 0:
+        return round_down(price * (1.0 - rules.slippage), rules.tick)
+    return round_up(price * (1.0 + rules.slippage), rules.tick)
+
+
+def _close(s: State, t: int, price: float, reason: int, rules: Rules) -> Trade:
+    px = exit_price(s.side, price, rules)
+    fee_out = px * s.qty * rules.fee_rate
+    fees = s.fee + fee_out
+    pnl = s.side * (px - s.entry) * s.qty - fees
+    return Trade(s.side, s.entry_bar, t, s.entry, px, s.qty, fees, pnl, reason)
+
+
+def size(cash: float, atr: float, limit: float, genome: Genome, rules: Rules) -> float:
+    """Quantity for a new entry (0 when below the minimum)."""
+    qty = cash * rules.risk_per_trade / (genome.sl * atr)
+    qty = min(qty, rules.max_notional / limit)
+    qty = round_down(qty, rules.lot)
+    return qty if qty > 0 and qty >= rules.min_qty else 0.0
+
+
+def step(
+    s: State,
+    t: int,
+    o: float,
+    h: float,
+    low: float,
+    c: float,
+    atr: float,
+    p_long: float,
+    p_short: float,
+    genome: Genome,
+    rules: Rules,
+    cash: float,
+) -> tuple[State, list[Trade]]:
+    """Process bar ``t`` (its OHLC, ATR and the signal known at its close)."""
+    trades: list[Trade] = []
+    exited = False
+    if s.mode == PENDING:
+        if t - s.placed > genome.fill_wait:
+            s = State()
+        else:
+            fill = math.nan
+            if s.side > 0 and low <= s.limit:
+                fill = min(o, s.limit)
+            elif s.side < 0 and h >= s.limit:
+                fill = max(o, s.limit)
+            if not math.isnan(fill):
+                stop = fill - s.side * genome.sl * s.atr
+                target = fill + s.side * genome.tp * s.atr
+                fee = fill * s.qty * rules.fee_rate
+                s = replace(s, mode=OPEN, entry=fill, entry_bar=t, stop=stop, target=target, best=fill, fee=fee)
+                if (s.side > 0 and low <= stop) or (s.side < 0 and h >= stop):
+                    trades.append(_close(s, t, stop, SL, rules))
+                    s, exited = State(), True
+    elif s.mode == OPEN:
+        stop_reason = TRAIL if s.trailed else SL
+        hit = -1.0
+        reason = SL
+        if s.side > 0:
+            if o <= s.stop:
+                hit, reason = o, stop_reason
+            elif low <= s.stop:
+                hit, reason = s.stop, stop_reason
+            elif o >= s.target:
+                hit, reason = o, TP
+            elif h >= s.target:
+                hit, reason = s.target, TP
+        else:
+            if o >= s.stop:
+                hit, reason = o, stop_reason
+            elif h >= s.stop:
+                hit, reason = s.stop, stop_reason
+            elif o <= s.target:
+                hit, reason = o, TP
+            elif low <= s.target:
+                hit, reason = s.target, TP
+        if hit >= 0:
+            trades.append(_close(s, t, hit, reason, rules))
+            s, exited = State(), True
+        else:
+            best = max(s.best, h) if s.side > 0 else min(s.best, low)
+            stop, trailed = s.stop, s.trailed
+            if s.side * (best - s.entry) >= genome.trail_act * s.atr:
+                cand = best - s.side * genome.trail_off * s.atr
+                if s.side * (cand - stop) > 0:
+                    stop, trailed = cand, True
+            s = replace(s, best=best, stop=stop, trailed=trailed)
+            reason = -1
+            if t - s.entry_bar >= genome.max_hold:
+                reason = TIME
+            elif (s.side > 0 and p_short > genome.abort) or (s.side < 0 and p_long > genome.abort):
+                reason = ABORT
+            elif h - low > genome.vol_exit * atr:
+                reason = VOL
+            if reason >= 0:
+                trades.append(_close(s, t, c, reason, rules))
+                s, exited = State(), True
+    if s.mode == FLAT and not exited and atr > 0:
+        side = 0
+        if p_long > genome.conf and p_long >= p_short:
+            side = 1
+        elif p_short > genome.conf and rules.allow_short:
+            side = -1
+        if side:
+            raw = c - side * genome.pullback * atr
+            limit = round_down(raw, rules.tick) if side > 0 else round_up(raw, rules.tick)
+            if limit > 0:
+                qty = size(cash, atr, limit, genome, rules)
+                if qty > 0:
+                    s = State(mode=PENDING, side=side, limit=limit, placed=t, atr=atr, qty=qty)
+    return s, trades
+
+
+def close_out(s: State, t: int, c: float, rules: Rules) -> list[Trade]:
+    """Close an open position at the end of the data (reason ``end``)."""
+    return [_close(s, t, c, END, rules)] if s.mode == OPEN else []
