@@ -32,10 +32,9 @@ def _round_up(x: float, tick: float) -> float:
 
 @njit(cache=True)
 def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules) -> int:
-    if side > 0:
-        px = _round_down(price * (1.0 - rules[4]), rules[5])
-    else:
-        px = _round_up(price * (1.0 + rules[4]), rules[5])
+    down = _round_down(price * (1.0 - rules[4]), rules[5])
+    up = _round_up(price * (1.0 + rules[4]), rules[5])
+    px = down if side > 0 else up
     fee_out = px * qty * rules[3]
     fees = fee_in + fee_out
     pnl = side * (px - entry) * qty - fees
