@@ -1,0 +1,108 @@
+"""Overfitting checks: the deflated Sharpe ratio and the probability of backtest overfitting (CSCV).
+
+* DSR (Bailey & López de Prado, 2014): the probability that the true Sharpe
+  ratio exceeds the best one expected from ``n_trials`` unskilled trials,
+  given the sample's length, skewness and kurtosis. Sharpe ratios here are per
+  observation (not annualised).
+* PBO (Bailey, Borwein, López de Prado & Zhu, 2017), by combinatorially
+  symmetric cross-validation: split the T x N matrix of trial returns into S
+  blocks; for every half of the blocks as in-sample, take the in-sample best
+  trial and find its rank out of sample; PBO is the share of splits where that
+  rank falls below the median (logit <= 0).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+EULER_GAMMA = 0.5772156649015329
+
+
+def sharpe(returns: np.ndarray) -> float:
+    """Per-observation Sharpe ratio (mean over sample standard deviation)."""
+    r = np.asarray(returns, dtype=float)
+    sd = r.std(ddof=1)
+    return float(r.mean() / sd) if sd > 0 else 0.0
+
+
+def expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
+    """Expected maximum Sharpe ratio of ``n_trials`` unskilled trials (the DSR benchmark SR0)."""
+    if n_trials <= 1:
+        return 0.0
+    z1 = stats.norm.ppf(1.0 - 1.0 / n_trials)
+    z2 = stats.norm.ppf(1.0 - 1.0 / (n_trials * math.e))
+    return math.sqrt(sr_variance) * ((1.0 - EULER_GAMMA) * z1 + EULER_GAMMA * z2)
+
+
+def probabilistic_sharpe(sr: float, sr_benchmark: float, n_obs: int, skew: float, kurtosis: float) -> float:
+    """P(true SR > benchmark), with ``kurtosis`` the raw (non-excess) fourth moment ratio."""
+    denom = 1.0 - skew * sr + (kurtosis - 1.0) / 4.0 * sr * sr
+    if n_obs < 2 or denom <= 0:
+        return float("nan")
+    return float(stats.norm.cdf((sr - sr_benchmark) * math.sqrt(n_obs - 1) / math.sqrt(denom)))
+
+
+def deflated_sharpe(
+    sr: float, n_obs: int, skew: float, kurtosis: float, *, n_trials: int, sr_variance: float
+) -> tuple[float, float]:
+    """(DSR, SR0) for a per-observation Sharpe ``sr`` chosen out of ``n_trials`` trials."""
+    sr0 = expected_max_sharpe(sr_variance, n_trials)
+    return probabilistic_sharpe(sr, sr0, n_obs, skew, kurtosis), sr0
+
+
+def deflated_sharpe_from_returns(returns: np.ndarray, trial_sharpes: np.ndarray) -> dict[str, float]:
+    """DSR of a return series, deflated by the Sharpe ratios of every trial tried."""
+    r = np.asarray(returns, dtype=float)
+    r = r[np.isfinite(r)]
+    trials = np.asarray(trial_sharpes, dtype=float)
+    trials = trials[np.isfinite(trials)]
+    sr = sharpe(r)
+    skew = float(stats.skew(r)) if len(r) > 2 else 0.0
+    kurt = float(stats.kurtosis(r, fisher=False)) if len(r) > 3 else 3.0
+    n_trials = max(1, len(trials))
+    var = float(trials.var(ddof=1)) if len(trials) > 1 else 0.0
+    dsr, sr0 = deflated_sharpe(sr, len(r), skew, kurt, n_trials=n_trials, sr_variance=var)
+    return {"dsr": dsr, "sr": sr, "sr0": sr0, "n_trials": n_trials, "skew": skew, "kurtosis": kurt, "n_obs": len(r)}
+
+
+@dataclass(frozen=True)
+class PBOResult:
+    pbo: float
+    logits: np.ndarray
+    n_splits: int
+
+
+def pbo_cscv(returns: np.ndarray, n_blocks: int = 16) -> PBOResult:
+    """Probability of backtest overfitting of a T x N matrix of trial returns (N >= 2)."""
+    m = np.asarray(returns, dtype=float)
+    if m.ndim != 2 or m.shape[1] < 2:
+        raise ValueError("PBO needs a T x N matrix with at least two trials")
+    if n_blocks % 2 or n_blocks < 2:
+        raise ValueError("n_blocks must be even and at least 2")
+    t = m.shape[0] - m.shape[0] % n_blocks
+    if t < n_blocks * 2:
+        raise ValueError(f"PBO needs at least {n_blocks * 2} observations, have {m.shape[0]}")
+    blocks = np.split(m[:t], n_blocks)
+    n = m.shape[1]
+    logits = []
+    for chosen in itertools.combinations(range(n_blocks), n_blocks // 2):
+        rest = [b for b in range(n_blocks) if b not in chosen]
+        is_ = np.vstack([blocks[b] for b in chosen])
+        oos = np.vstack([blocks[b] for b in rest])
+        best = int(np.argmax(_sharpes(is_)))
+        oos_sr = _sharpes(oos)
+        rank = stats.rankdata(oos_sr)[best]  # 1 = worst ... n = best
+        omega = rank / (n + 1.0)
+        logits.append(math.log(omega / (1.0 - omega)))
+    arr = np.array(logits)
+    return PBOResult(float(np.mean(arr <= 0)), arr, len(arr))
+
+
+def _sharpes(m: np.ndarray) -> np.ndarray:
+    sd = m.std(axis=0, ddof=1)
+    return np.where(sd > 0, m.mean(axis=0) / np.where(sd > 0, sd, 1.0), 0.0)
