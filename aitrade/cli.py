@@ -187,6 +187,38 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest  # noqa: PLC0415
+    from aitrade.backtest.metrics import backtest_metrics  # noqa: PLC0415
+    from aitrade.backtest.params import load_genome  # noqa: PLC0415
+    from aitrade.backtest.report import write_report  # noqa: PLC0415
+    from aitrade.signals import load_signals  # noqa: PLC0415
+
+    signals = load_signals(args.signals)
+    genome = load_genome(args.params) if args.params else None
+    if genome is None:
+        from aitrade.strategy import Genome  # noqa: PLC0415
+
+        genome = Genome(**{k: v for k, v in settings.profile.strategy.items() if k in Genome.genes()})
+    config = BacktestConfig(
+        capital=args.capital, risk_per_trade=settings.risk_per_trade, max_notional=settings.max_position_notional,
+        allow_short=not args.long_only,
+    )  # fmt: skip
+    result = run_backtest(Panel.from_signals(signals), genome, config)
+    metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
+                               turnover_notional=result.turnover_notional)  # fmt: skip
+    metrics = {"genome": genome.to_dict(), "signals": str(args.signals), "capital": args.capital, **metrics}
+    out = Path(args.out)
+    synthetic = " (SYNTHETIC DATA)" if signals.meta.get("synthetic") else ""
+    paths = write_report(result, metrics, out, f"Backtest of {', '.join(signals.symbols)}{synthetic}")
+    print(f"trades: {metrics['trades']}  total return {metrics['total_return']:.2%}  "
+          f"max drawdown {metrics['max_drawdown']:.2%}  Sharpe {metrics['sharpe']:.2f}")  # fmt: skip
+    print(f"wrote {paths['trades']}, {paths['metrics']}, {paths['equity_png']}")
+    return 0
+
+
 def cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.runs import promote  # noqa: PLC0415
 
@@ -305,6 +337,14 @@ def build_parser() -> argparse.ArgumentParser:
     _dashed(sig, "scheduler", help="Dask scheduler address (default: a LocalCluster)")
     _dashed(sig, "out", help="run folder (default runs/<run_id>)")
     sig.set_defaults(func=cmd_signals)
+
+    bt = sub.add_parser("backtest", help="run the trading rules over a signals artifact")
+    bt.add_argument("--signals", required=True, help="a run folder or its signals.parquet")
+    bt.add_argument("--params", help="JSON/YAML genome (e.g. best_strategy_params.json); default: the profile's")
+    bt.add_argument("--out", required=True, help="folder for trades.csv, metrics.json, equity.png")
+    bt.add_argument("--capital", type=float, default=1000.0)
+    _dashed(bt, "long_only", action="store_true", help="no shorts (spot venues)")
+    bt.set_defaults(func=cmd_backtest)
 
     pro = sub.add_parser("promote", help="copy a run's signals and models to state/production/")
     pro.add_argument("run", help="runs/<run_id>")

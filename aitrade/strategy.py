@@ -26,8 +26,9 @@ Timing and intrabar conventions (the same in the backtest kernel and the runner)
 * At the close: a position held ``max_hold`` bars exits (time); a long exits
   when ``p_short > abort`` (a short when ``p_long > abort``); any position exits
   when the bar's range exceeds ``vol_exit`` ATR. No new entry on an exit bar.
-* Size = cash * risk_per_trade / (sl * ATR), capped by ``max_notional``,
-  rounded down to the lot; below the minimum quantity nothing is placed.
+* Size = cash * risk_per_trade / (sl * ATR), capped by ``max_notional`` and by
+  ``max_leverage`` times the cash (1 by default: no borrowing), rounded down to
+  the lot; below the minimum quantity nothing is placed.
   Shorts only where ``allow_short`` (spot is long only).
 * Fees are charged on both sides' notional; a trade's pnl is net of fees.
 """
@@ -108,6 +109,7 @@ class Rules:
     tick: float = 0.0
     lot: float = 0.0
     min_qty: float = 0.0
+    max_leverage: float = 1.0  # notional plus entry fee at most this multiple of the account's cash
 
 
 @dataclass(frozen=True)
@@ -173,6 +175,7 @@ def size(cash: float, atr: float, limit: float, genome: Genome, rules: Rules) ->
     """Quantity for a new entry (0 when below the minimum)."""
     qty = cash * rules.risk_per_trade / (genome.sl * atr)
     qty = min(qty, rules.max_notional / limit)
+    qty = min(qty, cash * rules.max_leverage / (limit * (1.0 + rules.fee_rate)))
     qty = round_down(qty, rules.lot)
     return qty if qty > 0 and qty >= rules.min_qty else 0.0
 

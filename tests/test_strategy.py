@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aitrade.backtest.kernel import N_TRADE_FIELDS, simulate_many_nb, simulate_nb
+from aitrade.backtest.kernel import N_TRADE_FIELDS, rules_array, simulate_many_nb, simulate_nb
 from aitrade.backtest.reference import run_reference
 from aitrade.strategy import ABORT, END, SL, TIME, TP, TRAIL, VOL, Genome, Rules
 
@@ -36,8 +36,7 @@ def run(bars, p_long, p_short=None, genome=G, rules=NO_COST, capital=10_000.0):
 
 
 def _rules(r: Rules) -> np.ndarray:
-    return np.array([r.risk_per_trade, r.max_notional, float(r.allow_short), r.fee_rate, r.slippage, r.tick, r.lot,
-                     r.min_qty])  # fmt: skip
+    return rules_array(r)
 
 
 FLAT = (100.0, 100.2, 99.8, 100.0)
@@ -173,6 +172,7 @@ def market(draw):
         allow_short=draw(st.booleans()), fee_rate=draw(st.sampled_from([0.0, 0.00075, 0.00025])),
         slippage=draw(st.sampled_from([0.0, 0.0005, 0.0008])), tick=draw(st.sampled_from([0.0, 0.01, 0.5])),
         lot=draw(st.sampled_from([0.0, 0.001, 1.0])), min_qty=draw(st.sampled_from([0.0, 0.01])),
+        max_leverage=draw(st.sampled_from([1.0, 3.0, math.inf])),
     )  # fmt: skip
     return o, h, lo, c, atr, pl, ps, genome, rules
 

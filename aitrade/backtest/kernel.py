@@ -8,7 +8,7 @@ order); a property test requires identical trades.
 
 Genome layout: sl, tp, conf, pullback, fill_wait, max_hold, trail_act,
 trail_off, vol_exit, abort. Rules layout: risk_per_trade, max_notional,
-allow_short, fee_rate, slippage, tick, lot, min_qty.
+allow_short, fee_rate, slippage, tick, lot, min_qty, max_leverage.
 """
 
 from __future__ import annotations
@@ -17,6 +17,17 @@ import numpy as np
 from numba import njit, prange
 
 N_TRADE_FIELDS = 9  # side, entry_bar, exit_bar, entry_price, exit_price, qty, fees, pnl, reason
+
+
+def rules_array(rules) -> np.ndarray:
+    """The kernel's rules layout from a :class:`aitrade.strategy.Rules`."""
+    return np.array(
+        [rules.risk_per_trade, rules.max_notional, float(rules.allow_short), rules.fee_rate, rules.slippage,
+         rules.tick, rules.lot, rules.min_qty, rules.max_leverage],
+        dtype=np.float64,
+    )  # fmt: skip
+
+
 SL, TP, TRAIL, TIME, ABORT, VOL, END = 0, 1, 2, 3, 4, 5, 6
 
 
@@ -172,6 +183,7 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                 if lim > 0:
                     q = cash * rules[0] / (sl * atr[t])
                     q = min(q, rules[1] / lim)
+                    q = min(q, cash * rules[8] / (lim * (1.0 + rules[3])))
                     q = _round_down(q, rules[6])
                     if q > 0 and q >= rules[7]:
                         mode = 1

@@ -1,0 +1,210 @@
+"""Run the rules over a signals artifact: the kernel decides, vectorbt does the accounting.
+
+Each symbol trades its own sub-account (capital split equally), as the
+original did. The kernel returns the trades; they become orders for
+``vectorbt.Portfolio.from_orders`` on a timeline with two rows per bar (a fill
+row at the bar's open time and a close row just after it), so an entry and a
+stop on the same bar are two orders in order. The close rows give the
+mark-to-market equity (open positions valued at the close), from which the
+statistics are computed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aitrade.backtest.costs import CostModel, costs_for
+from aitrade.backtest.kernel import rules_array, simulate_many_nb
+from aitrade.signals.artifact import Signals
+from aitrade.strategy import EXIT_REASONS, Genome, Rules
+from aitrade.universe import asset_class
+
+TRADE_COLUMNS = ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "fees", "pnl",
+                 "exit_reason"]  # fmt: skip
+HALF = pd.Timedelta(nanoseconds=1)
+
+
+@dataclass(frozen=True)
+class BacktestConfig:
+    capital: float = 1000.0
+    risk_per_trade: float = 0.02
+    max_notional: float = math.inf
+    allow_short: bool = True
+    max_trades: int = 20_000
+    costs: dict[str, CostModel] = field(default_factory=dict)  # per symbol; default by asset class
+
+    def cost(self, symbol: str) -> CostModel:
+        if symbol in self.costs:
+            return self.costs[symbol]
+        cls = asset_class(symbol) or ("crypto" if symbol.endswith(("USDT", "USDC")) else "stocks")
+        return costs_for(cls)
+
+    def rules(self, symbol: str) -> Rules:
+        c = self.cost(symbol)
+        return Rules(
+            risk_per_trade=self.risk_per_trade, max_notional=self.max_notional, allow_short=self.allow_short,
+            fee_rate=c.fee_rate, slippage=c.slippage, tick=c.tick, lot=c.lot, min_qty=c.min_qty,
+        )  # fmt: skip
+
+
+@dataclass
+class Panel:
+    """Signals of many symbols as concatenated arrays (what the kernel reads)."""
+
+    symbols: list[str]
+    index: list[pd.DatetimeIndex]
+    offsets: np.ndarray
+    arrays: dict[str, np.ndarray]
+
+    @classmethod
+    def from_signals(cls, signals: Signals, start: Any = None, end: Any = None) -> Panel:
+        symbols, index, parts = [], [], {k: [] for k in ("open", "high", "low", "close", "atr", "p_long", "p_short")}
+        for sym in signals.symbols:
+            df = signals.symbol(sym)
+            if start is not None:
+                df = df[df.index >= start]
+            if end is not None:
+                df = df[df.index < end]
+            if not len(df):
+                continue
+            symbols.append(sym)
+            index.append(df.index)
+            for k, part in parts.items():
+                part.append(df[k].to_numpy(np.float64))
+        lens = [len(i) for i in index]
+        arrays = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
+        return cls(symbols, index, np.r_[0, np.cumsum(lens)].astype(np.int64), arrays)
+
+    def slice(self, start: Any, end: Any) -> Panel:
+        keep_sym, keep_idx, parts = [], [], {k: [] for k in self.arrays}
+        for i, sym in enumerate(self.symbols):
+            a, b = self.offsets[i], self.offsets[i + 1]
+            idx = self.index[i]
+            m = np.ones(len(idx), dtype=bool)
+            if start is not None:
+                m &= idx >= start
+            if end is not None:
+                m &= idx < end
+            if not m.any():
+                continue
+            keep_sym.append(sym)
+            keep_idx.append(idx[m])
+            for k, part in parts.items():
+                part.append(self.arrays[k][a:b][m])
+        lens = [len(i) for i in keep_idx]
+        arrays = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
+        return Panel(keep_sym, keep_idx, np.r_[0, np.cumsum(lens)].astype(np.int64), arrays)
+
+
+@dataclass
+class BacktestResult:
+    trades: pd.DataFrame
+    equity: pd.Series  # portfolio mark-to-market value at each bar close
+    symbol_equity: pd.DataFrame
+    exposure: float
+    turnover_notional: float
+    portfolio: Any  # the vectorbt Portfolio (two rows per bar)
+
+
+def simulate(panel: Panel, genomes: np.ndarray, config: BacktestConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel over every symbol for a population of genomes (rows). Symbols must share one rule set."""
+    rules = {tuple(rules_array(config.rules(s))) for s in panel.symbols}
+    if len(rules) != 1:
+        raise ValueError("simulate() needs symbols with one cost model; run asset classes separately")
+    a = panel.arrays
+    capital = config.capital / max(1, len(panel.symbols))
+    return simulate_many_nb(
+        a["open"], a["high"], a["low"], a["close"], a["atr"], a["p_long"], a["p_short"], panel.offsets,
+        np.ascontiguousarray(genomes, dtype=np.float64), np.array(next(iter(rules))), capital, config.max_trades,
+    )  # fmt: skip
+
+
+def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> BacktestResult:
+    """Trades and the vectorbt portfolio of one genome over every symbol."""
+    frames, records = [], []
+    capital = config.capital / max(1, len(panel.symbols))
+    for i, sym in enumerate(panel.symbols):
+        sub = Panel([sym], [panel.index[i]], np.array([0, len(panel.index[i])]),
+                    {k: v[panel.offsets[i] : panel.offsets[i + 1]] for k, v in panel.arrays.items()})  # fmt: skip
+        trades, counts, _ = simulate(sub, np.array([genome.as_tuple()]), BacktestConfig(
+            capital=capital, risk_per_trade=config.risk_per_trade, max_notional=config.max_notional,
+            allow_short=config.allow_short, max_trades=config.max_trades, costs={sym: config.cost(sym)}))  # fmt: skip
+        k = int(counts[0, 0])
+        if k >= config.max_trades:
+            raise ValueError(f"{sym}: more than {config.max_trades} trades; raise max_trades")
+        records.append(trades[0, 0, :k])
+        frames.append(_trade_frame(sym, panel.index[i], trades[0, 0, :k]))
+    trade_df = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=TRADE_COLUMNS)
+    trade_df = trade_df.sort_values(["entry_time", "symbol"], kind="stable").reset_index(drop=True)
+    pf, equity, per_symbol, exposure = _account(panel, records, config, capital)
+    turnover = float(
+        (trade_df["entry_price"] * trade_df["quantity"] + trade_df["exit_price"] * trade_df["quantity"]).sum()
+    )
+    return BacktestResult(trade_df, equity, per_symbol, exposure, turnover, pf)
+
+
+def _trade_frame(symbol: str, index: pd.DatetimeIndex, rows: np.ndarray) -> pd.DataFrame:
+    if not len(rows):
+        return pd.DataFrame(columns=TRADE_COLUMNS)
+    return pd.DataFrame(
+        {
+            "symbol": symbol,
+            "side": np.where(rows[:, 0] > 0, "long", "short"),
+            "entry_time": index[rows[:, 1].astype(int)],
+            "entry_price": rows[:, 3],
+            "exit_time": index[rows[:, 2].astype(int)],
+            "exit_price": rows[:, 4],
+            "quantity": rows[:, 5],
+            "fees": rows[:, 6],
+            "pnl": rows[:, 7],
+            "exit_reason": [EXIT_REASONS[int(r)] for r in rows[:, 8]],
+        }
+    )
+
+
+def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, capital: float):
+    """vectorbt accounting on the two-rows-per-bar timeline; returns (portfolio, equity, per symbol, exposure)."""
+    import vectorbt as vbt  # noqa: PLC0415 (slow import, first call compiles)
+
+    union = pd.DatetimeIndex(np.unique(np.concatenate([i.asi8 for i in panel.index])), tz="UTC") if panel.index else (
+        pd.DatetimeIndex([], tz="UTC"))  # fmt: skip
+    rows = pd.DatetimeIndex(np.concatenate([union.asi8, (union + HALF).asi8]), tz="UTC").sort_values()
+    n_sym = len(panel.symbols)
+    close = np.full((len(rows), n_sym), np.nan)
+    size = np.full((len(rows), n_sym), np.nan)
+    price = np.full((len(rows), n_sym), np.nan)
+    fees = np.zeros((len(rows), n_sym))
+    in_pos = np.zeros((len(union), n_sym), dtype=bool)
+    for j, sym in enumerate(panel.symbols):
+        idx = panel.index[j]
+        a, b = panel.offsets[j], panel.offsets[j + 1]
+        pos = union.get_indexer(idx)
+        close[2 * pos, j] = panel.arrays["open"][a:b]
+        close[2 * pos + 1, j] = panel.arrays["close"][a:b]
+        fee_rate = config.cost(sym).fee_rate
+        for tr in records[j]:
+            side, e_bar, x_bar = int(tr[0]), int(tr[1]), int(tr[2])
+            size[2 * pos[e_bar], j], price[2 * pos[e_bar], j] = side * tr[5], tr[3]
+            size[2 * pos[x_bar] + 1, j], price[2 * pos[x_bar] + 1, j] = -side * tr[5], tr[4]
+            fees[2 * pos[e_bar], j] = fees[2 * pos[x_bar] + 1, j] = fee_rate
+            in_pos[pos[e_bar] : pos[x_bar] + 1, j] = True
+    close = pd.DataFrame(close, index=rows, columns=panel.symbols).ffill().bfill()
+    pf = vbt.Portfolio.from_orders(
+        close,
+        size=pd.DataFrame(size, index=rows, columns=panel.symbols),
+        price=pd.DataFrame(price, index=rows, columns=panel.symbols),
+        fees=pd.DataFrame(fees, index=rows, columns=panel.symbols),
+        init_cash=capital,
+        direction="both",
+    )
+    value = pf.value()
+    per_symbol = value.iloc[1::2]
+    per_symbol.index = union
+    equity = per_symbol.sum(axis=1).rename("equity")
+    exposure = float(in_pos.mean()) if in_pos.size else 0.0
+    return pf, equity, per_symbol, exposure
