@@ -219,6 +219,61 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
+    import dataclasses  # noqa: PLC0415
+    from pathlib import Path  # noqa: PLC0415
+
+    from aitrade.backtest.engine import BacktestConfig, Panel  # noqa: PLC0415
+    from aitrade.notebooks import REPO  # noqa: PLC0415
+    from aitrade.optimize.ga import OptimizerConfig  # noqa: PLC0415
+    from aitrade.optimize.report import write_wfo  # noqa: PLC0415
+    from aitrade.optimize.wfo import walk_forward_optimize  # noqa: PLC0415
+    from aitrade.runs import git_commit, new_run_dir  # noqa: PLC0415
+    from aitrade.signals import load_signals  # noqa: PLC0415
+
+    settings_file = Path(args.settings) if args.settings else REPO / "params" / f"optimizer_{args.profile}.yaml"
+    cfg = OptimizerConfig.from_yaml(settings_file)
+    overrides = {k: getattr(args, k) for k in ("fitness", "population", "generations", "survivors", "train_window",
+                                                "test_window") if getattr(args, k) is not None}  # fmt: skip
+    cfg = dataclasses.replace(cfg, **overrides)
+    signals = load_signals(args.signals)
+    config = BacktestConfig(capital=args.capital, risk_per_trade=settings.risk_per_trade,
+                            max_notional=settings.max_position_notional, allow_short=not args.long_only)  # fmt: skip
+    params = {"kind": "optimize", "settings": str(settings_file), **overrides, "signals": str(args.signals),
+              "seed": args.seed, "capital": args.capital}  # fmt: skip
+    run_dir = new_run_dir(settings, "optimize", params, args.out)
+    result = walk_forward_optimize(Panel.from_signals(signals), cfg, config, seed=args.seed)
+    provenance = {"run": str(run_dir), "signals": str(args.signals), "signals_meta": {
+        k: signals.meta.get(k) for k in ("mode", "symbols", "interval", "data_fingerprint", "synthetic", "seed")},
+        "seed": args.seed, "profile": cfg.profile, "fitness": cfg.fitness, "git_commit": git_commit()}  # fmt: skip
+    paths = write_wfo(result, run_dir, provenance, f"{cfg.profile} / {cfg.fitness}")
+    m = result.metrics
+    print(f"run: {run_dir}")
+    print(f"{m['windows']} windows; stitched out-of-sample: return {m['total_return']:.2%}, max drawdown "
+          f"{m['max_drawdown']:.2%}, trades {m['trades']}, deflated Sharpe {m['deflated_sharpe']:.3f}, "
+          f"PBO {m['pbo_mean'] if m['pbo_mean'] is None else round(m['pbo_mean'], 3)}")  # fmt: skip
+    print(f"wrote {paths['wfo_report']}, {paths['best_params']}, {paths['equity_png']}")
+    if (m["total_return"] or 0) <= 0:
+        print("warning: the stitched out-of-sample return is not positive; do not trade these parameters")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
+    from pathlib import Path  # noqa: PLC0415
+
+    from aitrade.optimize.report import validation_report  # noqa: PLC0415
+
+    run = Path(args.run)
+    if not (run / "oos_equity.csv").is_file():
+        raise UserError(f"{run} is not an optimise run (no oos_equity.csv); run `aitrade optimize` first")
+    report = validation_report(run)
+    s = report["stitched_out_of_sample"]
+    print(f"validation: {run / 'validation'}")
+    print(f"return {s['total_return']:.2%}, Sharpe {s['sharpe']}, max drawdown {s['max_drawdown']:.2%}, "
+          f"deflated Sharpe {report['overfitting']['deflated_sharpe']}, PBO {report['overfitting']['pbo_mean']}")  # fmt: skip
+    return 0
+
+
 def cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.runs import promote  # noqa: PLC0415
 
@@ -345,6 +400,23 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--capital", type=float, default=1000.0)
     _dashed(bt, "long_only", action="store_true", help="no shorts (spot venues)")
     bt.set_defaults(func=cmd_backtest)
+
+    opt = sub.add_parser("optimize", help="genetic walk-forward optimisation of the trading rules")
+    opt.add_argument("--signals", required=True, help="a signals run folder")
+    opt.add_argument("--profile", default="crypto", help="crypto, stocks or both (params/optimizer_<profile>.yaml)")
+    opt.add_argument("--settings", help="an optimiser YAML instead of the profile's")
+    opt.add_argument("--fitness", help="sharpe, sortino, calmar or sniper")
+    for name in ("population", "generations", "survivors", "train_window", "test_window"):
+        _dashed(opt, name, type=int)
+    _dashed(opt, "seed", type=int, default=7)
+    _dashed(opt, "capital", type=float, default=1000.0)
+    _dashed(opt, "long_only", action="store_true")
+    _dashed(opt, "out", help="run folder (default runs/<run_id>)")
+    opt.set_defaults(func=cmd_optimize)
+
+    val = sub.add_parser("validate", help="validation report of an optimise run")
+    val.add_argument("--run", required=True)
+    val.set_defaults(func=cmd_validate)
 
     pro = sub.add_parser("promote", help="copy a run's signals and models to state/production/")
     pro.add_argument("run", help="runs/<run_id>")

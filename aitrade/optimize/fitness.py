@@ -1,0 +1,65 @@
+"""Fitness of a population from one kernel call: sharpe, sortino, calmar (equity) and sniper (trades)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+FITNESSES = ("sharpe", "sortino", "calmar", "sniper")
+NO_TRADES, LOSING = -20.0, -10.0
+
+
+def portfolio_equity(equity: np.ndarray, offsets: np.ndarray, positions: list[np.ndarray], n_union: int) -> np.ndarray:
+    """(P, U) realised portfolio equity on the union timeline: each symbol's cash carried forward, summed."""
+    n_pop = equity.shape[0]
+    total = np.zeros((n_pop, n_union))
+    for s, pos in enumerate(positions):
+        a, b = offsets[s], offsets[s + 1]
+        grid = np.full((n_pop, n_union), np.nan)
+        grid[:, pos] = equity[:, a:b]
+        first = equity[:, a][:, None]
+        idx = np.where(~np.isnan(grid), np.arange(n_union), 0)
+        np.maximum.accumulate(idx, axis=1, out=idx)
+        filled = np.take_along_axis(grid, idx, axis=1)
+        filled = np.where(np.isnan(filled), first, filled)
+        total += filled
+    return total
+
+
+def equity_fitness(curve: np.ndarray, kind: str, bars_per_year: float) -> np.ndarray:
+    """Annualised Sharpe, Sortino or Calmar of each row of a (P, T) equity array."""
+    rets = np.diff(curve, axis=1) / curve[:, :-1]
+    mean = rets.mean(axis=1)
+    if kind == "sharpe":
+        sd = rets.std(axis=1, ddof=1)
+        return np.where(sd > 0, mean / np.where(sd > 0, sd, 1.0) * np.sqrt(bars_per_year), 0.0)
+    if kind == "sortino":
+        down = np.sqrt((np.minimum(rets, 0.0) ** 2).mean(axis=1))
+        return np.where(down > 0, mean / np.where(down > 0, down, 1.0) * np.sqrt(bars_per_year), 0.0)
+    years = curve.shape[1] / bars_per_year
+    growth = curve[:, -1] / curve[:, 0]
+    cagr = np.where(growth > 0, growth ** (1.0 / max(years, 1e-9)) - 1.0, -1.0)
+    mdd = (curve / np.maximum.accumulate(curve, axis=1) - 1.0).min(axis=1)
+    return np.where(mdd < 0, cagr / np.abs(np.where(mdd < 0, mdd, -1.0)), np.where(cagr > 0, cagr * 100, 0.0))
+
+
+def sniper_fitness(trades: np.ndarray, counts: np.ndarray, min_trades: int) -> np.ndarray:
+    """The original's score: mean net trade return over the stdev of losing trades; -20 with too few trades,
+    -10 when the mean is not positive."""
+    n_pop = trades.shape[0]
+    out = np.empty(n_pop)
+    for p in range(n_pop):
+        rets = np.concatenate(
+            [trades[p, s, : counts[p, s], 7] / (trades[p, s, : counts[p, s], 3] * trades[p, s, : counts[p, s], 5])
+             for s in range(trades.shape[1])]
+        )  # fmt: skip
+        if len(rets) < min_trades:
+            out[p] = NO_TRADES
+            continue
+        mean = rets.mean()
+        if mean <= 0:
+            out[p] = LOSING
+            continue
+        losses = rets[rets < 0]
+        sd = losses.std() if len(losses) > 1 else 0.0
+        out[p] = mean / max(sd, 1e-4 if len(losses) == 0 else 1e-6)
+    return out

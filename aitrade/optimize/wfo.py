@@ -1,0 +1,157 @@
+"""Walk-forward optimisation: evolve on each in-sample window, score the winner on the next window, stitch.
+
+Windows are bar positions on the union timeline of the signals' symbols:
+in-sample ``[k*test, k*test + train)``, out-of-sample the ``test`` bars after
+it. Each out-of-sample window is a fresh vectorbt backtest of that window's
+winner; the stitched curve compounds the windows' returns.
+
+``best_strategy_params.json`` holds the genome of the *last* window (the one a
+trader would deploy after the latest re-optimisation), with provenance and the
+stitched out-of-sample evidence beside it, never a genome picked by its
+out-of-sample score (that would turn the test windows into training data).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest, simulate
+from aitrade.backtest.metrics import backtest_metrics
+from aitrade.backtest.overfit import pbo_cscv
+from aitrade.errors import UserError
+from aitrade.optimize.fitness import FITNESSES, equity_fitness, portfolio_equity, sniper_fitness
+from aitrade.optimize.ga import GENES, GAResult, OptimizerConfig, evolve
+
+YEAR = pd.Timedelta(days=365.25)
+
+
+@dataclass
+class WindowResult:
+    index: int
+    train: tuple[pd.Timestamp, pd.Timestamp]
+    test: tuple[pd.Timestamp, pd.Timestamp]
+    ga: GAResult
+    oos_metrics: dict[str, Any]
+    oos_equity: pd.Series
+    pbo: float | None
+    trial_sharpes: np.ndarray
+
+
+@dataclass
+class WFOResult:
+    windows: list[WindowResult]
+    stitched: pd.Series
+    trades: pd.DataFrame
+    metrics: dict[str, Any] = field(default_factory=dict)
+
+    def report(self) -> pd.DataFrame:
+        rows = []
+        for w in self.windows:
+            rows.append(
+                {
+                    "window": w.index,
+                    "train_start": w.train[0].isoformat(),
+                    "train_end": w.train[1].isoformat(),
+                    "test_start": w.test[0].isoformat(),
+                    "test_end": w.test[1].isoformat(),
+                    **{g: v for g, v in w.ga.genome().to_dict().items()},
+                    "is_fitness": w.ga.best_fitness,
+                    **{f"oos_{k}": w.oos_metrics.get(k) for k in ("total_return", "sharpe", "max_drawdown", "trades",
+                                                                  "win_rate", "profit_factor")},
+                    "is_pbo": w.pbo,
+                }
+            )  # fmt: skip
+        return pd.DataFrame(rows)
+
+
+def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
+    union = pd.DatetimeIndex(np.unique(np.concatenate([i.asi8 for i in panel.index])), tz="UTC")
+    positions = [union.get_indexer(i) for i in panel.index]
+    spacing = (union[-1] - union[0]) / max(1, len(union) - 1)
+    bars_per_year = YEAR / spacing
+    days = (union[-1] - union[0]) / pd.Timedelta(days=1)
+    min_trades = max(10, int(0.05 * days * len(panel.symbols)))
+    capital = config.capital / max(1, len(panel.symbols))
+
+    def curves(pop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        trades, counts, equity = simulate(panel, pop, config)
+        curve = portfolio_equity(equity, panel.offsets, positions, len(union))
+        return trades, counts, np.where(np.isfinite(curve), curve, capital * len(panel.symbols))
+
+    def evaluate(pop: np.ndarray) -> np.ndarray:
+        trades, counts, curve = curves(pop)
+        if fitness == "sniper":
+            return sniper_fitness(trades, counts, min_trades)
+        return equity_fitness(curve, fitness, bars_per_year)
+
+    return evaluate, curves, union
+
+
+def walk_forward_optimize(
+    panel: Panel, cfg: OptimizerConfig, config: BacktestConfig, *, seed: int, progress: bool | None = None
+) -> WFOResult:
+    if cfg.fitness not in FITNESSES:
+        raise UserError(f"unknown fitness {cfg.fitness!r}; allowed: {', '.join(FITNESSES)}")
+    union = pd.DatetimeIndex(np.unique(np.concatenate([i.asi8 for i in panel.index])), tz="UTC")
+    n = len(union)
+    train, test = cfg.train_window, cfg.test_window
+    if n < train + test:
+        raise UserError(f"too few bars for walk-forward optimisation: need train {train} + test {test}, have {n}")
+    windows: list[WindowResult] = []
+    frames, trades = [], []
+    level = config.capital
+    from tqdm.auto import tqdm  # noqa: PLC0415
+
+    starts = list(range(0, n - train, test))
+    bar = tqdm(starts, desc="walk-forward optimisation", disable=not progress if progress is not None else None)
+    for k, s in enumerate(bar):
+        t0, t1 = union[s], union[s + train]
+        e = min(s + train + test, n)
+        o1 = union[e] if e < n else union[-1] + pd.Timedelta(nanoseconds=1)
+        is_panel, oos_panel = panel.slice(t0, t1), panel.slice(t1, o1)
+        if not is_panel.symbols or not oos_panel.symbols:
+            continue
+        evaluate, curves, _ = _evaluator(is_panel, config, cfg.fitness)
+        ga = evolve(evaluate, cfg.ranges, cfg, seed + k)
+        _, _, pop_curves = curves(ga.population)
+        rets = np.diff(pop_curves, axis=1) / pop_curves[:, :-1]
+        sds = rets.std(axis=1, ddof=1)
+        trial_sharpes = np.where(sds > 0, rets.mean(axis=1) / np.where(sds > 0, sds, 1.0), 0.0)
+        try:
+            pbo = pbo_cscv(rets.T, 8).pbo
+        except ValueError:
+            pbo = None
+        result = run_backtest(oos_panel, ga.genome(), config)
+        metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
+                                   turnover_notional=result.turnover_notional, trial_sharpes=trial_sharpes)  # fmt: skip
+        scaled = result.equity / config.capital * level
+        level = float(scaled.iloc[-1])
+        frames.append(scaled)
+        tr = result.trades.copy()
+        tr["window"] = k
+        trades.append(tr)
+        windows.append(WindowResult(k, (t0, t1), (t1, union[e - 1]), ga, metrics, scaled, pbo, trial_sharpes))
+    if not windows:
+        raise UserError("no walk-forward window had bars on both sides")
+    stitched = pd.concat(frames)
+    stitched = stitched[~stitched.index.duplicated(keep="last")]
+    start = pd.Series([config.capital], index=[windows[0].test[0] - pd.Timedelta(nanoseconds=1)])
+    stitched = pd.concat([start, stitched]).rename("equity")
+    all_trades = pd.concat(trades, ignore_index=True) if trades else pd.DataFrame()
+    trials = np.concatenate([w.trial_sharpes for w in windows])
+    exposure = float(np.mean([w.oos_metrics.get("exposure") or 0.0 for w in windows]))
+    turnover = float((all_trades["entry_price"] * all_trades["quantity"] * 2).sum()) if len(all_trades) else 0.0
+    metrics = backtest_metrics(stitched, all_trades, exposure=exposure, turnover_notional=turnover,
+                               trial_sharpes=trials)  # fmt: skip
+    metrics["dsr_trials"] = int(sum(w.ga.evaluations for w in windows))
+    pbos = [w.pbo for w in windows if w.pbo is not None]
+    metrics["pbo_mean"] = float(np.mean(pbos)) if pbos else None
+    metrics["windows"] = len(windows)
+    return WFOResult(windows, stitched, all_trades, metrics)
+
+
+__all__ = ["GENES", "WFOResult", "walk_forward_optimize"]
