@@ -269,8 +269,9 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     report = validation_report(run)
     s = report["stitched_out_of_sample"]
     print(f"validation: {run / 'validation'}")
+    o = report["overfitting"]
     print(f"return {s['total_return']:.2%}, Sharpe {s['sharpe']}, max drawdown {s['max_drawdown']:.2%}, "
-          f"deflated Sharpe {report['overfitting']['deflated_sharpe']}, PBO {report['overfitting']['pbo_mean']}")  # fmt: skip
+          f"deflated Sharpe {o['deflated_sharpe']}, PBO {o['pbo_mean']}")  # fmt: skip
     return 0
 
 

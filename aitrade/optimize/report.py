@@ -42,7 +42,7 @@ def write_wfo(result: WFOResult, out: Path, provenance: dict[str, Any], title: s
         "oos": {
             k: result.metrics.get(k)
             for k in ("total_return", "sharpe", "max_drawdown", "deflated_sharpe", "pbo_mean", "trades")
-        },  # fmt: skip
+        },
     }
     paths["best_params"] = atomic_write_json(out / "best_strategy_params.json", best)
     paths["metrics"] = atomic_write_json(out / "metrics.json", result.metrics)
@@ -70,13 +70,13 @@ def validation_report(run: Path) -> dict[str, Any]:
         "stitched_out_of_sample": {
             k: metrics.get(k)
             for k in ("total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown", "exposure", "turnover")
-        },  # fmt: skip
+        },
         "per_trade": trade_stats(trades) if len(trades) else {"trades": 0},
         "overfitting": {
             "deflated_sharpe": metrics.get("deflated_sharpe"),
             "dsr_trials": metrics.get("dsr_trials"),
             "pbo_mean": metrics.get("pbo_mean"),
-        },  # fmt: skip
+        },
     }
     table = monthly_returns(equity)
     report["monthly_returns"] = {
