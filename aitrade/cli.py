@@ -294,7 +294,7 @@ def cmd_notebook_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
-    """The main job, offline on the embedded data: data check, then the walk-forward notebook."""
+    """The main job, offline on the embedded data: data check, walk-forward signals, optimisation, backtest report."""
     import json  # noqa: PLC0415
 
     from aitrade.commands.data_cmd import quality  # noqa: PLC0415
@@ -306,18 +306,46 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"data: {len(rows)} embedded bar tables, {len(rows) - len(bad)} pass the quality gate")
     for r in bad:
         print(f"  {r['symbol']} {r['interval']}: {r['report']}")
-    print("\nwalk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...", flush=True)
-    run_dir, executed = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml")
-    meta = json.loads((run_dir / "meta.json").read_text())
+
+    print("\n1/3 walk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...", flush=True)
+    sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml")
+    meta = json.loads((sig_run / "meta.json").read_text())
     s = meta["summary"]
-    print(f"\nrun folder: {run_dir}")
-    print(f"executed notebook: {executed}")
-    print(f"symbols: {', '.join(meta['symbols'])} ({meta['interval']}), folds: {s['folds']}, "
-          f"out-of-sample rows: {s['oos_rows']}")  # fmt: skip
-    print(f"out-of-sample log loss {s['log_loss']:.4f} vs class prior {s['baseline_log_loss']:.4f}")
-    print(f"accuracy {s['accuracy']:.3f} vs prior {s['baseline_accuracy']:.3f}; "
-          f"AUC long {s['auc_long']:.3f}, AUC short {s['auc_short']:.3f}")  # fmt: skip
-    print(f"report images: {run_dir / 'fold_metrics.png'}, {run_dir / 'probabilities.png'}")
+    print(f"    run: {sig_run}")
+    print(
+        f"    {', '.join(meta['symbols'])} ({meta['interval']}), {s['folds']} folds, {s['oos_rows']} out-of-sample rows"
+    )
+    print(f"    log loss {s['log_loss']:.4f} vs class prior {s['baseline_log_loss']:.4f}; accuracy {s['accuracy']:.3f} "
+          f"vs {s['baseline_accuracy']:.3f}; AUC long {s['auc_long']:.3f}, short {s['auc_short']:.3f}")  # fmt: skip
+
+    print("\n2/3 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
+          flush=True)  # fmt: skip
+    full = {"population": None, "generations": None, "survivors": None, "wfo_train_window": None,
+            "wfo_test_window": None}  # fmt: skip
+    opt_run, _ = run_notebook(
+        settings, "optimizer",
+        overrides={"signals": str(sig_run), "optimizer_settings": "params/optimizer_demo.yaml", **full},
+    )  # fmt: skip
+    m = json.loads((opt_run / "metrics.json").read_text())
+    print(f"    run: {opt_run}")
+    print(f"    stitched out-of-sample over {m['windows']} windows: return {m['total_return']:.2%}, "
+          f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, trades {m['trades']}, "
+          f"win rate {m['win_rate']:.1%}")  # fmt: skip
+    print(f"    deflated Sharpe {m['deflated_sharpe']:.3f} ({m['dsr_trials']} trials), PBO {m['pbo_mean']:.2f}")
+
+    print("\n3/3 backtest report of the last window's genome (notebooks/30_backtest_report.ipynb) ...", flush=True)
+    bt_run, _ = run_notebook(
+        settings, "backtest_report",
+        overrides={"signals": str(sig_run), "strategy_params": str(opt_run / "best_strategy_params.json")},
+    )  # fmt: skip
+    b = json.loads((bt_run / "metrics.json").read_text())
+    print(f"    run: {bt_run}")
+    print(f"    over all out-of-sample signals (the genome saw part of this period in optimisation): return "
+          f"{b['total_return']:.2%}, max drawdown {b['max_drawdown']:.2%}, trades {b['trades']}")  # fmt: skip
+    headline = f"return {m['total_return']:.2%}, Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"
+    print(f"\nheadline (out-of-sample, stitched): {headline}")
+    print(f"report images: {opt_run / 'oos_equity.png'}, {opt_run / 'parameter_stability.png'}, "
+          f"{bt_run / 'equity.png'}")  # fmt: skip
     return 1 if bad else 0
 
 

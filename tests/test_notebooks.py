@@ -23,8 +23,16 @@ def test_each_notebook_runs_with_ci_params(tmp_path: Path, name: str) -> None:
     nb = nbformat.read(executed, as_version=4)
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "train_window = 300" in injected[0].source
-    assert (run_dir / "signals.parquet").is_file() and (run_dir / "probabilities.png").is_file()
-    meta = json.loads((run_dir / "meta.json").read_text())
+    produced = {
+        "walk_forward": ["signals.parquet", "probabilities.png", "fold_metrics.png"],
+        "universal": ["signals.parquet", "probabilities.png", "models/UNIVERSAL.pt"],
+        "optimizer": ["wfo_report.csv", "best_strategy_params.json", "oos_equity.png", "parameter_stability.png"],
+        "backtest_report": ["trades.csv", "metrics.json", "equity.png"],
+    }[name]
+    for item in produced:
+        assert (run_dir / item).is_file(), item
+    signals_dir = run_dir if name in ("walk_forward", "universal") else run_dir / "signals"
+    meta = json.loads((signals_dir / "meta.json").read_text())
     assert meta["params"]["train_window"] == 300 and meta["params"]["model"]["epochs"] == 3
 
 
