@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 
-from benchmarks import bench_features, bench_walkforward
+from benchmarks import bench_backtest, bench_features, bench_walkforward
 
 
 def main() -> int:
@@ -14,6 +14,8 @@ def main() -> int:
     results = {"features": bench_features.main()}
     print()
     results["walkforward"] = bench_walkforward.main()
+    print()
+    results["backtest"] = bench_backtest.main()
     print("\n" + json.dumps(results, indent=2, default=float))
     return 0
 

@@ -1,0 +1,103 @@
+"""Rules kernel vs vectorbt's from_signals and vs the plain-Python reference; optimiser throughput; GA wall time."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+
+from aitrade.backtest.engine import BacktestConfig, Panel, simulate
+from aitrade.backtest.kernel import N_TRADE_FIELDS, rules_array, simulate_nb
+from aitrade.backtest.reference import run_reference
+from aitrade.optimize.ga import OptimizerConfig, evolve
+from aitrade.optimize.wfo import _evaluator
+from aitrade.strategy import Genome, Rules
+
+N_SYMBOLS, N_BARS = 20, 10_000
+
+
+def market(seed: int, n: int = N_BARS) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
+    o = np.r_[c[0], c[:-1]]
+    return {
+        "open": o, "high": np.maximum(o, c) * 1.004, "low": np.minimum(o, c) * 0.996, "close": c,
+        "atr": c * 0.01, "p_long": rng.uniform(0, 1, n), "p_short": rng.uniform(0, 1, n),
+    }  # fmt: skip
+
+
+def panel() -> Panel:
+    data = [market(s) for s in range(N_SYMBOLS)]
+    idx = pd.date_range("2020-01-01", periods=N_BARS, freq="1h", tz="UTC")
+    arrays = {k: np.concatenate([d[k] for d in data]) for k in data[0]}
+    return Panel([f"S{i:02d}USDT" for i in range(N_SYMBOLS)], [idx] * N_SYMBOLS,
+                 np.arange(N_SYMBOLS + 1, dtype=np.int64) * N_BARS, arrays)  # fmt: skip
+
+
+def best_of(fn, repeat: int = 3) -> float:
+    best = np.inf
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def main() -> dict[str, float]:
+    import vectorbt as vbt  # noqa: PLC0415
+
+    out: dict[str, float] = {}
+    p = panel()
+    simple = Genome(sl=2.0, tp=3.0, conf=0.9, pullback=0.0, fill_wait=1, max_hold=10_000, trail_act=1e6,
+                    trail_off=1.0, vol_exit=1e6, abort=1.0)  # fmt: skip
+    config = BacktestConfig(capital=1e6, allow_short=False)
+    g = np.array([simple.as_tuple()])
+    simulate(p, g, config)  # compile
+    ours = best_of(lambda: simulate(p, g, config))
+    close = pd.DataFrame(p.arrays["close"].reshape(N_SYMBOLS, N_BARS).T)
+    entries = pd.DataFrame(p.arrays["p_long"].reshape(N_SYMBOLS, N_BARS).T > 0.9)
+    sl = pd.DataFrame((2.0 * p.arrays["atr"] / p.arrays["close"]).reshape(N_SYMBOLS, N_BARS).T)
+    tp = pd.DataFrame((3.0 * p.arrays["atr"] / p.arrays["close"]).reshape(N_SYMBOLS, N_BARS).T)
+
+    def vbt_run() -> None:
+        vbt.Portfolio.from_signals(close, entries, False, sl_stop=sl, tp_stop=tp, fees=0.00075, slippage=0.0005,
+                                   init_cash=1e6 / N_SYMBOLS, size=0.1, size_type="percent")  # fmt: skip
+
+    vbt_run()  # compile
+    peer = best_of(vbt_run)
+    out["kernel_vs_vectorbt"] = ours / peer
+    print(f"rules kernel vs vectorbt from_signals ({N_SYMBOLS} x {N_BARS} bars, entries + ATR stop/target): "
+          f"{ours * 1e3:.1f} ms vs {peer * 1e3:.1f} ms -> {ours / peer:.2f}x vectorbt's time")  # fmt: skip
+
+    one = {k: v[:N_BARS] for k, v in p.arrays.items()}
+    rules = Rules()
+    buf, eq = np.zeros((5000, N_TRADE_FIELDS)), np.zeros(N_BARS)
+    gen = Genome()
+    args = (one["open"], one["high"], one["low"], one["close"], one["atr"], one["p_long"], one["p_short"])
+    kernel = best_of(lambda: simulate_nb(*args, np.array(gen.as_tuple()), rules_array(rules), 1000.0, buf, eq))
+    ref = best_of(lambda: run_reference(*args, gen, rules, 1000.0), repeat=1)
+    out["kernel_vs_reference_speedup"] = ref / kernel
+    print(f"rules kernel vs plain-Python reference (1 x {N_BARS} bars): {kernel * 1e3:.2f} ms vs {ref * 1e3:.0f} ms "
+          f"-> {ref / kernel:.0f}x faster")  # fmt: skip
+
+    cfg = OptimizerConfig.from_yaml("params/optimizer_crypto.yaml")
+    pop = cfg.ranges.sample(np.random.default_rng(0), cfg.population)
+    evaluate, _, _ = _evaluator(p, BacktestConfig(), "sniper")
+    evaluate(pop)
+    t = best_of(lambda: evaluate(pop))
+    rate = cfg.population * N_SYMBOLS * N_BARS / t
+    out["individual_bars_per_s"] = rate
+    print(f"optimiser throughput: {cfg.population} individuals x {N_SYMBOLS * N_BARS:,} bars in {t:.2f} s "
+          f"-> {rate / 1e6:.1f} M individual-bars/s")  # fmt: skip
+    t0 = time.perf_counter()
+    res = evolve(evaluate, cfg.ranges, cfg, seed=7)
+    wall = time.perf_counter() - t0
+    out["ga_60x30_wall_s"] = wall
+    print(f"default GA ({cfg.population} x {cfg.generations}, {res.evaluations} evaluations) over "
+          f"{N_SYMBOLS} assets x {N_BARS} bars: {wall:.1f} s wall on this machine")  # fmt: skip
+    return out
+
+
+if __name__ == "__main__":
+    main()
