@@ -42,7 +42,8 @@ def _round_up(x: float, tick: float) -> float:
 
 
 @njit(cache=True)
-def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules) -> int:
+def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules):
+    """Close a trade: write it to row ``n`` of ``out`` (when there is room); return (n + 1, net pnl)."""
     down = _round_down(price * (1.0 - rules[4]), rules[5])
     up = _round_up(price * (1.0 + rules[4]), rules[5])
     px = down if side > 0 else up
@@ -59,7 +60,7 @@ def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules
         out[n, 6] = fees
         out[n, 7] = pnl
         out[n, 8] = reason
-    return n + 1
+    return n + 1, pnl
 
 
 @njit(cache=True)
@@ -107,9 +108,8 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                     best = fill
                     trailed = False
                     if (side > 0 and low[t] <= stop) or (side < 0 and h[t] >= stop):
-                        before = n
-                        n = _record(out, n, side, entry_bar, t, entry, stop, qty, fee, SL, rules)
-                        cash += out[before, 7] if before < out.shape[0] else 0.0
+                        n, pnl = _record(out, n, side, entry_bar, t, entry, stop, qty, fee, SL, rules)
+                        cash += pnl
                         mode = 0
                         side = 0
                         exited = True
@@ -144,9 +144,8 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                     hit = target
                     reason = TP
             if hit >= 0:
-                before = n
-                n = _record(out, n, side, entry_bar, t, entry, hit, qty, fee, reason, rules)
-                cash += out[before, 7] if before < out.shape[0] else 0.0
+                n, pnl = _record(out, n, side, entry_bar, t, entry, hit, qty, fee, reason, rules)
+                cash += pnl
                 mode = 0
                 side = 0
                 exited = True
@@ -165,9 +164,8 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                 elif h[t] - low[t] > vol_exit * atr[t]:
                     reason = VOL
                 if reason >= 0:
-                    before = n
-                    n = _record(out, n, side, entry_bar, t, entry, c[t], qty, fee, reason, rules)
-                    cash += out[before, 7] if before < out.shape[0] else 0.0
+                    n, pnl = _record(out, n, side, entry_bar, t, entry, c[t], qty, fee, reason, rules)
+                    cash += pnl
                     mode = 0
                     side = 0
                     exited = True
@@ -194,9 +192,8 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                         qty = q
         equity[t] = cash
     if mode == 2 and m > 0:
-        before = n
-        n = _record(out, n, side, entry_bar, m - 1, entry, c[m - 1], qty, fee, END, rules)
-        cash += out[before, 7] if before < out.shape[0] else 0.0
+        n, pnl = _record(out, n, side, entry_bar, m - 1, entry, c[m - 1], qty, fee, END, rules)
+        cash += pnl
         equity[m - 1] = cash
     return n
 
