@@ -1,0 +1,1 @@
+"""Brokers: domain types and protocol (base), and one package per venue."""

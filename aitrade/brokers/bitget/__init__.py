@@ -1,0 +1,1 @@
+"""Bitget v2 (spot and USDT-M futures)."""
