@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from aitrade.errors import SkipError
@@ -18,7 +18,7 @@ from aitrade.errors import SkipError
 CLIENT_ID_PREFIX = "at"  # every AiTrade order id starts with this; close-all touches nothing else
 
 
-class Side(str, Enum):
+class Side(StrEnum):
     BUY = "buy"
     SELL = "sell"
 
@@ -27,12 +27,12 @@ class Side(str, Enum):
         return Side.SELL if self is Side.BUY else Side.BUY
 
 
-class OrderType(str, Enum):
+class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
 
 
-class OrderStatus(str, Enum):
+class OrderStatus(StrEnum):
     PENDING = "pending"  # written to the ledger, not yet acknowledged
     NEW = "new"  # acknowledged by the venue, resting
     PARTIALLY_FILLED = "partially_filled"
@@ -58,10 +58,10 @@ TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
             OrderStatus.REJECTED,
             OrderStatus.UNKNOWN,
         }
-    ),  # fmt: skip
+    ),
     OrderStatus.PARTIALLY_FILLED: frozenset(
         {OrderStatus.PARTIALLY_FILLED, OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.UNKNOWN}
-    ),  # fmt: skip
+    ),
     OrderStatus.FILLED: frozenset(),
     OrderStatus.CANCELLED: frozenset(),
     OrderStatus.REJECTED: frozenset(),
