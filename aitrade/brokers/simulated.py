@@ -1,0 +1,281 @@
+"""The simulated broker: fills from live or replayed prices through the shared cost model.
+
+It keeps cash, positions, orders (by client id), fills and emulated native
+protections, and persists all of it atomically in one JSON state file, so a
+restarted paper session carries on where it stopped. Market orders fill at the
+current price with slippage against us; limit orders rest until a price
+update trades through them; protections are stop/target triggers watched on
+every price update. A client id is never filled twice: a repeated request
+returns the first order. Fees are charged on every fill.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import asdict
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from aitrade.backtest.costs import CostModel
+from aitrade.brokers.base import (
+    Account,
+    Capabilities,
+    InstrumentRules,
+    Order,
+    OrderAck,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Position,
+    Protection,
+    Side,
+)
+from aitrade.errors import SkipError
+from aitrade.statefile import atomic_write_json, read_json_object
+
+PriceFn = Callable[[str], Awaitable[Decimal]]
+D0 = Decimal(0)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class SimulatedBroker:
+    """Paper trading against a price source; state in ``state_path``."""
+
+    def __init__(
+        self,
+        name: str,
+        state_path: Path,
+        price: PriceFn,
+        costs: CostModel,
+        *,
+        currency: str = "USDT",
+        starting_cash: Decimal = Decimal(1000),
+        shorting: bool = True,
+        rules: dict[str, InstrumentRules] | None = None,
+    ) -> None:
+        self.name = name
+        self.state_path = Path(state_path)
+        self._price = price
+        self.costs = costs
+        self.currency = currency
+        self.capabilities = Capabilities(native_protections=True, shorting=shorting)
+        self._rules = dict(rules or {})
+        self._starting_cash = Decimal(starting_cash)
+        self._state: dict[str, Any] = {}
+        self._last: dict[str, Decimal] = {}
+
+    # --- persistence -------------------------------------------------------------------------
+    async def connect(self) -> None:
+        data = read_json_object(self.state_path, {})
+        self._state = {
+            "cash": str(data.get("cash", self._starting_cash)),
+            "currency": data.get("currency", self.currency),
+            "positions": data.get("positions", {}),
+            "orders": data.get("orders", {}),
+            "protections": data.get("protections", {}),
+            "fills": data.get("fills", []),
+            "seq": int(data.get("seq", 0)),
+        }
+        self._save()
+
+    async def close(self) -> None:
+        self._save()
+
+    def _save(self) -> None:
+        atomic_write_json(self.state_path, self._state)
+
+    # --- reference data ----------------------------------------------------------------------
+    async def instrument(self, symbol: str) -> InstrumentRules:
+        if symbol in self._rules:
+            return self._rules[symbol]
+        tick = Decimal(str(self.costs.tick)) if self.costs.tick else Decimal("0.00000001")
+        step = Decimal(str(self.costs.lot)) if self.costs.lot else Decimal("0.00000001")
+        return InstrumentRules(symbol, tick, step, Decimal(str(self.costs.min_qty)), D0, self.currency,
+                               self.capabilities.shorting)  # fmt: skip
+
+    async def _px(self, symbol: str) -> Decimal:
+        price = Decimal(await self._price(symbol))
+        self._last[symbol] = price
+        return price
+
+    # --- account -----------------------------------------------------------------------------
+    async def positions(self) -> list[Position]:
+        out = []
+        for sym, p in sorted(self._state["positions"].items()):
+            qty, avg = Decimal(p["qty"]), Decimal(p["avg"])
+            if qty == 0:
+                continue
+            last = await self._px(sym)
+            out.append(Position(sym, qty, avg, self.name, last, (last - avg) * qty))
+        return out
+
+    async def account(self) -> Account:
+        upnl = sum((p.unrealized_pnl or D0 for p in await self.positions()), D0)
+        cash = Decimal(self._state["cash"])
+        # opening a position of either side posts its notional from cash; equity adds it back
+        held = sum((abs(Decimal(p["qty"])) * Decimal(p["avg"]) for p in self._state["positions"].values()), D0)
+        return Account(self.name, self._state["currency"], cash + held + upnl, cash, upnl)
+
+    # --- orders ------------------------------------------------------------------------------
+    def _order(self, raw: dict[str, Any]) -> Order:
+        return Order(
+            client_id=raw["client_id"], venue_order_id=raw["venue_order_id"], symbol=raw["symbol"],
+            side=Side(raw["side"]), order_type=OrderType(raw["order_type"]), quantity=Decimal(raw["quantity"]),
+            price=None if raw["price"] is None else Decimal(raw["price"]), status=OrderStatus(raw["status"]),
+            filled=Decimal(raw["filled"]), avg_price=None if raw["avg_price"] is None else Decimal(raw["avg_price"]),
+            fee=Decimal(raw["fee"]),
+        )  # fmt: skip
+
+    async def place_order(self, request: OrderRequest) -> OrderAck:
+        existing = self._state["orders"].get(request.client_id)
+        if existing is not None:  # idempotent: the same client id is never a second order
+            return OrderAck(request.client_id, existing["venue_order_id"], OrderStatus(existing["status"]))
+        rules = await self.instrument(request.symbol)
+        price = await self._px(request.symbol)
+        req = request.normalized(rules) if request.price is not None else request
+        if request.price is None:
+            qty = rules.quantity(request.quantity)
+            rules.check(qty, price, what=f"{request.side.value} {request.symbol}")
+            req = OrderRequest(request.symbol, request.side, qty, request.client_id, request.order_type, None,
+                               request.reduce_only)  # fmt: skip
+        pos = Decimal(self._state["positions"].get(req.symbol, {}).get("qty", "0"))
+        after = pos + (req.quantity if req.side is Side.BUY else -req.quantity)
+        if after < 0 and pos >= 0 and not self.capabilities.shorting:
+            raise SkipError(f"{self.name}: {req.symbol} cannot be sold short (have {pos}, selling {req.quantity})")
+        if req.reduce_only and (pos == 0 or (pos > 0) == (req.side is Side.BUY) or abs(req.quantity) > abs(pos)):
+            raise SkipError(
+                f"{self.name}: reduce-only {req.side.value} {req.quantity} {req.symbol} would not reduce {pos}"
+            )
+        self._state["seq"] += 1
+        raw = {
+            "client_id": req.client_id, "venue_order_id": f"{self.name}-{self._state['seq']}", "symbol": req.symbol,
+            "side": req.side.value, "order_type": req.order_type.value, "quantity": str(req.quantity),
+            "price": None if req.price is None else str(req.price), "status": OrderStatus.NEW.value, "filled": "0",
+            "avg_price": None, "fee": "0", "created": _now().isoformat(),
+        }  # fmt: skip
+        self._state["orders"][req.client_id] = raw
+        if req.order_type is OrderType.MARKET:
+            self._fill(raw, self._slipped(req.side, price))
+        elif (req.side is Side.BUY and price <= req.price) or (req.side is Side.SELL and price >= req.price):
+            self._fill(raw, req.price)  # a marketable limit fills at its limit
+        self._save()
+        return OrderAck(req.client_id, raw["venue_order_id"], OrderStatus(raw["status"]))
+
+    def _slipped(self, side: Side, price: Decimal) -> Decimal:
+        slip = Decimal(str(self.costs.slippage))
+        return price * (1 + slip) if side is Side.BUY else price * (1 - slip)
+
+    def _fill(self, raw: dict[str, Any], price: Decimal) -> None:
+        qty = Decimal(raw["quantity"])
+        side = Side(raw["side"])
+        fee = qty * price * Decimal(str(self.costs.fee_rate))
+        signed = qty if side is Side.BUY else -qty
+        pos = self._state["positions"].setdefault(raw["symbol"], {"qty": "0", "avg": "0"})
+        old_q, old_avg = Decimal(pos["qty"]), Decimal(pos["avg"])
+        new_q = old_q + signed
+        cash = Decimal(self._state["cash"]) - fee
+        if old_q == 0 or (old_q > 0) == (signed > 0):  # open or add: weighted average
+            avg = (old_q * old_avg + signed * price) / new_q
+            cash -= abs(signed) * price
+        else:  # reduce, close or reverse: realise on the closed part; a partial reduce keeps the average
+            closed = min(abs(signed), abs(old_q))
+            sign = 1 if old_q > 0 else -1
+            cash += closed * old_avg + sign * closed * (price - old_avg)
+            rest = abs(signed) - closed
+            avg = old_avg if new_q != 0 and (new_q > 0) == (old_q > 0) else price
+            cash -= rest * price
+            if new_q == 0:
+                avg = D0
+        pos["qty"], pos["avg"] = str(new_q), str(avg)
+        self._state["cash"] = str(cash)
+        raw.update(status=OrderStatus.FILLED.value, filled=str(qty), avg_price=str(price), fee=str(fee))
+        self._state["fills"].append({"client_id": raw["client_id"], "symbol": raw["symbol"], "side": side.value,
+                                     "quantity": str(qty), "price": str(price), "fee": str(fee),
+                                     "time": _now().isoformat()})  # fmt: skip
+
+    async def get_order(self, symbol: str, client_id: str) -> Order | None:
+        raw = self._state["orders"].get(client_id)
+        return None if raw is None else self._order(raw)
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        return [self._order(r) for r in self._state["orders"].values()
+                if r["status"] == OrderStatus.NEW.value and (symbol is None or r["symbol"] == symbol)]  # fmt: skip
+
+    async def cancel_order(self, symbol: str, client_id: str) -> None:
+        raw = self._state["orders"].get(client_id)
+        if raw is None:
+            raise SkipError(f"{self.name}: no order {client_id} to cancel")
+        if raw["status"] == OrderStatus.NEW.value:
+            raw["status"] = OrderStatus.CANCELLED.value
+            self._save()
+
+    # --- protections and price updates -------------------------------------------------------
+    async def place_protection(self, protection: Protection) -> Protection:
+        placed = Protection(**{**asdict(protection), "venue_id": f"{self.name}-p-{protection.client_id}"})
+        self._state["protections"][protection.client_id] = {k: str(v) for k, v in asdict(placed).items()}
+        self._save()
+        return placed
+
+    async def cancel_protection(self, protection: Protection) -> None:
+        self._state["protections"].pop(protection.client_id, None)
+        self._save()
+
+    async def protections(self) -> list[Protection]:
+        return [Protection(p["symbol"], p["kind"], Decimal(p["trigger"]), Decimal(p["quantity"]), p["client_id"],
+                           p["venue_id"]) for p in self._state["protections"].values()]  # fmt: skip
+
+    async def on_bar(self, symbol: str, high: Decimal, low: Decimal, close: Decimal) -> list[str]:
+        """Replay one bar: fill resting limits it trades through and fire protections it touches.
+
+        Returns the client ids of the orders filled. A stop fires before a take-profit on the same bar.
+        """
+        self._last[symbol] = close
+        done: list[str] = []
+        for raw in list(self._state["orders"].values()):
+            if raw["symbol"] != symbol or raw["status"] != OrderStatus.NEW.value:
+                continue
+            limit = Decimal(raw["price"])
+            if (raw["side"] == "buy" and low <= limit) or (raw["side"] == "sell" and high >= limit):
+                self._fill(raw, limit)
+                done.append(raw["client_id"])
+        pos = Decimal(self._state["positions"].get(symbol, {}).get("qty", "0"))
+        for kind in ("stop_loss", "take_profit"):
+            for cid, p in list(self._state["protections"].items()):
+                if p["symbol"] != symbol or p["kind"] != kind or pos == 0:
+                    continue
+                trig = Decimal(p["trigger"])
+                long = pos > 0
+                hit = (low <= trig) if (kind == "stop_loss") == long else (high >= trig)
+                if not hit:
+                    continue
+                side = Side.SELL if long else Side.BUY
+                qty = min(Decimal(p["quantity"]), abs(pos))
+                self._state["seq"] += 1
+                raw = {
+                    "client_id": cid, "venue_order_id": f"{self.name}-{self._state['seq']}", "symbol": symbol,
+                    "side": side.value, "order_type": "market", "quantity": str(qty), "price": None, "status": "new",
+                    "filled": "0", "avg_price": None, "fee": "0", "created": _now().isoformat(),
+                }  # fmt: skip
+                self._state["orders"][cid] = raw
+                self._fill(raw, self._slipped(side, trig))
+                del self._state["protections"][cid]
+                done.append(cid)
+                pos = Decimal(self._state["positions"][symbol]["qty"])
+        if done:
+            self._save()
+        return done
+
+    async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:
+        pos = Decimal(self._state["positions"].get(symbol, {}).get("qty", "0"))
+        if pos == 0:
+            return None
+        for cid, p in list(self._state["protections"].items()):
+            if p["symbol"] == symbol:
+                del self._state["protections"][cid]
+        side = Side.SELL if pos > 0 else Side.BUY
+        return await self.place_order(OrderRequest(symbol, side, abs(pos), client_id))
