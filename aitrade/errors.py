@@ -75,3 +75,11 @@ class ReconcileError(AiTradeError):
 
 class SkipError(AiTradeError):
     """The venue rejected the request; skip this symbol or cycle."""
+
+
+class DuplicateOrder(ReconcileError):
+    """The venue says this client id was already used: look the order up instead of re-sending."""
+
+
+class OrderNotFound(SkipError):
+    """The venue does not know the order (already final or never placed)."""

@@ -13,9 +13,15 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import asyncio
+import json
+
 from aiohttp import web
 
+from aitrade.brokers.bitget.auth import prehash, sign
 from tests.fakes.common import Bucket, FaultPlan, Server, apply_transport_fault, price_at
+
+KEY, SECRET, PASSPHRASE = "bg-key", "bg-secret", "bg-passphrase"
 
 SPOT = {"1min": 60, "3min": 180, "5min": 300, "15min": 900, "30min": 1800, "1h": 3600, "4h": 14400,
         "6Hutc": 21600, "12Hutc": 43200, "1Dutc": 86400, "1Wutc": 604800}  # fmt: skip
@@ -40,6 +46,12 @@ class FakeBitget:
         self.now_ms: int | None = None  # fixed clock for tests; None = real time
         app = web.Application()
         app.router.add_get("/api/v2/public/time", self.server_time)
+        app.router.add_get("/api/v2/spot/account/assets", self.assets)
+        app.router.add_post("/api/v2/mix/order/place-order", self.mix_place)
+        app.router.add_get("/api/v2/mix/order/detail", self.mix_detail)
+        self.balance = 10_000.0
+        self.orders: dict[str, dict] = {}
+        self.demo = False  # expect the paptrading header
         for market in ("spot", "mix"):
             app.router.add_get(f"/api/v2/{market}/market/candles", self.candles)
             app.router.add_get(f"/api/v2/{market}/market/history-candles", self.candles)
@@ -77,6 +89,60 @@ class FakeBitget:
             return web.json_response({"code": "429", "msg": "Too Many Requests", "requestTime": self.clock(),
                                       "data": None}, status=429)  # fmt: skip
         return None
+
+    async def _auth(self, request: web.Request, body: str) -> web.Response | None:
+        """Verify key, passphrase, timestamp window (30 s) and the signature of exactly what was sent."""
+        h = request.headers
+        if h.get("ACCESS-KEY") != KEY:
+            return self.error("40006", "Invalid ACCESS_KEY")
+        if h.get("ACCESS-PASSPHRASE") != PASSPHRASE:
+            return self.error("40012", "apikey/password is incorrect")
+        ts = h.get("ACCESS-TIMESTAMP", "")
+        if not ts.isdigit() or abs(int(ts) - self.clock()) > 30_000:
+            return self.error("40008", "Request timestamp expired")
+        query = request.rel_url.raw_query_string
+        expected = sign(SECRET, prehash(ts, request.method, request.path, query, body))
+        if h.get("ACCESS-SIGN") != expected:
+            return self.error("40009", "sign signature error")
+        if bool(h.get("paptrading")) != self.demo:
+            return self.error("40099", "exchange environment is incorrect")
+        return None
+
+    async def assets(self, request: web.Request) -> web.Response:
+        denied = await self._gate(request) or await self._auth(request, "")
+        if denied is not None:
+            return denied
+        return self.envelope([{"coin": "USDT", "available": f"{self.balance:.4f}", "frozen": "0", "locked": "0",
+                               "limitAvailable": "0", "uTime": str(self.clock())}])  # fmt: skip
+
+    async def mix_place(self, request: web.Request) -> web.StreamResponse:
+        text = await request.text()
+        denied = await self._gate(request) or await self._auth(request, text)
+        if denied is not None:
+            return denied
+        body = json.loads(text)
+        cid = body.get("clientOid", "")
+        if cid and cid in self.orders:
+            return self.error("40786", "Duplicate clientOid")
+        price = price_at(body["symbol"], self.clock())
+        if float(body["size"]) * price > self.balance:
+            return self.error("43012", "Insufficient balance")
+        order = {"orderId": str(100000 + len(self.orders)), "clientOid": cid, "symbol": body["symbol"],
+                 "size": body["size"], "side": body["side"], "state": "filled", "priceAvg": f"{price:.2f}",
+                 "baseVolume": body["size"], "orderType": body["orderType"]}  # fmt: skip
+        self.orders[cid] = order
+        if self.faults.take("place-order:after") == "after":
+            await asyncio.sleep(self.hang_s)  # accepted, but the answer never arrives in time
+        return self.envelope({"orderId": order["orderId"], "clientOid": cid})
+
+    async def mix_detail(self, request: web.Request) -> web.Response:
+        denied = await self._gate(request) or await self._auth(request, "")
+        if denied is not None:
+            return denied
+        order = self.orders.get(request.query.get("clientOid", ""))
+        if order is None:
+            return self.error("40109", "The data of the order cannot be found, please confirm the order number")
+        return self.envelope(order)
 
     async def server_time(self, request: web.Request) -> web.Response:
         if request.headers.get("paptrading"):

@@ -1,0 +1,178 @@
+"""The Bitget v2 HTTP seam: signing, the envelope, rate limits, and errors typed by what the caller must do.
+
+* Transport failures *before* the request left (connection refused) and HTTP
+  429 are retried with backoff.
+* For a request that changes state (``idempotent=False``: placing or
+  cancelling), a timeout, a dropped connection or a 5xx *after* sending means
+  the outcome is unknown: :class:`ReconcileError`, so the caller looks the order
+  up by its clientOid before anything is re-sent. Reads are retried.
+* Vendor codes are translated at this boundary (reference/broker_apis.md A9):
+  credentials, permissions and environment -> :class:`AuthError` (halt);
+  funds, size, precision, symbol state -> :class:`SkipError`; duplicate
+  clientOid -> :class:`DuplicateOrder`; unknown order -> :class:`OrderNotFound`.
+  A stale timestamp (40008) re-syncs the clock with the server once.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import aiohttp
+
+from aitrade.brokers.bitget.auth import body_text, query_string, signed_headers
+from aitrade.data.sources.http import request_json, retry_after_s
+from aitrade.errors import (
+    AuthError,
+    DuplicateOrder,
+    HaltError,
+    OrderNotFound,
+    RateLimited,
+    ReconcileError,
+    RetryableError,
+    SkipError,
+)
+from aitrade.ratelimit import RateLimiter
+from aitrade.retry import RetryPolicy, retry_async
+
+AUTH_CODES = frozenset({"40001", "40002", "40003", "40006", "40009", "40010", "40011", "40012", "40014", "40018",
+                        "40037", "40085", "40099"})  # fmt: skip
+SKIP_CODES = frozenset({"40017", "40019", "40020", "40034", "40308", "40762", "40774", "40808", "40891", "40917",
+                        "41103", "41114", "43006", "43012", "43115", "45110", "45113", "45122", "22002"})  # fmt: skip
+NOT_FOUND_CODES = frozenset({"40109", "40768", "43001", "43025", "43020", "22001"})
+BUSY_CODES = frozenset({"40015", "40200", "40604"})
+STALE_TS_CODES = frozenset({"40004", "40005", "40008"})
+#: requests per second per endpoint (A4), with a margin
+ENDPOINT_RATES = {
+    "/api/v2/mix/order/place-order": 9.0,
+    "/api/v2/mix/order/cancel-order": 9.0,
+    "/api/v2/spot/trade/place-order": 9.0,
+    "/api/v2/spot/trade/cancel-order": 9.0,
+    "/api/v2/mix/position/all-position": 4.5,
+    "/api/v2/mix/account/set-leverage": 4.5,
+    "/api/v2/mix/order/close-positions": 0.9,
+    "/api/v2/mix/order/cancel-all-orders": 0.9,
+}
+
+
+def translate(status: int, body: Any, what: str, headers: dict[str, str]) -> Exception:
+    """An AiTrade error for a non-success Bitget answer."""
+    body = body if isinstance(body, dict) else {}
+    code = str(body.get("code") or "")
+    msg = str(body.get("msg") or f"HTTP {status}")
+    text = f"{what}: Bitget {code or 'HTTP ' + str(status)}: {msg}"
+    if status == 429 or code == "429":
+        return RateLimited(text, retry_after=retry_after_s(headers))
+    if code in AUTH_CODES or status in (401, 403):
+        return AuthError(text)
+    squashed = msg.lower().replace("_", "").replace(" ", "")
+    if code == "40786" or ("duplicate" in squashed and ("clientoid" in squashed or "clientorderid" in squashed)):
+        return DuplicateOrder(text)
+    if code in NOT_FOUND_CODES:
+        return OrderNotFound(text)
+    if code in SKIP_CODES:
+        return SkipError(text)
+    if code in BUSY_CODES or status >= 500:
+        return RetryableError(text, retry_after=retry_after_s(headers))
+    if code in STALE_TS_CODES:
+        return _StaleTimestamp(text)
+    return SkipError(text) if 400 <= status < 500 else HaltError(text)
+
+
+class _StaleTimestamp(RetryableError):
+    """ACCESS-TIMESTAMP outside the server's window: re-sync the clock and try again."""
+
+
+class BitgetHttp:
+    """Signed and public calls over a caller-owned ``aiohttp.ClientSession``."""
+
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        key: str,
+        secret: str,
+        passphrase: str,
+        *,
+        demo: bool = False,
+        retry: RetryPolicy | None = None,
+        timeout_s: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        if not (key and secret and passphrase):
+            raise HaltError("Bitget needs BITGET_API_KEY, BITGET_API_SECRET and BITGET_API_PASSPHRASE")
+        self.session = session
+        self.base_url = base_url.rstrip("/")
+        self._key, self._secret, self._passphrase = key, secret, passphrase
+        self.demo = demo
+        self.retry = retry or RetryPolicy(attempts=4, base_s=0.25, cap_s=4.0)
+        self.timeout_s = timeout_s
+        self.clock = clock
+        self.offset_ms = 0
+        self.limiter = RateLimiter(ENDPOINT_RATES, 18.0)
+        self.requests = 0
+
+    def now_ms(self) -> int:
+        return int(self.clock() * 1000) + self.offset_ms
+
+    async def sync_time(self) -> None:
+        """Align our timestamps with the server's clock (no demo header on this path)."""
+        resp = await request_json(self.session, "GET", self.base_url + "/api/v2/public/time", what="Bitget time",
+                                  timeout_s=self.timeout_s)  # fmt: skip
+        if resp.status == 200 and isinstance(resp.body, dict) and resp.body.get("code") == "00000":
+            self.offset_ms = int(resp.body["data"]["serverTime"]) - int(self.clock() * 1000)
+
+    async def call(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        body: dict[str, Any] | None = None,
+        what: str,
+        idempotent: bool = True,
+    ) -> Any:
+        """One signed request; returns ``data`` of the envelope or raises a typed error."""
+        query = query_string(params)
+        text = body_text(body)
+        synced = False
+
+        async def once() -> Any:
+            nonlocal synced
+            await self.limiter.acquire(path)
+            headers = signed_headers(self._key, self._secret, self._passphrase, self.now_ms(), method, path, query,
+                                     text, demo=self.demo)  # fmt: skip
+            url = self.base_url + path + (f"?{query}" if query else "")
+            self.requests += 1
+            try:
+                async with self.session.request(
+                    method, url, data=text or None, headers=headers,
+                    timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                ) as resp:  # fmt: skip
+                    raw = await resp.text()
+                    status, rh = resp.status, {k.lower(): v for k, v in resp.headers.items()}
+            except aiohttp.ClientConnectorError as exc:  # never left this machine
+                raise RetryableError(f"{what}: cannot connect to Bitget ({exc})") from exc
+            except (TimeoutError, aiohttp.ClientError) as exc:
+                if idempotent:
+                    raise RetryableError(f"{what}: {exc.__class__.__name__}: {exc}") from exc
+                raise ReconcileError(f"{what}: sent, but no answer ({exc.__class__.__name__}); look it up") from exc
+            try:
+                parsed: Any = json.loads(raw) if raw else {}
+            except json.JSONDecodeError:
+                parsed = {}
+            if status == 200 and isinstance(parsed, dict) and parsed.get("code") == "00000":
+                return parsed.get("data")
+            err = translate(status, parsed, what, rh)
+            if isinstance(err, _StaleTimestamp):
+                if synced:
+                    raise AuthError(str(err))
+                await self.sync_time()
+                synced = True
+            if not idempotent and status >= 500:
+                raise ReconcileError(f"{err} (sent; outcome unknown, look it up)")
+            raise err
+
+        return await retry_async(once, self.retry, what=what)
