@@ -10,11 +10,10 @@ and the still-forming newest candle included in answers.
 
 from __future__ import annotations
 
-import time
-from typing import Any
-
 import asyncio
 import json
+import time
+from typing import Any
 
 from aiohttp import web
 
