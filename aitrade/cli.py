@@ -197,15 +197,10 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.signals import load_signals  # noqa: PLC0415
 
     signals = load_signals(args.signals)
-    genome = load_genome(args.params) if args.params else None
-    if genome is None:
-        from aitrade.strategy import Genome  # noqa: PLC0415
+    from aitrade.strategy import Genome  # noqa: PLC0415
 
-        genome = Genome(**{k: v for k, v in settings.profile.strategy.items() if k in Genome.genes()})
-    config = BacktestConfig(
-        capital=args.capital, risk_per_trade=settings.risk_per_trade, max_notional=settings.max_position_notional,
-        allow_short=not args.long_only,
-    )  # fmt: skip
+    genome = load_genome(args.params) if args.params else Genome.from_mapping(settings.profile.strategy)
+    config = BacktestConfig.from_settings(settings, args.capital, long_only=args.long_only)
     result = run_backtest(Panel.from_signals(signals), genome, config)
     metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
                                turnover_notional=result.turnover_notional)  # fmt: skip
@@ -237,8 +232,7 @@ def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
                                                 "test_window") if getattr(args, k) is not None}  # fmt: skip
     cfg = dataclasses.replace(cfg, **overrides)
     signals = load_signals(args.signals)
-    config = BacktestConfig(capital=args.capital, risk_per_trade=settings.risk_per_trade,
-                            max_notional=settings.max_position_notional, allow_short=not args.long_only)  # fmt: skip
+    config = BacktestConfig.from_settings(settings, args.capital, long_only=args.long_only)
     params = {"kind": "optimize", "settings": str(settings_file), **overrides, "signals": str(args.signals),
               "seed": args.seed, "capital": args.capital}  # fmt: skip
     run_dir = new_run_dir(settings, "optimize", params, args.out)

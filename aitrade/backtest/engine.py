@@ -38,6 +38,12 @@ class BacktestConfig:
     max_trades: int = 20_000
     costs: dict[str, CostModel] = field(default_factory=dict)  # per symbol; default by asset class
 
+    @classmethod
+    def from_settings(cls, settings: Any, capital: float = 1000.0, *, long_only: bool = False) -> BacktestConfig:
+        """Risk limits from :class:`aitrade.config.Settings`."""
+        return cls(capital=capital, risk_per_trade=settings.risk_per_trade,
+                   max_notional=settings.max_position_notional, allow_short=not long_only)  # fmt: skip
+
     def cost(self, symbol: str) -> CostModel:
         if symbol in self.costs:
             return self.costs[symbol]
