@@ -1,0 +1,1 @@
+"""T-Invest (T-Bank) API v2 through its REST gateway."""

@@ -1,0 +1,92 @@
+"""T-Invest translation: lots vs units, request bodies, order states, visible portfolio positions."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+import pytest
+
+from aitrade.brokers.base import OrderRequest, OrderStatus, OrderType, Protection, Side
+from aitrade.brokers.ids import tinvest_order_id
+from aitrade.brokers.tinkoff.translate import (
+    account_from_portfolio,
+    order_from_state,
+    positions_from_portfolio,
+    post_order_body,
+    post_stop_body,
+    rules_from_instrument,
+)
+from aitrade.money import decimal_to_quotation
+
+SBER = rules_from_instrument("SBER", {"lot": 10, "minPriceIncrement": {"units": "0", "nano": 10000000},
+                                      "currency": "rub", "shortEnabledFlag": True})  # fmt: skip
+UID = "e6123145-9665-43e0-8413-cd61b8aa9b13"
+
+
+def q(x: str) -> dict:
+    return decimal_to_quotation(Decimal(x))
+
+
+def test_rules_from_the_wire_and_from_the_cache() -> None:
+    assert SBER.tick == Decimal("0.01") and SBER.step == 10 and SBER.lot == 10 and SBER.currency == "RUB"
+    cached = rules_from_instrument("LKOH", {"lot": 1, "minPriceIncrement": "0.5", "currency": "RUB"})
+    assert cached.tick == Decimal("0.5") and not cached.shortable
+
+
+def test_post_order_body_uses_lots_quotations_and_a_uuid_key() -> None:
+    req = OrderRequest("SBER", Side.BUY, Decimal("30"), "at-SBER-entry-abc", OrderType.LIMIT, Decimal("250.123"))
+    body = post_order_body(req.normalized(SBER), SBER, "2000000001", UID)
+    assert body["quantity"] == "3" and body["price"] == {"units": "250", "nano": 120000000}
+    assert body["direction"] == "ORDER_DIRECTION_BUY" and body["orderType"] == "ORDER_TYPE_LIMIT"
+    assert body["orderId"] == tinvest_order_id("at-SBER-entry-abc") and uuid.UUID(body["orderId"])
+    with pytest.raises(ValueError, match="whole number of lots"):
+        post_order_body(OrderRequest("SBER", Side.SELL, Decimal("15"), "at-x"), SBER, "1", UID)
+
+
+def test_stop_bodies() -> None:
+    sl = post_stop_body(
+        Protection("SBER", "stop_loss", Decimal("240.5"), Decimal("20"), "at-sl"), Side.SELL, SBER, "1", UID
+    )
+    assert sl["stopOrderType"] == "STOP_ORDER_TYPE_STOP_LOSS" and sl["quantity"] == "2" and "price" not in sl
+    assert sl["stopPrice"] == {"units": "240", "nano": 500000000} and sl["direction"] == "STOP_ORDER_DIRECTION_SELL"
+    tp = post_stop_body(
+        Protection("SBER", "take_profit", Decimal("260"), Decimal("20"), "at-tp"), Side.SELL, SBER, "1", UID
+    )
+    assert tp["price"] == tp["stopPrice"] and tp["exchangeOrderType"] == "EXCHANGE_ORDER_TYPE_LIMIT"
+
+
+def test_partial_fill_is_not_filled_and_quantities_are_units() -> None:
+    state = {"orderId": "R123", "executionReportStatus": "EXECUTION_REPORT_STATUS_PARTIALLYFILL", "lotsRequested": "5",
+             "lotsExecuted": "2", "executedOrderPrice": q("250.5"), "initialSecurityPrice": q("251"),
+             "executedCommission": q("0.25"), "direction": "ORDER_DIRECTION_BUY", "orderType": "ORDER_TYPE_LIMIT",
+             "orderRequestId": tinvest_order_id("at-1"), "orderDate": "2024-07-15T07:07:17.321267Z"}  # fmt: skip
+    o = order_from_state(state, "at-1", "SBER", SBER)
+    assert o.status is OrderStatus.PARTIALLY_FILLED and not o.status.final
+    assert o.quantity == 50 and o.filled == 20 and o.avg_price == Decimal("250.5") and o.venue_order_id == "R123"
+    assert o.updated is not None and o.updated.tzinfo is not None
+    unknown = order_from_state({"executionReportStatus": "SOMETHING_NEW"}, "at-2", "SBER", SBER)
+    assert unknown.status is OrderStatus.UNKNOWN
+
+
+def test_portfolio_positions_are_visible_and_cash_is_not_a_position() -> None:
+    portfolio = {
+        "totalAmountPortfolio": {"currency": "rub", **q("105000.5")},
+        "totalAmountCurrencies": {"currency": "rub", **q("80000")},
+        "positions": [
+            {"figi": "BBG004730N88", "instrumentUid": UID, "ticker": "SBER", "instrumentType": "share",
+             "quantity": q("20"), "quantityLots": q("2"), "averagePositionPrice": {"currency": "rub", **q("250")},
+             "currentPrice": {"currency": "rub", **q("255.5")}, "expectedYield": q("110")},
+            {"figi": "RUB000UTSTOM", "instrumentType": "currency", "quantity": q("80000")},
+            {"figi": "BBG004731032", "ticker": "LKOH", "instrumentType": "share", "quantity": q("-1"),
+             "averagePositionPrice": {"currency": "rub", **q("7000")}, "currentPrice": {"currency": "rub", **q("6990")},
+             "expectedYield": q("10")},
+        ],
+    }  # fmt: skip
+    pos = positions_from_portfolio(portfolio, {UID: "SBER"}, "tinkoff")
+    assert [(p.symbol, p.quantity) for p in pos] == [("SBER", 20), ("LKOH", -1)]
+    assert pos[0].last_price == Decimal("255.5") and pos[0].unrealized_pnl == 110 and pos[0].avg_price == 250
+    acc = account_from_portfolio(portfolio, "tinkoff")
+    assert (
+        acc.equity == Decimal("105000.5") and acc.cash == 80000 and acc.currency == "RUB" and acc.unrealized_pnl == 120
+    )
