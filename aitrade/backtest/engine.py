@@ -12,7 +12,7 @@ statistics are computed.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -137,9 +137,8 @@ def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> Backte
     for i, sym in enumerate(panel.symbols):
         sub = Panel([sym], [panel.index[i]], np.array([0, len(panel.index[i])]),
                     {k: v[panel.offsets[i] : panel.offsets[i + 1]] for k, v in panel.arrays.items()})  # fmt: skip
-        trades, counts, _ = simulate(sub, np.array([genome.as_tuple()]), BacktestConfig(
-            capital=capital, risk_per_trade=config.risk_per_trade, max_notional=config.max_notional,
-            allow_short=config.allow_short, max_trades=config.max_trades, costs={sym: config.cost(sym)}))  # fmt: skip
+        own = replace(config, capital=capital, costs={sym: config.cost(sym)})
+        trades, counts, _ = simulate(sub, np.array([genome.as_tuple()]), own)
         k = int(counts[0, 0])
         if k >= config.max_trades:
             raise ValueError(f"{sym}: more than {config.max_trades} trades; raise max_trades")

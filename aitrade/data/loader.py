@@ -29,7 +29,7 @@ from aitrade.data.cache import BarCache, missing_ranges
 from aitrade.data.calendars import Calendar, calendar_for
 from aitrade.data.intervals import interval_delta, parse_interval
 from aitrade.data.schema import QualityReport, check_bars, normalize_bars, repair_bars, validate_bars
-from aitrade.data.sources.bitget import BitgetCandles
+from aitrade.data.sources.bitget import BitgetCandles, cache_name_for
 from aitrade.data.sources.csvfiles import csv_symbols, read_csv_bars
 from aitrade.data.sources.sample import load_sample, sample_calendar, sample_symbols
 from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
@@ -300,9 +300,7 @@ async def load_bars_async(
             retry=retry, timeout_s=timeout_s, progress=False,
         )  # fmt: skip
     cache = BarCache(settings.data_cache_dir)
-    cache_name = "bitget" if source == "bitget" and market == "spot" else (
-        "bitget-futures" if source == "bitget" else source
-    )  # fmt: skip
+    cache_name = cache_name_for(market) if source == "bitget" else source
     out: dict[str, pd.DataFrame] = {}
     for sym in names:
         _check_venue_symbol(source, sym)

@@ -89,8 +89,7 @@ def generate_signals(
         raise UserError(f"unknown mode {params.mode!r}; allowed: {', '.join(MODES)}")
     interval = parse_interval(interval or settings.profile.timeframe_ltf)
     names = symbols or default_symbols(settings, source, interval)
-    bars = load_bars(names, interval, start, end, source, path=path, settings=settings) if source in (
-        "bitget", "tinvest") else load_bars(names, interval, start, end, source, path=path)  # fmt: skip
+    bars = load_bars(names, interval, start, end, source, path=path, settings=settings)
 
     crypto_leader = settings.leader_symbol_crypto if settings.use_leader_crypto else ""
     equity_leader = settings.leader_symbol_equity if settings.use_leader_stocks else ""

@@ -1,11 +1,11 @@
 """The Bitget v2 HTTP seam: signing, the envelope, rate limits, and errors typed by what the caller must do.
 
-* Transport failures *before* the request left (connection refused) and HTTP
-  429 are retried with backoff.
-* For a request that changes state (``idempotent=False``: placing or
-  cancelling), a timeout, a dropped connection or a 5xx *after* sending means
-  the outcome is unknown: :class:`ReconcileError`, so the caller looks the order
-  up by its clientOid before anything is re-sent. Reads are retried.
+* Transport failures are typed by the shared seam
+  (:func:`aitrade.data.sources.http.request_json`): before sending, retried;
+  after sending a state-changing request (``idempotent=False``: placing or
+  cancelling), :class:`ReconcileError`, so the caller looks the order up by its
+  clientOid before anything is re-sent. HTTP 429 is retried; a 5xx on a
+  state-changing request is also :class:`ReconcileError`.
 * Vendor codes are translated at this boundary (reference/broker_apis.md A9):
   credentials, permissions and environment -> :class:`AuthError` (halt);
   funds, size, precision, symbol state -> :class:`SkipError`; duplicate
@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -146,23 +145,9 @@ class BitgetHttp:
                                      text, demo=self.demo)  # fmt: skip
             url = self.base_url + path + (f"?{query}" if query else "")
             self.requests += 1
-            try:
-                async with self.session.request(
-                    method, url, data=text or None, headers=headers,
-                    timeout=aiohttp.ClientTimeout(total=self.timeout_s),
-                ) as resp:  # fmt: skip
-                    raw = await resp.text()
-                    status, rh = resp.status, {k.lower(): v for k, v in resp.headers.items()}
-            except aiohttp.ClientConnectorError as exc:  # never left this machine
-                raise RetryableError(f"{what}: cannot connect to Bitget ({exc})") from exc
-            except (TimeoutError, aiohttp.ClientError) as exc:
-                if idempotent:
-                    raise RetryableError(f"{what}: {exc.__class__.__name__}: {exc}") from exc
-                raise ReconcileError(f"{what}: sent, but no answer ({exc.__class__.__name__}); look it up") from exc
-            try:
-                parsed: Any = json.loads(raw) if raw else {}
-            except json.JSONDecodeError:
-                parsed = {}
+            resp = await request_json(self.session, method, url, raw_body=text or None, headers=headers, what=what,
+                                      timeout_s=self.timeout_s, idempotent=idempotent)  # fmt: skip
+            status, parsed, rh = resp.status, resp.body if isinstance(resp.body, dict) else {}, resp.headers
             if status == 200 and isinstance(parsed, dict) and parsed.get("code") == "00000":
                 return parsed.get("data")
             err = translate(status, parsed, what, rh)

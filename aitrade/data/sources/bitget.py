@@ -50,6 +50,11 @@ _DAY_MS = 86_400_000
 _BAD_SYMBOL_CODES = frozenset({"40034", "40309", "43000"})
 
 
+def cache_name_for(market: str) -> str:
+    """Cache folder of a Bitget market: ``bitget`` (spot) or ``bitget-futures``."""
+    return "bitget" if market == "spot" else "bitget-futures"
+
+
 def _now_ms() -> int:
     return int(pd.Timestamp.now(tz="UTC").value // 1_000_000)
 
@@ -81,7 +86,7 @@ class BitgetCandles:
 
     @property
     def cache_name(self) -> str:
-        return "bitget" if self.market == "spot" else "bitget-futures"
+        return cache_name_for(self.market)
 
     def granularity(self, interval: str) -> str:
         table = SPOT_GRANULARITY if self.market == "spot" else FUTURES_GRANULARITY

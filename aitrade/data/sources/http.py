@@ -1,19 +1,20 @@
-"""The one HTTP seam of the data sources: a caller-owned aiohttp session.
+"""The one HTTP seam: a caller-owned aiohttp session, transport failures typed.
 
-Read-only calls only: a timeout or a dropped connection is safe to retry, so
-every transport failure becomes :class:`RetryableError`.
+A failure before the request left (no connection) is always retryable. A
+timeout or a dropped connection after sending is retryable for reads
+(``idempotent=True``); for a request that changes state it means the outcome
+is unknown, :class:`ReconcileError`.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
-from aitrade.errors import RetryableError
+from aitrade.errors import ReconcileError, RetryableError
 
 
 @dataclass(frozen=True)
@@ -32,11 +33,17 @@ async def request_json(
     what: str,
     params: dict[str, str] | None = None,
     body: Any = None,
+    raw_body: str | None = None,
     headers: dict[str, str] | None = None,
     timeout_s: float = 20.0,
+    idempotent: bool = True,
 ) -> Response:
-    """Send one request and read the whole answer; transport failures are retryable."""
-    data = None if body is None else json.dumps(body, separators=(",", ":"))
+    """Send one request and read the whole answer.
+
+    ``body`` is serialised compactly; ``raw_body`` is sent as given (when its
+    exact bytes were signed).
+    """
+    data = raw_body if raw_body is not None else None if body is None else json.dumps(body, separators=(",", ":"))
     hdrs = dict(headers or {})
     if data is not None:
         hdrs.setdefault("Content-Type", "application/json")
@@ -51,12 +58,14 @@ async def request_json(
         ) as resp:
             text = await resp.text()
             status, rhdrs = resp.status, {k.lower(): v for k, v in resp.headers.items()}
-    except TimeoutError as exc:
-        raise RetryableError(f"{what}: timed out after {timeout_s:g}s") from exc
-    except asyncio.TimeoutError as exc:  # noqa: UP041 (aiohttp may raise the alias on 3.11)
-        raise RetryableError(f"{what}: timed out after {timeout_s:g}s") from exc
-    except aiohttp.ClientError as exc:
-        raise RetryableError(f"{what}: connection failed ({exc.__class__.__name__}: {exc})") from exc
+    except aiohttp.ClientConnectorError as exc:  # never left this machine
+        raise RetryableError(f"{what}: cannot connect ({exc})") from exc
+    except (TimeoutError, aiohttp.ClientError) as exc:
+        detail = f"timed out after {timeout_s:g}s" if isinstance(exc, TimeoutError) else (
+            f"connection failed ({exc.__class__.__name__}: {exc})")  # fmt: skip
+        if idempotent:
+            raise RetryableError(f"{what}: {detail}") from exc
+        raise ReconcileError(f"{what}: sent, but no answer ({detail}); look it up") from exc
     try:
         parsed: Any = json.loads(text) if text else None
     except json.JSONDecodeError:
