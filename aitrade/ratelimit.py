@@ -47,15 +47,17 @@ class TokenBucket:
 class RateLimiter:
     """One bucket per key (an endpoint), created on first use."""
 
-    def __init__(self, rates: dict[str, float], default: float) -> None:
+    def __init__(self, rates: dict[str, float], default: float, *, burst: float = 0.0) -> None:
+        """``burst``: the bucket capacity when it exceeds the rate (a per-minute quota allows bursts)."""
         self._rates = rates
         self._default = default
+        self._burst = burst
         self._buckets: dict[str, TokenBucket] = {}
 
     def bucket(self, key: str) -> TokenBucket:
         if key not in self._buckets:
             rate = self._rates.get(key, self._default)
-            self._buckets[key] = TokenBucket(rate, rate)
+            self._buckets[key] = TokenBucket(rate, max(rate, self._burst))
         return self._buckets[key]
 
     async def acquire(self, key: str) -> None:

@@ -59,7 +59,7 @@ async def test_duplicate_client_id_never_makes_a_second_order(bitget: FakeBitget
 
 async def test_timeout_after_send_becomes_reconcile_and_the_lookup_resolves_it(bitget: FakeBitget) -> None:
     bitget.hang_s = 2.0
-    bitget.faults.add("after", path="place-order:after")
+    bitget.faults.add("after", path="place-order")
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget, timeout_s=0.3)
         with pytest.raises(ReconcileError, match="look it up"):

@@ -216,7 +216,13 @@ class SimulatedBroker:
 
     # --- protections and price updates -------------------------------------------------------
     async def place_protection(self, protection: Protection) -> Protection:
-        placed = Protection(**{**asdict(protection), "venue_id": f"{self.name}-p-{protection.client_id}"})
+        held = Decimal(self._state["positions"].get(protection.symbol, {}).get("qty", "0"))
+        if held == 0:
+            raise SkipError(f"{self.name} {protection.kind} {protection.symbol}: no position to protect")
+        rules = await self.instrument(protection.symbol)
+        placed = Protection(protection.symbol, protection.kind, rules.price(protection.trigger),
+                            rules.quantity(min(protection.quantity, abs(held))), protection.client_id,
+                            f"{self.name}-p-{protection.client_id}")  # fmt: skip
         self._state["protections"][protection.client_id] = {k: str(v) for k, v in asdict(placed).items()}
         self._save()
         return placed
@@ -225,9 +231,13 @@ class SimulatedBroker:
         self._state["protections"].pop(protection.client_id, None)
         self._save()
 
-    async def protections(self) -> list[Protection]:
+    async def protections(self, symbol: str | None = None) -> list[Protection]:
         return [Protection(p["symbol"], p["kind"], Decimal(p["trigger"]), Decimal(p["quantity"]), p["client_id"],
-                           p["venue_id"]) for p in self._state["protections"].values()]  # fmt: skip
+                           p["venue_id"]) for p in self._state["protections"].values()
+                if symbol is None or p["symbol"] == symbol]  # fmt: skip
+
+    async def last_price(self, symbol: str) -> Decimal:
+        return await self._px(symbol)
 
     async def on_bar(self, symbol: str, high: Decimal, low: Decimal, close: Decimal) -> list[str]:
         """Replay one bar: fill resting limits it trades through and fire protections it touches.

@@ -13,7 +13,13 @@ from aiohttp import web
 
 @dataclass
 class Fault:
-    """One injected fault: ``kind`` is ``429``, ``500``, ``hang``, ``reset`` or ``after`` (see uses)."""
+    """One injected fault.
+
+    Transport kinds (checked before a request is handled): ``429``, ``500``,
+    ``hang`` (no answer in time), ``reset`` (connection dropped). Venue kinds
+    (checked by the order handlers): ``after`` (the order is accepted, then the
+    answer hangs), ``partial`` (the order fills only half for now).
+    """
 
     kind: str
     path: str | None = None  # only requests whose path contains this
@@ -28,9 +34,10 @@ class FaultPlan:
     def add(self, kind: str, *, path: str | None = None, times: int = 1) -> None:
         self.queue.append(Fault(kind, path, times))
 
-    def take(self, path: str) -> str | None:
+    def take(self, path: str, kinds: frozenset[str] = frozenset({"429", "500", "hang", "reset"})) -> str | None:
+        """The next planned fault of one of ``kinds`` for ``path``, if any (consumed)."""
         for fault in list(self.queue):
-            if fault.path is None or fault.path in path:
+            if fault.kind in kinds and (fault.path is None or fault.path in path):
                 fault.times -= 1
                 if fault.times <= 0:
                     self.queue.remove(fault)

@@ -1,4 +1,4 @@
-"""A fake T-Invest REST gateway: candles, instruments, accounts.
+"""A fake T-Invest REST gateway that trades: candles, instruments, accounts, orders, stop orders, portfolio.
 
 It follows reference/broker_apis.md B1-B5: ``POST /rest/tinkoff.public.invest.api.contract.v1.{Service}/{Method}``,
 ``Authorization: Bearer`` required (401 ``{"code":16, ..., "description":"40003"}``),
@@ -6,19 +6,31 @@ lowerCamelCase JSON with int64 as strings and enums as names, Quotations for
 prices, candle volume in lots, the per-interval maximum span (30014), a
 forming candle with ``isComplete: false``, per-service rate limits (429 with
 ``80002`` and ``x-ratelimit-*`` headers) and ``x-tracking-id`` on every answer.
+
+Trading follows B3-B6 and the sandbox execution model: quantities in lots,
+prices per share on the tick (30078), market orders fill at the last price,
+limit orders rest until the price crosses them, a 0.05 % commission, orders
+deduplicated by (accountId, orderId) with our key echoed as ``orderRequestId``
+and a different exchange ``orderId``; a repeated key answers with the first
+order's state, or with 30057 when ``duplicate_answer = "30057"``. Stop orders
+live in SandboxService (``PostSandboxStopOrder`` ...) when ``sandbox`` is set,
+in StopOrdersService otherwise, and fire on price updates.
 """
 
 from __future__ import annotations
 
+import asyncio
+import inspect
 import time
 import uuid
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import pandas as pd
 from aiohttp import web
 
-from aitrade.money import decimal_to_quotation
+from aitrade.brokers.ids import tinvest_order_id
+from aitrade.money import decimal_to_quotation, quotation_to_decimal
 from tests.fakes.common import Bucket, FaultPlan, Server, apply_transport_fault, price_at
 
 PREFIX = "/rest/tinkoff.public.invest.api.contract.v1."
@@ -55,6 +67,15 @@ class FakeTinvest:
         self.hang_s = 5.0
         self.now: pd.Timestamp | None = None
         self.dealer_weekend = True  # add dealer weekend candles on Saturdays
+        self.sandbox = True
+        self.accounts = ["2000000001"]
+        self.cash = Decimal(1_000_000)  # RUB
+        self.holdings: dict[str, dict[str, Decimal]] = {}  # ticker -> shares (signed), avg price
+        self.prices: dict[str, Decimal] = {}
+        self.orders: dict[tuple[str, str], dict[str, Any]] = {}  # (accountId, request id) -> order
+        self.stops: list[dict[str, Any]] = []
+        self.duplicate_answer = "state"  # or "30057"
+        self.seq = 0
         app = web.Application()
         app.router.add_post(PREFIX + "{service}/{method}", self.dispatch)
         self.server = Server(app)
@@ -100,16 +121,26 @@ class FakeTinvest:
         if not bucket.take():
             return self.error(429, 8, "80002", "request limit exceeded", **{"x-ratelimit-reset": "1"})
         handler = getattr(self, f"{service}_{method}", None)
-        if handler is None:
-            return self.error(404, 12, "", "method is not implemented")
-        return handler(body)
+        if handler is None or (service == "StopOrdersService" and self.sandbox):
+            return self.error(501, 12, "", "method is not implemented")
+        answer = handler(body)
+        if inspect.isawaitable(answer):
+            answer = await answer
+        if method.startswith("Post") and self.faults.take(method, frozenset({"after"})) == "after":
+            await asyncio.sleep(self.hang_s)  # accepted, but the answer never arrives in time
+        return answer
 
     # --- services -----------------------------------------------------------------------------
 
     def UsersService_GetAccounts(self, body: dict[str, Any]) -> web.Response:
-        return self.ok({"accounts": [{"id": "2000000001", "type": "ACCOUNT_TYPE_TINKOFF", "name": "sandbox",
+        return self.ok({"accounts": [{"id": a, "type": "ACCOUNT_TYPE_TINKOFF", "name": "sandbox",
                                       "status": "ACCOUNT_STATUS_OPEN", "accessLevel": "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS",
-                                      "openedDate": "2024-01-01T00:00:00Z"}]})  # fmt: skip
+                                      "openedDate": "2024-01-01T00:00:00Z"} for a in self.accounts]})  # fmt: skip
+
+    def SandboxService_OpenSandboxAccount(self, body: dict[str, Any]) -> web.Response:
+        account = str(2000000001 + len(self.accounts))
+        self.accounts.append(account)
+        return self.ok({"accountId": account})
 
     def _instrument(self, ticker: str, board: str) -> dict[str, Any]:
         info = INSTRUMENTS[(ticker, board)]
@@ -199,3 +230,298 @@ class FakeTinvest:
                 "volumeBuy": "0", "volumeSell": "0",
             })  # fmt: skip
         return self.ok({"candles": candles})
+
+    # --- trading ------------------------------------------------------------------------------
+
+    def _info(self, instrument_id: str) -> tuple[str, dict[str, Any]] | None:
+        for (ticker, _), info in INSTRUMENTS.items():
+            if instrument_id in (info["uid"], info["figi"]):
+                return ticker, info
+        return None
+
+    def price(self, ticker: str) -> Decimal:
+        if ticker in self.prices:
+            return self.prices[ticker]
+        tick = Decimal(next(i["tick"] for (t, _), i in INSTRUMENTS.items() if t == ticker))
+        raw = Decimal(f"{price_at(ticker, int(self.clock().value // 1_000_000)):.4f}")
+        return (raw / tick).to_integral_value(rounding=ROUND_HALF_UP) * tick
+
+    def hold(self, ticker: str, shares: int, avg: Decimal) -> None:
+        """Holdings the user has that AiTrade did not buy."""
+        self.holdings[ticker] = {"qty": Decimal(shares), "avg": Decimal(avg)}
+
+    def _money(self, value: Decimal) -> dict[str, Any]:
+        return {"currency": "rub", **decimal_to_quotation(value)}
+
+    def _account_ok(self, body: dict[str, Any]) -> web.Response | None:
+        if body.get("accountId") not in self.accounts:
+            return self.error(404, 5, "50004", "account not found")
+        return None
+
+    def _fill(self, order: dict[str, Any], lots: int, price: Decimal) -> None:
+        if lots <= 0:
+            return
+        ticker, lot = order["ticker"], order["lot"]
+        shares = Decimal(lots * lot)
+        signed = shares if order["direction"] == "ORDER_DIRECTION_BUY" else -shares
+        fee = (shares * price * Decimal("0.0005")).quantize(Decimal("0.01"))
+        pos = self.holdings.setdefault(ticker, {"qty": Decimal(0), "avg": Decimal(0)})
+        old, old_avg = pos["qty"], pos["avg"]
+        new = old + signed
+        if old == 0 or (old > 0) == (signed > 0):
+            pos["avg"] = (old * old_avg + signed * price) / new
+        elif new != 0 and (new > 0) != (old > 0):
+            pos["avg"] = price
+        pos["qty"] = new
+        if new == 0:
+            pos["avg"] = Decimal(0)
+        self.cash -= signed * price + fee
+        done_before = order["lotsExecuted"]
+        order["avg"] = (order["avg"] * done_before + price * lots) / (done_before + lots)
+        order["lotsExecuted"] = done_before + lots
+        order["fee"] += fee
+        full = order["lotsExecuted"] >= order["lotsRequested"]
+        order["status"] = "EXECUTION_REPORT_STATUS_FILL" if full else "EXECUTION_REPORT_STATUS_PARTIALLYFILL"
+
+    def _state(self, order: dict[str, Any]) -> dict[str, Any]:
+        lot = order["lot"]
+        return {
+            "orderId": order["exchangeId"], "orderRequestId": order["requestId"],
+            "executionReportStatus": order["status"], "lotsRequested": str(order["lotsRequested"]),
+            "lotsExecuted": str(order["lotsExecuted"]),
+            "initialOrderPrice": self._money(order["price"] * order["lotsRequested"] * lot),
+            "executedOrderPrice": self._money(order["avg"]),
+            "totalOrderAmount": self._money(order["avg"] * order["lotsExecuted"] * lot + order["fee"]),
+            "initialCommission": self._money(order["price"] * order["lotsRequested"] * lot * Decimal("0.0005")),
+            "executedCommission": self._money(order["fee"]), "figi": order["figi"], "direction": order["direction"],
+            "initialSecurityPrice": self._money(order["price"]), "orderType": order["orderType"],
+            "instrumentUid": order["uid"], "ticker": order["ticker"], "classCode": "TQBR", "currency": "rub",
+            "orderDate": order["date"], "stages": [],
+        }  # fmt: skip
+
+    def OrdersService_PostOrder(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        key = str(body.get("orderId", ""))
+        try:
+            uuid.UUID(key)
+        except ValueError:
+            return self.error(400, 3, "30028", "order_id should be in UUID format")
+        existing = self.orders.get((body["accountId"], key))
+        if existing is not None:
+            if self.duplicate_answer == "30057":
+                return self.error(400, 3, "30057", "order is a duplicate, but the order report was not found")
+            return self.ok(self._state(existing))
+        found = self._info(str(body.get("instrumentId", "")))
+        if found is None:
+            return self.error(404, 5, "50002", "instrument not found")
+        ticker, info = found
+        lots = int(body.get("quantity", "0") or 0)
+        if lots <= 0:
+            return self.error(400, 3, "30080", "quantity must be positive")
+        tick = Decimal(info["tick"])
+        market = body.get("orderType") == "ORDER_TYPE_MARKET"
+        last = self.price(ticker)
+        if market:
+            price = last
+        else:
+            price = quotation_to_decimal(body.get("price"))
+            if price <= 0 or price % tick != 0:
+                return self.error(400, 3, "30078", "price is not a multiple of min_price_increment")
+        shares = Decimal(lots * info["lot"])
+        buy = body.get("direction") == "ORDER_DIRECTION_BUY"
+        if buy and shares * price > self.cash:
+            return self.error(400, 3, "30034", "not enough balance")
+        held = self.holdings.get(ticker, {}).get("qty", Decimal(0))
+        if not buy and shares > held and not body.get("confirmMarginTrade"):
+            return self.error(400, 3, "30240", "confirm_margin_trade is required to open an uncovered position")
+        self.seq += 1
+        order = {"requestId": key, "exchangeId": f"R{700000 + self.seq}", "ticker": ticker, "uid": info["uid"],
+                 "figi": info["figi"], "lot": info["lot"], "direction": body["direction"],
+                 "orderType": body.get("orderType"), "lotsRequested": lots, "lotsExecuted": 0, "price": price,
+                 "avg": Decimal(0), "fee": Decimal(0), "status": "EXECUTION_REPORT_STATUS_NEW",
+                 "date": self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "account": body["accountId"]}  # fmt: skip
+        self.orders[(body["accountId"], key)] = order
+        now = lots // 2 if self.faults.take(ticker, frozenset({"partial"})) == "partial" else lots
+        if market:
+            self._fill(order, now, last)
+        elif (buy and last <= price) or (not buy and last >= price):
+            self._fill(order, now, price)
+        return self.ok(self._state(order))
+
+    def _find(self, body: dict[str, Any]) -> dict[str, Any] | None:
+        ident = str(body.get("orderId", ""))
+        if body.get("orderIdType") == "ORDER_ID_TYPE_REQUEST":
+            return self.orders.get((body.get("accountId", ""), ident))
+        return next((o for o in self.orders.values() if o["exchangeId"] == ident), None)
+
+    def OrdersService_GetOrderState(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        order = self._find(body)
+        if order is None:
+            return self.error(404, 5, "50005", "order not found")
+        return self.ok(self._state(order))
+
+    def OrdersService_GetOrders(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        live = ("EXECUTION_REPORT_STATUS_NEW", "EXECUTION_REPORT_STATUS_PARTIALLYFILL")
+        return self.ok({"orders": [self._state(o) for o in self.orders.values()
+                                   if o["account"] == body["accountId"] and o["status"] in live]})  # fmt: skip
+
+    def OrdersService_CancelOrder(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        order = self._find(body)
+        if order is None:
+            return self.error(404, 5, "50005", "order not found")
+        if order["status"] not in ("EXECUTION_REPORT_STATUS_NEW", "EXECUTION_REPORT_STATUS_PARTIALLYFILL"):
+            return self.error(400, 3, "30059", "cancel order error: order is already executed or cancelled")
+        order["status"] = "EXECUTION_REPORT_STATUS_CANCELLED"
+        return self.ok({"time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+    def MarketDataService_GetLastPrices(self, body: dict[str, Any]) -> web.Response:
+        out = []
+        for ident in body.get("instrumentId", []) or []:
+            found = self._info(str(ident))
+            if found is not None:
+                out.append({"figi": found[1]["figi"], "instrumentUid": found[1]["uid"], "ticker": found[0],
+                            "classCode": "TQBR", "price": decimal_to_quotation(self.price(found[0])),
+                            "time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                            "lastPriceType": "LAST_PRICE_EXCHANGE"})  # fmt: skip
+        return self.ok({"lastPrices": out})
+
+    def OperationsService_GetPortfolio(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        positions, shares_total = [], Decimal(0)
+        for ticker, h in sorted(self.holdings.items()):
+            if h["qty"] == 0:
+                continue
+            info = next(i for (t, _), i in INSTRUMENTS.items() if t == ticker)
+            last = self.price(ticker)
+            shares_total += h["qty"] * last
+            positions.append({
+                "figi": info["figi"], "instrumentType": "share", "quantity": decimal_to_quotation(h["qty"]),
+                "quantityLots": decimal_to_quotation(h["qty"] / info["lot"]),
+                "averagePositionPrice": self._money(h["avg"]), "currentPrice": self._money(last),
+                "expectedYield": decimal_to_quotation((last - h["avg"]) * h["qty"]), "instrumentUid": info["uid"],
+                "positionUid": info["uid"], "ticker": ticker, "classCode": "TQBR", "blocked": False,
+            })  # fmt: skip
+        positions.append({"figi": "RUB000UTSTOM", "instrumentType": "currency", "ticker": "RUB000UTSTOM",
+                          "quantity": decimal_to_quotation(self.cash), "currentPrice": self._money(Decimal(1)),
+                          "averagePositionPrice": self._money(Decimal(1))})  # fmt: skip
+        return self.ok({
+            "accountId": body["accountId"], "totalAmountShares": self._money(shares_total),
+            "totalAmountCurrencies": self._money(self.cash), "totalAmountBonds": self._money(Decimal(0)),
+            "totalAmountEtf": self._money(Decimal(0)), "totalAmountFutures": self._money(Decimal(0)),
+            "totalAmountPortfolio": self._money(self.cash + shares_total), "positions": positions,
+            "expectedYield": decimal_to_quotation(Decimal(0)),
+        })  # fmt: skip
+
+    # --- stop orders (SandboxService in the sandbox, StopOrdersService in production) ----------
+    def _post_stop(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        key = str(body.get("orderId", ""))
+        try:
+            uuid.UUID(key)
+        except ValueError:
+            return self.error(400, 3, "30028", "order_id should be in UUID format")
+        same = next((x for x in self.stops if x["requestId"] == key and x["account"] == body["accountId"]), None)
+        if same is not None:
+            return self.ok({"stopOrderId": same["stopOrderId"], "orderRequestId": key})
+        found = self._info(str(body.get("instrumentId", "")))
+        if found is None:
+            return self.error(404, 5, "50002", "instrument not found")
+        ticker, info = found
+        kind = body.get("stopOrderType")
+        if kind not in ("STOP_ORDER_TYPE_STOP_LOSS", "STOP_ORDER_TYPE_TAKE_PROFIT", "STOP_ORDER_TYPE_STOP_LIMIT"):
+            return self.error(400, 3, "30053", "post stop order error: stop_order_type is required")
+        if body.get("expirationType") not in ("STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL",
+                                              "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE"):  # fmt: skip
+            return self.error(400, 3, "30053", "post stop order error: expiration_type is required")
+        stop = quotation_to_decimal(body.get("stopPrice"))
+        if stop <= 0 or stop % Decimal(info["tick"]) != 0:
+            return self.error(400, 3, "30078", "price is not a multiple of min_price_increment")
+        self.seq += 1
+        self.stops.append({"stopOrderId": str(uuid.uuid4()), "requestId": key, "account": body["accountId"],
+                           "ticker": ticker, "info": info, "lots": int(body["quantity"]), "kind": kind,
+                           "direction": body["direction"], "stop": stop, "status": "STOP_ORDER_STATUS_ACTIVE"})  # fmt: skip
+        return self.ok({"stopOrderId": self.stops[-1]["stopOrderId"], "orderRequestId": key})
+
+    def _get_stops(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        want = body.get("status") or "STOP_ORDER_STATUS_ACTIVE"
+        rows = [{"stopOrderId": x["stopOrderId"], "lotsRequested": str(x["lots"]), "figi": x["info"]["figi"],
+                 "direction": x["direction"], "currency": "rub", "orderType": x["kind"],
+                 "stopPrice": self._money(x["stop"]), "instrumentUid": x["info"]["uid"], "ticker": x["ticker"],
+                 "classCode": "TQBR", "status": x["status"]}
+                for x in self.stops if x["account"] == body["accountId"] and want in (x["status"],
+                                                                                      "STOP_ORDER_STATUS_ALL")]  # fmt: skip
+        return self.ok({"stopOrders": rows})
+
+    def _cancel_stop(self, body: dict[str, Any]) -> web.Response:
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        x = next((x for x in self.stops if x["stopOrderId"] == body.get("stopOrderId")
+                  and x["status"] == "STOP_ORDER_STATUS_ACTIVE"), None)  # fmt: skip
+        if x is None:
+            return self.error(404, 5, "50006", "stop order not found")
+        x["status"] = "STOP_ORDER_STATUS_CANCELED"
+        return self.ok({"time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")})
+
+    SandboxService_PostSandboxStopOrder = _post_stop
+    SandboxService_GetSandboxStopOrders = _get_stops
+    SandboxService_CancelSandboxStopOrder = _cancel_stop
+    StopOrdersService_PostStopOrder = _post_stop
+    StopOrdersService_GetStopOrders = _get_stops
+    StopOrdersService_CancelStopOrder = _cancel_stop
+
+    def set_price(self, ticker: str, price: Decimal) -> None:
+        """Move the market: crossed limit orders fill, touched stop orders fire as market orders."""
+        self.prices[ticker] = Decimal(price)
+        for order in self.orders.values():
+            if order["ticker"] != ticker or order["orderType"] != "ORDER_TYPE_LIMIT":
+                continue
+            if order["status"] not in ("EXECUTION_REPORT_STATUS_NEW", "EXECUTION_REPORT_STATUS_PARTIALLYFILL"):
+                continue
+            buy = order["direction"] == "ORDER_DIRECTION_BUY"
+            if (buy and price <= order["price"]) or (not buy and price >= order["price"]):
+                self._fill(order, order["lotsRequested"] - order["lotsExecuted"], order["price"])
+        for x in self.stops:
+            if x["ticker"] != ticker or x["status"] != "STOP_ORDER_STATUS_ACTIVE":
+                continue
+            sell = x["direction"] == "STOP_ORDER_DIRECTION_SELL"
+            if x["kind"] == "STOP_ORDER_TYPE_TAKE_PROFIT":
+                hit = price >= x["stop"] if sell else price <= x["stop"]
+            else:
+                hit = price <= x["stop"] if sell else price >= x["stop"]
+            if hit:
+                x["status"] = "STOP_ORDER_STATUS_EXECUTED"
+                self.seq += 1
+                order = {"requestId": str(uuid.uuid4()), "exchangeId": f"R{700000 + self.seq}", "ticker": ticker,
+                         "uid": x["info"]["uid"], "figi": x["info"]["figi"], "lot": x["info"]["lot"],
+                         "direction": "ORDER_DIRECTION_SELL" if sell else "ORDER_DIRECTION_BUY",
+                         "orderType": "ORDER_TYPE_MARKET", "lotsRequested": x["lots"], "lotsExecuted": 0,
+                         "price": price, "avg": Decimal(0), "fee": Decimal(0),
+                         "status": "EXECUTION_REPORT_STATUS_NEW", "date": self.clock().isoformat(),
+                         "account": x["account"]}  # fmt: skip
+                self.orders[(x["account"], order["requestId"])] = order
+                self._fill(order, x["lots"], price)
+
+    def complete(self, client_id: str) -> None:
+        """Fill the rest of a partially filled order, given our client id."""
+        for (_, key), order in self.orders.items():
+            if key == tinvest_order_id(client_id) and order["status"] == "EXECUTION_REPORT_STATUS_PARTIALLYFILL":
+                self._fill(order, order["lotsRequested"] - order["lotsExecuted"], order["price"])

@@ -53,6 +53,13 @@ ENDPOINT_RATES = {
     "/api/v2/mix/account/set-leverage": 4.5,
     "/api/v2/mix/order/close-positions": 0.9,
     "/api/v2/mix/order/cancel-all-orders": 0.9,
+    "/api/v2/mix/order/place-tpsl-order": 9.0,
+    "/api/v2/mix/order/cancel-plan-order": 9.0,
+    "/api/v2/mix/order/orders-plan-pending": 9.0,
+    "/api/v2/mix/order/detail": 9.0,
+    "/api/v2/mix/order/orders-pending": 9.0,
+    "/api/v2/mix/account/accounts": 9.0,
+    "/api/v2/spot/account/assets": 9.0,
 }
 
 
@@ -132,8 +139,9 @@ class BitgetHttp:
         body: dict[str, Any] | None = None,
         what: str,
         idempotent: bool = True,
+        public: bool = False,
     ) -> Any:
-        """One signed request; returns ``data`` of the envelope or raises a typed error."""
+        """One signed (or ``public``, unsigned) request; returns ``data`` of the envelope or raises a typed error."""
         query = query_string(params)
         text = body_text(body)
         synced = False
@@ -141,8 +149,11 @@ class BitgetHttp:
         async def once() -> Any:
             nonlocal synced
             await self.limiter.acquire(path)
-            headers = signed_headers(self._key, self._secret, self._passphrase, self.now_ms(), method, path, query,
-                                     text, demo=self.demo)  # fmt: skip
+            if public:
+                headers = {"paptrading": "1"} if self.demo else {}
+            else:
+                headers = signed_headers(self._key, self._secret, self._passphrase, self.now_ms(), method, path,
+                                         query, text, demo=self.demo)  # fmt: skip
             url = self.base_url + path + (f"?{query}" if query else "")
             self.requests += 1
             resp = await request_json(self.session, method, url, raw_body=text or None, headers=headers, what=what,

@@ -32,7 +32,9 @@ from aitrade.data.sources.http import request_json, retry_after_s
 from aitrade.errors import (
     AuthError,
     DataError,
+    HaltError,
     RateLimited,
+    ReconcileError,
     RetryableError,
     UnknownSymbolError,
     UserError,
@@ -59,7 +61,8 @@ CANDLE_INTERVALS: dict[str, tuple[str, timedelta, int]] = {
     "1w": ("CANDLE_INTERVAL_WEEK", timedelta(days=5 * 365), 300),
 }
 #: requests per second per service (limits are per minute: 600, 200, ...), with a margin
-SERVICE_RATES = {"MarketDataService": 9.0, "InstrumentsService": 3.0, "UsersService": 1.5}
+SERVICE_RATES = {"MarketDataService": 9.0, "InstrumentsService": 3.0, "UsersService": 1.5, "OrdersService": 1.6,
+                 "OperationsService": 3.0, "StopOrdersService": 0.8, "SandboxService": 3.0}  # fmt: skip
 _RETRY_CODES = frozenset({"70001", "70002", "70003"})
 _AUTH_CODES = frozenset({"40002", "40003", "40004"})
 _NOT_FOUND_CODES = frozenset({"50002"})
@@ -82,6 +85,7 @@ class TinvestRest:
         retry: RetryPolicy | None = None,
         app_name: str = "aitrade.aitrade",
         timeout_s: float = 20.0,
+        allowed_services: frozenset[str] | None = None,
     ) -> None:
         if not token:
             raise UserError("TINKOFF_API_TOKEN is not set; T-Invest needs a (sandbox) token")
@@ -89,13 +93,30 @@ class TinvestRest:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.retry = retry or RetryPolicy()
-        self.limiter = RateLimiter(SERVICE_RATES, 3.0)
+        self.limiter = RateLimiter(SERVICE_RATES, 3.0, burst=20.0)  # limits are per minute
         self.app_name = app_name
         self.timeout_s = timeout_s
+        self.allowed_services = allowed_services  # a quotes-only client cannot reach OrdersService
         self.requests = 0
 
-    async def call(self, service: str, method: str, body: dict[str, Any], *, what: str) -> dict[str, Any]:
-        """One unary call with retries on 429, 5xx and transport failures."""
+    async def call(
+        self,
+        service: str,
+        method: str,
+        body: dict[str, Any],
+        *,
+        what: str,
+        idempotent: bool = True,
+        translate: Callable[[int, Any, dict[str, str], str], Exception] | None = None,
+    ) -> dict[str, Any]:
+        """One unary call with retries on 429, 5xx and transport failures.
+
+        A state-changing call (``idempotent=False``) that was sent and got no
+        answer, or a 5xx, raises :class:`ReconcileError`: look it up first.
+        ``translate`` types the venue's error answers (default: the data errors).
+        """
+        if self.allowed_services is not None and service not in self.allowed_services:
+            raise HaltError(f"{what}: this T-Invest client may call only {', '.join(sorted(self.allowed_services))}")
         url = f"{self.base_url}{PREFIX}{service}/{method}"
         headers = {
             "Authorization": f"Bearer {self._token}",
@@ -106,12 +127,14 @@ class TinvestRest:
         async def once() -> dict[str, Any]:
             await self.limiter.acquire(service)
             self.requests += 1
-            resp = await request_json(
-                self.session, "POST", url, body=body, headers=headers, what=what, timeout_s=self.timeout_s
-            )
+            resp = await request_json(self.session, "POST", url, body=body, headers=headers, what=what,
+                                      timeout_s=self.timeout_s, idempotent=idempotent)  # fmt: skip
             if resp.status == 200 and isinstance(resp.body, dict):
                 return resp.body
-            raise translate_error(resp.status, resp.body, resp.headers, what)
+            err = (translate or translate_error)(resp.status, resp.body, resp.headers, what)
+            if not idempotent and resp.status >= 500:
+                raise ReconcileError(f"{err} (sent; outcome unknown, look it up)")
+            raise err
 
         return await retry_async(once, self.retry, what=what)
 

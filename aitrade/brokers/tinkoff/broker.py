@@ -1,0 +1,366 @@
+"""T-Invest (T-Bank) broker over the REST gateway: orders, stop orders, portfolio.
+
+* Sandbox by default (the base URL comes from settings). The account is
+  TINKOFF_ACCOUNT_ID when set (it must exist and allow trading), otherwise the
+  first open account with full access; an empty sandbox gets one opened.
+* Quantities on the wire are lots, ours are shares; prices are per share.
+* ``orderId`` in PostOrder is a UUID derived from our client id, so a re-send
+  is the same order to T-Invest. A placement whose outcome is unknown is
+  looked up with GetOrderState by that request id before anything is re-sent;
+  the duplicate answer (30057) is resolved the same way.
+* Native protections are stop orders: StopOrdersService in production,
+  SandboxService's PostSandboxStopOrder family in the sandbox (the normal stop
+  service is not available there). Weekend dealer sessions refuse stop orders.
+* Positions count only what AiTrade's own fills bought (:class:`OwnedInventory`).
+"""
+
+from __future__ import annotations
+
+import logging
+from decimal import Decimal
+from typing import Any
+
+from aitrade.brokers.base import (
+    CLIENT_ID_PREFIX,
+    Account,
+    Capabilities,
+    InstrumentRules,
+    Order,
+    OrderAck,
+    OrderRequest,
+    Position,
+    Protection,
+    Side,
+)
+from aitrade.brokers.ids import tinvest_order_id
+from aitrade.brokers.inventory import OwnedInventory
+from aitrade.brokers.tinkoff.translate import (
+    account_from_portfolio,
+    order_from_state,
+    positions_from_portfolio,
+    post_order_body,
+    post_stop_body,
+    rules_from_instrument,
+)
+from aitrade.data.sources.http import retry_after_s
+from aitrade.data.sources.tinvest import TinvestInstruments, TinvestRest
+from aitrade.errors import (
+    AuthError,
+    ConfigError,
+    DuplicateOrder,
+    HaltError,
+    OrderNotFound,
+    RateLimited,
+    ReconcileError,
+    RetryableError,
+    SkipError,
+    UnknownSymbolError,
+)
+from aitrade.money import quotation_to_decimal
+
+log = logging.getLogger(__name__)
+D0 = Decimal(0)
+#: T-Invest codes by what the caller must do (reference/broker_apis.md B4)
+SKIP_CODES = frozenset({"30034", "30042", "30047", "30051", "30052", "30068", "30078", "30079", "30080", "30092",
+                        "30097", "30098", "30099", "30100", "30109", "30240", "30049", "30053", "30059", "30060",
+                        "90001", "90002", "90003", "40004", "30017", "30018"})  # fmt: skip
+NOT_FOUND_CODES = frozenset({"50005", "50006"})
+AUTH_CODES = frozenset({"40002", "40003"})
+STOP_KIND = {"STOP_ORDER_TYPE_STOP_LOSS": "stop_loss", "STOP_ORDER_TYPE_TAKE_PROFIT": "take_profit"}
+
+
+def trading_error(status: int, body: Any, headers: dict[str, str], what: str) -> Exception:
+    """An AiTrade error for a T-Invest error answer to a trading call."""
+    body = body if isinstance(body, dict) else {}
+    code = str(body.get("description") or "")
+    message = body.get("message") or "no message"
+    detail = f"{what}: T-Invest HTTP {status}" + (f", code {code}" if code else "") + f": {message}"
+    if headers.get("x-tracking-id"):
+        detail += f" (tracking id {headers['x-tracking-id']})"
+    if status == 429 or code.startswith("8000"):
+        return RateLimited(detail, retry_after=retry_after_s(headers))
+    if status >= 500 or code in ("70001", "70002", "70003"):
+        return RetryableError(detail, retry_after=retry_after_s(headers))
+    if status in (401, 403) or code in AUTH_CODES:
+        return AuthError(detail)
+    if code == "30057":
+        return DuplicateOrder(detail)
+    if code in NOT_FOUND_CODES:
+        return OrderNotFound(detail)
+    if code == "50002":
+        return UnknownSymbolError(detail)
+    if code == "50004":
+        return ConfigError(detail)
+    if code in SKIP_CODES or 400 <= status < 500:
+        return SkipError(detail)
+    return HaltError(detail)
+
+
+class TinkoffBroker:
+    """MOEX shares (and CETS currencies) through T-Invest."""
+
+    def __init__(
+        self,
+        rest: TinvestRest,
+        instruments: TinvestInstruments,
+        inventory: OwnedInventory,
+        *,
+        sandbox: bool = True,
+        account_id: str = "",
+        name: str = "tinkoff",
+    ) -> None:
+        self.rest = rest
+        self.instruments = instruments
+        self.inventory = inventory
+        self.sandbox = sandbox
+        self.account_id = account_id
+        self.name = name
+        self.capabilities = Capabilities(native_protections=True, shorting=True)
+        self._uid: dict[str, str] = {}  # symbol -> instrument uid
+
+    async def _call(self, service: str, method: str, body: dict[str, Any], what: str, *,
+                    idempotent: bool = True) -> dict[str, Any]:  # fmt: skip
+        return await self.rest.call(service, method, body, what=what, idempotent=idempotent, translate=trading_error)
+
+    # --- session -----------------------------------------------------------------------------
+    async def connect(self) -> None:
+        """Pick the account: the configured one (checked) or the first open one with full access."""
+        answer = await self._call("UsersService", "GetAccounts", {}, "T-Invest accounts")
+        accounts = [a for a in answer.get("accounts", []) or [] if a.get("status", "ACCOUNT_STATUS_OPEN")
+                    == "ACCOUNT_STATUS_OPEN"]  # fmt: skip
+        if self.account_id:
+            match = [a for a in accounts if a.get("id") == self.account_id]
+            if not match:
+                raise ConfigError(f"TINKOFF_ACCOUNT_ID={self.account_id} is not an open account of this token")
+            if match[0].get("accessLevel", "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS") != "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS":
+                raise ConfigError(f"TINKOFF_ACCOUNT_ID={self.account_id} is {match[0].get('accessLevel')}; "
+                                  "trading needs full access")  # fmt: skip
+            return
+        full = [a for a in accounts if a.get("accessLevel", "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS")
+                == "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS"]  # fmt: skip
+        if full:
+            self.account_id = str(full[0]["id"])
+        elif self.sandbox:
+            opened = await self._call("SandboxService", "OpenSandboxAccount", {"name": "aitrade"},
+                                      "T-Invest open sandbox account", idempotent=False)  # fmt: skip
+            self.account_id = str(opened["accountId"])
+            log.warning("T-Invest sandbox had no account; opened %s (pay in with SandboxPayIn)", self.account_id)
+        else:
+            raise HaltError("T-Invest: this token has no open account with full access")
+
+    async def close(self) -> None:
+        """Nothing to release: the HTTP session belongs to the caller."""
+
+    def _account(self) -> str:
+        if not self.account_id:
+            raise HaltError("T-Invest broker used before connect()")
+        return self.account_id
+
+    # --- reference data ----------------------------------------------------------------------
+    async def _inst(self, symbol: str) -> dict[str, Any]:
+        inst = await self.instruments.resolve(symbol)
+        self._uid[symbol] = inst.get("uid") or inst.get("figi", "")
+        return inst
+
+    async def instrument(self, symbol: str) -> InstrumentRules:
+        inst = await self._inst(symbol)
+        if not inst.get("apiTradeAvailableFlag", True):
+            raise SkipError(f"T-Invest: {symbol} is not available for trading through the API")
+        return rules_from_instrument(symbol, inst)
+
+    async def last_price(self, symbol: str) -> Decimal:
+        inst = await self._inst(symbol)
+        answer = await self._call("MarketDataService", "GetLastPrices", {"instrumentId": [self._uid[symbol]]},
+                                  f"T-Invest last price {symbol}")  # fmt: skip
+        prices = answer.get("lastPrices") or []
+        if not prices:
+            raise UnknownSymbolError(f"T-Invest has no last price for {symbol} ({inst.get('uid')})")
+        return quotation_to_decimal(prices[0].get("price"))
+
+    # --- account and positions ---------------------------------------------------------------
+    async def _portfolio(self) -> dict[str, Any]:
+        return await self._call("OperationsService", "GetPortfolio", {"accountId": self._account(), "currency": "RUB"},
+                                "T-Invest portfolio")  # fmt: skip
+
+    async def account(self) -> Account:
+        return account_from_portfolio(await self._portfolio(), self.name)
+
+    async def positions(self) -> list[Position]:
+        for cid, symbol in self.inventory.pending().items():
+            await self.get_order(symbol, cid)
+        for symbol in self.inventory.symbols():
+            await self._inst(symbol)
+        by_uid = {uid: sym for sym, uid in self._uid.items()}
+        venue = {p.symbol: p for p in positions_from_portfolio(await self._portfolio(), by_uid, self.name)}
+        out = []
+        for symbol in self.inventory.symbols():
+            vp = venue.get(symbol)
+            ours = self.inventory.ours(symbol, vp.quantity if vp else D0)
+            if ours == 0:
+                continue
+            avg = self.inventory.avg_price(symbol)
+            last = vp.last_price if vp and vp.last_price else await self.last_price(symbol)
+            out.append(Position(symbol, ours, avg, self.name, last, (last - avg) * ours))
+        return out
+
+    # --- orders ------------------------------------------------------------------------------
+    def _client_of(self, state: dict[str, Any]) -> str:
+        key = str(state.get("orderRequestId") or "")
+        return self.inventory.client_for(key) or key or str(state.get("orderId", ""))
+
+    async def open_orders(self, symbol: str | None = None) -> list[Order]:
+        answer = await self._call("OrdersService", "GetOrders", {"accountId": self._account()}, "T-Invest orders")
+        by_uid = {uid: sym for sym, uid in self._uid.items()}
+        out = []
+        for state in answer.get("orders", []) or []:
+            sym = by_uid.get(str(state.get("instrumentUid", ""))) or str(state.get("ticker") or "")
+            if symbol is not None and sym != symbol:
+                continue
+            rules = await self.instrument(sym) if sym else None
+            if rules is None:
+                continue
+            out.append(order_from_state(state, self._client_of(state), sym, rules))
+        return out
+
+    async def get_order(self, symbol: str, client_id: str) -> Order | None:
+        rules = await self.instrument(symbol)
+        body = {"accountId": self._account(), "orderId": tinvest_order_id(client_id),
+                "orderIdType": "ORDER_ID_TYPE_REQUEST"}  # fmt: skip
+        try:
+            state = await self._call("OrdersService", "GetOrderState", body, f"T-Invest order {client_id}")
+        except OrderNotFound:
+            return None
+        order = order_from_state(state, client_id, symbol, rules)
+        self.inventory.apply(client_id, order.filled, order.avg_price, final=order.status.final)
+        return order
+
+    async def place_order(self, request: OrderRequest) -> OrderAck:
+        rules = await self.instrument(request.symbol)
+        req = request.normalized(rules) if request.price is not None else None
+        if req is None:
+            qty = rules.quantity(request.quantity)
+            rules.check(qty, None, what=f"{request.side.value} {request.symbol}")
+            req = OrderRequest(request.symbol, request.side, qty, request.client_id, request.order_type, None,
+                               request.reduce_only)  # fmt: skip
+        held = self.inventory.quantity(req.symbol)
+        after = held + (req.quantity if req.side is Side.BUY else -req.quantity)
+        if after < 0 and not rules.shortable:
+            raise SkipError(f"T-Invest: {req.symbol} cannot be sold short (AiTrade holds {held})")
+        if req.reduce_only and (held == 0 or (held > 0) == (req.side is Side.BUY) or req.quantity > abs(held)):
+            raise SkipError(f"T-Invest: reduce-only {req.side.value} {req.quantity} {req.symbol} would not reduce "
+                            f"{held}")  # fmt: skip
+        key = tinvest_order_id(req.client_id)
+        if self.inventory.known(req.client_id):  # sent before (maybe in an earlier session): look it up
+            order = await self.get_order(req.symbol, req.client_id)
+            if order is not None:
+                return OrderAck(req.client_id, order.venue_order_id, order.status)
+        body = post_order_body(req, rules, self._account(), self._uid[req.symbol])
+        if after < 0 or held < 0:
+            body["confirmMarginTrade"] = True  # a short is an uncovered position (30240 otherwise)
+        what = f"T-Invest {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
+        self.inventory.track(req.client_id, req.symbol, req.side, key=key)
+        for attempt in (1, 2):
+            try:
+                resp = await self._call("OrdersService", "PostOrder", body, what, idempotent=False)
+            except (ReconcileError, DuplicateOrder) as exc:
+                order = await self.get_order(req.symbol, req.client_id)
+                if order is not None:
+                    log.info("%s: found by request id after %s", what, exc.__class__.__name__)
+                    return OrderAck(req.client_id, order.venue_order_id, order.status)
+                if isinstance(exc, DuplicateOrder) or attempt == 2:
+                    raise ReconcileError(f"{exc}; no order {req.client_id} found by request id") from exc
+                log.warning("%s: %s; not found by request id, sending again with the same orderId", what, exc)
+                continue
+            order = order_from_state(resp, req.client_id, req.symbol, rules)
+            self.inventory.apply(req.client_id, order.filled, order.avg_price, final=order.status.final)
+            return OrderAck(req.client_id, order.venue_order_id, order.status)
+        raise AssertionError("unreachable")
+
+    async def cancel_order(self, symbol: str, client_id: str) -> None:
+        body = {"accountId": self._account(), "orderId": tinvest_order_id(client_id),
+                "orderIdType": "ORDER_ID_TYPE_REQUEST"}  # fmt: skip
+        try:
+            await self._call("OrdersService", "CancelOrder", body, f"T-Invest cancel {client_id} {symbol}",
+                             idempotent=False)  # fmt: skip
+        except (OrderNotFound, SkipError, ReconcileError):
+            order = await self.get_order(symbol, client_id)
+            if order is None:
+                raise OrderNotFound(f"T-Invest cancel {client_id} {symbol}: no such order") from None
+            if not order.status.final:
+                raise
+        await self.get_order(symbol, client_id)
+
+    # --- protections -------------------------------------------------------------------------
+    def _stop_method(self, verb: str) -> tuple[str, str]:
+        """(service, method) of a stop-order call; the sandbox has its own."""
+        names = {"post": ("PostStopOrder", "PostSandboxStopOrder"), "get": ("GetStopOrders", "GetSandboxStopOrders"),
+                 "cancel": ("CancelStopOrder", "CancelSandboxStopOrder")}  # fmt: skip
+        prod, sandbox = names[verb]
+        return ("SandboxService", sandbox) if self.sandbox else ("StopOrdersService", prod)
+
+    async def place_protection(self, protection: Protection) -> Protection:
+        rules = await self.instrument(protection.symbol)
+        held = self.inventory.quantity(protection.symbol)
+        if held == 0:
+            raise SkipError(f"T-Invest {protection.kind} {protection.symbol}: AiTrade holds no position to protect")
+        qty = rules.quantity(min(protection.quantity, abs(held)))
+        rules.check(qty, None, what=f"{protection.kind} {protection.symbol}")
+        side = Side.SELL if held > 0 else Side.BUY
+        p = Protection(protection.symbol, protection.kind, rules.price(protection.trigger), qty, protection.client_id)
+        body = post_stop_body(p, side, rules, self._account(), self._uid[p.symbol])
+        service, method = self._stop_method("post")
+        what = f"T-Invest {p.kind} {p.symbol} {qty} @ {p.trigger}"
+        try:
+            answer = await self._call(service, method, body, what, idempotent=False)
+        except (ReconcileError, DuplicateOrder):
+            known = self.inventory.key_for(p.client_id)  # a stop id we saw earlier
+            found = [x for x in await self.protections(p.symbol) if x.client_id == p.client_id or x.venue_id == known]
+            if not found:
+                raise
+            return found[0]
+        stop_id = str(answer.get("stopOrderId") or "")
+        self.inventory.remember_key(stop_id, p.client_id)
+        return Protection(p.symbol, p.kind, p.trigger, qty, p.client_id, stop_id)
+
+    async def cancel_protection(self, protection: Protection) -> None:
+        stop_id = protection.venue_id or self.inventory.key_for(protection.client_id) or ""
+        if not stop_id:
+            raise OrderNotFound(f"T-Invest: no stop order known for {protection.client_id}")
+        service, method = self._stop_method("cancel")
+        try:
+            await self._call(service, method, {"accountId": self._account(), "stopOrderId": stop_id},
+                             f"T-Invest cancel {protection.kind} {protection.symbol}", idempotent=False)  # fmt: skip
+        except OrderNotFound:
+            return  # fired or already cancelled
+        except ReconcileError:
+            if any(x.venue_id == stop_id for x in await self.protections(protection.symbol)):
+                raise
+
+    async def protections(self, symbol: str | None = None) -> list[Protection]:
+        service, method = self._stop_method("get")
+        answer = await self._call(service, method, {"accountId": self._account(), "status": "STOP_ORDER_STATUS_ACTIVE"},
+                                  "T-Invest stop orders")  # fmt: skip
+        by_uid = {uid: sym for sym, uid in self._uid.items()}
+        out = []
+        for s in answer.get("stopOrders", []) or []:
+            sym = by_uid.get(str(s.get("instrumentUid", ""))) or str(s.get("ticker") or "")
+            kind = STOP_KIND.get(str(s.get("orderType")))
+            if kind is None or (symbol is not None and sym != symbol):
+                continue
+            lot = int((await self._inst(sym)).get("lot", 1) or 1) if sym else 1
+            stop_id = str(s.get("stopOrderId", ""))
+            out.append(Protection(sym, kind, quotation_to_decimal(s.get("stopPrice")),
+                                  Decimal(str(s.get("lotsRequested", "0"))) * lot,
+                                  self.inventory.client_for(stop_id) or stop_id, stop_id))  # fmt: skip
+        return out
+
+    async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:
+        """Cancel our stop orders on ``symbol``, then close what AiTrade holds there (never more)."""
+        held = next((p.quantity for p in await self.positions() if p.symbol == symbol), D0)
+        for p in await self.protections(symbol):
+            if p.client_id.startswith(CLIENT_ID_PREFIX):
+                await self.cancel_protection(p)
+        if held == 0:
+            return None
+        side = Side.SELL if held > 0 else Side.BUY
+        return await self.place_order(OrderRequest(symbol, side, abs(held), client_id, reduce_only=True))
