@@ -343,6 +343,64 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if bad else 0
 
 
+def cmd_broker_status(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import broker_cmd  # noqa: PLC0415
+
+    out = asyncio.run(broker_cmd.status(settings, args.mode, _symbols(args.symbols)))
+    if args.json:
+        _print_json(out)
+        return 1 if any("error" in b for b in out["brokers"].values()) else 0
+    print(f"mode: {out['mode']}")
+    for name, b in out["brokers"].items():
+        where = ", ".join(f"{k}={v}" for k, v in b.items() if k not in ("account", "positions", "protections",
+                                                                          "open_orders", "error"))  # fmt: skip
+        print(f"\n[{name}] {where}")
+        if "error" in b:
+            print(f"  error: {b['error']}")
+            continue
+        acc = b["account"]
+        print(f"  equity {acc['equity']} {acc['currency']}, cash {acc['cash']}, unrealised {acc['unrealized_pnl']}")
+        print(f"  open orders: {b['open_orders']['ours']} ours, {b['open_orders']['others']} not ours")
+        if b["positions"]:
+            print(format_table(b["positions"], ["symbol", "quantity", "avg_price", "last_price", "unrealized_pnl"]))
+        else:
+            print("  no positions")
+        for p in b["protections"]:
+            print(f"  protection {p['kind']} {p['symbol']} {p['quantity']} @ {p['trigger']} ({p['client_id']})")
+    return 1 if any("error" in b for b in out["brokers"].values()) else 0
+
+
+def cmd_broker_instruments(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import broker_cmd  # noqa: PLC0415
+
+    syms = [s for text in args.symbols for s in (_symbols(text) or [])]
+    rows = asyncio.run(broker_cmd.instruments(settings, syms, args.mode))
+    if args.json:
+        _print_json(rows)
+    else:
+        print(format_table(rows, ["symbol", "broker", "tick", "step", "min_qty", "min_notional", "currency", "lot",
+                                  "shortable"]))  # fmt: skip
+    return 0
+
+
+def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import broker_cmd  # noqa: PLC0415
+
+    if not args.confirm:
+        raise UserError("close-all cancels AiTrade's orders and closes AiTrade's positions; add --confirm")
+    out = asyncio.run(broker_cmd.close_all(settings, args.mode))
+    if args.json:
+        _print_json(out)
+    else:
+        print(f"mode {out['mode']}: cancelled {len(out['cancelled'])} orders, "
+              f"{len(out['protections_cancelled'])} protections, closed {len(out['closed'])} positions")  # fmt: skip
+        for a in out["closed"]:
+            print(f"  closed with {a['client_id']} ({a['status']})")
+        for e in out["errors"]:
+            print(f"  error: {e}")
+    return 1 if out["errors"] else 0
+
+
 # --- parser -------------------------------------------------------------------------------
 
 
@@ -454,6 +512,26 @@ def build_parser() -> argparse.ArgumentParser:
     nbr.add_argument("-p", "--param", nargs=2, action="append", metavar=("KEY", "VALUE"), help="override a parameter")
     nbr.add_argument("--out", help="run folder (default runs/<run_id>)")
     nbr.set_defaults(func=cmd_notebook_run)
+
+    brk = sub.add_parser("broker", help="accounts, positions and instrument rules through the router").add_subparsers(
+        dest="sub", metavar="SUB", parser_class=_Parser
+    )
+    bst = brk.add_parser("status", help="accounts, positions, orders, protections (read-only, secrets masked)")
+    bst.add_argument("--mode", choices=("paper", "live"), help="default: the effective execution mode")
+    bst.add_argument("--symbols", help="comma-separated (default: the universe's)")
+    bst.add_argument("--json", action="store_true")
+    bst.set_defaults(func=cmd_broker_status)
+    bin_ = brk.add_parser("instruments", help="order rules (tick, step, minimums) of symbols at their venues")
+    bin_.add_argument("symbols", nargs="+", help="e.g. BTCUSDT SBER")
+    bin_.add_argument("--mode", choices=("paper", "live"), default="live", help="live venues (default) or paper")
+    bin_.add_argument("--json", action="store_true")
+    bin_.set_defaults(func=cmd_broker_instruments)
+
+    ca = sub.add_parser("close-all", help="cancel AiTrade's orders and close AiTrade's positions")
+    ca.add_argument("--confirm", action="store_true", help="required: this sends orders")
+    ca.add_argument("--mode", choices=("paper", "live"), help="default: the effective execution mode")
+    ca.add_argument("--json", action="store_true")
+    ca.set_defaults(func=cmd_close_all)
 
     demo = sub.add_parser("demo", help="the main job, offline on the embedded data")
     demo.set_defaults(func=cmd_demo)

@@ -170,6 +170,9 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("BITGET_API_PASSPHRASE", "bitget_api_passphrase", lambda n, v: Secret(_text(n, v)), secret=True),
     _Field("BITGET_BASE_URL", "bitget_base_url", _url),
     _Field("BITGET_DEMO", "bitget_demo", parse_bool),
+    _Field("BITGET_MARKET", "bitget_market", _choice(("futures", "spot"))),
+    _Field("BITGET_MARGIN_MODE", "bitget_margin_mode", _choice(("crossed", "isolated"))),
+    _Field("BITGET_LEVERAGE", "bitget_leverage", _number(1, 125, integer=True)),
     _Field("TINKOFF_API_TOKEN", "tinkoff_api_token", lambda n, v: Secret(_text(n, v)), secret=True),
     _Field("TINKOFF_SANDBOX", "tinkoff_sandbox", parse_bool),
     _Field("TINKOFF_ACCOUNT_ID", "tinkoff_account_id", _text),
@@ -207,6 +210,9 @@ class Settings:
     bitget_api_passphrase: Secret = field(default_factory=Secret)
     bitget_base_url: str = BITGET_URL
     bitget_demo: bool = False
+    bitget_market: str = "futures"
+    bitget_margin_mode: str = "crossed"
+    bitget_leverage: int = 1
     tinkoff_api_token: Secret = field(default_factory=Secret)
     tinkoff_sandbox: bool = True
     tinkoff_account_id: str = ""

@@ -387,3 +387,10 @@ async def test_bitget_demo_header_and_unknown_symbol(tmp_path: Path) -> None:
     assert (await h.broker.account()).currency == "USDT"
     with pytest.raises(OrderNotFound):
         await h.broker.cancel_order("BTCUSDT", cid("nothing"))
+
+
+async def test_no_order_against_a_holding_aitrade_did_not_open(venue: Harness) -> None:
+    venue.hold_foreign(D(1) if venue.kind.startswith("bitget") else D(100))
+    with pytest.raises(SkipError, match="did not open|long only"):  # netting would sell the user's holding
+        await venue.broker.place_order(OrderRequest(venue.symbol, Side.SELL, venue.qty, cid("against")))
+    assert venue.placed() == 0

@@ -17,11 +17,14 @@ to what is there.
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from aitrade.brokers.base import Side
+from aitrade.brokers.base import OrderRequest, Side
+from aitrade.errors import SkipError
 from aitrade.statefile import atomic_write_json, read_json_object
 
 log = logging.getLogger(__name__)
@@ -143,3 +146,45 @@ class OwnedInventory:
         final = [cid for cid, o in self._orders.items() if o["final"]]
         for cid in final[: max(0, len(final) - KEEP_FINAL)]:
             del self._orders[cid]
+
+
+VenuePositions = Callable[[], Awaitable[dict[str, tuple[Decimal, Decimal | None]]]]
+
+
+class NettingGuard:
+    """Refuse an opening order against a position in the same account that AiTrade did not open.
+
+    A venue nets one account's position per symbol: selling short 20 SBER while
+    the user holds 100 sells 20 of the user's shares. So an order that opens or
+    adds to AiTrade's position is refused when the account holds a foreign
+    position (venue minus ours) of the other sign. The foreign part changes
+    only by the user's hand, so it is cached for ``ttl_s`` seconds.
+    """
+
+    def __init__(self, venue: VenuePositions, inventory: OwnedInventory, *, ttl_s: float = 30.0) -> None:
+        self.venue = venue
+        self.inventory = inventory
+        self.ttl_s = ttl_s
+        self._foreign: dict[str, Decimal] = {}
+        self._at = -1e18
+
+    async def foreign(self, symbol: str, refresh: Callable[[str], Awaitable[None]]) -> Decimal:
+        if time.monotonic() - self._at > self.ttl_s or symbol not in self._foreign:
+            await refresh(symbol)  # our fills counted first, so venue minus ours is the user's part
+            venue = await self.venue()
+            self._foreign = {s: q - self.inventory.quantity(s) for s, (q, _) in venue.items()}
+            self._foreign.setdefault(symbol, -self.inventory.quantity(symbol))
+            self._at = time.monotonic()
+        return self._foreign.get(symbol, D0)
+
+    async def check(self, req: OrderRequest, refresh: Callable[[str], Awaitable[None]], *, venue: str) -> None:
+        held = self.inventory.quantity(req.symbol)
+        signed = req.quantity if req.side is Side.BUY else -req.quantity
+        if held != 0 and (held > 0) != (signed > 0) and abs(signed) <= abs(held):
+            return  # reduces our own position
+        foreign = await self.foreign(req.symbol, refresh)
+        if foreign != 0 and (foreign > 0) != (signed > 0):
+            raise SkipError(
+                f"{venue}: {req.side.value} {req.quantity} {req.symbol} would trade against {foreign} held in this "
+                "account that AiTrade did not open (the venue nets them); close or move that holding first"
+            )

@@ -39,7 +39,7 @@ from aitrade.brokers.base import (
 )
 from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.bitget.translate import dec, fee_detail, order_from_wire, rules_from_contract, rules_from_symbol
-from aitrade.brokers.inventory import OwnedInventory
+from aitrade.brokers.inventory import NettingGuard, OwnedInventory
 from aitrade.errors import DuplicateOrder, OrderNotFound, ReconcileError, SkipError, UnknownSymbolError
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class BitgetBroker:
         self.capabilities = Capabilities(native_protections=not self.spot, shorting=not self.spot)
         self._rules: dict[str, InstrumentRules] = {}
         self._levered: set[str] = set()
+        self.guard = NettingGuard(self._venue_positions, inventory)
 
     # --- session -----------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -116,10 +117,11 @@ class BitgetBroker:
         return price
 
     # --- account and positions ---------------------------------------------------------------
-    async def _refresh_pending(self) -> None:
+    async def _refresh_pending(self, only: str | None = None) -> None:
         """Count fills of our orders that may have filled since we last looked."""
         for cid, symbol in self.inventory.pending().items():
-            await self.get_order(symbol, cid)
+            if only is None or symbol == only:
+                await self.get_order(symbol, cid)
 
     async def _venue_positions(self) -> dict[str, tuple[Decimal, Decimal | None]]:
         """Symbol -> (signed venue quantity, mark price if known)."""
@@ -259,6 +261,8 @@ class BitgetBroker:
         rules = await self.instrument(request.symbol)
         req = await self._check(request, rules)
         if not req.reduce_only:
+            if not self.spot:
+                await self.guard.check(req, self._refresh_pending, venue=f"Bitget {self.market}")
             await self._ensure_leverage(req.symbol)
         body = await self._body(req, rules)
         path = "/api/v2/spot/trade/place-order" if self.spot else "/api/v2/mix/order/place-order"
@@ -308,6 +312,7 @@ class BitgetBroker:
         if protection.kind not in PLAN:
             raise ValueError(f"unknown protection kind {protection.kind!r}; allowed: {', '.join(PLAN)}")
         rules = await self.instrument(protection.symbol)
+        await self._refresh_pending(protection.symbol)
         held = self.inventory.quantity(protection.symbol)
         if held == 0:
             raise SkipError(f"Bitget {protection.kind} {protection.symbol}: AiTrade holds no position to protect")

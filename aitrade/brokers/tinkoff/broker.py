@@ -33,7 +33,7 @@ from aitrade.brokers.base import (
     Side,
 )
 from aitrade.brokers.ids import tinvest_order_id
-from aitrade.brokers.inventory import OwnedInventory
+from aitrade.brokers.inventory import NettingGuard, OwnedInventory
 from aitrade.brokers.tinkoff.translate import (
     account_from_portfolio,
     order_from_state,
@@ -117,6 +117,7 @@ class TinkoffBroker:
         self.name = name
         self.capabilities = Capabilities(native_protections=True, shorting=True)
         self._uid: dict[str, str] = {}  # symbol -> instrument uid
+        self.guard = NettingGuard(self._venue_positions, inventory)
 
     async def _call(self, service: str, method: str, body: dict[str, Any], what: str, *,
                     idempotent: bool = True) -> dict[str, Any]:  # fmt: skip
@@ -185,6 +186,16 @@ class TinkoffBroker:
     async def account(self) -> Account:
         return account_from_portfolio(await self._portfolio(), self.name)
 
+    async def _refresh_pending(self, only: str | None = None) -> None:
+        for cid, symbol in self.inventory.pending().items():
+            if only is None or symbol == only:
+                await self.get_order(symbol, cid)
+
+    async def _venue_positions(self) -> dict[str, tuple[Decimal, Decimal | None]]:
+        by_uid = {uid: sym for sym, uid in self._uid.items()}
+        venue = positions_from_portfolio(await self._portfolio(), by_uid, self.name)
+        return {p.symbol: (p.quantity, p.last_price) for p in venue}
+
     async def positions(self) -> list[Position]:
         for cid, symbol in self.inventory.pending().items():
             await self.get_order(symbol, cid)
@@ -249,6 +260,8 @@ class TinkoffBroker:
         if req.reduce_only and (held == 0 or (held > 0) == (req.side is Side.BUY) or req.quantity > abs(held)):
             raise SkipError(f"T-Invest: reduce-only {req.side.value} {req.quantity} {req.symbol} would not reduce "
                             f"{held}")  # fmt: skip
+        if not req.reduce_only:
+            await self.guard.check(req, self._refresh_pending, venue="T-Invest")
         key = tinvest_order_id(req.client_id)
         if self.inventory.known(req.client_id):  # sent before (maybe in an earlier session): look it up
             order = await self.get_order(req.symbol, req.client_id)
@@ -300,6 +313,9 @@ class TinkoffBroker:
 
     async def place_protection(self, protection: Protection) -> Protection:
         rules = await self.instrument(protection.symbol)
+        for cid, symbol in self.inventory.pending().items():
+            if symbol == protection.symbol:
+                await self.get_order(symbol, cid)
         held = self.inventory.quantity(protection.symbol)
         if held == 0:
             raise SkipError(f"T-Invest {protection.kind} {protection.symbol}: AiTrade holds no position to protect")
