@@ -172,14 +172,18 @@ def build_brokers(
                                   demo=settings.bitget_demo)  # fmt: skip
                 env = "demo" if settings.bitget_demo else "live"
                 inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.json")
-                out[venue] = BitgetBroker(http, inv, market=settings.bitget_market,
-                                          margin_mode=settings.bitget_margin_mode, leverage=settings.bitget_leverage)  # fmt: skip
+                out[venue] = BitgetBroker(
+                    http, inv, market=settings.bitget_market, margin_mode=settings.bitget_margin_mode,
+                    leverage=settings.bitget_leverage,
+                )  # fmt: skip
             else:
                 rest = _tinvest_rest(settings, session, quotes_only=False)
                 env = "sandbox" if settings.tinkoff_sandbox else "live"
                 inv = OwnedInventory(state / f"owned_tinkoff_{env}.json")
-                out[venue] = TinkoffBroker(rest, TinvestInstruments(rest, settings.instruments_path), inv,
-                                           sandbox=settings.tinkoff_sandbox, account_id=settings.tinkoff_account_id)  # fmt: skip
+                out[venue] = TinkoffBroker(
+                    rest, TinvestInstruments(rest, settings.instruments_path), inv, sandbox=settings.tinkoff_sandbox,
+                    account_id=settings.tinkoff_account_id,
+                )  # fmt: skip
         return out
     for venue in venues:
         feed: Any = None
@@ -191,8 +195,10 @@ def build_brokers(
         prices = PaperPrices(feed)
         profile = profile_for(ASSET_CLASS[venue])
         shorting = venue == "tinkoff" or settings.bitget_market == "futures"
-        sim = SimulatedBroker(f"{venue}-paper", state / f"paper_{venue}.json", prices, costs_for(ASSET_CLASS[venue]),
-                              currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting)  # fmt: skip
+        sim = SimulatedBroker(
+            f"{venue}-paper", state / f"paper_{venue}.json", prices, costs_for(ASSET_CLASS[venue]),
+            currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting,
+        )  # fmt: skip
         prices.broker = sim
         out[venue] = sim
     return out

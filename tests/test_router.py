@@ -82,15 +82,14 @@ async def test_paper_never_holds_a_client_that_can_trade(home: Path, bitget: Fak
 
 async def test_paper_without_a_feed_prices_from_the_bars_it_is_fed(home: Path) -> None:
     settings = load_settings(home, {"EXECUTION_MODE": "paper", "UNIVERSE_MODE": "stocks"})
-    async with aiohttp.ClientSession() as s:
-        async with Router(settings, s) as router:
-            sim = router.brokers["tinkoff"]
-            with pytest.raises(SkipError, match="no price for SBER"):
-                await router.place_order(OrderRequest("SBER", Side.BUY, D(10), "at-x"))
-            await sim.on_bar("SBER", D(251), D(249), D(250))
+    async with aiohttp.ClientSession() as s, Router(settings, s) as router:
+        sim = router.brokers["tinkoff"]
+        with pytest.raises(SkipError, match="no price for SBER"):
             await router.place_order(OrderRequest("SBER", Side.BUY, D(10), "at-x"))
-            acc = (await router.accounts())["tinkoff"]
-            assert acc.currency == "RUB" and acc.broker == "tinkoff-paper"
+        await sim.on_bar("SBER", D(251), D(249), D(250))
+        await router.place_order(OrderRequest("SBER", Side.BUY, D(10), "at-x"))
+        acc = (await router.accounts())["tinkoff"]
+        assert acc.currency == "RUB" and acc.broker == "tinkoff-paper"
 
 
 async def test_live_router_aggregates_and_close_all_touches_only_ours(
@@ -101,41 +100,42 @@ async def test_live_router_aggregates_and_close_all_touches_only_ours(
     bitget.positions["BTCUSDT"] = {"qty": D(1), "avg": D(90)}  # the user's own futures position
     tinvest.hold("SBER", 100, D(200))  # the user's own shares
     settings = load_settings(home, live_env(bitget, tinvest))
-    async with aiohttp.ClientSession() as s:
-        async with Router(settings, s, symbols=SYMBOLS) as router:
-            # the user's own resting order, placed by hand (not our prefix)
-            user = router.brokers["bitget"]
-            await user.http.call("POST", "/api/v2/mix/order/place-order", what="a manual order", idempotent=False,
-                                 body={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed",
-                                       "marginCoin": "USDT", "size": "0.1", "side": "buy", "orderType": "limit",
-                                       "price": "50.0", "clientOid": "manual-1"})  # fmt: skip
-            await router.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), "at-e-1"))
-            with pytest.raises(SkipError, match="did not open"):  # a short would sell the user's shares
-                await router.place_order(OrderRequest("SBER", Side.SELL, D(20), "at-e-2"))
-            await router.place_order(OrderRequest("SBER", Side.BUY, D(20), "at-e-2"))
-            await router.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), "at-l-1", OrderType.LIMIT, D(60)))
-            await router.place_protection(Protection("BTCUSDT", "stop_loss", D(80), D("0.5"), "at-sl-1"))
-            accounts = await router.accounts()
-            assert {a.currency for a in accounts.values()} == {"USDT", "RUB"}
-            assert set(await router.totals()) == {"USDT", "RUB"}  # never added across currencies
-            assert {p.symbol: p.quantity for p in await router.positions()} == {"BTCUSDT": D("0.5"), "SBER": D(20)}
-            assert [o.client_id for o in await router.open_orders(ours_only=True)] == ["at-l-1"]
-            report = await router.close_all_positions()
-            assert report.ok, report.errors
-            assert report.cancelled == ["at-l-1"] and report.protections_cancelled == ["at-sl-1"]
-            assert len(report.closed) == 2 and await router.positions() == []
-            assert [o.client_id for o in await router.open_orders()] == ["manual-1"]  # the user's order stays
+    async with aiohttp.ClientSession() as s, Router(settings, s, symbols=SYMBOLS) as router:
+        # the user's own resting order, placed by hand (not our prefix)
+        user = router.brokers["bitget"]
+        await user.http.call("POST", "/api/v2/mix/order/place-order", what="a manual order", idempotent=False,
+                             body={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed",
+                                   "marginCoin": "USDT", "size": "0.1", "side": "buy", "orderType": "limit",
+                                   "price": "50.0", "clientOid": "manual-1"})  # fmt: skip
+        await router.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), "at-e-1"))
+        with pytest.raises(SkipError, match="did not open"):  # a short would sell the user's shares
+            await router.place_order(OrderRequest("SBER", Side.SELL, D(20), "at-e-2"))
+        await router.place_order(OrderRequest("SBER", Side.BUY, D(20), "at-e-2"))
+        await router.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), "at-l-1", OrderType.LIMIT, D(60)))
+        await router.place_protection(Protection("BTCUSDT", "stop_loss", D(80), D("0.5"), "at-sl-1"))
+        accounts = await router.accounts()
+        assert {a.currency for a in accounts.values()} == {"USDT", "RUB"}
+        assert set(await router.totals()) == {"USDT", "RUB"}  # never added across currencies
+        assert {p.symbol: p.quantity for p in await router.positions()} == {"BTCUSDT": D("0.5"), "SBER": D(20)}
+        assert [o.client_id for o in await router.open_orders(ours_only=True)] == ["at-l-1"]
+        report = await router.close_all_positions()
+        assert report.ok, report.errors
+        assert report.cancelled == ["at-l-1"] and report.protections_cancelled == ["at-sl-1"]
+        assert len(report.closed) == 2 and await router.positions() == []
+        assert [o.client_id for o in await router.open_orders()] == ["manual-1"]  # the user's order stays
     assert bitget.positions["BTCUSDT"]["qty"] == D(1) and tinvest.holdings["SBER"]["qty"] == D(100)
 
 
 async def test_read_only_router_refuses_to_trade(home: Path, bitget: FakeBitget, tinvest: FakeTinvest) -> None:
     settings = load_settings(home, {**live_env(bitget, tinvest), "ALLOW_LIVE": "0"})
-    async with aiohttp.ClientSession() as s:
-        async with Router(settings, s, mode="live", read_only=True, symbols=SYMBOLS) as router:
-            assert (await router.accounts())["bitget"].currency == "USDT"
-            with pytest.raises(HaltError, match="read-only"):
-                await router.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), "at-ro"))
-            report = await router.close_all_positions()
+    async with (
+        aiohttp.ClientSession() as s,
+        Router(settings, s, mode="live", read_only=True, symbols=SYMBOLS) as router,
+    ):
+        assert (await router.accounts())["bitget"].currency == "USDT"
+        with pytest.raises(HaltError, match="read-only"):
+            await router.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), "at-ro"))
+        report = await router.close_all_positions()
     assert bitget.orders == {} and report.ok
 
 
