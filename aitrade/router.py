@@ -171,7 +171,7 @@ def build_brokers(
                                   settings.bitget_api_secret.get(), settings.bitget_api_passphrase.get(),
                                   demo=settings.bitget_demo)  # fmt: skip
                 env = "demo" if settings.bitget_demo else "live"
-                inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.json")
+                inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.sqlite")
                 out[venue] = BitgetBroker(
                     http, inv, market=settings.bitget_market, margin_mode=settings.bitget_margin_mode,
                     leverage=settings.bitget_leverage,
@@ -179,7 +179,7 @@ def build_brokers(
             else:
                 rest = _tinvest_rest(settings, session, quotes_only=False)
                 env = "sandbox" if settings.tinkoff_sandbox else "live"
-                inv = OwnedInventory(state / f"owned_tinkoff_{env}.json")
+                inv = OwnedInventory(state / f"owned_tinkoff_{env}.sqlite")
                 out[venue] = TinkoffBroker(
                     rest, TinvestInstruments(rest, settings.instruments_path), inv, sandbox=settings.tinkoff_sandbox,
                     account_id=settings.tinkoff_account_id,

@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 
-from benchmarks import bench_backtest, bench_features, bench_walkforward
+from benchmarks import bench_backtest, bench_features, bench_orders, bench_walkforward
 
 
 def main() -> int:
@@ -16,6 +16,8 @@ def main() -> int:
     results["walkforward"] = bench_walkforward.main()
     print()
     results["backtest"] = bench_backtest.main()
+    print()
+    results["orders"] = bench_orders.main()
     print("\n" + json.dumps(results, indent=2, default=float))
     return 0
 

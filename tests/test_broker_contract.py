@@ -137,7 +137,7 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
         _OPEN.append(session)
         fake.set_price("BTCUSDT", D(100))
         market = kind.split("-")[1]
-        inv_path = tmp_path / f"owned_{kind}.json"
+        inv_path = tmp_path / f"owned_{kind}.sqlite"
 
         def make() -> BitgetBroker:
             http = BitgetHttp(session, fake.url, kw.get("key", KEY), SECRET, PASSPHRASE, retry=FAST, timeout_s=0.4)
@@ -153,7 +153,7 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
         session = aiohttp.ClientSession()
         _OPEN.append(session)
         fake.set_price("SBER", D("250.00"))
-        inv_path = tmp_path / "owned_tinkoff.json"
+        inv_path = tmp_path / "owned_tinkoff.sqlite"
 
         def make() -> TinkoffBroker:
             rest = TinvestRest(session, fake.url, kw.get("token", fake.token), retry=FAST, timeout_s=0.4)
@@ -354,7 +354,7 @@ async def test_tinkoff_duplicate_answer_30057_is_resolved_by_lookup(tmp_path: Pa
     req = OrderRequest("SBER", Side.BUY, D(20), cid("t-dup"))
     first = await h.broker.place_order(req)
     fresh = h.make()  # forgets nothing: the inventory is on disk, but force the venue path
-    fresh.inventory._orders.pop(cid("t-dup"))
+    fresh.inventory.forget(cid("t-dup"))
     await fresh.connect()
     assert (await fresh.place_order(req)).venue_order_id == first.venue_order_id and h.placed() == 1
 
@@ -363,15 +363,15 @@ async def test_tinkoff_account_selection(tmp_path: Path) -> None:
     h = await _harness("tinkoff", tmp_path)
     assert h.broker.account_id == "2000000001"
     rest = h.broker.rest
-    wrong = TinkoffBroker(rest, h.broker.instruments, OwnedInventory(tmp_path / "x.json"), account_id="42")
+    wrong = TinkoffBroker(rest, h.broker.instruments, OwnedInventory(tmp_path / "x.sqlite"), account_id="42")
     with pytest.raises(Exception, match="TINKOFF_ACCOUNT_ID=42"):
         await wrong.connect()
     h.venue.accounts.clear()
-    empty = TinkoffBroker(rest, h.broker.instruments, OwnedInventory(tmp_path / "y.json"), sandbox=True)
+    empty = TinkoffBroker(rest, h.broker.instruments, OwnedInventory(tmp_path / "y.sqlite"), sandbox=True)
     await empty.connect()  # an empty sandbox gets an account
     assert empty.account_id and h.venue.accounts == [empty.account_id]
     h.venue.sandbox = False
-    prod = TinkoffBroker(rest, h.broker.instruments, OwnedInventory(tmp_path / "z.json"), sandbox=False)
+    prod = TinkoffBroker(rest, h.broker.instruments, OwnedInventory(tmp_path / "z.sqlite"), sandbox=False)
     await prod.connect()
     await prod.place_order(OrderRequest("SBER", Side.BUY, D(20), cid("p")))
     placed = await prod.place_protection(Protection("SBER", "stop_loss", D(200), D(20), cid("p-sl")))

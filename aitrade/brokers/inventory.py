@@ -4,9 +4,9 @@ A venue reports everything in the account: coins the user bought by hand,
 dust left by fees, shares held for years. Only what AiTrade's orders filled is
 AiTrade's position (the original sold every coin in the account on a
 close-all). This ledger applies each of our orders' *cumulative* fills once
-(a repeated report changes nothing), keeps the client id <-> venue key maps
-that a venue needs (T-Invest request UUIDs, stop-order ids), and is written
-atomically after every change.
+(a repeated report changes nothing), remembers every client id it sent (so one
+is never sent blind twice, even after a restart) and the client id <-> venue
+key maps a venue needs (T-Invest request UUIDs, stop-order ids).
 
 A venue position is reported as the part of it that is ours: the same sign and
 at most the venue's size. When the venue holds less than we counted (a
@@ -17,34 +17,59 @@ to what is there.
 from __future__ import annotations
 
 import logging
+import sqlite3
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from aitrade.brokers.base import OrderRequest, Side
 from aitrade.errors import SkipError
-from aitrade.statefile import atomic_write_json, read_json_object
 
 log = logging.getLogger(__name__)
 D0 = Decimal(0)
-KEEP_FINAL = 5000  # final orders remembered (a late duplicate report of one is still ignored)
 
 
 class OwnedInventory:
-    """Signed quantities and average prices per symbol, from our own fills."""
+    """Signed quantities and average prices per symbol, from our own fills, in one SQLite file.
+
+    SQLite in WAL mode with ``synchronous=NORMAL``: every change is one
+    transaction that survives a crash of the process (an OS crash may lose the
+    last ones, never corrupt the file); an order costs O(1) writes however long
+    the history. Positions and unfinished orders are also held in memory.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        data = read_json_object(self.path, {})
-        self._positions: dict[str, dict[str, str]] = data.get("positions", {})
-        self._orders: dict[str, dict[str, Any]] = data.get("orders", {})
-        self._keys: dict[str, str] = data.get("keys", {})  # venue key (uuid, stop id) -> our client id
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        with self._tx():
+            self._db.execute("CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, qty TEXT NOT NULL, "
+                             "avg TEXT NOT NULL)")  # fmt: skip
+            self._db.execute(
+                "CREATE TABLE IF NOT EXISTS orders (client_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, side TEXT NOT "
+                "NULL, filled TEXT NOT NULL, fee_base TEXT NOT NULL, final INTEGER NOT NULL)"
+            )
+            self._db.execute("CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, client_id TEXT NOT NULL)")
+        self._positions = {r[0]: {"qty": r[1], "avg": r[2]} for r in self._db.execute("SELECT * FROM positions")}
+        self._orders = {r[0]: {"symbol": r[1], "side": r[2], "filled": r[3], "fee_base": r[4], "final": False}
+                        for r in self._db.execute("SELECT * FROM orders WHERE final = 0")}  # fmt: skip
 
-    def _save(self) -> None:
-        atomic_write_json(self.path, {"version": 1, "positions": self._positions, "orders": self._orders,
-                                      "keys": self._keys})  # fmt: skip
+    def close(self) -> None:
+        self._db.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
     # --- positions ---------------------------------------------------------------------------
     def quantity(self, symbol: str) -> Decimal:
@@ -67,45 +92,56 @@ class OwnedInventory:
             kept = mine if abs(mine) <= abs(venue_qty) else venue_qty
         if kept != mine:
             log.warning("%s: AiTrade counted %s but the venue holds %s; counting %s", symbol, mine, venue_qty, kept)
-            self._set(symbol, kept, self.avg_price(symbol) if kept else D0)
-            self._save()
+            with self._tx():
+                self._set(symbol, kept, self.avg_price(symbol) if kept else D0)
         return kept
 
     def _set(self, symbol: str, qty: Decimal, avg: Decimal) -> None:
         if qty == 0:
             self._positions.pop(symbol, None)
+            self._db.execute("DELETE FROM positions WHERE symbol = ?", (symbol,))
         else:
             self._positions[symbol] = {"qty": str(qty), "avg": str(avg)}
+            self._db.execute("INSERT OR REPLACE INTO positions VALUES (?, ?, ?)", (symbol, str(qty), str(avg)))
 
     # --- orders and fills --------------------------------------------------------------------
     def track(self, client_id: str, symbol: str, side: Side, *, key: str = "") -> None:
-        """Remember an order we sent (before the answer arrives), so its fills are counted later."""
-        if client_id not in self._orders:
-            self._orders[client_id] = {"symbol": symbol, "side": side.value, "filled": "0", "final": False}
-        if key:
-            self._keys[key] = client_id
-        self._save()
+        """Remember an order before it is sent, so its fills are counted and it is never sent blind again."""
+        with self._tx():
+            if not self.known(client_id):
+                self._orders[client_id] = {"symbol": symbol, "side": side.value, "filled": "0", "fee_base": "0",
+                                           "final": False}  # fmt: skip
+                self._db.execute("INSERT INTO orders VALUES (?, ?, ?, '0', '0', 0)", (client_id, symbol, side.value))
+            if key:
+                self._db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
 
     def known(self, client_id: str) -> bool:
         """Whether an order with this client id was sent before (then look it up; never send it blind)."""
-        return client_id in self._orders
+        if client_id in self._orders:
+            return True
+        return self._db.execute("SELECT 1 FROM orders WHERE client_id = ?", (client_id,)).fetchone() is not None
+
+    def forget(self, client_id: str) -> None:
+        """Drop an order from the ledger (tests and manual repair only)."""
+        self._orders.pop(client_id, None)
+        with self._tx():
+            self._db.execute("DELETE FROM orders WHERE client_id = ?", (client_id,))
 
     def remember_key(self, key: str, client_id: str) -> None:
-        self._keys[key] = client_id
-        self._save()
+        with self._tx():
+            self._db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
 
     def client_for(self, key: str) -> str | None:
-        return self._keys.get(key)
+        row = self._db.execute("SELECT client_id FROM keys WHERE key = ?", (key,)).fetchone()
+        return None if row is None else str(row[0])
 
     def key_for(self, client_id: str) -> str | None:
-        for key, cid in self._keys.items():
-            if cid == client_id:
-                return key
-        return None
+        row = self._db.execute("SELECT key FROM keys WHERE client_id = ? ORDER BY rowid DESC", (client_id,)).fetchone()
+        return None if row is None else str(row[0])
 
     def pending(self) -> dict[str, str]:
         """Client id -> symbol of our orders that may still fill."""
-        return {cid: o["symbol"] for cid, o in self._orders.items() if not o["final"]}
+        return {cid: o["symbol"] for cid, o in self._orders.items()}
 
     def apply(self, client_id: str, filled: Decimal, price: Decimal | None, *, final: bool,
               fee_in_base: Decimal = D0) -> Decimal:  # fmt: skip
@@ -114,24 +150,23 @@ class OwnedInventory:
         ``fee_in_base`` is the cumulative fee taken in the bought coin (Bitget spot), which we do not hold.
         """
         order = self._orders.get(client_id)
-        if order is None:
+        if order is None:  # unknown, or final and counted already
             return D0
         delta = filled - Decimal(order["filled"])
-        fee_delta = fee_in_base - Decimal(order.get("fee_base", "0"))
-        changed = False
-        if delta > 0 and price is not None and price > 0:
-            side = Side(order["side"])
-            signed = (delta - fee_delta) if side is Side.BUY else -delta
-            self._add(order["symbol"], signed, price)
-            order["filled"], order["fee_base"] = str(filled), str(fee_in_base)
-            changed = True
-        if final and not order["final"]:
-            order["final"] = True
-            changed = True
-        if changed:
-            self._prune()
-            self._save()
-        return delta if delta > 0 else D0
+        counted = delta > 0 and price is not None and price > 0
+        if not counted and not final:
+            return D0
+        with self._tx():
+            if counted:
+                fee_delta = fee_in_base - Decimal(order["fee_base"])
+                side = Side(order["side"])
+                self._add(order["symbol"], (delta - fee_delta) if side is Side.BUY else -delta, price)
+                order["filled"], order["fee_base"] = str(filled), str(fee_in_base)
+            if final:
+                del self._orders[client_id]
+            self._db.execute("UPDATE orders SET filled = ?, fee_base = ?, final = ? WHERE client_id = ?",
+                             (order["filled"], order["fee_base"], int(final), client_id))  # fmt: skip
+        return delta if counted else D0
 
     def _add(self, symbol: str, signed: Decimal, price: Decimal) -> None:
         qty, avg = self.quantity(symbol), self.avg_price(symbol)
@@ -141,11 +176,6 @@ class OwnedInventory:
         elif new != 0 and (new > 0) != (qty > 0):
             avg = price  # reversed: the rest opened at this price
         self._set(symbol, new, avg)
-
-    def _prune(self) -> None:
-        final = [cid for cid, o in self._orders.items() if o["final"]]
-        for cid in final[: max(0, len(final) - KEEP_FINAL)]:
-            del self._orders[cid]
 
 
 VenuePositions = Callable[[], Awaitable[dict[str, tuple[Decimal, Decimal | None]]]]

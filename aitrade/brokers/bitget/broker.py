@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -78,6 +79,7 @@ class BitgetBroker:
         self.capabilities = Capabilities(native_protections=not self.spot, shorting=not self.spot)
         self._rules: dict[str, InstrumentRules] = {}
         self._levered: set[str] = set()
+        self._prices: dict[str, tuple[Decimal, float]] = {}
         self.guard = NettingGuard(self._venue_positions, inventory)
 
     # --- session -----------------------------------------------------------------------------
@@ -85,7 +87,8 @@ class BitgetBroker:
         await self.http.sync_time()
 
     async def close(self) -> None:
-        """Nothing to release: the HTTP session belongs to the caller."""
+        """Close the ownership ledger; the HTTP session belongs to the caller."""
+        self.inventory.close()
 
     # --- reference data ----------------------------------------------------------------------
     async def instrument(self, symbol: str) -> InstrumentRules:
@@ -115,6 +118,14 @@ class BitgetBroker:
         if not price:
             raise UnknownSymbolError(f"Bitget {self.market} has no last price for {symbol!r}")
         return price
+
+    async def _recent_price(self, symbol: str, max_age_s: float = 5.0) -> Decimal:
+        """A last price at most ``max_age_s`` old: enough to check a market order's minimum notional."""
+        seen = self._prices.get(symbol)
+        if seen is None or time.monotonic() - seen[1] > max_age_s:
+            seen = (await self.last_price(symbol), time.monotonic())
+            self._prices[symbol] = seen
+        return seen[0]
 
     # --- account and positions ---------------------------------------------------------------
     async def _refresh_pending(self, only: str | None = None) -> None:
@@ -248,7 +259,7 @@ class BitgetBroker:
             req = req.normalized(rules)
         else:
             qty = rules.quantity(req.quantity)
-            last = await self.last_price(req.symbol) if rules.min_notional > 0 else None
+            last = await self._recent_price(req.symbol) if rules.min_notional > 0 else None
             rules.check(qty, last, what=f"{req.side.value} {req.symbol}")
             req = OrderRequest(req.symbol, req.side, qty, req.client_id, req.order_type, None, req.reduce_only)
         if self.spot and req.side is Side.SELL:

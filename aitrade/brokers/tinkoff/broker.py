@@ -117,6 +117,7 @@ class TinkoffBroker:
         self.name = name
         self.capabilities = Capabilities(native_protections=True, shorting=True)
         self._uid: dict[str, str] = {}  # symbol -> instrument uid
+        self._facts: dict[str, dict[str, Any]] = {}
         self.guard = NettingGuard(self._venue_positions, inventory)
 
     async def _call(self, service: str, method: str, body: dict[str, Any], what: str, *,
@@ -150,7 +151,8 @@ class TinkoffBroker:
             raise HaltError("T-Invest: this token has no open account with full access")
 
     async def close(self) -> None:
-        """Nothing to release: the HTTP session belongs to the caller."""
+        """Close the ownership ledger; the HTTP session belongs to the caller."""
+        self.inventory.close()
 
     def _account(self) -> str:
         if not self.account_id:
@@ -159,9 +161,12 @@ class TinkoffBroker:
 
     # --- reference data ----------------------------------------------------------------------
     async def _inst(self, symbol: str) -> dict[str, Any]:
-        inst = await self.instruments.resolve(symbol)
-        self._uid[symbol] = inst.get("uid") or inst.get("figi", "")
-        return inst
+        """Instrument facts, resolved once per session (the disk cache lives a week)."""
+        if symbol not in self._facts:
+            inst = await self.instruments.resolve(symbol)
+            self._uid[symbol] = inst.get("uid") or inst.get("figi", "")
+            self._facts[symbol] = inst
+        return self._facts[symbol]
 
     async def instrument(self, symbol: str) -> InstrumentRules:
         inst = await self._inst(symbol)
