@@ -37,8 +37,9 @@ from aitrade.brokers.inventory import OwnedInventory
 from aitrade.brokers.simulated import SimulatedBroker
 from aitrade.brokers.tinkoff.broker import TinkoffBroker
 from aitrade.config import Settings
+from aitrade.data.sources.bitget import BitgetCandles
 from aitrade.data.sources.http import request_json
-from aitrade.data.sources.tinvest import TinvestInstruments, TinvestRest
+from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
 from aitrade.errors import AiTradeError, ConfigError, HaltError, SkipError, UnknownSymbolError, UserError
 from aitrade.money import quotation_to_decimal
 from aitrade.universe import ROUTING, profile_for
@@ -193,11 +194,16 @@ def build_brokers(
             rest = _tinvest_rest(settings, session, quotes_only=True)
             feed = TinvestQuotes(rest, TinvestInstruments(rest, settings.instruments_path))
         prices = PaperPrices(feed)
+        candles: Any = None
+        if venue == "bitget":
+            candles = BitgetCandles(session, settings.bitget_base_url, market=settings.bitget_market).fetch
+        elif settings.tinkoff_api_token:
+            candles = TinvestCandles(feed.rest, feed.instruments).fetch
         profile = profile_for(ASSET_CLASS[venue])
         shorting = venue == "tinkoff" or settings.bitget_market == "futures"
         sim = SimulatedBroker(
             f"{venue}-paper", state / f"paper_{venue}.json", prices, costs_for(ASSET_CLASS[venue]),
-            currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting,
+            currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting, candles=candles,
         )  # fmt: skip
         prices.broker = sim
         out[venue] = sim

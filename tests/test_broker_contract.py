@@ -394,3 +394,12 @@ async def test_no_order_against_a_holding_aitrade_did_not_open(venue: Harness) -
     with pytest.raises(SkipError, match="did not open|long only"):  # netting would sell the user's holding
         await venue.broker.place_order(OrderRequest(venue.symbol, Side.SELL, venue.qty, cid("against")))
     assert venue.placed() == 0
+
+
+async def test_candles_from_the_venue(venue: Harness) -> None:
+    import pandas as pd  # noqa: PLC0415
+
+    end = pd.Timestamp.now(tz="UTC").floor("1h")
+    bars = await venue.broker.candles(venue.symbol, "1h", end - pd.Timedelta(days=7), end)
+    assert len(bars) > 5 and str(bars.index.tz) == "UTC" and bars.index.is_monotonic_increasing
+    assert {"open", "high", "low", "close", "volume"} <= set(bars.columns) and bars.index[-1] < end

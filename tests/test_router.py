@@ -73,6 +73,11 @@ async def test_paper_never_holds_a_client_that_can_trade(home: Path, bitget: Fak
         with pytest.raises(HaltError, match="may call only"):
             await quotes.rest.call("OrdersService", "PostOrder", {}, what="an order from paper")
         assert {r["service"] for r in tinvest.requests} <= {"MarketDataService", "InstrumentsService"}
+        import pandas as pd  # noqa: PLC0415
+
+        end = pd.Timestamp.now(tz="UTC").floor("1h")
+        bars = await router.brokers["bitget"].candles("BTCUSDT", "1h", end - pd.Timedelta(days=2), end)
+        assert len(bars) == 48  # paper reads the venue's public candles
         again = Router(load_settings(home, env), s)  # a new router builds new brokers, never reuses
         assert all(again.brokers[k] is not router.brokers[k] for k in router.brokers)
         live = Router(load_settings(home, {**env, "EXECUTION_MODE": "live", "ALLOW_LIVE": "1"}), s)

@@ -11,9 +11,12 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from aitrade.errors import SkipError
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 CLIENT_ID_PREFIX = "at"  # every AiTrade order id starts with this; close-all touches nothing else
 
@@ -262,3 +265,5 @@ class Broker(Protocol):
     async def protections(self, symbol: str | None = None) -> list[Protection]: ...
 
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None: ...
+
+    async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame: ...

@@ -18,6 +18,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from aitrade.backtest.costs import CostModel
 from aitrade.brokers.base import (
     Account,
@@ -36,6 +38,7 @@ from aitrade.errors import SkipError
 from aitrade.statefile import atomic_write_json, read_json_object
 
 PriceFn = Callable[[str], Awaitable[Decimal]]
+CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
 D0 = Decimal(0)
 
 
@@ -57,6 +60,7 @@ class SimulatedBroker:
         starting_cash: Decimal = Decimal(1000),
         shorting: bool = True,
         rules: dict[str, InstrumentRules] | None = None,
+        candles: CandleFn | None = None,
     ) -> None:
         self.name = name
         self.state_path = Path(state_path)
@@ -65,6 +69,7 @@ class SimulatedBroker:
         self.currency = currency
         self.capabilities = Capabilities(native_protections=True, shorting=shorting)
         self._rules = dict(rules or {})
+        self._candles = candles
         self._starting_cash = Decimal(starting_cash)
         self._state: dict[str, Any] = {}
         self._last: dict[str, Decimal] = {}
@@ -97,6 +102,12 @@ class SimulatedBroker:
         step = Decimal(str(self.costs.lot)) if self.costs.lot else Decimal("0.00000001")
         return InstrumentRules(symbol, tick, step, Decimal(str(self.costs.min_qty)), D0, self.currency,
                                self.capabilities.shorting)  # fmt: skip
+
+    async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Bars from the market-data source paper was given (the venue's public data)."""
+        if self._candles is None:
+            raise SkipError(f"{self.name}: no market-data source for candles of {symbol}")
+        return await self._candles(symbol, interval, pd.Timestamp(start), pd.Timestamp(end))
 
     async def _px(self, symbol: str) -> Decimal:
         price = Decimal(await self._price(symbol))

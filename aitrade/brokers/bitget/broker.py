@@ -24,6 +24,8 @@ import time
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+import pandas as pd
+
 from aitrade.brokers.base import (
     CLIENT_ID_PREFIX,
     Account,
@@ -41,6 +43,7 @@ from aitrade.brokers.base import (
 from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.bitget.translate import dec, fee_detail, order_from_wire, rules_from_contract, rules_from_symbol
 from aitrade.brokers.inventory import NettingGuard, OwnedInventory
+from aitrade.data.sources.bitget import BitgetCandles
 from aitrade.errors import DuplicateOrder, OrderNotFound, ReconcileError, SkipError, UnknownSymbolError
 
 log = logging.getLogger(__name__)
@@ -126,6 +129,11 @@ class BitgetBroker:
             seen = (await self.last_price(symbol), time.monotonic())
             self._prices[symbol] = seen
         return seen[0]
+
+    async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Complete bars of this market opening in ``[start, end)`` (public endpoints)."""
+        source = BitgetCandles(self.http.session, self.http.base_url, market=self.market, retry=self.http.retry)
+        return await source.fetch(symbol, interval, pd.Timestamp(start), pd.Timestamp(end))
 
     # --- account and positions ---------------------------------------------------------------
     async def _refresh_pending(self, only: str | None = None) -> None:

@@ -20,6 +20,8 @@ import logging
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
+
 from aitrade.brokers.base import (
     CLIENT_ID_PREFIX,
     Account,
@@ -43,7 +45,7 @@ from aitrade.brokers.tinkoff.translate import (
     rules_from_instrument,
 )
 from aitrade.data.sources.http import retry_after_s
-from aitrade.data.sources.tinvest import TinvestInstruments, TinvestRest
+from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
 from aitrade.errors import (
     AuthError,
     ConfigError,
@@ -182,6 +184,11 @@ class TinkoffBroker:
         if not prices:
             raise UnknownSymbolError(f"T-Invest has no last price for {symbol} ({inst.get('uid')})")
         return quotation_to_decimal(prices[0].get("price"))
+
+    async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+        """Complete exchange bars opening in ``[start, end)``, volume in shares."""
+        return await TinvestCandles(self.rest, self.instruments).fetch(symbol, interval, pd.Timestamp(start),
+                                                                       pd.Timestamp(end))  # fmt: skip
 
     # --- account and positions ---------------------------------------------------------------
     async def _portfolio(self) -> dict[str, Any]:
