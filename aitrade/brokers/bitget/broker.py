@@ -43,6 +43,7 @@ from aitrade.brokers.base import (
 from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.bitget.translate import dec, fee_detail, order_from_wire, rules_from_contract, rules_from_symbol
 from aitrade.brokers.inventory import NettingGuard, OwnedInventory
+from aitrade.brokers.reconcile import send_once
 from aitrade.data.sources.bitget import BitgetCandles
 from aitrade.errors import DuplicateOrder, OrderNotFound, ReconcileError, SkipError, UnknownSymbolError
 
@@ -286,24 +287,16 @@ class BitgetBroker:
         body = await self._body(req, rules)
         path = "/api/v2/spot/trade/place-order" if self.spot else "/api/v2/mix/order/place-order"
         what = f"Bitget {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
-        if self.inventory.known(req.client_id):  # sent before (maybe in an earlier session): look it up
-            order = await self.get_order(req.symbol, req.client_id)
-            if order is not None:  # spot accepts a filled order's clientOid again, so never re-send it
-                return OrderAck(req.client_id, order.venue_order_id, order.status)
-        self.inventory.track(req.client_id, req.symbol, req.side)
-        for attempt in (1, 2):
-            try:
-                data = await self.http.call("POST", path, body=body, what=what, idempotent=False)
-                return OrderAck(req.client_id, str((data or {}).get("orderId") or ""), OrderStatus.NEW)
-            except (ReconcileError, DuplicateOrder) as exc:
-                order = await self.get_order(req.symbol, req.client_id)
-                if order is not None:
-                    log.info("%s: found by clientOid after %s", what, exc.__class__.__name__)
-                    return OrderAck(req.client_id, order.venue_order_id, order.status)
-                if isinstance(exc, DuplicateOrder) or attempt == 2:
-                    raise ReconcileError(f"{exc}; no order {req.client_id} found by clientOid") from exc
-                log.warning("%s: %s; not found by clientOid, sending again with the same clientOid", what, exc)
-        raise AssertionError("unreachable")
+        known = self.inventory.known(req.client_id)  # spot accepts a filled order's clientOid again
+        if not known:
+            self.inventory.track(req.client_id, req.symbol, req.side)
+
+        async def send() -> OrderAck:
+            data = await self.http.call("POST", path, body=body, what=what, idempotent=False)
+            return OrderAck(req.client_id, str((data or {}).get("orderId") or ""), OrderStatus.NEW)
+
+        return await send_once(send, lambda: self.get_order(req.symbol, req.client_id), client_id=req.client_id,
+                               known=known, what=what, key="clientOid")  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         path = "/api/v2/spot/trade/cancel-order" if self.spot else "/api/v2/mix/order/cancel-order"

@@ -36,6 +36,7 @@ from aitrade.brokers.base import (
 )
 from aitrade.brokers.ids import tinvest_order_id
 from aitrade.brokers.inventory import NettingGuard, OwnedInventory
+from aitrade.brokers.reconcile import send_once
 from aitrade.brokers.tinkoff.translate import (
     account_from_portfolio,
     order_from_state,
@@ -209,8 +210,7 @@ class TinkoffBroker:
         return {p.symbol: (p.quantity, p.last_price) for p in venue}
 
     async def positions(self) -> list[Position]:
-        for cid, symbol in self.inventory.pending().items():
-            await self.get_order(symbol, cid)
+        await self._refresh_pending()
         for symbol in self.inventory.symbols():
             await self._inst(symbol)
         by_uid = {uid: sym for sym, uid in self._uid.items()}
@@ -275,31 +275,22 @@ class TinkoffBroker:
         if not req.reduce_only:
             await self.guard.check(req, self._refresh_pending, venue="T-Invest")
         key = tinvest_order_id(req.client_id)
-        if self.inventory.known(req.client_id):  # sent before (maybe in an earlier session): look it up
-            order = await self.get_order(req.symbol, req.client_id)
-            if order is not None:
-                return OrderAck(req.client_id, order.venue_order_id, order.status)
+        known = self.inventory.known(req.client_id)  # sent before (maybe in an earlier session)
         body = post_order_body(req, rules, self._account(), self._uid[req.symbol])
         if after < 0 or held < 0:
             body["confirmMarginTrade"] = True  # a short is an uncovered position (30240 otherwise)
         what = f"T-Invest {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
-        self.inventory.track(req.client_id, req.symbol, req.side, key=key)
-        for attempt in (1, 2):
-            try:
-                resp = await self._call("OrdersService", "PostOrder", body, what, idempotent=False)
-            except (ReconcileError, DuplicateOrder) as exc:
-                order = await self.get_order(req.symbol, req.client_id)
-                if order is not None:
-                    log.info("%s: found by request id after %s", what, exc.__class__.__name__)
-                    return OrderAck(req.client_id, order.venue_order_id, order.status)
-                if isinstance(exc, DuplicateOrder) or attempt == 2:
-                    raise ReconcileError(f"{exc}; no order {req.client_id} found by request id") from exc
-                log.warning("%s: %s; not found by request id, sending again with the same orderId", what, exc)
-                continue
+        if not known:
+            self.inventory.track(req.client_id, req.symbol, req.side, key=key)
+
+        async def send() -> OrderAck:
+            resp = await self._call("OrdersService", "PostOrder", body, what, idempotent=False)
             order = order_from_state(resp, req.client_id, req.symbol, rules)
             self.inventory.apply(req.client_id, order.filled, order.avg_price, final=order.status.final)
             return OrderAck(req.client_id, order.venue_order_id, order.status)
-        raise AssertionError("unreachable")
+
+        return await send_once(send, lambda: self.get_order(req.symbol, req.client_id), client_id=req.client_id,
+                               known=known, what=what, key="request id")  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         body = {"accountId": self._account(), "orderId": tinvest_order_id(client_id),
@@ -325,9 +316,7 @@ class TinkoffBroker:
 
     async def place_protection(self, protection: Protection) -> Protection:
         rules = await self.instrument(protection.symbol)
-        for cid, symbol in self.inventory.pending().items():
-            if symbol == protection.symbol:
-                await self.get_order(symbol, cid)
+        await self._refresh_pending(protection.symbol)
         held = self.inventory.quantity(protection.symbol)
         if held == 0:
             raise SkipError(f"T-Invest {protection.kind} {protection.symbol}: AiTrade holds no position to protect")
