@@ -19,6 +19,7 @@ from aitrade.commands.table import format_table
 from aitrade.config import Settings, load_settings
 from aitrade.errors import AiTradeError, UserError
 from aitrade.log import setup_logging, teardown_logging
+from aitrade.redact import RedactingStream
 
 log = logging.getLogger("aitrade.cli")
 
@@ -538,7 +539,23 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+TRADING_COMMANDS = (cmd_close_all,)  # refused while a corrupt runtime settings file sits quarantined
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command with stdout and stderr behind the one redaction, so no output path can show a secret."""
+    out, err = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    try:
+        return _run(argv, out, err)
+    finally:
+        out.flush()
+        err.flush()
+        sys.stdout, sys.stderr = saved
+
+
+def _run(argv: Sequence[str] | None, out: RedactingStream, err: RedactingStream) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -550,8 +567,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     try:
         settings = load_settings(args.home)
+        out.secrets = err.secrets = settings.secrets()
         setup_logging(settings, console_level="DEBUG" if args.debug else "WARNING")
         log.info("aitrade %s: %s", __version__, " ".join(sys.argv[1:]) if argv is None else " ".join(argv))
+        if func in TRADING_COMMANDS:
+            settings.require_runtime_intact("this command")
+        if func not in (cmd_config_show, cmd_doctor):  # those two list the warnings themselves
+            for warning in settings.warnings:
+                print(f"aitrade: warning: {warning}", file=sys.stderr)
         return int(func(args, settings) or 0)
     except AiTradeError as exc:
         if args.debug:

@@ -27,7 +27,7 @@ from typing import Any
 
 from dotenv import dotenv_values
 
-from aitrade.errors import ConfigError
+from aitrade.errors import ConfigError, StateFileError
 from aitrade.statefile import atomic_write_json, read_json_object
 from aitrade.universe import ROUTING, UNIVERSE_MODES, RiskProfile, assets_for, profile_for
 
@@ -223,6 +223,7 @@ class Settings:
     log_level: str = "INFO"
     origins: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    runtime_quarantine: tuple[str, ...] = ()  # corrupt runtime files moved aside and not yet dealt with
 
     # --- paths, all under home -------------------------------------------------------
     @property
@@ -262,6 +263,15 @@ class Settings:
     @property
     def routing(self) -> Mapping[str, str]:
         return ROUTING
+
+    def require_runtime_intact(self, what: str) -> None:
+        """Refuse ``what`` (trading, changing risk) while a corrupt runtime settings file sits quarantined."""
+        if self.runtime_quarantine:
+            aside = self.runtime_quarantine[0]
+            raise ConfigError(
+                f"{what} refused: state/{RUNTIME_FILE} was corrupt and was moved aside to {aside}, so your risk "
+                f"limits are not in force; fix it and move it back to state/{RUNTIME_FILE}, or delete {aside}"
+            )
 
     def secrets(self) -> tuple[str, ...]:
         """Clear values of every configured secret, for log redaction."""
@@ -342,9 +352,22 @@ def load_settings(
         value = env.get(key)
         if value is not None and value.strip() != "":
             raw[key], origins[key] = value, "env"
+    quarantined: list[str] = []
+    warnings: list[str] = []
     if use_runtime:
-        for key, value in read_runtime_overrides(home_path / "state" / RUNTIME_FILE).items():
+        runtime_path = home_path / "state" / RUNTIME_FILE
+        try:
+            overrides = read_runtime_overrides(runtime_path)
+        except StateFileError as exc:  # moved aside: say so on every start until the user deals with it
+            overrides = {}
+            log.debug("%s", exc)
+        for key, value in overrides.items():
             raw[key], origins[key] = value, "runtime"
+        quarantined = sorted(p.name for p in runtime_path.parent.glob(f"{RUNTIME_FILE}.corrupt-*"))
+        if quarantined:
+            warnings.append(f"state/{RUNTIME_FILE} was corrupt and was moved aside to {quarantined[0]}: runtime "
+                            "risk limits are NOT applied; trading commands refuse to run until you restore or "
+                            "delete it")  # fmt: skip
 
     values: dict[str, Any] = {}
     for var, value in raw.items():
@@ -360,19 +383,19 @@ def load_settings(
     sandbox = values.get("tinkoff_sandbox", True)
     values.setdefault("tinkoff_base_url", TINKOFF_SANDBOX_URL if sandbox else TINKOFF_PROD_URL)
 
-    warnings: list[str] = []
     requested = values.get("requested_mode", "backtest")
     effective = requested
     if requested == "live" and not values.get("allow_live", False):
         effective = "paper"
         warnings.append("EXECUTION_MODE=live without ALLOW_LIVE=1: running in paper mode")
     for w in warnings:
-        log.warning(w)
+        log.warning(w)  # for notebooks with logging set up; the CLI prints settings.warnings once itself
     return Settings(
         home=home_path,
         execution_mode=effective,
         origins=origins,
         warnings=tuple(warnings),
+        runtime_quarantine=tuple(quarantined),
         **values,
     )
 
@@ -383,6 +406,7 @@ def save_runtime_settings(settings: Settings, updates: Mapping[str, Any]) -> Set
     Only :data:`RUNTIME_KEYS` are accepted. The merged result is validated by
     building new settings before anything is written.
     """
+    settings.require_runtime_intact("changing the runtime settings")
     path = settings.runtime_settings_path
     current = read_runtime_overrides(path)
     merged = {**current, **dict(updates)}

@@ -42,12 +42,20 @@ class StateFileError(UserError):
     """A state file is corrupt; it has been moved aside, never silently replaced."""
 
 
+class LockHeld(UserError):
+    """Another process holds the lock on a venue account or a home; the message names its pid."""
+
+
 class HaltError(AiTradeError):
     """Authentication or configuration failure at a venue: stop and page a human."""
 
 
 class AuthError(HaltError):
     """The venue refused our credentials."""
+
+
+class VenueProtocolError(HaltError):
+    """A venue answered with something its protocol does not allow (an unknown side or status): stop, never guess."""
 
 
 class RetryableError(AiTradeError):
@@ -59,6 +67,10 @@ class RetryableError(AiTradeError):
     def __init__(self, message: str, *, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class LedgerBusy(RetryableError):
+    """The ownership ledger stayed locked by another process past the busy timeout."""
 
 
 class RateLimited(RetryableError):
@@ -79,6 +91,10 @@ class SkipError(AiTradeError):
 
 class DuplicateOrder(ReconcileError):
     """The venue says this client id was already used: look the order up instead of re-sending."""
+
+
+class ExpiredRequest(SkipError):
+    """The venue refused a request that reached it after its receive window: it was certainly not placed."""
 
 
 class OrderNotFound(SkipError):

@@ -1,49 +1,24 @@
 """Logging: a rotating file under ``logs/`` plus the console, with secrets redacted.
 
-Redaction happens in the formatter, on the final text of every record
-(message, arguments and traceback alike), so no handler can leak a secret:
-the configured secret values are replaced, and so are the shapes secrets take
-on the wire (``ACCESS-SIGN``/``ACCESS-KEY`` headers, ``Bearer`` tokens,
-Telegram ``bot<id>:<token>`` URLs, ``token=``/``secret=``/``passphrase=`` pairs).
+Redaction (:func:`aitrade.redact.redact`, the same function every other output
+path uses) happens in the formatter, on the final text of every record
+(message, arguments and traceback alike), so no handler can leak a secret.
 """
 
 from __future__ import annotations
 
 import logging
 import logging.handlers
-import re
 import sys
 from collections.abc import Iterable
 from pathlib import Path
 
 from aitrade.config import Settings
+from aitrade.redact import redact
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _MARK = "aitrade_handler"
-_PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"(?i)(bearer\s+)[A-Za-z0-9._~+/=-]{6,}"), r"\1****"),
-    (re.compile(r"(?i)(bot)\d{3,}:[A-Za-z0-9_-]{10,}"), r"\1****"),
-    (
-        re.compile(r"(?i)((?:access-(?:key|sign|passphrase))['\"]?\s*[:=]\s*['\"]?)[^'\",\s}]+"),
-        r"\1****",
-    ),
-    (
-        re.compile(
-            r"(?i)((?:api[_-]?key|api[_-]?secret|secret|passphrase|token|password)['\"]?\s*[:=]\s*['\"]?)"
-            r"(?!\*\*\*\*|<unset>)[^'\",\s}&]+"
-        ),
-        r"\1****",
-    ),
-)
-
-
-def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Replace every known secret value and secret-shaped substring with ``****``."""
-    for value in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
-        text = text.replace(value, "****")
-    for pattern, repl in _PATTERNS:
-        text = pattern.sub(repl, text)
-    return text
+__all__ = ["RedactingFormatter", "redact", "setup_logging", "teardown_logging"]
 
 
 class RedactingFormatter(logging.Formatter):

@@ -153,9 +153,13 @@ def _tinvest_rest(settings: Settings, session: aiohttp.ClientSession, *, quotes_
 
 
 def build_brokers(
-    settings: Settings, session: aiohttp.ClientSession, mode: str, venues: Iterable[str]
+    settings: Settings, session: aiohttp.ClientSession, mode: str, venues: Iterable[str], *, read_only: bool = False
 ) -> dict[str, Any]:
-    """Fresh broker objects for ``mode``; a needed live broker without credentials is a ConfigError."""
+    """Fresh broker objects for ``mode``; a needed live broker without credentials is a ConfigError.
+
+    ``read_only`` brokers open their ledgers and paper state for reading only,
+    take no account lock and open no venue account.
+    """
     venues = sorted(set(venues))
     unknown = [v for v in venues if v not in VENUES]
     if unknown:
@@ -172,7 +176,8 @@ def build_brokers(
                                   settings.bitget_api_secret.get(), settings.bitget_api_passphrase.get(),
                                   demo=settings.bitget_demo)  # fmt: skip
                 env = "demo" if settings.bitget_demo else "live"
-                inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.sqlite")
+                inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.sqlite",
+                                     read_only=read_only)  # fmt: skip
                 out[venue] = BitgetBroker(
                     http, inv, market=settings.bitget_market, margin_mode=settings.bitget_margin_mode,
                     leverage=settings.bitget_leverage,
@@ -180,7 +185,7 @@ def build_brokers(
             else:
                 rest = _tinvest_rest(settings, session, quotes_only=False)
                 env = "sandbox" if settings.tinkoff_sandbox else "live"
-                inv = OwnedInventory(state / f"owned_tinkoff_{env}.sqlite")
+                inv = OwnedInventory(state / f"owned_tinkoff_{env}.sqlite", read_only=read_only)
                 out[venue] = TinkoffBroker(
                     rest, TinvestInstruments(rest, settings.instruments_path), inv, sandbox=settings.tinkoff_sandbox,
                     account_id=settings.tinkoff_account_id,
@@ -204,6 +209,7 @@ def build_brokers(
         sim = SimulatedBroker(
             f"{venue}-paper", state / f"paper_{venue}.json", prices, costs_for(ASSET_CLASS[venue]),
             currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting, candles=candles,
+            read_only=read_only,
         )  # fmt: skip
         prices.broker = sim
         out[venue] = sim
@@ -244,19 +250,27 @@ class Router:
             raise ConfigError(f"unknown execution mode {mode!r}; allowed: {', '.join(MODES)}")
         if mode == "live" and not read_only and not settings.allow_live:
             raise ConfigError("live trading needs ALLOW_LIVE=1 (environment or .env)")
+        if not read_only:
+            settings.require_runtime_intact(f"trading ({mode})")
         self.settings = settings
         self.mode = mode
         self.read_only = read_only
         self.routing = routing
         self.symbols = tuple(symbols if symbols is not None else settings.assets)
         self.venues = sorted({route(s, routing) for s in self.symbols})
-        built = dict(brokers) if brokers is not None else build_brokers(settings, session, mode, self.venues)
+        built = (dict(brokers) if brokers is not None
+                 else build_brokers(settings, session, mode, self.venues, read_only=read_only))  # fmt: skip
         self.brokers: dict[str, Any] = {k: ReadOnly(b) if read_only else b for k, b in built.items()}
         self._started = False
 
     async def start(self) -> None:
-        for broker in self.brokers.values():
-            await broker.connect()
+        """Connect every broker; a trading router takes each account's lock. On failure nothing stays held."""
+        try:
+            for broker in self.brokers.values():
+                await broker.connect()
+        except BaseException:
+            await self.close()
+            raise
         self._started = True
 
     async def close(self) -> None:

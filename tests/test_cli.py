@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import asyncio
 import os
 import sys
@@ -54,11 +56,23 @@ def test_unwritable_directory_is_a_user_error(capsys, home: Path) -> None:
     assert code == 2 and "data_cache" in err and err.count("\n") == 1
 
 
-def test_corrupt_state_file_is_a_user_error(capsys, home: Path) -> None:
-    (home / "state").mkdir()
-    (home / "state" / "runtime_settings.json").write_text("{oops")
-    code, _, err = run(capsys, "--home", str(home), "config", "show")
-    assert code == 2 and "corrupt" in err and "moved aside" in err and err.count("\n") == 1
+def test_corrupt_runtime_settings_block_trading_until_dealt_with(capsys, home: Path) -> None:
+    state = home / "state"
+    state.mkdir()
+    (state / "runtime_settings.json").write_text('{"RISK_PER_TRADE": 0.005')  # truncated
+    code, out, err = run(capsys, "--home", str(home), "config", "show")  # reading: a warning, in the output
+    assert code == 0 and "moved aside" in out and "NOT applied" in out, out + err
+    aside = next(state.glob("runtime_settings.json.corrupt-*"))
+    for _ in range(2):  # not only on the first start: every start until the user acts
+        code, out, err = run(capsys, "--home", str(home), "close-all", "--confirm", "--mode", "paper")
+        assert code == 2 and err.count("\n") == 1 and aside.name in err and "refused" in err, err
+        assert not (state / "paper_bitget.json").exists()  # nothing traded, nothing written
+    code, out, err = run(capsys, "--home", str(home), "data", "list")  # research: warned once, runs
+    assert code == 0 and err.count("moved aside") == 1, err
+    aside.rename(state / "runtime_settings.json")
+    (state / "runtime_settings.json").write_text('{"RISK_PER_TRADE": 0.005}')  # restored and fixed
+    code, out, err = run(capsys, "--home", str(home), "config", "show", "--json")
+    assert code == 0 and json.loads(out)["RISK_PER_TRADE"] == {"value": 0.005, "origin": "runtime"}, out + err
 
 
 def test_bad_setting_is_a_user_error(capsys, home: Path, monkeypatch: pytest.MonkeyPatch) -> None:

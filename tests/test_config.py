@@ -17,7 +17,7 @@ from aitrade.config import (
     parse_bool,
     save_runtime_settings,
 )
-from aitrade.errors import ConfigError, StateFileError
+from aitrade.errors import ConfigError
 from aitrade.universe import CRYPTO_UNIVERSE, EQUITY_UNIVERSE, ROUTING, TINKOFF_FIGI_MAP
 
 
@@ -98,15 +98,24 @@ def test_runtime_save_rejects_bad_values_before_writing(home: Path) -> None:
     }
 
 
-def test_corrupt_runtime_file_is_an_error_and_kept_aside(home: Path) -> None:
+def test_corrupt_runtime_file_is_kept_aside_and_blocks_trading_until_dealt_with(home: Path) -> None:
     (home / "state").mkdir()
     bad = home / "state" / "runtime_settings.json"
-    bad.write_text("{not json")
-    with pytest.raises(StateFileError, match="corrupt"):
-        load_settings(home, {})
+    bad.write_text('{"RISK_PER_TRADE": 0.005')
+    for _ in range(2):  # the first load and every later one: never silently on defaults
+        s = load_settings(home, {})
+        assert s.runtime_quarantine and any("NOT applied" in w for w in s.warnings)
+        with pytest.raises(ConfigError, match="refused.*moved aside"):
+            s.require_runtime_intact("trading")
+        with pytest.raises(ConfigError, match="refused"):
+            save_runtime_settings(s, {"RISK_PER_TRADE": 0.01})
     assert not bad.exists()
     aside = list((home / "state").glob("runtime_settings.json.corrupt-*"))
-    assert len(aside) == 1 and aside[0].read_text() == "{not json"
+    assert len(aside) == 1 and aside[0].read_text() == '{"RISK_PER_TRADE": 0.005'
+    aside[0].unlink()  # the user deletes the broken copy: defaults, knowingly
+    s = load_settings(home, {})
+    assert not s.runtime_quarantine and not s.warnings
+    s.require_runtime_intact("trading")
 
 
 def test_live_without_allow_live_is_paper_with_warning(home: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -75,6 +75,7 @@ async def test_partial_reduce_keeps_the_average_and_state_survives_a_restart(tmp
     await b.place_order(OrderRequest("BTCUSDT", Side.SELL, Decimal("0.5"), "at-b"))
     pos = (await b.positions())[0]
     assert pos.quantity == Decimal("1.5") and pos.avg_price == Decimal("100.1")
+    await b.close()  # a restart: the old process lets go of the paper account
     again = await broker(tmp_path, prices)
     assert (await again.positions())[0] == pos
     assert (await again.get_order("BTCUSDT", "at-b")).status is OrderStatus.FILLED

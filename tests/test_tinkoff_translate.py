@@ -17,6 +17,7 @@ from aitrade.brokers.tinkoff.translate import (
     post_stop_body,
     rules_from_instrument,
 )
+from aitrade.errors import VenueProtocolError
 from aitrade.money import decimal_to_quotation
 
 SBER = rules_from_instrument("SBER", {"lot": 10, "minPriceIncrement": {"units": "0", "nano": 10000000},
@@ -65,8 +66,11 @@ def test_partial_fill_is_not_filled_and_quantities_are_units() -> None:
     assert o.status is OrderStatus.PARTIALLY_FILLED and not o.status.final
     assert o.quantity == 50 and o.filled == 20 and o.avg_price == Decimal("250.5") and o.venue_order_id == "R123"
     assert o.updated is not None and o.updated.tzinfo is not None
-    unknown = order_from_state({"executionReportStatus": "SOMETHING_NEW"}, "at-2", "SBER", SBER)
-    assert unknown.status is OrderStatus.UNKNOWN
+    with pytest.raises(VenueProtocolError, match="SOMETHING_NEW"):  # never guessed
+        order_from_state({"executionReportStatus": "SOMETHING_NEW"}, "at-2", "SBER", SBER)
+    with pytest.raises(VenueProtocolError, match="direction"):  # an unknown side is not a SELL
+        order_from_state({"executionReportStatus": "EXECUTION_REPORT_STATUS_NEW", "direction": "SIDEWAYS"}, "at-3",
+                         "SBER", SBER)
 
 
 def test_portfolio_positions_are_visible_and_cash_is_not_a_position() -> None:

@@ -1,4 +1,4 @@
-"""What AiTrade itself holds at a venue, counted from its own fills.
+"""What AiTrade itself holds at a venue, counted from its own fills: one SQLite file, shared by processes.
 
 A venue reports everything in the account: coins the user bought by hand,
 dust left by fees, shares held for years. Only what AiTrade's orders filled is
@@ -8,10 +8,22 @@ close-all). This ledger applies each of our orders' *cumulative* fills once
 is never sent blind twice, even after a restart) and the client id <-> venue
 key maps a venue needs (T-Invest request UUIDs, stop-order ids).
 
-A venue position is reported as the part of it that is ours: the same sign and
-at most the venue's size. When the venue holds less than we counted (a
-protection fired at the venue, a liquidation, a manual sale), our count shrinks
-to what is there.
+Several processes share the file (runner, CLI, notebook kernels). Nothing is
+cached in memory: every read is a query and every check-and-record is one
+``BEGIN IMMEDIATE`` transaction, so a process that started an hour ago sees a
+close-all made by another one a second ago. Recording a client id is an insert
+that reports a conflict: a conflict means "known: look it up, never send".
+
+Durability: WAL with ``synchronous=FULL``. An intent is recorded *before* its
+order is sent; with ``NORMAL`` an OS crash or power cut may roll back the last
+commits, and a forgotten intent is an order AiTrade no longer knows it sent
+(re-sent on Bitget spot, or a position counted as the user's). One fsync per
+order is cheap next to a venue round trip.
+
+A busy ledger (another process inside a transaction) is waited for up to
+``busy_timeout_s``; after that :class:`LedgerBusy` says so in one line. A ledger
+that is not a SQLite file is moved aside and a new one starts *unsynced*: the
+broker rebuilds it from the venue's order history before it sends anything.
 """
 
 from __future__ import annotations
@@ -23,153 +35,323 @@ from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from aitrade.brokers.base import OrderRequest, Side
-from aitrade.errors import SkipError
+from aitrade.errors import LedgerBusy, SkipError, StateFileError
+from aitrade.locks import ProcessLock
+from aitrade.statefile import quarantine
 
 log = logging.getLogger(__name__)
 D0 = Decimal(0)
+SCHEMA = 2
+_TABLES = (
+    "CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, qty TEXT NOT NULL, avg TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS orders (client_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, side TEXT NOT NULL, "
+    "filled TEXT NOT NULL, fee_base TEXT NOT NULL, final INTEGER NOT NULL, qty TEXT NOT NULL DEFAULT '0', "
+    "reduce INTEGER NOT NULL DEFAULT 0, deadline_ms INTEGER NOT NULL DEFAULT 0)",
+    "CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, client_id TEXT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
+    "CREATE INDEX IF NOT EXISTS orders_open ON orders (final, symbol)",
+)
+_V1_COLUMNS = ("qty TEXT NOT NULL DEFAULT '0'", "reduce INTEGER NOT NULL DEFAULT 0",
+               "deadline_ms INTEGER NOT NULL DEFAULT 0")  # fmt: skip
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
 
 
 class OwnedInventory:
     """Signed quantities and average prices per symbol, from our own fills, in one SQLite file.
 
-    SQLite in WAL mode with ``synchronous=NORMAL``: every change is one
-    transaction that survives a crash of the process (an OS crash may lose the
-    last ones, never corrupt the file); an order costs O(1) writes however long
-    the history. Positions and unfinished orders are also held in memory.
+    ``read_only`` opens the file for reading only (``mode=ro``): nothing is
+    created, migrated, quarantined or written; fills seen are not recorded.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, read_only: bool = False, busy_timeout_s: float = 10.0) -> None:
         self.path = Path(path)
+        self.read_only = read_only
+        self.busy_timeout_s = busy_timeout_s
+        self.quarantined: Path | None = None
+        self.lock = ProcessLock(self.path.with_suffix(".lock"), f"the venue account of ledger {self.path.name}")
+        if read_only:
+            self._db = self._open_read_only()
+            return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
-        with self._tx():
-            self._db.execute("CREATE TABLE IF NOT EXISTS positions (symbol TEXT PRIMARY KEY, qty TEXT NOT NULL, "
-                             "avg TEXT NOT NULL)")  # fmt: skip
-            self._db.execute(
-                "CREATE TABLE IF NOT EXISTS orders (client_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, side TEXT NOT "
-                "NULL, filled TEXT NOT NULL, fee_base TEXT NOT NULL, final INTEGER NOT NULL)"
-            )
-            self._db.execute("CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, client_id TEXT NOT NULL)")
-        self._positions = {r[0]: {"qty": r[1], "avg": r[2]} for r in self._db.execute("SELECT * FROM positions")}
-        self._orders = {r[0]: {"symbol": r[1], "side": r[2], "filled": r[3], "fee_base": r[4], "final": False}
-                        for r in self._db.execute("SELECT * FROM orders WHERE final = 0")}  # fmt: skip
+        try:
+            self._db = self._open()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+                raise self._busy_error() from exc
+            self.quarantined = self._quarantine()
+            log.error("ownership ledger %s was unreadable (%s); moved aside to %s; it will be rebuilt from the "
+                      "venue before anything is sent", self.path, exc, self.quarantined.name)  # fmt: skip
+            self._db = self._open()
+
+    # --- opening ---------------------------------------------------------------------------------
+    def _connect(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
+        db = sqlite3.connect(target, isolation_level=None, timeout=self.busy_timeout_s, uri=uri)
+        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
+        return db
+
+    def _open(self) -> sqlite3.Connection:
+        db = self._connect(str(self.path))
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=FULL")
+            version = db.execute("PRAGMA user_version").fetchone()[0]
+            if version < SCHEMA:
+                db.execute("BEGIN IMMEDIATE")
+                for sql in _TABLES[:1] + _TABLES[2:4]:
+                    db.execute(sql)
+                have = {r[1] for r in db.execute("PRAGMA table_info(orders)")}
+                if have:
+                    for column in _V1_COLUMNS:
+                        if column.split()[0] not in have:
+                            db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+                else:
+                    db.execute(_TABLES[1])
+                db.execute(_TABLES[4])
+                db.execute(f"PRAGMA user_version = {SCHEMA}")
+                db.execute("COMMIT")
+            elif version > SCHEMA:
+                raise StateFileError(f"ownership ledger {self.path} has schema {version}; this AiTrade reads up "
+                                     f"to {SCHEMA} (upgrade AiTrade)")  # fmt: skip
+            db.execute("SELECT count(*) FROM orders").fetchone()
+        except BaseException:
+            db.close()
+            raise
+        return db
+
+    def _open_read_only(self) -> sqlite3.Connection:
+        if not self.path.exists():
+            db = self._connect(":memory:")
+            for sql in _TABLES:
+                db.execute(sql)
+            return db
+        db = self._connect(f"{self.path.resolve().as_uri()}?mode=ro", uri=True)
+        try:
+            db.execute("SELECT count(*) FROM orders").fetchone()
+        except sqlite3.DatabaseError as exc:
+            db.close()
+            if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+                raise self._busy_error() from exc
+            raise StateFileError(f"ownership ledger {self.path} is unreadable ({exc}); a trading process will "
+                                 "move it aside and rebuild it from the venue") from exc  # fmt: skip
+        return db
+
+    def _quarantine(self) -> Path:
+        for suffix in ("-wal", "-shm"):
+            extra = self.path.with_name(self.path.name + suffix)
+            if extra.exists():
+                extra.unlink()
+        return quarantine(self.path)
+
+    def _busy_error(self) -> LedgerBusy:
+        holder = self.lock.holder()
+        who = f" (account lock held by process {holder.get('pid')})" if holder else ""
+        return LedgerBusy(f"ownership ledger {self.path} stayed locked by another process for more than "
+                          f"{self.busy_timeout_s:g} s{who}; try again")  # fmt: skip
 
     def close(self) -> None:
+        self.lock.release()
         self._db.close()
 
+    # --- the one-process-per-account lock ------------------------------------------------------
+    def acquire(self, purpose: str) -> None:
+        """Take this account's order-placing lock (raises :class:`LockHeld` naming the holder's pid)."""
+        if self.read_only:
+            return
+        self.lock.acquire(purpose)
+
+    # --- transactions ----------------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[None]:
-        self._db.execute("BEGIN IMMEDIATE")
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        if self.read_only:
+            yield self._db
+            return
         try:
-            yield
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise self._busy_error() from exc
+            raise
+        try:
+            yield self._db
         except BaseException:
             self._db.execute("ROLLBACK")
             raise
-        self._db.execute("COMMIT")
+        try:
+            self._db.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            self._db.execute("ROLLBACK")
+            if _busy(exc):
+                raise self._busy_error() from exc
+            raise
 
-    # --- positions ---------------------------------------------------------------------------
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if _busy(exc):
+                raise self._busy_error() from exc
+            raise
+
+    def _write(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor | None:
+        return None if self.read_only else self._db.execute(sql, args)
+
+    # --- the venue rebuild marker ----------------------------------------------------------------
+    @property
+    def synced(self) -> bool:
+        """Whether this ledger is known to hold every order of ours the venue has (built here, or rebuilt)."""
+        return bool(self._rows("SELECT 1 FROM meta WHERE name = 'synced'"))
+
+    def mark_synced(self, how: str) -> None:
+        with self._tx():
+            self._write("INSERT OR REPLACE INTO meta VALUES ('synced', ?)", (how,))
+
+    # --- positions -------------------------------------------------------------------------------
+    def position(self, symbol: str) -> tuple[Decimal, Decimal]:
+        row = self._rows("SELECT qty, avg FROM positions WHERE symbol = ?", (symbol,))
+        return (Decimal(row[0][0]), Decimal(row[0][1])) if row else (D0, D0)
+
     def quantity(self, symbol: str) -> Decimal:
-        return Decimal(self._positions.get(symbol, {}).get("qty", "0"))
+        return self.position(symbol)[0]
 
     def avg_price(self, symbol: str) -> Decimal:
-        return Decimal(self._positions.get(symbol, {}).get("avg", "0"))
+        return self.position(symbol)[1]
 
     def symbols(self) -> list[str]:
-        return sorted(s for s, p in self._positions.items() if Decimal(p["qty"]) != 0)
+        return sorted(r[0] for r in self._rows("SELECT symbol, qty FROM positions") if Decimal(r[1]) != 0)
 
     def ours(self, symbol: str, venue_qty: Decimal) -> Decimal:
         """The part of a venue's signed position that is ours; shrinks our count when the venue holds less."""
-        mine = self.quantity(symbol)
-        if mine == 0:
-            return D0
-        if venue_qty == 0 or (venue_qty > 0) != (mine > 0):
-            kept = D0
-        else:
-            kept = mine if abs(mine) <= abs(venue_qty) else venue_qty
-        if kept != mine:
-            log.warning("%s: AiTrade counted %s but the venue holds %s; counting %s", symbol, mine, venue_qty, kept)
-            with self._tx():
-                self._set(symbol, kept, self.avg_price(symbol) if kept else D0)
+        with self._tx():
+            mine, avg = self.position(symbol)
+            if mine == 0:
+                return D0
+            if venue_qty == 0 or (venue_qty > 0) != (mine > 0):
+                kept = D0
+            else:
+                kept = mine if abs(mine) <= abs(venue_qty) else venue_qty
+            if kept != mine:
+                log.warning("%s: AiTrade counted %s but the venue holds %s; counting %s", symbol, mine, venue_qty,
+                            kept)  # fmt: skip
+                self._set(symbol, kept, avg if kept else D0)
         return kept
 
     def _set(self, symbol: str, qty: Decimal, avg: Decimal) -> None:
         if qty == 0:
-            self._positions.pop(symbol, None)
-            self._db.execute("DELETE FROM positions WHERE symbol = ?", (symbol,))
+            self._write("DELETE FROM positions WHERE symbol = ?", (symbol,))
         else:
-            self._positions[symbol] = {"qty": str(qty), "avg": str(avg)}
-            self._db.execute("INSERT OR REPLACE INTO positions VALUES (?, ?, ?)", (symbol, str(qty), str(avg)))
+            self._write("INSERT OR REPLACE INTO positions VALUES (?, ?, ?)", (symbol, str(qty), str(avg)))
 
-    # --- orders and fills --------------------------------------------------------------------
-    def track(self, client_id: str, symbol: str, side: Side, *, key: str = "") -> None:
-        """Remember an order before it is sent, so its fills are counted and it is never sent blind again."""
-        with self._tx():
-            if not self.known(client_id):
-                self._orders[client_id] = {"symbol": symbol, "side": side.value, "filled": "0", "fee_base": "0",
-                                           "final": False}  # fmt: skip
-                self._db.execute("INSERT INTO orders VALUES (?, ?, ?, '0', '0', 0)", (client_id, symbol, side.value))
+    # --- orders and fills ------------------------------------------------------------------------
+    def claim(self, client_id: str, symbol: str, side: Side, quantity: Decimal, *, reduce: bool = False,
+              key: str = "") -> bool:  # fmt: skip
+        """Record an order before it is sent; False when the id is known already (look it up, never send).
+
+        A ``reduce`` order (closing AiTrade's position) is refused with
+        :class:`SkipError` when, together with our other unfinished reducing
+        orders, it would close more than AiTrade holds: two close-alls never
+        sell the user's coins.
+        """
+        if self.read_only:
+            raise StateFileError(f"ownership ledger {self.path} is open read-only; nothing can be sent through it")
+        with self._tx() as db:
+            inserted = db.execute(
+                "INSERT INTO orders (client_id, symbol, side, filled, fee_base, final, qty, reduce) "
+                "VALUES (?, ?, ?, '0', '0', 0, ?, ?) ON CONFLICT(client_id) DO NOTHING",
+                (client_id, symbol, side.value, str(quantity), int(reduce)),
+            ).rowcount
+            if not inserted:
+                return False
+            if reduce:
+                held = self.position(symbol)[0]
+                sign = 1 if side is Side.BUY else -1
+                open_reducing = sum(
+                    (Decimal(q) - Decimal(f) for q, f in db.execute(
+                        "SELECT qty, filled FROM orders WHERE symbol = ? AND side = ? AND reduce = 1 AND final = 0",
+                        (symbol, side.value))),
+                    D0,
+                )  # fmt: skip
+                if held == 0 or (held > 0) == (sign > 0) or open_reducing > abs(held):
+                    raise SkipError(f"{side.value} {quantity} {symbol} would close more than AiTrade holds ({held}, "
+                                    f"with {open_reducing} already being closed)")  # fmt: skip
             if key:
-                self._db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
+                db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
+        return True
 
     def known(self, client_id: str) -> bool:
-        """Whether an order with this client id was sent before (then look it up; never send it blind)."""
-        if client_id in self._orders:
-            return True
-        return self._db.execute("SELECT 1 FROM orders WHERE client_id = ?", (client_id,)).fetchone() is not None
+        """Whether an order with this client id was recorded before (then look it up; never send it blind)."""
+        return bool(self._rows("SELECT 1 FROM orders WHERE client_id = ?", (client_id,)))
+
+    def set_deadline(self, client_id: str, deadline_ms: int) -> None:
+        """Record the last moment the venue may still accept the latest send of this order."""
+        with self._tx():
+            self._write("UPDATE orders SET deadline_ms = ? WHERE client_id = ?", (int(deadline_ms), client_id))
+
+    def swap_deadline(self, client_id: str, seen_ms: int, new_ms: int) -> bool:
+        """Take the right to re-send: set a new deadline only if it is still ``seen_ms`` (compare-and-set)."""
+        with self._tx() as db:
+            return bool(db.execute("UPDATE orders SET deadline_ms = ? WHERE client_id = ? AND deadline_ms = ?",
+                                   (int(new_ms), client_id, int(seen_ms))).rowcount)  # fmt: skip
+
+    def deadline(self, client_id: str) -> int:
+        row = self._rows("SELECT deadline_ms FROM orders WHERE client_id = ?", (client_id,))
+        return int(row[0][0]) if row else 0
 
     def forget(self, client_id: str) -> None:
         """Drop an order from the ledger (tests and manual repair only)."""
-        self._orders.pop(client_id, None)
         with self._tx():
-            self._db.execute("DELETE FROM orders WHERE client_id = ?", (client_id,))
+            self._write("DELETE FROM orders WHERE client_id = ?", (client_id,))
 
     def remember_key(self, key: str, client_id: str) -> None:
         with self._tx():
-            self._db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
+            self._write("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
 
     def client_for(self, key: str) -> str | None:
-        row = self._db.execute("SELECT client_id FROM keys WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
+        row = self._rows("SELECT client_id FROM keys WHERE key = ?", (key,))
+        return str(row[0][0]) if row else None
 
     def key_for(self, client_id: str) -> str | None:
-        row = self._db.execute("SELECT key FROM keys WHERE client_id = ? ORDER BY rowid DESC", (client_id,)).fetchone()
-        return None if row is None else str(row[0])
+        row = self._rows("SELECT key FROM keys WHERE client_id = ? ORDER BY rowid DESC", (client_id,))
+        return str(row[0][0]) if row else None
 
     def pending(self) -> dict[str, str]:
         """Client id -> symbol of our orders that may still fill."""
-        return {cid: o["symbol"] for cid, o in self._orders.items()}
+        return dict(self._rows("SELECT client_id, symbol FROM orders WHERE final = 0 ORDER BY rowid"))
 
     def apply(self, client_id: str, filled: Decimal, price: Decimal | None, *, final: bool,
               fee_in_base: Decimal = D0) -> Decimal:  # fmt: skip
         """Count an order's cumulative ``filled`` quantity once; returns the newly counted part.
 
         ``fee_in_base`` is the cumulative fee taken in the bought coin (Bitget spot), which we do not hold.
+        Read and written in one transaction, so two processes reporting fills never lose one.
         """
-        order = self._orders.get(client_id)
-        if order is None:  # unknown, or final and counted already
-            return D0
-        delta = filled - Decimal(order["filled"])
-        counted = delta > 0 and price is not None and price > 0
-        if not counted and not final:
-            return D0
-        with self._tx():
+        with self._tx() as db:
+            row = db.execute("SELECT symbol, side, filled, fee_base, final FROM orders WHERE client_id = ?",
+                             (client_id,)).fetchone()  # fmt: skip
+            if row is None or row[4]:  # unknown, or final and counted already
+                return D0
+            symbol, side, before, fee_before = row[0], Side(row[1]), Decimal(row[2]), Decimal(row[3])
+            delta = filled - before
+            counted = delta > 0 and price is not None and price > 0
+            if not counted and not final:
+                return D0
             if counted:
-                fee_delta = fee_in_base - Decimal(order["fee_base"])
-                side = Side(order["side"])
-                self._add(order["symbol"], (delta - fee_delta) if side is Side.BUY else -delta, price)
-                order["filled"], order["fee_base"] = str(filled), str(fee_in_base)
-            if final:
-                del self._orders[client_id]
-            self._db.execute("UPDATE orders SET filled = ?, fee_base = ?, final = ? WHERE client_id = ?",
-                             (order["filled"], order["fee_base"], int(final), client_id))  # fmt: skip
+                assert price is not None
+                fee_delta = fee_in_base - fee_before
+                self._add(symbol, (delta - fee_delta) if side is Side.BUY else -delta, price)
+                before, fee_before = filled, fee_in_base
+            self._write("UPDATE orders SET filled = ?, fee_base = ?, final = ? WHERE client_id = ?",
+                        (str(before), str(fee_before), int(final), client_id))  # fmt: skip
         return delta if counted else D0
 
     def _add(self, symbol: str, signed: Decimal, price: Decimal) -> None:
-        qty, avg = self.quantity(symbol), self.avg_price(symbol)
+        qty, avg = self.position(symbol)
         new = qty + signed
         if qty == 0 or (qty > 0) == (signed > 0):
             avg = (qty * avg + signed * price) / new if new != 0 else D0

@@ -35,6 +35,7 @@ from aitrade.brokers.base import (
     Side,
 )
 from aitrade.errors import SkipError
+from aitrade.locks import ProcessLock
 from aitrade.statefile import atomic_write_json, read_json_object
 
 PriceFn = Callable[[str], Awaitable[Decimal]]
@@ -61,8 +62,11 @@ class SimulatedBroker:
         shorting: bool = True,
         rules: dict[str, InstrumentRules] | None = None,
         candles: CandleFn | None = None,
+        read_only: bool = False,
     ) -> None:
         self.name = name
+        self.read_only = read_only
+        self.lock = ProcessLock(Path(state_path).with_suffix(".lock"), f"the paper account {name}")
         self.state_path = Path(state_path)
         self._price = price
         self.costs = costs
@@ -76,6 +80,9 @@ class SimulatedBroker:
 
     # --- persistence -------------------------------------------------------------------------
     async def connect(self) -> None:
+        """Load the state; a trading broker first takes the paper account's lock (one trading process)."""
+        if not self.read_only:
+            self.lock.acquire(self.name)
         data = read_json_object(self.state_path, {})
         self._state = {
             "cash": str(data.get("cash", self._starting_cash)),
@@ -89,10 +96,13 @@ class SimulatedBroker:
         self._save()
 
     async def close(self) -> None:
-        self._save()
+        if self._state:
+            self._save()
+        self.lock.release()
 
     def _save(self) -> None:
-        atomic_write_json(self.state_path, self._state)
+        if not self.read_only:
+            atomic_write_json(self.state_path, self._state)
 
     # --- reference data ----------------------------------------------------------------------
     async def instrument(self, symbol: str) -> InstrumentRules:

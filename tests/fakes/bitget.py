@@ -72,6 +72,8 @@ class FakeBitget:
         self.rate_limit = 20.0
         self.limited = 0  # 429s sent because a bucket was empty
         self.hang_s = 5.0
+        self.delay_s = 1.0  # a ``delay`` fault holds a request this long before the venue sees it (in transit)
+        self.echo_headers = False  # error bodies echo the request headers (a venue misbehaving)
         self.now_ms: int | None = None  # fixed clock for tests; None = real time
         self.demo = False  # expect the paptrading header
         self.prices: dict[str, Decimal] = {}  # set_price() overrides the deterministic path
@@ -84,6 +86,7 @@ class FakeBitget:
         self.spot_orders: list[dict] = []  # spot orders, every one (a clientOid may repeat after a fill)
         self.plans: list[dict] = []  # futures TP/SL plan orders
         self.seq = 100000
+        self.expired = 0  # requests refused because they arrived after their receive window
         app = web.Application()
         app.router.add_get("/api/v2/public/time", self.server_time)
         for market in ("spot", "mix"):
@@ -96,6 +99,8 @@ class FakeBitget:
             ("POST", "/api/v2/spot/trade/place-order"): self.spot_place,
             ("GET", "/api/v2/spot/trade/orderInfo"): self.spot_info,
             ("GET", "/api/v2/spot/trade/unfilled-orders"): self.spot_unfilled,
+            ("GET", "/api/v2/spot/trade/history-orders"): self.spot_history,
+            ("GET", "/api/v2/mix/order/orders-history"): self.mix_history,
             ("POST", "/api/v2/spot/trade/cancel-order"): self.spot_cancel,
             ("GET", "/api/v2/mix/market/contracts"): self.contracts,
             ("GET", "/api/v2/mix/market/ticker"): self.mix_ticker,
@@ -171,8 +176,12 @@ class FakeBitget:
     def _wrap(self, handler: Any, *, private: bool) -> Any:
         async def run(request: web.Request) -> web.StreamResponse:
             text = await request.text()
+            if self.faults.take(request.path, frozenset({"delay"})) == "delay":
+                await asyncio.sleep(self.delay_s)  # still in transit: the venue has not seen it yet
             denied = await self._gate(request) or (await self._auth(request, text) if private else None)
             if denied is not None:
+                if self.echo_headers:
+                    return self.error("40006", f"Invalid request; headers were {dict(request.headers)}")
                 return denied
             args = dict(request.query) if request.method == "GET" else json.loads(text or "{}")
             answer = handler(args)
@@ -344,7 +353,17 @@ class FakeBitget:
                 "status", "feeDetail", "cTime", "uTime")  # fmt: skip
         return {k: o[k] for k in keep} | {"quoteVolume": _s(Decimal(o["baseVolume"]) * Decimal(o["priceAvg"] or 0))}
 
+    def _expired(self, body: dict) -> bool:
+        """Whether a request carrying ``requestTime`` reached us after its ``receiveWindow`` (ms)."""
+        if "requestTime" not in body:
+            return False
+        window = int(body.get("receiveWindow") or 5000)
+        return self.clock() - int(body["requestTime"]) > window
+
     def spot_place(self, body: dict) -> web.Response:
+        if self._expired(body):
+            self.expired += 1
+            return self.error("40008", "Request timestamp expired")
         symbol = body.get("symbol", "")
         if symbol not in SPOT_SYMBOLS:
             return self.error("40034", "Parameter symbol does not exist")
@@ -394,6 +413,23 @@ class FakeBitget:
     def spot_unfilled(self, q: dict) -> web.Response:
         return self.envelope([self._spot_view(o) for o in self.spot_orders
                               if o["status"] in LIVE and q.get("symbol") in (None, o["symbol"])])  # fmt: skip
+
+    @staticmethod
+    def _page(rows: list[dict], q: dict) -> list[dict]:
+        """Newest first, below ``idLessThan``, at most ``limit`` (<= 100) rows."""
+        rows = sorted(rows, key=lambda o: int(o["orderId"]), reverse=True)
+        if q.get("idLessThan"):
+            rows = [o for o in rows if int(o["orderId"]) < int(q["idLessThan"])]
+        return rows[: min(int(q.get("limit") or 100), 100)]
+
+    def spot_history(self, q: dict) -> web.Response:
+        done = [o for o in self.spot_orders if o["status"] not in LIVE and q.get("symbol") in (None, o["symbol"])]
+        return self.envelope([self._spot_view(o) for o in self._page(done, q)])
+
+    def mix_history(self, q: dict) -> web.Response:
+        done = [o for o in self.orders.values() if o["status"] not in LIVE and q.get("symbol") in (None, o["symbol"])]
+        rows = [self._mix_view(o, key="status") for o in self._page(done, q)]
+        return self.envelope({"entrustedList": rows or None, "endId": rows[-1]["orderId"] if rows else None})
 
     def spot_cancel(self, body: dict) -> web.Response:
         o = self._spot_find(body)

@@ -19,6 +19,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from decimal import ROUND_HALF_UP, Decimal
@@ -45,7 +46,7 @@ from aitrade.brokers.bitget.translate import dec, fee_detail, order_from_wire, r
 from aitrade.brokers.inventory import NettingGuard, OwnedInventory
 from aitrade.brokers.reconcile import send_once
 from aitrade.data.sources.bitget import BitgetCandles
-from aitrade.errors import DuplicateOrder, OrderNotFound, ReconcileError, SkipError, UnknownSymbolError
+from aitrade.errors import DuplicateOrder, HaltError, OrderNotFound, ReconcileError, SkipError, UnknownSymbolError
 
 log = logging.getLogger(__name__)
 PRODUCT = "USDT-FUTURES"
@@ -68,6 +69,8 @@ class BitgetBroker:
         margin_mode: str = "crossed",
         leverage: int = 1,
         name: str = "bitget",
+        receive_window_ms: int = 5_000,
+        settle_margin_ms: int = 1_000,
     ) -> None:
         if market not in MARKETS:
             raise ValueError(f"unknown Bitget market {market!r}; allowed: {', '.join(MARKETS)}")
@@ -84,11 +87,69 @@ class BitgetBroker:
         self._rules: dict[str, InstrumentRules] = {}
         self._levered: set[str] = set()
         self._prices: dict[str, tuple[Decimal, float]] = {}
+        self.receive_window_ms = int(receive_window_ms)
+        self.settle_margin_ms = int(settle_margin_ms)
         self.guard = NettingGuard(self._venue_positions, inventory)
 
     # --- session -----------------------------------------------------------------------------
     async def connect(self) -> None:
+        """Sync the clock; a trading broker takes the account lock and rebuilds an unsynced ledger first."""
         await self.http.sync_time()
+        if self.inventory.read_only:
+            return
+        self.inventory.acquire(f"{self.name} {self.market}")
+        if not self.inventory.synced:
+            await self.rebuild()
+
+    async def rebuild(self) -> int:
+        """Import every order of ours the venue lists (open orders and order history) into the ledger.
+
+        Run when the ledger is new, lost or was corrupt, before anything is
+        sent: a filled decision is then known (never re-sent) and the fills
+        AiTrade made count as its position again. Returns the orders imported.
+        """
+        rows = await self._history() + await self._open_rows()
+        ours = sorted((r for r in rows if str(r.get("clientOid") or "").startswith(CLIENT_ID_PREFIX)),
+                      key=lambda r: int(r.get("cTime") or 0))  # fmt: skip
+        imported = 0
+        for raw in ours:
+            order = order_from_wire(raw, spot=self.spot)
+            if self.inventory.claim(order.client_id, order.symbol, order.side, order.quantity):
+                imported += 1
+            self.inventory.apply(order.client_id, order.filled, order.avg_price, final=order.status.final,
+                                 fee_in_base=self._fee_base(raw, order))  # fmt: skip
+        self.inventory.mark_synced(f"rebuilt from Bitget {self.market} order history: {imported} orders")
+        if imported:
+            log.warning("Bitget %s: ownership ledger rebuilt from the venue's history: %d orders of ours", self.market,
+                        imported)  # fmt: skip
+        return imported
+
+    async def _open_rows(self) -> list[dict[str, Any]]:
+        if self.spot:
+            return list(await self.http.call("GET", "/api/v2/spot/trade/unfilled-orders", what="Bitget open orders")
+                        or [])  # fmt: skip
+        data = await self.http.call("GET", "/api/v2/mix/order/orders-pending", params={"productType": PRODUCT},
+                                    what="Bitget open orders")  # fmt: skip
+        return list((data or {}).get("entrustedList") or [])
+
+    async def _history(self, pages: int = 50) -> list[dict[str, Any]]:
+        """The venue's order history (Bitget keeps 90 days), newest first, paged by ``idLessThan``."""
+        out: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": "100"}
+        for _ in range(pages):
+            if self.spot:
+                rows = await self.http.call("GET", "/api/v2/spot/trade/history-orders", params=params,
+                                            what="Bitget spot order history") or []  # fmt: skip
+            else:
+                data = await self.http.call("GET", "/api/v2/mix/order/orders-history",
+                                            params={"productType": PRODUCT, **params},
+                                            what="Bitget futures order history") or {}  # fmt: skip
+                rows = data.get("entrustedList") or []
+            out.extend(rows)
+            if len(rows) < 100:
+                break
+            params["idLessThan"] = str(rows[-1]["orderId"])
+        return out
 
     async def close(self) -> None:
         """Close the ownership ledger; the HTTP session belongs to the caller."""
@@ -225,12 +286,26 @@ class BitgetBroker:
         if not raw:
             return None
         order = order_from_wire(raw, spot=self.spot)
-        fee_base = D0
+        self.inventory.apply(client_id, order.filled, order.avg_price, final=order.status.final,
+                             fee_in_base=self._fee_base(raw, order))  # fmt: skip
+        return order
+
+    def _fee_base(self, raw: dict[str, Any], order: Order) -> Decimal:
+        """The fee a spot buy paid in the bought coin (AiTrade never held it)."""
         if self.spot and order.side is Side.BUY:
             fee, coin = fee_detail(raw.get("feeDetail"))
-            fee_base = fee if coin and coin.upper() != MARGIN_COIN else D0
-        self.inventory.apply(client_id, order.filled, order.avg_price, final=order.status.final, fee_in_base=fee_base)
-        return order
+            return fee if coin and coin.upper() != MARGIN_COIN else D0
+        return D0
+
+    async def _lookup(self, symbol: str, client_id: str) -> Order | None:
+        """Find an order by clientOid: its detail, else the open orders, else the order history."""
+        order = await self.get_order(symbol, client_id)
+        if order is not None or not self.spot:
+            return order
+        for raw in await self._open_rows() + await self._history(pages=3):
+            if raw.get("clientOid") == client_id:
+                return await self.get_order(symbol, client_id) or order_from_wire(raw, spot=True)
+        return None
 
     async def _ensure_leverage(self, symbol: str) -> None:
         if self.spot or symbol in self._levered:
@@ -278,6 +353,9 @@ class BitgetBroker:
         return req
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
+        if not self.inventory.synced:
+            raise HaltError(f"Bitget {self.market}: the ownership ledger has not been rebuilt from the venue yet "
+                            "(connect first); nothing is sent")  # fmt: skip
         rules = await self.instrument(request.symbol)
         req = await self._check(request, rules)
         if not req.reduce_only:
@@ -287,16 +365,34 @@ class BitgetBroker:
         body = await self._body(req, rules)
         path = "/api/v2/spot/trade/place-order" if self.spot else "/api/v2/mix/order/place-order"
         what = f"Bitget {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
-        known = self.inventory.known(req.client_id)  # spot accepts a filled order's clientOid again
-        if not known:
-            self.inventory.track(req.client_id, req.symbol, req.side)
+        closing = req.reduce_only or (self.spot and req.side is Side.SELL)
+        stamp = self.http.now_ms()
+        if self.spot:
+            body.update(requestTime=str(stamp), receiveWindow=str(self.receive_window_ms))
+        fresh = self.inventory.claim(req.client_id, req.symbol, req.side, req.quantity, reduce=closing)
+        if fresh and self.spot:
+            self.inventory.set_deadline(req.client_id, stamp + self.receive_window_ms)
 
         async def send() -> OrderAck:
             data = await self.http.call("POST", path, body=body, what=what, idempotent=False)
             return OrderAck(req.client_id, str((data or {}).get("orderId") or ""), OrderStatus.NEW)
 
-        return await send_once(send, lambda: self.get_order(req.symbol, req.client_id), client_id=req.client_id,
-                               known=known, what=what, key="clientOid")  # fmt: skip
+        async def restamp() -> None:
+            """Spot only: wait out the last send's acceptance window, then own the next send (compare-and-set)."""
+            seen = self.inventory.deadline(req.client_id)
+            wait_ms = seen + self.settle_margin_ms - self.http.now_ms()
+            if wait_ms > 0:
+                log.warning("%s: outcome unknown; waiting %.1f s until Bitget can no longer accept it", what,
+                            wait_ms / 1000)  # fmt: skip
+                await asyncio.sleep(wait_ms / 1000)
+            new = self.http.now_ms()
+            if not self.inventory.swap_deadline(req.client_id, seen, new + self.receive_window_ms):
+                raise ReconcileError(f"{what}: another process is re-sending {req.client_id}; look it up later")
+            body.update(requestTime=str(new))
+
+        return await send_once(send, lambda: self._lookup(req.symbol, req.client_id), client_id=req.client_id,
+                               known=not fresh, what=what, key="clientOid",
+                               settle=restamp if self.spot else None)  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         path = "/api/v2/spot/trade/cancel-order" if self.spot else "/api/v2/mix/order/cancel-order"

@@ -26,6 +26,7 @@ from aitrade.data.sources.http import request_json, retry_after_s
 from aitrade.errors import (
     AuthError,
     DuplicateOrder,
+    ExpiredRequest,
     HaltError,
     OrderNotFound,
     RateLimited,
@@ -163,6 +164,9 @@ class BitgetHttp:
                 return parsed.get("data")
             err = translate(status, parsed, what, rh)
             if isinstance(err, _StaleTimestamp):
+                if '"requestTime"' in text:  # our receive window passed before the venue saw it: not placed
+                    await self.sync_time()
+                    raise ExpiredRequest(f"{err} (arrived after its receive window; refused, not placed)")
                 if synced:
                     raise AuthError(str(err))
                 await self.sync_time()

@@ -12,9 +12,13 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from enum import Enum
+from typing import Any, TypeVar
 
 from aitrade.brokers.base import InstrumentRules, Order, OrderStatus, OrderType, Side
+from aitrade.errors import VenueProtocolError
+
+E = TypeVar("E", bound=Enum)
 
 STATUS = {
     "live": OrderStatus.NEW,
@@ -88,12 +92,23 @@ def _time(ms: Any) -> datetime | None:
     return None if value is None else datetime.fromtimestamp(float(value) / 1000, tz=UTC)
 
 
+def wire_enum(kind: type[E], value: Any, field: str) -> E:
+    """A wire string as one of our enums; an unknown value is a protocol error, never a guess."""
+    try:
+        return kind(str(value))
+    except ValueError:
+        allowed = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+        raise VenueProtocolError(f"Bitget sent {field}={value!r}; expected one of {allowed}") from None
+
+
 def order_from_wire(o: dict[str, Any], *, spot: bool) -> Order:
     """A spot orderInfo / unfilled row or a futures detail / pending row as a domain order (base quantities)."""
     raw_status = str(o.get("state") or o.get("status") or "")
-    status = STATUS.get(raw_status, OrderStatus.UNKNOWN)
-    order_type = OrderType.LIMIT if o.get("orderType") == "limit" else OrderType.MARKET
-    side = Side.BUY if o.get("side") == "buy" else Side.SELL
+    if raw_status not in STATUS:
+        raise VenueProtocolError(f"Bitget sent order status {raw_status!r}; expected one of {', '.join(STATUS)}")
+    status = STATUS[raw_status]
+    order_type = wire_enum(OrderType, o.get("orderType"), "orderType")
+    side = wire_enum(Side, o.get("side"), "side")
     filled = dec(o.get("baseVolume"), Decimal(0)) or Decimal(0)
     size = dec(o.get("size"), Decimal(0)) or Decimal(0)
     avg = dec(o.get("priceAvg"))

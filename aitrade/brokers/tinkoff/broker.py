@@ -129,7 +129,44 @@ class TinkoffBroker:
 
     # --- session -----------------------------------------------------------------------------
     async def connect(self) -> None:
-        """Pick the account: the configured one (checked) or the first open one with full access."""
+        """Pick the account, then (trading) take the account lock; a read-only broker opens no account."""
+        await self._pick_account()
+        if self.inventory.read_only:
+            return
+        self.inventory.acquire(f"{self.name} {'sandbox' if self.sandbox else 'live'} {self.account_id}")
+        if not self.inventory.synced:
+            await self.rebuild()
+
+    async def rebuild(self) -> int:
+        """Count the fills of our orders T-Invest still lists as active; returns how many were imported.
+
+        T-Invest refuses a second PostOrder with the same ``orderId`` (our
+        client id's UUID) on its own, so a lost ledger cannot double an order;
+        what it loses is ownership of older fills, which GetOrders no longer
+        shows (OperationsService history is not read here).
+        """
+        answer = await self._call("OrdersService", "GetOrders", {"accountId": self._account()}, "T-Invest orders")
+        imported = 0
+        for state in answer.get("orders", []) or []:
+            key = str(state.get("orderRequestId") or "")
+            known = self.inventory.client_for(key)
+            if not key or known:
+                continue
+            by_uid = {uid: sym for sym, uid in self._uid.items()}
+            sym = by_uid.get(str(state.get("instrumentUid", ""))) or str(state.get("ticker") or "")
+            if not sym:
+                continue
+            rules = await self.instrument(sym)
+            cid = f"{CLIENT_ID_PREFIX}-tinvest-{key}"
+            order = order_from_state(state, cid, sym, rules)
+            if self.inventory.claim(cid, sym, order.side, order.quantity, key=key):
+                imported += 1
+                self.inventory.apply(cid, order.filled, order.avg_price, final=order.status.final)
+        self.inventory.mark_synced(f"T-Invest active orders imported: {imported}")
+        return imported
+
+    async def _pick_account(self) -> None:
+        """The configured account (checked) or the first open one with full access."""
         answer = await self._call("UsersService", "GetAccounts", {}, "T-Invest accounts")
         accounts = [a for a in answer.get("accounts", []) or [] if a.get("status", "ACCOUNT_STATUS_OPEN")
                     == "ACCOUNT_STATUS_OPEN"]  # fmt: skip
@@ -145,7 +182,7 @@ class TinkoffBroker:
                 == "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS"]  # fmt: skip
         if full:
             self.account_id = str(full[0]["id"])
-        elif self.sandbox:
+        elif self.sandbox and not self.inventory.read_only:
             opened = await self._call("SandboxService", "OpenSandboxAccount", {"name": "aitrade"},
                                       "T-Invest open sandbox account", idempotent=False)  # fmt: skip
             self.account_id = str(opened["accountId"])
@@ -275,13 +312,13 @@ class TinkoffBroker:
         if not req.reduce_only:
             await self.guard.check(req, self._refresh_pending, venue="T-Invest")
         key = tinvest_order_id(req.client_id)
-        known = self.inventory.known(req.client_id)  # sent before (maybe in an earlier session)
         body = post_order_body(req, rules, self._account(), self._uid[req.symbol])
         if after < 0 or held < 0:
             body["confirmMarginTrade"] = True  # a short is an uncovered position (30240 otherwise)
         what = f"T-Invest {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
-        if not known:
-            self.inventory.track(req.client_id, req.symbol, req.side, key=key)
+        closing = held != 0 and (held > 0) != (req.side is Side.BUY) and req.quantity <= abs(held)
+        # recorded before (by any process or session): look it up; T-Invest refuses a second order with one key
+        known = not self.inventory.claim(req.client_id, req.symbol, req.side, req.quantity, reduce=closing, key=key)
 
         async def send() -> OrderAck:
             resp = await self._call("OrdersService", "PostOrder", body, what, idempotent=False)

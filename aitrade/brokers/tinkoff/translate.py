@@ -26,6 +26,7 @@ from aitrade.brokers.base import (
     Side,
 )
 from aitrade.brokers.ids import tinvest_order_id
+from aitrade.errors import VenueProtocolError
 from aitrade.money import decimal_to_quotation, quotation_to_decimal
 
 STATUS = {
@@ -100,19 +101,37 @@ def post_stop_body(
     return body
 
 
+WIRE_DIRECTION = {"ORDER_DIRECTION_BUY": Side.BUY, "ORDER_DIRECTION_SELL": Side.SELL}
+WIRE_ORDER_TYPE = {"ORDER_TYPE_MARKET": OrderType.MARKET, "ORDER_TYPE_LIMIT": OrderType.LIMIT,
+              "ORDER_TYPE_BESTPRICE": OrderType.MARKET}  # fmt: skip
+
+
+def _strict(table: dict[str, Any], value: Any, field: str) -> Any:
+    """A wire enum value through its table; an unknown one is a protocol error, never a guess."""
+    try:
+        return table[str(value)]
+    except KeyError:
+        raise VenueProtocolError(f"T-Invest sent {field}={value!r}; expected one of {', '.join(table)}") from None
+
+
 def order_from_state(state: dict[str, Any], client_id: str, symbol: str, rules: InstrumentRules) -> Order:
     """An ``OrderState`` (or ``PostOrderResponse``) as a domain order, quantities in units."""
     requested = Decimal(str(state.get("lotsRequested", "0") or "0")) * rules.lot
     executed = Decimal(str(state.get("lotsExecuted", "0") or "0")) * rules.lot
-    status = STATUS.get(str(state.get("executionReportStatus", "")), OrderStatus.UNKNOWN)
+    raw_status = str(state.get("executionReportStatus", ""))
+    if raw_status not in STATUS:
+        raise VenueProtocolError(f"T-Invest sent executionReportStatus={raw_status!r}; expected one of "
+                                 f"{', '.join(STATUS)}")  # fmt: skip
+    status = STATUS[raw_status]
+    side = _strict(WIRE_DIRECTION, state.get("direction"), "direction")
+    order_type = _strict(WIRE_ORDER_TYPE, state.get("orderType") or "ORDER_TYPE_MARKET", "orderType")
     avg = quotation_to_decimal(state.get("executedOrderPrice")) if state.get("executedOrderPrice") else None
     price = quotation_to_decimal(state.get("initialSecurityPrice")) if state.get("initialSecurityPrice") else None
     fee = quotation_to_decimal(state.get("executedCommission")) if state.get("executedCommission") else Decimal(0)
     when = state.get("orderDate")
     return Order(
         client_id=client_id, venue_order_id=str(state.get("orderId", "")), symbol=symbol,
-        side=Side.BUY if state.get("direction") == "ORDER_DIRECTION_BUY" else Side.SELL,
-        order_type=OrderType.LIMIT if state.get("orderType") == "ORDER_TYPE_LIMIT" else OrderType.MARKET,
+        side=side, order_type=order_type,
         quantity=requested, price=price, status=status, filled=executed, avg_price=avg if executed else None, fee=fee,
         updated=datetime.fromisoformat(when.replace("Z", "+00:00")) if isinstance(when, str) else None,
     )  # fmt: skip
