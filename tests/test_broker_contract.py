@@ -141,7 +141,8 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
 
         def make() -> BitgetBroker:
             http = BitgetHttp(session, fake.url, kw.get("key", KEY), SECRET, PASSPHRASE, retry=FAST, timeout_s=0.4)
-            return BitgetBroker(http, OwnedInventory(inv_path), market=market)
+            return BitgetBroker(http, OwnedInventory(inv_path), market=market, receive_window_ms=600,
+                                settle_margin_ms=150)  # fmt: skip
 
         odd, tiny = (D("0.50049"), D("0.0004")) if market == "futures" else (D("0.50049"), D("0.001"))
         harness = Harness(kind, make(), "BTCUSDT", D("0.5"), odd, tiny, D(100), fake, make)
@@ -323,6 +324,34 @@ async def test_5xx_on_placement_is_looked_up_then_sent_once_more(venue: Harness)
     venue.venue.faults.add("500", path=venue.place_path())
     await venue.broker.place_order(OrderRequest(venue.symbol, Side.BUY, venue.qty, cid("five")))
     assert venue.placed() == 1 and "500" in venue.venue.faults.fired
+
+
+async def test_5xx_after_the_venue_accepted_is_found_not_resent(venue: Harness) -> None:
+    venue.venue.faults.add("after500", path=venue.place_path())
+    ack = await venue.broker.place_order(OrderRequest(venue.symbol, Side.BUY, venue.qty, cid("ok500")))
+    assert ack.venue_order_id and venue.placed() == 1 and "after500" in venue.venue.faults.fired
+
+
+async def test_a_timeout_on_cancel_is_resolved_by_lookup(venue: Harness) -> None:
+    low = (venue.price * D("0.8")).quantize(D("0.1"))
+    await venue.broker.place_order(OrderRequest(venue.symbol, Side.BUY, venue.qty, cid("c"), OrderType.LIMIT, low))
+    path = "CancelOrder" if venue.kind == "tinkoff" else "cancel-order"
+    venue.venue.faults.add("after", path=path)
+    await venue.broker.cancel_order(venue.symbol, cid("c"))  # cancelled at the venue, answer lost: looked up
+    assert (await venue.broker.get_order(venue.symbol, cid("c"))).status is OrderStatus.CANCELLED
+    assert "after" in venue.venue.faults.fired
+
+
+async def test_a_timeout_on_a_protection_is_resolved_by_lookup(venue: Harness) -> None:
+    if not venue.broker.capabilities.native_protections:
+        pytest.skip("Bitget spot protects synthetically")
+    await buy(venue)
+    path = "PostSandboxStopOrder" if venue.kind == "tinkoff" else "place-tpsl-order"
+    venue.venue.faults.add("after", path=path)
+    placed = await venue.broker.place_protection(Protection(venue.symbol, "stop_loss", venue.price * D("0.9"),
+                                                            venue.qty, cid("p-sl")))  # fmt: skip
+    listed = [p for p in await venue.broker.protections(venue.symbol) if p.client_id == cid("p-sl")]
+    assert placed.venue_id and len(listed) == 1 and "after" in venue.venue.faults.fired
 
 
 async def test_unknown_outcome_that_stays_unknown_is_reconcile(venue: Harness) -> None:

@@ -69,8 +69,9 @@ def test_partial_fill_is_not_filled_and_quantities_are_units() -> None:
     with pytest.raises(VenueProtocolError, match="SOMETHING_NEW"):  # never guessed
         order_from_state({"executionReportStatus": "SOMETHING_NEW"}, "at-2", "SBER", SBER)
     with pytest.raises(VenueProtocolError, match="direction"):  # an unknown side is not a SELL
-        order_from_state({"executionReportStatus": "EXECUTION_REPORT_STATUS_NEW", "direction": "SIDEWAYS"}, "at-3",
-                         "SBER", SBER)
+        order_from_state(
+            {"executionReportStatus": "EXECUTION_REPORT_STATUS_NEW", "direction": "SIDEWAYS"}, "at-3", "SBER", SBER
+        )
 
 
 def test_portfolio_positions_are_visible_and_cash_is_not_a_position() -> None:

@@ -34,7 +34,7 @@ from aitrade.brokers.base import (
     Protection,
     Side,
 )
-from aitrade.errors import SkipError
+from aitrade.errors import HaltError, SkipError
 from aitrade.locks import ProcessLock
 from aitrade.statefile import atomic_write_json, read_json_object
 
@@ -104,6 +104,11 @@ class SimulatedBroker:
         if not self.read_only:
             atomic_write_json(self.state_path, self._state)
 
+    def _owner(self) -> None:
+        if not self.lock.held:
+            raise HaltError(f"{self.name}: this process does not hold the paper account's lock (read-only, or not "
+                            "connected); nothing is done")  # fmt: skip
+
     # --- reference data ----------------------------------------------------------------------
     async def instrument(self, symbol: str) -> InstrumentRules:
         if symbol in self._rules:
@@ -153,6 +158,7 @@ class SimulatedBroker:
         )  # fmt: skip
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
+        self._owner()
         existing = self._state["orders"].get(request.client_id)
         if existing is not None:  # idempotent: the same client id is never a second order
             return OrderAck(request.client_id, existing["venue_order_id"], OrderStatus(existing["status"]))
@@ -228,6 +234,7 @@ class SimulatedBroker:
                 if r["status"] == OrderStatus.NEW.value and (symbol is None or r["symbol"] == symbol)]  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
+        self._owner()
         raw = self._state["orders"].get(client_id)
         if raw is None:
             raise SkipError(f"{self.name}: no order {client_id} to cancel")
@@ -237,6 +244,7 @@ class SimulatedBroker:
 
     # --- protections and price updates -------------------------------------------------------
     async def place_protection(self, protection: Protection) -> Protection:
+        self._owner()
         held = Decimal(self._state["positions"].get(protection.symbol, {}).get("qty", "0"))
         if held == 0:
             raise SkipError(f"{self.name} {protection.kind} {protection.symbol}: no position to protect")
@@ -249,6 +257,7 @@ class SimulatedBroker:
         return placed
 
     async def cancel_protection(self, protection: Protection) -> None:
+        self._owner()
         self._state["protections"].pop(protection.client_id, None)
         self._save()
 

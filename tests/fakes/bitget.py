@@ -178,16 +178,19 @@ class FakeBitget:
             text = await request.text()
             if self.faults.take(request.path, frozenset({"delay"})) == "delay":
                 await asyncio.sleep(self.delay_s)  # still in transit: the venue has not seen it yet
+            if self.echo_headers and private:  # a misbehaving venue whose error body repeats our headers
+                return self.error("40006", f"Invalid request; headers were {dict(request.headers)}")
             denied = await self._gate(request) or (await self._auth(request, text) if private else None)
             if denied is not None:
-                if self.echo_headers:
-                    return self.error("40006", f"Invalid request; headers were {dict(request.headers)}")
                 return denied
             args = dict(request.query) if request.method == "GET" else json.loads(text or "{}")
             answer = handler(args)
-            late = request.method == "POST" and "place" in request.path
-            if late and self.faults.take(request.path, frozenset({"after"})) == "after":
-                await asyncio.sleep(self.hang_s)  # accepted, but the answer never arrives in time
+            late = request.method == "POST" and ("place" in request.path or "cancel" in request.path)
+            fault = self.faults.take(request.path, frozenset({"after", "after500"})) if late else None
+            if fault == "after":
+                await asyncio.sleep(self.hang_s)  # done, but the answer never arrives in time
+            elif fault == "after500":
+                return web.Response(status=500, text="Internal Server Error")  # done, then a 5xx
             return answer
 
         return run

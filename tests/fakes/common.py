@@ -18,7 +18,9 @@ class Fault:
     Transport kinds (checked before a request is handled): ``429``, ``500``,
     ``hang`` (no answer in time), ``reset`` (connection dropped). Venue kinds
     (checked by the order handlers): ``after`` (the order is accepted, then the
-    answer hangs), ``partial`` (the order fills only half for now).
+    answer hangs), ``after500`` (accepted, then a 5xx), ``partial`` (the order
+    fills only half for now), ``delay`` (Bitget: the request is held in transit
+    before the venue sees it).
     """
 
     kind: str

@@ -59,6 +59,7 @@ class FakeTinvest:
 
     def __init__(self, *, token: str = "t.sandbox-token", listed: str = "2023-01-02T00:00:00Z"):
         self.token = token
+        self.echo_headers = False
         self.listed = pd.Timestamp(listed)
         self.faults = FaultPlan()
         self.requests: list[dict[str, Any]] = []
@@ -108,6 +109,8 @@ class FakeTinvest:
             return self.error(400, 3, "30001", "invalid json")
         self.requests.append({"service": service, "method": method, "body": body,
                               "auth": request.headers.get("Authorization", "")})  # fmt: skip
+        if self.echo_headers:  # a misbehaving venue whose error body repeats the request, token and all
+            return self.error(400, 3, "30001", f"invalid request; headers were {dict(request.headers)}")
         fault = self.faults.take(f"{service}/{method}")
         if fault in ("hang", "reset"):
             await apply_transport_fault(fault, request, self.hang_s)
@@ -126,8 +129,12 @@ class FakeTinvest:
         answer = handler(body)
         if inspect.isawaitable(answer):
             answer = await answer
-        if method.startswith("Post") and self.faults.take(method, frozenset({"after"})) == "after":
-            await asyncio.sleep(self.hang_s)  # accepted, but the answer never arrives in time
+        late = method.startswith(("Post", "Cancel"))
+        fault = self.faults.take(method, frozenset({"after", "after500"})) if late else None
+        if fault == "after":
+            await asyncio.sleep(self.hang_s)  # done, but the answer never arrives in time
+        elif fault == "after500":
+            return web.json_response({"code": 13, "message": "internal", "description": "70001"}, status=500)
         return answer
 
     # --- services -----------------------------------------------------------------------------

@@ -155,6 +155,12 @@ class BitgetBroker:
         """Close the ownership ledger; the HTTP session belongs to the caller."""
         self.inventory.close()
 
+    def _owner(self) -> None:
+        """Only the process holding this account's lock sends anything (connect() takes it)."""
+        if not self.inventory.lock.held:
+            raise HaltError(f"{self.name}: this process does not hold the account lock (read-only, or not connected); "
+                            "nothing is sent")  # fmt: skip
+
     # --- reference data ----------------------------------------------------------------------
     async def instrument(self, symbol: str) -> InstrumentRules:
         if symbol not in self._rules:
@@ -353,6 +359,7 @@ class BitgetBroker:
         return req
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
+        self._owner()
         if not self.inventory.synced:
             raise HaltError(f"Bitget {self.market}: the ownership ledger has not been rebuilt from the venue yet "
                             "(connect first); nothing is sent")  # fmt: skip
@@ -395,6 +402,7 @@ class BitgetBroker:
                                settle=restamp if self.spot else None)  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
+        self._owner()
         path = "/api/v2/spot/trade/cancel-order" if self.spot else "/api/v2/mix/order/cancel-order"
         body: dict[str, Any] = {"symbol": symbol, "clientOid": client_id}
         if not self.spot:
@@ -415,6 +423,7 @@ class BitgetBroker:
                          "protect spot positions synthetically")  # fmt: skip
 
     async def place_protection(self, protection: Protection) -> Protection:
+        self._owner()
         if self.spot:
             raise self._no_native()
         if protection.kind not in PLAN:
@@ -446,6 +455,7 @@ class BitgetBroker:
                           protection.client_id, venue_id)  # fmt: skip
 
     async def cancel_protection(self, protection: Protection) -> None:
+        self._owner()
         if self.spot:
             raise self._no_native()
         ref = {"orderId": protection.venue_id} if protection.venue_id else {"clientOid": protection.client_id}

@@ -199,6 +199,12 @@ class TinkoffBroker:
             raise HaltError("T-Invest broker used before connect()")
         return self.account_id
 
+    def _owner(self) -> None:
+        """Only the process holding this account's lock sends anything (connect() takes it)."""
+        if not self.inventory.lock.held:
+            raise HaltError(f"{self.name}: this process does not hold the account lock (read-only, or not connected); "
+                            "nothing is sent")  # fmt: skip
+
     # --- reference data ----------------------------------------------------------------------
     async def _inst(self, symbol: str) -> dict[str, Any]:
         """Instrument facts, resolved once per session (the disk cache lives a week)."""
@@ -295,6 +301,7 @@ class TinkoffBroker:
         return order
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
+        self._owner()
         rules = await self.instrument(request.symbol)
         req = request.normalized(rules) if request.price is not None else None
         if req is None:
@@ -330,6 +337,7 @@ class TinkoffBroker:
                                known=known, what=what, key="request id")  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
+        self._owner()
         body = {"accountId": self._account(), "orderId": tinvest_order_id(client_id),
                 "orderIdType": "ORDER_ID_TYPE_REQUEST"}  # fmt: skip
         try:
@@ -352,6 +360,7 @@ class TinkoffBroker:
         return ("SandboxService", sandbox) if self.sandbox else ("StopOrdersService", prod)
 
     async def place_protection(self, protection: Protection) -> Protection:
+        self._owner()
         rules = await self.instrument(protection.symbol)
         await self._refresh_pending(protection.symbol)
         held = self.inventory.quantity(protection.symbol)
@@ -369,14 +378,17 @@ class TinkoffBroker:
         except (ReconcileError, DuplicateOrder):
             known = self.inventory.key_for(p.client_id)  # a stop id we saw earlier
             found = [x for x in await self.protections(p.symbol) if x.client_id == p.client_id or x.venue_id == known]
-            if not found:
-                raise
-            return found[0]
+            if found:
+                return found[0]
+            # Stop orders are not listed by our key, but ``orderId`` is T-Invest's idempotency key: the same
+            # request again returns the stop the lost answer was about, or places it once.
+            answer = await self._call(service, method, body, what, idempotent=False)
         stop_id = str(answer.get("stopOrderId") or "")
         self.inventory.remember_key(stop_id, p.client_id)
         return Protection(p.symbol, p.kind, p.trigger, qty, p.client_id, stop_id)
 
     async def cancel_protection(self, protection: Protection) -> None:
+        self._owner()
         stop_id = protection.venue_id or self.inventory.key_for(protection.client_id) or ""
         if not stop_id:
             raise OrderNotFound(f"T-Invest: no stop order known for {protection.client_id}")
