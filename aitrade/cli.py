@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, NoReturn
 
 from aitrade import __version__
+from aitrade.checks import NONNEG_INT, POSITIVE, POSITIVE_INT, arg
 from aitrade.commands.table import format_table
 from aitrade.config import Settings, load_settings
 from aitrade.errors import AiTradeError, UserError
@@ -25,7 +26,14 @@ log = logging.getLogger("aitrade.cli")
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse that reports a usage error in one line (exit 2)."""
+    """argparse that reports a usage error in one line (exit 2) and takes no abbreviations.
+
+    ``--conf`` must never be read as ``--confirm``, nor ``--onlin`` as ``--online``.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
 
     def error(self, message: str) -> NoReturn:
         self.exit(2, f"aitrade: error: {message} (see `{self.prog} --help`)\n")
@@ -37,6 +45,28 @@ def _dashed(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
     if "_" in name:
         flags.append(f"--{name.replace('_', '-')}")
     parser.add_argument(*flags, dest=name, **kwargs)
+
+
+def _interval(text: str) -> str:
+    from aitrade.data.intervals import parse_interval  # noqa: PLC0415
+
+    try:
+        return parse_interval(text)
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+SOURCES = ("sample", "bitget", "tinvest", "csv")
+PRESETS = ("classic", "sniper", "grinder", "volatile")  # aitrade.signals.regimes.PRESETS (tested equal)
+FITNESSES = ("sharpe", "sortino", "calmar", "sniper")  # aitrade.optimize.fitness.FITNESSES (tested equal)
+
+
+def _pct(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def _num(value: Any, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _symbols(text: str | None) -> list[str] | None:
@@ -136,6 +166,10 @@ def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands.data_cmd import quality  # noqa: PLC0415
 
     rows = quality(settings, source=args.source, symbols=_symbols(args.symbols), interval=args.interval, path=args.path)
+    if not rows:
+        asked = ", ".join(f"{k} {v}" for k, v in (("source", args.source), ("symbols", args.symbols),
+                                                   ("interval", args.interval)) if v)  # fmt: skip
+        raise UserError(f"no bar tables match {asked or 'anything'}; see `aitrade data list`")
     if args.json:
         _print_json(rows)
     else:
@@ -195,23 +229,28 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.backtest.metrics import backtest_metrics  # noqa: PLC0415
     from aitrade.backtest.params import load_genome  # noqa: PLC0415
     from aitrade.backtest.report import write_report  # noqa: PLC0415
+    from aitrade.runs import staged_output  # noqa: PLC0415
     from aitrade.signals import load_signals  # noqa: PLC0415
+    from aitrade.strategy import Genome  # noqa: PLC0415
 
     signals = load_signals(args.signals)
-    from aitrade.strategy import Genome  # noqa: PLC0415
 
     genome = load_genome(args.params) if args.params else Genome.from_mapping(settings.profile.strategy)
     config = BacktestConfig.from_settings(settings, args.capital, long_only=args.long_only)
-    result = run_backtest(Panel.from_signals(signals), genome, config)
-    metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
-                               turnover_notional=result.turnover_notional)  # fmt: skip
-    metrics = {"genome": genome.to_dict(), "signals": str(args.signals), "capital": args.capital, **metrics}
     out = Path(args.out)
-    synthetic = " (SYNTHETIC DATA)" if signals.meta.get("synthetic") else ""
-    paths = write_report(result, metrics, out, f"Backtest of {', '.join(signals.symbols)}{synthetic}")
-    print(f"trades: {metrics['trades']}  total return {metrics['total_return']:.2%}  "
-          f"max drawdown {metrics['max_drawdown']:.2%}  Sharpe {metrics['sharpe']:.2f}")  # fmt: skip
-    print(f"wrote {paths['trades']}, {paths['metrics']}, {paths['equity_png']}")
+    names = ("trades.csv", "metrics.json", "equity.png")
+    with staged_output(out, force=args.force, names=names) as stage:  # refuses to overwrite before any work
+        result = run_backtest(Panel.from_signals(signals), genome, config)
+        metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
+                                   turnover_notional=result.turnover_notional)  # fmt: skip
+        metrics = {"genome": genome.to_dict(), "signals": str(args.signals), "capital": args.capital, **metrics}
+        synthetic = " (SYNTHETIC DATA)" if signals.meta.get("synthetic") else ""
+        write_report(result, metrics, stage, f"Backtest of {', '.join(signals.symbols)}{synthetic}")
+    print(f"trades: {metrics['trades']}  total return {_pct(metrics['total_return'])}  "
+          f"max drawdown {_pct(metrics['max_drawdown'])}  Sharpe {_num(metrics['sharpe'])}")  # fmt: skip
+    if not metrics["trades"]:
+        print("no trades: the rules never entered on these signals (check conf against the probabilities)")
+    print(f"wrote {', '.join(str(out / n) for n in names)}")
     return 0
 
 
@@ -224,7 +263,7 @@ def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.optimize.ga import OptimizerConfig  # noqa: PLC0415
     from aitrade.optimize.report import write_wfo  # noqa: PLC0415
     from aitrade.optimize.wfo import walk_forward_optimize  # noqa: PLC0415
-    from aitrade.runs import git_commit, new_run_dir  # noqa: PLC0415
+    from aitrade.runs import git_commit, new_run_dir, run_scope  # noqa: PLC0415
     from aitrade.signals import load_signals  # noqa: PLC0415
 
     settings_file = Path(args.settings) if args.settings else REPO / "params" / f"optimizer_{args.profile}.yaml"
@@ -236,17 +275,19 @@ def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
     config = BacktestConfig.from_settings(settings, args.capital, long_only=args.long_only)
     params = {"kind": "optimize", "settings": str(settings_file), **overrides, "signals": str(args.signals),
               "seed": args.seed, "capital": args.capital}  # fmt: skip
+    panel = Panel.from_signals(signals)
     run_dir = new_run_dir(settings, "optimize", params, args.out)
-    result = walk_forward_optimize(Panel.from_signals(signals), cfg, config, seed=args.seed)
-    provenance = {"run": str(run_dir), "signals": str(args.signals), "signals_meta": {
-        k: signals.meta.get(k) for k in ("mode", "symbols", "interval", "data_fingerprint", "synthetic", "seed")},
-        "seed": args.seed, "profile": cfg.profile, "fitness": cfg.fitness, "git_commit": git_commit()}  # fmt: skip
-    paths = write_wfo(result, run_dir, provenance, f"{cfg.profile} / {cfg.fitness}")
+    with run_scope(run_dir):
+        result = walk_forward_optimize(panel, cfg, config, seed=args.seed)
+        provenance = {"run": str(run_dir), "signals": str(args.signals), "signals_meta": {
+            k: signals.meta.get(k) for k in ("mode", "symbols", "interval", "data_fingerprint", "synthetic", "seed")},
+            "seed": args.seed, "profile": cfg.profile, "fitness": cfg.fitness, "git_commit": git_commit()}  # fmt: skip
+        paths = write_wfo(result, run_dir, provenance, f"{cfg.profile} / {cfg.fitness}")
     m = result.metrics
     print(f"run: {run_dir}")
-    print(f"{m['windows']} windows; stitched out-of-sample: return {m['total_return']:.2%}, max drawdown "
-          f"{m['max_drawdown']:.2%}, trades {m['trades']}, deflated Sharpe {m['deflated_sharpe']:.3f}, "
-          f"PBO {m['pbo_mean'] if m['pbo_mean'] is None else round(m['pbo_mean'], 3)}")  # fmt: skip
+    print(f"{m['windows']} windows; stitched out-of-sample: return {_pct(m['total_return'])}, max drawdown "
+          f"{_pct(m['max_drawdown'])}, trades {m['trades']}, deflated Sharpe {_num(m['deflated_sharpe'], 3)}, "
+          f"PBO {_num(m['pbo_mean'], 3)}")  # fmt: skip
     print(f"wrote {paths['wfo_report']}, {paths['best_params']}, {paths['equity_png']}")
     if (m["total_return"] or 0) <= 0:
         print("warning: the stitched out-of-sample return is not positive; do not trade these parameters")
@@ -257,8 +298,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     from pathlib import Path  # noqa: PLC0415
 
     from aitrade.optimize.report import validation_report  # noqa: PLC0415
+    from aitrade.runs import require_complete  # noqa: PLC0415
 
     run = Path(args.run)
+    require_complete(run, "optimise run")
     if not (run / "oos_equity.csv").is_file():
         raise UserError(f"{run} is not an optimise run (no oos_equity.csv); run `aitrade optimize` first")
     report = validation_report(run)
@@ -431,46 +474,47 @@ def build_parser() -> argparse.ArgumentParser:
     dl.set_defaults(func=cmd_data_list)
 
     df = data.add_parser("fetch", help="fetch bars into data_cache/")
-    df.add_argument("--source", default="sample", help="sample, bitget, tinvest or csv (default sample)")
+    df.add_argument("--source", default="sample", choices=SOURCES, help="where from (default sample)")
     df.add_argument("--symbols", help="comma-separated, e.g. BTCUSDT,ETHUSDT")
-    df.add_argument("--interval", default="1h")
+    df.add_argument("--interval", default="1h", type=_interval)
     df.add_argument("--start", help="UTC date/time, inclusive (ISO-8601)")
     df.add_argument("--end", help="UTC date/time, exclusive (ISO-8601)")
     df.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
-    df.add_argument("--market", default="spot", help="Bitget market: spot or futures")
+    df.add_argument("--market", default="spot", choices=("spot", "futures"), help="Bitget market")
     df.add_argument("--refresh", action="store_true", help="fetch again even what is cached")
     df.set_defaults(func=cmd_data_fetch)
 
     dc = data.add_parser("check", help="quality report")
-    dc.add_argument("--source", help="sample, csv, or a cache source (default: samples and cache)")
+    dc.add_argument("--source", choices=SOURCES, help="default: the samples and the whole cache")
     dc.add_argument("--symbols")
-    dc.add_argument("--interval")
+    dc.add_argument("--interval", type=_interval)
     dc.add_argument("--path")
     dc.add_argument("--json", action="store_true")
     dc.set_defaults(func=cmd_data_check)
 
     sig = sub.add_parser("signals", help="walk-forward or universal out-of-sample signals")
-    _dashed(sig, "mode", default="walk", help="walk (a model per asset) or universal (one shared model)")
-    _dashed(sig, "train_window", type=int, default=800, help="training bars per fold (default 800)")
-    _dashed(sig, "trade_window", type=int, default=400, help="predicted bars per fold (default 400)")
-    _dashed(sig, "embargo", type=int, default=12, help="unused bars between training and trading (default 12)")
-    _dashed(sig, "preset", default="classic", help="regime quantiles: classic, sniper, grinder, volatile")
+    _dashed(sig, "mode", default="walk", choices=("walk", "universal"),
+            help="walk (a model per asset) or universal (one shared model)")  # fmt: skip
+    _dashed(sig, "train_window", type=arg(lo=50, integer=True), default=800, help="training bars per fold")
+    _dashed(sig, "trade_window", type=POSITIVE_INT, default=400, help="predicted bars per fold (default 400)")
+    _dashed(sig, "embargo", type=NONNEG_INT, default=12, help="unused bars between training and trading")
+    _dashed(sig, "preset", default="classic", choices=PRESETS, help="regime quantiles")
     _dashed(sig, "cross_asset_wf", action="store_true", help="universal: re-train walking forward in time")
     _dashed(sig, "reset", action="store_true", help="discard cached fold models")
     _dashed(sig, "symbols", help="comma-separated (default: the universe's symbols the source has)")
-    _dashed(sig, "source", default="sample", help="sample, bitget, tinvest or csv")
+    _dashed(sig, "source", default="sample", choices=SOURCES)
     _dashed(sig, "path", help="folder of <SYMBOL>.csv files (csv source)")
-    _dashed(sig, "interval", help="bar interval (default: the universe profile's, crypto 4h, stocks 1h)")
+    _dashed(sig, "interval", type=_interval, help="bar interval (default: the universe profile's)")
     _dashed(sig, "start", help="UTC start, inclusive")
     _dashed(sig, "end", help="UTC end, exclusive")
-    _dashed(sig, "seed", type=int, default=7)
-    _dashed(sig, "model", default="mlp", help="walk mode: mlp (default) or gru")
-    _dashed(sig, "epochs", type=int, default=40)
-    _dashed(sig, "horizon", type=int, default=12, help="label horizon in bars (default 12)")
-    _dashed(sig, "label_tp", type=float, default=1.5, help="label take-profit in ATR (default 1.5)")
-    _dashed(sig, "label_sl", type=float, default=1.0, help="label stop in ATR (default 1.0)")
-    _dashed(sig, "jobs", type=int, default=1, help="local worker processes")
-    _dashed(sig, "executor", default="local", help="local or dask")
+    _dashed(sig, "seed", type=NONNEG_INT, default=7)
+    _dashed(sig, "model", default="mlp", choices=("mlp", "gru"), help="walk mode's net")
+    _dashed(sig, "epochs", type=POSITIVE_INT, default=40)
+    _dashed(sig, "horizon", type=POSITIVE_INT, default=12, help="label horizon in bars (default 12)")
+    _dashed(sig, "label_tp", type=POSITIVE, default=1.5, help="label take-profit in ATR (default 1.5)")
+    _dashed(sig, "label_sl", type=POSITIVE, default=1.0, help="label stop in ATR (default 1.0)")
+    _dashed(sig, "jobs", type=POSITIVE_INT, default=1, help="local worker processes")
+    _dashed(sig, "executor", default="local", choices=("local", "dask"))
     _dashed(sig, "scheduler", help="Dask scheduler address (default: a LocalCluster)")
     _dashed(sig, "out", help="run folder (default runs/<run_id>)")
     sig.set_defaults(func=cmd_signals)
@@ -479,19 +523,21 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--signals", required=True, help="a run folder or its signals.parquet")
     bt.add_argument("--params", help="JSON/YAML genome (e.g. best_strategy_params.json); default: the profile's")
     bt.add_argument("--out", required=True, help="folder for trades.csv, metrics.json, equity.png")
-    bt.add_argument("--capital", type=float, default=1000.0)
+    bt.add_argument("--capital", type=POSITIVE, default=1000.0)
+    bt.add_argument("--force", action="store_true", help="replace the results already in --out")
     _dashed(bt, "long_only", action="store_true", help="no shorts (spot venues)")
     bt.set_defaults(func=cmd_backtest)
 
     opt = sub.add_parser("optimize", help="genetic walk-forward optimisation of the trading rules")
     opt.add_argument("--signals", required=True, help="a signals run folder")
-    opt.add_argument("--profile", default="crypto", help="crypto, stocks or both (params/optimizer_<profile>.yaml)")
+    opt.add_argument("--profile", default="crypto", choices=("crypto", "stocks", "both"),
+                     help="params/optimizer_<profile>.yaml")  # fmt: skip
     opt.add_argument("--settings", help="an optimiser YAML instead of the profile's")
-    opt.add_argument("--fitness", help="sharpe, sortino, calmar or sniper")
+    opt.add_argument("--fitness", choices=FITNESSES)
     for name in ("population", "generations", "survivors", "train_window", "test_window"):
-        _dashed(opt, name, type=int)
-    _dashed(opt, "seed", type=int, default=7)
-    _dashed(opt, "capital", type=float, default=1000.0)
+        _dashed(opt, name, type=POSITIVE_INT)
+    _dashed(opt, "seed", type=NONNEG_INT, default=7)
+    _dashed(opt, "capital", type=POSITIVE, default=1000.0)
     _dashed(opt, "long_only", action="store_true")
     _dashed(opt, "out", help="run folder (default runs/<run_id>)")
     opt.set_defaults(func=cmd_optimize)
@@ -563,7 +609,9 @@ def _run(argv: Sequence[str] | None, out: RedactingStream, err: RedactingStream)
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     func: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "func", None)
     if func is None:
-        parser.print_help()
+        where = " ".join(x for x in (getattr(args, "command", None), getattr(args, "sub", None)) if x)
+        print(f"aitrade: error: {'`aitrade ' + where + '` needs a subcommand' if where else 'name a command'} "
+              "(see `aitrade --help`)", file=sys.stderr)  # fmt: skip
         return 2
     try:
         settings = load_settings(args.home)

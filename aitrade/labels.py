@@ -16,6 +16,8 @@ import numpy as np
 import pandas as pd
 from numba import njit
 
+from aitrade.checks import number
+
 FLAT, LONG, SHORT = 0, 1, 2
 CLASSES = ("flat", "long", "short")
 NO_LABEL = -1
@@ -28,6 +30,11 @@ class LabelConfig:
     tp: float = 1.5
     sl: float = 1.0
     horizon: int = 12
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tp", number("label take-profit (label_tp, ATR)", self.tp, lo=0, lo_open=True))
+        object.__setattr__(self, "sl", number("label stop (label_sl, ATR)", self.sl, lo=0, lo_open=True))
+        object.__setattr__(self, "horizon", number("label horizon (bars)", self.horizon, lo=1, integer=True))
 
     def to_dict(self) -> dict[str, float]:
         return asdict(self)

@@ -14,7 +14,9 @@ import yaml
 
 from aitrade.config import Settings
 from aitrade.errors import UserError
-from aitrade.runs import new_run_dir
+from aitrade.files import yaml_problem
+from aitrade.redact import redact
+from aitrade.runs import new_run_dir, run_scope
 
 NOTEBOOKS = {
     "walk_forward": "10_walk_forward.ipynb",
@@ -40,11 +42,15 @@ def load_params(path: str | Path | None) -> dict[str, Any]:
         return {}
     p = Path(path)
     try:
-        data = yaml.load(p.read_text(), Loader=_NoDatesLoader)  # noqa: S506 (a SafeLoader subclass)
+        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_NoDatesLoader)  # noqa: S506 (a SafeLoader subclass)
     except FileNotFoundError as exc:
         raise UserError(f"parameter file {p} does not exist") from exc
+    except IsADirectoryError as exc:
+        raise UserError(f"parameter file {p} is a folder, not a file") from exc
+    except UnicodeDecodeError as exc:
+        raise UserError(f"parameter file {p} is not UTF-8 text (byte {exc.start})") from None
     except yaml.YAMLError as exc:
-        raise UserError(f"parameter file {p} is not valid YAML: {exc}") from exc
+        raise UserError(f"parameter file {p} is not valid YAML: {yaml_problem(exc)}") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -54,7 +60,10 @@ def load_params(path: str | Path | None) -> dict[str, Any]:
 
 def parse_value(text: str) -> Any:
     """A ``-p`` value as YAML would read it (numbers, booleans, null), dates kept as text."""
-    return yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506
+    try:
+        return yaml.load(text, Loader=_NoDatesLoader)  # noqa: S506
+    except yaml.YAMLError as exc:
+        raise UserError(f"parameter value {text!r} is not valid YAML: {yaml_problem(exc)}") from None
 
 
 def notebook_path(name: str) -> Path:
@@ -97,8 +106,20 @@ def run_notebook(
     )
     params = {**params, "run_dir": str(run_dir), "home": str(settings.home)} if "run_dir" in declared else params
     executed = run_dir / nb.name
-    papermill.execute_notebook(
-        str(nb), str(executed), parameters=params, cwd=str(settings.home), progress_bar=False,
-        execution_timeout=timeout_s, kernel_name="python3",
-    )  # fmt: skip
+    with run_scope(run_dir):  # complete, or failed with the one-line reason
+        try:
+            papermill.execute_notebook(
+                str(nb), str(executed), parameters=params, cwd=str(settings.home), progress_bar=False,
+                execution_timeout=timeout_s, kernel_name="python3",
+            )  # fmt: skip
+        except papermill.PapermillExecutionError as exc:
+            raise UserError(error_summary(nb.name, exc, executed, settings.secrets())) from None
     return run_dir, executed
+
+
+def error_summary(name: str, exc: Any, executed: Path, secrets: tuple[str, ...] = ()) -> str:
+    """One line for a failed notebook: the cell, the error, where the partly executed copy is (secrets redacted)."""
+    value = " ".join(str(getattr(exc, "evalue", "") or exc).split())[:300]
+    line = (f"notebook {name} failed in cell {getattr(exc, 'exec_count', '?')}: {getattr(exc, 'ename', 'Error')}: "
+            f"{value}; the partly executed notebook is {executed} (the run is marked failed)")  # fmt: skip
+    return redact(line, secrets)

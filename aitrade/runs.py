@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
+import secrets
 import shutil
 import subprocess
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from aitrade.config import Settings
 from aitrade.errors import UserError
-from aitrade.statefile import atomic_write_json
+from aitrade.redact import redact
+from aitrade.statefile import atomic_write_json, read_json_object
 
 
 def git_commit(cwd: Path | None = None) -> str | None:
@@ -33,6 +38,9 @@ def git_commit(cwd: Path | None = None) -> str | None:
     return out.stdout.strip() or None if out.returncode == 0 else None
 
 
+RUN_FILE = "run.json"
+
+
 def new_run_dir(
     settings: Settings,
     kind: str,
@@ -42,24 +50,118 @@ def new_run_dir(
     exist_ok: bool = False,
     params_name: str = "params.json",
 ) -> Path:
-    """A fresh run folder: ``out`` when given, else ``runs/<UTC stamp>-<kind>-<hash>``.
+    """A fresh run folder, marked ``running`` in ``run.json`` until :func:`finish_run` or :func:`fail_run`.
 
-    ``exist_ok`` lets a notebook write into the folder its runner made for it.
+    ``out`` when given (it must not hold files), else ``runs/<UTC stamp to the
+    microsecond>-<kind>-<params hash>-<random>``: two runs started in the same
+    second never share a folder. ``exist_ok`` lets a notebook write into the
+    folder its runner made for it (its status stays the runner's to set).
+    Create it only after every input has been validated.
     """
     if out is not None:
         path = Path(out).expanduser()
+        if path.exists() and not path.is_dir():
+            raise UserError(f"output folder {path} is a file")
         if path.exists() and any(path.iterdir()) and not exist_ok:
-            raise UserError(f"output folder {path} exists and is not empty")
+            raise UserError(f"output folder {path} exists and is not empty (choose another --out)")
     else:
-        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         digest = hashlib.sha256(json.dumps(params, sort_keys=True, default=str).encode()).hexdigest()[:6]
-        path = settings.runs_dir / f"{stamp}-{kind}-{digest}"
+        path = settings.runs_dir / f"{stamp}-{kind}-{digest}-{secrets.token_hex(2)}"
     try:
         path.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create the run folder {path}: {exc.strerror or exc}") from exc
     atomic_write_json(path / params_name, params)
+    if not (exist_ok and (path / RUN_FILE).exists()):
+        atomic_write_json(path / RUN_FILE, {"status": "running", "kind": kind, "pid": os.getpid(),
+                                            "started": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
     return path
+
+
+def _mark(path: Path, status: str, **extra: Any) -> None:
+    record = read_json_object(path / RUN_FILE, {}) if (path / RUN_FILE).exists() else {}
+    record.update(status=status, ended=datetime.now(UTC).isoformat(timespec="seconds"), **extra)
+    atomic_write_json(path / RUN_FILE, record)
+
+
+def finish_run(path: str | Path) -> None:
+    """Mark a run complete: its artifacts are whole and may be used."""
+    _mark(Path(path), "complete")
+
+
+def fail_run(path: str | Path, error: BaseException | str) -> None:
+    """Mark a run failed with a one-line reason (secret-shaped text redacted)."""
+    text = error if isinstance(error, str) else f"{error.__class__.__name__}: {error}"
+    _mark(Path(path), "failed", error=redact(" ".join(str(text).split()))[:500])
+
+
+def run_status(path: str | Path) -> str:
+    """``complete``, ``failed``, ``running``, ``interrupted`` (its process is gone), or ``unknown`` (no run.json)."""
+    file = Path(path) / RUN_FILE
+    if not file.exists():
+        return "unknown"
+    record = read_json_object(file, {})
+    status = str(record.get("status", "unknown"))
+    if status == "running" and not _alive(record.get("pid")):
+        return "interrupted"
+    return status
+
+
+def require_complete(path: str | Path, what: str) -> None:
+    """Refuse to use a run that is still running, failed or was interrupted."""
+    status = run_status(path)
+    if status in ("running", "failed", "interrupted"):
+        reason = read_json_object(Path(path) / RUN_FILE, {}).get("error")
+        raise UserError(f"{what} {path} is {status}" + (f" ({reason})" if reason else "") +
+                        "; use a complete run")  # fmt: skip
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+@contextmanager
+def run_scope(path: str | Path) -> Iterator[Path]:
+    """Mark the run complete when the block ends, failed (with the reason) when it raises or is interrupted."""
+    p = Path(path)
+    try:
+        yield p
+    except BaseException as exc:
+        with contextlib.suppress(Exception):
+            fail_run(p, "interrupted" if isinstance(exc, KeyboardInterrupt) else exc)
+        raise
+    finish_run(p)
+
+
+@contextmanager
+def staged_output(out: str | Path, *, force: bool, names: tuple[str, ...]) -> Iterator[Path]:
+    """Write a results folder under a temporary name and swap it in whole when the block succeeds.
+
+    Existing results (any of ``names`` in ``out``) are replaced only with
+    ``force``; a failure leaves ``out`` as it was.
+    """
+    dest = Path(out).expanduser()
+    if dest.exists() and not dest.is_dir():
+        raise UserError(f"output folder {dest} is a file")
+    clash = [n for n in names if (dest / n).exists()]
+    if clash and not force:
+        raise UserError(f"{dest} already holds {', '.join(clash)}; add --force to replace them")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = Path(tempfile.mkdtemp(prefix=f".{dest.name}.partial-", dir=dest.parent))
+    try:
+        yield stage
+        dest.mkdir(exist_ok=True)
+        for item in stage.iterdir():
+            os.replace(item, dest / item.name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 PROMOTED = ("signals.parquet", "meta.json", "metrics.json", "params.json")
@@ -70,6 +172,7 @@ def promote(settings: Settings, run: str | Path) -> Path:
     src = Path(run).expanduser()
     if not src.is_absolute() and not src.exists():
         src = settings.home / src
+    require_complete(src, "run")
     if not (src / "signals.parquet").is_file() or not (src / "meta.json").is_file():
         raise UserError(f"{src} is not a finished research run (no signals.parquet/meta.json)")
     from aitrade.signals.artifact import load_signals  # noqa: PLC0415 (validates before promoting)

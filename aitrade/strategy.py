@@ -40,9 +40,26 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from aitrade.checks import number
+
 FLAT, PENDING, OPEN = 0, 1, 2
 EXIT_REASONS = ("sl", "tp", "trail", "time", "abort", "vol_exit", "end")
 SL, TP, TRAIL, TIME, ABORT, VOL, END = range(7)
+
+
+#: the valid range of every gene (finite; integral where the gene counts bars)
+GENE_RULES: dict[str, dict[str, Any]] = {
+    "sl": {"lo": 0, "lo_open": True},
+    "tp": {"lo": 0, "lo_open": True},
+    "conf": {"lo": 0, "hi": 1},
+    "pullback": {"lo": 0},
+    "fill_wait": {"lo": 1, "integer": True},
+    "max_hold": {"lo": 1, "integer": True},
+    "trail_act": {"lo": 0},
+    "trail_off": {"lo": 0, "lo_open": True},
+    "vol_exit": {"lo": 0, "lo_open": True},
+    "abort": {"lo": 0, "hi": 1},
+}
 
 
 @dataclass(frozen=True)
@@ -61,21 +78,9 @@ class Genome:
     abort: float = 0.75
 
     def __post_init__(self) -> None:
-        checks = {
-            "sl": self.sl > 0,
-            "tp": self.tp > 0,
-            "conf": 0.0 <= self.conf <= 1.0,
-            "pullback": self.pullback >= 0,
-            "fill_wait": self.fill_wait >= 1 and float(self.fill_wait).is_integer(),
-            "max_hold": self.max_hold >= 1 and float(self.max_hold).is_integer(),
-            "trail_act": self.trail_act >= 0,
-            "trail_off": self.trail_off > 0,
-            "vol_exit": self.vol_exit > 0,
-            "abort": 0.0 <= self.abort <= 1.0,
-        }
-        for gene, ok in checks.items():
-            if not ok:
-                raise ValueError(f"gene {gene}={getattr(self, gene)!r} is out of range")
+        for gene, rule in GENE_RULES.items():
+            value = number(f"gene {gene}", getattr(self, gene), **rule)
+            object.__setattr__(self, gene, value)
 
     @classmethod
     def genes(cls) -> tuple[str, ...]:
@@ -90,11 +95,7 @@ class Genome:
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any]) -> Genome:
         """A genome from the gene keys of ``data`` (other keys are ignored here)."""
-        kw = {g: data[g] for g in cls.genes() if g in data}
-        for g in ("fill_wait", "max_hold"):
-            if g in kw:
-                kw[g] = int(kw[g])
-        return cls(**kw)
+        return cls(**{g: data[g] for g in cls.genes() if g in data})  # __post_init__ checks every range
 
 
 @dataclass(frozen=True)

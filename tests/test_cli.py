@@ -26,7 +26,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 @pytest.mark.parametrize(
     ("argv", "needle"),
     [
-        (["data", "fetch", "--source", "yahoo", "--symbols", "AAPL"], "unknown source 'yahoo'"),
+        (["data", "fetch", "--source", "yahoo", "--symbols", "AAPL"], "invalid choice: 'yahoo'"),
         (["data", "fetch", "--symbols", "NOPE", "--interval", "1h"], "no embedded sample for 'NOPE'"),
         (["data", "fetch", "--symbols", "AAPL", "--interval", "7h"], "unknown interval '7h'"),
         (

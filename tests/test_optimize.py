@@ -72,8 +72,15 @@ def test_bad_optimiser_settings(tmp_path: Path) -> None:
         SearchSpace({"sl": (1.0, 2.0)})
     ranges = dict(OptimizerConfig.from_yaml(DEMO).ranges.ranges)
     ranges["conf"] = (0.5, 1.4)
-    with pytest.raises(ValueError, match="conf"):
+    with pytest.raises(UserError, match="gene conf must be a finite number >= 0 and <= 1, got 1.4"):
         SearchSpace(ranges)
+    bad.write_text("ranges: {sl: [one, 2]}\n")
+    with pytest.raises(UserError, match="low of sl must be a finite number, got 'one'"):
+        OptimizerConfig.from_yaml(bad)
+    bad.write_text("ranges: {sl: [1, 2\n")
+    with pytest.raises(UserError, match="not valid YAML: .* at line 2") as err:
+        OptimizerConfig.from_yaml(bad)
+    assert "\n" not in str(err.value)
 
 
 def test_walk_forward_optimisation_is_reproducible(signals_dir: Path) -> None:

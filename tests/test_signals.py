@@ -113,6 +113,14 @@ def test_fold_models_are_reused_unless_reset(tmp_path: Path) -> None:
     assert third.summary["reused_models"] == 0
     pd.testing.assert_frame_equal(first.signals, second.signals)
     pd.testing.assert_frame_equal(first.signals, third.signals)
+    assert first.run_dir != second.run_dir != third.run_dir  # same params, same second: separate folders
+    assert all(json.loads((r.run_dir / "run.json").read_text())["status"] == "complete" for r in (first, second))
+    cache = sorted((tmp_path / "state" / "fold_cache").glob("*.pt"))
+    cache[0].write_bytes(b"torn write")  # a damaged cache entry: trained again, not an unexpected error
+    (cache[1].with_suffix(".json")).write_text("[1, 2]")
+    fourth = generate_signals(settings, SignalParams(**SMALL), **kw)
+    assert fourth.summary["trained_models"] == 2
+    pd.testing.assert_frame_equal(first.signals, fourth.signals)
 
 
 def test_local_processes_give_the_same_signals(tmp_path: Path) -> None:
@@ -173,7 +181,7 @@ def test_cli_signals_and_promote(tmp_path: Path, capsys) -> None:
     prod = tmp_path / "state" / "production"
     assert (prod / "signals.parquet").is_file() and (prod / "models" / "UNIVERSAL.pt").is_file()
     code = main(["--home", home, "signals", "--mode", "sideways"])
-    assert code == 2 and "unknown mode 'sideways'" in capsys.readouterr().err
+    assert code == 2 and "invalid choice: 'sideways'" in capsys.readouterr().err
     assert main(["--home", home, "promote", str(tmp_path / "nothing")]) == 2
 
 

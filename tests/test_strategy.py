@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from aitrade.backtest.kernel import N_TRADE_FIELDS, rules_array, simulate_many_nb, simulate_nb
 from aitrade.backtest.reference import run_reference
+from aitrade.errors import UserError
 from aitrade.strategy import ABORT, END, SL, TIME, TP, TRAIL, VOL, Genome, Rules
 
 NO_COST = Rules(risk_per_trade=0.01, fee_rate=0.0, slippage=0.0)
@@ -143,10 +144,15 @@ def test_every_gene_has_an_effect() -> None:
 
 
 def test_genome_validation_names_the_gene() -> None:
-    with pytest.raises(ValueError, match="conf"):
+    with pytest.raises(UserError, match="conf"):
         Genome(conf=1.5)
-    with pytest.raises(ValueError, match="fill_wait"):
+    with pytest.raises(UserError, match="fill_wait"):
         Genome(fill_wait=0)
+    with pytest.raises(UserError, match="gene sl must be a finite number > 0, got inf"):
+        Genome(sl=float("inf"))
+    with pytest.raises(UserError, match="fill_wait must be a whole number"):  # never truncated to 2
+        Genome.from_mapping({"fill_wait": 2.7})
+    assert Genome.from_mapping({"fill_wait": 3.0}).fill_wait == 3
 
 
 @st.composite

@@ -20,6 +20,7 @@ import pandas as pd
 
 from aitrade.backtest.costs import CostModel, costs_for
 from aitrade.backtest.kernel import rules_array, simulate_many_nb
+from aitrade.checks import number
 from aitrade.signals.artifact import Signals
 from aitrade.strategy import EXIT_REASONS, Genome, Rules
 from aitrade.universe import asset_class
@@ -37,6 +38,17 @@ class BacktestConfig:
     allow_short: bool = True
     max_trades: int = 20_000
     costs: dict[str, CostModel] = field(default_factory=dict)  # per symbol; default by asset class
+
+    def __post_init__(self) -> None:
+        checked = {
+            "capital": number("capital", self.capital, lo=0, lo_open=True),
+            "risk_per_trade": number("risk per trade", self.risk_per_trade, lo=0, hi=1, lo_open=True),
+            "max_trades": number("max trades", self.max_trades, lo=1, integer=True),
+        }
+        if self.max_notional != math.inf:  # inf: no cap
+            checked["max_notional"] = number("max notional", self.max_notional, lo=0, lo_open=True)
+        for name, value in checked.items():
+            object.__setattr__(self, name, value)
 
     @classmethod
     def from_settings(cls, settings: Any, capital: float = 1000.0, *, long_only: bool = False) -> BacktestConfig:

@@ -7,13 +7,11 @@ in. An unknown key or an out-of-range gene is an error naming it.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from aitrade.errors import UserError
+from aitrade.files import read_mapping
 from aitrade.strategy import Genome
 
 METADATA_KEYS = frozenset(
@@ -31,21 +29,12 @@ def genome_from_mapping(data: dict[str, Any], where: str = "parameters") -> Geno
             raise UserError(f"{where}: gene {gene}={data[gene]!r} is not a number")
     try:
         return Genome.from_mapping(data)
-    except ValueError as exc:
+    except UserError as exc:
         raise UserError(f"{where}: {exc}") from exc
 
 
 def load_genome(path: str | Path) -> Genome:
     """The genome in a JSON/YAML parameter file (missing genes take their defaults)."""
     p = Path(path)
-    try:
-        text = p.read_text()
-    except FileNotFoundError as exc:
-        raise UserError(f"parameter file {p} does not exist") from exc
-    try:
-        data = json.loads(text) if p.suffix == ".json" else yaml.safe_load(text)
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise UserError(f"parameter file {p} is not valid {'JSON' if p.suffix == '.json' else 'YAML'}: {exc}") from exc
-    if not isinstance(data, dict):
-        raise UserError(f"parameter file {p} must hold a mapping of gene: value")
+    data = read_mapping(p, "parameter file")
     return genome_from_mapping(data, str(p))

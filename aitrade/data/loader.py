@@ -57,6 +57,14 @@ def parse_time(value: Any, what: str) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
+def parse_range(start: Any, end: Any) -> tuple[pd.Timestamp | None, pd.Timestamp | None]:
+    """``start`` (inclusive) and ``end`` (exclusive) as UTC; an empty or reversed range is a UserError."""
+    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+    if t0 is not None and t1 is not None and t1 <= t0:
+        raise UserError(f"end {t1.isoformat()} must be after start {t0.isoformat()} (end is exclusive)")
+    return t0, t1
+
+
 def _symbols(symbols: str | Iterable[str]) -> list[str]:
     items = symbols.split(",") if isinstance(symbols, str) else list(symbols)
     out = [s.strip().upper() for s in items if s and s.strip()]
@@ -165,7 +173,7 @@ async def fetch_bars(
     interval = parse_interval(interval)
     names = _symbols(symbols)
     settings = settings or load_settings()
-    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+    t0, t1 = parse_range(start, end)
     cache = BarCache(settings.data_cache_dir)
     results: list[FetchResult] = []
     if source not in NETWORK_SOURCES:
@@ -289,7 +297,7 @@ async def load_bars_async(
     source = _check_source(source)
     interval = parse_interval(interval)
     names = _symbols(symbols)
-    t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+    t0, t1 = parse_range(start, end)
     if source not in NETWORK_SOURCES:
         return {s: _load_local(source, s, interval, t0, t1, path=path, seed=seed, repair=repair) for s in names}
     settings = settings or load_settings()
@@ -330,7 +338,7 @@ def load_bars(
     """
     if _check_source(source) not in NETWORK_SOURCES:
         interval = parse_interval(interval)
-        t0, t1 = parse_time(start, "start"), parse_time(end, "end")
+        t0, t1 = parse_range(start, end)
         path, seed, repair = kwargs.get("path"), kwargs.get("seed", DEFAULT_SEED), kwargs.get("repair", False)
         return {
             s: _load_local(source, s, interval, t0, t1, path=path, seed=seed, repair=repair) for s in _symbols(symbols)

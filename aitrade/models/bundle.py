@@ -52,11 +52,24 @@ def load_bundle(path: str | Path, device: str = "auto") -> tuple[TrainedModel, d
     base = Path(path)
     meta_path, weights_path = base.with_suffix(".json"), base.with_suffix(".pt")
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
     except FileNotFoundError as exc:
         raise DataError(f"model bundle {meta_path} does not exist") from exc
-    except json.JSONDecodeError as exc:
-        raise DataError(f"model bundle {meta_path} is not valid JSON: {exc}") from exc
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise DataError(f"model bundle {meta_path} is not valid JSON: {exc}") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"model bundle {meta_path} must hold a JSON object")
+    try:
+        return _build(meta, weights_path, device)
+    except DataError:
+        raise
+    except Exception as exc:  # a truncated or foreign weights file fails in torch in many ways: all mean "damaged"
+        raise DataError(f"model bundle {base} is damaged ({exc.__class__.__name__}: "
+                        f"{str(exc).splitlines()[0] if str(exc) else ''})") from None  # fmt: skip
+
+
+def _build(meta: dict[str, Any], weights_path: Path, device: str) -> tuple[TrainedModel, dict[str, Any]]:
+    meta_path = weights_path.with_suffix(".json")
     if meta.get("bundle_version") != BUNDLE_VERSION:
         raise DataError(
             f"model bundle {meta_path} has version {meta.get('bundle_version')!r}; this AiTrade reads {BUNDLE_VERSION}"

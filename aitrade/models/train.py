@@ -19,9 +19,20 @@ import numpy as np
 import torch
 from torch import nn
 
+from aitrade.checks import choice, number
+from aitrade.errors import UserError
 from aitrade.models.nets import N_CLASSES, build_net
 
 CLIP = 6.0
+
+
+KINDS = ("mlp", "gru", "universal")
+MODEL_RULES: dict[str, dict[str, Any]] = {
+    "dropout": {"lo": 0, "hi": 0.9}, "seq_len": {"lo": 1, "integer": True}, "embed_dim": {"lo": 1, "integer": True},
+    "epochs": {"lo": 1, "integer": True}, "batch_size": {"lo": 1, "integer": True}, "lr": {"lo": 0, "lo_open": True},
+    "weight_decay": {"lo": 0}, "patience": {"lo": 1, "integer": True}, "val_frac": {"lo": 0.01, "hi": 0.5},
+    "calib_frac": {"lo": 0.0, "hi": 0.5},
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -42,6 +53,16 @@ class ModelConfig:
     val_frac: float = 0.15
     calib_frac: float = 0.15
     device: str = "auto"
+
+    def __post_init__(self) -> None:
+        choice("model kind", self.kind, KINDS)
+        for name, rule in MODEL_RULES.items():
+            object.__setattr__(self, name, number(name, getattr(self, name), **rule))
+        object.__setattr__(self, "hidden", tuple(number("hidden layer size", h, lo=1, integer=True)
+                                                 for h in self.hidden))  # fmt: skip
+        if self.val_frac + self.calib_frac >= 0.8:
+            raise UserError(f"val_frac + calib_frac must leave at least 20% of a window to fit, got "
+                            f"{self.val_frac + self.calib_frac:g}")  # fmt: skip
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -16,9 +16,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from aitrade.checks import choice, number
 from aitrade.errors import UserError
+from aitrade.files import read_mapping
+from aitrade.optimize.fitness import FITNESSES
 from aitrade.strategy import Genome
 
 GENES = Genome.genes()
@@ -77,18 +79,20 @@ class OptimizerConfig:
     @classmethod
     def from_yaml(cls, path: str | Path) -> OptimizerConfig:
         p = Path(path)
-        try:
-            data = yaml.safe_load(p.read_text()) or {}
-        except FileNotFoundError as exc:
-            raise UserError(f"optimiser settings {p} do not exist") from exc
-        except yaml.YAMLError as exc:
-            raise UserError(f"optimiser settings {p} are not valid YAML: {exc}") from exc
+        data = read_mapping(p, "optimiser settings")
         allowed = {"profile", "fitness", "population", "generations", "survivors", "train_window", "test_window",
                    "ranges"}  # fmt: skip
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise UserError(f"{p}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
-        ranges = {g: (float(v[0]), float(v[1])) for g, v in (data.get("ranges") or {}).items()}
+        raw = data.get("ranges") or {}
+        if not isinstance(raw, dict):
+            raise UserError(f"{p}: ranges must map each gene to [low, high]")
+        ranges = {}
+        for gene, bounds in raw.items():
+            if not isinstance(bounds, list | tuple) or len(bounds) != 2:
+                raise UserError(f"{p}: range of {gene} must be [low, high], got {bounds!r}")
+            ranges[str(gene)] = (number(f"{p}: low of {gene}", bounds[0]), number(f"{p}: high of {gene}", bounds[1]))
         return cls(
             profile=str(data.get("profile", p.stem)), ranges=SearchSpace(ranges),
             **{k: data[k] for k in ("fitness", "population", "generations", "survivors", "train_window", "test_window")
@@ -96,10 +100,12 @@ class OptimizerConfig:
         )  # fmt: skip
 
     def __post_init__(self) -> None:
+        choice("fitness", self.fitness, FITNESSES)
+        for name in ("population", "generations", "survivors", "train_window", "test_window"):
+            object.__setattr__(self, name, number(name, getattr(self, name), lo=1, integer=True))
         if not 2 <= self.survivors < self.population:
-            raise UserError(f"survivors must be between 2 and population - 1, got {self.survivors}")
-        if self.generations < 1:
-            raise UserError("generations must be at least 1")
+            raise UserError(f"survivors must be between 2 and population - 1 ({self.population - 1}), got "
+                            f"{self.survivors}")  # fmt: skip
 
 
 @dataclass

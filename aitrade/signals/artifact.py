@@ -65,6 +65,8 @@ def validate_frame(frame: pd.DataFrame, where: str = "signals") -> pd.DataFrame:
     missing = [c for c in COLUMNS if c not in frame.columns]
     if missing:
         raise DataError(f"{where}: missing column(s) {', '.join(missing)}")
+    if frame.empty:
+        raise DataError(f"{where}: no signal rows (nothing was predicted out of sample)")
     try:
         out = _coerce(frame)
     except (TypeError, ValueError) as exc:
@@ -103,10 +105,17 @@ def load_signals(folder: str | Path) -> Signals:
     meta_path, data_path = folder / "meta.json", folder / "signals.parquet"
     if not meta_path.is_file() or not data_path.is_file():
         raise DataError(f"{folder} is not a signals artifact (needs signals.parquet and meta.json)")
+    from aitrade.runs import require_complete  # noqa: PLC0415 (runs imports config)
+
+    require_complete(folder, "signals run")
     try:
-        meta = json.loads(meta_path.read_text())
+        meta = json.loads(meta_path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{meta_path} is not UTF-8 text (byte {exc.start})") from None
     except json.JSONDecodeError as exc:
-        raise DataError(f"{meta_path} is not valid JSON: {exc}") from exc
+        raise DataError(f"{meta_path} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    if not isinstance(meta, dict):
+        raise DataError(f"{meta_path} must hold a JSON object, found {type(meta).__name__}")
     version = meta.get("schema_version")
     if version != SCHEMA_VERSION:
         raise DataError(f"{meta_path}: unknown signals schema version {version!r}; this AiTrade reads {SCHEMA_VERSION}")

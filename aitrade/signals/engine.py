@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import shutil
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -29,17 +30,22 @@ import pyarrow.parquet as pq
 from tqdm.auto import tqdm
 
 from aitrade import __version__
+from aitrade.checks import choice, number
 from aitrade.distributed import run_tasks
+from aitrade.errors import DataError
 from aitrade.features import FEATURE_SET_VERSION
 from aitrade.labels import LabelConfig
 from aitrade.models import ModelConfig, fit_model, load_bundle, save_bundle
 from aitrade.signals.folds import Fold
 from aitrade.signals.metrics import fold_metrics
 from aitrade.signals.prepare import AssetData
-from aitrade.signals.regimes import RegimeThresholds, get_preset
+from aitrade.signals.regimes import PRESETS, RegimeThresholds, get_preset
 from aitrade.statefile import atomic_write
 
+log = logging.getLogger(__name__)
+
 MODES = ("walk", "universal")
+EXECUTORS = ("local", "dask")
 
 
 @dataclass(frozen=True)
@@ -57,6 +63,13 @@ class SignalParams:
     scheduler: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
+
+    def __post_init__(self) -> None:
+        choice("mode", self.mode, MODES)
+        choice("preset", self.preset, PRESETS)
+        choice("executor", self.executor, EXECUTORS)
+        for name, lo in (("train_window", 50), ("trade_window", 1), ("embargo", 0), ("jobs", 1), ("seed", 0)):
+            object.__setattr__(self, name, number(name, getattr(self, name), lo=lo, integer=True))
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -125,8 +138,11 @@ def _train_rows(panel: Panel, fold: Fold, horizon: int) -> np.ndarray:
 def _fit_cached(task: dict[str, Any], key: str, fit: Any) -> tuple[Any, bool]:
     cache = Path(task["cache_dir"]) / key
     if cache.with_suffix(".json").is_file():
-        model, _ = load_bundle(cache, device=task["params"]["model"]["device"])
-        return model, True
+        try:
+            model, _ = load_bundle(cache, device=task["params"]["model"]["device"])
+            return model, True
+        except DataError as exc:  # a damaged cache entry is a miss: train again and replace it
+            log.warning("fold model cache %s is unusable (%s); training it again", cache.name, exc)
     model = fit()
     save_bundle(model, cache, cache_key=key)
     return model, False

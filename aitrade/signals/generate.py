@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,7 +17,7 @@ from aitrade.data.intervals import interval_delta, parse_interval
 from aitrade.data.sources.sample import sample_intervals, sample_symbols
 from aitrade.errors import AiTradeError, UserError
 from aitrade.features import FEATURE_SET_VERSION
-from aitrade.runs import git_commit, new_run_dir
+from aitrade.runs import git_commit, new_run_dir, run_scope
 from aitrade.signals.artifact import write_signals
 from aitrade.signals.engine import MODES, SignalParams, run_engine
 from aitrade.signals.folds import plan_folds
@@ -123,6 +124,15 @@ def generate_signals(
     run_params = {"kind": "signals", **params.to_dict(), "symbols": names, "source": source, "interval": interval,
                   "start": str(start) if start else None, "end": str(end) if end else None}  # fmt: skip
     run_dir = new_run_dir(settings, params.mode, run_params, out, exist_ok=exist_ok)
+    # a notebook's run folder is completed by its runner; a run made here is completed (or failed) here
+    with contextlib.nullcontext(run_dir) if exist_ok else run_scope(run_dir):
+        return _generate(run_dir, assets, folds, params, bars, names, source, interval, features, plan, warmup,
+                         settings, progress)  # fmt: skip
+
+
+def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: SignalParams,
+              bars: dict[str, pd.DataFrame], names: list[str], source: str, interval: str, features: list[str],
+              plan: Any, warmup: int, settings: Settings, progress: bool) -> RunResult:  # fmt: skip
     signals, records = run_engine(
         assets, folds, params, work_dir=run_dir / "work", cache_dir=settings.state_dir / "fold_cache",
         models_dir=run_dir / "models", bar_ns=int(interval_delta(interval).value), progress=progress,
