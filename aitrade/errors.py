@@ -6,7 +6,7 @@ branches tell the caller how to react:
 * :class:`UserError` — the input is wrong (a bad value, an unknown symbol, a
   corrupt file). Fix the input; the CLI prints one line and exits 2.
 * :class:`RetryableError` — transient (timeout before sending, HTTP 429, 5xx).
-  Retry with backoff; :func:`aitrade.retry.retry_async` does.
+  Retry with backoff; :func:`aitrade.net.retry.retry_async` does.
 * :class:`ReconcileError` — the outcome of a request that was sent is unknown.
   Look the order up by its client id before anything is re-sent.
 * :class:`SkipError` — the venue rejected this request (funds, size, market

@@ -1,17 +1,13 @@
-"""The execution router: symbol -> broker for one execution mode.
+"""The execution router: symbol -> broker for one execution mode; aggregation; close-all of AiTrade's own.
 
-* Brokers are built by the router for its mode and die with it; nothing is
-  cached across routers, so switching paper <-> live always builds a new set
-  (the original reused live clients in paper).
-* ``paper`` holds only :class:`SimulatedBroker` objects. Their prices come
-  from a public, unsigned Bitget ticker and a T-Invest client that may call
-  only the market-data and instrument services, or from the bars the runner
-  feeds; nothing in a paper router can place a real order.
-* ``live`` builds the venue brokers (Bitget demo and the T-Invest sandbox are
-  venues too) and needs ``ALLOW_LIVE=1``. A ``read_only`` router may look at
-  live accounts without it: every call that would trade raises :class:`HaltError`.
-* Only the brokers the universe needs are built, and a needed broker without
-  credentials is a :class:`ConfigError` when the router is made.
+* Brokers are built for the router's mode (:mod:`aitrade.factory`) and die
+  with it; nothing is cached across routers, so switching paper <-> live always
+  builds a new set (the original reused live clients in paper).
+* ``live`` needs ``ALLOW_LIVE=1``. A ``read_only`` router may look at live
+  accounts without it: every call that would trade raises :class:`HaltError`,
+  and its brokers open nothing and write nothing.
+* A trading router takes each venue account's lock when it starts: one
+  process at a time places orders there; others read.
 * Close-all and cancel-all touch only AiTrade's orders (client-id prefix) and
   positions (counted from AiTrade's own fills).
 * The ``aiohttp.ClientSession`` belongs to the caller.
@@ -28,28 +24,16 @@ from typing import Any
 
 import aiohttp
 
-from aitrade.backtest.costs import costs_for
 from aitrade.brokers.base import CLIENT_ID_PREFIX, Account, Broker, Order, OrderAck, OrderRequest, Position, Protection
-from aitrade.brokers.bitget.broker import PRODUCT, BitgetBroker
-from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.ids import client_id
-from aitrade.brokers.inventory import OwnedInventory
-from aitrade.brokers.simulated import SimulatedBroker
-from aitrade.brokers.tinkoff.broker import TinkoffBroker
+from aitrade.brokers.readonly import ReadOnly
 from aitrade.config import Settings
-from aitrade.data.sources.bitget import BitgetCandles
-from aitrade.data.sources.http import request_json
-from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
-from aitrade.errors import AiTradeError, ConfigError, HaltError, SkipError, UnknownSymbolError, UserError
-from aitrade.money import quotation_to_decimal
-from aitrade.universe import ROUTING, profile_for
+from aitrade.errors import AiTradeError, ConfigError, UnknownSymbolError, UserError
+from aitrade.factory import build_brokers
+from aitrade.universe import ROUTING
 
 log = logging.getLogger(__name__)
 MODES = ("paper", "live")
-VENUES = ("bitget", "tinkoff")
-CURRENCY = {"bitget": "USDT", "tinkoff": "RUB"}
-ASSET_CLASS = {"bitget": "crypto", "tinkoff": "stocks"}
-QUOTE_SERVICES = frozenset({"MarketDataService", "InstrumentsService"})
 
 
 def route(symbol: str, routing: Mapping[str, str] = ROUTING) -> str:
@@ -60,160 +44,6 @@ def route(symbol: str, routing: Mapping[str, str] = ROUTING) -> str:
         raise UnknownSymbolError(
             f"{symbol!r} is not in the routing table (crypto -> bitget, MOEX -> tinkoff)"
         ) from None
-
-
-# --- paper price feeds (cannot trade) --------------------------------------------------------
-class BitgetQuotes:
-    """Last prices from Bitget's public ticker: unsigned, no credentials."""
-
-    def __init__(self, session: aiohttp.ClientSession, base_url: str, market: str) -> None:
-        self.session, self.base_url, self.market = session, base_url.rstrip("/"), market
-
-    async def last_price(self, symbol: str) -> Decimal:
-        if self.market == "spot":
-            url, params = "/api/v2/spot/market/tickers", {"symbol": symbol}
-        else:
-            url, params = "/api/v2/mix/market/ticker", {"symbol": symbol, "productType": PRODUCT}
-        resp = await request_json(self.session, "GET", self.base_url + url, params=params,
-                                  what=f"Bitget ticker {symbol}", timeout_s=10.0)  # fmt: skip
-        rows = resp.body.get("data") if isinstance(resp.body, dict) else None
-        if resp.status != 200 or not rows:
-            raise SkipError(f"Bitget ticker {symbol}: HTTP {resp.status} {str(resp.body)[:200]}")
-        return Decimal(str(rows[0]["lastPr"]))
-
-
-class TinvestQuotes:
-    """Last prices from T-Invest through a client that may call only market data and instruments."""
-
-    def __init__(self, rest: TinvestRest, instruments: TinvestInstruments) -> None:
-        if rest.allowed_services is None or "OrdersService" in rest.allowed_services:
-            raise HaltError("a paper quote client must not be able to reach OrdersService")
-        self.rest, self.instruments = rest, instruments
-
-    async def last_price(self, symbol: str) -> Decimal:
-        inst = await self.instruments.resolve(symbol)
-        answer = await self.rest.call("MarketDataService", "GetLastPrices", {"instrumentId": [inst["uid"]]},
-                                      what=f"T-Invest last price {symbol}")  # fmt: skip
-        prices = answer.get("lastPrices") or []
-        if not prices:
-            raise SkipError(f"T-Invest has no last price for {symbol}")
-        return quotation_to_decimal(prices[0].get("price"))
-
-
-class PaperPrices:
-    """A simulated broker's price: the live quote when there is a feed, else the last bar fed to it."""
-
-    def __init__(self, feed: Any | None) -> None:
-        self.feed = feed
-        self.broker: SimulatedBroker | None = None
-
-    async def __call__(self, symbol: str) -> Decimal:
-        if self.feed is not None:
-            return await self.feed.last_price(symbol)
-        last = self.broker._last.get(symbol) if self.broker is not None else None
-        if last is None:
-            raise SkipError(f"paper has no price for {symbol} yet: feed it bars (on_bar) or configure the venue's "
-                            "market data")  # fmt: skip
-        return last
-
-
-# --- read-only guard --------------------------------------------------------------------------
-TRADING_CALLS = frozenset({"place_order", "cancel_order", "place_protection", "cancel_protection", "close_position"})
-
-
-class ReadOnly:
-    """A broker that may be looked at but not traded through."""
-
-    def __init__(self, broker: Any) -> None:
-        self._broker = broker
-
-    def __getattr__(self, name: str) -> Any:
-        if name in TRADING_CALLS:
-
-            async def refuse(*args: Any, **kwargs: Any) -> Any:
-                raise HaltError(f"{self._broker.name}: this router is read-only; {name} refused")
-
-            return refuse
-        return getattr(self._broker, name)
-
-
-# --- building ---------------------------------------------------------------------------------
-def _missing_credentials(settings: Settings, venue: str) -> list[str]:
-    if venue == "bitget":
-        names = {"BITGET_API_KEY": settings.bitget_api_key, "BITGET_API_SECRET": settings.bitget_api_secret,
-                 "BITGET_API_PASSPHRASE": settings.bitget_api_passphrase}  # fmt: skip
-    else:
-        names = {"TINKOFF_API_TOKEN": settings.tinkoff_api_token}
-    return [n for n, v in names.items() if not v]
-
-
-def _tinvest_rest(settings: Settings, session: aiohttp.ClientSession, *, quotes_only: bool) -> TinvestRest:
-    return TinvestRest(session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(),
-                       allowed_services=QUOTE_SERVICES if quotes_only else None)  # fmt: skip
-
-
-def build_brokers(
-    settings: Settings, session: aiohttp.ClientSession, mode: str, venues: Iterable[str], *, read_only: bool = False
-) -> dict[str, Any]:
-    """Fresh broker objects for ``mode``; a needed live broker without credentials is a ConfigError.
-
-    ``read_only`` brokers open their ledgers and paper state for reading only,
-    take no account lock and open no venue account.
-    """
-    venues = sorted(set(venues))
-    unknown = [v for v in venues if v not in VENUES]
-    if unknown:
-        raise ConfigError(f"unknown broker {unknown[0]!r}; known: {', '.join(VENUES)}")
-    state = settings.state_dir
-    out: dict[str, Any] = {}
-    if mode == "live":
-        missing = [n for v in venues for n in _missing_credentials(settings, v)]
-        if missing:
-            raise ConfigError(f"live trading on {', '.join(venues)} needs {', '.join(missing)}")
-        for venue in venues:
-            if venue == "bitget":
-                http = BitgetHttp(session, settings.bitget_base_url, settings.bitget_api_key.get(),
-                                  settings.bitget_api_secret.get(), settings.bitget_api_passphrase.get(),
-                                  demo=settings.bitget_demo)  # fmt: skip
-                env = "demo" if settings.bitget_demo else "live"
-                inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.sqlite",
-                                     read_only=read_only)  # fmt: skip
-                out[venue] = BitgetBroker(
-                    http, inv, market=settings.bitget_market, margin_mode=settings.bitget_margin_mode,
-                    leverage=settings.bitget_leverage,
-                )  # fmt: skip
-            else:
-                rest = _tinvest_rest(settings, session, quotes_only=False)
-                env = "sandbox" if settings.tinkoff_sandbox else "live"
-                inv = OwnedInventory(state / f"owned_tinkoff_{env}.sqlite", read_only=read_only)
-                out[venue] = TinkoffBroker(
-                    rest, TinvestInstruments(rest, settings.instruments_path), inv, sandbox=settings.tinkoff_sandbox,
-                    account_id=settings.tinkoff_account_id,
-                )  # fmt: skip
-        return out
-    for venue in venues:
-        feed: Any = None
-        if venue == "bitget":
-            feed = BitgetQuotes(session, settings.bitget_base_url, settings.bitget_market)
-        elif settings.tinkoff_api_token:
-            rest = _tinvest_rest(settings, session, quotes_only=True)
-            feed = TinvestQuotes(rest, TinvestInstruments(rest, settings.instruments_path))
-        prices = PaperPrices(feed)
-        candles: Any = None
-        if venue == "bitget":
-            candles = BitgetCandles(session, settings.bitget_base_url, market=settings.bitget_market).fetch
-        elif settings.tinkoff_api_token:
-            candles = TinvestCandles(feed.rest, feed.instruments).fetch
-        profile = profile_for(ASSET_CLASS[venue])
-        shorting = venue == "tinkoff" or settings.bitget_market == "futures"
-        sim = SimulatedBroker(
-            f"{venue}-paper", state / f"paper_{venue}.json", prices, costs_for(ASSET_CLASS[venue]),
-            currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting, candles=candles,
-            read_only=read_only,
-        )  # fmt: skip
-        prices.broker = sim
-        out[venue] = sim
-    return out
 
 
 # --- the router -------------------------------------------------------------------------------

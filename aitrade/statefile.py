@@ -81,11 +81,12 @@ def quarantine(path: Path) -> Path:
     return aside
 
 
-def read_json(path: str | os.PathLike[str], default: Any = None) -> Any:
+def read_json(path: str | os.PathLike[str], default: Any = None, *, move_aside: bool = True) -> Any:
     """Read a JSON state file.
 
     A missing file gives ``default``. A file that is not valid JSON is moved
-    aside (see :func:`quarantine`) and raises :class:`StateFileError`.
+    aside (see :func:`quarantine`; a reader that must not write passes
+    ``move_aside=False``) and raises :class:`StateFileError`.
     """
     p = Path(path)
     try:
@@ -97,17 +98,23 @@ def read_json(path: str | os.PathLike[str], default: Any = None) -> Any:
     try:
         return json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        if not move_aside:
+            raise StateFileError(f"state file {p} is corrupt ({exc.__class__.__name__}: {exc})") from exc
         aside = quarantine(p)
         raise StateFileError(
             f"state file {p} is corrupt ({exc.__class__.__name__}: {exc}); it was moved aside to {aside.name}"
         ) from exc
 
 
-def read_json_object(path: str | os.PathLike[str], default: dict[str, Any] | None = None) -> dict[str, Any]:
+def read_json_object(
+    path: str | os.PathLike[str], default: dict[str, Any] | None = None, *, move_aside: bool = True
+) -> dict[str, Any]:
     """Like :func:`read_json` but the top level must be a JSON object."""
-    value = read_json(path, default if default is not None else {})
+    value = read_json(path, default if default is not None else {}, move_aside=move_aside)
     if not isinstance(value, dict):
         p = Path(path)
+        if not move_aside:
+            raise StateFileError(f"state file {p} must hold a JSON object, found {type(value).__name__}")
         aside = quarantine(p)
         raise StateFileError(
             f"state file {p} must hold a JSON object, found {type(value).__name__}; it was moved aside to {aside.name}"

@@ -24,7 +24,7 @@ import numpy as np
 from aitrade.brokers.base import OrderRequest, Side
 from aitrade.brokers.bitget.auth import body_text, signed_headers
 from aitrade.config import load_settings
-from aitrade.ratelimit import RateLimiter
+from aitrade.net.ratelimit import RateLimiter
 from aitrade.router import Router
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
 from tests.fakes.tinvest import FakeTinvest

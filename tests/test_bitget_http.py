@@ -9,7 +9,7 @@ import pytest
 
 from aitrade.brokers.bitget.http import BitgetHttp, translate
 from aitrade.errors import AuthError, DuplicateOrder, HaltError, OrderNotFound, ReconcileError, SkipError
-from aitrade.retry import RetryPolicy
+from aitrade.net.retry import RetryPolicy
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
 
 FAST = RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05)

@@ -17,16 +17,19 @@ from typing import Any
 import aiohttp
 import pytest
 
-from aitrade.backtest.costs import CostModel
 from aitrade.brokers.base import Broker, InstrumentRules, OrderRequest, OrderStatus, OrderType, Protection, Side
 from aitrade.brokers.bitget.broker import BitgetBroker
 from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.inventory import OwnedInventory
 from aitrade.brokers.simulated import SimulatedBroker
 from aitrade.brokers.tinkoff.broker import TinkoffBroker
-from aitrade.data.sources.tinvest import TinvestInstruments, TinvestRest
+from aitrade.brokers.tinkoff.http import TinvestRest
+from aitrade.brokers.tinkoff.instruments import TinvestInstruments
+from aitrade.costs import CostModel
+from aitrade.data.sources.bitget import BitgetCandles
+from aitrade.data.sources.tinvest import TinvestCandles
 from aitrade.errors import AuthError, OrderNotFound, ReconcileError, SkipError
-from aitrade.retry import RetryPolicy
+from aitrade.net.retry import RetryPolicy
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
 from tests.fakes.tinvest import FakeTinvest
 
@@ -141,8 +144,9 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
 
         def make() -> BitgetBroker:
             http = BitgetHttp(session, fake.url, kw.get("key", KEY), SECRET, PASSPHRASE, retry=FAST, timeout_s=0.4)
+            candles = BitgetCandles(session, fake.url, market=market, retry=FAST).fetch
             return BitgetBroker(http, OwnedInventory(inv_path), market=market, receive_window_ms=600,
-                                settle_margin_ms=150)  # fmt: skip
+                                settle_margin_ms=150, candles=candles)  # fmt: skip
 
         odd, tiny = (D("0.50049"), D("0.0004")) if market == "futures" else (D("0.50049"), D("0.001"))
         harness = Harness(kind, make(), "BTCUSDT", D("0.5"), odd, tiny, D(100), fake, make)
@@ -158,8 +162,9 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
 
         def make() -> TinkoffBroker:
             rest = TinvestRest(session, fake.url, kw.get("token", fake.token), retry=FAST, timeout_s=0.4)
-            return TinkoffBroker(rest, TinvestInstruments(rest, tmp_path / "instruments.json"),
-                                 OwnedInventory(inv_path), sandbox=True)  # fmt: skip
+            instruments = TinvestInstruments(rest, tmp_path / "instruments.json")
+            return TinkoffBroker(rest, instruments, OwnedInventory(inv_path), sandbox=True,
+                                 candles=TinvestCandles(rest, instruments).fetch)  # fmt: skip
 
         harness = Harness(kind, make(), "SBER", D(20), D(25), D(5), D("250.00"), fake, make)
     if kw.get("connect", True):

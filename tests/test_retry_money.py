@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 
 from aitrade.errors import DataError, RateLimited, RetryableError
 from aitrade.money import decimal_to_quotation, quotation_to_decimal, round_to_step
-from aitrade.ratelimit import TokenBucket
-from aitrade.retry import RetryPolicy, retry_async
+from aitrade.net.ratelimit import TokenBucket
+from aitrade.net.retry import RetryPolicy, retry_async
 
 
 async def test_retry_backs_off_exponentially_and_honours_retry_after() -> None:

@@ -11,11 +11,12 @@ import pytest
 
 from aitrade.brokers.base import OrderRequest, OrderType, Protection, Side
 from aitrade.brokers.bitget.broker import BitgetBroker
+from aitrade.brokers.quotes import TinvestQuotes
 from aitrade.brokers.simulated import SimulatedBroker
 from aitrade.brokers.tinkoff.broker import TinkoffBroker
 from aitrade.config import load_settings
 from aitrade.errors import ConfigError, HaltError, SkipError, UnknownSymbolError, UserError
-from aitrade.router import Router, TinvestQuotes, route
+from aitrade.router import Router, route
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
 from tests.fakes.tinvest import FakeTinvest
 from tests.test_cli import _cli

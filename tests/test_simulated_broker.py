@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from aitrade.backtest.costs import CostModel
 from aitrade.brokers.base import Broker, OrderRequest, OrderStatus, OrderType, Protection, Side
 from aitrade.brokers.simulated import SimulatedBroker
+from aitrade.costs import CostModel
 from aitrade.errors import SkipError
 
 COSTS = CostModel(fee_rate=0.001, slippage=0.001, tick=0.01, lot=0.001, min_qty=0.001)

@@ -9,11 +9,13 @@ import aiohttp
 import pandas as pd
 import pytest
 
+from aitrade.brokers.tinkoff.http import TinvestRest
+from aitrade.brokers.tinkoff.instruments import TinvestInstruments
 from aitrade.config import load_settings
 from aitrade.data import fetch_bars
-from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
+from aitrade.data.sources.tinvest import TinvestCandles
 from aitrade.errors import AuthError, SourceUnavailable, UnknownSymbolError
-from aitrade.retry import RetryPolicy
+from aitrade.net.retry import RetryPolicy
 from tests.fakes.common import price_at
 from tests.fakes.tinvest import FakeTinvest
 

@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aitrade.backtest.costs import CostModel, costs_for
 from aitrade.backtest.kernel import rules_array, simulate_many_nb
 from aitrade.checks import number
+from aitrade.costs import CostModel, costs_for
 from aitrade.signals.artifact import Signals
 from aitrade.strategy import EXIT_REASONS, Genome, Rules
 from aitrade.universe import asset_class

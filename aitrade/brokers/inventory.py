@@ -81,7 +81,7 @@ class OwnedInventory:
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            self._db = self._open()
+            self._db = self._open_patiently()
         except sqlite3.DatabaseError as exc:
             if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
                 raise self._busy_error() from exc
@@ -95,6 +95,22 @@ class OwnedInventory:
         db = sqlite3.connect(target, isolation_level=None, timeout=self.busy_timeout_s, uri=uri)
         db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
         return db
+
+    def _open_patiently(self) -> sqlite3.Connection:
+        """Open, retrying while another process creates or migrates the file.
+
+        Switching to WAL and the first schema transaction can be refused at once
+        (SQLite skips the busy handler where waiting could deadlock), so those
+        are retried here until the busy timeout.
+        """
+        deadline = time.monotonic() + self.busy_timeout_s
+        while True:
+            try:
+                return self._open()
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _open(self) -> sqlite3.Connection:
         db = self._connect(str(self.path))

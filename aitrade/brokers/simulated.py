@@ -20,7 +20,6 @@ from typing import Any
 
 import pandas as pd
 
-from aitrade.backtest.costs import CostModel
 from aitrade.brokers.base import (
     Account,
     Capabilities,
@@ -34,6 +33,7 @@ from aitrade.brokers.base import (
     Protection,
     Side,
 )
+from aitrade.costs import CostModel
 from aitrade.errors import HaltError, SkipError
 from aitrade.locks import ProcessLock
 from aitrade.statefile import atomic_write_json, read_json_object
@@ -83,7 +83,7 @@ class SimulatedBroker:
         """Load the state; a trading broker first takes the paper account's lock (one trading process)."""
         if not self.read_only:
             self.lock.acquire(self.name)
-        data = read_json_object(self.state_path, {})
+        data = read_json_object(self.state_path, {}, move_aside=not self.read_only)
         self._state = {
             "cash": str(data.get("cash", self._starting_cash)),
             "currency": data.get("currency", self.currency),
@@ -123,6 +123,10 @@ class SimulatedBroker:
         if self._candles is None:
             raise SkipError(f"{self.name}: no market-data source for candles of {symbol}")
         return await self._candles(symbol, interval, pd.Timestamp(start), pd.Timestamp(end))
+
+    def last_seen(self, symbol: str) -> Decimal | None:
+        """The last price this broker saw for ``symbol`` (a fill or a bar), if any."""
+        return self._last.get(symbol)
 
     async def _px(self, symbol: str) -> Decimal:
         price = Decimal(await self._price(symbol))

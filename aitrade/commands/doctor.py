@@ -12,10 +12,10 @@ from typing import Any
 
 import aiohttp
 
+from aitrade.brokers.tinkoff.http import TinvestRest
 from aitrade.config import Settings
-from aitrade.data.sources.http import request_json
-from aitrade.data.sources.tinvest import TinvestRest
 from aitrade.errors import AiTradeError
+from aitrade.net.http import request_json
 
 PACKAGES = (
     "aitrade",

@@ -24,6 +24,8 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from aitrade.asyncutil import run_sync
+from aitrade.brokers.tinkoff.http import TinvestRest
+from aitrade.brokers.tinkoff.instruments import TinvestInstruments
 from aitrade.config import Settings, load_settings
 from aitrade.data.cache import BarCache, missing_ranges
 from aitrade.data.calendars import Calendar, calendar_for
@@ -32,10 +34,10 @@ from aitrade.data.schema import QualityReport, check_bars, normalize_bars, repai
 from aitrade.data.sources.bitget import BitgetCandles, cache_name_for
 from aitrade.data.sources.csvfiles import csv_symbols, read_csv_bars
 from aitrade.data.sources.sample import load_sample, sample_calendar, sample_symbols
-from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
+from aitrade.data.sources.tinvest import TinvestCandles
 from aitrade.data.synthetic import DEFAULT_SEED
 from aitrade.errors import DataError, RetryableError, SourceUnavailable, UnknownSymbolError, UserError
-from aitrade.retry import RetryPolicy
+from aitrade.net.retry import RetryPolicy
 from aitrade.universe import CRYPTO_UNIVERSE, EQUITY_UNIVERSE
 
 log = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -45,7 +46,6 @@ from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.bitget.translate import dec, fee_detail, order_from_wire, rules_from_contract, rules_from_symbol
 from aitrade.brokers.inventory import NettingGuard, OwnedInventory
 from aitrade.brokers.reconcile import send_once
-from aitrade.data.sources.bitget import BitgetCandles
 from aitrade.errors import DuplicateOrder, HaltError, OrderNotFound, ReconcileError, SkipError, UnknownSymbolError
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ MARKETS = ("futures", "spot")
 PLAN = {"stop_loss": "loss_plan", "take_profit": "profit_plan"}
 KIND = {v: k for k, v in PLAN.items()}
 D0 = Decimal(0)
+CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
 
 
 class BitgetBroker:
@@ -71,6 +72,7 @@ class BitgetBroker:
         name: str = "bitget",
         receive_window_ms: int = 5_000,
         settle_margin_ms: int = 1_000,
+        candles: CandleFn | None = None,
     ) -> None:
         if market not in MARKETS:
             raise ValueError(f"unknown Bitget market {market!r}; allowed: {', '.join(MARKETS)}")
@@ -87,6 +89,7 @@ class BitgetBroker:
         self._rules: dict[str, InstrumentRules] = {}
         self._levered: set[str] = set()
         self._prices: dict[str, tuple[Decimal, float]] = {}
+        self._candles = candles  # the market-data source the factory gives it (data layer), if any
         self.receive_window_ms = int(receive_window_ms)
         self.settle_margin_ms = int(settle_margin_ms)
         self.guard = NettingGuard(self._venue_positions, inventory)
@@ -199,9 +202,10 @@ class BitgetBroker:
         return seen[0]
 
     async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        """Complete bars of this market opening in ``[start, end)`` (public endpoints)."""
-        source = BitgetCandles(self.http.session, self.http.base_url, market=self.market, retry=self.http.retry)
-        return await source.fetch(symbol, interval, pd.Timestamp(start), pd.Timestamp(end))
+        """Complete bars of this market opening in ``[start, end)`` (the factory's candle source)."""
+        if self._candles is None:
+            raise SkipError(f"{self.name}: no candle source was given to this broker")
+        return await self._candles(symbol, interval, pd.Timestamp(start), pd.Timestamp(end))
 
     # --- account and positions ---------------------------------------------------------------
     async def _refresh_pending(self, only: str | None = None) -> None:

@@ -1,7 +1,7 @@
 """The Bitget v2 HTTP seam: signing, the envelope, rate limits, and errors typed by what the caller must do.
 
 * Transport failures are typed by the shared seam
-  (:func:`aitrade.data.sources.http.request_json`): before sending, retried;
+  (:func:`aitrade.net.http.request_json`): before sending, retried;
   after sending a state-changing request (``idempotent=False``: placing or
   cancelling), :class:`ReconcileError`, so the caller looks the order up by its
   clientOid before anything is re-sent. HTTP 429 is retried; a 5xx on a
@@ -22,9 +22,9 @@ from typing import Any
 import aiohttp
 
 from aitrade.brokers.bitget.auth import body_text, query_string, signed_headers
-from aitrade.data.sources.http import request_json, retry_after_s
 from aitrade.errors import (
     AuthError,
+    DataError,
     DuplicateOrder,
     ExpiredRequest,
     HaltError,
@@ -33,9 +33,11 @@ from aitrade.errors import (
     ReconcileError,
     RetryableError,
     SkipError,
+    UnknownSymbolError,
 )
-from aitrade.ratelimit import RateLimiter
-from aitrade.retry import RetryPolicy, retry_async
+from aitrade.net.http import request_json, retry_after_s
+from aitrade.net.ratelimit import RateLimiter
+from aitrade.net.retry import RetryPolicy, retry_async
 
 AUTH_CODES = frozenset({"40001", "40002", "40003", "40006", "40009", "40010", "40011", "40012", "40014", "40018",
                         "40037", "40085", "40099"})  # fmt: skip
@@ -44,6 +46,7 @@ SKIP_CODES = frozenset({"40017", "40019", "40020", "40034", "40308", "40762", "4
 NOT_FOUND_CODES = frozenset({"40109", "40768", "43001", "43025", "43020", "22001"})
 BUSY_CODES = frozenset({"40015", "40200", "40604"})
 STALE_TS_CODES = frozenset({"40004", "40005", "40008"})
+BAD_SYMBOL_CODES = frozenset({"40034", "40309", "43000"})
 #: requests per second per endpoint (A4), with a margin
 ENDPOINT_RATES = {
     "/api/v2/mix/order/place-order": 9.0,
@@ -64,8 +67,12 @@ ENDPOINT_RATES = {
 }
 
 
-def translate(status: int, body: Any, what: str, headers: dict[str, str]) -> Exception:
-    """An AiTrade error for a non-success Bitget answer."""
+def translate(status: int, body: Any, what: str, headers: dict[str, str], *, trading: bool = True) -> Exception:
+    """An AiTrade error for a non-success Bitget answer: the one table for trading and market data alike.
+
+    A market-data call (``trading=False``) reads an unknown symbol as
+    :class:`UnknownSymbolError` and another 4xx as bad input (:class:`DataError`).
+    """
     body = body if isinstance(body, dict) else {}
     code = str(body.get("code") or "")
     msg = str(body.get("msg") or f"HTTP {status}")
@@ -74,6 +81,12 @@ def translate(status: int, body: Any, what: str, headers: dict[str, str]) -> Exc
         return RateLimited(text, retry_after=retry_after_s(headers))
     if code in AUTH_CODES or status in (401, 403):
         return AuthError(text)
+    if not trading:
+        if status >= 500 or code in BUSY_CODES:
+            return RetryableError(text, retry_after=retry_after_s(headers))
+        if code in BAD_SYMBOL_CODES:
+            return UnknownSymbolError(text)
+        return DataError(text)
     squashed = msg.lower().replace("_", "").replace(" ", "")
     if code == "40786" or ("duplicate" in squashed and ("clientoid" in squashed or "clientorderid" in squashed)):
         return DuplicateOrder(text)

@@ -17,6 +17,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -37,6 +38,8 @@ from aitrade.brokers.base import (
 from aitrade.brokers.ids import tinvest_order_id
 from aitrade.brokers.inventory import NettingGuard, OwnedInventory
 from aitrade.brokers.reconcile import send_once
+from aitrade.brokers.tinkoff.http import TinvestRest
+from aitrade.brokers.tinkoff.instruments import TinvestInstruments
 from aitrade.brokers.tinkoff.translate import (
     account_from_portfolio,
     order_from_state,
@@ -45,17 +48,12 @@ from aitrade.brokers.tinkoff.translate import (
     post_stop_body,
     rules_from_instrument,
 )
-from aitrade.data.sources.http import retry_after_s
-from aitrade.data.sources.tinvest import TinvestCandles, TinvestInstruments, TinvestRest
 from aitrade.errors import (
-    AuthError,
     ConfigError,
     DuplicateOrder,
     HaltError,
     OrderNotFound,
-    RateLimited,
     ReconcileError,
-    RetryableError,
     SkipError,
     UnknownSymbolError,
 )
@@ -63,40 +61,8 @@ from aitrade.money import quotation_to_decimal
 
 log = logging.getLogger(__name__)
 D0 = Decimal(0)
-#: T-Invest codes by what the caller must do (reference/broker_apis.md B4)
-SKIP_CODES = frozenset({"30034", "30042", "30047", "30051", "30052", "30068", "30078", "30079", "30080", "30092",
-                        "30097", "30098", "30099", "30100", "30109", "30240", "30049", "30053", "30059", "30060",
-                        "90001", "90002", "90003", "40004", "30017", "30018"})  # fmt: skip
-NOT_FOUND_CODES = frozenset({"50005", "50006"})
-AUTH_CODES = frozenset({"40002", "40003"})
 STOP_KIND = {"STOP_ORDER_TYPE_STOP_LOSS": "stop_loss", "STOP_ORDER_TYPE_TAKE_PROFIT": "take_profit"}
-
-
-def trading_error(status: int, body: Any, headers: dict[str, str], what: str) -> Exception:
-    """An AiTrade error for a T-Invest error answer to a trading call."""
-    body = body if isinstance(body, dict) else {}
-    code = str(body.get("description") or "")
-    message = body.get("message") or "no message"
-    detail = f"{what}: T-Invest HTTP {status}" + (f", code {code}" if code else "") + f": {message}"
-    if headers.get("x-tracking-id"):
-        detail += f" (tracking id {headers['x-tracking-id']})"
-    if status == 429 or code.startswith("8000"):
-        return RateLimited(detail, retry_after=retry_after_s(headers))
-    if status >= 500 or code in ("70001", "70002", "70003"):
-        return RetryableError(detail, retry_after=retry_after_s(headers))
-    if status in (401, 403) or code in AUTH_CODES:
-        return AuthError(detail)
-    if code == "30057":
-        return DuplicateOrder(detail)
-    if code in NOT_FOUND_CODES:
-        return OrderNotFound(detail)
-    if code == "50002":
-        return UnknownSymbolError(detail)
-    if code == "50004":
-        return ConfigError(detail)
-    if code in SKIP_CODES or 400 <= status < 500:
-        return SkipError(detail)
-    return HaltError(detail)
+CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
 
 
 class TinkoffBroker:
@@ -111,6 +77,7 @@ class TinkoffBroker:
         sandbox: bool = True,
         account_id: str = "",
         name: str = "tinkoff",
+        candles: CandleFn | None = None,
     ) -> None:
         self.rest = rest
         self.instruments = instruments
@@ -121,11 +88,12 @@ class TinkoffBroker:
         self.capabilities = Capabilities(native_protections=True, shorting=True)
         self._uid: dict[str, str] = {}  # symbol -> instrument uid
         self._facts: dict[str, dict[str, Any]] = {}
+        self._candles = candles  # the market-data source the factory gives it (data layer), if any
         self.guard = NettingGuard(self._venue_positions, inventory)
 
     async def _call(self, service: str, method: str, body: dict[str, Any], what: str, *,
                     idempotent: bool = True) -> dict[str, Any]:  # fmt: skip
-        return await self.rest.call(service, method, body, what=what, idempotent=idempotent, translate=trading_error)
+        return await self.rest.call(service, method, body, what=what, idempotent=idempotent, trading=True)
 
     # --- session -----------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -230,9 +198,10 @@ class TinkoffBroker:
         return quotation_to_decimal(prices[0].get("price"))
 
     async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
-        """Complete exchange bars opening in ``[start, end)``, volume in shares."""
-        return await TinvestCandles(self.rest, self.instruments).fetch(symbol, interval, pd.Timestamp(start),
-                                                                       pd.Timestamp(end))  # fmt: skip
+        """Complete exchange bars opening in ``[start, end)``, volume in shares (the factory's candle source)."""
+        if self._candles is None:
+            raise SkipError(f"{self.name}: no candle source was given to this broker")
+        return await self._candles(symbol, interval, pd.Timestamp(start), pd.Timestamp(end))
 
     # --- account and positions ---------------------------------------------------------------
     async def _portfolio(self) -> dict[str, Any]:

@@ -23,11 +23,12 @@ import aiohttp
 import numpy as np
 import pandas as pd
 
+from aitrade.brokers.bitget.http import translate
 from aitrade.data.intervals import interval_ms, parse_interval
-from aitrade.data.sources.http import request_json, retry_after_s
-from aitrade.errors import DataError, RateLimited, RetryableError, UnknownSymbolError
-from aitrade.ratelimit import RateLimiter
-from aitrade.retry import RetryPolicy, retry_async
+from aitrade.errors import DataError
+from aitrade.net.http import request_json
+from aitrade.net.ratelimit import RateLimiter
+from aitrade.net.retry import RetryPolicy, retry_async
 
 SPOT_GRANULARITY = {
     "1m": "1min", "3m": "3min", "5m": "5min", "15m": "15min", "30m": "30min",
@@ -47,7 +48,6 @@ HISTORY_LIMIT = 200
 FUTURES_MAX_SPAN_MS = 90 * 86_400_000
 MARKETS = ("spot", "futures")
 _DAY_MS = 86_400_000
-_BAD_SYMBOL_CODES = frozenset({"40034", "40309", "43000"})
 
 
 def cache_name_for(market: str) -> str:
@@ -141,16 +141,8 @@ class BitgetCandles:
                 self.session, "GET", self.base_url + path, params=params, what=what, timeout_s=self.timeout_s
             )
             body = resp.body if isinstance(resp.body, dict) else {}
-            code = str(body.get("code", ""))
-            if resp.status == 429 or code == "429":
-                raise RateLimited(f"{what}: rate limited (HTTP 429)", retry_after=retry_after_s(resp.headers))
-            if resp.status >= 500:
-                raise RetryableError(f"{what}: HTTP {resp.status}", retry_after=retry_after_s(resp.headers))
-            if resp.status != 200 or code != "00000":
-                msg = body.get("msg") or resp.text[:200]
-                if code in _BAD_SYMBOL_CODES:
-                    raise UnknownSymbolError(f"Bitget {self.market} does not know symbol {symbol!r} ({code} {msg})")
-                raise DataError(f"{what}: HTTP {resp.status}, code {code or '?'}: {msg}")
+            if resp.status != 200 or str(body.get("code", "")) != "00000":
+                raise translate(resp.status, body or {"msg": resp.text[:200]}, what, resp.headers, trading=False)
             data = body.get("data")
             if data is None:
                 return []
