@@ -3,9 +3,13 @@
 The peer is the least any client must do: sign (Bitget) or authorise
 (T-Invest), POST the order, read and parse the JSON answer. The router path
 adds routing, normalisation to the instrument rules, the ownership ledger
-(an atomic JSON write per order) and error typing. The client's own rate
-limiter is opened up for both: it models the venue's quota, which is not
+(the client id recorded durably before the order is sent: one SQLite commit
+with ``synchronous=FULL``, so one fsync) and error typing. The client's own
+rate limiter is opened up for both: it models the venue's quota, which is not
 overhead. Rounds alternate between the two paths so drift hits both alike.
+
+The ledger's own cost is printed beside it: one claim (insert + commit) at
+``FULL`` and at ``NORMAL`` on the same disk, so the fsync's share is visible.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 
 from aitrade.brokers.base import OrderRequest, Side
 from aitrade.brokers.bitget.auth import body_text, signed_headers
+from aitrade.brokers.inventory import OwnedInventory
 from aitrade.config import load_settings
 from aitrade.net.ratelimit import RateLimiter
 from aitrade.router import Router
@@ -111,10 +116,32 @@ async def _run() -> dict[str, dict[str, float]]:
     return out
 
 
+def _ledger_claims() -> dict[str, float]:
+    """p50 of one durable client-id record (the write-ahead step of every order), per synchronous level."""
+    out = {}
+    for level in ("FULL", "NORMAL"):
+        inv = OwnedInventory(Path(tempfile.mkdtemp(prefix="aitrade-ledger-")) / "owned.sqlite")
+        inv._db.execute(f"PRAGMA synchronous={level}")
+        times = []
+        for i in range(N):
+            t0 = time.perf_counter()
+            inv.claim(f"at-claim-{i}", "BTCUSDT", Side.BUY, Decimal(1))
+            times.append((time.perf_counter() - t0) * 1000)
+        inv.close()
+        out[f"claim_{level.lower()}_p50_ms"] = float(np.percentile(times, 50))
+    return out
+
+
 def main() -> dict[str, dict[str, float]]:
     print(f"order round trip, {N} market orders per path against the loopback fakes (target p50 ratio <= 1.5)")
     out = asyncio.run(_run())
+    out["ledger"] = _ledger_claims()
+    led = out["ledger"]
+    print(f"  ledger   one client-id record p50 {led['claim_full_p50_ms']:.3f} ms (synchronous=FULL, the shipped "
+          f"setting) vs {led['claim_normal_p50_ms']:.3f} ms (NORMAL): the fsync is the difference")  # fmt: skip
     for name, r in out.items():
+        if name == "ledger":
+            continue
         print(f"  {name:8s} router+client p50 {r['router_p50_ms']:.2f} ms  p99 {r['router_p99_ms']:.2f} ms | "
               f"bare aiohttp p50 {r['bare_p50_ms']:.2f} ms  p99 {r['bare_p99_ms']:.2f} ms | "
               f"ratio p50 {r['p50_ratio']:.2f}x  p99 {r['p99_ratio']:.2f}x")  # fmt: skip

@@ -266,21 +266,22 @@ class OwnedInventory:
 
     # --- orders and fills ------------------------------------------------------------------------
     def claim(self, client_id: str, symbol: str, side: Side, quantity: Decimal, *, reduce: bool = False,
-              key: str = "") -> bool:  # fmt: skip
+              key: str = "", deadline_ms: int = 0) -> bool:  # fmt: skip
         """Record an order before it is sent; False when the id is known already (look it up, never send).
 
         A ``reduce`` order (closing AiTrade's position) is refused with
         :class:`SkipError` when, together with our other unfinished reducing
         orders, it would close more than AiTrade holds: two close-alls never
-        sell the user's coins.
+        sell the user's coins. ``deadline_ms`` is the last moment the venue may
+        accept the first send (Bitget spot's requestTime + receiveWindow).
         """
         if self.read_only:
             raise StateFileError(f"ownership ledger {self.path} is open read-only; nothing can be sent through it")
         with self._tx() as db:
             inserted = db.execute(
-                "INSERT INTO orders (client_id, symbol, side, filled, fee_base, final, qty, reduce) "
-                "VALUES (?, ?, ?, '0', '0', 0, ?, ?) ON CONFLICT(client_id) DO NOTHING",
-                (client_id, symbol, side.value, str(quantity), int(reduce)),
+                "INSERT INTO orders (client_id, symbol, side, filled, fee_base, final, qty, reduce, deadline_ms) "
+                "VALUES (?, ?, ?, '0', '0', 0, ?, ?, ?) ON CONFLICT(client_id) DO NOTHING",
+                (client_id, symbol, side.value, str(quantity), int(reduce), int(deadline_ms)),
             ).rowcount
             if not inserted:
                 return False
@@ -303,11 +304,6 @@ class OwnedInventory:
     def known(self, client_id: str) -> bool:
         """Whether an order with this client id was recorded before (then look it up; never send it blind)."""
         return bool(self._rows("SELECT 1 FROM orders WHERE client_id = ?", (client_id,)))
-
-    def set_deadline(self, client_id: str, deadline_ms: int) -> None:
-        """Record the last moment the venue may still accept the latest send of this order."""
-        with self._tx():
-            self._write("UPDATE orders SET deadline_ms = ? WHERE client_id = ?", (int(deadline_ms), client_id))
 
     def swap_deadline(self, client_id: str, seen_ms: int, new_ms: int) -> bool:
         """Take the right to re-send: set a new deadline only if it is still ``seen_ms`` (compare-and-set)."""

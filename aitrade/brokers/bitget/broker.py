@@ -380,9 +380,8 @@ class BitgetBroker:
         stamp = self.http.now_ms()
         if self.spot:
             body.update(requestTime=str(stamp), receiveWindow=str(self.receive_window_ms))
-        fresh = self.inventory.claim(req.client_id, req.symbol, req.side, req.quantity, reduce=closing)
-        if fresh and self.spot:
-            self.inventory.set_deadline(req.client_id, stamp + self.receive_window_ms)
+        fresh = self.inventory.claim(req.client_id, req.symbol, req.side, req.quantity, reduce=closing,
+                                     deadline_ms=stamp + self.receive_window_ms if self.spot else 0)  # fmt: skip
 
         async def send() -> OrderAck:
             data = await self.http.call("POST", path, body=body, what=what, idempotent=False)

@@ -1,0 +1,46 @@
+"""The arrows of the design, checked on the source: execution beside research, never on it."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from aitrade.cli import FITNESSES, PRESETS
+from aitrade.optimize.fitness import FITNESSES as REAL_FITNESSES
+from aitrade.signals.regimes import PRESETS as REAL_PRESETS
+
+PACKAGE = Path(__file__).resolve().parents[1] / "aitrade"
+RESEARCH = ("aitrade.data", "aitrade.backtest", "aitrade.signals", "aitrade.optimize", "aitrade.models",
+            "aitrade.features", "aitrade.labels", "aitrade.router", "aitrade.factory")  # fmt: skip
+
+
+def _imports(path: Path) -> set[str]:
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            out.add(node.module)
+    return out
+
+
+def test_brokers_import_no_research_and_no_data_source() -> None:
+    for path in (PACKAGE / "brokers").rglob("*.py"):
+        bad = sorted(m for m in _imports(path) if m.startswith(RESEARCH))
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"
+
+
+def test_the_package_never_imports_the_widgets_or_pickle() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        mods = _imports(path)
+        assert not any(m == "widgets" or m.startswith("widgets.") for m in mods), path
+        assert not {"pickle", "cPickle", "dill", "joblib"} & mods, path
+
+
+def test_the_router_only_routes() -> None:
+    mods = _imports(PACKAGE / "router.py")
+    assert not any(m.startswith(("aitrade.brokers.bitget", "aitrade.brokers.tinkoff", "aitrade.data")) for m in mods)
+
+
+def test_cli_choices_match_the_library() -> None:
+    assert set(PRESETS) == set(REAL_PRESETS) and set(FITNESSES) == set(REAL_FITNESSES)
