@@ -204,6 +204,7 @@ class Router:
                         report.closed.append(ack)
                 except AiTradeError as exc:
                     report.errors.append(f"{name}: close {pos.symbol}: {exc}")
-        log.warning("close-all (%s): %d orders cancelled, %d positions closed, %d errors", reason,
-                    len(report.cancelled), len(report.closed), len(report.errors))  # fmt: skip
+        log.log(logging.WARNING if report.errors else logging.INFO,
+                "close-all (%s): %d orders cancelled, %d positions closed, %d errors", reason, len(report.cancelled),
+                len(report.closed), len(report.errors))  # fmt: skip
         return report
