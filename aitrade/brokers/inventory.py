@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from aitrade.brokers.base import OrderRequest, Side
-from aitrade.errors import LedgerBusy, SkipError, StateFileError
+from aitrade.errors import HaltError, LedgerBusy, SkipError, StateFileError
 from aitrade.locks import ProcessLock
 from aitrade.statefile import quarantine
 
@@ -181,6 +181,20 @@ class OwnedInventory:
         if self.read_only:
             return
         self.lock.acquire(purpose)
+
+    async def open_for_trading(self, purpose: str, rebuild: Callable[[], Awaitable[int]]) -> None:
+        """A broker's connect(): take the lock, then rebuild an unsynced ledger from the venue. Read-only: nothing."""
+        if self.read_only:
+            return
+        self.acquire(purpose)
+        if not self.synced:
+            await rebuild()
+
+    def require_owner(self, broker: str) -> None:
+        """Only the process holding this account's lock sends anything (connect() takes it)."""
+        if not self.lock.held:
+            raise HaltError(f"{broker}: this process does not hold the account lock (read-only, or not connected); "
+                            "nothing is sent")  # fmt: skip
 
     # --- transactions ----------------------------------------------------------------------------
     @contextmanager

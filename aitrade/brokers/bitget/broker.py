@@ -98,11 +98,7 @@ class BitgetBroker:
     async def connect(self) -> None:
         """Sync the clock; a trading broker takes the account lock and rebuilds an unsynced ledger first."""
         await self.http.sync_time()
-        if self.inventory.read_only:
-            return
-        self.inventory.acquire(f"{self.name} {self.market}")
-        if not self.inventory.synced:
-            await self.rebuild()
+        await self.inventory.open_for_trading(f"{self.name} {self.market}", self.rebuild)
 
     async def rebuild(self) -> int:
         """Import every order of ours the venue lists (open orders and order history) into the ledger.
@@ -157,12 +153,6 @@ class BitgetBroker:
     async def close(self) -> None:
         """Close the ownership ledger; the HTTP session belongs to the caller."""
         self.inventory.close()
-
-    def _owner(self) -> None:
-        """Only the process holding this account's lock sends anything (connect() takes it)."""
-        if not self.inventory.lock.held:
-            raise HaltError(f"{self.name}: this process does not hold the account lock (read-only, or not connected); "
-                            "nothing is sent")  # fmt: skip
 
     # --- reference data ----------------------------------------------------------------------
     async def instrument(self, symbol: str) -> InstrumentRules:
@@ -363,7 +353,7 @@ class BitgetBroker:
         return req
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
-        self._owner()
+        self.inventory.require_owner(self.name)
         if not self.inventory.synced:
             raise HaltError(f"Bitget {self.market}: the ownership ledger has not been rebuilt from the venue yet "
                             "(connect first); nothing is sent")  # fmt: skip
@@ -405,7 +395,7 @@ class BitgetBroker:
                                settle=restamp if self.spot else None)  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
-        self._owner()
+        self.inventory.require_owner(self.name)
         path = "/api/v2/spot/trade/cancel-order" if self.spot else "/api/v2/mix/order/cancel-order"
         body: dict[str, Any] = {"symbol": symbol, "clientOid": client_id}
         if not self.spot:
@@ -426,7 +416,7 @@ class BitgetBroker:
                          "protect spot positions synthetically")  # fmt: skip
 
     async def place_protection(self, protection: Protection) -> Protection:
-        self._owner()
+        self.inventory.require_owner(self.name)
         if self.spot:
             raise self._no_native()
         if protection.kind not in PLAN:
@@ -458,7 +448,7 @@ class BitgetBroker:
                           protection.client_id, venue_id)  # fmt: skip
 
     async def cancel_protection(self, protection: Protection) -> None:
-        self._owner()
+        self.inventory.require_owner(self.name)
         if self.spot:
             raise self._no_native()
         ref = {"orderId": protection.venue_id} if protection.venue_id else {"clientOid": protection.client_id}

@@ -99,11 +99,8 @@ class TinkoffBroker:
     async def connect(self) -> None:
         """Pick the account, then (trading) take the account lock; a read-only broker opens no account."""
         await self._pick_account()
-        if self.inventory.read_only:
-            return
-        self.inventory.acquire(f"{self.name} {'sandbox' if self.sandbox else 'live'} {self.account_id}")
-        if not self.inventory.synced:
-            await self.rebuild()
+        env = "sandbox" if self.sandbox else "live"
+        await self.inventory.open_for_trading(f"{self.name} {env} {self.account_id}", self.rebuild)
 
     async def rebuild(self) -> int:
         """Count the fills of our orders T-Invest still lists as active; returns how many were imported.
@@ -166,12 +163,6 @@ class TinkoffBroker:
         if not self.account_id:
             raise HaltError("T-Invest broker used before connect()")
         return self.account_id
-
-    def _owner(self) -> None:
-        """Only the process holding this account's lock sends anything (connect() takes it)."""
-        if not self.inventory.lock.held:
-            raise HaltError(f"{self.name}: this process does not hold the account lock (read-only, or not connected); "
-                            "nothing is sent")  # fmt: skip
 
     # --- reference data ----------------------------------------------------------------------
     async def _inst(self, symbol: str) -> dict[str, Any]:
@@ -270,7 +261,7 @@ class TinkoffBroker:
         return order
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
-        self._owner()
+        self.inventory.require_owner(self.name)
         rules = await self.instrument(request.symbol)
         req = request.normalized(rules) if request.price is not None else None
         if req is None:
@@ -306,7 +297,7 @@ class TinkoffBroker:
                                known=known, what=what, key="request id")  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
-        self._owner()
+        self.inventory.require_owner(self.name)
         body = {"accountId": self._account(), "orderId": tinvest_order_id(client_id),
                 "orderIdType": "ORDER_ID_TYPE_REQUEST"}  # fmt: skip
         try:
@@ -329,7 +320,7 @@ class TinkoffBroker:
         return ("SandboxService", sandbox) if self.sandbox else ("StopOrdersService", prod)
 
     async def place_protection(self, protection: Protection) -> Protection:
-        self._owner()
+        self.inventory.require_owner(self.name)
         rules = await self.instrument(protection.symbol)
         await self._refresh_pending(protection.symbol)
         held = self.inventory.quantity(protection.symbol)
@@ -357,7 +348,7 @@ class TinkoffBroker:
         return Protection(p.symbol, p.kind, p.trigger, qty, p.client_id, stop_id)
 
     async def cancel_protection(self, protection: Protection) -> None:
-        self._owner()
+        self.inventory.require_owner(self.name)
         stop_id = protection.venue_id or self.inventory.key_for(protection.client_id) or ""
         if not stop_id:
             raise OrderNotFound(f"T-Invest: no stop order known for {protection.client_id}")
