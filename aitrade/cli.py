@@ -47,6 +47,15 @@ def _dashed(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
     parser.add_argument(*flags, dest=name, **kwargs)
 
 
+def _features(text: str) -> tuple[str, ...]:
+    from aitrade.features.sets import feature_groups  # noqa: PLC0415 (no torch)
+
+    try:
+        return tuple(feature_groups([t.strip() for t in text.split(",") if t.strip()]))
+    except UserError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 def _interval(text: str) -> str:
     from aitrade.data.intervals import parse_interval  # noqa: PLC0415
 
@@ -59,6 +68,17 @@ def _interval(text: str) -> str:
 SOURCES = ("sample", "bitget", "tinvest", "csv")
 PRESETS = ("classic", "sniper", "grinder", "volatile")  # aitrade.signals.regimes.PRESETS (tested equal)
 FITNESSES = ("sharpe", "sortino", "calmar", "sniper")  # aitrade.optimize.fitness.FITNESSES (tested equal)
+
+
+def research_line(s: dict[str, Any]) -> str:
+    """Pooled and per-fold AUC and log loss side by side, each against its baseline."""
+    pooled = (f"pooled over {s.get('pooled_n', s.get('oos_rows'))} rows: AUC long {_num(s.get('pooled_auc_long'), 3)}, "
+              f"short {_num(s.get('pooled_auc_short'), 3)}, log loss {_num(s.get('pooled_log_loss'), 4)} vs class "
+              f"prior {_num(s.get('pooled_baseline_log_loss'), 4)}")  # fmt: skip
+    per_fold = (f"per-fold average over {s.get('evaluated')} asset-folds: AUC long {_num(s.get('auc_long'), 3)}, "
+                f"short {_num(s.get('auc_short'), 3)}, log loss {_num(s.get('log_loss'), 4)} vs "
+                f"{_num(s.get('baseline_log_loss'), 4)}")  # fmt: skip
+    return f"{pooled}; {per_fold}"
 
 
 def _pct(value: Any) -> str:
@@ -198,6 +218,7 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
         scheduler=args.scheduler,
         model=ModelConfig(kind="universal" if args.mode == "universal" else args.model, epochs=args.epochs),
         label=LabelConfig(tp=args.label_tp, sl=args.label_sl, horizon=args.horizon),
+        features=args.features,
     )
     if args.mode == "universal" and args.model != "mlp":
         raise UserError("--model applies to walk mode; universal mode uses the shared net with an asset embedding")
@@ -211,12 +232,8 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
         f"signals: {len(result.signals)} out-of-sample rows, {len(result.meta['symbols'])} symbols, {s['folds']} folds"
     )
     if s.get("evaluated"):
-        print(
-            f"log loss {s['log_loss']:.4f} (class prior {s['baseline_log_loss']:.4f}), accuracy {s['accuracy']:.3f} "
-            f"(prior {s['baseline_accuracy']:.3f}), AUC long {s['auc_long'] or float('nan'):.3f}, "
-            f"AUC short {s['auc_short'] or float('nan'):.3f}; "
-            f"models trained {s['trained_models']}, reused {s['reused_models']}"
-        )
+        print(f"out of sample, {research_line(s)}")
+        print(f"models trained {s['trained_models']}, reused {s['reused_models']}")
     if not result.meta["leader"]["used"]:
         print(f"leader features left out: {result.meta['leader']['reason']}")
     return 0
@@ -353,8 +370,7 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"    {', '.join(meta['symbols'])} ({meta['interval']}), {s['folds']} folds, {s['oos_rows']} out-of-sample rows"
     )
-    print(f"    log loss {s['log_loss']:.4f} vs class prior {s['baseline_log_loss']:.4f}; accuracy {s['accuracy']:.3f} "
-          f"vs {s['baseline_accuracy']:.3f}; AUC long {s['auc_long']:.3f}, short {s['auc_short']:.3f}")  # fmt: skip
+    print(f"    out of sample, {research_line(s)}")
 
     print("\n2/3 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
           flush=True)  # fmt: skip
@@ -513,6 +529,9 @@ def build_parser() -> argparse.ArgumentParser:
     _dashed(sig, "horizon", type=POSITIVE_INT, default=12, help="label horizon in bars (default 12)")
     _dashed(sig, "label_tp", type=POSITIVE, default=1.5, help="label take-profit in ATR (default 1.5)")
     _dashed(sig, "label_sl", type=POSITIVE, default=1.0, help="label stop in ATR (default 1.0)")
+    _dashed(sig, "features", type=_features, default=("core",),
+            help="feature sets and groups, comma-separated: core (default: returns, rsi, volume), all, or groups "
+                 "such as returns,rsi,daily,leader")  # fmt: skip
     _dashed(sig, "jobs", type=POSITIVE_INT, default=1, help="local worker processes")
     _dashed(sig, "executor", default="local", choices=("local", "dask"))
     _dashed(sig, "scheduler", help="Dask scheduler address (default: a LocalCluster)")

@@ -17,7 +17,13 @@ from aitrade.models import ModelConfig
 from aitrade.signals import SignalParams, generate_signals, load_signals
 from aitrade.signals.artifact import write_signals
 
-SMALL = dict(train_window=300, trade_window=150, embargo=6, model=ModelConfig(epochs=4, hidden=(16,), device="cpu"))
+SMALL = dict(
+    train_window=300,
+    trade_window=150,
+    embargo=6,
+    model=ModelConfig(epochs=4, hidden=(16,), device="cpu"),
+    features=("all",),
+)  # every feature group: the look-ahead tests cover them all
 
 
 def write_csv(folder: Path, bars: dict[str, pd.DataFrame]) -> Path:

@@ -21,7 +21,7 @@ from aitrade.models.nets import build_net
 from aitrade.models.train import ModelConfig, TrainedModel, pick_device
 from aitrade.statefile import atomic_write_bytes, atomic_write_json
 
-BUNDLE_VERSION = 1
+BUNDLE_VERSION = 2  # 2: class biases beside the temperature
 
 
 def save_bundle(model: TrainedModel, path: str | Path, **extra: Any) -> Path:
@@ -39,6 +39,7 @@ def save_bundle(model: TrainedModel, path: str | Path, **extra: Any) -> Path:
         "mean": model.mean.tolist(),
         "std": model.std.tolist(),
         "temperature": model.temperature,
+        "bias": [float(b) for b in model.bias],
         "classes": ["flat", "long", "short"],
         "info": model.info,
         "versions": {"aitrade": __version__, "torch": torch.__version__, "numpy": np.__version__},
@@ -88,6 +89,7 @@ def _build(meta: dict[str, Any], weights_path: Path, device: str) -> tuple[Train
         mean=np.asarray(meta["mean"], dtype=np.float64),
         std=np.asarray(meta["std"], dtype=np.float64),
         temperature=float(meta["temperature"]),
+        bias=np.asarray(meta["bias"], dtype=np.float64),
         feature_names=list(meta["feature_names"]),
         assets=list(meta.get("assets", [])),
         info=dict(meta.get("info", {})),

@@ -9,20 +9,29 @@ N_CLASSES = 3
 
 
 class MLP(nn.Module):
-    """Feature vector -> 3 logits (flat, long, short)."""
+    """Feature vector -> 3 logits (flat, long, short): a linear path plus a nonlinear one.
+
+    The linear path makes the MLP nest a multinomial logistic regression: where
+    the hidden layers find nothing more (small windows, weak signals), weight
+    decay shrinks them and the net is no worse than the linear baseline.
+    """
 
     def __init__(self, n_features: int, hidden: tuple[int, ...] = (64, 32), dropout: float = 0.1) -> None:
         super().__init__()
+        self.linear = nn.Linear(n_features, N_CLASSES)
         layers: list[nn.Module] = []
         width = n_features
         for h in hidden:
             layers += [nn.Linear(width, h), nn.GELU(), nn.Dropout(dropout)]
             width = h
-        layers.append(nn.Linear(width, N_CLASSES))
+        head = nn.Linear(width, N_CLASSES)
+        nn.init.zeros_(head.weight)  # the nonlinear path starts silent: it must earn its place in training
+        nn.init.zeros_(head.bias)
+        layers.append(head)
         self.net = nn.Sequential(*layers)
 
     def forward(self, x: torch.Tensor, asset: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(x)
+        return self.linear(x) + self.net(x)
 
 
 class GRUNet(nn.Module):

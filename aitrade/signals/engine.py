@@ -34,6 +34,7 @@ from aitrade.checks import choice, number
 from aitrade.distributed import run_tasks
 from aitrade.errors import DataError
 from aitrade.features import FEATURE_SET_VERSION
+from aitrade.features.sets import feature_groups
 from aitrade.labels import LabelConfig
 from aitrade.models import ModelConfig, fit_model, load_bundle, save_bundle
 from aitrade.signals.folds import Fold
@@ -63,11 +64,13 @@ class SignalParams:
     scheduler: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
+    features: tuple[str, ...] = ("core",)  # feature sets (core, all) and groups (returns, rsi, daily, ...)
 
     def __post_init__(self) -> None:
         choice("mode", self.mode, MODES)
         choice("preset", self.preset, PRESETS)
         choice("executor", self.executor, EXECUTORS)
+        object.__setattr__(self, "features", tuple(feature_groups(self.features)))
         for name, lo in (("train_window", 50), ("trade_window", 1), ("embargo", 0), ("jobs", 1), ("seed", 0)):
             object.__setattr__(self, name, number(name, getattr(self, name), lo=lo, integer=True))
 

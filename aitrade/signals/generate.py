@@ -21,7 +21,8 @@ from aitrade.runs import git_commit, new_run_dir, run_scope
 from aitrade.signals.artifact import write_signals
 from aitrade.signals.engine import MODES, SignalParams, run_engine
 from aitrade.signals.folds import plan_folds
-from aitrade.signals.prepare import default_features, leader_for, needed_warmup, plan_leaders, prepare_asset
+from aitrade.signals.metrics import fold_metrics
+from aitrade.signals.prepare import LeaderPlan, leader_for, needed_warmup, plan_leaders, prepare_asset, select_features
 from aitrade.statefile import atomic_write_json
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,27 @@ def default_symbols(settings: Settings, source: str, interval: str) -> list[str]
     if not picked:
         raise UserError(f"no embedded sample of the {settings.universe_mode} universe at {interval}; use --symbols")
     return picked
+
+
+def pooled_metrics(signals: pd.DataFrame, assets: dict[str, Any]) -> dict[str, Any]:
+    """Metrics over every out-of-sample row at once (pooled), beside the per-fold averages.
+
+    Pooled AUC ranks probabilities across folds and symbols, so it also
+    measures whether a probability means the same thing everywhere; a per-fold
+    average can look good while the scale swings from fold to fold.
+    """
+    ys, ps = [], []
+    for sym, g in signals.groupby("symbol", sort=False):
+        a = assets[sym]
+        pos = np.searchsorted(a.times, pd.DatetimeIndex(g["ts"]).as_unit("ns").asi8)
+        ys.append(a.y[pos])
+        ps.append(g[["p_long", "p_short"]].to_numpy())
+    y, p = np.concatenate(ys), np.concatenate(ps)
+    proba = np.column_stack([np.clip(1 - p.sum(axis=1), 0, 1), p])
+    ok = y >= 0
+    prior = np.bincount(y[ok].astype(np.int64), minlength=3) / max(1, int(ok.sum()))
+    m = fold_metrics(proba, y, prior)
+    return {f"pooled_{k}": v for k, v in m.items() if k != "class_share"}
 
 
 def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -94,6 +116,8 @@ def generate_signals(
 
     crypto_leader = settings.leader_symbol_crypto if settings.use_leader_crypto else ""
     equity_leader = settings.leader_symbol_equity if settings.use_leader_stocks else ""
+    if "leader" not in params.features:  # no leader group asked for: no leader bars needed
+        crypto_leader = equity_leader = ""
     wanted = {s: leader_for(s, crypto_leader, equity_leader) for s in names}
     available: dict[str, pd.DataFrame | None] = {}
     for lead in {v for v in wanted.values() if v}:
@@ -106,7 +130,9 @@ def generate_signals(
             log.info("leader %s unavailable: %s", lead, exc)
             available[lead] = None
     plan = plan_leaders(names, available, wanted)
-    features = default_features(plan.used)
+    if "leader" not in params.features:
+        plan = LeaderPlan(False, {}, "the leader group is not among the chosen features (--features)")
+    features = select_features(params.features, plan.used)
 
     assets = {}
     for sym in names:
@@ -141,7 +167,7 @@ def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: S
         raise UserError(
             "no out-of-sample predictions were made (every fold was skipped); see metrics in " + str(run_dir)
         )
-    summary = _summary(records)
+    summary = {**_summary(records), **pooled_metrics(signals, assets)}
     meta = {
         "mode": params.mode,
         "preset": params.preset,

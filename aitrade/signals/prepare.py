@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from aitrade.features import compute_features, model_features, warmup_bars
+from aitrade.features.registry import GROUPS
 from aitrade.labels import LabelConfig, triple_barrier
 from aitrade.universe import asset_class
 
@@ -99,7 +101,13 @@ def prepare_asset(
     )
 
 
+def select_features(groups: Sequence[str], leader_used: bool) -> list[str]:
+    """Model columns of ``groups``; the leader group only when leader bars are there for every symbol."""
+    return [c for name in groups if name != "leader" or leader_used for c in GROUPS[name].columns]
+
+
 def default_features(leader_used: bool) -> list[str]:
+    """Every model column (the original's full set; ``--features all``)."""
     return model_features(leader=leader_used, daily=True)
 
 

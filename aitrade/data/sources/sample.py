@@ -6,7 +6,9 @@ Real data ships inside the package (see DATA_LICENSES.md):
   public domain), split- and dividend-adjusted with the source's adjusted close;
 * EURUSD hourly 2017, 6,225 ask bars (gym-anytrading, MIT), timestamps in UTC.
 
-Synthetic symbols come from :mod:`aitrade.data.synthetic` and are marked so.
+Synthetic symbols come from :mod:`aitrade.data.synthetic` and are marked so;
+the planted-edge yardstick (``EDGE1USDT``.., ``NOISE1USDT``..) from
+:mod:`aitrade.data.planted`, hourly, marked synthetic too.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from importlib import resources
 import numpy as np
 import pandas as pd
 
-from aitrade.data.calendars import FX, WEEKDAYS, Calendar, calendar_for
+from aitrade.data.calendars import CRYPTO_247, FX, WEEKDAYS, Calendar, calendar_for
+from aitrade.data.planted import PLANTED, planted_bars
 from aitrade.data.synthetic import DEFAULT_SEED, SPECS, synthetic_bars
 from aitrade.errors import DataError, UnknownSymbolError
 
@@ -78,7 +81,7 @@ def _real(symbol: str) -> pd.DataFrame:
 
 def sample_symbols() -> list[str]:
     """Every symbol the embedded samples hold."""
-    return [*REAL, *SPECS]
+    return [*REAL, *SPECS, *PLANTED]
 
 
 def sample_intervals(symbol: str) -> tuple[str, ...]:
@@ -86,10 +89,14 @@ def sample_intervals(symbol: str) -> tuple[str, ...]:
         return (REAL[symbol].interval,)
     if symbol in SPECS:
         return SPECS[symbol].intervals
+    if symbol in PLANTED:
+        return ("1h",)
     raise UnknownSymbolError(f"no embedded sample for {symbol!r}; samples: {', '.join(sample_symbols())}")
 
 
 def sample_calendar(symbol: str) -> Calendar:
+    if symbol in PLANTED:
+        return CRYPTO_247
     return REAL[symbol].calendar if symbol in REAL else calendar_for(symbol)
 
 
@@ -100,6 +107,8 @@ def load_sample(symbol: str, interval: str, seed: int = DEFAULT_SEED) -> pd.Data
         raise DataError(f"sample {symbol} comes at {', '.join(intervals)}, not {interval!r}")
     if symbol in SPECS:
         return synthetic_bars(symbol, interval, seed)
+    if symbol in PLANTED:
+        return planted_bars(symbol, seed)
     df = _real(symbol).copy()
     spec = REAL[symbol]
     df.attrs.update({"synthetic": False, "source": "sample", "origin": spec.origin, "license": spec.license})
