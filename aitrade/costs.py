@@ -18,10 +18,13 @@ class CostModel:
     min_qty: float = 0.0
 
 
-#: The original's per-venue costs: crypto 0.075% a side, MOEX stocks 0.025%.
+#: The original's per-venue costs: crypto 0.075% a side, MOEX stocks 0.025%. Spot FX (EURUSD and
+#: other pairs) trades on spread rather than commission: about 0.2 pip of commission-equivalent
+#: and 0.5 pip of slippage on EURUSD at ~1.1 (0.002% and 0.005%), far below a share's costs.
 VENUE_COSTS: dict[str, CostModel] = {
     "crypto": CostModel(fee_rate=0.00075, slippage=0.0005),
     "stocks": CostModel(fee_rate=0.00025, slippage=0.0008),
+    "fx": CostModel(fee_rate=0.00002, slippage=0.00005),
 }
 
 
@@ -29,3 +32,18 @@ def costs_for(asset_class: str) -> CostModel:
     if asset_class not in VENUE_COSTS:
         raise UserError(f"no cost model for {asset_class!r}; known: {', '.join(VENUE_COSTS)}")
     return VENUE_COSTS[asset_class]
+
+
+def cost_class(symbol: str, known: str | None = None) -> str:
+    """The cost profile of a symbol: its universe class when it has one, else crypto/FX/stocks by its shape."""
+    if known:
+        return known
+    sym = symbol.upper()
+    if sym.endswith(("USDT", "USDC")):
+        return "crypto"
+    if len(sym) == 6 and sym.isalpha() and sym[:3] in FX_CODES and sym[3:] in FX_CODES:
+        return "fx"
+    return "stocks"
+
+
+FX_CODES = frozenset({"EUR", "USD", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "CNY", "HKD", "SEK", "NOK"})

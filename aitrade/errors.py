@@ -34,6 +34,10 @@ class DataError(UserError):
     """Bars or a data file are unusable (quality gate, corrupt file, bad schema)."""
 
 
+class TooFewRows(DataError):
+    """Too few usable rows to fit a model (a fold of a short or late-starting series); that fold is skipped."""
+
+
 class UnknownSymbolError(DataError):
     """A symbol is not known to the chosen source."""
 

@@ -126,3 +126,12 @@ def test_bad_signals_give_one_clear_error(signals_dir: Path, tmp_path: Path, cap
     code = main(["--home", str(tmp_path), "backtest", "--signals", str(tmp_path / "v"), "--out", str(tmp_path / "o")])
     err = capsys.readouterr().err
     assert code == 2 and "unknown signals schema version 99" in err and err.count("\n") == 1
+
+
+def test_each_market_pays_its_own_costs() -> None:
+    from aitrade.costs import VENUE_COSTS  # noqa: PLC0415
+
+    config = BacktestConfig()
+    assert config.cost("EURUSD") == VENUE_COSTS["fx"]  # spot FX is not charged a share's costs
+    assert config.cost("SBER") == VENUE_COSTS["stocks"] and config.cost("AAPL") == VENUE_COSTS["stocks"]
+    assert config.cost("BTCUSDT") == VENUE_COSTS["crypto"] and config.cost("EDGE1USDT") == VENUE_COSTS["crypto"]

@@ -206,3 +206,13 @@ def test_gru_walk_mode(tmp_path: Path) -> None:
     r = generate_signals(load_settings(tmp_path), params, symbols=["BTCUSDT"], interval="4h",
                          start="2022-01-01", end="2022-07-01", progress=False)  # fmt: skip
     assert r.meta["model_config"]["kind"] == "gru" and len(r.signals) > 100
+
+
+def test_real_daily_stocks_with_late_starts_skip_folds_and_say_why(tmp_path: Path) -> None:
+    """GOOG and FB start years after AAPL: their early folds are skipped with a reason, never a crash."""
+    model = ModelConfig(epochs=3, hidden=(8,), device="cpu", val_frac=0.15, calib_frac=0.15, calibration="temperature")
+    r = generate_signals(load_settings(tmp_path), SignalParams(model=model, features=("all",)),
+                         symbols=["AAPL", "GOOG", "IBM", "MSFT", "FB"], interval="1d", progress=False)  # fmt: skip
+    skipped = [f for f in r.meta["fold_metrics"] if f.get("skipped")]
+    assert {f["symbol"] for f in skipped} >= {"GOOG", "FB"} and all(f["skipped"] for f in skipped)
+    assert set(r.signals["symbol"]) >= {"AAPL", "GOOG", "IBM", "MSFT"}  # FB's year and a half is one short window

@@ -20,7 +20,7 @@ import pandas as pd
 
 from aitrade.backtest.kernel import rules_array, simulate_many_nb
 from aitrade.checks import number
-from aitrade.costs import CostModel, costs_for
+from aitrade.costs import CostModel, cost_class, costs_for
 from aitrade.signals.artifact import Signals
 from aitrade.strategy import EXIT_REASONS, Genome, Rules
 from aitrade.universe import asset_class
@@ -59,8 +59,7 @@ class BacktestConfig:
     def cost(self, symbol: str) -> CostModel:
         if symbol in self.costs:
             return self.costs[symbol]
-        cls = asset_class(symbol) or ("crypto" if symbol.endswith(("USDT", "USDC")) else "stocks")
-        return costs_for(cls)
+        return costs_for(cost_class(symbol, asset_class(symbol)))
 
     def rules(self, symbol: str) -> Rules:
         c = self.cost(symbol)

@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from aitrade.checks import choice, number
-from aitrade.errors import UserError
+from aitrade.errors import TooFewRows, UserError
 from aitrade.models.nets import N_CLASSES, build_net
 
 CLIP = 6.0
@@ -303,7 +303,7 @@ def fit_model(
     finite = np.isfinite(X[rows]).all(axis=1)
     base = rows[fit_m & labelled & finite]
     if len(base) < 30:
-        raise ValueError(f"only {len(base)} usable training rows after purging; need at least 30")
+        raise TooFewRows(f"only {len(base)} usable training rows after purging and hold-outs; need at least 30")
     mean = X[base].mean(axis=0)
     std = X[base].std(axis=0)
     std = np.where(std > 1e-12, std, 1.0)

@@ -32,7 +32,7 @@ from tqdm.auto import tqdm
 from aitrade import __version__
 from aitrade.checks import choice, number
 from aitrade.distributed import run_tasks
-from aitrade.errors import DataError
+from aitrade.errors import DataError, TooFewRows
 from aitrade.features import FEATURE_SET_VERSION
 from aitrade.features.sets import feature_groups
 from aitrade.labels import LabelConfig
@@ -207,7 +207,12 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
             return fit_model(panel.X, panel.y, train, panel.times, config=cfg, feature_names=panel.features,
                              purge_ns=purge_ns, seed=seed)  # fmt: skip
 
-        model, reused = _fit_cached(task, key, fit)
+        try:
+            model, reused = _fit_cached(task, key, fit)
+        except TooFewRows as exc:  # a short or late-starting series: this fold is skipped and says why
+            info["skipped"] = str(exc)
+            fold_info.append(info)
+            continue
         proba = model.predict_proba(panel.X, trade)
         fr = panel.frame
         thresholds = RegimeThresholds.fit(fr["atr_rel"].to_numpy()[train], fr["adx"].to_numpy()[train], preset)
@@ -256,7 +261,11 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         return fit_model(X, y, order, times, config=cfg, feature_names=panels[0].features,
                          purge_ns=label.horizon * task["bar_ns"], seed=seed, asset_ids=aid, assets=assets)  # fmt: skip
 
-    model, reused = _fit_cached(task, key, fit)
+    try:
+        model, reused = _fit_cached(task, key, fit)
+    except TooFewRows as exc:
+        info["skipped"] = str(exc)
+        return {"fold": fold.index, "folds": [info], "predictions": None}
     frames, per_asset = [], []
     for i, p in enumerate(panels):
         trade = p.rows(fold.trade_start, fold.trade_end)
