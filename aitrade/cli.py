@@ -70,6 +70,20 @@ PRESETS = ("classic", "sniper", "grinder", "volatile")  # aitrade.signals.regime
 FITNESSES = ("sharpe", "sortino", "calmar", "sniper")  # aitrade.optimize.fitness.FITNESSES (tested equal)
 
 
+def in_sample_overlap(params_file: str, signals: Any) -> list[str] | None:
+    """The genome's optimisation window when it overlaps the signals' period (from its provenance), else None."""
+    from aitrade.files import read_mapping  # noqa: PLC0415
+
+    train = (read_mapping(params_file, "parameter file").get("provenance") or {}).get("train")
+    if not (isinstance(train, list) and len(train) == 2):
+        return None
+    import pandas as pd  # noqa: PLC0415
+
+    t0, t1 = pd.Timestamp(train[0]), pd.Timestamp(train[1])
+    ts = signals.frame["ts"]
+    return [t0.isoformat(), t1.isoformat()] if (ts >= t0).any() and (ts < t1).any() else None
+
+
 def research_line(s: dict[str, Any]) -> str:
     """Pooled and per-fold AUC and log loss side by side, each against its baseline."""
     pooled = (f"pooled over {s.get('pooled_n', s.get('oos_rows'))} rows: AUC long {_num(s.get('pooled_auc_long'), 3)}, "
@@ -253,6 +267,7 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     signals = load_signals(args.signals)
 
     genome = load_genome(args.params) if args.params else Genome.from_mapping(settings.profile.strategy)
+    overlap = in_sample_overlap(args.params, signals) if args.params else None
     config = BacktestConfig.from_settings(settings, args.capital, long_only=args.long_only)
     out = Path(args.out)
     names = ("trades.csv", "metrics.json", "equity.png")
@@ -260,11 +275,17 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
         result = run_backtest(Panel.from_signals(signals), genome, config)
         metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
                                    turnover_notional=result.turnover_notional)  # fmt: skip
-        metrics = {"genome": genome.to_dict(), "signals": str(args.signals), "capital": args.capital, **metrics}
+        sample = "in-sample" if overlap else "out-of-sample or unknown"
+        metrics = {"genome": genome.to_dict(), "signals": str(args.signals), "capital": args.capital, **metrics,
+                   "sample": sample, "in_sample_overlap": overlap}  # fmt: skip
         synthetic = " (SYNTHETIC DATA)" if signals.meta.get("synthetic") else ""
         write_report(result, metrics, stage, f"Backtest of {', '.join(signals.symbols)}{synthetic}")
     print(f"trades: {metrics['trades']}  total return {_pct(metrics['total_return'])}  "
-          f"max drawdown {_pct(metrics['max_drawdown'])}  Sharpe {_num(metrics['sharpe'])}")  # fmt: skip
+          f"max drawdown {_pct(metrics['max_drawdown'])}  Sharpe {_num(metrics['sharpe'])} (one trial: a Sharpe, "
+          f"not deflated; probabilistic Sharpe {_num(metrics.get('probabilistic_sharpe'), 3)})")  # fmt: skip
+    if overlap:
+        print(f"IN-SAMPLE: the genome was optimised on {overlap[0]} .. {overlap[1]}, which these signals cover; "
+              "judge it on the optimiser's stitched out-of-sample result instead")  # fmt: skip
     if not metrics["trades"]:
         print("no trades: the rules never entered on these signals (check conf against the probabilities)")
     print(f"wrote {', '.join(str(out / n) for n in names)}")

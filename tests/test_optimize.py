@@ -126,3 +126,50 @@ def test_cli_optimize_validate_and_backtest_the_winner(signals_dir: Path, tmp_pa
                  str(run / "best_strategy_params.json"), "--out", str(tmp_path / "bt")]) == 0  # fmt: skip
     assert main(["--home", home, "optimize", "--signals", str(signals_dir), "--fitness", "luck", "--settings",
                  str(DEMO)]) == 2  # fmt: skip
+
+
+def _rule_signals(folder: Path, symbols: tuple[str, ...]) -> Path:
+    """A fit-free, leak-free signal: probabilities from the sign and size of the past 24-bar return."""
+    from aitrade.data import load_bars  # noqa: PLC0415
+    from aitrade.features import compute_features  # noqa: PLC0415
+    from aitrade.signals.artifact import write_signals  # noqa: PLC0415
+
+    frames = []
+    for sym in symbols:
+        bars = load_bars(sym, "1h")[sym].iloc[:4000]
+        atr = compute_features(bars, "1h", ["atr"])["atr"]
+        z = np.log(bars["close"]).diff(24) / (atr / bars["close"] * np.sqrt(24))
+        ok = atr.notna() & z.notna()
+        b, a, zz = bars[ok], atr[ok], np.tanh(z[ok].to_numpy() / 2)
+        pl, ps = 0.3 + 0.35 * np.clip(zz, 0, None), 0.3 + 0.35 * np.clip(-zz, 0, None)
+        frames.append(pd.DataFrame({"symbol": sym, "ts": b.index, "p_long": pl, "p_short": ps, "regime": 0,
+                                    **{c: b[c].to_numpy() for c in ("open", "high", "low", "close")},
+                                    "atr": a.to_numpy(), "fold": 0}))  # fmt: skip
+    write_signals(folder, pd.concat(frames), {"mode": "test", "synthetic": list(symbols)})
+    return folder
+
+
+@pytest.mark.slow
+def test_deflated_sharpe_and_pbo_tell_a_planted_edge_from_noise(tmp_path: Path) -> None:
+    cfg = dataclasses.replace(OptimizerConfig.from_yaml(DEMO), population=16, generations=4, survivors=5,
+                              train_window=1200, test_window=600)  # fmt: skip
+    out = {}
+    for kind, symbols in (("edge", ("EDGE1USDT", "EDGE2USDT")), ("noise", ("NOISE1USDT", "NOISE2USDT"))):
+        panel = Panel.from_signals(load_signals(_rule_signals(tmp_path / kind, symbols)))
+        out[kind] = walk_forward_optimize(panel, cfg, BacktestConfig(capital=10_000.0), seed=5, progress=False).metrics
+    edge, noise = out["edge"], out["noise"]
+    assert edge["dsr_trials"] == edge["ga_evaluations"]  # the N used is the N reported
+    assert edge["deflated_sharpe"] > 0.9 and noise["deflated_sharpe"] < 0.5, (edge, noise)
+    assert edge["pbo_mean"] < noise["pbo_mean"], (edge, noise)
+
+
+def test_sniper_cannot_be_won_by_never_losing() -> None:
+    from aitrade.optimize.fitness import sniper_fitness  # noqa: PLC0415
+
+    trades = np.zeros((2, 1, 40, 8))
+    trades[:, 0, :, 3], trades[:, 0, :, 5] = 100.0, 1.0  # entry price, quantity
+    trades[0, 0, :15, 7] = 1.0  # 15 trades of +1%, none lost
+    trades[1, 0, :40, 7] = np.tile([2.0, -0.5], 20)  # a long record with losses and a higher mean
+    score = sniper_fitness(trades, np.array([[15], [40]]), min_trades=10)
+    assert score[0] == pytest.approx(10.0)  # mean 1% over the 0.1% risk floor; the original scored 21,351
+    assert 1.0 < score[1] < 10.0

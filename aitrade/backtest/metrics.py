@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aitrade.backtest.overfit import deflated_sharpe_from_returns
+from aitrade.backtest.overfit import deflated_sharpe_from_returns, dsr_verdict
 
 YEAR = pd.Timedelta(days=365.25)
 
@@ -70,8 +70,13 @@ def backtest_metrics(
     exposure: float,
     turnover_notional: float,
     trial_sharpes: np.ndarray | None = None,
+    trial_length: int | None = None,
 ) -> dict[str, Any]:
-    """Every headline metric of one backtest; ``trial_sharpes`` (per-bar) deflates the Sharpe ratio."""
+    """Every headline metric of one backtest; ``trial_sharpes`` (per-bar, over ``trial_length`` bars) deflate it.
+
+    Without trials there is nothing to deflate by: ``probabilistic_sharpe`` is
+    given (P(true Sharpe > 0) for this one series) and ``deflated_sharpe`` is None.
+    """
     out: dict[str, Any] = {**returns_stats(equity), **trade_stats(trades)}
     years = (equity.index[-1] - equity.index[0]) / YEAR if len(equity) > 1 else float("nan")
     out["exposure"] = exposure
@@ -82,10 +87,18 @@ def backtest_metrics(
     out["bars"] = len(equity)
     rets = equity.pct_change().dropna().to_numpy()
     trials = np.array([]) if trial_sharpes is None else np.asarray(trial_sharpes)
-    dsr = deflated_sharpe_from_returns(rets, trials if len(trials) else np.array([np.nan]))
-    out["deflated_sharpe"] = dsr["dsr"]
-    out["dsr_trials"] = dsr["n_trials"]
+    dsr = deflated_sharpe_from_returns(rets, trials if len(trials) else np.array([np.nan]), trial_length=trial_length)
     out["per_bar_sharpe"] = dsr["sr"]
+    if len(trials):
+        out["deflated_sharpe"] = dsr["dsr"]
+        out["deflated_sharpe_empirical"] = dsr["dsr_empirical"]
+        out["dsr_trials"] = dsr["n_trials"]
+        out["dsr_verdict"] = dsr_verdict(dsr["dsr"], dsr["n_trials"])
+    else:
+        out["deflated_sharpe"] = None
+        out["probabilistic_sharpe"] = dsr["dsr"]  # one trial: P(true SR > 0), nothing deflated
+        out["dsr_trials"] = 1
+        out["dsr_verdict"] = dsr_verdict(dsr["dsr"], 1)
     return _clean(out)
 
 

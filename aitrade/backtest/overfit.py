@@ -55,8 +55,21 @@ def deflated_sharpe(
     return probabilistic_sharpe(sr, sr0, n_obs, skew, kurtosis), sr0
 
 
-def deflated_sharpe_from_returns(returns: np.ndarray, trial_sharpes: np.ndarray) -> dict[str, float]:
-    """DSR of a return series, deflated by the Sharpe ratios of every trial tried."""
+def deflated_sharpe_from_returns(
+    returns: np.ndarray, trial_sharpes: np.ndarray, *, trial_length: int | None = None
+) -> dict[str, float]:
+    """DSR of a return series against the best of ``len(trial_sharpes)`` trials, on the tested series' scale.
+
+    Two benchmarks SR0, both for per-bar Sharpe ratios of a series as long as
+    the tested one:
+
+    * ``dsr`` (the headline): the expected maximum of N zero-skill trials,
+      whose Sharpe estimates scatter with the null variance ``1 / (T - 1)``;
+    * ``dsr_empirical`` (Bailey and Lopez de Prado's proxy): the trials'
+      observed variance, rescaled from their length ``trial_length`` to ``T``.
+      When every trial is skilled this dispersion is real, not noise, and the
+      proxy deflates too much; both are reported.
+    """
     r = np.asarray(returns, dtype=float)
     r = r[np.isfinite(r)]
     trials = np.asarray(trial_sharpes, dtype=float)
@@ -65,9 +78,39 @@ def deflated_sharpe_from_returns(returns: np.ndarray, trial_sharpes: np.ndarray)
     skew = float(stats.skew(r)) if len(r) > 2 else 0.0
     kurt = float(stats.kurtosis(r, fisher=False)) if len(r) > 3 else 3.0
     n_trials = max(1, len(trials))
-    var = float(trials.var(ddof=1)) if len(trials) > 1 else 0.0
-    dsr, sr0 = deflated_sharpe(sr, len(r), skew, kurt, n_trials=n_trials, sr_variance=var)
-    return {"dsr": dsr, "sr": sr, "sr0": sr0, "n_trials": n_trials, "skew": skew, "kurtosis": kurt, "n_obs": len(r)}
+    n_obs = len(r)
+    null_var = 1.0 / (n_obs - 1) if n_obs > 1 else 0.0
+    dsr, sr0 = deflated_sharpe(sr, n_obs, skew, kurt, n_trials=n_trials, sr_variance=null_var)
+    emp_var = float(trials.var(ddof=1)) if len(trials) > 1 else 0.0
+    if trial_length and n_obs > 1:
+        emp_var *= trial_length / n_obs
+    dsr_emp, sr0_emp = deflated_sharpe(sr, n_obs, skew, kurt, n_trials=n_trials, sr_variance=emp_var)
+    return {"dsr": dsr, "sr": sr, "sr0": sr0, "dsr_empirical": dsr_emp, "sr0_empirical": sr0_emp,
+            "n_trials": n_trials, "skew": skew, "kurtosis": kurt, "n_obs": n_obs}  # fmt: skip
+
+
+def dsr_verdict(dsr: float | None, n_trials: int) -> str:
+    """The deflated Sharpe in words."""
+    if dsr is None or not math.isfinite(dsr):
+        return "no deflated Sharpe (too few observations)"
+    if n_trials <= 1:
+        return "one trial: this is a probabilistic Sharpe, not a deflated one"
+    if dsr >= 0.95:
+        return f"significant: beats the best of {n_trials} zero-skill trials at the 5% level"
+    if dsr >= 0.5:
+        return f"not significant: could be the luck of the best of {n_trials} trials"
+    return f"indistinguishable from luck: below what the best of {n_trials} zero-skill trials would show"
+
+
+def pbo_verdict(pbo: float | None) -> str:
+    """The probability of backtest overfitting in words."""
+    if pbo is None or not math.isfinite(pbo):
+        return "no PBO (fewer than two distinct trading trials, or too few bars)"
+    if pbo < 0.2:
+        return "low overfitting risk: the in-sample best usually stays above the median out of sample"
+    if pbo < 0.5:
+        return "moderate overfitting risk"
+    return "likely overfit: the in-sample best falls below the median out of sample at least half the time"
 
 
 @dataclass(frozen=True)

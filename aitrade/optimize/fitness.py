@@ -43,8 +43,15 @@ def equity_fitness(curve: np.ndarray, kind: str, bars_per_year: float) -> np.nda
 
 
 def sniper_fitness(trades: np.ndarray, counts: np.ndarray, min_trades: int) -> np.ndarray:
-    """The original's score: mean net trade return over the stdev of losing trades; -20 with too few trades,
-    -10 when the mean is not positive."""
+    """The original's score: mean net trade return over the risk of losing; -20 with too few trades,
+    -10 when the mean is not positive.
+
+    The original divided by the stdev of the losing trades alone, so a run with
+    one or no losing trade scored in the tens of thousands. The risk here is the
+    larger of that stdev and the downside deviation over every trade (losses
+    counted, wins as zero), floored at 0.1%: a handful of lucky trades cannot
+    outscore a long record.
+    """
     n_pop = trades.shape[0]
     out = np.empty(n_pop)
     for p in range(n_pop):
@@ -61,5 +68,6 @@ def sniper_fitness(trades: np.ndarray, counts: np.ndarray, min_trades: int) -> n
             continue
         losses = rets[rets < 0]
         sd = losses.std() if len(losses) > 1 else 0.0
-        out[p] = mean / max(sd, 1e-4 if len(losses) == 0 else 1e-6)
+        downside = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2)))
+        out[p] = mean / max(sd, downside, 1e-3)
     return out

@@ -21,7 +21,7 @@ import pandas as pd
 
 from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest, simulate
 from aitrade.backtest.metrics import backtest_metrics
-from aitrade.backtest.overfit import pbo_cscv
+from aitrade.backtest.overfit import pbo_cscv, pbo_verdict
 from aitrade.errors import UserError
 from aitrade.optimize.fitness import FITNESSES, equity_fitness, portfolio_equity, sniper_fitness
 from aitrade.optimize.ga import GENES, GAResult, OptimizerConfig, evolve
@@ -84,11 +84,55 @@ def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
 
     def evaluate(pop: np.ndarray) -> np.ndarray:
         trades, counts, curve = curves(pop)
+        trials.record(pop, curve, counts)
         if fitness == "sniper":
             return sniper_fitness(trades, counts, min_trades)
         return equity_fitness(curve, fitness, bars_per_year)
 
+    trials = TrialLog()
+    evaluate.trials = trials  # type: ignore[attr-defined]
     return evaluate, curves, union
+
+
+class TrialLog:
+    """Every genome the GA evaluated in one window: its in-sample per-bar Sharpe and return series.
+
+    The deflated Sharpe is built from *every* evaluated trial (so the N used is
+    the N reported); PBO runs over the distinct genomes that traded, sampled
+    (seeded) when there are more than ``max_pbo`` of them.
+    """
+
+    def __init__(self) -> None:
+        self.sharpes: list[np.ndarray] = []
+        self.genomes: list[np.ndarray] = []
+        self.returns: list[np.ndarray] = []
+        self.traded: list[np.ndarray] = []
+
+    def record(self, pop: np.ndarray, curve: np.ndarray, counts: np.ndarray) -> None:
+        rets = np.diff(curve, axis=1) / curve[:, :-1]
+        sds = rets.std(axis=1, ddof=1)
+        self.sharpes.append(np.where(sds > 0, rets.mean(axis=1) / np.where(sds > 0, sds, 1.0), 0.0))
+        self.genomes.append(np.asarray(pop, dtype=float))
+        self.returns.append(rets.astype(np.float32))
+        self.traded.append(np.asarray(counts).reshape(len(pop), -1).sum(axis=1) > 0)
+
+    @property
+    def n(self) -> int:
+        return int(sum(len(s) for s in self.sharpes))
+
+    def all_sharpes(self) -> np.ndarray:
+        return np.concatenate(self.sharpes) if self.sharpes else np.zeros(0)
+
+    def pbo_matrix(self, seed: int, max_pbo: int = 200) -> np.ndarray:
+        """T x N returns of distinct genomes that traded (never-trading ones carry no information)."""
+        genomes = np.concatenate(self.genomes)
+        rets = np.concatenate(self.returns)
+        traded = np.concatenate(self.traded) & (rets.std(axis=1) > 0)
+        _, first = np.unique(np.round(genomes, 6), axis=0, return_index=True)
+        keep = np.array(sorted(i for i in first if traded[i]), dtype=np.int64)
+        if len(keep) > max_pbo:
+            keep = np.sort(np.random.default_rng(seed).choice(keep, max_pbo, replace=False))
+        return rets[keep].T.astype(float)
 
 
 def walk_forward_optimize(
@@ -115,15 +159,13 @@ def walk_forward_optimize(
         is_panel, oos_panel = panel.slice(t0, t1), panel.slice(t1, o1)
         if not is_panel.symbols or not oos_panel.symbols:
             continue
-        evaluate, curves, _ = _evaluator(is_panel, config, cfg.fitness)
+        evaluate, _, _ = _evaluator(is_panel, config, cfg.fitness)
         ga = evolve(evaluate, cfg.ranges, cfg, seed + k)
-        _, _, pop_curves = curves(ga.population)
-        rets = np.diff(pop_curves, axis=1) / pop_curves[:, :-1]
-        sds = rets.std(axis=1, ddof=1)
-        trial_sharpes = np.where(sds > 0, rets.mean(axis=1) / np.where(sds > 0, sds, 1.0), 0.0)
+        log: TrialLog = evaluate.trials  # type: ignore[attr-defined]
+        trial_sharpes = log.all_sharpes()  # every evaluated genome: N used = N reported
         try:
-            pbo = pbo_cscv(rets.T, 8).pbo
-        except ValueError:
+            pbo = pbo_cscv(log.pbo_matrix(seed + k), 8).pbo
+        except ValueError:  # fewer than two distinct trading genomes, or too few bars
             pbo = None
         result = run_backtest(oos_panel, ga.genome(), config)
         metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
@@ -146,10 +188,15 @@ def walk_forward_optimize(
     exposure = float(np.mean([w.oos_metrics.get("exposure") or 0.0 for w in windows]))
     turnover = float((all_trades["entry_price"] * all_trades["quantity"] * 2).sum()) if len(all_trades) else 0.0
     metrics = backtest_metrics(stitched, all_trades, exposure=exposure, turnover_notional=turnover,
-                               trial_sharpes=trials)  # fmt: skip
-    metrics["dsr_trials"] = int(sum(w.ga.evaluations for w in windows))
+                               trial_sharpes=trials, trial_length=train)  # fmt: skip
+    metrics["dsr_trials"] = len(trials)  # every evaluated genome of every window, as used in the DSR
+    metrics["ga_evaluations"] = int(sum(w.ga.evaluations for w in windows))
     pbos = [w.pbo for w in windows if w.pbo is not None]
     metrics["pbo_mean"] = float(np.mean(pbos)) if pbos else None
+    metrics["pbo_verdict"] = pbo_verdict(metrics["pbo_mean"])
+    metrics["statistics"] = (f"out of sample, stitched over {len(windows)} windows; deflated Sharpe against "
+                             f"{len(trials)} evaluated genomes (every GA evaluation); PBO per window over distinct "
+                             "trading genomes, in sample, averaged")  # fmt: skip
     metrics["windows"] = len(windows)
     return WFOResult(windows, stitched, all_trades, metrics)
 
