@@ -128,8 +128,16 @@ class BacktestResult:
     portfolio: Any  # the vectorbt Portfolio (two rows per bar)
 
 
-def simulate(panel: Panel, genomes: np.ndarray, config: BacktestConfig) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The kernel over every symbol for a population of genomes (rows). Symbols must share one rule set."""
+def simulate(
+    panel: Panel, genomes: np.ndarray, config: BacktestConfig, *, max_trades: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The kernel over every symbol for a population of genomes (rows). Symbols must share one rule set.
+
+    ``max_trades`` sizes the trade buffer per genome and symbol (default
+    ``config.max_trades``). Counts and equity stay exact when it overflows;
+    only the records past the buffer are not kept, so a caller that needs
+    equity alone passes 1.
+    """
     rules = {tuple(rules_array(config.rules(s))) for s in panel.symbols}
     if len(rules) != 1:
         raise ValueError("simulate() needs symbols with one cost model; run asset classes separately")
@@ -137,7 +145,8 @@ def simulate(panel: Panel, genomes: np.ndarray, config: BacktestConfig) -> tuple
     capital = config.capital / max(1, len(panel.symbols))
     return simulate_many_nb(
         a["open"], a["high"], a["low"], a["close"], a["atr"], a["p_long"], a["p_short"], panel.offsets,
-        np.ascontiguousarray(genomes, dtype=np.float64), np.array(next(iter(rules))), capital, config.max_trades,
+        np.ascontiguousarray(genomes, dtype=np.float64), np.array(next(iter(rules))), capital,
+        config.max_trades if max_trades is None else max(1, int(max_trades)),
     )  # fmt: skip
 
 

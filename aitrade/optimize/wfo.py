@@ -68,6 +68,9 @@ class WFOResult:
         return pd.DataFrame(rows)
 
 
+TRADE_BUFFER = 256  # trades per genome and symbol kept on the first pass (sniper fitness only)
+
+
 def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
     union = pd.DatetimeIndex(np.unique(np.concatenate([i.asi8 for i in panel.index])), tz="UTC")
     positions = [union.get_indexer(i) for i in panel.index]
@@ -78,7 +81,12 @@ def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
     capital = config.capital / max(1, len(panel.symbols))
 
     def curves(pop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        trades, counts, equity = simulate(panel, pop, config)
+        # Equity fitnesses need no trade records: a one-row buffer (counts and equity stay exact). Sniper
+        # needs every trade's return: a small buffer first, and a second pass sized to the largest count.
+        buffer = TRADE_BUFFER if fitness == "sniper" else 1
+        trades, counts, equity = simulate(panel, pop, config, max_trades=buffer)
+        if fitness == "sniper" and counts.max(initial=0) > buffer:
+            trades, counts, equity = simulate(panel, pop, config, max_trades=int(counts.max()))
         curve = portfolio_equity(equity, panel.offsets, positions, len(union))
         return trades, counts, np.where(np.isfinite(curve), curve, capital * len(panel.symbols))
 
