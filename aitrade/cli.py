@@ -294,17 +294,16 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
     import dataclasses  # noqa: PLC0415
-    from pathlib import Path  # noqa: PLC0415
 
     from aitrade.backtest.engine import BacktestConfig, Panel  # noqa: PLC0415
-    from aitrade.notebooks import REPO  # noqa: PLC0415
+    from aitrade.notebooks import params_path  # noqa: PLC0415
     from aitrade.optimize.ga import OptimizerConfig  # noqa: PLC0415
     from aitrade.optimize.report import write_wfo  # noqa: PLC0415
     from aitrade.optimize.wfo import walk_forward_optimize  # noqa: PLC0415
     from aitrade.runs import git_commit, new_run_dir, run_scope  # noqa: PLC0415
     from aitrade.signals import load_signals  # noqa: PLC0415
 
-    settings_file = Path(args.settings) if args.settings else REPO / "params" / f"optimizer_{args.profile}.yaml"
+    settings_file = params_path(settings, args.settings or f"params/optimizer_{args.profile}.yaml")
     cfg = OptimizerConfig.from_yaml(settings_file)
     overrides = {k: getattr(args, k) for k in ("fitness", "population", "generations", "survivors", "train_window",
                                                 "test_window") if getattr(args, k) is not None}  # fmt: skip

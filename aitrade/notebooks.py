@@ -66,6 +66,18 @@ def parse_value(text: str) -> Any:
         raise UserError(f"parameter value {text!r} is not valid YAML: {yaml_problem(exc)}") from None
 
 
+def params_path(settings: Settings, name: str | Path) -> Path:
+    """A parameter file: absolute as given; else the home's copy (``params/...`` in AITRADE_HOME), which the
+    user edits; else the copy shipped with AiTrade (the defaults). Missing everywhere: one clear error."""
+    p = Path(name).expanduser()
+    if p.is_absolute():
+        return p
+    for base in (settings.home, Path.cwd(), REPO):
+        if (base / p).is_file():
+            return base / p
+    raise UserError(f"parameter file {p} does not exist (looked in {settings.home}, {Path.cwd()} and {REPO})")
+
+
 def notebook_path(name: str) -> Path:
     if name in NOTEBOOKS:
         return REPO / "notebooks" / NOTEBOOKS[name]

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
@@ -14,7 +14,8 @@ from matplotlib.figure import Figure
 def price_with_signals(signals: pd.DataFrame, symbol: str, threshold: float = 0.6, synthetic: bool = False) -> Figure:
     """Close price with the bars where p_long or p_short passed ``threshold``, and both probabilities."""
     s = signals[signals["symbol"] == symbol].set_index("ts")
-    fig, (ax, axp) = plt.subplots(2, 1, figsize=(11, 6), sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
+    fig = Figure(figsize=(11, 6))
+    (ax, axp) = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.4]})
     ax.plot(s.index, s["close"], color="0.3", lw=0.8, label="close")
     longs, shorts = s[s["p_long"] > threshold], s[s["p_short"] > threshold]
     ax.scatter(longs.index, longs["close"], marker="^", color="tab:green", s=14, label=f"p_long > {threshold}")
@@ -32,7 +33,8 @@ def price_with_signals(signals: pd.DataFrame, symbol: str, threshold: float = 0.
 
 
 def probability_histograms(signals: pd.DataFrame) -> Figure:
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig = Figure(figsize=(8, 3.5))
+    ax = fig.subplots()
     bins = np.linspace(0, 1, 41)
     ax.hist(signals["p_long"], bins=bins, alpha=0.6, color="tab:green", label="p_long")
     ax.hist(signals["p_short"], bins=bins, alpha=0.6, color="tab:red", label="p_short")
@@ -46,7 +48,8 @@ def probability_histograms(signals: pd.DataFrame) -> Figure:
 
 def fold_metrics_figure(records: list[dict[str, Any]]) -> Figure:
     rows = pd.DataFrame([r for r in records if r.get("n")])
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(11, 3.5))
+    fig = Figure(figsize=(11, 3.5))
+    (a1, a2) = fig.subplots(1, 2)
     if not rows.empty:
         per = rows.groupby("fold")[["log_loss", "baseline_log_loss", "auc_long", "auc_short"]].mean()
         a1.plot(per.index, per["log_loss"], marker="o", label="model")
@@ -68,3 +71,29 @@ def save(fig: Figure, path: str | Path) -> Path:
     path = Path(path)
     fig.savefig(path, dpi=110)
     return path
+
+
+def png(fig: Figure, dpi: int = 110) -> bytes:
+    """The figure as PNG bytes."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def show(fig: Figure) -> None:
+    """Show a figure in Jupyter whatever the matplotlib backend (figures here never touch pyplot)."""
+    from IPython.display import Image, display  # noqa: PLC0415 (only in notebooks)
+
+    display(Image(data=png(fig), format="png"))
+
+
+def metrics_table(metrics: dict[str, Any], column: str) -> Any:
+    """A metrics dict as a one-column table with readable numbers (nested values and lists left out)."""
+    rows = {k: v for k, v in metrics.items() if not isinstance(v, dict | list | tuple)}
+
+    def fmt(v: Any) -> Any:
+        if isinstance(v, float):
+            return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
+        return "n/a" if v is None else v
+
+    return pd.DataFrame({column: [fmt(v) for v in rows.values()]}, index=list(rows))

@@ -5,11 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import pandas as pd
+from matplotlib.figure import Figure
 
 from aitrade.backtest.engine import TRADE_COLUMNS, BacktestResult
 from aitrade.statefile import atomic_write, atomic_write_json
@@ -22,8 +19,9 @@ def write_trades(trades: pd.DataFrame, path: Path) -> Path:
     return atomic_write(path, lambda tmp: out.to_csv(tmp, index=False))
 
 
-def equity_figure(equity: pd.Series, title: str) -> plt.Figure:
-    fig, (ax, dd) = plt.subplots(2, 1, figsize=(11, 5.5), sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
+def equity_figure(equity: pd.Series, title: str) -> Figure:
+    fig = Figure(figsize=(11, 5.5))
+    (ax, dd) = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
     ax.plot(equity.index, equity.to_numpy(), lw=0.9, color="tab:blue")
     ax.plot(equity.index, equity.cummax().to_numpy(), lw=0.6, ls="--", color="0.5", label="high-water mark")
     ax.set_title(title)
@@ -42,6 +40,5 @@ def write_report(result: BacktestResult, metrics: dict[str, Any], out: Path, tit
     paths["metrics"] = atomic_write_json(out / "metrics.json", metrics)
     fig = equity_figure(result.equity, title)
     fig.savefig(out / "equity.png", dpi=110)
-    plt.close(fig)
     paths["equity_png"] = out / "equity.png"
     return paths

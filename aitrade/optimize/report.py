@@ -5,12 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.figure import Figure
 
 from aitrade.backtest.metrics import monthly_returns, trade_stats
 from aitrade.backtest.report import equity_figure, write_trades
@@ -19,8 +16,9 @@ from aitrade.optimize.wfo import WFOResult
 from aitrade.statefile import atomic_write, atomic_write_json
 
 
-def parameter_stability_figure(report: pd.DataFrame) -> plt.Figure:
-    fig, axes = plt.subplots(2, 5, figsize=(14, 5))
+def parameter_stability_figure(report: pd.DataFrame) -> Figure:
+    fig = Figure(figsize=(14, 5))
+    axes = fig.subplots(2, 5)
     for ax, gene in zip(axes.ravel(), GENES, strict=True):
         ax.plot(report["window"], report[gene], marker="o")
         ax.set_title(gene, fontsize=9)
@@ -52,10 +50,8 @@ def write_wfo(result: WFOResult, out: Path, provenance: dict[str, Any], title: s
         paths["trades"] = write_trades(result.trades, out / "trades.csv")
     fig = equity_figure(stitched, f"{title}: stitched out-of-sample equity")
     fig.savefig(out / "oos_equity.png", dpi=110)
-    plt.close(fig)
     fig = parameter_stability_figure(report)
     fig.savefig(out / "parameter_stability.png", dpi=110)
-    plt.close(fig)
     paths["equity_png"], paths["stability_png"] = out / "oos_equity.png", out / "parameter_stability.png"
     return paths
 
@@ -87,8 +83,8 @@ def validation_report(run: Path) -> dict[str, Any]:
     atomic_write_json(out / "metrics.json", report)
     fig = equity_figure(equity, "Validation: stitched out-of-sample equity")
     fig.savefig(out / "equity_drawdown.png", dpi=110)
-    plt.close(fig)
-    fig, ax = plt.subplots(figsize=(10, 0.6 + 0.5 * max(1, len(table))))
+    fig = Figure(figsize=(10, 0.6 + 0.5 * max(1, len(table))))
+    ax = fig.subplots()
     im = ax.imshow(table.to_numpy(dtype=float) * 100, cmap="RdYlGn", aspect="auto", vmin=-5, vmax=5)
     ax.set_xticks(range(len(table.columns)), [str(c) for c in table.columns])
     ax.set_yticks(range(len(table.index)), [str(i) for i in table.index])
@@ -96,13 +92,12 @@ def validation_report(run: Path) -> dict[str, Any]:
     fig.colorbar(im, ax=ax)
     fig.tight_layout()
     fig.savefig(out / "monthly_returns.png", dpi=110)
-    plt.close(fig)
     if len(trades):
-        fig, ax = plt.subplots(figsize=(8, 3.5))
+        fig = Figure(figsize=(8, 3.5))
+        ax = fig.subplots()
         r = trades["pnl"] / (trades["entry_price"] * trades["quantity"])
         ax.hist(r * 100, bins=40, color="tab:blue")
         ax.set_title("Per-trade net return (%)")
         fig.tight_layout()
         fig.savefig(out / "trade_returns.png", dpi=110)
-        plt.close(fig)
     return report

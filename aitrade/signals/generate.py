@@ -198,14 +198,12 @@ def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: S
 
 
 def _plot_folds(records: list[dict[str, Any]], path: Path) -> None:
-    """Out-of-sample log loss per fold against the class-prior baseline."""
-    import matplotlib  # noqa: PLC0415
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt  # noqa: PLC0415
+    """Out-of-sample log loss per fold against the class-prior baseline (no pyplot: no global state)."""
+    from matplotlib.figure import Figure  # noqa: PLC0415
 
     rows = pd.DataFrame([r for r in records if r.get("n")])
-    fig, ax = plt.subplots(figsize=(8, 3.5))
+    fig = Figure(figsize=(8, 3.5))
+    ax = fig.subplots()
     if not rows.empty:
         per = rows.groupby("fold")[["log_loss", "baseline_log_loss"]].mean()
         ax.plot(per.index, per["log_loss"], marker="o", label="model (out-of-sample)")
@@ -216,4 +214,3 @@ def _plot_folds(records: list[dict[str, Any]], path: Path) -> None:
     ax.set_title("Walk-forward fold metrics")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
