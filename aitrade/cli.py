@@ -70,20 +70,6 @@ PRESETS = ("classic", "sniper", "grinder", "volatile")  # aitrade.signals.regime
 FITNESSES = ("sharpe", "sortino", "calmar", "sniper")  # aitrade.optimize.fitness.FITNESSES (tested equal)
 
 
-def in_sample_overlap(params_file: str, signals: Any) -> list[str] | None:
-    """The genome's optimisation window when it overlaps the signals' period (from its provenance), else None."""
-    from aitrade.files import read_mapping  # noqa: PLC0415
-
-    train = (read_mapping(params_file, "parameter file").get("provenance") or {}).get("train")
-    if not (isinstance(train, list) and len(train) == 2):
-        return None
-    import pandas as pd  # noqa: PLC0415
-
-    t0, t1 = pd.Timestamp(train[0]), pd.Timestamp(train[1])
-    ts = signals.frame["ts"]
-    return [t0.isoformat(), t1.isoformat()] if (ts >= t0).any() and (ts < t1).any() else None
-
-
 def research_line(s: dict[str, Any]) -> str:
     """Pooled and per-fold AUC and log loss side by side, each against its baseline."""
     pooled = (f"pooled over {s.get('pooled_n', s.get('oos_rows'))} rows: AUC long {_num(s.get('pooled_auc_long'), 3)}, "
@@ -254,107 +240,58 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path  # noqa: PLC0415
+    from aitrade.commands import research  # noqa: PLC0415
 
-    from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest  # noqa: PLC0415
-    from aitrade.backtest.metrics import backtest_metrics  # noqa: PLC0415
-    from aitrade.backtest.params import load_genome  # noqa: PLC0415
-    from aitrade.backtest.report import write_report  # noqa: PLC0415
-    from aitrade.runs import staged_output  # noqa: PLC0415
-    from aitrade.signals import load_signals  # noqa: PLC0415
-    from aitrade.strategy import Genome  # noqa: PLC0415
-
-    signals = load_signals(args.signals)
-
-    genome = load_genome(args.params) if args.params else Genome.from_mapping(settings.profile.strategy)
-    overlap = in_sample_overlap(args.params, signals) if args.params else None
-    config = BacktestConfig.from_settings(settings, args.capital, long_only=args.long_only)
-    out = Path(args.out)
-    names = ("trades.csv", "metrics.json", "equity.png")
-    with staged_output(out, force=args.force, names=names) as stage:  # refuses to overwrite before any work
-        result = run_backtest(Panel.from_signals(signals), genome, config)
-        metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
-                                   turnover_notional=result.turnover_notional)  # fmt: skip
-        sample = "in-sample" if overlap else "out-of-sample or unknown"
-        metrics = {"genome": genome.to_dict(), "signals": str(args.signals), "capital": args.capital, **metrics,
-                   "sample": sample, "in_sample_overlap": overlap}  # fmt: skip
-        synthetic = " (SYNTHETIC DATA)" if signals.meta.get("synthetic") else ""
-        write_report(result, metrics, stage, f"Backtest of {', '.join(signals.symbols)}{synthetic}")
-    print(f"trades: {metrics['trades']}  total return {_pct(metrics['total_return'])}  "
-          f"max drawdown {_pct(metrics['max_drawdown'])}  Sharpe {_num(metrics['sharpe'])} (one trial: a Sharpe, "
-          f"not deflated; probabilistic Sharpe {_num(metrics.get('probabilistic_sharpe'), 3)})")  # fmt: skip
-    if overlap:
-        print(f"IN-SAMPLE: the genome was optimised on {overlap[0]} .. {overlap[1]}, which these signals cover; "
-              "judge it on the optimiser's stitched out-of-sample result instead")  # fmt: skip
-    if not metrics["trades"]:
-        print("no trades: the rules never entered on these signals (check conf against the probabilities)")
-    print(f"wrote {', '.join(str(out / n) for n in names)}")
+    step = research.backtest(settings, args.signals, args.out, params_file=args.params, capital=args.capital,
+                             long_only=args.long_only, force=args.force)  # fmt: skip
+    m = step.metrics
+    print(f"trades: {m['trades']}  total return {_pct(m['total_return'])}  max drawdown {_pct(m['max_drawdown'])}  "
+          f"Sharpe {_num(m['sharpe'])} (one trial: a Sharpe, not deflated; probabilistic Sharpe "
+          f"{_num(m.get('probabilistic_sharpe'), 3)})")  # fmt: skip
+    for note in step.notes:
+        print(note)
+    print(f"wrote {', '.join(str(p) for p in step.paths.values())}")
     return 0
 
 
 def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
-    import dataclasses  # noqa: PLC0415
+    from aitrade.commands import research  # noqa: PLC0415
 
-    from aitrade.backtest.engine import BacktestConfig, Panel  # noqa: PLC0415
-    from aitrade.notebooks import params_path  # noqa: PLC0415
-    from aitrade.optimize.ga import OptimizerConfig  # noqa: PLC0415
-    from aitrade.optimize.report import write_wfo  # noqa: PLC0415
-    from aitrade.optimize.wfo import walk_forward_optimize  # noqa: PLC0415
-    from aitrade.runs import git_commit, new_run_dir, run_scope  # noqa: PLC0415
-    from aitrade.signals import load_signals  # noqa: PLC0415
-
-    settings_file = params_path(settings, args.settings or f"params/optimizer_{args.profile}.yaml")
-    cfg = OptimizerConfig.from_yaml(settings_file)
-    overrides = {k: getattr(args, k) for k in ("fitness", "population", "generations", "survivors", "train_window",
-                                                "test_window") if getattr(args, k) is not None}  # fmt: skip
-    cfg = dataclasses.replace(cfg, **overrides)
-    signals = load_signals(args.signals)
-    config = BacktestConfig.from_settings(settings, args.capital, long_only=args.long_only)
-    params = {"kind": "optimize", "settings": str(settings_file), **overrides, "signals": str(args.signals),
-              "seed": args.seed, "capital": args.capital}  # fmt: skip
-    panel = Panel.from_signals(signals)
-    run_dir = new_run_dir(settings, "optimize", params, args.out)
-    with run_scope(run_dir):
-        result = walk_forward_optimize(panel, cfg, config, seed=args.seed)
-        provenance = {"run": str(run_dir), "signals": str(args.signals), "signals_meta": {
-            k: signals.meta.get(k) for k in ("mode", "symbols", "interval", "data_fingerprint", "synthetic", "seed")},
-            "seed": args.seed, "profile": cfg.profile, "fitness": cfg.fitness, "git_commit": git_commit()}  # fmt: skip
-        paths = write_wfo(result, run_dir, provenance, f"{cfg.profile} / {cfg.fitness}")
-    m = result.metrics
-    print(f"run: {run_dir}")
+    overrides = {k: getattr(args, k) for k in research.OPTIMIZER_OVERRIDES}
+    step = research.optimize(settings, args.signals, profile=args.profile, settings_file=args.settings,
+                             overrides=overrides, seed=args.seed, capital=args.capital, long_only=args.long_only,
+                             out=args.out)  # fmt: skip
+    m = step.metrics
+    print(f"run: {step.run_dir}")
     print(f"{m['windows']} windows; stitched out-of-sample: return {_pct(m['total_return'])}, max drawdown "
-          f"{_pct(m['max_drawdown'])}, trades {m['trades']}, deflated Sharpe {_num(m['deflated_sharpe'], 3)}, "
-          f"PBO {_num(m['pbo_mean'], 3)}")  # fmt: skip
-    print(f"wrote {paths['wfo_report']}, {paths['best_params']}, {paths['equity_png']}")
-    if (m["total_return"] or 0) <= 0:
-        print("warning: the stitched out-of-sample return is not positive; do not trade these parameters")
+          f"{_pct(m['max_drawdown'])}, trades {m['trades']}")  # fmt: skip
+    print(f"deflated Sharpe {_num(m.get('deflated_sharpe'), 3)} over {m.get('dsr_trials')} evaluated genomes: "
+          f"{m.get('dsr_verdict')}")  # fmt: skip
+    print(f"PBO {_num(m.get('pbo_mean'), 3)} (in sample, mean over windows): {m.get('pbo_verdict')}")
+    print(f"wrote {step.paths['wfo_report']}, {step.paths['best_params']}, {step.paths['equity_png']}")
+    for note in step.notes:
+        print(f"warning: {note}")
     return 0
 
 
 def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
-    from pathlib import Path  # noqa: PLC0415
+    from aitrade.commands import research  # noqa: PLC0415
 
-    from aitrade.optimize.report import validation_report  # noqa: PLC0415
-    from aitrade.runs import require_complete  # noqa: PLC0415
-
-    run = Path(args.run)
-    require_complete(run, "optimise run")
-    if not (run / "oos_equity.csv").is_file():
-        raise UserError(f"{run} is not an optimise run (no oos_equity.csv); run `aitrade optimize` first")
-    report = validation_report(run)
+    step = research.validate(args.run)
+    report = step.metrics
     s = report["stitched_out_of_sample"]
-    print(f"validation: {run / 'validation'}")
+    print(f"validation: {step.run_dir}")
     o = report["overfitting"]
-    print(f"return {s['total_return']:.2%}, Sharpe {s['sharpe']}, max drawdown {s['max_drawdown']:.2%}, "
-          f"deflated Sharpe {o['deflated_sharpe']}, PBO {o['pbo_mean']}")  # fmt: skip
+    print(f"return {_pct(s['total_return'])}, Sharpe {_num(s['sharpe'])}, max drawdown {_pct(s['max_drawdown'])}, "
+          f"deflated Sharpe {_num(o['deflated_sharpe'], 3)}, PBO {_num(o['pbo_mean'], 3)}")  # fmt: skip
     return 0
 
 
 def cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.runs import promote  # noqa: PLC0415
+    from aitrade.commands import research  # noqa: PLC0415
 
-    dest = promote(settings, args.run)
-    print(f"promoted {args.run} -> {dest}")
+    step = research.promote(settings, args.run)
+    print(f"promoted {args.run} -> {step.run_dir}")
     return 0
 
 

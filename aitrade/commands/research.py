@@ -1,0 +1,167 @@
+"""The research steps as functions: one per user action, returning paths and metrics.
+
+The CLI only parses and prints, the notebooks call one function per step, and
+the control room will call the same: a run made from any front end carries the
+same provenance (git commit, data fingerprints, seed, settings file).
+Heavy imports (torch, vectorbt) happen inside the step that needs them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aitrade.config import Settings
+from aitrade.errors import UserError
+
+OPTIMIZER_OVERRIDES = ("fitness", "population", "generations", "survivors", "train_window", "test_window")
+BACKTEST_FILES = ("trades.csv", "metrics.json", "equity.png")
+
+
+@dataclass
+class StepResult:
+    """What a research step made: its folder, its files, its metrics, and lines worth telling the user."""
+
+    run_dir: Path
+    paths: dict[str, Path]
+    metrics: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+    objects: dict[str, Any] = field(default_factory=dict)  # in-memory results a notebook may want to show
+
+
+def provenance(signals_path: str | Path, signals_meta: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """Where a result came from: the signals run and its data, the code, and the step's own settings."""
+    from aitrade.runs import git_commit  # noqa: PLC0415
+
+    keep = ("mode", "symbols", "interval", "data_fingerprint", "synthetic", "seed", "git_commit")
+    return {"signals": str(signals_path), "signals_meta": {k: signals_meta.get(k) for k in keep},
+            "git_commit": git_commit(), **extra}  # fmt: skip
+
+
+def optimize(
+    settings: Settings,
+    signals: str | Path,
+    *,
+    profile: str = "crypto",
+    settings_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    seed: int = 7,
+    capital: float = 1000.0,
+    long_only: bool = False,
+    out: str | Path | None = None,
+    exist_ok: bool = False,
+    progress: bool | None = None,
+) -> StepResult:
+    """Walk-forward genetic optimisation of the trading rules over a signals run, into a run folder."""
+    from aitrade.backtest.engine import BacktestConfig, Panel  # noqa: PLC0415
+    from aitrade.notebooks import params_path  # noqa: PLC0415
+    from aitrade.optimize.ga import OptimizerConfig  # noqa: PLC0415
+    from aitrade.optimize.report import write_wfo  # noqa: PLC0415
+    from aitrade.optimize.wfo import walk_forward_optimize  # noqa: PLC0415
+    from aitrade.runs import new_run_dir, run_scope  # noqa: PLC0415
+    from aitrade.signals import load_signals  # noqa: PLC0415
+
+    path = params_path(settings, settings_file or f"params/optimizer_{profile}.yaml")
+    cfg = OptimizerConfig.from_yaml(path)
+    chosen = {k: v for k, v in (overrides or {}).items() if v is not None}
+    unknown = sorted(set(chosen) - set(OPTIMIZER_OVERRIDES))
+    if unknown:
+        allowed = ", ".join(OPTIMIZER_OVERRIDES)
+        raise UserError(f"unknown optimiser override(s) {', '.join(unknown)}; allowed: {allowed}")
+    cfg = dataclasses.replace(cfg, **chosen)
+    sig = load_signals(signals)
+    config = BacktestConfig.from_settings(settings, capital, long_only=long_only)
+    panel = Panel.from_signals(sig)
+    params = {"kind": "optimize", "settings": str(path), **chosen, "signals": str(signals), "seed": seed,
+              "capital": capital, "long_only": long_only}  # fmt: skip
+    run_dir = new_run_dir(settings, "optimize", params, out, exist_ok=exist_ok)
+    with contextlib.nullcontext(run_dir) if exist_ok else run_scope(run_dir):  # a runner-made folder: its runner
+        result = walk_forward_optimize(panel, cfg, config, seed=seed, progress=progress)
+        prov = provenance(signals, sig.meta, run=str(run_dir), seed=seed, profile=cfg.profile, fitness=cfg.fitness,
+                          settings=str(path), capital=capital, long_only=long_only)  # fmt: skip
+        paths = write_wfo(result, run_dir, prov, f"{cfg.profile} / {cfg.fitness}")
+    notes = []
+    if (result.metrics.get("total_return") or 0) <= 0:
+        notes.append("the stitched out-of-sample return is not positive; do not trade these parameters")
+    return StepResult(run_dir, paths, result.metrics, notes, {"result": result, "signals": sig})
+
+
+def backtest(
+    settings: Settings,
+    signals: str | Path,
+    out: str | Path,
+    *,
+    params_file: str | Path | None = None,
+    capital: float = 1000.0,
+    long_only: bool = False,
+    force: bool = False,
+) -> StepResult:
+    """The trading rules over a signals run: trades.csv, metrics.json and equity.png, written whole."""
+    from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest  # noqa: PLC0415
+    from aitrade.backtest.metrics import backtest_metrics  # noqa: PLC0415
+    from aitrade.backtest.params import load_genome  # noqa: PLC0415
+    from aitrade.backtest.report import write_report  # noqa: PLC0415
+    from aitrade.runs import staged_output  # noqa: PLC0415
+    from aitrade.signals import load_signals  # noqa: PLC0415
+    from aitrade.strategy import Genome  # noqa: PLC0415
+
+    sig = load_signals(signals)
+    genome = load_genome(params_file) if params_file else Genome.from_mapping(settings.profile.strategy)
+    overlap = in_sample_overlap(params_file, sig.frame["ts"]) if params_file else None
+    config = BacktestConfig.from_settings(settings, capital, long_only=long_only)
+    dest = Path(out).expanduser()
+    with staged_output(dest, force=force, names=BACKTEST_FILES) as stage:  # refuses to overwrite before any work
+        result = run_backtest(Panel.from_signals(sig), genome, config)
+        metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
+                                   turnover_notional=result.turnover_notional)  # fmt: skip
+        metrics = {"genome": genome.to_dict(), "capital": capital, **metrics,
+                   "sample": "in-sample" if overlap else "out-of-sample or unknown", "in_sample_overlap": overlap,
+                   "provenance": provenance(signals, sig.meta, params=str(params_file) if params_file else None,
+                                            capital=capital, long_only=long_only)}  # fmt: skip
+        synthetic = " (SYNTHETIC DATA)" if sig.meta.get("synthetic") else ""
+        write_report(result, metrics, stage, f"Backtest of {', '.join(sig.symbols)}{synthetic}")
+    notes = []
+    if overlap:
+        notes.append(f"IN-SAMPLE: the genome was optimised on {overlap[0]} .. {overlap[1]}, which these signals "
+                     "cover; judge it on the optimiser's stitched out-of-sample result instead")  # fmt: skip
+    if not metrics["trades"]:
+        notes.append("no trades: the rules never entered on these signals (check conf against the probabilities)")
+    paths = {"trades": dest / "trades.csv", "metrics": dest / "metrics.json", "equity_png": dest / "equity.png"}
+    return StepResult(dest, paths, metrics, notes, {"result": result, "signals": sig})
+
+
+def validate(run: str | Path) -> StepResult:
+    """The validation report of an optimise run (per-trade statistics, DSR, PBO, monthly returns, images)."""
+    from aitrade.optimize.report import validation_report  # noqa: PLC0415
+    from aitrade.runs import require_complete  # noqa: PLC0415
+
+    path = Path(run)
+    require_complete(path, "optimise run")
+    if not (path / "oos_equity.csv").is_file():
+        raise UserError(f"{path} is not an optimise run (no oos_equity.csv); run `aitrade optimize` first")
+    report = validation_report(path)
+    return StepResult(path / "validation", {"metrics": path / "validation" / "metrics.json"}, report)
+
+
+def promote(settings: Settings, run: str | Path) -> StepResult:
+    """Copy a complete run's signals and models to ``state/production/`` (replaced as a whole)."""
+    from aitrade.runs import promote as promote_run  # noqa: PLC0415
+
+    dest = promote_run(settings, run)
+    return StepResult(dest, {"production": dest}, {})
+
+
+def in_sample_overlap(params_file: str | Path, times: Any) -> list[str] | None:
+    """The genome's optimisation window when it overlaps the signals' times (from its provenance), else None."""
+    import pandas as pd  # noqa: PLC0415
+
+    from aitrade.files import read_mapping  # noqa: PLC0415
+
+    train = (read_mapping(params_file, "parameter file").get("provenance") or {}).get("train")
+    if not (isinstance(train, list) and len(train) == 2):
+        return None
+    t0, t1 = pd.Timestamp(train[0]), pd.Timestamp(train[1])
+    return [t0.isoformat(), t1.isoformat()] if ((times >= t0) & (times < t1)).any() else None
