@@ -25,9 +25,10 @@ demo: $(STAMP) ## the main job, offline on the embedded data
 test: $(STAMP) ## the whole test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff check and format check
+lint: $(STAMP) ## ruff check, format check and mypy
 	$(BIN)/ruff check aitrade tests benchmarks conftest.py
 	$(BIN)/ruff format --check aitrade tests benchmarks conftest.py
+	$(BIN)/mypy aitrade
 
 bench: $(STAMP) ## speed benchmarks, printed as ratios against peers run side by side
 	$(BIN)/python -m benchmarks

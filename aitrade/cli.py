@@ -568,7 +568,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run one command with stdout and stderr behind the one redaction, so no output path can show a secret."""
     out, err = RedactingStream(sys.stdout), RedactingStream(sys.stderr)
     saved = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err  # type: ignore[assignment]
+    sys.stdout, sys.stderr = out, err
     try:
         return _run(argv, out, err)
     finally:

@@ -349,9 +349,9 @@ def load_settings(
             if key in FIELDS_BY_VAR and value.strip() != "":
                 raw[key], origins[key] = value, ".env"
     for key in FIELDS_BY_VAR:
-        value = env.get(key)
-        if value is not None and value.strip() != "":
-            raw[key], origins[key] = value, "env"
+        from_env = env.get(key)
+        if from_env is not None and from_env.strip() != "":
+            raw[key], origins[key] = from_env, "env"
     quarantined: list[str] = []
     warnings: list[str] = []
     if use_runtime:

@@ -78,11 +78,11 @@ def build_brokers(
                 env = "demo" if settings.bitget_demo else "live"
                 inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.sqlite",
                                      read_only=read_only)  # fmt: skip
-                candles = BitgetCandles(session, settings.bitget_base_url, market=settings.bitget_market,
-                                        retry=http.retry).fetch  # fmt: skip
+                bitget_candles = BitgetCandles(session, settings.bitget_base_url, market=settings.bitget_market,
+                                               retry=http.retry).fetch  # fmt: skip
                 out[venue] = BitgetBroker(
                     http, inv, market=settings.bitget_market, margin_mode=settings.bitget_margin_mode,
-                    leverage=settings.bitget_leverage, candles=candles,
+                    leverage=settings.bitget_leverage, candles=bitget_candles,
                 )  # fmt: skip
             else:
                 rest = _tinvest_rest(settings, session, quotes_only=False)

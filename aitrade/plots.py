@@ -35,7 +35,7 @@ def price_with_signals(signals: pd.DataFrame, symbol: str, threshold: float = 0.
 def probability_histograms(signals: pd.DataFrame) -> Figure:
     fig = Figure(figsize=(8, 3.5))
     ax = fig.subplots()
-    bins = np.linspace(0, 1, 41)
+    bins = np.linspace(0, 1, 41).tolist()
     ax.hist(signals["p_long"], bins=bins, alpha=0.6, color="tab:green", label="p_long")
     ax.hist(signals["p_short"], bins=bins, alpha=0.6, color="tab:red", label="p_short")
     ax.set_xlabel("probability")

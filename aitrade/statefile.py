@@ -55,7 +55,11 @@ def atomic_write(path: str | os.PathLike[str], writer: Callable[[Path], None]) -
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> Path:
     """Atomically replace ``path`` with ``data``."""
-    return atomic_write(path, lambda tmp: tmp.write_bytes(data))
+
+    def write(tmp: Path) -> None:
+        tmp.write_bytes(data)
+
+    return atomic_write(path, write)
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any) -> Path:

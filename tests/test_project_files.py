@@ -17,14 +17,18 @@ def _name(req: str) -> str:
 
 def test_environment_yml_names_the_same_dependencies_as_pyproject() -> None:
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
-    wanted = [*project["dependencies"], *project["optional-dependencies"]["dev"]]
+    wanted = [
+        *project["dependencies"],
+        *project["optional-dependencies"]["dev"],
+        *project["optional-dependencies"]["dist"],
+    ]
     env = yaml.safe_load((ROOT / "environment.yml").read_text())
     deps = env["dependencies"]
     assert "python=3.11" in deps
     pip = next(d["pip"] for d in deps if isinstance(d, dict))
-    listed = [p for p in pip if not p.startswith("-e")]
+    listed = [p for p in pip if not p.startswith(("-e", "-c"))]
     assert sorted(listed) == sorted(wanted)  # same names and the same specifiers
-    assert "-e ." in pip
+    assert "-e ." in pip and "-c constraints.txt" in pip  # the pins reach conda users too
 
 
 def test_torch_is_pinned_exactly_everywhere() -> None:
@@ -70,3 +74,15 @@ def test_no_pickle_anywhere_in_the_package() -> None:
     for path in (ROOT / "aitrade").rglob("*.py"):
         text = path.read_text()
         assert not re.search(r"^\s*(import|from)\s+(pickle|cloudpickle|dill|joblib)\b", text, re.M), path
+
+
+def test_the_package_type_checks() -> None:
+    """`make lint` runs mypy too; here so that CI (make test) refuses a type error as well."""
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import tempfile  # noqa: PLC0415
+
+    with tempfile.TemporaryDirectory() as cache:
+        out = subprocess.run([sys.executable, "-m", "mypy", "--cache-dir", cache, "aitrade"], cwd=ROOT,
+                             capture_output=True, text=True, timeout=600, check=False)  # fmt: skip
+    assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-2000:]

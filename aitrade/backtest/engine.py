@@ -80,7 +80,11 @@ class Panel:
 
     @classmethod
     def from_signals(cls, signals: Signals, start: Any = None, end: Any = None) -> Panel:
-        symbols, index, parts = [], [], {k: [] for k in ("open", "high", "low", "close", "atr", "p_long", "p_short")}
+        symbols: list[str] = []
+        index: list[pd.DatetimeIndex] = []
+        parts: dict[str, list[np.ndarray]] = {
+            k: [] for k in ("open", "high", "low", "close", "atr", "p_long", "p_short")
+        }
         for sym in signals.symbols:
             df = signals.symbol(sym)
             if start is not None:
@@ -98,7 +102,9 @@ class Panel:
         return cls(symbols, index, np.r_[0, np.cumsum(lens)].astype(np.int64), arrays)
 
     def slice(self, start: Any, end: Any) -> Panel:
-        keep_sym, keep_idx, parts = [], [], {k: [] for k in self.arrays}
+        keep_sym: list[str] = []
+        keep_idx: list[pd.DatetimeIndex] = []
+        parts: dict[str, list[np.ndarray]] = {k: [] for k in self.arrays}
         for i, sym in enumerate(self.symbols):
             a, b = self.offsets[i], self.offsets[i + 1]
             idx = self.index[i]

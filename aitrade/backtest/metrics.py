@@ -93,7 +93,7 @@ def backtest_metrics(
         out["deflated_sharpe"] = dsr["dsr"]
         out["deflated_sharpe_empirical"] = dsr["dsr_empirical"]
         out["dsr_trials"] = dsr["n_trials"]
-        out["dsr_verdict"] = dsr_verdict(dsr["dsr"], dsr["n_trials"])
+        out["dsr_verdict"] = dsr_verdict(dsr["dsr"], int(dsr["n_trials"]))
     else:
         out["deflated_sharpe"] = None
         out["probabilistic_sharpe"] = dsr["dsr"]  # one trial: P(true SR > 0), nothing deflated

@@ -192,10 +192,11 @@ class SimulatedBroker:
         self._state["orders"][req.client_id] = raw
         if req.order_type is OrderType.MARKET:
             self._fill(raw, self._slipped(req.side, price))
-        elif (req.side is Side.BUY and price <= req.price) or (req.side is Side.SELL and price >= req.price):
+        elif req.price is not None and ((req.side is Side.BUY and price <= req.price)
+                                        or (req.side is Side.SELL and price >= req.price)):  # fmt: skip
             self._fill(raw, req.price)  # a marketable limit fills at its limit
         self._save()
-        return OrderAck(req.client_id, raw["venue_order_id"], OrderStatus(raw["status"]))
+        return OrderAck(req.client_id, str(raw["venue_order_id"]), OrderStatus(str(raw["status"])))
 
     def _slipped(self, side: Side, price: Decimal) -> Decimal:
         slip = Decimal(str(self.costs.slippage))

@@ -15,7 +15,7 @@ FEATURE_SET_VERSION = "1"
 
 def model_features(*, leader: bool = True, daily: bool = True) -> list[str]:
     """Default model inputs: every registered model column (leader and daily optional)."""
-    out = []
+    out: list[str] = []
     for group in GROUPS.values():
         if not group.model or (group.needs_leader and not leader) or (group.name == "daily" and not daily):
             continue

@@ -169,7 +169,7 @@ def walk_forward_optimize(
             continue
         evaluate, _, _ = _evaluator(is_panel, config, cfg.fitness)
         ga = evolve(evaluate, cfg.ranges, cfg, seed + k)
-        log: TrialLog = evaluate.trials  # type: ignore[attr-defined]
+        log: TrialLog = evaluate.trials
         trial_sharpes = log.all_sharpes()  # every evaluated genome: N used = N reported
         try:
             pbo = pbo_cscv(log.pbo_matrix(seed + k), 8).pbo

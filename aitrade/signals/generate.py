@@ -158,7 +158,7 @@ def generate_signals(
 
 def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: SignalParams,
               bars: dict[str, pd.DataFrame], names: list[str], source: str, interval: str, features: list[str],
-              plan: Any, warmup: int, settings: Settings, progress: bool) -> RunResult:  # fmt: skip
+              plan: Any, warmup: int, settings: Settings, progress: bool | None) -> RunResult:  # fmt: skip
     signals, records = run_engine(
         assets, folds, params, work_dir=run_dir / "work", cache_dir=settings.state_dir / "fold_cache",
         models_dir=run_dir / "models", bar_ns=int(interval_delta(interval).value), progress=progress,

@@ -243,7 +243,7 @@ class BitgetBroker:
         if self.spot:
             rows = await self.http.call("GET", "/api/v2/spot/account/assets", params={"coin": MARGIN_COIN},
                                         what="Bitget spot assets")  # fmt: skip
-            row = next((r for r in rows or [] if str(r.get("coin", "")).upper() == MARGIN_COIN), {})
+            row: dict[str, Any] = next((r for r in rows or [] if str(r.get("coin", "")).upper() == MARGIN_COIN), {})
             cash = sum((dec(row.get(k), D0) or D0 for k in ("available", "frozen", "locked")), D0)
             held = await self.positions()
             value = sum(((p.last_price or D0) * p.quantity for p in held), D0)

@@ -97,7 +97,7 @@ def wire_enum(kind: type[E], value: Any, field: str) -> E:
     try:
         return kind(str(value))
     except ValueError:
-        allowed = ", ".join(m.value for m in kind)  # type: ignore[attr-defined]
+        allowed = ", ".join(str(m.value) for m in kind)
         raise VenueProtocolError(f"Bitget sent {field}={value!r}; expected one of {allowed}") from None
 
 
