@@ -6,7 +6,7 @@ STAMP := $(VENV)/.aitrade-installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench venv clean
+.PHONY: help demo test lint bench lab venv clean
 
 help: ## list the targets
 	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -33,6 +33,9 @@ lint: $(STAMP) ## ruff check, format check and mypy
 bench: $(STAMP) ## speed benchmarks, printed as ratios against peers run side by side
 	$(BIN)/python -m benchmarks
 
+
+lab: $(STAMP) ## JupyterLab on notebooks/, with AITRADE_HOME set to this folder (runs/ and state/ land here)
+	AITRADE_HOME=$(CURDIR) $(BIN)/jupyter lab --notebook-dir=notebooks
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis
