@@ -35,16 +35,24 @@ class MLP(nn.Module):
 
 
 class GRUNet(nn.Module):
-    """A window of ``seq_len`` feature vectors -> 3 logits, from the last hidden state."""
+    """A window of ``seq_len`` feature vectors -> 3 logits: a linear path on the last bar plus the GRU's state.
+
+    Like :class:`MLP`, it nests the linear model (on the newest bar) and the
+    recurrent path starts silent, so it must earn its place.
+    """
 
     def __init__(self, n_features: int, hidden: tuple[int, ...] = (64, 32), dropout: float = 0.1) -> None:
         super().__init__()
+        self.linear = nn.Linear(n_features, N_CLASSES)
         self.gru = nn.GRU(n_features, hidden[0], batch_first=True)
-        self.head = nn.Sequential(nn.Dropout(dropout), nn.Linear(hidden[0], N_CLASSES))
+        last = nn.Linear(hidden[0], N_CLASSES)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.head = nn.Sequential(nn.Dropout(dropout), last)
 
     def forward(self, x: torch.Tensor, asset: torch.Tensor | None = None) -> torch.Tensor:
         out, _ = self.gru(x)
-        return self.head(out[:, -1, :])
+        return self.linear(x[:, -1, :]) + self.head(out[:, -1, :])
 
 
 class UniversalNet(nn.Module):

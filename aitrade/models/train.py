@@ -229,7 +229,7 @@ def l2_penalty(net: nn.Module, config: ModelConfig) -> Callable[[], torch.Tensor
     reaches a regularised optimum, as a ridge logistic regression does; biases
     are not penalised.
     """
-    weights = [(n, p) for n, p in net.named_parameters() if n.endswith("weight") and "embed" not in n]
+    weights = [(n, p) for n, p in net.named_parameters() if "weight" in n.rsplit(".", 1)[-1] and "embed" not in n]
     linear = [p for n, p in weights if n.startswith(("linear.", "body.linear."))]
     hidden = [p for n, p in weights if not n.startswith(("linear.", "body.linear."))]
 
