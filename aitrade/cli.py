@@ -342,7 +342,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"    stitched out-of-sample over {m['windows']} windows: return {m['total_return']:.2%}, "
           f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, trades {m['trades']}, "
           f"win rate {m['win_rate']:.1%}")  # fmt: skip
-    print(f"    deflated Sharpe {m['deflated_sharpe']:.3f} ({m['dsr_trials']} trials), PBO {m['pbo_mean']:.2f}")
+    print(f"    deflated Sharpe {_num(m.get('deflated_sharpe'), 3)} over {m['dsr_trials']} evaluated genomes: "
+          f"{m.get('dsr_verdict')}")  # fmt: skip
+    print(f"    PBO {_num(m.get('pbo_mean'), 2)} (in sample, mean over windows): {m.get('pbo_verdict')}")
 
     print("\n3/3 backtest report of the last window's genome (notebooks/30_backtest_report.ipynb) ...", flush=True)
     bt_run, _ = run_notebook(
