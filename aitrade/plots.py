@@ -97,3 +97,39 @@ def metrics_table(metrics: dict[str, Any], column: str) -> Any:
         return "n/a" if v is None else v
 
     return pd.DataFrame({column: [fmt(v) for v in rows.values()]}, index=list(rows))
+
+
+def reliability_figure(signals: pd.DataFrame, label: dict[str, Any] | None = None, bins: int = 10) -> Figure:
+    """Calibration of the out-of-sample probabilities: predicted against observed, per decile, long and short.
+
+    Labels are re-derived from the artifact's own bars with the run's label
+    config (``meta["label_config"]``); a point on the diagonal means the
+    probability can be read as a frequency.
+    """
+    from aitrade.labels import LabelConfig, triple_barrier  # noqa: PLC0415
+
+    cfg = LabelConfig(**(label or {}))
+    ys, ps = [], []
+    for _, g in signals.groupby("symbol", sort=False):
+        bars = g.set_index("ts")[["open", "high", "low", "close"]]
+        y = triple_barrier(bars, g["atr"].to_numpy(), cfg).to_numpy()
+        ys.append(y)
+        ps.append(g[["p_long", "p_short"]].to_numpy())
+    y, p = np.concatenate(ys), np.concatenate(ps)
+    ok = y >= 0
+    fig = Figure(figsize=(9, 4))
+    axes = fig.subplots(1, 2, sharey=True)
+    for ax, col, cls, colour, name in ((axes[0], 0, 1, "tab:green", "long"), (axes[1], 1, 2, "tab:red", "short")):
+        pred, hit = p[ok, col], (y[ok] == cls).astype(float)
+        edges = np.unique(np.quantile(pred, np.linspace(0, 1, bins + 1))) if len(pred) else np.array([0.0, 1.0])
+        which = np.clip(np.searchsorted(edges, pred, side="right") - 1, 0, max(0, len(edges) - 2))
+        xs = [pred[which == b].mean() for b in range(len(edges) - 1) if (which == b).any()]
+        obs = [hit[which == b].mean() for b in range(len(edges) - 1) if (which == b).any()]
+        ax.plot([0, 1], [0, 1], color="0.6", ls="--", lw=0.8, label="perfect calibration")
+        ax.plot(xs, obs, marker="o", color=colour, label=f"p_{name} deciles")
+        ax.set_xlabel(f"predicted p_{name}")
+        ax.set_title(f"{name}: observed frequency per decile")
+        ax.legend(loc="upper left", fontsize=8)
+    axes[0].set_ylabel("observed frequency (out of sample)")
+    fig.tight_layout()
+    return fig

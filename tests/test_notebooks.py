@@ -31,6 +31,12 @@ def test_each_notebook_runs_with_ci_params(tmp_path: Path, name: str) -> None:
     }[name]
     for item in produced:
         assert (run_dir / item).is_file(), item
+    plot_cells = [
+        c for c in nb.cells if c.cell_type == "code" and ("plots.show(" in c.source or "display(Image" in c.source)
+    ]
+    assert plot_cells, name
+    for cell in plot_cells:  # every figure is shown inline, not only saved
+        assert any("image/png" in out.get("data", {}) for out in cell.get("outputs", [])), cell.source[:80]
     signals_dir = run_dir if name in ("walk_forward", "universal") else run_dir / "signals"
     meta = json.loads((signals_dir / "meta.json").read_text())
     assert meta["params"]["train_window"] == 300 and meta["params"]["model"]["epochs"] == 3

@@ -19,10 +19,19 @@ def write_trades(trades: pd.DataFrame, path: Path) -> Path:
     return atomic_write(path, lambda tmp: out.to_csv(tmp, index=False))
 
 
-def equity_figure(equity: pd.Series, title: str) -> Figure:
+def buy_and_hold(frame: pd.DataFrame, capital: float) -> pd.Series:
+    """Equity of holding every symbol from its first bar, capital split equally (the same split as the backtest)."""
+    closes = frame.pivot_table(index="ts", columns="symbol", values="close").sort_index().ffill()
+    first = closes.bfill().iloc[0]
+    return (closes / first * (capital / max(1, closes.shape[1]))).fillna(capital / max(1, closes.shape[1])).sum(axis=1)
+
+
+def equity_figure(equity: pd.Series, title: str, benchmark: pd.Series | None = None) -> Figure:
     fig = Figure(figsize=(11, 5.5))
     (ax, dd) = fig.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1.3]})
-    ax.plot(equity.index, equity.to_numpy(), lw=0.9, color="tab:blue")
+    ax.plot(equity.index, equity.to_numpy(), lw=0.9, color="tab:blue", label="strategy")
+    if benchmark is not None and len(benchmark):
+        ax.plot(benchmark.index, benchmark.to_numpy(), lw=0.7, color="tab:orange", alpha=0.8, label="buy and hold")
     ax.plot(equity.index, equity.cummax().to_numpy(), lw=0.6, ls="--", color="0.5", label="high-water mark")
     ax.set_title(title)
     ax.set_ylabel("equity (mark to market)")
@@ -34,11 +43,21 @@ def equity_figure(equity: pd.Series, title: str) -> Figure:
     return fig
 
 
-def write_report(result: BacktestResult, metrics: dict[str, Any], out: Path, title: str) -> dict[str, Path]:
+def exit_reasons(trades: pd.DataFrame) -> pd.DataFrame:
+    """Trades, net P&L and win rate per exit reason."""
+    if trades.empty:
+        return pd.DataFrame(columns=["trades", "pnl", "win_rate"])
+    return trades.groupby("exit_reason").agg(trades=("pnl", "size"), pnl=("pnl", "sum"),
+                                             win_rate=("pnl", lambda x: float((x > 0).mean())))  # fmt: skip
+
+
+def write_report(
+    result: BacktestResult, metrics: dict[str, Any], out: Path, title: str, benchmark: pd.Series | None = None
+) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"trades": write_trades(result.trades, out / "trades.csv")}
     paths["metrics"] = atomic_write_json(out / "metrics.json", metrics)
-    fig = equity_figure(result.equity, title)
+    fig = equity_figure(result.equity, title, benchmark)
     fig.savefig(out / "equity.png", dpi=110)
     paths["equity_png"] = out / "equity.png"
     return paths

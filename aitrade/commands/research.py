@@ -103,7 +103,7 @@ def backtest(
     from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest  # noqa: PLC0415
     from aitrade.backtest.metrics import backtest_metrics  # noqa: PLC0415
     from aitrade.backtest.params import load_genome  # noqa: PLC0415
-    from aitrade.backtest.report import write_report  # noqa: PLC0415
+    from aitrade.backtest.report import buy_and_hold, write_report  # noqa: PLC0415
     from aitrade.runs import staged_output  # noqa: PLC0415
     from aitrade.signals import load_signals  # noqa: PLC0415
     from aitrade.strategy import Genome  # noqa: PLC0415
@@ -122,7 +122,9 @@ def backtest(
                    "provenance": provenance(signals, sig.meta, params=str(params_file) if params_file else None,
                                             capital=capital, long_only=long_only)}  # fmt: skip
         synthetic = " (SYNTHETIC DATA)" if sig.meta.get("synthetic") else ""
-        write_report(result, metrics, stage, f"Backtest of {', '.join(sig.symbols)}{synthetic}")
+        hold = buy_and_hold(sig.frame, capital)
+        metrics["buy_and_hold_return"] = float(hold.iloc[-1] / hold.iloc[0] - 1) if len(hold) else None
+        write_report(result, metrics, stage, f"Backtest of {', '.join(sig.symbols)}{synthetic}", hold)
     notes = []
     if overlap:
         notes.append(f"IN-SAMPLE: the genome was optimised on {overlap[0]} .. {overlap[1]}, which these signals "
@@ -130,7 +132,7 @@ def backtest(
     if not metrics["trades"]:
         notes.append("no trades: the rules never entered on these signals (check conf against the probabilities)")
     paths = {"trades": dest / "trades.csv", "metrics": dest / "metrics.json", "equity_png": dest / "equity.png"}
-    return StepResult(dest, paths, metrics, notes, {"result": result, "signals": sig})
+    return StepResult(dest, paths, metrics, notes, {"result": result, "signals": sig, "buy_and_hold": hold})
 
 
 def validate(run: str | Path) -> StepResult:
