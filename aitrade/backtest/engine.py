@@ -224,12 +224,15 @@ def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, ca
             size[2 * pos[x_bar] + 1, j], price[2 * pos[x_bar] + 1, j] = -side * tr[5], tr[4]
             fees[2 * pos[e_bar], j] = fees[2 * pos[x_bar] + 1, j] = fee_rate
             in_pos[pos[e_bar] : pos[x_bar] + 1, j] = True
-    close = pd.DataFrame(close, index=rows, columns=panel.symbols).ffill().bfill()
+    # vectorbt gets naive UTC times: it turns a tz-aware index into Python objects on every shape check
+    # (0.3 s of a 0.4 s backtest over 20 x 10,000 bars); the equity we return is tz-aware again.
+    naive = rows.tz_localize(None)
+    close = pd.DataFrame(close, index=naive, columns=panel.symbols).ffill().bfill()
     pf = vbt.Portfolio.from_orders(
         close,
-        size=pd.DataFrame(size, index=rows, columns=panel.symbols),
-        price=pd.DataFrame(price, index=rows, columns=panel.symbols),
-        fees=pd.DataFrame(fees, index=rows, columns=panel.symbols),
+        size=pd.DataFrame(size, index=naive, columns=panel.symbols),
+        price=pd.DataFrame(price, index=naive, columns=panel.symbols),
+        fees=pd.DataFrame(fees, index=naive, columns=panel.symbols),
         init_cash=capital,
         direction="both",
     )

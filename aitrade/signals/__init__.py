@@ -1,10 +1,19 @@
-"""Signal generation: walk-forward and universal models, the signals artifact."""
+"""Signal generation: walk-forward and universal models, the signals artifact.
 
-from aitrade.signals.artifact import COLUMNS, SCHEMA_VERSION, Signals, load_signals, write_signals
-from aitrade.signals.engine import MODES, SignalParams
-from aitrade.signals.generate import RunResult, generate_signals
-from aitrade.signals.regimes import PRESETS
+Re-exports are lazy: reading an artifact (``load_signals``) must not import
+torch, which only generating signals needs.
+"""
 
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_WHERE = {
+    "COLUMNS": "artifact", "SCHEMA_VERSION": "artifact", "Signals": "artifact", "load_signals": "artifact",
+    "write_signals": "artifact", "MODES": "engine", "SignalParams": "engine", "RunResult": "generate",
+    "generate_signals": "generate", "PRESETS": "regimes",
+}  # fmt: skip
 __all__ = [
     "COLUMNS",
     "MODES",
@@ -17,3 +26,9 @@ __all__ = [
     "load_signals",
     "write_signals",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'aitrade.signals' has no attribute {name!r}")
+    return getattr(import_module(f"aitrade.signals.{_WHERE[name]}"), name)
