@@ -17,6 +17,7 @@ from typing import Any, NoReturn
 from aitrade import __version__
 from aitrade.checks import NONNEG_INT, POSITIVE, POSITIVE_INT, arg
 from aitrade.commands.table import format_table
+from aitrade.commands.text import num, pct, research_line
 from aitrade.config import Settings, load_settings
 from aitrade.errors import AiTradeError, UserError
 from aitrade.log import setup_logging, teardown_logging
@@ -68,25 +69,6 @@ def _interval(text: str) -> str:
 SOURCES = ("sample", "bitget", "tinvest", "csv")
 PRESETS = ("classic", "sniper", "grinder", "volatile")  # aitrade.signals.regimes.PRESETS (tested equal)
 FITNESSES = ("sharpe", "sortino", "calmar", "sniper")  # aitrade.optimize.fitness.FITNESSES (tested equal)
-
-
-def research_line(s: dict[str, Any]) -> str:
-    """Pooled and per-fold AUC and log loss side by side, each against its baseline."""
-    pooled = (f"pooled over {s.get('pooled_n', s.get('oos_rows'))} rows: AUC long {_num(s.get('pooled_auc_long'), 3)}, "
-              f"short {_num(s.get('pooled_auc_short'), 3)}, log loss {_num(s.get('pooled_log_loss'), 4)} vs class "
-              f"prior {_num(s.get('pooled_baseline_log_loss'), 4)}")  # fmt: skip
-    per_fold = (f"per-fold average over {s.get('evaluated')} asset-folds: AUC long {_num(s.get('auc_long'), 3)}, "
-                f"short {_num(s.get('auc_short'), 3)}, log loss {_num(s.get('log_loss'), 4)} vs "
-                f"{_num(s.get('baseline_log_loss'), 4)}")  # fmt: skip
-    return f"{pooled}; {per_fold}"
-
-
-def _pct(value: Any) -> str:
-    return "n/a" if value is None else f"{value:.2%}"
-
-
-def _num(value: Any, digits: int = 2) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 def _symbols(text: str | None) -> list[str] | None:
@@ -245,9 +227,9 @@ def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     step = research.backtest(settings, args.signals, args.out, params_file=args.params, capital=args.capital,
                              long_only=args.long_only, force=args.force)  # fmt: skip
     m = step.metrics
-    print(f"trades: {m['trades']}  total return {_pct(m['total_return'])}  max drawdown {_pct(m['max_drawdown'])}  "
-          f"Sharpe {_num(m['sharpe'])} (one trial: a Sharpe, not deflated; probabilistic Sharpe "
-          f"{_num(m.get('probabilistic_sharpe'), 3)})")  # fmt: skip
+    print(f"trades: {m['trades']}  total return {pct(m['total_return'])}  max drawdown {pct(m['max_drawdown'])}  "
+          f"Sharpe {num(m['sharpe'])} (one trial: a Sharpe, not deflated; probabilistic Sharpe "
+          f"{num(m.get('probabilistic_sharpe'), 3)})")  # fmt: skip
     for note in step.notes:
         print(note)
     print(f"wrote {', '.join(str(p) for p in step.paths.values())}")
@@ -263,11 +245,11 @@ def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
                              out=args.out)  # fmt: skip
     m = step.metrics
     print(f"run: {step.run_dir}")
-    print(f"{m['windows']} windows; stitched out-of-sample: return {_pct(m['total_return'])}, max drawdown "
-          f"{_pct(m['max_drawdown'])}, trades {m['trades']}")  # fmt: skip
-    print(f"deflated Sharpe {_num(m.get('deflated_sharpe'), 3)} over {m.get('dsr_trials')} evaluated genomes: "
+    print(f"{m['windows']} windows; stitched out-of-sample: return {pct(m['total_return'])}, max drawdown "
+          f"{pct(m['max_drawdown'])}, trades {m['trades']}")  # fmt: skip
+    print(f"deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m.get('dsr_trials')} evaluated genomes: "
           f"{m.get('dsr_verdict')}")  # fmt: skip
-    print(f"PBO {_num(m.get('pbo_mean'), 3)} (in sample, mean over windows): {m.get('pbo_verdict')}")
+    print(f"PBO {num(m.get('pbo_mean'), 3)} (in sample, mean over windows): {m.get('pbo_verdict')}")
     print(f"wrote {step.paths['wfo_report']}, {step.paths['best_params']}, {step.paths['equity_png']}")
     for note in step.notes:
         print(f"warning: {note}")
@@ -282,8 +264,8 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     s = report["stitched_out_of_sample"]
     print(f"validation: {step.run_dir}")
     o = report["overfitting"]
-    print(f"return {_pct(s['total_return'])}, Sharpe {_num(s['sharpe'])}, max drawdown {_pct(s['max_drawdown'])}, "
-          f"deflated Sharpe {_num(o['deflated_sharpe'], 3)}, PBO {_num(o['pbo_mean'], 3)}")  # fmt: skip
+    print(f"return {pct(s['total_return'])}, Sharpe {num(s['sharpe'])}, max drawdown {pct(s['max_drawdown'])}, "
+          f"deflated Sharpe {num(o['deflated_sharpe'], 3)}, PBO {num(o['pbo_mean'], 3)}")  # fmt: skip
     return 0
 
 
@@ -307,59 +289,10 @@ def cmd_notebook_run(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     """The main job, offline on the embedded data: data check, walk-forward signals, optimisation, backtest report."""
-    import json  # noqa: PLC0415
+    from aitrade.commands import research  # noqa: PLC0415
 
-    from aitrade.commands.data_cmd import quality  # noqa: PLC0415
-    from aitrade.notebooks import REPO, run_notebook  # noqa: PLC0415
-
-    print("AiTrade demo: offline, on the embedded data (crypto bars are SYNTHETIC)\n")
-    rows = quality(settings, source="sample")
-    bad = [r for r in rows if not r["ok"]]
-    print(f"data: {len(rows)} embedded bar tables, {len(rows) - len(bad)} pass the quality gate")
-    for r in bad:
-        print(f"  {r['symbol']} {r['interval']}: {r['report']}")
-
-    print("\n1/3 walk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...", flush=True)
-    sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml")
-    meta = json.loads((sig_run / "meta.json").read_text())
-    s = meta["summary"]
-    print(f"    run: {sig_run}")
-    print(
-        f"    {', '.join(meta['symbols'])} ({meta['interval']}), {s['folds']} folds, {s['oos_rows']} out-of-sample rows"
-    )
-    print(f"    out of sample, {research_line(s)}")
-
-    print("\n2/3 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
-          flush=True)  # fmt: skip
-    full = {"population": None, "generations": None, "survivors": None, "wfo_train_window": None,
-            "wfo_test_window": None}  # fmt: skip
-    opt_run, _ = run_notebook(
-        settings, "optimizer",
-        overrides={"signals": str(sig_run), "optimizer_settings": "params/optimizer_demo.yaml", **full},
-    )  # fmt: skip
-    m = json.loads((opt_run / "metrics.json").read_text())
-    print(f"    run: {opt_run}")
-    print(f"    stitched out-of-sample over {m['windows']} windows: return {m['total_return']:.2%}, "
-          f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, trades {m['trades']}, "
-          f"win rate {m['win_rate']:.1%}")  # fmt: skip
-    print(f"    deflated Sharpe {_num(m.get('deflated_sharpe'), 3)} over {m['dsr_trials']} evaluated genomes: "
-          f"{m.get('dsr_verdict')}")  # fmt: skip
-    print(f"    PBO {_num(m.get('pbo_mean'), 2)} (in sample, mean over windows): {m.get('pbo_verdict')}")
-
-    print("\n3/3 backtest report of the last window's genome (notebooks/30_backtest_report.ipynb) ...", flush=True)
-    bt_run, _ = run_notebook(
-        settings, "backtest_report",
-        overrides={"signals": str(sig_run), "strategy_params": str(opt_run / "best_strategy_params.json")},
-    )  # fmt: skip
-    b = json.loads((bt_run / "metrics.json").read_text())
-    print(f"    run: {bt_run}")
-    print(f"    over all out-of-sample signals (the genome saw part of this period in optimisation): return "
-          f"{b['total_return']:.2%}, max drawdown {b['max_drawdown']:.2%}, trades {b['trades']}")  # fmt: skip
-    headline = f"return {m['total_return']:.2%}, Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"
-    print(f"\nheadline (out-of-sample, stitched): {headline}")
-    print(f"report images: {opt_run / 'oos_equity.png'}, {opt_run / 'parameter_stability.png'}, "
-          f"{bt_run / 'equity.png'}")  # fmt: skip
-    return 1 if bad else 0
+    step = research.demo(settings, say=lambda line: print(line, flush=True))
+    return 1 if step.notes else 0
 
 
 def cmd_broker_status(args: argparse.Namespace, settings: Settings) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -167,3 +168,67 @@ def in_sample_overlap(params_file: str | Path, times: Any) -> list[str] | None:
         return None
     t0, t1 = pd.Timestamp(train[0]), pd.Timestamp(train[1])
     return [t0.isoformat(), t1.isoformat()] if ((times >= t0) & (times < t1)).any() else None
+
+
+def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
+    """``make demo``, offline on the embedded data: the quality gate, signals, optimisation, backtest report.
+
+    Each step runs its notebook through papermill (the notebooks call this module's functions) and
+    ``say`` reports it as it goes. Notes list the bar tables that failed the quality gate.
+    """
+    import json  # noqa: PLC0415
+
+    from aitrade.commands.data_cmd import quality  # noqa: PLC0415
+    from aitrade.commands.text import num, research_line  # noqa: PLC0415
+    from aitrade.notebooks import REPO, run_notebook  # noqa: PLC0415
+
+    say("AiTrade demo: offline, on the embedded data (crypto bars are SYNTHETIC)\n")
+    rows = quality(settings, source="sample")
+    bad = [r for r in rows if not r["ok"]]
+    say(f"data: {len(rows)} embedded bar tables, {len(rows) - len(bad)} pass the quality gate")
+    for r in bad:
+        say(f"  {r['symbol']} {r['interval']}: {r['report']}")
+
+    say("\n1/3 walk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...")
+    sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml")
+    meta = json.loads((sig_run / "meta.json").read_text())
+    s = meta["summary"]
+    say(f"    run: {sig_run}")
+    say(
+        f"    {', '.join(meta['symbols'])} ({meta['interval']}), {s['folds']} folds, {s['oos_rows']} out-of-sample rows"
+    )
+    say(f"    out of sample, {research_line(s)}")
+
+    say("\n2/3 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
+          )  # fmt: skip
+    full = {"population": None, "generations": None, "survivors": None, "wfo_train_window": None,
+            "wfo_test_window": None}  # fmt: skip
+    opt_run, _ = run_notebook(
+        settings, "optimizer",
+        overrides={"signals": str(sig_run), "optimizer_settings": "params/optimizer_demo.yaml", **full},
+    )  # fmt: skip
+    m = json.loads((opt_run / "metrics.json").read_text())
+    say(f"    run: {opt_run}")
+    say(f"    stitched out-of-sample over {m['windows']} windows: return {m['total_return']:.2%}, "
+          f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, trades {m['trades']}, "
+          f"win rate {m['win_rate']:.1%}")  # fmt: skip
+    say(f"    deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m['dsr_trials']} evaluated genomes: "
+          f"{m.get('dsr_verdict')}")  # fmt: skip
+    say(f"    PBO {num(m.get('pbo_mean'), 2)} (in sample, mean over windows): {m.get('pbo_verdict')}")
+
+    say("\n3/3 backtest report of the last window's genome (notebooks/30_backtest_report.ipynb) ...")
+    bt_run, _ = run_notebook(
+        settings, "backtest_report",
+        overrides={"signals": str(sig_run), "strategy_params": str(opt_run / "best_strategy_params.json")},
+    )  # fmt: skip
+    b = json.loads((bt_run / "metrics.json").read_text())
+    say(f"    run: {bt_run}")
+    say(f"    over all out-of-sample signals (the genome saw part of this period in optimisation): return "
+          f"{b['total_return']:.2%}, max drawdown {b['max_drawdown']:.2%}, trades {b['trades']}")  # fmt: skip
+    headline = f"return {m['total_return']:.2%}, Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"
+    say(f"\nheadline (out-of-sample, stitched): {headline}")
+    say(f"report images: {opt_run / 'oos_equity.png'}, {opt_run / 'parameter_stability.png'}, "
+          f"{bt_run / 'equity.png'}")  # fmt: skip
+    notes = [f"{r['symbol']} {r['interval']}: {r['report']}" for r in bad]
+    paths = {"signals": sig_run, "optimize": opt_run, "backtest": bt_run}
+    return StepResult(opt_run, paths, m, notes)

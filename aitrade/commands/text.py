@@ -1,0 +1,24 @@
+"""Numbers in words for the terminal and notebooks: percentages, n/a for missing values, research lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def research_line(s: dict[str, Any]) -> str:
+    """Pooled and per-fold AUC and log loss side by side, each against its baseline."""
+    pooled = (f"pooled over {s.get('pooled_n', s.get('oos_rows'))} rows: AUC long {num(s.get('pooled_auc_long'), 3)}, "
+              f"short {num(s.get('pooled_auc_short'), 3)}, log loss {num(s.get('pooled_log_loss'), 4)} vs class "
+              f"prior {num(s.get('pooled_baseline_log_loss'), 4)}")  # fmt: skip
+    per_fold = (f"per-fold average over {s.get('evaluated')} asset-folds: AUC long {num(s.get('auc_long'), 3)}, "
+                f"short {num(s.get('auc_short'), 3)}, log loss {num(s.get('log_loss'), 4)} vs "
+                f"{num(s.get('baseline_log_loss'), 4)}")  # fmt: skip
+    return f"{pooled}; {per_fold}"
+
+
+def pct(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.2%}"
+
+
+def num(value: Any, digits: int = 2) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
