@@ -108,10 +108,10 @@ def run_status(path: str | Path) -> str:
     return status
 
 
-def require_complete(path: str | Path, what: str) -> None:
-    """Refuse to use a run that is still running, failed or was interrupted."""
+def require_complete(path: str | Path, what: str, *, allow_running: bool = False) -> None:
+    """Refuse to use a run that is still running (unless ``allow_running``), failed or was interrupted."""
     status = run_status(path)
-    if status in ("running", "failed", "interrupted"):
+    if status in ("failed", "interrupted") or (status == "running" and not allow_running):
         reason = read_json_object(Path(path) / RUN_FILE, {}).get("error")
         raise UserError(f"{what} {path} is {status}" + (f" ({reason})" if reason else "") +
                         "; use a complete run")  # fmt: skip

@@ -97,8 +97,12 @@ def write_signals(folder: str | Path, frame: pd.DataFrame, meta: dict[str, Any])
     return folder
 
 
-def load_signals(folder: str | Path) -> Signals:
-    """Read and validate an artifact folder (or a path to its ``signals.parquet``)."""
+def load_signals(folder: str | Path, *, allow_running: bool = False) -> Signals:
+    """Read and validate an artifact folder (or a path to its ``signals.parquet``).
+
+    A run that failed or was interrupted is refused; one still running only
+    with ``allow_running`` (a notebook reading the run it is building).
+    """
     folder = Path(folder)
     if folder.name == "signals.parquet":
         folder = folder.parent
@@ -107,7 +111,7 @@ def load_signals(folder: str | Path) -> Signals:
         raise DataError(f"{folder} is not a signals artifact (needs signals.parquet and meta.json)")
     from aitrade.runs import require_complete  # noqa: PLC0415 (runs imports config)
 
-    require_complete(folder, "signals run")
+    require_complete(folder, "signals run", allow_running=allow_running)
     try:
         meta = json.loads(meta_path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
