@@ -72,6 +72,7 @@ def permutation_importance(
         for k in np.unique(a):
             sel = a == k
             if universal:
+                assert model is not None  # loaded with the first symbol's rows
                 out[sel] = model.predict_proba(matrix[sel], np.arange(sel.sum()), np.full(sel.sum(), k))
             else:
                 if k not in models:
