@@ -182,9 +182,10 @@ def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import research  # noqa: PLC0415
     from aitrade.labels import LabelConfig  # noqa: PLC0415 (torch is heavy)
     from aitrade.models import ModelConfig  # noqa: PLC0415
-    from aitrade.signals import SignalParams, generate_signals  # noqa: PLC0415
+    from aitrade.signals import SignalParams  # noqa: PLC0415
 
     params = SignalParams(
         mode=args.mode,
@@ -204,20 +205,18 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
     )
     if args.mode == "universal" and args.model != "mlp":
         raise UserError("--model applies to walk mode; universal mode uses the shared net with an asset embedding")
-    result = generate_signals(
+    step = research.signals(
         settings, params, symbols=_symbols(args.symbols), source=args.source, interval=args.interval,
         start=args.start, end=args.end, path=args.path, out=args.out,
     )  # fmt: skip
-    s = result.summary
-    print(f"run: {result.run_dir}")
-    print(
-        f"signals: {len(result.signals)} out-of-sample rows, {len(result.meta['symbols'])} symbols, {s['folds']} folds"
-    )
+    s, run = step.metrics, step.objects["result"]
+    print(f"run: {step.run_dir}")
+    print(f"signals: {len(run.signals)} out-of-sample rows, {len(run.meta['symbols'])} symbols, {s['folds']} folds")
     if s.get("evaluated"):
         print(f"out of sample, {research_line(s)}")
         print(f"models trained {s['trained_models']}, reused {s['reused_models']}")
-    if not result.meta["leader"]["used"]:
-        print(f"leader features left out: {result.meta['leader']['reason']}")
+    for note in step.notes:
+        print(note)
     return 0
 
 

@@ -42,6 +42,36 @@ def provenance(signals_path: str | Path, signals_meta: dict[str, Any], **extra: 
             "git_commit": git_commit(), **extra}  # fmt: skip
 
 
+def signals(
+    settings: Settings,
+    params: Any,
+    *,
+    symbols: list[str] | None = None,
+    source: str = "sample",
+    interval: str | None = None,
+    start: Any = None,
+    end: Any = None,
+    path: str | None = None,
+    out: str | Path | None = None,
+    exist_ok: bool = False,
+    progress: bool | None = None,
+) -> StepResult:
+    """Walk-forward or universal out-of-sample signals (``params``: a :class:`SignalParams`) into a run folder."""
+    from aitrade.signals import generate_signals  # noqa: PLC0415 (imports torch)
+
+    run = generate_signals(settings, params, symbols=symbols, source=source, interval=interval, start=start, end=end,
+                           path=path, out=out, exist_ok=exist_ok, progress=progress)  # fmt: skip
+    notes = []
+    if not run.meta["leader"]["used"]:
+        notes.append(f"leader features left out: {run.meta['leader']['reason']}")
+    skipped = [f for f in run.meta["fold_metrics"] if f.get("skipped")]
+    if skipped:
+        notes.append(f"{len(skipped)} asset-folds skipped (too few rows or no bars); see fold_metrics in meta.json")
+    paths = {"signals": run.run_dir / "signals.parquet", "meta": run.run_dir / "meta.json",
+             "metrics": run.run_dir / "metrics.json", "fold_metrics_png": run.run_dir / "fold_metrics.png"}  # fmt: skip
+    return StepResult(run.run_dir, paths, run.summary, notes, {"result": run})
+
+
 def optimize(
     settings: Settings,
     signals: str | Path,
