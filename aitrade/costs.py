@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aitrade.errors import UserError
+from aitrade.universe import is_fx_pair
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,6 @@ def cost_class(symbol: str, known: str | None = None) -> str:
     sym = symbol.upper()
     if sym.endswith(("USDT", "USDC")):
         return "crypto"
-    if len(sym) == 6 and sym.isalpha() and sym[:3] in FX_CODES and sym[3:] in FX_CODES:
+    if is_fx_pair(sym):
         return "fx"
     return "stocks"
-
-
-FX_CODES = frozenset({"EUR", "USD", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "CNY", "HKD", "SEK", "NOK"})

@@ -98,6 +98,16 @@ def assets_for(mode: str) -> tuple[str, ...]:
     raise ValueError(f"unknown universe mode {mode!r}; allowed: {', '.join(UNIVERSE_MODES)}")
 
 
+#: currencies of spot FX pairs written as six letters (EURUSD)
+FX_CODES = frozenset({"EUR", "USD", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "CNY", "HKD", "SEK", "NOK"})
+
+
+def is_fx_pair(symbol: str) -> bool:
+    """Whether a symbol is a spot FX pair such as EURUSD."""
+    sym = symbol.upper()
+    return len(sym) == 6 and sym.isalpha() and sym[:3] in FX_CODES and sym[3:] in FX_CODES
+
+
 def asset_class(symbol: str) -> Literal["crypto", "stocks"] | None:
     """``crypto`` or ``stocks`` for a universe symbol, ``None`` otherwise."""
     if symbol in CRYPTO_UNIVERSE:

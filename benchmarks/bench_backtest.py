@@ -89,7 +89,7 @@ def main() -> dict[str, float]:
 
     cfg = OptimizerConfig.from_yaml("params/optimizer_crypto.yaml")
     pop = cfg.ranges.sample(np.random.default_rng(0), cfg.population)
-    evaluate, _, _ = _evaluator(p, BacktestConfig(), "sniper")
+    evaluate, _, _, _ = _evaluator(p, BacktestConfig(), "sniper")
     evaluate(pop)
     t = best_of(lambda: evaluate(pop))
     rate = cfg.population * N_SYMBOLS * N_BARS / t

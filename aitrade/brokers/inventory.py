@@ -52,8 +52,8 @@ _TABLES = (
     "reduce INTEGER NOT NULL DEFAULT 0, deadline_ms INTEGER NOT NULL DEFAULT 0)",
     "CREATE TABLE IF NOT EXISTS keys (key TEXT PRIMARY KEY, client_id TEXT NOT NULL)",
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
-    "CREATE INDEX IF NOT EXISTS orders_open ON orders (final, symbol)",
 )
+_INDEX = "CREATE INDEX IF NOT EXISTS orders_open ON orders (final, symbol)"
 _V1_COLUMNS = ("qty TEXT NOT NULL DEFAULT '0'", "reduce INTEGER NOT NULL DEFAULT 0",
                "deadline_ms INTEGER NOT NULL DEFAULT 0")  # fmt: skip
 
@@ -120,16 +120,13 @@ class OwnedInventory:
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA:
                 db.execute("BEGIN IMMEDIATE")
-                for sql in _TABLES[:1] + _TABLES[2:4]:
+                for sql in _TABLES:  # IF NOT EXISTS: a version-1 orders table is kept and widened below
                     db.execute(sql)
                 have = {r[1] for r in db.execute("PRAGMA table_info(orders)")}
-                if have:
-                    for column in _V1_COLUMNS:
-                        if column.split()[0] not in have:
-                            db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
-                else:
-                    db.execute(_TABLES[1])
-                db.execute(_TABLES[4])
+                for column in _V1_COLUMNS:
+                    if column.split()[0] not in have:
+                        db.execute(f"ALTER TABLE orders ADD COLUMN {column}")
+                db.execute(_INDEX)
                 db.execute(f"PRAGMA user_version = {SCHEMA}")
                 db.execute("COMMIT")
             elif version > SCHEMA:

@@ -42,25 +42,15 @@ def provenance(signals_path: str | Path, signals_meta: dict[str, Any], **extra: 
             "git_commit": git_commit(), **extra}  # fmt: skip
 
 
-def signals(
-    settings: Settings,
-    params: Any,
-    *,
-    symbols: list[str] | None = None,
-    source: str = "sample",
-    interval: str | None = None,
-    start: Any = None,
-    end: Any = None,
-    path: str | None = None,
-    out: str | Path | None = None,
-    exist_ok: bool = False,
-    progress: bool | None = None,
-) -> StepResult:
-    """Walk-forward or universal out-of-sample signals (``params``: a :class:`SignalParams`) into a run folder."""
+def signals(settings: Settings, params: Any, **options: Any) -> StepResult:
+    """Walk-forward or universal out-of-sample signals into a run folder.
+
+    ``params`` is a :class:`SignalParams`; ``options`` are those of
+    :func:`aitrade.signals.generate_signals` (symbols, source, interval, start, end, path, out, ...).
+    """
     from aitrade.signals import generate_signals  # noqa: PLC0415 (imports torch)
 
-    run = generate_signals(settings, params, symbols=symbols, source=source, interval=interval, start=start, end=end,
-                           path=path, out=out, exist_ok=exist_ok, progress=progress)  # fmt: skip
+    run = generate_signals(settings, params, **options)
     notes = []
     if not run.meta["leader"]["used"]:
         notes.append(f"leader features left out: {run.meta['leader']['reason']}")

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from aitrade.universe import CRYPTO_UNIVERSE, EQUITY_UNIVERSE
+from aitrade.universe import CRYPTO_UNIVERSE, EQUITY_UNIVERSE, is_fx_pair
 
 MSK_OFFSET = pd.Timedelta(hours=3)  # Moscow time is UTC+3 all year (no DST since 2014)
 
@@ -111,9 +111,6 @@ def calendar_for(symbol: str, interval: str | None = None) -> Calendar:
         return CRYPTO_247
     if sym in EQUITY_UNIVERSE:
         return MOEX
-    if len(sym) == 6 and sym.isalpha() and sym[:3] in _FX_CCY and sym[3:] in _FX_CCY:
+    if is_fx_pair(sym):
         return FX
     return WEEKDAYS
-
-
-_FX_CCY = frozenset({"EUR", "USD", "GBP", "JPY", "CHF", "AUD", "NZD", "CAD", "CNY", "HKD", "SEK", "NOK"})

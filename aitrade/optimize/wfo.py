@@ -98,8 +98,7 @@ def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
         return equity_fitness(curve, fitness, bars_per_year)
 
     trials = TrialLog()
-    evaluate.trials = trials  # type: ignore[attr-defined]
-    return evaluate, curves, union
+    return evaluate, curves, union, trials
 
 
 class TrialLog:
@@ -167,9 +166,8 @@ def walk_forward_optimize(
         is_panel, oos_panel = panel.slice(t0, t1), panel.slice(t1, o1)
         if not is_panel.symbols or not oos_panel.symbols:
             continue
-        evaluate, _, _ = _evaluator(is_panel, config, cfg.fitness)
+        evaluate, _, _, log = _evaluator(is_panel, config, cfg.fitness)
         ga = evolve(evaluate, cfg.ranges, cfg, seed + k)
-        log: TrialLog = evaluate.trials
         trial_sharpes = log.all_sharpes()  # every evaluated genome: N used = N reported
         try:
             pbo = pbo_cscv(log.pbo_matrix(seed + k), 8).pbo

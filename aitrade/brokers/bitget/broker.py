@@ -113,10 +113,8 @@ class BitgetBroker:
         imported = 0
         for raw in ours:
             order = order_from_wire(raw, spot=self.spot)
-            if self.inventory.claim(order.client_id, order.symbol, order.side, order.quantity):
-                imported += 1
-            self.inventory.apply(order.client_id, order.filled, order.avg_price, final=order.status.final,
-                                 fee_in_base=self._fee_base(raw, order))  # fmt: skip
+            imported += self.inventory.claim(order.client_id, order.symbol, order.side, order.quantity)
+            self._count(raw)
         self.inventory.mark_synced(f"rebuilt from Bitget {self.market} order history: {imported} orders")
         if imported:
             log.warning("Bitget %s: ownership ledger rebuilt from the venue's history: %d orders of ours", self.market,
@@ -285,17 +283,18 @@ class BitgetBroker:
             return None
         if not raw:
             return None
-        order = order_from_wire(raw, spot=self.spot)
-        self.inventory.apply(client_id, order.filled, order.avg_price, final=order.status.final,
-                             fee_in_base=self._fee_base(raw, order))  # fmt: skip
-        return order
+        return self._count(raw)
 
-    def _fee_base(self, raw: dict[str, Any], order: Order) -> Decimal:
-        """The fee a spot buy paid in the bought coin (AiTrade never held it)."""
+    def _count(self, raw: dict[str, Any]) -> Order:
+        """A wire order as a domain order, its fills counted in the ledger once (net of a coin fee on spot buys)."""
+        order = order_from_wire(raw, spot=self.spot)
+        fee_base = D0
         if self.spot and order.side is Side.BUY:
             fee, coin = fee_detail(raw.get("feeDetail"))
-            return fee if coin and coin.upper() != MARGIN_COIN else D0
-        return D0
+            fee_base = fee if coin and coin.upper() != MARGIN_COIN else D0
+        self.inventory.apply(order.client_id, order.filled, order.avg_price, final=order.status.final,
+                             fee_in_base=fee_base)  # fmt: skip
+        return order
 
     async def _lookup(self, symbol: str, client_id: str) -> Order | None:
         """Find an order by clientOid: its detail, else the open orders, else the order history."""
@@ -304,7 +303,7 @@ class BitgetBroker:
             return order
         for raw in await self._open_rows() + await self._history(pages=3):
             if raw.get("clientOid") == client_id:
-                return await self.get_order(symbol, client_id) or order_from_wire(raw, spot=True)
+                return self._count(raw)
         return None
 
     async def _ensure_leverage(self, symbol: str) -> None:

@@ -177,7 +177,7 @@ class BitgetHttp:
                 return parsed.get("data")
             err = translate(status, parsed, what, rh)
             if isinstance(err, _StaleTimestamp):
-                if '"requestTime"' in text:  # our receive window passed before the venue saw it: not placed
+                if body and "requestTime" in body:  # our receive window passed before the venue saw it: not placed
                     await self.sync_time()
                     raise ExpiredRequest(f"{err} (arrived after its receive window; refused, not placed)")
                 if synced:

@@ -112,12 +112,12 @@ class TinkoffBroker:
         """
         answer = await self._call("OrdersService", "GetOrders", {"accountId": self._account()}, "T-Invest orders")
         imported = 0
+        by_uid = {uid: sym for sym, uid in self._uid.items()}
         for state in answer.get("orders", []) or []:
             key = str(state.get("orderRequestId") or "")
             known = self.inventory.client_for(key)
             if not key or known:
                 continue
-            by_uid = {uid: sym for sym, uid in self._uid.items()}
             sym = by_uid.get(str(state.get("instrumentUid", ""))) or str(state.get("ticker") or "")
             if not sym:
                 continue
