@@ -70,6 +70,37 @@ def test_same_bar_entry_and_stop_is_accounted(tmp_path: Path) -> None:
     assert res.equity.iloc[-1] == pytest.approx(1000.0 + t["pnl"])
 
 
+def _mark_to_market(panel: Panel, trades: pd.DataFrame, capital: float) -> np.ndarray:
+    """Per-bar equity computed independently of vectorbt: realised cash plus open positions at the close."""
+    total = np.zeros(len(panel.index[0]))
+    for j, sym in enumerate(panel.symbols):
+        idx, a = panel.index[j], panel.offsets[j]
+        close = panel.arrays["close"][a : panel.offsets[j + 1]]
+        cash, held = np.full(len(idx), capital), np.zeros(len(idx))
+        for t in trades[trades["symbol"] == sym].itertuples():
+            e, x = idx.get_loc(t.entry_time), idx.get_loc(t.exit_time)
+            sign = 1.0 if t.side == "long" else -1.0
+            fee_in = t.fees * t.entry_price / (t.entry_price + t.exit_price)
+            cash[e:] -= sign * t.quantity * t.entry_price + fee_in
+            cash[x:] += sign * t.quantity * t.exit_price - (t.fees - fee_in)
+            held[e:x] += sign * t.quantity
+        total += cash + held * close
+    return total
+
+
+@pytest.mark.parametrize("unit", ["ns", "us", "s"])
+def test_equity_is_marked_at_every_close_whatever_the_time_unit(signals_dir: Path, unit: str) -> None:
+    """pandas 3 builds microsecond indexes by default; the timeline must not depend on the unit."""
+    base = Panel.from_signals(load_signals(signals_dir))
+    panel = Panel(base.symbols, [i.as_unit(unit) for i in base.index], base.offsets, base.arrays)
+    genome = Genome(conf=0.55, pullback=0.3, fill_wait=3, sl=0.4, tp=2.0)
+    res = run_backtest(panel, genome, BacktestConfig(capital=10_000.0))
+    assert (res.trades["entry_time"] == res.trades["exit_time"]).any()  # same-bar round trips are in the mix
+    expected = _mark_to_market(base, res.trades, 5_000.0)
+    np.testing.assert_allclose(res.equity.to_numpy(), expected, rtol=1e-9)
+    assert res.equity.index.equals(base.index[0]) and 0 < res.exposure < 1
+
+
 def test_metrics_are_complete(signals_dir: Path) -> None:
     res = run_backtest(Panel.from_signals(load_signals(signals_dir)), Genome(conf=0.55), BacktestConfig())
     m = backtest_metrics(res.equity, res.trades, exposure=res.exposure, turnover_notional=res.turnover_notional,

@@ -247,7 +247,7 @@ def repair_bars(
     gaps = [g for g in find_gaps(out.index, delta, cal) if not g.tolerated]
     if gaps:
         fill = pd.DatetimeIndex(
-            np.concatenate([pd.date_range(g.start, g.end, freq=delta).asi8 for g in gaps])
+            np.concatenate([pd.date_range(g.start, g.end, freq=delta).as_unit("ns").asi8 for g in gaps])
         ).tz_localize("UTC")
         fill = fill[cal.expected_mask(fill, delta)]
         filler = pd.DataFrame(index=fill, columns=list(BAR_COLUMNS), dtype=np.float64)

@@ -72,7 +72,7 @@ TRADE_BUFFER = 256  # trades per genome and symbol kept on the first pass (snipe
 
 
 def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
-    union = pd.DatetimeIndex(np.unique(np.concatenate([i.asi8 for i in panel.index])), tz="UTC")
+    union = panel.timeline()
     positions = [union.get_indexer(i) for i in panel.index]
     spacing = (union[-1] - union[0]) / max(1, len(union) - 1)
     bars_per_year = YEAR / spacing
@@ -147,7 +147,7 @@ def walk_forward_optimize(
 ) -> WFOResult:
     if cfg.fitness not in FITNESSES:
         raise UserError(f"unknown fitness {cfg.fitness!r}; allowed: {', '.join(FITNESSES)}")
-    union = pd.DatetimeIndex(np.unique(np.concatenate([i.asi8 for i in panel.index])), tz="UTC")
+    union = panel.timeline()
     n = len(union)
     train, test = cfg.train_window, cfg.test_window
     if n < train + test:

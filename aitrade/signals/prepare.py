@@ -69,7 +69,7 @@ def plan_leaders(symbols: list[str], available: dict[str, pd.DataFrame | None], 
 def fingerprint(bars: pd.DataFrame) -> str:
     """A short content hash of a bar table."""
     h = hashlib.sha256()
-    h.update(bars.index.asi8.tobytes())
+    h.update(bars.index.as_unit("ns").asi8.tobytes())
     h.update(np.ascontiguousarray(bars[["open", "high", "low", "close", "volume"]].to_numpy()).tobytes())
     return h.hexdigest()[:16]
 
@@ -93,7 +93,7 @@ def prepare_asset(
         features=frame[features],
         X=np.ascontiguousarray(frame[features].to_numpy(dtype=np.float64)),
         y=labels.astype(np.int8),
-        times=bars.index.asi8.copy(),
+        times=bars.index.as_unit("ns").asi8.copy(),
         atr=atr,
         atr_rel=frame["atr_rel"].to_numpy(),
         adx=frame["adx"].to_numpy(),
