@@ -233,6 +233,16 @@ def log_return_nb(close: np.ndarray, lag: int) -> np.ndarray:
 
 
 @njit(cache=True)
+def diff_nb(x: np.ndarray, lag: int) -> np.ndarray:
+    """``x[i] - x[i - lag]`` (NaN for the first ``lag`` bars)."""
+    m = len(x)
+    out = np.full(m, NAN)
+    for i in range(lag, m):
+        out[i] = x[i] - x[i - lag]
+    return out
+
+
+@njit(cache=True)
 def shift_nb(x: np.ndarray, k: int) -> np.ndarray:
     """``x`` delayed by ``k >= 0`` bars."""
     m = len(x)
@@ -315,6 +325,34 @@ def levels_nb(
 
 
 @njit(cache=True)
+def window_extremes_nb(high: np.ndarray, low: np.ndarray, period: int) -> tuple[np.ndarray, np.ndarray]:
+    """Highest high and lowest low of the ``period`` bars before each bar (monotonic queues, O(n))."""
+    m = len(high)
+    hi_out = np.full(m, NAN)
+    lo_out = np.full(m, NAN)
+    hq = np.empty(m, dtype=np.int64)  # indices of falling highs
+    lq = np.empty(m, dtype=np.int64)  # indices of rising lows
+    h0 = h1 = l0 = l1 = 0  # queue heads and tails
+    for i in range(m):
+        if i >= period:  # the window [i - period, i - 1] is complete
+            while hq[h0] < i - period:
+                h0 += 1
+            while lq[l0] < i - period:
+                l0 += 1
+            hi_out[i] = high[hq[h0]]
+            lo_out[i] = low[lq[l0]]
+        while h1 > h0 and high[hq[h1 - 1]] <= high[i]:
+            h1 -= 1
+        hq[h1] = i
+        h1 += 1
+        while l1 > l0 and low[lq[l1 - 1]] >= low[i]:
+            l1 -= 1
+        lq[l1] = i
+        l1 += 1
+    return hi_out, lo_out
+
+
+@njit(cache=True)
 def fib_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, tol: float) -> np.ndarray:
     """Fibonacci zones over the previous ``period`` bars (the current bar excluded).
 
@@ -324,12 +362,10 @@ def fib_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, to
     """
     m = len(close)
     out = np.full((m, 4), NAN)
+    his, los = window_extremes_nb(high, low, period)
     for i in range(period, m):
-        lo = low[i - period]
-        hi = high[i - period]
-        for j in range(i - period + 1, i):
-            lo = min(lo, low[j])
-            hi = max(hi, high[j])
+        lo = los[i]
+        hi = his[i]
         rng = hi - lo
         if rng <= 0:
             out[i, 0] = 0.5

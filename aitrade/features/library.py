@@ -208,8 +208,8 @@ def confluence_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
 
 @feature_group("returns", tuple(f"ret_{n}" for n in RET_LAGS), max(RET_LAGS))
 def return_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    c = ctx.col("close")
-    return {f"ret_{n}": k.log_return_nb(c, n) for n in RET_LAGS}
+    log_c = np.log(ctx.col("close"))  # one logarithm per bar, then differences for every lag
+    return {f"ret_{n}": k.diff_nb(log_c, n) for n in RET_LAGS}
 
 
 @feature_group("volatility", ("realized_vol_24", "realized_vol_96", "vol_ratio"), 96)
