@@ -181,6 +181,111 @@ def size(cash: float, atr: float, limit: float, genome: Genome, rules: Rules) ->
     return qty if qty > 0 and qty >= rules.min_qty else 0.0
 
 
+# --- the phases of a bar, shared by `step` (the backtest's model of a venue) and the runner (a real one) ---
+def expired(s: State, t: int, genome: Genome) -> bool:
+    """A pending entry that has lived ``fill_wait`` bars is cancelled before bar ``t``."""
+    return s.mode == PENDING and t - s.placed > genome.fill_wait
+
+
+def limit_fill(side: int, limit: float, o: float, h: float, low: float) -> float:
+    """Where a resting entry limit fills on a bar (at the open on a gap through it); NaN when it does not."""
+    if side > 0 and low <= limit:
+        return min(o, limit)
+    if side < 0 and h >= limit:
+        return max(o, limit)
+    return math.nan
+
+
+def opened(s: State, fill: float, t: int, genome: Genome, rules: Rules) -> State:
+    """The position a pending entry becomes when it fills at ``fill`` on bar ``t``: stop and target from the fill."""
+    stop = fill - s.side * genome.sl * s.atr
+    target = fill + s.side * genome.tp * s.atr
+    fee = fill * s.qty * rules.fee_rate
+    return replace(s, mode=OPEN, entry=fill, entry_bar=t, stop=stop, target=target, best=fill, fee=fee)
+
+
+def stop_touched(s: State, h: float, low: float) -> bool:
+    """On the fill bar only the stop is checked (whether the extreme came before the fill is unknown)."""
+    return (s.side > 0 and low <= s.stop) or (s.side < 0 and h >= s.stop)
+
+
+def protection_exit(s: State, o: float, h: float, low: float) -> tuple[float, int]:
+    """The stop or target an open position hits on a later bar: (price before slippage, reason), or (-1, -1).
+
+    The stop is checked first (it wins a bar that touches both); a bar that opens beyond a level exits at the open.
+    """
+    stop_reason = TRAIL if s.trailed else SL
+    if s.side > 0:
+        if o <= s.stop:
+            return o, stop_reason
+        if low <= s.stop:
+            return s.stop, stop_reason
+        if o >= s.target:
+            return o, TP
+        if h >= s.target:
+            return s.target, TP
+    else:
+        if o >= s.stop:
+            return o, stop_reason
+        if h >= s.stop:
+            return s.stop, stop_reason
+        if o <= s.target:
+            return o, TP
+        if low <= s.target:
+            return s.target, TP
+    return -1.0, -1
+
+
+def trail(s: State, h: float, low: float, genome: Genome) -> State:
+    """After a bar's exit checks: the best price so far, and the stop moved behind it once trailing is on."""
+    best = max(s.best, h) if s.side > 0 else min(s.best, low)
+    stop, trailed = s.stop, s.trailed
+    if s.side * (best - s.entry) >= genome.trail_act * s.atr:
+        cand = best - s.side * genome.trail_off * s.atr
+        if s.side * (cand - stop) > 0:
+            stop, trailed = cand, True
+    return replace(s, best=best, stop=stop, trailed=trailed)
+
+
+def close_reason(
+    s: State, t: int, h: float, low: float, atr: float, p_long: float, p_short: float, genome: Genome
+) -> int:
+    """An exit at the close of bar ``t`` (time, abort, vol_exit), or -1."""
+    if t - s.entry_bar >= genome.max_hold:
+        return TIME
+    if (s.side > 0 and p_short > genome.abort) or (s.side < 0 and p_long > genome.abort):
+        return ABORT
+    if h - low > genome.vol_exit * atr:
+        return VOL
+    return -1
+
+
+def close_trade(s: State, t: int, price: float, reason: int, rules: Rules) -> Trade:
+    """The trade an exit at ``price`` (before slippage) on bar ``t`` closes."""
+    return _close(s, t, price, reason, rules)
+
+
+def decide_entry(
+    t: int, c: float, atr: float, p_long: float, p_short: float, genome: Genome, rules: Rules, cash: float
+) -> State | None:
+    """A new entry decided at the close of bar ``t`` from a flat book: the pending limit order, or None."""
+    if not atr > 0:
+        return None
+    side = 0
+    if p_long > genome.conf and p_long >= p_short:
+        side = 1
+    elif p_short > genome.conf and rules.allow_short:
+        side = -1
+    if not side:
+        return None
+    raw = c - side * genome.pullback * atr
+    limit = round_down(raw, rules.tick) if side > 0 else round_up(raw, rules.tick)
+    if not limit > 0:
+        return None
+    qty = size(cash, atr, limit, genome, rules)
+    return State(mode=PENDING, side=side, limit=limit, placed=t, atr=atr, qty=qty) if qty > 0 else None
+
+
 def step(
     s: State,
     t: int,
@@ -195,82 +300,34 @@ def step(
     rules: Rules,
     cash: float,
 ) -> tuple[State, list[Trade]]:
-    """Process bar ``t`` (its OHLC, ATR and the signal known at its close)."""
+    """Process bar ``t`` (its OHLC, ATR and the signal known at its close), fills modelled from the bar."""
     trades: list[Trade] = []
     exited = False
     if s.mode == PENDING:
-        if t - s.placed > genome.fill_wait:
+        if expired(s, t, genome):
             s = State()
         else:
-            fill = math.nan
-            if s.side > 0 and low <= s.limit:
-                fill = min(o, s.limit)
-            elif s.side < 0 and h >= s.limit:
-                fill = max(o, s.limit)
+            fill = limit_fill(s.side, s.limit, o, h, low)
             if not math.isnan(fill):
-                stop = fill - s.side * genome.sl * s.atr
-                target = fill + s.side * genome.tp * s.atr
-                fee = fill * s.qty * rules.fee_rate
-                s = replace(s, mode=OPEN, entry=fill, entry_bar=t, stop=stop, target=target, best=fill, fee=fee)
-                if (s.side > 0 and low <= stop) or (s.side < 0 and h >= stop):
-                    trades.append(_close(s, t, stop, SL, rules))
+                s = opened(s, fill, t, genome, rules)
+                if stop_touched(s, h, low):
+                    trades.append(_close(s, t, s.stop, SL, rules))
                     s, exited = State(), True
     elif s.mode == OPEN:
-        stop_reason = TRAIL if s.trailed else SL
-        hit = -1.0
-        reason = SL
-        if s.side > 0:
-            if o <= s.stop:
-                hit, reason = o, stop_reason
-            elif low <= s.stop:
-                hit, reason = s.stop, stop_reason
-            elif o >= s.target:
-                hit, reason = o, TP
-            elif h >= s.target:
-                hit, reason = s.target, TP
-        else:
-            if o >= s.stop:
-                hit, reason = o, stop_reason
-            elif h >= s.stop:
-                hit, reason = s.stop, stop_reason
-            elif o <= s.target:
-                hit, reason = o, TP
-            elif low <= s.target:
-                hit, reason = s.target, TP
+        hit, reason = protection_exit(s, o, h, low)
         if hit >= 0:
             trades.append(_close(s, t, hit, reason, rules))
             s, exited = State(), True
         else:
-            best = max(s.best, h) if s.side > 0 else min(s.best, low)
-            stop, trailed = s.stop, s.trailed
-            if s.side * (best - s.entry) >= genome.trail_act * s.atr:
-                cand = best - s.side * genome.trail_off * s.atr
-                if s.side * (cand - stop) > 0:
-                    stop, trailed = cand, True
-            s = replace(s, best=best, stop=stop, trailed=trailed)
-            reason = -1
-            if t - s.entry_bar >= genome.max_hold:
-                reason = TIME
-            elif (s.side > 0 and p_short > genome.abort) or (s.side < 0 and p_long > genome.abort):
-                reason = ABORT
-            elif h - low > genome.vol_exit * atr:
-                reason = VOL
+            s = trail(s, h, low, genome)
+            reason = close_reason(s, t, h, low, atr, p_long, p_short, genome)
             if reason >= 0:
                 trades.append(_close(s, t, c, reason, rules))
                 s, exited = State(), True
-    if s.mode == FLAT and not exited and atr > 0:
-        side = 0
-        if p_long > genome.conf and p_long >= p_short:
-            side = 1
-        elif p_short > genome.conf and rules.allow_short:
-            side = -1
-        if side:
-            raw = c - side * genome.pullback * atr
-            limit = round_down(raw, rules.tick) if side > 0 else round_up(raw, rules.tick)
-            if limit > 0:
-                qty = size(cash, atr, limit, genome, rules)
-                if qty > 0:
-                    s = State(mode=PENDING, side=side, limit=limit, placed=t, atr=atr, qty=qty)
+    if s.mode == FLAT and not exited:
+        pending = decide_entry(t, c, atr, p_long, p_short, genome, rules, cash)
+        if pending is not None:
+            s = pending
     return s, trades
 
 

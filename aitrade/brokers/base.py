@@ -113,6 +113,26 @@ class InstrumentRules:
 
 
 @dataclass(frozen=True)
+class Bracket:
+    """Protections armed by the venue the moment an entry fills, at distances from its fill price.
+
+    Only brokers with ``capabilities.brackets`` take one; the others refuse it
+    and the runner places the protections itself once it sees the fill.
+    """
+
+    stop_distance: Decimal
+    stop_id: str
+    target_distance: Decimal | None = None
+    target_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.stop_distance > 0 or (self.target_distance is not None and not self.target_distance > 0):
+            raise ValueError("bracket distances must be positive")
+        if (self.target_distance is None) != (self.target_id is None):
+            raise ValueError("a bracket target needs both a distance and a client id")
+
+
+@dataclass(frozen=True)
 class OrderRequest:
     """What we ask a broker to do. ``client_id`` is required: it is the idempotency key."""
 
@@ -123,6 +143,7 @@ class OrderRequest:
     order_type: OrderType = OrderType.MARKET
     price: Decimal | None = None
     reduce_only: bool = False
+    bracket: Bracket | None = None
 
     def __post_init__(self) -> None:
         if not self.client_id:
@@ -133,6 +154,8 @@ class OrderRequest:
             raise ValueError("a limit order needs a price")
         if self.price is not None and self.price <= 0:
             raise ValueError(f"order price must be positive, got {self.price}")
+        if self.bracket is not None and self.reduce_only:
+            raise ValueError("a reduce-only order cannot carry a bracket")
 
     def normalized(self, rules: InstrumentRules) -> OrderRequest:
         """Price to the tick (away from the market), quantity down to the step, minimums checked."""
@@ -217,6 +240,7 @@ class Account:
 class Capabilities:
     native_protections: bool
     shorting: bool
+    brackets: bool = False  # takes OrderRequest.bracket (protections armed at the fill)
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,18 @@
 It keeps cash, positions, orders (by client id), fills and emulated native
 protections, and persists all of it atomically in one JSON state file, so a
 restarted paper session carries on where it stopped. Market orders fill at the
-current price with slippage against us; limit orders rest until a price
-update trades through them; protections are stop/target triggers watched on
-every price update. A client id is never filled twice: a repeated request
-returns the first order. Fees are charged on every fill.
+current price with slippage against us (rounded to the tick against us);
+limit orders rest until a bar trades through them; protections are
+stop/target triggers watched on every bar. A client id is never filled twice:
+a repeated request returns the first order. Fees are charged on every fill.
+
+Bars follow the trading rules' conventions (:mod:`aitrade.strategy`), so a
+paper replay matches the backtest: a limit fills at its price, or at the open
+when the bar opens through it; a triggered stop or target fills at its level,
+or at the open on a gap, with slippage; the stop is checked before the target.
+An entry may carry a :class:`Bracket`: its stop and target are armed at the
+fill, and on the fill bar only the stop is checked. A bar is applied once:
+``on_bar`` with a time at or before the symbol's last applied bar does nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +49,7 @@ from aitrade.statefile import atomic_write_json, read_json_object
 PriceFn = Callable[[str], Awaitable[Decimal]]
 CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
 D0 = Decimal(0)
+FINE = Decimal("1E-12")  # the tick and step of a cost model without rounding (tick or lot 0)
 
 
 def _now() -> datetime:
@@ -71,7 +80,7 @@ class SimulatedBroker:
         self._price = price
         self.costs = costs
         self.currency = currency
-        self.capabilities = Capabilities(native_protections=True, shorting=shorting)
+        self.capabilities = Capabilities(native_protections=True, shorting=shorting, brackets=True)
         self._rules = dict(rules or {})
         self._candles = candles
         self._starting_cash = Decimal(starting_cash)
@@ -92,6 +101,7 @@ class SimulatedBroker:
             "protections": data.get("protections", {}),
             "fills": data.get("fills", []),
             "seq": int(data.get("seq", 0)),
+            "bars": data.get("bars", {}),  # symbol -> time of the last bar applied
         }
         self._save()
 
@@ -113,8 +123,8 @@ class SimulatedBroker:
     async def instrument(self, symbol: str) -> InstrumentRules:
         if symbol in self._rules:
             return self._rules[symbol]
-        tick = Decimal(str(self.costs.tick)) if self.costs.tick else Decimal("0.00000001")
-        step = Decimal(str(self.costs.lot)) if self.costs.lot else Decimal("0.00000001")
+        tick = Decimal(str(self.costs.tick)) if self.costs.tick else FINE
+        step = Decimal(str(self.costs.lot)) if self.costs.lot else FINE
         return InstrumentRules(symbol, tick, step, Decimal(str(self.costs.min_qty)), D0, self.currency,
                                self.capabilities.shorting)  # fmt: skip
 
@@ -173,7 +183,7 @@ class SimulatedBroker:
             qty = rules.quantity(request.quantity)
             rules.check(qty, price, what=f"{request.side.value} {request.symbol}")
             req = OrderRequest(request.symbol, request.side, qty, request.client_id, request.order_type, None,
-                               request.reduce_only)  # fmt: skip
+                               request.reduce_only, request.bracket)  # fmt: skip
         pos = Decimal(self._state["positions"].get(req.symbol, {}).get("qty", "0"))
         after = pos + (req.quantity if req.side is Side.BUY else -req.quantity)
         if after < 0 and pos >= 0 and not self.capabilities.shorting:
@@ -189,18 +199,25 @@ class SimulatedBroker:
             "price": None if req.price is None else str(req.price), "status": OrderStatus.NEW.value, "filled": "0",
             "avg_price": None, "fee": "0", "created": _now().isoformat(),
         }  # fmt: skip
+        if req.bracket is not None:
+            b = req.bracket
+            raw["bracket"] = {"stop_distance": str(b.stop_distance), "stop_id": b.stop_id,
+                              "target_distance": None if b.target_distance is None else str(b.target_distance),
+                              "target_id": b.target_id}  # fmt: skip
         self._state["orders"][req.client_id] = raw
         if req.order_type is OrderType.MARKET:
-            self._fill(raw, self._slipped(req.side, price))
+            self._fill(raw, await self._slipped(req.symbol, req.side, price))
         elif req.price is not None and ((req.side is Side.BUY and price <= req.price)
                                         or (req.side is Side.SELL and price >= req.price)):  # fmt: skip
             self._fill(raw, req.price)  # a marketable limit fills at its limit
         self._save()
         return OrderAck(req.client_id, str(raw["venue_order_id"]), OrderStatus(str(raw["status"])))
 
-    def _slipped(self, side: Side, price: Decimal) -> Decimal:
+    async def _slipped(self, symbol: str, side: Side, price: Decimal) -> Decimal:
+        """A market fill's price: slippage against us, then the tick against us."""
         slip = Decimal(str(self.costs.slippage))
-        return price * (1 + slip) if side is Side.BUY else price * (1 - slip)
+        rules = await self.instrument(symbol)
+        return rules.price(price * (1 + slip) if side is Side.BUY else price * (1 - slip), side.opposite)
 
     def _fill(self, raw: dict[str, Any], price: Decimal) -> None:
         qty = Decimal(raw["quantity"])
@@ -226,6 +243,17 @@ class SimulatedBroker:
         pos["qty"], pos["avg"] = str(new_q), str(avg)
         self._state["cash"] = str(cash)
         raw.update(status=OrderStatus.FILLED.value, filled=str(qty), avg_price=str(price), fee=str(fee))
+        bracket = raw.get("bracket")
+        if bracket:
+            sign = 1 if side is Side.BUY else -1
+            arms = [("stop_loss", bracket["stop_id"], price - sign * Decimal(bracket["stop_distance"]))]
+            if bracket.get("target_id"):
+                arms.append(("take_profit", bracket["target_id"], price + sign * Decimal(bracket["target_distance"])))
+            for kind, cid, trigger in arms:
+                self._state["protections"][cid] = {
+                    "symbol": raw["symbol"], "kind": kind, "trigger": str(trigger), "quantity": str(qty),
+                    "client_id": cid, "venue_id": f"{self.name}-p-{cid}", "armed_by": raw["client_id"],
+                }  # fmt: skip
         self._state["fills"].append({"client_id": raw["client_id"], "symbol": raw["symbol"], "side": side.value,
                                      "quantity": str(qty), "price": str(price), "fee": str(fee),
                                      "time": _now().isoformat()})  # fmt: skip
@@ -274,28 +302,62 @@ class SimulatedBroker:
     async def last_price(self, symbol: str) -> Decimal:
         return await self._px(symbol)
 
-    async def on_bar(self, symbol: str, high: Decimal, low: Decimal, close: Decimal) -> list[str]:
-        """Replay one bar: fill resting limits it trades through and fire protections it touches.
+    async def on_bar(
+        self,
+        symbol: str,
+        high: Decimal,
+        low: Decimal,
+        close: Decimal,
+        *,
+        open: Decimal | None = None,
+        time: datetime | None = None,
+    ) -> list[str]:
+        """Apply one bar: fill resting limits it trades through and fire protections it touches.
 
-        Returns the client ids of the orders filled. A stop fires before a take-profit on the same bar.
+        Returns the client ids of the orders filled. Without ``open`` the bar
+        has no gap (fills at the levels). With ``time``, a bar at or before the
+        symbol's last applied bar is ignored, so replaying it twice is harmless.
         """
+        if time is not None:
+            stamp = pd.Timestamp(time).isoformat()
+            seen = self._state["bars"].get(symbol)
+            if seen is not None and pd.Timestamp(seen) >= pd.Timestamp(stamp):
+                return []
+            self._state["bars"][symbol] = stamp
+        o = close if open is None else open
+        gap = open is not None
         self._last[symbol] = close
         done: list[str] = []
+        armed_now: set[str] = set()
         for raw in list(self._state["orders"].values()):
             if raw["symbol"] != symbol or raw["status"] != OrderStatus.NEW.value:
                 continue
             limit = Decimal(raw["price"])
-            if (raw["side"] == "buy" and low <= limit) or (raw["side"] == "sell" and high >= limit):
-                self._fill(raw, limit)
+            if raw["side"] == "buy" and low <= limit:
+                before = set(self._state["protections"])
+                self._fill(raw, min(o, limit) if gap else limit)
+                armed_now |= set(self._state["protections"]) - before
+                done.append(raw["client_id"])
+            elif raw["side"] == "sell" and high >= limit:
+                before = set(self._state["protections"])
+                self._fill(raw, max(o, limit) if gap else limit)
+                armed_now |= set(self._state["protections"]) - before
                 done.append(raw["client_id"])
         pos = Decimal(self._state["positions"].get(symbol, {}).get("qty", "0"))
         for kind in ("stop_loss", "take_profit"):
             for cid, p in list(self._state["protections"].items()):
                 if p["symbol"] != symbol or p["kind"] != kind or pos == 0:
                     continue
+                fresh = cid in armed_now
+                if fresh and kind == "take_profit":
+                    continue  # on the fill bar only the stop is checked
                 trig = Decimal(p["trigger"])
                 long = pos > 0
-                hit = (low <= trig) if (kind == "stop_loss") == long else (high >= trig)
+                adverse = (kind == "stop_loss") == long  # the level is below a long's price
+                if adverse:
+                    hit, at = low <= trig, (min(o, trig) if gap and not fresh else trig)
+                else:
+                    hit, at = high >= trig, (max(o, trig) if gap and not fresh else trig)
                 if not hit:
                     continue
                 side = Side.SELL if long else Side.BUY
@@ -307,12 +369,15 @@ class SimulatedBroker:
                     "filled": "0", "avg_price": None, "fee": "0", "created": _now().isoformat(),
                 }  # fmt: skip
                 self._state["orders"][cid] = raw
-                self._fill(raw, self._slipped(side, trig))
+                self._fill(raw, await self._slipped(symbol, side, at))
                 del self._state["protections"][cid]
                 done.append(cid)
                 pos = Decimal(self._state["positions"][symbol]["qty"])
-        if done:
-            self._save()
+        if pos == 0:  # a flat book keeps no protection (the other leg of a fired bracket)
+            for cid, p in list(self._state["protections"].items()):
+                if p["symbol"] == symbol:
+                    del self._state["protections"][cid]
+        self._save()
         return done
 
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:

@@ -353,6 +353,8 @@ class BitgetBroker:
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
         self.inventory.require_owner(self.name)
+        if request.bracket is not None:
+            raise HaltError("Bitget takes no attached protections (capabilities.brackets is false); nothing is sent")
         if not self.inventory.synced:
             raise HaltError(f"Bitget {self.market}: the ownership ledger has not been rebuilt from the venue yet "
                             "(connect first); nothing is sent")  # fmt: skip

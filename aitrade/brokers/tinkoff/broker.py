@@ -262,6 +262,8 @@ class TinkoffBroker:
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
         self.inventory.require_owner(self.name)
+        if request.bracket is not None:
+            raise HaltError("T-Invest takes no attached protections (capabilities.brackets is false); nothing is sent")
         rules = await self.instrument(request.symbol)
         req = request.normalized(rules) if request.price is not None else None
         if req is None:
