@@ -193,7 +193,7 @@ class SimulatedBroker:
                 f"{self.name}: reduce-only {req.side.value} {req.quantity} {req.symbol} would not reduce {pos}"
             )
         self._state["seq"] += 1
-        raw = {
+        raw: dict[str, Any] = {
             "client_id": req.client_id, "venue_order_id": f"{self.name}-{self._state['seq']}", "symbol": req.symbol,
             "side": req.side.value, "order_type": req.order_type.value, "quantity": str(req.quantity),
             "price": None if req.price is None else str(req.price), "status": OrderStatus.NEW.value, "filled": "0",
