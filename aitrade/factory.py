@@ -53,12 +53,19 @@ def _tinvest_rest(settings: Settings, session: aiohttp.ClientSession, *, quotes_
 
 
 def build_brokers(
-    settings: Settings, session: aiohttp.ClientSession, mode: str, venues: Iterable[str], *, read_only: bool = False
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    mode: str,
+    venues: Iterable[str],
+    *,
+    read_only: bool = False,
+    market_data: bool = True,
 ) -> dict[str, Any]:
     """Fresh broker objects for ``mode``; a needed live broker without credentials is a ConfigError.
 
     ``read_only`` brokers open their ledgers and paper state for reading only,
-    take no account lock and open no venue account.
+    take no account lock and open no venue account. Paper brokers built with
+    ``market_data=False`` are priced only by the bars fed to them (a replay).
     """
     venues = sorted(set(venues))
     unknown = [v for v in venues if v not in VENUES]
@@ -96,14 +103,18 @@ def build_brokers(
         return out
     for venue in venues:
         feed: Any = None
-        if venue == "bitget":
+        if not market_data:
+            pass
+        elif venue == "bitget":
             feed = BitgetQuotes(session, settings.bitget_base_url, settings.bitget_market)
         elif settings.tinkoff_api_token:
             rest = _tinvest_rest(settings, session, quotes_only=True)
             feed = TinvestQuotes(rest, TinvestInstruments(rest, settings.instruments_path))
         prices = PaperPrices(feed)
         candles: Any = None
-        if venue == "bitget":
+        if not market_data:
+            pass
+        elif venue == "bitget":
             candles = BitgetCandles(session, settings.bitget_base_url, market=settings.bitget_market).fetch
         elif settings.tinkoff_api_token:
             candles = TinvestCandles(feed.rest, feed.instruments).fetch
@@ -112,7 +123,7 @@ def build_brokers(
         sim = SimulatedBroker(
             f"{venue}-paper", state / f"paper_{venue}.json", prices, costs_for(ASSET_CLASS[venue]),
             currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting, candles=candles,
-            read_only=read_only,
+            read_only=read_only, bars_only=not market_data,
         )  # fmt: skip
         prices.broker = sim
         out[venue] = sim

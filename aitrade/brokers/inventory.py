@@ -40,6 +40,7 @@ from typing import Any
 from aitrade.brokers.base import OrderRequest, Side
 from aitrade.errors import HaltError, LedgerBusy, SkipError, StateFileError
 from aitrade.locks import ProcessLock
+from aitrade.sqlitedb import connect, durable, immediate, is_busy
 from aitrade.statefile import quarantine
 
 log = logging.getLogger(__name__)
@@ -56,11 +57,6 @@ _TABLES = (
 _INDEX = "CREATE INDEX IF NOT EXISTS orders_open ON orders (final, symbol)"
 _V1_COLUMNS = ("qty TEXT NOT NULL DEFAULT '0'", "reduce INTEGER NOT NULL DEFAULT 0",
                "deadline_ms INTEGER NOT NULL DEFAULT 0")  # fmt: skip
-
-
-def _busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
 
 
 class OwnedInventory:
@@ -83,7 +79,7 @@ class OwnedInventory:
         try:
             self._db = self._open_patiently()
         except sqlite3.DatabaseError as exc:
-            if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+            if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
                 raise self._busy_error() from exc
             self.quarantined = self._quarantine()
             log.error("ownership ledger %s was unreadable (%s); moved aside to %s; it will be rebuilt from the "
@@ -92,9 +88,7 @@ class OwnedInventory:
 
     # --- opening ---------------------------------------------------------------------------------
     def _connect(self, target: str, *, uri: bool = False) -> sqlite3.Connection:
-        db = sqlite3.connect(target, isolation_level=None, timeout=self.busy_timeout_s, uri=uri)
-        db.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout_s * 1000)}")
-        return db
+        return connect(target, self.busy_timeout_s, uri=uri)
 
     def _open_patiently(self) -> sqlite3.Connection:
         """Open, retrying while another process creates or migrates the file.
@@ -108,15 +102,14 @@ class OwnedInventory:
             try:
                 return self._open()
             except sqlite3.OperationalError as exc:
-                if not _busy(exc) or time.monotonic() > deadline:
+                if not is_busy(exc) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
 
     def _open(self) -> sqlite3.Connection:
         db = self._connect(str(self.path))
         try:
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=FULL")
+            durable(db)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA:
                 db.execute("BEGIN IMMEDIATE")
@@ -149,7 +142,7 @@ class OwnedInventory:
             db.execute("SELECT count(*) FROM orders").fetchone()
         except sqlite3.DatabaseError as exc:
             db.close()
-            if isinstance(exc, sqlite3.OperationalError) and _busy(exc):
+            if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
                 raise self._busy_error() from exc
             raise StateFileError(f"ownership ledger {self.path} is unreadable ({exc}); a trading process will "
                                  "move it aside and rebuild it from the venue") from exc  # fmt: skip
@@ -199,30 +192,14 @@ class OwnedInventory:
         if self.read_only:
             yield self._db
             return
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.OperationalError as exc:
-            if _busy(exc):
-                raise self._busy_error() from exc
-            raise
-        try:
-            yield self._db
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        try:
-            self._db.execute("COMMIT")
-        except sqlite3.OperationalError as exc:
-            self._db.execute("ROLLBACK")
-            if _busy(exc):
-                raise self._busy_error() from exc
-            raise
+        with immediate(self._db, self._busy_error) as db:
+            yield db
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         try:
             return self._db.execute(sql, args).fetchall()
         except sqlite3.OperationalError as exc:
-            if _busy(exc):
+            if is_busy(exc):
                 raise self._busy_error() from exc
             raise
 

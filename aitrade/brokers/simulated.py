@@ -4,7 +4,9 @@ It keeps cash, positions, orders (by client id), fills and emulated native
 protections, and persists all of it atomically in one JSON state file, so a
 restarted paper session carries on where it stopped. Market orders fill at the
 current price with slippage against us (rounded to the tick against us);
-limit orders rest until a bar trades through them; protections are
+limit orders fill at once when marketable against a live quote, else rest
+until a bar trades through them (a bars-only broker, priced by a replay,
+always lets them rest: the rules decide at a close and fill from the next bar); protections are
 stop/target triggers watched on every bar. A client id is never filled twice:
 a repeated request returns the first order. Fees are charged on every fill.
 
@@ -72,8 +74,10 @@ class SimulatedBroker:
         rules: dict[str, InstrumentRules] | None = None,
         candles: CandleFn | None = None,
         read_only: bool = False,
+        bars_only: bool = False,
     ) -> None:
         self.name = name
+        self.bars_only = bars_only  # priced by bars alone (a replay): a limit never fills when placed
         self.read_only = read_only
         self.lock = ProcessLock(Path(state_path).with_suffix(".lock"), f"the paper account {name}")
         self.state_path = Path(state_path)
@@ -207,7 +211,7 @@ class SimulatedBroker:
         self._state["orders"][req.client_id] = raw
         if req.order_type is OrderType.MARKET:
             self._fill(raw, await self._slipped(req.symbol, req.side, price))
-        elif req.price is not None and ((req.side is Side.BUY and price <= req.price)
+        elif not self.bars_only and req.price is not None and ((req.side is Side.BUY and price <= req.price)
                                         or (req.side is Side.SELL and price >= req.price)):  # fmt: skip
             self._fill(raw, req.price)  # a marketable limit fills at its limit
         self._save()
@@ -377,7 +381,8 @@ class SimulatedBroker:
             for cid, p in list(self._state["protections"].items()):
                 if p["symbol"] == symbol:
                     del self._state["protections"][cid]
-        self._save()
+        if done:  # a bar that changed nothing changes nothing when applied again: no write needed
+            self._save()
         return done
 
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:

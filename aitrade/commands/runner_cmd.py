@@ -1,0 +1,274 @@
+"""``aitrade runner start|stop|status|trades``, ``aitrade kill`` and ``aitrade unkill``: functions the CLI and the
+control room share.
+
+A background runner is its own detached process (its own session, so a
+closing terminal or notebook kernel never touches it), holding
+``state/runner.lock``: one runner per home, a second start is refused with the
+holder's pid.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aitrade.config import Settings
+from aitrade.errors import LockHeld, StateFileError, UserError
+from aitrade.locks import ProcessLock
+from aitrade.runner import control
+from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
+
+LEDGER_FILE = "trades.sqlite"
+LOCK_FILE = "runner.lock"
+START_WAIT_S = 60.0
+
+
+def runner_lock(settings: Settings) -> ProcessLock:
+    return ProcessLock(settings.state_dir / LOCK_FILE, "the runner of this home")
+
+
+def running_pid(settings: Settings) -> int | None:
+    holder = runner_lock(settings).holder()
+    return int(holder["pid"]) if holder and str(holder.get("pid", "")).isdigit() else None
+
+
+# --- start ------------------------------------------------------------------------------------------------
+def _session_paths(settings: Settings) -> list[Path]:
+    state = settings.state_dir
+    return [*state.glob(f"{LEDGER_FILE}*"), *state.glob("paper_*.json")]
+
+
+def reset_session(settings: Settings) -> Path | None:
+    """Move the trade ledger and the paper accounts to ``state/archive/<time>/`` (nothing is deleted)."""
+    if running_pid(settings) is not None:
+        raise UserError(f"a runner is running (pid {running_pid(settings)}); stop it before --reset")
+    return reset_session_locked(settings)
+
+
+def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, replay: bool, capital: float,
+            long_only: bool, start: str | None, end: str | None, speed: float) -> Any:  # fmt: skip
+    """Check everything a start needs before any process or file is touched; returns the runner's config."""
+    from aitrade.backtest.engine import BacktestConfig  # noqa: PLC0415
+    from aitrade.backtest.params import load_genome  # noqa: PLC0415
+    from aitrade.costs import cost_class  # noqa: PLC0415
+    from aitrade.runner.engine import RunnerConfig  # noqa: PLC0415
+    from aitrade.runs import require_complete  # noqa: PLC0415
+    from aitrade.signals import load_signals  # noqa: PLC0415
+    from aitrade.strategy import Genome  # noqa: PLC0415
+    from aitrade.universe import asset_class  # noqa: PLC0415
+
+    if signals == "model":
+        raise UserError("live inference (--signals model) is not built yet: replay a signals run with "
+                        "--signals runs/<id> --replay")  # fmt: skip
+    if not replay:
+        raise UserError("the venue feed (closed bars from the broker) is not built yet: add --replay to replay the "
+                        "signals run's own bars through paper")  # fmt: skip
+    if mode != "paper":
+        raise UserError("a replay trades paper only (its market is history); use --mode paper")
+    run = Path(signals).expanduser()
+    if not run.is_dir():
+        raise UserError(f"signals run {run} does not exist")
+    require_complete(run, "signals run")
+    sig = load_signals(run)
+    genome = load_genome(params) if params else Genome.from_mapping(settings.profile.strategy)
+    base = BacktestConfig.from_settings(settings, capital, long_only=long_only)
+    rules = {}
+    for sym in sig.symbols:
+        klass = cost_class(sym, asset_class(sym))
+        if klass not in ("crypto", "stocks"):
+            raise UserError(f"{sym}: no venue trades it ({klass}); replay runs of crypto or stock symbols")
+        shorting = klass == "stocks" or settings.bitget_market == "futures"
+        rule = base.rules(sym)
+        rules[sym] = replace(rule, allow_short=rule.allow_short and shorting)
+    return RunnerConfig(mode=mode, signals_run=str(run.resolve()), genome=genome, rules=rules, capital=capital,
+                        start=start, end=end, speed=speed, strategy_id=settings.strategy_id,
+                        max_open_positions=max(settings.max_open_positions, 1),
+                        params_file=str(params) if params else None), sig  # fmt: skip
+
+
+async def run_foreground(settings: Settings, config: Any, sig: Any, *, reset: bool = False) -> dict[str, Any]:
+    """Run the loop in this process (the background runner runs this too). Holds the runner lock throughout."""
+    import aiohttp  # noqa: PLC0415
+
+    from aitrade.costs import cost_class  # noqa: PLC0415
+    from aitrade.factory import build_brokers  # noqa: PLC0415
+    from aitrade.router import Router  # noqa: PLC0415
+    from aitrade.runner.engine import Runner  # noqa: PLC0415
+    from aitrade.runner.replay import ArtifactReplay  # noqa: PLC0415
+    from aitrade.universe import asset_class  # noqa: PLC0415
+
+    lock = runner_lock(settings)
+    lock.acquire("runner")
+    try:
+        archived = reset_session_locked(settings) if reset else None
+        feed = ArtifactReplay(sig.frame[sig.frame["symbol"].isin(list(config.rules))], start=config.start,
+                              end=config.end, speed=config.speed)  # fmt: skip
+        ledger = TradeLedger(settings.state_dir / LEDGER_FILE)
+        try:
+            wanted = config.session()
+            recorded = ledger.begin_session(wanted)
+            if recorded != wanted:
+                window = f"{recorded.get('start')}..{recorded.get('end')}"
+                raise UserError("state/trades.sqlite belongs to another runner session (signals "
+                                f"{recorded.get('signals_run')}, window {window}); "
+                                "resume it with the same options, or start afresh with --reset (archives the "
+                                "ledger and paper accounts)")  # fmt: skip
+            routing = {s: "bitget" if cost_class(s, asset_class(s)) == "crypto" else "tinkoff" for s in config.rules}
+            async with aiohttp.ClientSession() as http:
+                brokers = build_brokers(settings, http, "paper", set(routing.values()), market_data=False)
+                router = Router(settings, http, mode="paper", symbols=list(routing), routing=routing, brokers=brokers)
+                async with router:
+                    result = await Runner(config, router, ledger, settings.state_dir, feed).run()
+        finally:
+            ledger.close()
+        return {**result, "archived": str(archived) if archived else None}
+    finally:
+        lock.release()
+
+
+def reset_session_locked(settings: Settings) -> Path | None:
+    paths = [p for p in _session_paths(settings) if p.exists()]
+    if not paths:
+        return None
+    dest = settings.state_dir / "archive" / datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
+    dest.mkdir(parents=True)
+    for p in paths:
+        os.replace(p, dest / p.name)
+    return dest
+
+
+def start_background(settings: Settings, argv: list[str]) -> dict[str, Any]:
+    """Start ``aitrade runner start --foreground ...`` detached; wait for its first heartbeat or its exit."""
+    pid = running_pid(settings)
+    if pid is not None:
+        raise LockHeld(runner_lock(settings).refusal())
+    logs = settings.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log_path = logs / f"runner-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.log"
+    env = {**os.environ, "AITRADE_HOME": str(settings.home)}
+    cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--foreground", *argv]
+    with open(log_path, "ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            cmd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
+    deadline = time.monotonic() + START_WAIT_S
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        beat = _beat_or_none(settings)
+        if beat and beat.get("pid") == proc.pid:
+            return {"pid": proc.pid, "log": str(log_path), "state": beat.get("state"), "phase": beat.get("phase")}
+        if code is not None:
+            tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
+            raise UserError(f"the runner exited at start (code {code}): {tail[0]} (log: {log_path})")
+        time.sleep(0.2)
+    return {"pid": proc.pid, "log": str(log_path), "state": "starting", "phase": "no heartbeat yet"}
+
+
+def _beat_or_none(settings: Settings) -> dict[str, Any] | None:
+    try:
+        return control.read_heartbeat(settings.state_dir)
+    except StateFileError:
+        return None
+
+
+# --- stop and status ----------------------------------------------------------------------------------------
+def stop(settings: Settings, *, wait_s: float = 30.0) -> dict[str, Any]:
+    """Ask the runner to stop after its current tick (SIGTERM); positions and protections stay."""
+    pid = running_pid(settings)
+    if pid is None:
+        return {"stopped": False, "message": "no runner is running"}
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        if running_pid(settings) is None:
+            return {"stopped": True, "pid": pid}
+        time.sleep(0.1)
+    raise UserError(f"the runner (pid {pid}) did not stop within {wait_s:g} s; it may be waiting on a venue")
+
+
+def status(settings: Settings) -> dict[str, Any]:
+    """Alive, mode, state, heartbeat age, positions, coverage, kill switch, last error, ledger counts."""
+    pid = running_pid(settings)
+    out: dict[str, Any] = {"alive": pid is not None, "pid": pid, "kill": asdict(control.read_kill(settings.state_dir))}
+    try:
+        beat = control.read_heartbeat(settings.state_dir)
+    except StateFileError as exc:
+        beat, out["heartbeat_error"] = None, str(exc)
+    if beat:
+        out.update({k: beat.get(k) for k in ("mode", "feed", "phase", "state", "ticks", "positions", "pending",
+                                             "coverage", "last_error", "last_bar")})  # fmt: skip
+        out["heartbeat_age_s"] = round(control.heartbeat_age(beat), 3)
+    ledger_path = settings.state_dir / LEDGER_FILE
+    if ledger_path.exists():
+        ledger = TradeLedger(ledger_path, read_only=True)
+        try:
+            trades = ledger.trades()
+            out["trades"] = len(trades)
+            out["realised_pnl"] = float(sum(t["pnl"] for t in trades))
+            out["open_intents"] = len(ledger.open_intents())
+            out["events"] = ledger.events(10)
+        finally:
+            ledger.close()
+    return out
+
+
+def trades(settings: Settings) -> pd.DataFrame:
+    """Closed trades from the ledger with the backtest's ``trades.csv`` columns."""
+    ledger = TradeLedger(settings.state_dir / LEDGER_FILE, read_only=True)
+    try:
+        frame = pd.DataFrame(ledger.trades(), columns=list(TRADE_COLUMNS))
+    finally:
+        ledger.close()
+    for col in ("entry_time", "exit_time"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    return frame
+
+
+# --- the kill switch ------------------------------------------------------------------------------------------
+def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0) -> dict[str, Any]:
+    """Arm the kill switch. A live runner acts within a tick (waited for); with none, flatten uses the router."""
+    armed = control.arm(settings.state_dir, level, reason, by=f"aitrade kill (pid {os.getpid()})")
+    pid = running_pid(settings)
+    if pid is not None:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            now = control.read_kill(settings.state_dir)
+            if now.acted_at is not None and now.armed_at == armed.armed_at:
+                return {"armed": asdict(now), "runner": pid, "confirmed": True}
+            if running_pid(settings) is None:
+                break
+            time.sleep(0.1)
+        else:
+            late = f"the runner (pid {pid}) has not confirmed within {wait_s:g} s; the switch stays armed"
+            return {"armed": asdict(armed), "runner": pid, "confirmed": False, "message": late}
+    if armed.flatten:
+        from aitrade.commands.broker_cmd import close_all  # noqa: PLC0415
+
+        report = asyncio.run(close_all(settings, None, reason="kill"))
+        done = control.confirm(settings.state_dir, armed, {"by": "aitrade kill (no runner alive)", **report})
+        return {"armed": asdict(done), "runner": None, "confirmed": True, "close_all": report}
+    return {"armed": asdict(armed), "runner": None, "confirmed": True}
+
+
+def unkill(settings: Settings, *, confirm: bool) -> dict[str, Any]:
+    if not confirm:
+        raise UserError("releasing the kill switch needs --confirm")
+    before = control.read_kill(settings.state_dir)
+    released = control.release(settings.state_dir)
+    return {"released": asdict(released), "was": asdict(before), "runner": running_pid(settings)}

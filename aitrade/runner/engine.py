@@ -1,0 +1,486 @@
+"""The trading loop: closed bars in, the rules' decisions out through the router, everything in the ledger.
+
+Each tick (one bar time): kill switch -> heartbeat -> for every symbol with a
+closed bar: the venue's facts (fills, fired protections) -> the rules'
+phases of :mod:`aitrade.strategy` (the same functions the backtest's
+``step`` composes) -> order intents written to the ledger -> the router ->
+acks in the ledger -> the symbol's book saved with the trades it closed.
+
+Restart safety: a book is saved after its bar, so a crash re-processes that
+bar. Every decision derives its client id from (strategy, symbol, bar, leg,
+attempt): re-deciding gives the same id, which the ledger already holds, so
+the order is looked up at the venue instead of sent again. A paper venue
+applies each bar once (by its time).
+
+Sizing follows the backtest: the capital is split equally between the
+symbols (sleeves), and each sleeve sizes from its own realised cash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import os
+import signal
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field, replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypeVar
+
+import pandas as pd
+
+from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
+from aitrade.brokers.ids import client_id
+from aitrade.errors import HaltError, ReconcileError, RetryableError, SkipError
+from aitrade.runner import control
+from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.runner.replay import ArtifactReplay, BarSignal
+from aitrade.strategy import (
+    EXIT_REASONS,
+    FLAT,
+    OPEN,
+    PENDING,
+    SL,
+    TP,
+    TRAIL,
+    Genome,
+    Rules,
+    State,
+    close_reason,
+    decide_entry,
+    opened,
+    trail,
+)
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+ACTIVE, REDUCING, HALTED = "ACTIVE", "REDUCING", "HALTED"
+BEAT_EVERY_S = 0.25  # the heartbeat's most frequent write (a replay at full speed ticks far faster)
+LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill"}
+
+
+def _dec(x: float) -> Decimal:
+    return Decimal(repr(float(x)))
+
+
+@dataclass
+class RunnerConfig:
+    """What a runner session trades with (recorded in the ledger; a restart must match it)."""
+
+    mode: str
+    signals_run: str
+    genome: Genome
+    rules: dict[str, Rules]
+    capital: float
+    start: str | None = None
+    end: str | None = None
+    speed: float = 0.0
+    strategy_id: str = "aitrade"
+    max_open_positions: int = 1_000
+    max_daily_drawdown: float = 1.0
+    max_consecutive_errors: int = 5
+    params_file: str | None = None
+
+    def session(self) -> dict[str, Any]:
+        return {"mode": self.mode, "feed": "replay", "signals_run": self.signals_run, "genome": self.genome.to_dict(),
+                "capital": self.capital, "symbols": sorted(self.rules), "start": self.start, "end": self.end,
+                "strategy_id": self.strategy_id,
+                "long_only": not any(r.allow_short for r in self.rules.values())}  # fmt: skip
+
+
+@dataclass
+class Health:
+    state: str = ACTIVE
+    ticks: int = 0
+    last_error: str | None = None
+    errors_in_row: int = 0
+    uncovered_since: dict[str, float] = field(default_factory=dict)
+    seconds_uncovered: float = 0.0
+    last_bars: dict[str, str] = field(default_factory=dict)
+
+
+class Runner:
+    """One asyncio loop over a replay feed; the router's brokers execute; the ledger remembers."""
+
+    def __init__(self, config: RunnerConfig, router: Any, ledger: TradeLedger, state_dir: Path,
+                 feed: ArtifactReplay) -> None:  # fmt: skip
+        self.config = config
+        self.router = router
+        self.ledger = ledger
+        self.state_dir = Path(state_dir)
+        self.feed = feed
+        self.sleeve = config.capital / max(1, len(config.rules))
+        self.health = Health()
+        self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runner-io")
+        self._stop = asyncio.Event()
+        self.kill = control.KillSwitch()
+        self._last_beat = -1e18
+
+    # --- plumbing: every SQLite and file call goes through one I/O thread ---------------------------------
+    async def _run_io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._io, lambda: fn(*args, **kwargs))
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    # --- the loop ----------------------------------------------------------------------------------------
+    async def run(self) -> dict[str, Any]:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests)
+                loop.add_signal_handler(sig, self.request_stop)
+        try:
+            await self.recover()
+            finished = True
+            async for ts, bars in self.feed.steps():
+                if self._stop.is_set():
+                    finished = False
+                    break
+                await self.tick(ts, bars)
+            await self.beat("finished" if finished else "stopped")
+            await self._run_io(self.ledger.event, "stop", None, {"finished": finished, "ticks": self.health.ticks})
+            return {"finished": finished, "ticks": self.health.ticks, "state": self.health.state}
+        finally:
+            self._io.shutdown(wait=True)
+
+    async def recover(self) -> None:
+        """Startup is recovery: resolve every open intent at its venue and re-arm protections, or refuse."""
+        resolved = 0
+        for intent in await self._run_io(self.ledger.open_intents):
+            order = await self._lookup(intent["symbol"], intent["client_id"])
+            status = "unknown" if order is None else self._status(order)
+            if order is None:
+                continue  # not at the venue: the bar's re-decision sends it again under the same id
+            await self._run_io(self.ledger.mark, intent["client_id"], status, order.venue_order_id)
+            resolved += 1
+        books = await self._run_io(self.ledger.books)
+        repaired = 0
+        for book in books.values():
+            if book.state.mode == OPEN:
+                repaired += await self._cover(book)
+        self.kill = await self._run_io(control.read_kill, self.state_dir)
+        if self.kill.engaged:
+            self.health.state = HALTED if self.kill.flatten else REDUCING
+        await self._run_io(self.ledger.event, "start", None,
+                           {"pid": os.getpid(), "intents_resolved": resolved, "protections_repaired": repaired,
+                            "kill": self.kill.engaged})  # fmt: skip
+        await self.beat("running")
+
+    async def tick(self, ts: pd.Timestamp, bars: dict[str, BarSignal]) -> None:
+        kill = await self._run_io(control.read_kill, self.state_dir)
+        if kill.engaged and kill.acted_at is None:
+            await self.act_on_kill(kill)
+        elif not kill.engaged and self.kill.engaged:
+            self.kill = kill
+            await self._run_io(self.ledger.event, "release", None, {})
+            await self.recover()  # resume only after reconciliation
+            self.health.state = ACTIVE
+        self.kill = kill
+        if self.health.state == HALTED:
+            self.health.ticks += 1
+            await self.beat("running")
+            return
+        for symbol in sorted(bars):
+            if symbol not in self.config.rules:
+                continue
+            try:
+                await self.process_bar(symbol, ts, bars[symbol])
+                self.health.errors_in_row = 0
+            except (RetryableError, SkipError, ReconcileError) as exc:
+                await self._error(symbol, exc)
+            except HaltError as exc:
+                await self._error(symbol, exc)
+                self.health.state = HALTED
+        self.health.ticks += 1
+        await self.beat("running", every_s=BEAT_EVERY_S)
+
+    async def _error(self, symbol: str, exc: Exception) -> None:
+        self.health.last_error = f"{symbol}: {exc}"
+        self.health.errors_in_row += 1
+        log.warning("runner: %s: %s", symbol, exc)
+        await self._run_io(self.ledger.event, "error", symbol, {"error": str(exc)})
+        if self.health.errors_in_row >= self.config.max_consecutive_errors and self.health.state == ACTIVE:
+            await self._auto_kill(f"{self.health.errors_in_row} errors in a row (last: {exc})")
+
+    async def _auto_kill(self, reason: str) -> None:
+        kill = await self._run_io(control.arm, self.state_dir, "pause", reason, by="runner")
+        self.kill = kill
+        self.health.state = REDUCING
+        await self._run_io(self.ledger.event, "kill", None, {"level": "pause", "reason": reason, "automatic": True})
+        await self._run_io(control.confirm, self.state_dir, kill, {"state": REDUCING})
+
+    # --- one symbol's bar --------------------------------------------------------------------------------
+    async def process_bar(self, symbol: str, ts: pd.Timestamp, bar: BarSignal) -> None:
+        book = await self._run_io(self.ledger.book, symbol, self.sleeve)
+        stamp = ts.isoformat()
+        if book.last_bar is not None and pd.Timestamp(book.last_bar) >= ts:
+            return  # processed before a restart
+        broker = self.router.broker_for(symbol)
+        if hasattr(broker, "on_bar"):  # a paper venue: the replayed market moves first
+            await broker.on_bar(symbol, _dec(bar.high), _dec(bar.low), _dec(bar.close), open=_dec(bar.open),
+                                time=ts.to_pydatetime())  # fmt: skip
+        t = book.t + 1
+        genome, rules = self.config.genome, self.config.rules[symbol]
+        s = book.state
+        trades: list[dict[str, Any]] = []
+        events: list[tuple[str, dict[str, Any]]] = []
+        exited = False
+        if s.mode == PENDING:
+            order = await self._lookup(symbol, book.entry_id)
+            if order is not None and order.status is OrderStatus.FILLED:
+                await self._run_io(self.ledger.mark, order.client_id, "filled", order.venue_order_id)
+                s = replace(opened(s, float(order.avg_price or 0), t, genome, rules), fee=float(order.fee))
+                book = replace(book, entry_bar=stamp)
+                events.append(("fill", {"client_id": order.client_id, "price": str(order.avg_price),
+                                        "quantity": str(order.filled)}))  # fmt: skip
+                fired = await self._fired(book)
+                if fired is not None:  # the bracket's stop on the fill bar
+                    trades.append(self._trade(book, s, fired, stamp))
+                    s, exited = State(), True
+                elif not self._brackets(broker):
+                    book = book.with_state(s)
+                    await self._cover(book)
+            elif t - s.placed >= genome.fill_wait:
+                await self._cancel(symbol, book.entry_id)
+                again = await self._lookup(symbol, book.entry_id)
+                if again is not None and again.status is OrderStatus.FILLED:  # filled while cancelling: next bar
+                    pass
+                else:
+                    events.append(("expired", {"client_id": book.entry_id}))
+                    s, exited = State(), True
+                    book = replace(book, entry_id=None, stop_id=None, target_id=None)
+        elif s.mode == OPEN:
+            fired = await self._fired(book)
+            if fired is not None:
+                trades.append(self._trade(book, s, fired, stamp))
+                await self._drop_protections(book)
+                s, exited = State(), True
+            else:
+                moved = trail(s, bar.high, bar.low, genome)
+                reason = close_reason(moved, t, bar.high, bar.low, bar.atr, bar.p_long, bar.p_short, genome)
+                if reason >= 0:
+                    filled = await self._exit(book, moved, ts, EXIT_REASONS[reason])
+                    if filled is not None:
+                        trades.append(self._trade(book, moved, filled, stamp, EXIT_REASONS[reason]))
+                        s, exited = State(), True
+                    else:
+                        s = moved
+                else:
+                    if moved.stop != s.stop:
+                        book = await self._move_stop(book, moved, ts)
+                    s = moved
+        if trades:
+            book = replace(book, cash=book.cash + sum(tr["pnl"] for tr in trades))
+        if exited or s.mode == FLAT:
+            book = replace(book, entry_id=None, stop_id=None, target_id=None, entry_bar=None, trail_n=0)
+        if s.mode == FLAT and not exited and await self._may_enter():
+            pending = decide_entry(t, bar.close, bar.atr, bar.p_long, bar.p_short, genome, rules, book.cash)
+            if pending is not None:
+                book, s = await self._enter(book, pending, ts, broker)
+        book = replace(book, state=s, t=t, last_bar=stamp)
+        for tr in trades:
+            events.append(("trade", {k: tr[k] for k in ("side", "pnl", "exit_reason")}))
+        await self._run_io(self.ledger.save_book, book, trades=trades, events=events)
+        self.health.last_bars[symbol] = stamp
+
+    async def _may_enter(self) -> bool:
+        if self.kill.engaged or self.health.state != ACTIVE:
+            return False
+        books = await self._run_io(self.ledger.books)
+        return sum(b.state.mode != FLAT for b in books.values()) < self.config.max_open_positions
+
+    # --- orders ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _brackets(broker: Any) -> bool:
+        return bool(getattr(broker.capabilities, "brackets", False))
+
+    @staticmethod
+    def _status(order: Order) -> str:
+        return {OrderStatus.FILLED: "filled", OrderStatus.CANCELLED: "cancelled",
+                OrderStatus.REJECTED: "rejected"}.get(order.status, "sent")  # fmt: skip
+
+    async def _lookup(self, symbol: str, cid: str | None) -> Order | None:
+        if not cid:
+            return None
+        return await self.router.get_order(symbol, cid)
+
+    async def _send(self, req: OrderRequest, leg: str, ts: pd.Timestamp) -> Order | None:
+        """Write-ahead, then send once: a known id is looked up, never sent again."""
+        price = None if req.price is None else str(req.price)
+        fresh = await self._run_io(self.ledger.write_intent, req.client_id, req.symbol, leg, req.side.value,
+                                   req.order_type.value, str(req.quantity), price, ts.isoformat())  # fmt: skip
+        if not fresh:
+            known = await self._lookup(req.symbol, req.client_id)
+            if known is not None:
+                await self._run_io(self.ledger.mark, req.client_id, self._status(known), known.venue_order_id)
+                return known
+        try:
+            ack = await self.router.place_order(req)
+        except SkipError as exc:
+            await self._run_io(self.ledger.mark, req.client_id, "rejected")
+            await self._run_io(self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id,
+                                                                            "error": str(exc)})  # fmt: skip
+            return None
+        order = await self._lookup(req.symbol, req.client_id)
+        await self._run_io(self.ledger.mark, req.client_id, "sent" if order is None else self._status(order),
+                           ack.venue_order_id)  # fmt: skip
+        return order
+
+    async def _enter(self, book: Book, pending: State, ts: pd.Timestamp, broker: Any) -> tuple[Book, State]:
+        strategy, symbol = self.config.strategy_id, book.symbol
+        entry_id = client_id(strategy, symbol, ts.to_pydatetime(), "entry")
+        stop_id = client_id(strategy, symbol, ts.to_pydatetime(), "sl")
+        target_id = client_id(strategy, symbol, ts.to_pydatetime(), "tp")
+        genome = self.config.genome
+        bracket = None
+        if self._brackets(broker):
+            bracket = Bracket(_dec(genome.sl * pending.atr), stop_id, _dec(genome.tp * pending.atr), target_id)
+        side = Side.BUY if pending.side > 0 else Side.SELL
+        req = OrderRequest(symbol, side, _dec(pending.qty), entry_id, OrderType.LIMIT, _dec(pending.limit),
+                           bracket=bracket)  # fmt: skip
+        order = await self._send(req, "entry", ts)
+        if order is None:
+            return book, State()
+        return replace(book, entry_id=entry_id, stop_id=stop_id, target_id=target_id, trail_n=0), pending
+
+    async def _cancel(self, symbol: str, cid: str | None) -> None:
+        if not cid:
+            return
+        with contextlib.suppress(SkipError):  # already gone
+            await self.router.cancel_order(symbol, cid)
+        await self._run_io(self.ledger.mark, cid, "cancelled")
+
+    async def _fired(self, book: Book) -> Order | None:
+        """A protection of this book that filled at the venue (the stop is looked at first)."""
+        for cid in (book.stop_id, book.target_id):
+            order = await self._lookup(book.symbol, cid)
+            if order is not None and order.status is OrderStatus.FILLED:
+                return order
+        return None
+
+    async def _protections(self, book: Book) -> list[Protection]:
+        ours = {book.stop_id, book.target_id}
+        return [p for p in await self.router.broker_for(book.symbol).protections(book.symbol) if p.client_id in ours]
+
+    async def _drop_protections(self, book: Book) -> None:
+        for p in await self._protections(book):
+            with contextlib.suppress(SkipError):
+                await self.router.cancel_protection(p)
+
+    async def _cover(self, book: Book) -> int:
+        """The protection coverage invariant for one open book: place what is missing. Returns the count placed."""
+        s, symbol = book.state, book.symbol
+        broker = self.router.broker_for(symbol)
+        if not broker.capabilities.native_protections:
+            return 0  # synthetic: watched on every bar by the rules themselves
+        have = {p.kind for p in await self._protections(book)}
+        placed = 0
+        qty = _dec(s.qty)
+        for kind, cid, level in (("stop_loss", book.stop_id, s.stop), ("take_profit", book.target_id, s.target)):
+            if kind in have or not cid or not math.isfinite(level):
+                continue
+            try:
+                await self.router.place_protection(Protection(symbol, kind, _dec(level), qty, cid))
+                placed += 1
+            except SkipError as exc:
+                await self._run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
+        if placed:
+            await self._run_io(self.ledger.event, "protection", symbol, {"placed": placed})
+        return placed
+
+    async def _move_stop(self, book: Book, moved: State, ts: pd.Timestamp) -> Book:
+        """Trailing: the new stop is placed before the old one is cancelled (never uncovered)."""
+        n = book.trail_n + 1
+        new_id = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), "trail", n)
+        old = [p for p in await self._protections(book) if p.kind == "stop_loss"]
+        await self.router.place_protection(Protection(book.symbol, "stop_loss", _dec(moved.stop), _dec(moved.qty),
+                                                      new_id))  # fmt: skip
+        for p in old:
+            with contextlib.suppress(SkipError):
+                await self.router.cancel_protection(p)
+        return replace(book, stop_id=new_id, trail_n=n)
+
+    async def _exit(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Order | None:
+        """A market exit at the close (time, abort, vol_exit, kill): protections first, then the order."""
+        await self._drop_protections(book)
+        side = Side.SELL if s.side > 0 else Side.BUY
+        cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), LEG_OF_REASON[reason])
+        req = OrderRequest(book.symbol, side, _dec(s.qty), cid, reduce_only=True)
+        order = await self._send(req, LEG_OF_REASON[reason], ts)
+        return order if order is not None and order.status is OrderStatus.FILLED else None
+
+    def _trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> dict[str, Any]:
+        if reason is None:
+            is_stop = exit_order.client_id != book.target_id
+            reason = EXIT_REASONS[(TRAIL if s.trailed else SL) if is_stop else TP]
+        entry, exit_px, qty = s.entry, float(exit_order.avg_price or 0), s.qty
+        fees = s.fee + float(exit_order.fee)
+        pnl = s.side * (exit_px - entry) * qty - fees
+        return {"symbol": book.symbol, "side": "long" if s.side > 0 else "short", "entry_time": book.entry_bar,
+                "entry_price": entry, "exit_time": stamp, "exit_price": exit_px, "quantity": qty, "fees": fees,
+                "pnl": pnl, "exit_reason": reason, "exit_id": exit_order.client_id}  # fmt: skip
+
+    # --- the kill switch ------------------------------------------------------------------------------------
+    async def act_on_kill(self, kill: control.KillSwitch) -> None:
+        acted: dict[str, Any] = {"level": kill.level}
+        if kill.flatten:
+            acted.update(await self.flatten(kill))
+            self.health.state = HALTED
+        else:
+            self.health.state = REDUCING
+        acted["state"] = self.health.state
+        await self._run_io(self.ledger.event, "kill", None, {"level": kill.level, "reason": kill.reason, **acted})
+        await self._run_io(control.confirm, self.state_dir, kill, acted)
+        await self.beat("running")
+
+    async def flatten(self, kill: control.KillSwitch) -> dict[str, Any]:
+        """Cancel AiTrade's entries and protections and close its positions, book by book; then sweep the venues."""
+        stamp = pd.Timestamp(kill.armed_at or pd.Timestamp.now(tz="UTC"))
+        closed, cancelled = 0, 0
+        for held in (await self._run_io(self.ledger.books)).values():
+            book, s = held, held.state
+            trades: list[dict[str, Any]] = []
+            if s.mode == PENDING:
+                await self._cancel(book.symbol, book.entry_id)
+                cancelled += 1
+            elif s.mode == OPEN:
+                fired = await self._fired(book)
+                exit_order = fired or await self._exit(book, s, stamp, "kill")
+                if exit_order is not None:
+                    trades.append(self._trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
+                                              None if fired else "kill"))  # fmt: skip
+                    closed += 1
+            if s.mode != FLAT:
+                cash = book.cash + sum(tr["pnl"] for tr in trades)
+                book = replace(book, state=State(), cash=cash, entry_id=None, stop_id=None, target_id=None,
+                               entry_bar=None, trail_n=0)  # fmt: skip
+                await self._run_io(self.ledger.save_book, book, trades=trades, events=[("flattened", {})])
+        report = await self.router.close_all_positions(reason="kill")  # anything of ours the books did not hold
+        return {"closed": closed + len(report.closed), "cancelled": cancelled + len(report.cancelled),
+                "errors": report.errors}  # fmt: skip
+
+    # --- heartbeat -------------------------------------------------------------------------------------------
+    async def beat(self, phase: str, *, every_s: float = 0.0) -> None:
+        """The heartbeat file; ``every_s`` skips it when the last one is younger (a fast replay ticks often)."""
+        clock = asyncio.get_running_loop().time()
+        if every_s and clock - self._last_beat < every_s:
+            return
+        self._last_beat = clock
+        books = await self._run_io(self.ledger.books)
+        positions: list[dict[str, Any]] = [
+            {"symbol": b.symbol, "side": "long" if b.state.side > 0 else "short", "quantity": b.state.qty,
+                      "entry": b.state.entry, "stop": b.state.stop, "target": b.state.target,
+                      "protected": 1 if b.stop_id is not None else 0}
+             for b in books.values() if b.state.mode == OPEN]  # fmt: skip
+        beat = {"pid": os.getpid(), "mode": self.config.mode, "feed": "replay", "phase": phase,
+                "state": self.health.state, "ticks": self.health.ticks, "last_bar": dict(self.health.last_bars),
+                "positions": positions, "pending": sum(b.state.mode == PENDING for b in books.values()),
+                "coverage": {"open": len(positions), "protected": sum(int(p["protected"]) for p in positions),
+                             "seconds_uncovered": self.health.seconds_uncovered},
+                "last_error": self.health.last_error, "kill": asdict(self.kill),
+                "realised_cash": sum(b.cash for b in books.values()) if books else None}  # fmt: skip
+        await self._run_io(control.write_heartbeat, self.state_dir, beat)

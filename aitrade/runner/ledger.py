@@ -1,0 +1,247 @@
+"""The runner's write-ahead ledger, ``state/trades.sqlite``: intents, books, trades and events.
+
+* An **intent** (an order the runner decided) is written, keyed by its
+  decision-derived client id, before it is sent; its status follows the
+  venue's answers (``pending`` -> ``sent`` / ``filled`` / ``cancelled`` /
+  ``rejected``). Writing an id that exists is refused, so an id is never
+  sent twice: a restart finds the intent and looks it up at the venue.
+* A **book** is one symbol's trading state: the rules' :class:`State`, bars
+  processed, the last bar, the ids of its entry and protections, and the cash
+  of its sleeve (the capital is split between symbols, as in the backtest).
+* **Trades** (closed round trips, the backtest's ``trades.csv`` columns) and
+  **events** are append-only.
+* ``meta`` holds the session: what feed, signals, genome and capital the
+  books were built with; a start with another session is refused.
+
+Every read that decides something and the write that acts on it share one
+``BEGIN IMMEDIATE`` transaction; other processes read the file concurrently.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sqlite3
+from contextlib import AbstractContextManager
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aitrade.errors import LedgerBusy, StateFileError
+from aitrade.sqlitedb import connect, durable, immediate, is_busy
+from aitrade.strategy import State
+
+SCHEMA = 1
+TRADE_COLUMNS = ("symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "fees", "pnl",
+                 "exit_reason")  # fmt: skip
+_TABLES = (
+    """CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS intents (
+        client_id TEXT PRIMARY KEY, symbol TEXT NOT NULL, leg TEXT NOT NULL, side TEXT NOT NULL,
+        order_type TEXT NOT NULL, quantity TEXT NOT NULL, price TEXT, bar TEXT NOT NULL, status TEXT NOT NULL,
+        venue_order_id TEXT, detail TEXT, created TEXT NOT NULL, updated TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS books (symbol TEXT PRIMARY KEY, data TEXT NOT NULL)""",
+    """CREATE TABLE IF NOT EXISTS trades (
+        id INTEGER PRIMARY KEY, symbol TEXT NOT NULL, side TEXT NOT NULL, entry_time TEXT NOT NULL,
+        entry_price REAL NOT NULL, exit_time TEXT NOT NULL, exit_price REAL NOT NULL, quantity REAL NOT NULL,
+        fees REAL NOT NULL, pnl REAL NOT NULL, exit_reason TEXT NOT NULL, exit_id TEXT NOT NULL UNIQUE)""",
+    """CREATE TABLE IF NOT EXISTS events (
+        id INTEGER PRIMARY KEY, time TEXT NOT NULL, kind TEXT NOT NULL, symbol TEXT, detail TEXT NOT NULL)""",
+)
+
+
+_INSERT_TRADE = (f"INSERT OR IGNORE INTO trades ({', '.join(TRADE_COLUMNS)}, exit_id) "  # noqa: S608 (constants)
+                 f"VALUES ({', '.join('?' * (len(TRADE_COLUMNS) + 1))})")  # fmt: skip
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Book:
+    """One symbol's trading state between bars (what the runner persists after each bar)."""
+
+    symbol: str
+    state: State = field(default_factory=State)
+    t: int = -1  # index of the last bar processed (the rules count bars)
+    last_bar: str | None = None  # its time (UTC ISO)
+    cash: float = 0.0  # the sleeve's realised cash
+    entry_id: str | None = None
+    entry_bar: str | None = None  # time of the bar the entry filled on
+    stop_id: str | None = None
+    target_id: str | None = None
+    trail_n: int = 0  # stop re-placements so far (the attempt number of the next one)
+    synthetic: bool = False  # protections watched by the runner, not held at the venue
+
+    def to_json(self) -> str:
+        data = asdict(self)
+        data["state"] = {
+            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self.state).items()
+        }
+        return json.dumps(data)
+
+    @classmethod
+    def from_json(cls, text: str) -> Book:
+        data = json.loads(text)
+        state: dict[str, Any] = {k: (math.nan if v is None and k in _NAN_FIELDS else v)
+                                 for k, v in data.pop("state").items()}  # fmt: skip
+        return cls(state=State(**state), **data)
+
+    def with_state(self, state: State, **changes: Any) -> Book:
+        return replace(self, state=state, **changes)
+
+
+_NAN_FIELDS = {f for f, v in asdict(State()).items() if isinstance(v, float)}
+
+
+class TradeLedger:
+    """``state/trades.sqlite``; ``read_only`` opens it ``mode=ro`` (a missing file reads as empty)."""
+
+    def __init__(self, path: Path, *, read_only: bool = False, busy_timeout_s: float = 10.0) -> None:
+        self.path = Path(path)
+        self.read_only = read_only
+        self.busy_timeout_s = busy_timeout_s
+        if read_only:
+            if self.path.exists():
+                self._db = connect(f"{self.path.resolve().as_uri()}?mode=ro", busy_timeout_s, uri=True)
+            else:
+                self._db = connect(":memory:", busy_timeout_s)
+                for sql in _TABLES:
+                    self._db.execute(sql)
+            self._check()
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = connect(self.path, busy_timeout_s)
+        try:
+            durable(self._db)
+            version = self._db.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA:
+                raise StateFileError(f"trade ledger {self.path} has schema {version}; this AiTrade reads up to "
+                                     f"{SCHEMA} (upgrade AiTrade)")  # fmt: skip
+            if version < SCHEMA:
+                with self._tx() as db:
+                    for sql in _TABLES:
+                        db.execute(sql)
+                    db.execute(f"PRAGMA user_version = {SCHEMA}")
+            self._check()
+        except BaseException:
+            self._db.close()
+            raise
+
+    def _check(self) -> None:
+        try:
+            self._db.execute("SELECT count(*) FROM intents").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
+                raise self._busy() from exc
+            raise StateFileError(
+                f"trade ledger {self.path} is unreadable ({exc}); move it aside and reconcile "
+                "with `aitrade runner start` (it rebuilds nothing it cannot see at the venue)"
+            ) from exc
+
+    def _busy(self) -> LedgerBusy:
+        return LedgerBusy(f"trade ledger {self.path} stayed locked by another process for more than "
+                          f"{self.busy_timeout_s:g} s; try again")  # fmt: skip
+
+    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+        if self.read_only:
+            raise StateFileError(f"trade ledger {self.path} is open read-only")
+        return immediate(self._db, self._busy)
+
+    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+        try:
+            return self._db.execute(sql, args).fetchall()
+        except sqlite3.OperationalError as exc:
+            if is_busy(exc):
+                raise self._busy() from exc
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    # --- session ---------------------------------------------------------------------------------
+    def session(self) -> dict[str, Any] | None:
+        rows = self._rows("SELECT value FROM meta WHERE name = 'session'")
+        return json.loads(rows[0][0]) if rows else None
+
+    def begin_session(self, session: dict[str, Any]) -> dict[str, Any]:
+        """Record the session, or return the one recorded (the caller compares)."""
+        with self._tx() as db:
+            rows = db.execute("SELECT value FROM meta WHERE name = 'session'").fetchall()
+            if rows:
+                return json.loads(rows[0][0])
+            db.execute("INSERT INTO meta VALUES ('session', ?)", (json.dumps(session, sort_keys=True),))
+            self._event(db, "session", None, session)
+        return session
+
+    # --- books -----------------------------------------------------------------------------------
+    def books(self) -> dict[str, Book]:
+        return {s: Book.from_json(d) for s, d in self._rows("SELECT symbol, data FROM books ORDER BY symbol")}
+
+    def book(self, symbol: str, cash: float) -> Book:
+        rows = self._rows("SELECT data FROM books WHERE symbol = ?", (symbol,))
+        return Book.from_json(rows[0][0]) if rows else Book(symbol, cash=cash)
+
+    def save_book(self, book: Book, *, trades: list[dict[str, Any]] = (), events: list[tuple[str, dict]] = ()) -> None:  # type: ignore[assignment]
+        """The book after a bar, with the trades it closed and its events, in one transaction."""
+        with self._tx() as db:
+            db.execute("INSERT OR REPLACE INTO books VALUES (?, ?)", (book.symbol, book.to_json()))
+            for tr in trades:
+                db.execute(_INSERT_TRADE, (*(tr[c] for c in TRADE_COLUMNS), tr["exit_id"]))
+            for kind, detail in events:
+                self._event(db, kind, book.symbol, detail)
+
+    # --- intents ---------------------------------------------------------------------------------
+    def write_intent(self, client_id: str, symbol: str, leg: str, side: str, order_type: str, quantity: str,
+                     price: str | None, bar: str, detail: dict[str, Any] | None = None) -> bool:  # fmt: skip
+        """Record an order before it is sent. False when the id is already known (never send it again)."""
+        stamp = now_iso()
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?, ?, ?) "
+                "ON CONFLICT(client_id) DO NOTHING",
+                (client_id, symbol, leg, side, order_type, quantity, price, bar, json.dumps(detail or {}), stamp,
+                 stamp),
+            )  # fmt: skip
+            return cur.rowcount == 1
+
+    def intent(self, client_id: str) -> dict[str, Any] | None:
+        rows = self._rows("SELECT client_id, symbol, leg, side, order_type, quantity, price, bar, status, "
+                          "venue_order_id, detail FROM intents WHERE client_id = ?", (client_id,))  # fmt: skip
+        if not rows:
+            return None
+        keys = ("client_id", "symbol", "leg", "side", "order_type", "quantity", "price", "bar", "status",
+                "venue_order_id", "detail")  # fmt: skip
+        out = dict(zip(keys, rows[0], strict=True))
+        out["detail"] = json.loads(out["detail"] or "{}")
+        return out
+
+    def open_intents(self) -> list[dict[str, Any]]:
+        ids = self._rows("SELECT client_id FROM intents WHERE status IN ('pending', 'sent') ORDER BY created")
+        return [i for (cid,) in ids if (i := self.intent(cid)) is not None]
+
+    def mark(self, client_id: str, status: str, venue_order_id: str | None = None) -> None:
+        with self._tx() as db:
+            db.execute("UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? "
+                       "WHERE client_id = ?", (status, venue_order_id, now_iso(), client_id))  # fmt: skip
+
+    # --- trades and events -------------------------------------------------------------------------
+    def trades(self) -> list[dict[str, Any]]:
+        columns = ", ".join(TRADE_COLUMNS)
+        rows = self._rows(f"SELECT {columns} FROM trades ORDER BY entry_time, symbol, id")  # noqa: S608 (constants)
+        return [dict(zip(TRADE_COLUMNS, r, strict=True)) for r in rows]
+
+    def event(self, kind: str, symbol: str | None, detail: dict[str, Any]) -> None:
+        with self._tx() as db:
+            self._event(db, kind, symbol, detail)
+
+    @staticmethod
+    def _event(db: sqlite3.Connection, kind: str, symbol: str | None, detail: dict[str, Any]) -> None:
+        db.execute("INSERT INTO events (time, kind, symbol, detail) VALUES (?, ?, ?, ?)",
+                   (now_iso(), kind, symbol, json.dumps(detail, default=str)))  # fmt: skip
+
+    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+        rows = self._rows("SELECT time, kind, symbol, detail FROM events ORDER BY id DESC LIMIT ?", (limit,))
+        return [{"time": t, "kind": k, "symbol": s, "detail": json.loads(d)} for t, k, s, d in rows]
