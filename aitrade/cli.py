@@ -437,6 +437,21 @@ def cmd_runner_trades(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    out = runner_cmd.parity(settings, signals=args.signals, params=args.params, ledger=args.ledger, out=args.out)
+    if args.json:
+        _print_json(out)
+    else:
+        print(out["summary"])
+        print(f"  backtest {out['backtest_trades']} trades, session {out['session_trades']} trades"
+              + (f"; per-trade differences in {out['diff_csv']}" if out["diff_csv"] else ""))  # fmt: skip
+        for note in out["notes"]:
+            print(f"  note: {note}")
+    return 0 if out["ok"] else 1
+
+
 def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import runner_cmd  # noqa: PLC0415
 
@@ -620,6 +635,14 @@ def build_parser() -> argparse.ArgumentParser:
     rr.add_argument("--json", action="store_true")
     rr.add_argument("--csv", help="write them to this file")
     rr.set_defaults(func=cmd_runner_trades)
+
+    pa = sub.add_parser("parity", help="the ledger's trades against the backtest of the same signals and genome")
+    pa.add_argument("--signals", help="signals run (default: the one the runner session recorded)")
+    pa.add_argument("--params", help="genome file (default: the session's genome)")
+    pa.add_argument("--ledger", help="trade ledger (default: state/trades.sqlite)")
+    pa.add_argument("--out", help="write the per-trade differences to this CSV")
+    pa.add_argument("--json", action="store_true")
+    pa.set_defaults(func=cmd_parity)
 
     kl = sub.add_parser("kill", help="arm the kill switch (pause: no new entries; flatten: close everything, halt)")
     kl.add_argument("--reason", required=True)

@@ -72,6 +72,7 @@ class Router:
         read_only: bool = False,
         routing: Mapping[str, str] = ROUTING,
         brokers: Mapping[str, Any] | None = None,
+        market_data: bool = True,
     ) -> None:
         mode = mode or settings.execution_mode
         if mode == "backtest":
@@ -89,7 +90,8 @@ class Router:
         self.symbols = tuple(symbols if symbols is not None else settings.assets)
         self.venues = sorted({route(s, routing) for s in self.symbols})
         built = (dict(brokers) if brokers is not None
-                 else build_brokers(settings, session, mode, self.venues, read_only=read_only))  # fmt: skip
+                 else build_brokers(settings, session, mode, self.venues, read_only=read_only,
+                                    market_data=market_data))  # fmt: skip
         self.brokers: dict[str, Any] = {k: ReadOnly(b) if read_only else b for k, b in built.items()}
         self._started = False
 

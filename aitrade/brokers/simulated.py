@@ -51,7 +51,7 @@ from aitrade.statefile import atomic_write_json, read_json_object
 PriceFn = Callable[[str], Awaitable[Decimal]]
 CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
 D0 = Decimal(0)
-FINE = Decimal("1E-12")  # the tick and step of a cost model without rounding (tick or lot 0)
+FINE = Decimal("1E-24")  # tick and step of a cost model without rounding (tick or lot 0): below a float's digits
 
 
 def _now() -> datetime:
@@ -106,7 +106,9 @@ class SimulatedBroker:
             "fills": data.get("fills", []),
             "seq": int(data.get("seq", 0)),
             "bars": data.get("bars", {}),  # symbol -> time of the last bar applied
+            "last": data.get("last", {}),  # symbol -> its last close (a bars-only broker's price after a restart)
         }
+        self._last = {s: Decimal(p) for s, p in self._state["last"].items()} | self._last
         self._save()
 
     async def close(self) -> None:
@@ -115,6 +117,8 @@ class SimulatedBroker:
         self.lock.release()
 
     def _save(self) -> None:
+        if self._state:
+            self._state["last"] = {s: str(p) for s, p in self._last.items()}
         if not self.read_only:
             atomic_write_json(self.state_path, self._state)
 

@@ -74,10 +74,18 @@ async def instruments(settings: Settings, symbols: list[str], mode: str | None =
     return rows
 
 
-async def close_all(settings: Settings, mode: str | None = None, *, reason: str = "cli") -> dict[str, Any]:
-    """Cancel AiTrade's orders and close AiTrade's positions on every broker of the universe."""
+async def close_all(
+    settings: Settings, mode: str | None = None, *, reason: str = "cli", market_data: bool = True
+) -> dict[str, Any]:
+    """Cancel AiTrade's orders and close AiTrade's positions on every broker of the universe.
+
+    ``market_data=False``: paper accounts priced by the last bars fed to them (after a replay).
+    """
     mode = default_mode(settings, mode)
-    async with aiohttp.ClientSession() as session, Router(settings, session, mode=mode) as router:
+    async with (
+        aiohttp.ClientSession() as session,
+        Router(settings, session, mode=mode, market_data=market_data) as router,
+    ):
         report = await router.close_all_positions(reason=reason)
     return {"mode": mode, "cancelled": report.cancelled, "protections_cancelled": report.protections_cancelled,
             "closed": [_plain(a) for a in report.closed], "errors": report.errors}  # fmt: skip

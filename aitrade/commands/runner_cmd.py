@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from aitrade.config import Settings
@@ -260,10 +261,26 @@ def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0) -
     if armed.flatten:
         from aitrade.commands.broker_cmd import close_all  # noqa: PLC0415
 
-        report = asyncio.run(close_all(settings, None, reason="kill"))
+        replayed = (_session(settings) or {}).get("feed") == "replay"
+        mode = "paper" if replayed else None
+        report = asyncio.run(close_all(settings, mode, reason="kill", market_data=not replayed))
+        if report["errors"]:
+            why = "the flatten did not complete; the switch stays armed: " + "; ".join(report["errors"])
+            return {"armed": asdict(armed), "runner": None, "confirmed": False, "close_all": report, "message": why}
         done = control.confirm(settings.state_dir, armed, {"by": "aitrade kill (no runner alive)", **report})
         return {"armed": asdict(done), "runner": None, "confirmed": True, "close_all": report}
     return {"armed": asdict(armed), "runner": None, "confirmed": True}
+
+
+def _session(settings: Settings) -> dict[str, Any] | None:
+    path = settings.state_dir / LEDGER_FILE
+    if not path.exists():
+        return None
+    ledger = TradeLedger(path, read_only=True)
+    try:
+        return ledger.session()
+    finally:
+        ledger.close()
 
 
 def unkill(settings: Settings, *, confirm: bool) -> dict[str, Any]:
@@ -272,3 +289,65 @@ def unkill(settings: Settings, *, confirm: bool) -> dict[str, Any]:
     before = control.read_kill(settings.state_dir)
     released = control.release(settings.state_dir)
     return {"released": asdict(released), "was": asdict(before), "runner": running_pid(settings)}
+
+
+# --- parity -------------------------------------------------------------------------------------------------
+def parity(settings: Settings, *, signals: str | None = None, params: str | None = None,
+           ledger: str | Path | None = None, out: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+    """The ledger's closed trades against ``aitrade backtest`` of the same signals, genome, capital and window.
+
+    The signals run, genome and window default to the ones the ledger's session recorded.
+    """
+    from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest  # noqa: PLC0415
+    from aitrade.backtest.params import load_genome  # noqa: PLC0415
+    from aitrade.runner.parity import compare  # noqa: PLC0415
+    from aitrade.signals import load_signals  # noqa: PLC0415
+    from aitrade.statefile import atomic_write  # noqa: PLC0415
+    from aitrade.strategy import Genome  # noqa: PLC0415
+
+    path = Path(ledger).expanduser() if ledger else settings.state_dir / LEDGER_FILE
+    if not path.is_file():
+        raise UserError(f"no trade ledger at {path}; run the runner first")
+    book = TradeLedger(path, read_only=True)
+    try:
+        session = book.session() or {}
+        session_trades = pd.DataFrame(book.trades(), columns=list(TRADE_COLUMNS))
+    finally:
+        book.close()
+    run = signals or session.get("signals_run")
+    if not run:
+        raise UserError("the ledger names no signals run; pass --signals")
+    genome = load_genome(params) if params else Genome.from_mapping(session.get("genome") or {})
+    capital = float(session.get("capital", 1000.0))
+    long_only = bool(session.get("long_only", False))
+    sig = load_signals(run)
+    panel = Panel.from_signals(sig, start=_stamp(session.get("start")), end=_stamp(session.get("end")))
+    symbols = session.get("symbols")
+    if symbols:
+        keep = [i for i, s in enumerate(panel.symbols) if s in symbols]
+        panel = Panel([panel.symbols[i] for i in keep], [panel.index[i] for i in keep],
+                      np.r_[0, np.cumsum([len(panel.index[i]) for i in keep])].astype(np.int64),
+                      {k: np.concatenate([v[panel.offsets[i]:panel.offsets[i + 1]] for i in keep]) if keep
+                       else v[:0] for k, v in panel.arrays.items()})  # fmt: skip
+    result = run_backtest(panel, genome, BacktestConfig.from_settings(settings, capital, long_only=long_only))
+    report = compare(result.trades, session_trades)
+    written = None
+    if out:
+        written = Path(out).expanduser()
+        written.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(written, lambda tmp: report.diff.to_csv(tmp, index=False))
+    notes = []
+    if settings.max_open_positions < len(panel.symbols) and not report.ok:
+        notes.append(f"MAX_OPEN_POSITIONS is {settings.max_open_positions} for {len(panel.symbols)} symbols: the "
+                     "runner skips entries beyond it, the backtest does not")  # fmt: skip
+    return {"ok": report.ok, "summary": report.summary(), "matched": report.matched, "missing": report.missing,
+            "extra": report.extra, "drift": report.drift, "max_rel": report.max_rel, "backtest_trades":
+            len(result.trades), "session_trades": len(session_trades), "diff_csv": str(written) if written else None,
+            "notes": notes}  # fmt: skip
+
+
+def _stamp(value: Any) -> pd.Timestamp | None:
+    if value is None:
+        return None
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts

@@ -1,0 +1,252 @@
+"""The runner: replay parity with the backtest, crash and restart, the kill switch, one runner per home, bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from aitrade.cli import main
+from aitrade.commands import runner_cmd
+from aitrade.config import load_settings
+from aitrade.errors import StateFileError
+from aitrade.runner import control
+from aitrade.runner.ledger import TradeLedger
+from aitrade.runner.parity import compare
+from tests.test_backtest import make_signals
+
+GENOMES = {
+    "trailing": {"sl": 1.2, "tp": 3.0, "conf": 0.55, "pullback": 0.3, "fill_wait": 3, "max_hold": 30,
+                 "trail_act": 0.8, "trail_off": 0.5, "vol_exit": 4.0, "abort": 0.8},
+    "market_like": {"sl": 2.0, "tp": 2.0, "conf": 0.6, "pullback": 0.0, "fill_wait": 1, "max_hold": 12,
+                    "trail_act": 100.0, "trail_off": 1.0, "vol_exit": 100.0, "abort": 0.5},
+}  # fmt: skip
+
+
+def _home(tmp_path: Path, name: str = "home") -> Path:
+    home = tmp_path / name
+    home.mkdir()
+    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\n")
+    return home
+
+
+def _cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "AITRADE_HOME": str(home)}
+    return subprocess.run([sys.executable, "-m", "aitrade", *args], env=env, capture_output=True, text=True,
+                          timeout=timeout, check=False)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_signals(tmp_path_factory.mktemp("runner") / "sig", n=700, seed=3)
+
+
+def _params(tmp_path: Path, genes: dict) -> Path:
+    path = tmp_path / "genome.json"
+    path.write_text(json.dumps(genes))
+    return path
+
+
+def _backtest(home: Path, artifact: Path, params: Path) -> pd.DataFrame:
+    out = home / "bt"
+    assert main(["--home", str(home), "backtest", "--signals", str(artifact), "--params", str(params), "--out",
+                 str(out)]) == 0  # fmt: skip
+    return pd.read_csv(out / "trades.csv")
+
+
+def _wait(predicate: Callable[[], object], timeout: float = 60.0, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("genes", list(GENOMES), ids=list(GENOMES))
+def test_a_paper_replay_makes_the_backtests_trades(tmp_path: Path, artifact: Path, genes: str) -> None:
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES[genes])
+    code = main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
+                 "--replay", "--foreground"])  # fmt: skip
+    assert code == 0
+    expected = _backtest(home, artifact, params)
+    settings = load_settings(home)
+    got = runner_cmd.trades(settings)
+    report = compare(expected, got)
+    assert len(expected) > 20 and report.ok, report.diff.head().to_string()
+    assert set(got["side"]) == {"long", "short"} and report.max_rel["pnl"] < 1e-9
+    # every order the venue filled belongs to a recorded trade (an entry and an exit) or to a position still open
+    paper = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    filled = [o for o in paper["orders"].values() if o["status"] == "filled"]
+    assert len(filled) == 2 * len(got) + report.still_open
+    assert main(["--home", str(home), "parity"]) == 0
+
+
+def test_kill_9_anywhere_then_restart_gives_the_same_trades(tmp_path: Path, artifact: Path) -> None:
+    """Killed at arbitrary points (intent written, sent, filled, protection armed...), restarted each time."""
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    env = {**os.environ, "AITRADE_HOME": str(home)}
+    cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(artifact), "--params", str(params),
+           "--replay", "--foreground", "--speed", "150"]  # fmt: skip
+    rng = random.Random(7)
+    kills = 0
+    for _ in range(4):
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        state = home / "state"
+
+        def running(pid: int = proc.pid, state: Path = state) -> bool:
+            try:
+                beat = control.read_heartbeat(state) or {}
+            except StateFileError:
+                return False
+            return beat.get("pid") == pid and beat.get("ticks", 0) >= 3
+
+        _wait(lambda p=proc: running(p.pid) or p.poll() is not None, what="the runner ticking")
+        time.sleep(rng.uniform(0.0, 0.4))  # somewhere between a decision and its protection
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            kills += 1
+        proc.wait(timeout=30)
+    final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert final.returncode == 0, final.stderr
+    assert kills >= 3
+    expected = _backtest(home, artifact, params)
+    settings = load_settings(home)
+    got = runner_cmd.trades(settings)
+    report = compare(expected, got)
+    assert report.ok, report.diff.head().to_string()
+    paper = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    filled = [o for o in paper["orders"].values() if o["status"] == "filled"]
+    assert len(filled) == 2 * len(got) + report.still_open  # no order twice
+    ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+    starts = [e for e in ledger.events(1000) if e["kind"] == "start"]
+    ledger.close()
+    assert len(starts) == 5  # every process started by recovering; none double-sent
+
+
+def test_kill_switch_flatten_pause_persistence_and_one_runner(tmp_path: Path, artifact: Path) -> None:
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    settings = load_settings(home)
+    start = ["runner", "start", "--signals", str(artifact), "--params", str(params), "--replay", "--speed", "25"]
+    first = _cli(home, *start)
+    assert first.returncode == 0, first.stderr
+    assert "runner started in the background: pid" in first.stdout
+    try:
+        second = _cli(home, *start)
+        assert second.returncode == 2 and "in use by process" in second.stderr  # one runner per home
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), what="a position")
+        t0 = time.monotonic()
+        killed = _cli(home, "kill", "--level", "flatten", "--reason", "test flatten")
+        took = time.monotonic() - t0
+        assert killed.returncode == 0, killed.stderr
+        assert "confirmed" in killed.stdout
+        kill = control.read_kill(settings.state_dir)
+        assert kill.engaged and kill.flatten and kill.acted_at and kill.acted["state"] == "HALTED"
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("state") == "HALTED", what="HALTED")
+        paper = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+        assert all(float(p["qty"]) == 0 for p in paper["positions"].values())
+        assert not paper["protections"]
+        assert not [o for o in paper["orders"].values() if o["status"] == "new"]
+        assert took < 30
+        # a restarted runner stays halted
+        assert _cli(home, "runner", "stop").returncode == 0
+        again = _cli(home, *start)
+        assert again.returncode == 0 and "state HALTED" in again.stdout
+        trades_before = len(runner_cmd.trades(settings))
+        time.sleep(1.5)
+        assert len(runner_cmd.trades(settings)) == trades_before
+        # released: the runner reconciles and trades again; pause then stops new entries
+        refused = _cli(home, "unkill")
+        assert refused.returncode == 2 and "--confirm" in refused.stderr
+        assert _cli(home, "unkill", "--confirm").returncode == 0
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("state") == "ACTIVE", what="ACTIVE")
+        paused = _cli(home, "kill", "--reason", "pause test")
+        assert paused.returncode == 0 and "REDUCING" in paused.stdout
+        ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+        armed_at = pd.Timestamp(control.read_kill(settings.state_dir).acted_at)
+        time.sleep(1.5)
+        entries = [i for i in ledger.open_intents()] + []
+        late = ledger._rows("SELECT count(*) FROM intents WHERE leg = 'entry' AND created > ?",
+                            (armed_at.isoformat(),))[0][0]  # fmt: skip
+        ledger.close()
+        assert late == 0 and isinstance(entries, list)
+        status = _cli(home, "runner", "status", "--json")
+        assert status.returncode == 0 and json.loads(status.stdout)["state"] == "REDUCING"
+    finally:
+        _cli(home, "runner", "stop")
+    assert runner_cmd.running_pid(settings) is None
+
+
+def test_kill_without_a_runner_flattens_through_the_router(tmp_path: Path, artifact: Path) -> None:
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    assert main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
+                 "--replay", "--foreground", "--end", "2022-06-01"]) == 0  # fmt: skip
+    settings = load_settings(home)
+    before = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    assert main(["--home", str(home), "kill", "--level", "flatten", "--reason", "no runner"]) == 0
+    after = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    assert all(float(p["qty"]) == 0 for p in after["positions"].values()) and not after["protections"]
+    assert control.read_kill(settings.state_dir).acted_at is not None
+    assert isinstance(before, dict)
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--signals", "nowhere", "--replay"], "does not exist"),
+        (["--signals", "model", "--replay"], "not built yet"),
+        (["--signals", "{run}"], "add --replay"),
+        (["--signals", "{run}", "--replay", "--mode", "live"], "paper only"),
+        (["--signals", "{run}", "--replay", "--speed", "-1"], "--speed"),
+        (["--signals", "{run}", "--replay", "--params", "{bad}"], "gene sl"),
+        (["--signals", "{run}", "--replay", "--start", "2030-01-01", "--foreground"], "holds no bars"),
+    ],
+)
+def test_bad_starts_are_one_line_and_send_nothing(tmp_path: Path, artifact: Path, args: list[str], message: str,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    home = _home(tmp_path)
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"sl": -1}))
+    filled = [a.format(run=artifact, bad=bad) for a in args]
+    assert main(["--home", str(home), "runner", "start", *filled]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and message in err[0], err
+    assert not (home / "state" / "paper_bitget.json").exists()
+
+
+def test_a_corrupt_kill_switch_counts_as_armed_and_another_session_is_refused(tmp_path: Path, artifact: Path,
+                                                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    home = _home(tmp_path)
+    state = home / "state"
+    state.mkdir()
+    (state / "kill_switch.json").write_text("{not json")
+    kill = control.read_kill(state)
+    assert kill.engaged and kill.flatten and kill.unreadable
+    (state / "runner_heartbeat.json").write_text("[1, 2")
+    assert main(["--home", str(home), "runner", "status"]) == 0
+    out = capsys.readouterr().out
+    assert "heartbeat unreadable" in out and "ARMED (flatten)" in out
+    (state / "kill_switch.json").unlink()
+    (state / "runner_heartbeat.json").unlink()
+    params = _params(tmp_path, GENOMES["trailing"])
+    base = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params), "--replay",
+            "--foreground"]  # fmt: skip
+    assert main([*base, "--end", "2022-03-01"]) == 0
+    capsys.readouterr()
+    assert main([*base, "--end", "2022-04-01"]) == 2
+    assert "another runner session" in capsys.readouterr().err
+    assert main([*base, "--end", "2022-04-01", "--reset"]) == 0
+    assert list((state / "archive").iterdir())
