@@ -121,7 +121,7 @@ def build_brokers(
         profile = profile_for(ASSET_CLASS[venue])
         shorting = venue == "tinkoff" or settings.bitget_market == "futures"
         sim = SimulatedBroker(
-            f"{venue}-paper", state / f"paper_{venue}.json", prices, costs_for(ASSET_CLASS[venue]),
+            f"{venue}-paper", state / f"paper_{venue}.sqlite", prices, costs_for(ASSET_CLASS[venue]),
             currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting, candles=candles,
             read_only=read_only, bars_only=not market_data,
         )  # fmt: skip

@@ -65,7 +65,7 @@ def test_corrupt_runtime_settings_block_trading_until_dealt_with(capsys, home: P
     for _ in range(2):  # not only on the first start: every start until the user acts
         code, out, err = run(capsys, "--home", str(home), "close-all", "--confirm", "--mode", "paper")
         assert code == 2 and err.count("\n") == 1 and aside.name in err and "refused" in err, err
-        assert not (state / "paper_bitget.json").exists()  # nothing traded, nothing written
+        assert not (state / "paper_bitget.sqlite").exists()  # nothing traded, nothing written
     code, out, err = run(capsys, "--home", str(home), "data", "list")  # research: warned once, runs
     assert code == 0 and err.count("moved aside") == 1, err
     aside.rename(state / "runtime_settings.json")

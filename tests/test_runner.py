@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from aitrade.brokers.paperstore import PaperStore
 from aitrade.cli import main
 from aitrade.commands import runner_cmd
 from aitrade.config import load_settings
@@ -48,6 +49,15 @@ def _cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedPr
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_signals(tmp_path_factory.mktemp("runner") / "sig", n=700, seed=3)
+
+
+def _paper(state: Path) -> dict:
+    """The paper account as the simulated broker keeps it (read-only)."""
+    store = PaperStore(state / "paper_bitget.sqlite", read_only=True)
+    try:
+        return store.load()
+    finally:
+        store.close()
 
 
 def _params(tmp_path: Path, genes: dict) -> Path:
@@ -86,7 +96,7 @@ def test_a_paper_replay_makes_the_backtests_trades(tmp_path: Path, artifact: Pat
     assert len(expected) > 20 and report.ok, report.diff.head().to_string()
     assert set(got["side"]) == {"long", "short"} and report.max_rel["pnl"] < 1e-9
     # every order the venue filled belongs to a recorded trade (an entry and an exit) or to a position still open
-    paper = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    paper = _paper(settings.state_dir)
     filled = [o for o in paper["orders"].values() if o["status"] == "filled"]
     assert len(filled) == 2 * len(got) + report.still_open
     assert main(["--home", str(home), "parity"]) == 0
@@ -126,7 +136,7 @@ def test_kill_9_anywhere_then_restart_gives_the_same_trades(tmp_path: Path, arti
     got = runner_cmd.trades(settings)
     report = compare(expected, got)
     assert report.ok, report.diff.head().to_string()
-    paper = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    paper = _paper(settings.state_dir)
     filled = [o for o in paper["orders"].values() if o["status"] == "filled"]
     assert len(filled) == 2 * len(got) + report.still_open  # no order twice
     ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
@@ -155,7 +165,7 @@ def test_kill_switch_flatten_pause_persistence_and_one_runner(tmp_path: Path, ar
         kill = control.read_kill(settings.state_dir)
         assert kill.engaged and kill.flatten and kill.acted_at and kill.acted["state"] == "HALTED"
         _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("state") == "HALTED", what="HALTED")
-        paper = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+        paper = _paper(settings.state_dir)
         assert all(float(p["qty"]) == 0 for p in paper["positions"].values())
         assert not paper["protections"]
         assert not [o for o in paper["orders"].values() if o["status"] == "new"]
@@ -195,9 +205,9 @@ def test_kill_without_a_runner_flattens_through_the_router(tmp_path: Path, artif
     assert main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
                  "--replay", "--foreground", "--end", "2022-06-01"]) == 0  # fmt: skip
     settings = load_settings(home)
-    before = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    before = _paper(settings.state_dir)
     assert main(["--home", str(home), "kill", "--level", "flatten", "--reason", "no runner"]) == 0
-    after = json.loads((settings.state_dir / "paper_bitget.json").read_text())
+    after = _paper(settings.state_dir)
     assert all(float(p["qty"]) == 0 for p in after["positions"].values()) and not after["protections"]
     assert control.read_kill(settings.state_dir).acted_at is not None
     assert isinstance(before, dict)
@@ -224,7 +234,7 @@ def test_bad_starts_are_one_line_and_send_nothing(tmp_path: Path, artifact: Path
     assert main(["--home", str(home), "runner", "start", *filled]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0], err
-    assert not (home / "state" / "paper_bitget.json").exists()
+    assert not (home / "state" / "paper_bitget.sqlite").exists()
 
 
 def test_a_corrupt_kill_switch_counts_as_armed_and_another_session_is_refused(tmp_path: Path, artifact: Path,

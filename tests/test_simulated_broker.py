@@ -120,3 +120,22 @@ async def test_short_round_trip_accounts_cash(tmp_path: Path) -> None:
     fees = (entry + exit_) * Decimal("0.001")
     assert end.equity == Decimal(1000) + (entry - exit_) - fees
     assert mid.equity == Decimal(1000) + (entry - Decimal("90")) - entry * Decimal("0.001")
+
+
+async def test_a_json_paper_account_is_imported_once_and_saves_do_not_grow_with_history(tmp_path: Path) -> None:
+    legacy = tmp_path / "sim.json"
+    legacy.write_text('{"cash": "900", "currency": "USDT", "seq": 3, "positions": {"BTCUSDT": {"qty": "1", '
+                      '"avg": "100"}}, "orders": {}, "protections": {}, "fills": []}')  # fmt: skip
+    b = await broker(tmp_path, Prices())
+    assert (await b.positions())[0].quantity == Decimal("1") and (await b.account()).cash == Decimal("900")
+    assert not legacy.exists() and (tmp_path / "sim.json.imported").exists()
+    for i in range(30):
+        await b.place_order(OrderRequest("BTCUSDT", Side.BUY, Decimal("0.01"), f"at-h{i}"))
+    before = b.store._db.total_changes  # type: ignore[union-attr]
+    await b.place_order(OrderRequest("BTCUSDT", Side.SELL, Decimal("0.01"), "at-last"))
+    written = b.store._db.total_changes - before  # type: ignore[union-attr]
+    assert written <= 12  # the new order, its position, its fill and the scalars: not the 31 orders before it
+    await b.close()
+    again = await broker(tmp_path, Prices())
+    assert (await again.get_order("BTCUSDT", "at-h7")).status is OrderStatus.FILLED
+    assert (await again.positions())[0].quantity == Decimal("1.29")

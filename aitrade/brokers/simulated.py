@@ -1,8 +1,9 @@
 """The simulated broker: fills from live or replayed prices through the shared cost model.
 
 It keeps cash, positions, orders (by client id), fills and emulated native
-protections, and persists all of it atomically in one JSON state file, so a
-restarted paper session carries on where it stopped. Market orders fill at the
+protections, and persists what each call changed in one SQLite transaction
+(:mod:`aitrade.brokers.paperstore`), so a restarted paper session carries on
+where it stopped. Market orders fill at the
 current price with slippage against us (rounded to the tick against us);
 limit orders fill at once when marketable against a live quote, else rest
 until a bar trades through them (a bars-only broker, priced by a replay,
@@ -43,10 +44,10 @@ from aitrade.brokers.base import (
     Protection,
     Side,
 )
+from aitrade.brokers.paperstore import TABLES, PaperStore
 from aitrade.costs import CostModel
 from aitrade.errors import HaltError, SkipError
 from aitrade.locks import ProcessLock
-from aitrade.statefile import atomic_write_json, read_json_object
 
 PriceFn = Callable[[str], Awaitable[Decimal]]
 CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
@@ -80,7 +81,9 @@ class SimulatedBroker:
         self.bars_only = bars_only  # priced by bars alone (a replay): a limit never fills when placed
         self.read_only = read_only
         self.lock = ProcessLock(Path(state_path).with_suffix(".lock"), f"the paper account {name}")
-        self.state_path = Path(state_path)
+        self.state_path = Path(state_path).with_suffix(".sqlite")
+        self.store = PaperStore(self.state_path, read_only=read_only)
+        self._dirty: dict[str, set[str]] = {t: set() for t in TABLES}
         self._price = price
         self.costs = costs
         self.currency = currency
@@ -96,7 +99,7 @@ class SimulatedBroker:
         """Load the state; a trading broker first takes the paper account's lock (one trading process)."""
         if not self.read_only:
             self.lock.acquire(self.name)
-        data = read_json_object(self.state_path, {}, move_aside=not self.read_only)
+        data = self.store.load(legacy_json=self.state_path.with_suffix(".json"))
         self._state = {
             "cash": str(data.get("cash", self._starting_cash)),
             "currency": data.get("currency", self.currency),
@@ -114,13 +117,21 @@ class SimulatedBroker:
     async def close(self) -> None:
         if self._state:
             self._save()
+        self.store.close()
         self.lock.release()
 
     def _save(self) -> None:
         if self._state:
             self._state["last"] = {s: str(p) for s, p in self._last.items()}
-        if not self.read_only:
-            atomic_write_json(self.state_path, self._state)
+        self.store.save(self._state, self._dirty)
+        self._dirty = {t: set() for t in TABLES}
+
+    def _touch(self, table: str, key: str) -> None:
+        self._dirty[table].add(key)
+
+    def _drop_protection(self, cid: str) -> None:
+        del self._state["protections"][cid]
+        self._touch("protections", cid)
 
     def _owner(self) -> None:
         if not self.lock.held:
@@ -213,6 +224,7 @@ class SimulatedBroker:
                               "target_distance": None if b.target_distance is None else str(b.target_distance),
                               "target_id": b.target_id}  # fmt: skip
         self._state["orders"][req.client_id] = raw
+        self._touch("orders", req.client_id)
         if req.order_type is OrderType.MARKET:
             self._fill(raw, await self._slipped(req.symbol, req.side, price))
         elif not self.bars_only and req.price is not None and ((req.side is Side.BUY and price <= req.price)
@@ -249,6 +261,8 @@ class SimulatedBroker:
             if new_q == 0:
                 avg = D0
         pos["qty"], pos["avg"] = str(new_q), str(avg)
+        self._touch("positions", raw["symbol"])
+        self._touch("orders", raw["client_id"])
         self._state["cash"] = str(cash)
         raw.update(status=OrderStatus.FILLED.value, filled=str(qty), avg_price=str(price), fee=str(fee))
         bracket = raw.get("bracket")
@@ -258,6 +272,7 @@ class SimulatedBroker:
             if bracket.get("target_id"):
                 arms.append(("take_profit", bracket["target_id"], price + sign * Decimal(bracket["target_distance"])))
             for kind, cid, trigger in arms:
+                self._touch("protections", cid)
                 self._state["protections"][cid] = {
                     "symbol": raw["symbol"], "kind": kind, "trigger": str(trigger), "quantity": str(qty),
                     "client_id": cid, "venue_id": f"{self.name}-p-{cid}", "armed_by": raw["client_id"],
@@ -281,6 +296,7 @@ class SimulatedBroker:
             raise SkipError(f"{self.name}: no order {client_id} to cancel")
         if raw["status"] == OrderStatus.NEW.value:
             raw["status"] = OrderStatus.CANCELLED.value
+            self._touch("orders", client_id)
             self._save()
 
     # --- protections and price updates -------------------------------------------------------
@@ -294,12 +310,14 @@ class SimulatedBroker:
                             rules.quantity(min(protection.quantity, abs(held))), protection.client_id,
                             f"{self.name}-p-{protection.client_id}")  # fmt: skip
         self._state["protections"][protection.client_id] = {k: str(v) for k, v in asdict(placed).items()}
+        self._touch("protections", protection.client_id)
         self._save()
         return placed
 
     async def cancel_protection(self, protection: Protection) -> None:
         self._owner()
         self._state["protections"].pop(protection.client_id, None)
+        self._touch("protections", protection.client_id)
         self._save()
 
     async def protections(self, symbol: str | None = None) -> list[Protection]:
@@ -377,14 +395,15 @@ class SimulatedBroker:
                     "filled": "0", "avg_price": None, "fee": "0", "created": _now().isoformat(),
                 }  # fmt: skip
                 self._state["orders"][cid] = raw
+                self._touch("orders", cid)
                 self._fill(raw, await self._slipped(symbol, side, at))
-                del self._state["protections"][cid]
+                self._drop_protection(cid)
                 done.append(cid)
                 pos = Decimal(self._state["positions"][symbol]["qty"])
         if pos == 0:  # a flat book keeps no protection (the other leg of a fired bracket)
             for cid, p in list(self._state["protections"].items()):
                 if p["symbol"] == symbol:
-                    del self._state["protections"][cid]
+                    self._drop_protection(cid)
         if done:  # a bar that changed nothing changes nothing when applied again: no write needed
             self._save()
         return done
@@ -395,6 +414,6 @@ class SimulatedBroker:
             return None
         for cid, p in list(self._state["protections"].items()):
             if p["symbol"] == symbol:
-                del self._state["protections"][cid]
+                self._drop_protection(cid)
         side = Side.SELL if pos > 0 else Side.BUY
         return await self.place_order(OrderRequest(symbol, side, abs(pos), client_id))

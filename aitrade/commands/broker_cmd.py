@@ -21,7 +21,7 @@ def default_mode(settings: Settings, mode: str | None) -> str:
 
 def _endpoint(settings: Settings, name: str, mode: str) -> dict[str, Any]:
     if mode == "paper":
-        return {"venue": f"simulated ({settings.state_dir / f'paper_{name}.json'})"}
+        return {"venue": f"simulated ({settings.state_dir / f'paper_{name}.sqlite'})"}
     if name == "bitget":
         return {"venue": settings.bitget_base_url, "market": settings.bitget_market, "demo": settings.bitget_demo,
                 "api_key": settings.bitget_api_key.masked()}  # fmt: skip

@@ -46,7 +46,7 @@ def running_pid(settings: Settings) -> int | None:
 # --- start ------------------------------------------------------------------------------------------------
 def _session_paths(settings: Settings) -> list[Path]:
     state = settings.state_dir
-    return [*state.glob(f"{LEDGER_FILE}*"), *state.glob("paper_*.json")]
+    return [*state.glob(f"{LEDGER_FILE}*"), *state.glob("paper_*.sqlite*"), *state.glob("paper_*.json")]
 
 
 def reset_session(settings: Settings) -> Path | None:
