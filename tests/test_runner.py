@@ -260,3 +260,15 @@ def test_a_corrupt_kill_switch_counts_as_armed_and_another_session_is_refused(tm
     assert "another runner session" in capsys.readouterr().err
     assert main([*base, "--end", "2022-04-01", "--reset"]) == 0
     assert list((state / "archive").iterdir())
+
+
+def test_the_demos_paper_replay_keeps_its_state_apart_and_matches(tmp_path: Path, artifact: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    settings = load_settings(home)
+    params = _params(tmp_path, GENOMES["trailing"])
+    out = runner_cmd.paper_replay(settings, artifact, params, tmp_path / "replay", start="2022-02-01",
+                                  end="2022-04-01")  # fmt: skip
+    assert out["ok"] and out["session_trades"] > 5 and out["finished"]
+    assert not (home / "state").exists()  # the user's state is untouched
+    assert (tmp_path / "replay" / "state" / "trades.sqlite").exists() and (tmp_path / "replay" / "parity.csv").exists()

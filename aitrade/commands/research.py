@@ -209,7 +209,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     for r in bad:
         say(f"  {r['symbol']} {r['interval']}: {r['report']}")
 
-    say("\n1/3 walk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...")
+    say("\n1/4 walk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...")
     sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml")
     meta = json.loads((sig_run / "meta.json").read_text())
     s = meta["summary"]
@@ -219,7 +219,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     )
     say(f"    out of sample, {research_line(s)}")
 
-    say("\n2/3 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
+    say("\n2/4 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
           )  # fmt: skip
     full = {"population": None, "generations": None, "survivors": None, "wfo_train_window": None,
             "wfo_test_window": None}  # fmt: skip
@@ -236,7 +236,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
           f"{m.get('dsr_verdict')}")  # fmt: skip
     say(f"    PBO {num(m.get('pbo_mean'), 2)} (in sample, mean over windows): {m.get('pbo_verdict')}")
 
-    say("\n3/3 backtest report of the last window's genome (notebooks/30_backtest_report.ipynb) ...")
+    say("\n3/4 backtest report of the last window's genome (notebooks/30_backtest_report.ipynb) ...")
     bt_run, _ = run_notebook(
         settings, "backtest_report",
         overrides={"signals": str(sig_run), "strategy_params": str(opt_run / "best_strategy_params.json")},
@@ -245,10 +245,26 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     say(f"    run: {bt_run}")
     say(f"    over all out-of-sample signals (the genome saw part of this period in optimisation): return "
           f"{b['total_return']:.2%}, max drawdown {b['max_drawdown']:.2%}, trades {b['trades']}")  # fmt: skip
+    notes = [f"{r['symbol']} {r['interval']}: {r['report']}" for r in bad]
+    say("\n4/4 promote the signals run; paper-replay the last window through the runner ...")
+    import pandas as pd  # noqa: PLC0415
+
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    promote(settings, sig_run)
+    windows = pd.read_csv(opt_run / "wfo_report.csv")
+    last = windows.iloc[-1]
+    replay = runner_cmd.paper_replay(settings, sig_run, opt_run / "best_strategy_params.json", bt_run / "paper_replay",
+                                     start=str(last["test_start"]), end=str(last["test_end"]))  # fmt: skip
+    say(f"    promoted to {settings.state_dir / 'production'}")
+    say(f"    replayed {last['test_start'][:10]} .. {last['test_end'][:10]} ({replay['ticks']} bars) through paper: "
+        f"{replay['session_trades']} trades; {replay['summary']}")  # fmt: skip
+    say(f"    runner state and ledger: {replay['state']}")
+    if not replay["ok"]:
+        notes.append(f"the paper replay differs from the backtest: see {replay['diff_csv']}")
     headline = f"return {m['total_return']:.2%}, Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"
     say(f"\nheadline (out-of-sample, stitched): {headline}")
     say(f"report images: {opt_run / 'oos_equity.png'}, {opt_run / 'parameter_stability.png'}, "
           f"{bt_run / 'equity.png'}")  # fmt: skip
-    notes = [f"{r['symbol']} {r['interval']}: {r['report']}" for r in bad]
     paths = {"signals": sig_run, "optimize": opt_run, "backtest": bt_run}
     return StepResult(opt_run, paths, m, notes)

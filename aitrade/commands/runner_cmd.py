@@ -351,3 +351,27 @@ def _stamp(value: Any) -> pd.Timestamp | None:
         return None
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts
+
+
+def paper_replay(settings: Settings, signals: str | Path, params: str | Path, folder: str | Path, *,
+                 start: str | None = None, end: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """A paper replay of ``signals`` through the runner with its own state under ``folder``, and its parity.
+
+    The user's ``state/`` is not touched. Entries are not capped below the number of symbols, so the
+    replay can be compared with the backtest.
+    """
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    sig_symbols = _symbols_of(signals)
+    own = replace(settings, home=folder, max_open_positions=max(settings.max_open_positions, len(sig_symbols)))
+    config, sig = prepare(own, signals=str(signals), params=str(params), mode="paper", replay=True,
+                          capital=1000.0, long_only=False, start=start, end=end, speed=0.0)  # fmt: skip
+    result = asyncio.run(run_foreground(own, config, sig))
+    check = parity(own, out=folder / "parity.csv")
+    return {**result, **check, "state": str(own.state_dir)}
+
+
+def _symbols_of(signals: str | Path) -> list[str]:
+    from aitrade.signals import load_signals  # noqa: PLC0415
+
+    return list(load_signals(signals).symbols)
