@@ -23,6 +23,7 @@ from aitrade.errors import StateFileError
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
 from aitrade.runner.parity import compare
+from aitrade.strategy import FLAT, OPEN
 from tests.test_backtest import make_signals
 
 GENOMES = {
@@ -272,3 +273,53 @@ def test_the_demos_paper_replay_keeps_its_state_apart_and_matches(tmp_path: Path
     assert out["ok"] and out["session_trades"] > 5 and out["finished"]
     assert not (home / "state").exists()  # the user's state is untouched
     assert (tmp_path / "replay" / "state" / "trades.sqlite").exists() and (tmp_path / "replay" / "parity.csv").exists()
+
+
+async def _sell_by_hand(state: Path, symbol: str, qty: str) -> None:
+    from decimal import Decimal  # noqa: PLC0415
+
+    from aitrade.brokers.base import OrderRequest, Side  # noqa: PLC0415
+    from aitrade.brokers.quotes import PaperPrices  # noqa: PLC0415
+    from aitrade.brokers.simulated import SimulatedBroker  # noqa: PLC0415
+    from aitrade.costs import costs_for  # noqa: PLC0415
+
+    prices = PaperPrices(None)
+    sim = SimulatedBroker("bitget-paper", state / "paper_bitget.sqlite", prices, costs_for("crypto"), bars_only=True)
+    prices.broker = sim
+    await sim.connect()
+    await sim.place_order(OrderRequest(symbol, Side.SELL, Decimal(qty), "manual-1"))  # the user's own order
+    await sim.close()
+
+
+def test_a_position_sold_by_hand_while_the_runner_was_down_is_followed(tmp_path: Path, artifact: Path) -> None:
+    import asyncio  # noqa: PLC0415
+
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\n")  # spot: long only
+    params = _params(tmp_path, GENOMES["trailing"])
+    settings = load_settings(home)
+    for end in ("2022-02-10", "2022-02-11", "2022-02-12", "2022-02-14", "2022-02-16", "2022-02-18"):
+        runner_cmd.reset_session(settings)
+        args = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
+                "--replay", "--foreground", "--end", end]  # fmt: skip
+        assert main(args) == 0
+        ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+        held = [b for b in ledger.books().values() if b.state.mode == OPEN]
+        ledger.close()
+        if held:
+            break
+    assert held, "no run left a position open"
+    book = held[0]
+    asyncio.run(_sell_by_hand(settings.state_dir, book.symbol, repr(book.state.qty)))
+    trades_before = len(runner_cmd.trades(settings))
+    assert main(args) == 0  # the same session resumes: recovery follows the venue
+    ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+    after = ledger.books()[book.symbol]
+    kinds = [e["kind"] for e in ledger.events(50)]
+    ledger.close()
+    assert after.state.mode == FLAT and "external_close" in kinds
+    trades = runner_cmd.trades(settings)
+    assert len(trades) == trades_before + 1 and (trades["exit_reason"] == "external").sum() == 1
+    paper = _paper(settings.state_dir)
+    assert paper["orders"]["manual-1"]["status"] == "filled" and not paper["protections"]

@@ -35,7 +35,7 @@ import pandas as pd
 
 from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
 from aitrade.brokers.ids import client_id
-from aitrade.errors import HaltError, ReconcileError, RetryableError, SkipError
+from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
 from aitrade.runner import control
 from aitrade.runner.ledger import Book, TradeLedger
 from aitrade.runner.replay import ArtifactReplay, BarSignal
@@ -148,7 +148,18 @@ class Runner:
             self._io.shutdown(wait=True)
 
     async def recover(self) -> None:
-        """Startup is recovery: resolve every open intent at its venue and re-arm protections, or refuse."""
+        """Startup is recovery: reconcile with every venue, or arm ``pause`` and refuse, saying why."""
+        try:
+            await self._recover()
+        except AiTradeError as exc:
+            reason = f"reconciliation failed: {exc}"
+            await self._run_io(self.ledger.event, "reconcile_failed", None, {"error": str(exc)})
+            await self._run_io(control.arm, self.state_dir, "pause", reason, by="runner")
+            raise HaltError(f"{reason}; the kill switch is armed (pause); fix the cause, then "
+                            "`aitrade unkill --confirm` and start again") from exc  # fmt: skip
+
+    async def _recover(self) -> None:
+        """Resolve every open intent at its venue, follow what the venue did while we were away, re-arm protections."""
         resolved = 0
         for intent in await self._run_io(self.ledger.open_intents):
             order = await self._lookup(intent["symbol"], intent["client_id"])
@@ -159,7 +170,8 @@ class Runner:
             resolved += 1
         books = await self._run_io(self.ledger.books)
         repaired = 0
-        for book in books.values():
+        for held in books.values():
+            book = await self._follow_venue(held)
             if book.state.mode == OPEN:
                 repaired += await self._cover(book)
         self.kill = await self._run_io(control.read_kill, self.state_dir)
@@ -169,6 +181,54 @@ class Runner:
                            {"pid": os.getpid(), "intents_resolved": resolved, "protections_repaired": repaired,
                             "kill": self.kill.engaged})  # fmt: skip
         await self.beat("running")
+
+    async def _follow_venue(self, book: Book) -> Book:
+        """What changed at the venue while the runner was away, into the book.
+
+        An entry cancelled there ends the pending book. A position that shrank or vanished without a
+        fired protection or an exit of ours (the user traded by hand) is followed: the book shrinks,
+        or closes with a trade marked ``external`` at the venue's last price. A fired protection or an
+        exit of ours is left to the bar that re-processes it (it knows the bar's time).
+        """
+        s, symbol = book.state, book.symbol
+        events: list[tuple[str, dict[str, Any]]] = []
+        trades: list[dict[str, Any]] = []
+        if s.mode == PENDING:
+            order = await self._lookup(symbol, book.entry_id)
+            if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
+                return book
+            events.append(("entry_gone", {"client_id": book.entry_id, "status": order.status.value}))
+            book = replace(book, state=State(), entry_id=None, stop_id=None, target_id=None)
+        elif s.mode == OPEN:
+            if await self._fired(book) is not None:
+                return book
+            if await self._run_io(self.ledger.exit_intents, symbol, book.entry_bar or ""):
+                return book
+            broker = self.router.broker_for(symbol)
+            held = sum((p.quantity for p in await broker.positions() if p.symbol == symbol), Decimal(0))
+            want = _dec(s.side * s.qty)
+            if held * (1 if s.side > 0 else -1) >= abs(want):
+                return book
+            if held == 0 or (held > 0) != (s.side > 0):
+                price = await broker.last_price(symbol)
+                exit_id = f"external-{symbol}-{book.entry_bar}"
+                fake = Order(exit_id, "", symbol, Side.SELL if s.side > 0 else Side.BUY, OrderType.MARKET,
+                             _dec(s.qty), None, OrderStatus.FILLED, _dec(s.qty), price)  # fmt: skip
+                trades.append(self._trade(book, s, fake, book.last_bar or "", "external"))
+                events.append(("external_close", {"price": str(price), "quantity": s.qty}))
+                await self._drop_protections(book)
+                book = replace(book, state=State(), cash=book.cash + trades[0]["pnl"], entry_id=None, stop_id=None,
+                               target_id=None, entry_bar=None, trail_n=0)  # fmt: skip
+            else:
+                events.append(("external_reduce", {"from": s.qty, "to": float(abs(held))}))
+                await self._drop_protections(book)
+                n = book.trail_n + 1
+                stamp = pd.Timestamp(book.last_bar or pd.Timestamp.now(tz="UTC")).to_pydatetime()
+                book = replace(book, state=replace(s, qty=float(abs(held))), trail_n=n,
+                               stop_id=client_id(self.config.strategy_id, symbol, stamp, "sl", n),
+                               target_id=client_id(self.config.strategy_id, symbol, stamp, "tp", n))  # fmt: skip
+        await self._run_io(self.ledger.save_book, book, trades=trades, events=events)
+        return book
 
     async def tick(self, ts: pd.Timestamp, bars: dict[str, BarSignal]) -> None:
         kill = await self._run_io(control.read_kill, self.state_dir)

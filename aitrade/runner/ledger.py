@@ -222,6 +222,12 @@ class TradeLedger:
         ids = self._rows("SELECT client_id FROM intents WHERE status IN ('pending', 'sent') ORDER BY created")
         return [i for (cid,) in ids if (i := self.intent(cid)) is not None]
 
+    def exit_intents(self, symbol: str, since_bar: str) -> list[str]:
+        """Client ids of our exit orders for ``symbol`` decided at or after ``since_bar`` (time, abort, vol, kill)."""
+        rows = self._rows("SELECT client_id FROM intents WHERE symbol = ? AND leg IN ('time', 'abort', 'vol', 'kill') "
+                          "AND bar >= ? AND status != 'rejected'", (symbol, since_bar))  # fmt: skip
+        return [r[0] for r in rows]
+
     def mark(self, client_id: str, status: str, venue_order_id: str | None = None) -> None:
         with self._tx() as db:
             db.execute("UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? "
