@@ -437,6 +437,12 @@ def cmd_runner_trades(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_runner_watchdog(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    return runner_cmd.watchdog(settings, once=args.once, stale_after_s=args.stale_after, every_s=args.every)
+
+
 def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import runner_cmd  # noqa: PLC0415
 
@@ -631,6 +637,11 @@ def build_parser() -> argparse.ArgumentParser:
     rt = rsub.add_parser("status", help="alive, state, heartbeat, positions, kill switch")
     rt.add_argument("--json", action="store_true")
     rt.set_defaults(func=cmd_runner_status)
+    rw = rsub.add_parser("watchdog", help="alert when the runner's heartbeat is stale (for cron or systemd)")
+    rw.add_argument("--once", action="store_true", help="check once; exit 1 on an incident (cron)")
+    _dashed(rw, "stale_after", type=POSITIVE, default=120.0, help="seconds without a heartbeat (default 120)")
+    rw.add_argument("--every", type=POSITIVE, default=30.0, help="seconds between checks (default 30)")
+    rw.set_defaults(func=cmd_runner_watchdog)
     rr = rsub.add_parser("trades", help="closed trades from the ledger (the backtest's trades.csv columns)")
     rr.add_argument("--json", action="store_true")
     rr.add_argument("--csv", help="write them to this file")

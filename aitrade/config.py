@@ -34,6 +34,7 @@ from aitrade.universe import ROUTING, UNIVERSE_MODES, RiskProfile, assets_for, p
 log = logging.getLogger(__name__)
 
 EXECUTION_MODES: tuple[str, ...] = ("backtest", "paper", "live")
+TELEGRAM_URL = "https://api.telegram.org"
 TINKOFF_PROD_URL = "https://invest-public-api.tbank.ru/rest"
 TINKOFF_SANDBOX_URL = "https://sandbox-invest-public-api.tbank.ru/rest"
 BITGET_URL = "https://api.bitget.com"
@@ -180,6 +181,7 @@ _FIELDS: tuple[_Field, ...] = (
     _Field("ALERTS_ENABLED", "alerts_enabled", parse_bool, runtime=True),
     _Field("ALERT_TG_BOT_TOKEN", "alert_tg_bot_token", lambda n, v: Secret(_text(n, v)), secret=True),
     _Field("ALERT_TG_CHAT_ID", "alert_tg_chat_id", _text),
+    _Field("ALERT_TG_BASE_URL", "alert_tg_base_url", _url),
     _Field("AITRADE_LOG_LEVEL", "log_level", _level),
 )
 FIELDS_BY_VAR: Mapping[str, _Field] = {f.var: f for f in _FIELDS}
@@ -220,6 +222,7 @@ class Settings:
     alerts_enabled: bool = False
     alert_tg_bot_token: Secret = field(default_factory=Secret)
     alert_tg_chat_id: str = ""
+    alert_tg_base_url: str = TELEGRAM_URL
     log_level: str = "INFO"
     origins: Mapping[str, str] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()

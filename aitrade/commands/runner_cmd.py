@@ -101,6 +101,7 @@ async def run_foreground(settings: Settings, config: Any, sig: Any, *, reset: bo
     """Run the loop in this process (the background runner runs this too). Holds the runner lock throughout."""
     import aiohttp  # noqa: PLC0415
 
+    from aitrade.alerts import Alerts  # noqa: PLC0415
     from aitrade.costs import cost_class  # noqa: PLC0415
     from aitrade.factory import build_brokers  # noqa: PLC0415
     from aitrade.router import Router  # noqa: PLC0415
@@ -126,10 +127,16 @@ async def run_foreground(settings: Settings, config: Any, sig: Any, *, reset: bo
                                 "ledger and paper accounts)")  # fmt: skip
             routing = {s: "bitget" if cost_class(s, asset_class(s)) == "crypto" else "tinkoff" for s in config.rules}
             async with aiohttp.ClientSession() as http:
-                brokers = build_brokers(settings, http, "paper", set(routing.values()), market_data=False)
-                router = Router(settings, http, mode="paper", symbols=list(routing), routing=routing, brokers=brokers)
-                async with router:
-                    result = await Runner(config, router, ledger, settings.state_dir, feed).run()
+                alerts = Alerts(settings, http)
+                alerts.start()
+                try:
+                    brokers = build_brokers(settings, http, "paper", set(routing.values()), market_data=False)
+                    router = Router(settings, http, mode="paper", symbols=list(routing), routing=routing,
+                                    brokers=brokers)  # fmt: skip
+                    async with router:
+                        result = await Runner(config, router, ledger, settings.state_dir, feed, alerts).run()
+                finally:
+                    await alerts.close()
         finally:
             ledger.close()
         return {**result, "archived": str(archived) if archived else None}
@@ -375,3 +382,59 @@ def _symbols_of(signals: str | Path) -> list[str]:
     from aitrade.signals import load_signals  # noqa: PLC0415
 
     return list(load_signals(signals).symbols)
+
+
+# --- the watchdog -------------------------------------------------------------------------------------------
+def watchdog_check(settings: Settings, *, stale_after_s: float = 120.0) -> dict[str, Any]:
+    """Whether the runner is healthy: a heartbeat younger than ``stale_after_s``, or a live pid.
+
+    A runner that finished or was stopped is not an incident. Returns ``ok`` and the reason.
+    """
+    try:
+        beat = control.read_heartbeat(settings.state_dir)
+    except StateFileError as exc:
+        return {"ok": False, "reason": f"the heartbeat cannot be read: {exc}"}
+    if beat is None:
+        return {"ok": True, "reason": "no runner has run in this home"}
+    if beat.get("phase") in ("finished", "stopped"):
+        return {"ok": True, "reason": f"the runner {beat['phase']}"}
+    age = control.heartbeat_age(beat)
+    alive = control.pid_alive(beat.get("pid")) and running_pid(settings) is not None
+    if age <= stale_after_s:
+        return {"ok": True, "reason": f"heartbeat {age:.0f} s old", "pid": beat.get("pid")}
+    if alive:
+        return {"ok": False, "reason": f"the runner (pid {beat.get('pid')}) is alive but its heartbeat is {age:.0f} s "
+                                       "old: it is stuck"}  # fmt: skip
+    return {"ok": False, "reason": f"the runner (pid {beat.get('pid')}) is gone and its heartbeat is {age:.0f} s old; "
+                                   f"positions may be unwatched: start it again"}  # fmt: skip
+
+
+async def _alert(settings: Settings, text: str) -> bool:
+    import aiohttp  # noqa: PLC0415
+
+    from aitrade.alerts import Alerts  # noqa: PLC0415
+
+    async with aiohttp.ClientSession() as http:
+        alerts = Alerts(settings, http, min_interval_s=0.0)
+        alerts.start()
+        alerts.send(text)
+        await alerts.close(drain_s=30.0)
+        return alerts.sent > 0
+
+
+def watchdog(settings: Settings, *, once: bool, stale_after_s: float = 120.0, every_s: float = 30.0,
+             say: Any = print) -> int:  # fmt: skip
+    """``aitrade runner watchdog``: alert when the runner is stale; ``once`` for cron (exit 1 on an incident)."""
+    alerted = False
+    while True:
+        check = watchdog_check(settings, stale_after_s=stale_after_s)
+        say(("ok: " if check["ok"] else "ALERT: ") + check["reason"])
+        if not check["ok"] and not alerted:
+            delivered = asyncio.run(_alert(settings, f"watchdog: {check['reason']}"))
+            say("alert sent" if delivered else "alert not sent (alerts are off or Telegram did not answer)")
+            alerted = True
+        if check["ok"]:
+            alerted = False
+        if once:
+            return 0 if check["ok"] else 1
+        time.sleep(every_s)

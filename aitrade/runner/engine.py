@@ -107,7 +107,7 @@ class Runner:
     """One asyncio loop over a replay feed; the router's brokers execute; the ledger remembers."""
 
     def __init__(self, config: RunnerConfig, router: Any, ledger: TradeLedger, state_dir: Path,
-                 feed: ArtifactReplay) -> None:  # fmt: skip
+                 feed: ArtifactReplay, alerts: Any = None) -> None:  # fmt: skip
         self.config = config
         self.router = router
         self.ledger = ledger
@@ -119,6 +119,11 @@ class Runner:
         self._stop = asyncio.Event()
         self.kill = control.KillSwitch()
         self._last_beat = -1e18
+        self.alerts = alerts
+
+    def _say(self, text: str) -> None:
+        if self.alerts is not None:
+            self.alerts.send(text)
 
     # --- plumbing: every SQLite and file call goes through one I/O thread ---------------------------------
     async def _run_io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
@@ -142,6 +147,8 @@ class Runner:
                     break
                 await self.tick(ts, bars)
             await self.beat("finished" if finished else "stopped")
+            self._say(f"runner {'finished its replay' if finished else 'stopped'} after {self.health.ticks} ticks, "
+                      f"state {self.health.state}")  # fmt: skip
             await self._run_io(self.ledger.event, "stop", None, {"finished": finished, "ticks": self.health.ticks})
             return {"finished": finished, "ticks": self.health.ticks, "state": self.health.state}
         finally:
@@ -155,6 +162,7 @@ class Runner:
             reason = f"reconciliation failed: {exc}"
             await self._run_io(self.ledger.event, "reconcile_failed", None, {"error": str(exc)})
             await self._run_io(control.arm, self.state_dir, "pause", reason, by="runner")
+            self._say(f"NOT STARTED: {reason}")
             raise HaltError(f"{reason}; the kill switch is armed (pause); fix the cause, then "
                             "`aitrade unkill --confirm` and start again") from exc  # fmt: skip
 
@@ -177,6 +185,8 @@ class Runner:
         self.kill = await self._run_io(control.read_kill, self.state_dir)
         if self.kill.engaged:
             self.health.state = HALTED if self.kill.flatten else REDUCING
+        self._say(f"runner started (pid {os.getpid()}, {self.config.mode} replay): {resolved} intents resolved, "
+                  f"{repaired} protections re-armed, state {self.health.state}")  # fmt: skip
         await self._run_io(self.ledger.event, "start", None,
                            {"pid": os.getpid(), "intents_resolved": resolved, "protections_repaired": repaired,
                             "kill": self.kill.engaged})  # fmt: skip
@@ -216,6 +226,7 @@ class Runner:
                              _dec(s.qty), None, OrderStatus.FILLED, _dec(s.qty), price)  # fmt: skip
                 trades.append(self._trade(book, s, fake, book.last_bar or "", "external"))
                 events.append(("external_close", {"price": str(price), "quantity": s.qty}))
+                self._say(f"{symbol}: the position was closed outside AiTrade while the runner was down")
                 await self._drop_protections(book)
                 book = replace(book, state=State(), cash=book.cash + trades[0]["pnl"], entry_id=None, stop_id=None,
                                target_id=None, entry_bar=None, trail_n=0)  # fmt: skip
@@ -237,6 +248,7 @@ class Runner:
         elif not kill.engaged and self.kill.engaged:
             self.kill = kill
             await self._run_io(self.ledger.event, "release", None, {})
+            self._say("kill switch released: reconciling, then trading again")
             await self.recover()  # resume only after reconciliation
             self.health.state = ACTIVE
         self.kill = kill
@@ -271,6 +283,7 @@ class Runner:
         self.kill = kill
         self.health.state = REDUCING
         await self._run_io(self.ledger.event, "kill", None, {"level": "pause", "reason": reason, "automatic": True})
+        self._say(f"kill switch armed automatically (pause): {reason}; state REDUCING")
         await self._run_io(control.confirm, self.state_dir, kill, {"state": REDUCING})
 
     # --- one symbol's bar --------------------------------------------------------------------------------
@@ -344,6 +357,11 @@ class Runner:
         book = replace(book, state=s, t=t, last_bar=stamp)
         for tr in trades:
             events.append(("trade", {k: tr[k] for k in ("side", "pnl", "exit_reason")}))
+            self._say(f"{symbol} {tr['side']} closed ({tr['exit_reason']}) at {tr['exit_price']:.6g}: "
+                      f"pnl {tr['pnl']:+.2f}")  # fmt: skip
+        for kind, detail in events:
+            if kind == "fill":
+                self._say(f"{symbol} entry filled: {detail['quantity']} at {detail['price']}")
         await self._run_io(self.ledger.save_book, book, trades=trades, events=events)
         self.health.last_bars[symbol] = stamp
 
@@ -448,6 +466,7 @@ class Runner:
                 placed += 1
             except SkipError as exc:
                 await self._run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
+                self._say(f"{symbol}: could not place the {kind} ({exc}); the position is not covered at the venue")
         if placed:
             await self._run_io(self.ledger.event, "protection", symbol, {"placed": placed})
         return placed
@@ -494,6 +513,7 @@ class Runner:
             self.health.state = REDUCING
         acted["state"] = self.health.state
         await self._run_io(self.ledger.event, "kill", None, {"level": kill.level, "reason": kill.reason, **acted})
+        self._say(f"kill switch ({kill.level}): {kill.reason}; state {self.health.state}, {acted}")
         await self._run_io(control.confirm, self.state_dir, kill, acted)
         await self.beat("running")
 
