@@ -359,7 +359,7 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
 def _runner_argv(args: argparse.Namespace) -> list[str]:
     """The options a background start hands to its foreground process."""
     out = ["--mode", args.mode, "--signals", args.signals, "--capital", repr(args.capital), "--speed", repr(args.speed)]
-    for name in ("params", "start", "end"):
+    for name in ("params", "start", "end", "source", "symbols", "interval", "path"):
         if getattr(args, name):
             out += [f"--{name}", str(getattr(args, name))]
     out += ["--replay"] if args.replay else []
@@ -370,9 +370,11 @@ def _runner_argv(args: argparse.Namespace) -> list[str]:
 def cmd_runner_start(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import runner_cmd  # noqa: PLC0415
 
-    config, sig = runner_cmd.prepare(settings, signals=args.signals, params=args.params, mode=args.mode,
-                                     replay=args.replay, capital=args.capital, long_only=args.long_only,
-                                     start=args.start, end=args.end, speed=args.speed)  # fmt: skip
+    config, feed = runner_cmd.prepare(settings, signals=args.signals, params=args.params, mode=args.mode,
+                                      replay=args.replay, capital=args.capital, long_only=args.long_only,
+                                      start=args.start, end=args.end, speed=args.speed, source=args.source,
+                                      symbols=_symbols(args.symbols), interval=args.interval,
+                                      path=args.path)  # fmt: skip
     if args.reset and not args.foreground:
         archived = runner_cmd.reset_session(settings)
         if archived:
@@ -381,7 +383,7 @@ def cmd_runner_start(args: argparse.Namespace, settings: Settings) -> int:
         out = runner_cmd.start_background(settings, _runner_argv(args))
         print(f"runner started in the background: pid {out['pid']}, state {out['state']}, log {out['log']}")
         return 0
-    result = asyncio.run(runner_cmd.run_foreground(settings, config, sig, reset=args.reset))
+    result = asyncio.run(runner_cmd.run_foreground(settings, config, feed, reset=args.reset))
     print(f"runner {'finished the replay' if result['finished'] else 'stopped'} after {result['ticks']} ticks, "
           f"state {result['state']}")  # fmt: skip
     return 0
@@ -621,9 +623,18 @@ def build_parser() -> argparse.ArgumentParser:
     rsub = run.add_subparsers(dest="sub", metavar="SUBCOMMAND")
     rs = rsub.add_parser("start", help="start the runner (in the background unless --foreground)")
     rs.add_argument("--mode", choices=("paper", "live"), default="paper")
-    rs.add_argument("--signals", required=True, help="a signals run folder to replay (or `model`: not built yet)")
+    rs.add_argument(
+        "--signals",
+        required=True,
+        help="a signals run to replay, or `model`: live inference with the "
+        "promoted bundle (state/production/) over --source bars",
+    )
     rs.add_argument("--params", help="genome file (JSON/YAML, e.g. best_strategy_params.json)")
-    rs.add_argument("--replay", action="store_true", help="replay the signals run's own bars through paper")
+    rs.add_argument("--replay", action="store_true", help="replay history through paper")
+    rs.add_argument("--source", choices=SOURCES, help="with --signals model: where the replayed bars come from")
+    rs.add_argument("--symbols", help="with --signals model: comma-separated (default: the promoted run's)")
+    rs.add_argument("--interval", type=_interval, help="with --signals model: must be the promoted run's")
+    rs.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
     rs.add_argument("--start", help="replay from this UTC time (inclusive)")
     rs.add_argument("--end", help="replay up to this UTC time (exclusive)")
     rs.add_argument("--speed", type=arg(lo=0), default=0.0, help="bars per second (0: as fast as possible)")

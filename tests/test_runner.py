@@ -218,9 +218,11 @@ def test_kill_without_a_runner_flattens_through_the_router(tmp_path: Path, artif
     ("args", "message"),
     [
         (["--signals", "nowhere", "--replay"], "does not exist"),
-        (["--signals", "model", "--replay"], "not built yet"),
+        (["--signals", "model", "--replay"], "no promoted model"),
+        (["--signals", "{run}", "--replay", "--source", "sample"], "go with --signals model"),
         (["--signals", "{run}"], "add --replay"),
         (["--signals", "{run}", "--replay", "--mode", "live"], "paper only"),
+        (["--signals", "model"], "add --replay"),
         (["--signals", "{run}", "--replay", "--speed", "-1"], "--speed"),
         (["--signals", "{run}", "--replay", "--params", "{bad}"], "gene sl"),
         (["--signals", "{run}", "--replay", "--start", "2030-01-01", "--foreground"], "holds no bars"),

@@ -57,47 +57,82 @@ def reset_session(settings: Settings) -> Path | None:
 
 
 def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, replay: bool, capital: float,
-            long_only: bool, start: str | None, end: str | None, speed: float) -> Any:  # fmt: skip
-    """Check everything a start needs before any process or file is touched; returns the runner's config."""
+            long_only: bool, start: str | None, end: str | None, speed: float, source: str | None = None,
+            symbols: list[str] | None = None, interval: str | None = None,
+            path: str | None = None) -> tuple[Any, Any]:  # fmt: skip
+    """Check everything a start needs before any process or file is touched; returns (the runner's config, its feed).
+
+    ``signals`` is a signals run (its own bars and probabilities are replayed) or ``model``: live inference
+    with the promoted bundle over bars from ``source`` (default: the promoted run's source).
+    """
     from aitrade.backtest.engine import BacktestConfig  # noqa: PLC0415
     from aitrade.backtest.params import load_genome  # noqa: PLC0415
     from aitrade.costs import cost_class  # noqa: PLC0415
     from aitrade.runner.engine import RunnerConfig  # noqa: PLC0415
+    from aitrade.runner.replay import ArtifactReplay  # noqa: PLC0415
     from aitrade.runs import require_complete  # noqa: PLC0415
     from aitrade.signals import load_signals  # noqa: PLC0415
     from aitrade.strategy import Genome  # noqa: PLC0415
     from aitrade.universe import asset_class  # noqa: PLC0415
 
-    if signals == "model":
-        raise UserError("live inference (--signals model) is not built yet: replay a signals run with "
-                        "--signals runs/<id> --replay")  # fmt: skip
     if not replay:
-        raise UserError("the venue feed (closed bars from the broker) is not built yet: add --replay to replay the "
-                        "signals run's own bars through paper")  # fmt: skip
+        raise UserError("the venue feed (closed bars from the broker) is not built yet: add --replay to replay "
+                        "history through paper")  # fmt: skip
     if mode != "paper":
         raise UserError("a replay trades paper only (its market is history); use --mode paper")
-    run = Path(signals).expanduser()
-    if not run.is_dir():
-        raise UserError(f"signals run {run} does not exist")
-    require_complete(run, "signals run")
-    sig = load_signals(run)
     genome = load_genome(params) if params else Genome.from_mapping(settings.profile.strategy)
+    feed: Any
+    if signals == "model":
+        feed, origin = _model_feed(settings, source=source, symbols=symbols, interval=interval, path=path,
+                                   start=start, end=end, speed=speed)  # fmt: skip
+        names = list(feed.symbols)
+    else:
+        if source or symbols or interval or path:
+            raise UserError("--source, --symbols, --interval and --path go with --signals model; a signals run "
+                            "replays its own bars")  # fmt: skip
+        run = Path(signals).expanduser()
+        if not run.is_dir():
+            raise UserError(f"signals run {run} does not exist")
+        require_complete(run, "signals run")
+        sig = load_signals(run)
+        names = list(sig.symbols)
+        feed = ArtifactReplay(sig.frame, start=start, end=end, speed=speed)
+        origin = str(run.resolve())
     base = BacktestConfig.from_settings(settings, capital, long_only=long_only)
     rules = {}
-    for sym in sig.symbols:
+    for sym in names:
         klass = cost_class(sym, asset_class(sym))
         if klass not in ("crypto", "stocks"):
             raise UserError(f"{sym}: no venue trades it ({klass}); replay runs of crypto or stock symbols")
         shorting = klass == "stocks" or settings.bitget_market == "futures"
         rule = base.rules(sym)
         rules[sym] = replace(rule, allow_short=rule.allow_short and shorting)
-    return RunnerConfig(mode=mode, signals_run=str(run.resolve()), genome=genome, rules=rules, capital=capital,
+    return RunnerConfig(mode=mode, signals_run=origin, genome=genome, rules=rules, capital=capital,
                         start=start, end=end, speed=speed, strategy_id=settings.strategy_id,
                         max_open_positions=max(settings.max_open_positions, 1),
-                        params_file=str(params) if params else None), sig  # fmt: skip
+                        params_file=str(params) if params else None), feed  # fmt: skip
 
 
-async def run_foreground(settings: Settings, config: Any, sig: Any, *, reset: bool = False) -> dict[str, Any]:
+def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | None, interval: str | None,
+                path: str | None, start: str | None, end: str | None, speed: float) -> tuple[Any, str]:  # fmt: skip
+    """Bars from a data source with live inference by the promoted bundle."""
+    from aitrade.data import load_bars  # noqa: PLC0415
+    from aitrade.data.intervals import interval_delta  # noqa: PLC0415
+    from aitrade.runner.inference import ModelSignals  # noqa: PLC0415
+    from aitrade.runner.replay import ModelReplay, _utc  # noqa: PLC0415
+
+    production = settings.state_dir / "production"
+    model = ModelSignals(production, symbols)
+    if interval and interval != model.interval:
+        raise UserError(f"the promoted model was trained on {model.interval} bars, not {interval}")
+    src = source or model.meta.get("source") or "sample"
+    warm = None if start is None else _utc(start) - model.window * interval_delta(model.interval)
+    bars = load_bars(model.symbols, model.interval, warm, end, source=src, path=path)
+    feed = ModelReplay(bars, model, start=start, end=end, speed=speed)
+    return feed, f"model:{production.resolve()} ({src} {model.interval})"
+
+
+async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: bool = False) -> dict[str, Any]:
     """Run the loop in this process (the background runner runs this too). Holds the runner lock throughout."""
     import aiohttp  # noqa: PLC0415
 
@@ -106,15 +141,12 @@ async def run_foreground(settings: Settings, config: Any, sig: Any, *, reset: bo
     from aitrade.factory import build_brokers  # noqa: PLC0415
     from aitrade.router import Router  # noqa: PLC0415
     from aitrade.runner.engine import Runner  # noqa: PLC0415
-    from aitrade.runner.replay import ArtifactReplay  # noqa: PLC0415
     from aitrade.universe import asset_class  # noqa: PLC0415
 
     lock = runner_lock(settings)
     lock.acquire("runner")
     try:
         archived = reset_session_locked(settings) if reset else None
-        feed = ArtifactReplay(sig.frame[sig.frame["symbol"].isin(list(config.rules))], start=config.start,
-                              end=config.end, speed=config.speed)  # fmt: skip
         ledger = TradeLedger(settings.state_dir / LEDGER_FILE)
         try:
             wanted = config.session()
@@ -371,9 +403,9 @@ def paper_replay(settings: Settings, signals: str | Path, params: str | Path, fo
     folder.mkdir(parents=True, exist_ok=True)
     sig_symbols = _symbols_of(signals)
     own = replace(settings, home=folder, max_open_positions=max(settings.max_open_positions, len(sig_symbols)))
-    config, sig = prepare(own, signals=str(signals), params=str(params), mode="paper", replay=True,
-                          capital=1000.0, long_only=False, start=start, end=end, speed=0.0)  # fmt: skip
-    result = asyncio.run(run_foreground(own, config, sig))
+    config, feed = prepare(own, signals=str(signals), params=str(params), mode="paper", replay=True,
+                           capital=1000.0, long_only=False, start=start, end=end, speed=0.0)  # fmt: skip
+    result = asyncio.run(run_foreground(own, config, feed))
     check = parity(own, out=folder / "parity.csv")
     return {**result, **check, "state": str(own.state_dir)}
 

@@ -38,7 +38,7 @@ from aitrade.brokers.ids import client_id
 from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
 from aitrade.runner import control
 from aitrade.runner.ledger import Book, TradeLedger
-from aitrade.runner.replay import ArtifactReplay, BarSignal
+from aitrade.runner.replay import BarSignal
 from aitrade.strategy import (
     EXIT_REASONS,
     FLAT,
@@ -107,7 +107,7 @@ class Runner:
     """One asyncio loop over a replay feed; the router's brokers execute; the ledger remembers."""
 
     def __init__(self, config: RunnerConfig, router: Any, ledger: TradeLedger, state_dir: Path,
-                 feed: ArtifactReplay, alerts: Any = None) -> None:  # fmt: skip
+                 feed: Any, alerts: Any = None) -> None:  # fmt: skip
         self.config = config
         self.router = router
         self.ledger = ledger

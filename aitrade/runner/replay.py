@@ -1,4 +1,8 @@
-"""The replay feed: the bars and probabilities of a signals artifact, stepped through time.
+"""Replay feeds: history stepped through time, one closed bar at a time.
+
+* :class:`ArtifactReplay`: the bars and probabilities of a signals artifact.
+* :class:`ModelReplay`: bars of a data source, each turned into probabilities by
+  live inference with the promoted bundle (:mod:`aitrade.runner.inference`).
 
 Each step is one bar time with every symbol that has a bar then: its OHLC,
 ATR and the probabilities known at its close. ``speed`` is bars per second
@@ -43,11 +47,9 @@ class ArtifactReplay:
         ts = pd.to_datetime(frame["ts"], utc=True)
         keep = np.ones(len(frame), dtype=bool)
         if start is not None:
-            keep &= (ts >= pd.Timestamp(start, tz="UTC") if pd.Timestamp(start).tzinfo is None
-                     else ts >= pd.Timestamp(start)).to_numpy()  # fmt: skip
+            keep &= (ts >= _utc(start)).to_numpy()
         if end is not None:
-            keep &= (ts < pd.Timestamp(end, tz="UTC") if pd.Timestamp(end).tzinfo is None
-                     else ts < pd.Timestamp(end)).to_numpy()  # fmt: skip
+            keep &= (ts < _utc(end)).to_numpy()
         part = frame.loc[keep].assign(ts=ts[keep]).sort_values(["ts", "symbol"], kind="stable")
         if part.empty:
             raise UserError("the replay window holds no bars of the signals run (check --start and --end)")
@@ -68,3 +70,56 @@ class ArtifactReplay:
             yield pd.Timestamp(times[a]).tz_localize("UTC") if pd.Timestamp(times[a]).tzinfo is None else (
                 pd.Timestamp(times[a])), {str(symbols[i]): BarSignal(*values[i]) for i in range(a, b)}  # fmt: skip
             await asyncio.sleep(1.0 / self.speed if self.speed > 0 else 0)
+
+
+class ModelReplay:
+    """Bars of a data source stepped through time, each closed bar turned into a signal by live inference.
+
+    ``bars`` hold history before ``start`` for the features' warm-up; steps begin at ``start``.
+    """
+
+    def __init__(self, bars: dict[str, pd.DataFrame], model: Any, *, start: Any = None, end: Any = None,
+                 speed: float = 0.0) -> None:  # fmt: skip
+        if speed < 0:
+            raise UserError(f"--speed must be 0 (as fast as possible) or a positive number of bars per second, "
+                            f"got {speed:g}")  # fmt: skip
+        self.bars = {s: b for s, b in bars.items() if len(b)}
+        self.model = model
+        self.symbols = sorted(self.bars)
+        self.speed = float(speed)
+        lo = _utc(start) if start is not None else None
+        hi = _utc(end) if end is not None else None
+        times = pd.DatetimeIndex(sorted({t for b in self.bars.values() for t in b.index}))
+        keep = np.ones(len(times), dtype=bool)
+        if lo is not None:
+            keep &= times >= lo
+        if hi is not None:
+            keep &= times < hi
+        self.times = times[keep]
+        if not len(self.times):
+            raise UserError("the replay window holds no bars (check --start and --end against the data)")
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    async def steps(self) -> AsyncIterator[tuple[pd.Timestamp, dict[str, BarSignal]]]:
+        position = {s: b.index for s, b in self.bars.items()}
+        for ts in self.times:
+            out: dict[str, BarSignal] = {}
+            for s, b in self.bars.items():
+                i = position[s].searchsorted(ts, side="right")
+                if i == 0 or position[s][i - 1] != ts:
+                    continue
+                upto = b.iloc[:i]  # closed bars only: nothing after ts reaches the model
+                p = self.model.predict(s, upto)
+                row = upto.iloc[-1]
+                out[s] = BarSignal(float(row["open"]), float(row["high"]), float(row["low"]), float(row["close"]),
+                                   p.atr, p.p_long, p.p_short)  # fmt: skip
+            if out:
+                yield ts, out
+            await asyncio.sleep(1.0 / self.speed if self.speed > 0 else 0)
+
+
+def _utc(value: Any) -> pd.Timestamp:
+    ts = pd.Timestamp(value)
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
