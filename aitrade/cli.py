@@ -339,6 +339,18 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.confirm:
         raise UserError("close-all cancels AiTrade's orders and closes AiTrade's positions; add --confirm")
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    if runner_cmd.running_pid(settings) is not None:  # the runner owns the accounts: it flattens, and halts
+        done = runner_cmd.kill(settings, "flatten", "close-all --confirm from the command line")
+        if args.json:
+            _print_json(done)
+        elif done["confirmed"]:
+            print(f"close-all delegated to the runner (pid {done['runner']}): {done['armed'].get('acted')}; the kill "
+                  "switch stays armed (flatten) until `aitrade unkill --confirm`")  # fmt: skip
+        else:
+            print(f"close-all delegated to the runner: {done['message']}")
+        return 0 if done["confirmed"] else 1
     out = asyncio.run(broker_cmd.close_all(settings, args.mode))
     if args.json:
         _print_json(out)

@@ -41,7 +41,7 @@ def main() -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp) / "home"
         home.mkdir()
-        (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\n")
+        (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.99\n")
         run = artifact(Path(tmp) / "sig")
         params = Path(tmp) / "genome.json"
         params.write_text(json.dumps(genome.to_dict()))

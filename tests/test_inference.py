@@ -24,7 +24,7 @@ SYMBOLS = ("BTCUSDT", "ETHUSDT")
 @pytest.fixture(scope="module", params=["walk-mlp", "walk-gru", "universal"])
 def promoted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     home = tmp_path_factory.mktemp(request.param)
-    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\n")
+    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.99\n")
     mode, _, model = request.param.partition("-")
     run = home / "runs" / "sig"
     args = ["--home", str(home), "signals", "--symbols", ",".join(SYMBOLS), "--interval", "4h", "--mode", mode,

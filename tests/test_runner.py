@@ -37,7 +37,7 @@ GENOMES = {
 def _home(tmp_path: Path, name: str = "home") -> Path:
     home = tmp_path / name
     home.mkdir()
-    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\n")
+    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.99\n")
     return home
 
 
@@ -298,7 +298,7 @@ def test_a_position_sold_by_hand_while_the_runner_was_down_is_followed(tmp_path:
 
     home = tmp_path / "home"
     home.mkdir()
-    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\n")  # spot: long only
+    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nMAX_DAILY_DRAWDOWN=0.99\n")  # spot: long only
     params = _params(tmp_path, GENOMES["trailing"])
     settings = load_settings(home)
     for end in ("2022-02-10", "2022-02-11", "2022-02-12", "2022-02-14", "2022-02-16", "2022-02-18"):
@@ -325,3 +325,86 @@ def test_a_position_sold_by_hand_while_the_runner_was_down_is_followed(tmp_path:
     assert len(trades) == trades_before + 1 and (trades["exit_reason"] == "external").sum() == 1
     paper = _paper(settings.state_dir)
     assert paper["orders"]["manual-1"]["status"] == "filled" and not paper["protections"]
+
+
+def test_close_all_with_a_runner_alive_is_delegated_and_settings_are_picked_up(tmp_path: Path, artifact: Path) -> None:
+    from aitrade.config import save_runtime_settings  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    settings = load_settings(home)
+    start = ["runner", "start", "--signals", str(artifact), "--params", str(params), "--replay", "--speed", "20"]
+    assert _cli(home, *start).returncode == 0
+    try:
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("ticks", 0) > 3, what="ticks")
+        save_runtime_settings(settings, {"RISK_PER_TRADE": 0.01, "MAX_OPEN_POSITIONS": 7, "EXECUTION_MODE": "live"})
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("settings_applied_at") is not None,
+              what="the runtime settings picked up")  # fmt: skip
+        beat = control.read_heartbeat(settings.state_dir) or {}
+        assert beat["limits"]["risk_per_trade"] == 0.01 and beat["limits"]["max_open_positions"] == 7
+        ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+        applied = [e for e in ledger.events(200) if e["kind"] == "settings"]
+        ledger.close()
+        assert applied and "needs_restart" in applied[0]["detail"]  # a mode change waits for a restart
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), what="a position")
+        done = _cli(home, "close-all", "--confirm")
+        assert done.returncode == 0 and "delegated to the runner" in done.stdout, done.stdout + done.stderr
+        kill = control.read_kill(settings.state_dir)
+        assert kill.flatten and kill.acted_at and kill.reason.startswith("close-all")
+        paper = _paper(settings.state_dir)
+        assert all(float(p["qty"]) == 0 for p in paper["positions"].values())
+    finally:
+        _cli(home, "runner", "stop")
+
+
+def test_a_daily_drawdown_beyond_the_limit_pauses_the_runner(tmp_path: Path, artifact: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.004\n")
+    params = _params(tmp_path, GENOMES["trailing"])
+    assert main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
+                 "--replay", "--foreground"]) == 0  # fmt: skip
+    settings = load_settings(home)
+    kill = control.read_kill(settings.state_dir)
+    assert kill.engaged and kill.level == "pause" and "daily drawdown" in kill.reason and kill.acted_at
+    beat = control.read_heartbeat(settings.state_dir) or {}
+    assert beat["state"] == "REDUCING"
+    ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+    when = next(e["time"] for e in ledger.events(5000) if e["kind"] == "kill")
+    late = ledger._rows("SELECT count(*) FROM intents WHERE leg = 'entry' AND created > ?", (when,))[0][0]
+    ledger.close()
+    assert late == 0  # no entry after the guard tripped; exits went on
+
+
+async def test_a_venue_without_native_stops_is_protected_by_the_runner(tmp_path: Path, artifact: Path) -> None:
+    import aiohttp  # noqa: PLC0415
+
+    from aitrade.brokers.quotes import PaperPrices  # noqa: PLC0415
+    from aitrade.brokers.simulated import SimulatedBroker  # noqa: PLC0415
+    from aitrade.costs import costs_for  # noqa: PLC0415
+    from aitrade.router import Router  # noqa: PLC0415
+    from aitrade.runner.engine import Runner  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    params = _params(tmp_path, GENOMES["trailing"])
+    config, feed = runner_cmd.prepare(settings, signals=str(artifact), params=str(params), mode="paper", replay=True,
+                                      capital=1000.0, long_only=False, start=None, end="2022-03-01", speed=0.0)  # fmt: skip
+    prices = PaperPrices(None)
+    sim = SimulatedBroker("bitget-paper", settings.state_dir / "paper_bitget.sqlite", prices, costs_for("crypto"),
+                          bars_only=True, native_protections=False)  # fmt: skip
+    prices.broker = sim
+    ledger = TradeLedger(settings.state_dir / "trades.sqlite")
+    async with aiohttp.ClientSession() as http:
+        router = Router(settings, http, mode="paper", symbols=list(config.rules),
+                        routing=dict.fromkeys(config.rules, "bitget"), brokers={"bitget": sim})  # fmt: skip
+        async with router:
+            await Runner(config, router, ledger, settings.state_dir, feed).run()
+    trades = pd.DataFrame(ledger.trades())
+    kinds = [e["kind"] for e in ledger.events(5000)]
+    ledger.close()
+    assert len(trades) > 10 and "synthetic_exit" in kinds
+    assert {"sl", "tp"} <= set(trades["exit_reason"]) or {"sl", "trail"} <= set(trades["exit_reason"])
+    paper = _paper(settings.state_dir)
+    assert not paper["protections"]  # nothing was held at the venue
+    assert all(o["client_id"].startswith("at-") for o in paper["orders"].values())

@@ -76,6 +76,7 @@ class SimulatedBroker:
         candles: CandleFn | None = None,
         read_only: bool = False,
         bars_only: bool = False,
+        native_protections: bool = True,
     ) -> None:
         self.name = name
         self.bars_only = bars_only  # priced by bars alone (a replay): a limit never fills when placed
@@ -87,7 +88,9 @@ class SimulatedBroker:
         self._price = price
         self.costs = costs
         self.currency = currency
-        self.capabilities = Capabilities(native_protections=True, shorting=shorting, brackets=True)
+        # without native protections it plays a venue that holds no stops (Bitget spot): the runner watches them
+        self.capabilities = Capabilities(native_protections=native_protections, shorting=shorting,
+                                         brackets=native_protections)  # fmt: skip
         self._rules = dict(rules or {})
         self._candles = candles
         self._starting_cash = Decimal(starting_cash)
@@ -302,6 +305,8 @@ class SimulatedBroker:
     # --- protections and price updates -------------------------------------------------------
     async def place_protection(self, protection: Protection) -> Protection:
         self._owner()
+        if not self.capabilities.native_protections:
+            raise SkipError(f"{self.name} holds no protections (a venue without native stops)")
         held = Decimal(self._state["positions"].get(protection.symbol, {}).get("qty", "0"))
         if held == 0:
             raise SkipError(f"{self.name} {protection.kind} {protection.symbol}: no position to protect")

@@ -110,6 +110,7 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
     return RunnerConfig(mode=mode, signals_run=origin, genome=genome, rules=rules, capital=capital,
                         start=start, end=end, speed=speed, strategy_id=settings.strategy_id,
                         max_open_positions=max(settings.max_open_positions, 1),
+                        max_daily_drawdown=settings.max_daily_drawdown,
                         params_file=str(params) if params else None), feed  # fmt: skip
 
 
@@ -137,6 +138,7 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
     import aiohttp  # noqa: PLC0415
 
     from aitrade.alerts import Alerts  # noqa: PLC0415
+    from aitrade.config import load_settings  # noqa: PLC0415
     from aitrade.costs import cost_class  # noqa: PLC0415
     from aitrade.factory import build_brokers  # noqa: PLC0415
     from aitrade.router import Router  # noqa: PLC0415
@@ -166,7 +168,9 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
                     router = Router(settings, http, mode="paper", symbols=list(routing), routing=routing,
                                     brokers=brokers)  # fmt: skip
                     async with router:
-                        result = await Runner(config, router, ledger, settings.state_dir, feed, alerts).run()
+                        runner = Runner(config, router, ledger, settings.state_dir, feed, alerts)
+                        runner.settings_source = lambda: load_settings(settings.home)
+                        result = await runner.run()
                 finally:
                     await alerts.close()
         finally:
@@ -402,7 +406,12 @@ def paper_replay(settings: Settings, signals: str | Path, params: str | Path, fo
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     sig_symbols = _symbols_of(signals)
-    own = replace(settings, home=folder, max_open_positions=max(settings.max_open_positions, len(sig_symbols)))
+    own = replace(
+        settings,
+        home=folder,
+        max_open_positions=max(settings.max_open_positions, len(sig_symbols)),
+        max_daily_drawdown=0.99,
+    )  # the parity check lifts the limits the backtest does not model
     config, feed = prepare(own, signals=str(signals), params=str(params), mode="paper", replay=True,
                            capital=1000.0, long_only=False, start=start, end=end, speed=0.0)  # fmt: skip
     result = asyncio.run(run_foreground(own, config, feed))

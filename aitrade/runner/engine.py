@@ -53,6 +53,7 @@ from aitrade.strategy import (
     close_reason,
     decide_entry,
     opened,
+    protection_exit,
     trail,
 )
 
@@ -60,7 +61,8 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 ACTIVE, REDUCING, HALTED = "ACTIVE", "REDUCING", "HALTED"
 BEAT_EVERY_S = 0.25  # the heartbeat's most frequent write (a replay at full speed ticks far faster)
-LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill"}
+LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
+                 "trail": "trail"}  # fmt: skip
 
 
 def _dec(x: float) -> Decimal:
@@ -101,6 +103,10 @@ class Health:
     uncovered_since: dict[str, float] = field(default_factory=dict)
     seconds_uncovered: float = 0.0
     last_bars: dict[str, str] = field(default_factory=dict)
+    day: str = ""  # the UTC day of the bars being traded
+    day_start_equity: float = 0.0
+    equity: float = 0.0
+    settings_applied_at: str | None = None
 
 
 class Runner:
@@ -120,6 +126,9 @@ class Runner:
         self.kill = control.KillSwitch()
         self._last_beat = -1e18
         self.alerts = alerts
+        self.settings_source: Callable[[], Any] | None = None  # re-reads the settings when runtime_settings changes
+        self._settings_stamp: float | str | None = "unseen"
+        self._closes: dict[str, float] = {}
 
     def _say(self, text: str) -> None:
         if self.alerts is not None:
@@ -252,6 +261,7 @@ class Runner:
             await self.recover()  # resume only after reconciliation
             self.health.state = ACTIVE
         self.kill = kill
+        await self._reload_settings()
         if self.health.state == HALTED:
             self.health.ticks += 1
             await self.beat("running")
@@ -267,8 +277,74 @@ class Runner:
             except HaltError as exc:
                 await self._error(symbol, exc)
                 self.health.state = HALTED
+        self._closes.update({s: b.close for s, b in bars.items()})
+        await self._drawdown_guard(ts)
         self.health.ticks += 1
         await self.beat("running", every_s=BEAT_EVERY_S)
+
+    async def _drawdown_guard(self, ts: pd.Timestamp) -> None:
+        """Equity (realised sleeves plus open positions at the last close) against the day's start; beyond
+        ``max_daily_drawdown`` the kill switch is armed at ``pause`` (REDUCING: exits and protections go on)."""
+        books = await self._run_io(self.ledger.books)
+        equity = sum(b.cash for b in books.values()) + self.sleeve * (len(self.config.rules) - len(books))
+        for b in books.values():
+            if b.state.mode == OPEN and b.symbol in self._closes:
+                equity += b.state.side * (self._closes[b.symbol] - b.state.entry) * b.state.qty
+        day = ts.strftime("%Y-%m-%d")
+        if day != self.health.day:
+            self.health.day, self.health.day_start_equity = day, equity
+        self.health.equity = equity
+        start = self.health.day_start_equity
+        limit = self.config.max_daily_drawdown
+        if start > 0 and equity < start * (1 - limit) and self.health.state == ACTIVE and not self.kill.engaged:
+            loss = 1 - equity / start
+            await self._auto_kill(f"daily drawdown {loss:.1%} on {day} is beyond MAX_DAILY_DRAWDOWN {limit:.1%}")
+
+    async def _reload_settings(self) -> None:
+        """``state/runtime_settings.json`` changed: the risk limits apply from this tick; a mode change waits."""
+        if self.settings_source is None:
+            return
+        path = self.state_dir / "runtime_settings.json"
+        stamp = path.stat().st_mtime if path.exists() else None
+        if stamp == self._settings_stamp:
+            return
+        first = self._settings_stamp == "unseen"
+        self._settings_stamp = stamp
+        if first:  # the limits the runner started with came from this file already
+            return
+        try:
+            fresh = await self._run_io(self.settings_source)
+        except AiTradeError as exc:
+            await self._run_io(self.ledger.event, "settings_rejected", None, {"error": str(exc)})
+            self._say(f"runtime settings not applied: {exc}")
+            return
+        if fresh.runtime_quarantine:
+            why = f"corrupt runtime settings moved aside: {fresh.runtime_quarantine[0]}"
+            await self._run_io(self.ledger.event, "settings_rejected", None, {"error": why})
+            return
+        changes: dict[str, Any] = {}
+        rules = {s: replace(r, risk_per_trade=fresh.risk_per_trade, max_notional=fresh.max_position_notional)
+                 for s, r in self.config.rules.items()}  # fmt: skip
+        if rules != self.config.rules:
+            before = next(iter(self.config.rules.values()))
+            if before.risk_per_trade != fresh.risk_per_trade:
+                changes["risk_per_trade"] = fresh.risk_per_trade
+            if before.max_notional != fresh.max_position_notional:
+                changes["max_position_notional"] = fresh.max_position_notional
+            self.config.rules = rules
+        for name, attr in (("max_open_positions", "max_open_positions"), ("max_daily_drawdown", "max_daily_drawdown")):
+            if getattr(self.config, attr) != getattr(fresh, name):
+                changes[name] = getattr(fresh, name)
+                setattr(self.config, attr, getattr(fresh, name))
+        detail: dict[str, Any] = {"applied": changes}
+        wanted = getattr(fresh, "requested_mode", fresh.execution_mode)
+        if wanted != self.config.mode and wanted in ("paper", "live"):
+            detail["needs_restart"] = f"execution mode {wanted} (running {self.config.mode})"
+        self.health.settings_applied_at = pd.Timestamp.now(tz="UTC").isoformat()
+        await self._run_io(self.ledger.event, "settings", None, detail)
+        self._say(f"runtime settings applied: {changes or 'no change to the limits'}"
+                  + (f"; {detail['needs_restart']} needs a restart" if "needs_restart" in detail else ""))  # fmt: skip
+        await self.beat("running")
 
     async def _error(self, symbol: str, exc: Exception) -> None:
         self.health.last_error = f"{symbol}: {exc}"
@@ -328,10 +404,19 @@ class Runner:
                     book = replace(book, entry_id=None, stop_id=None, target_id=None)
         elif s.mode == OPEN:
             fired = await self._fired(book)
+            hit, why = (-1.0, -1) if fired is not None or self._native(broker) else protection_exit(
+                s, bar.open, bar.high, bar.low)  # fmt: skip
             if fired is not None:
                 trades.append(self._trade(book, s, fired, stamp))
                 await self._drop_protections(book)
                 s, exited = State(), True
+            elif hit >= 0:  # a synthetic stop or target, watched here: the venue holds none
+                named = EXIT_REASONS[why]
+                filled = await self._exit(book, s, ts, named)
+                if filled is not None:
+                    trades.append(self._trade(book, s, filled, stamp, named))
+                    events.append(("synthetic_exit", {"reason": named, "level": hit}))
+                    s, exited = State(), True
             else:
                 moved = trail(s, bar.high, bar.low, genome)
                 reason = close_reason(moved, t, bar.high, bar.low, bar.atr, bar.p_long, bar.p_short, genome)
@@ -372,6 +457,10 @@ class Runner:
         return sum(b.state.mode != FLAT for b in books.values()) < self.config.max_open_positions
 
     # --- orders ------------------------------------------------------------------------------------------
+    @staticmethod
+    def _native(broker: Any) -> bool:
+        return bool(broker.capabilities.native_protections)
+
     @staticmethod
     def _brackets(broker: Any) -> bool:
         return bool(getattr(broker.capabilities, "brackets", False))
@@ -474,6 +563,8 @@ class Runner:
     async def _move_stop(self, book: Book, moved: State, ts: pd.Timestamp) -> Book:
         """Trailing: the new stop is placed before the old one is cancelled (never uncovered)."""
         n = book.trail_n + 1
+        if not self._native(self.router.broker_for(book.symbol)):
+            return replace(book, trail_n=n)  # a synthetic stop moves in the book; the next bars are checked against it
         new_id = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), "trail", n)
         old = [p for p in await self._protections(book) if p.kind == "stop_loss"]
         await self.router.place_protection(Protection(book.symbol, "stop_loss", _dec(moved.stop), _dec(moved.qty),
@@ -562,5 +653,11 @@ class Runner:
                 "coverage": {"open": len(positions), "protected": sum(int(p["protected"]) for p in positions),
                              "seconds_uncovered": self.health.seconds_uncovered},
                 "last_error": self.health.last_error, "kill": asdict(self.kill),
+                "equity": self.health.equity, "day_start_equity": self.health.day_start_equity,
+                "settings_applied_at": self.health.settings_applied_at,
+                "limits": {"max_open_positions": self.config.max_open_positions,
+                           "max_daily_drawdown": self.config.max_daily_drawdown,
+                           "risk_per_trade": next(iter(self.config.rules.values())).risk_per_trade
+                           if self.config.rules else None},
                 "realised_cash": sum(b.cash for b in books.values()) if books else None}  # fmt: skip
         await self._run_io(control.write_heartbeat, self.state_dir, beat)
