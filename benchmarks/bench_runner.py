@@ -6,6 +6,7 @@ import asyncio
 import json
 import tempfile
 import time
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
@@ -18,30 +19,136 @@ from aitrade.signals import load_signals, write_signals
 from aitrade.strategy import Genome
 
 SYMBOLS, BARS = ("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"), 2_000
+WIDE = tuple(f"C{i:02d}USDT" for i in range(40))
 
 
-def artifact(folder: Path) -> Path:
+def artifact(folder: Path, symbols: tuple[str, ...] = SYMBOLS, bars: int = BARS) -> Path:
     rng = np.random.default_rng(0)
-    idx = pd.date_range("2024-01-01", periods=BARS, freq="1h", tz="UTC")
+    idx = pd.date_range("2024-01-01", periods=bars, freq="1h", tz="UTC")
     frames = []
-    for sym in SYMBOLS:
-        c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, BARS)))
+    for sym in symbols:
+        c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, bars)))
         o = np.r_[c[0], c[:-1]]
-        pl = rng.uniform(0, 0.9, BARS)
-        bars = {"open": o, "high": np.maximum(o, c) * 1.004, "low": np.minimum(o, c) * 0.996, "close": c}
+        pl = rng.uniform(0, 0.9, bars)
+        ohlc = {"open": o, "high": np.maximum(o, c) * 1.004, "low": np.minimum(o, c) * 0.996, "close": c}
         frames.append(pd.DataFrame({"symbol": sym, "ts": idx, "p_long": pl, "p_short": rng.uniform(0, 1 - pl),
-                                    "regime": 0, **bars, "atr": c * 0.01, "fold": 0}))  # fmt: skip
-    write_signals(folder, pd.concat(frames), {"mode": "bench", "synthetic": list(SYMBOLS)})
+                                    "regime": 0, **ohlc, "atr": c * 0.01, "fold": 0}))  # fmt: skip
+    write_signals(folder, pd.concat(frames), {"mode": "bench", "synthetic": list(symbols)})
     (folder / "run.json").write_text(json.dumps({"status": "complete"}))
     return folder
+
+
+def _home(root: Path) -> Path:
+    home = root / "home"
+    home.mkdir()
+    (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.99\n")
+    return home
+
+
+def tick_latency(root: Path) -> dict[str, float]:
+    """One tick over 40 symbols (facts, rules, intents written ahead, orders, books saved) against 40 bare
+    router calls (a market order and its lookup at the same paper venue)."""
+    import aiohttp  # noqa: PLC0415
+
+    from aitrade.brokers.base import OrderRequest, Side  # noqa: PLC0415
+    from aitrade.factory import build_brokers  # noqa: PLC0415
+    from aitrade.router import Router  # noqa: PLC0415
+
+    home = _home(root)
+    run = artifact(root / "wide", WIDE, 300)
+    params = root / "wide.json"
+    params.write_text(json.dumps(Genome(conf=0.5, pullback=0.0, fill_wait=1).to_dict()))
+    settings = load_settings(home)
+    config, feed = runner_cmd.prepare(settings, signals=str(run), params=str(params), mode="paper", replay=True,
+                                      capital=40_000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    t0 = time.perf_counter()
+    asyncio.run(runner_cmd.run_foreground(settings, config, feed))
+    per_tick = (time.perf_counter() - t0) / 300
+
+    async def bare() -> float:
+        other = load_settings(_home(root / "bare"))
+        async with aiohttp.ClientSession() as http:
+            brokers = build_brokers(other, http, "paper", ["bitget"], market_data=False)
+            routing = dict.fromkeys(WIDE, "bitget")
+            async with Router(other, http, mode="paper", symbols=list(WIDE), routing=routing, brokers=brokers) as r:
+                sim = r.brokers["bitget"]
+                for sym in WIDE:
+                    await sim.on_bar(sym, Decimal(101), Decimal(99), Decimal(100))
+                best = float("inf")
+                for k in range(5):
+                    t = time.perf_counter()
+                    for sym in WIDE:
+                        req = OrderRequest(
+                            sym, Side.BUY if k % 2 == 0 else Side.SELL, Decimal("0.1"), f"at-b-{k}-{sym}"
+                        )
+                        await r.place_order(req)
+                        await r.get_order(sym, req.client_id)
+                    best = min(best, time.perf_counter() - t)
+                return best
+
+    (root / "bare").mkdir()
+    router_s = asyncio.run(bare())
+    print(f"one tick over 40 symbols (decisions, write-ahead intents, orders, books) {per_tick * 1e3:.1f} ms against "
+          f"40 bare router orders with lookups {router_s * 1e3:.1f} ms -> {per_tick / router_s:.2f}x")  # fmt: skip
+    return {"tick_40_symbols_ms": per_tick * 1e3, "bare_router_40_orders_ms": router_s * 1e3,
+            "tick_vs_bare_router": per_tick / router_s}  # fmt: skip
+
+
+def restart_time(root: Path) -> dict[str, float]:
+    """kill -9 in the middle of a replay, then the time until the restarted runner has reconciled and ticks."""
+    import os  # noqa: PLC0415
+    import signal  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    from aitrade.brokers.paperstore import PaperStore  # noqa: PLC0415
+    from aitrade.errors import StateFileError  # noqa: PLC0415
+    from aitrade.runner import control  # noqa: PLC0415
+    from aitrade.runner.ledger import TradeLedger  # noqa: PLC0415
+
+    home = _home(root)
+    run = artifact(root / "sig", SYMBOLS, 1_500)
+    env = {**os.environ, "AITRADE_HOME": str(home)}
+    cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(run), "--replay", "--foreground",
+           "--speed", "100"]  # fmt: skip
+    state = home / "state"
+
+    def ticking(pid: int, n: int) -> bool:
+        try:
+            beat = control.read_heartbeat(state) or {}
+        except StateFileError:  # being replaced
+            return False
+        return beat.get("pid") == pid and beat.get("ticks", 0) >= n
+
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not ticking(proc.pid, 200):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    ledger = TradeLedger(state / "trades.sqlite", read_only=True)
+    open_books = [b for b in ledger.books().values() if b.state.mode == 2]
+    ledger.close()
+    store = PaperStore(state / "paper_bitget.sqlite", read_only=True)
+    held = {p["symbol"] for p in store.load()["protections"].values()}
+    store.close()
+    uncovered = sum(b.symbol not in held for b in open_books)
+    t0 = time.perf_counter()
+    again = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    while not ticking(again.pid, 1):
+        time.sleep(0.02)
+    took = time.perf_counter() - t0
+    again.send_signal(signal.SIGTERM)
+    again.wait()
+    print(f"kill -9 with {len(open_books)} positions open: restarted, reconciled and ticking in {took:.1f} s "
+          f"(interpreter and imports included); positions without a protection at the venue meanwhile: "
+          f"{uncovered}")  # fmt: skip
+    return {"restart_to_trading_s": took, "positions_open_at_kill": len(open_books), "uncovered": uncovered}
 
 
 def main() -> dict[str, float]:
     genome = Genome(sl=1.5, tp=2.5, conf=0.6, pullback=0.2, fill_wait=3)
     with tempfile.TemporaryDirectory() as tmp:
-        home = Path(tmp) / "home"
-        home.mkdir()
-        (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.99\n")
+        home = _home(Path(tmp))
         run = artifact(Path(tmp) / "sig")
         params = Path(tmp) / "genome.json"
         params.write_text(json.dumps(genome.to_dict()))
@@ -63,8 +170,13 @@ def main() -> dict[str, float]:
           f"the backtest {backtest * 1e3:.0f} ms "
           f"-> the replay takes {replay / backtest:,.0f}x the backtest's time (a write-ahead ledger and a paper "
           "venue per bar)")  # fmt: skip
-    return {"replay_s": replay, "backtest_s": backtest, "replay_vs_backtest": replay / backtest,
-            "replay_symbol_bars_per_s": bars / replay}  # fmt: skip
+    out = {"replay_s": replay, "backtest_s": backtest, "replay_vs_backtest": replay / backtest,
+           "replay_symbol_bars_per_s": bars / replay}  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        out |= tick_latency(Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp:
+        out |= restart_time(Path(tmp))
+    return out
 
 
 if __name__ == "__main__":
