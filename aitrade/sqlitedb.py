@@ -12,6 +12,7 @@ import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 
 def is_busy(exc: sqlite3.OperationalError) -> bool:
@@ -30,6 +31,16 @@ def durable(db: sqlite3.Connection) -> None:
     """WAL with ``synchronous=FULL``: a committed record survives an OS crash, not only a process crash."""
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=FULL")
+
+
+def fetch(db: sqlite3.Connection, sql: str, args: tuple[Any, ...], busy: Callable[[], Exception]) -> list[Any]:
+    """Every row of one query; ``busy()`` builds the error raised when the file stays locked."""
+    try:
+        return db.execute(sql, args).fetchall()
+    except sqlite3.OperationalError as exc:
+        if is_busy(exc):
+            raise busy() from exc
+        raise
 
 
 @contextmanager

@@ -12,8 +12,12 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given
+from hypothesis import settings as settings_
+from hypothesis import strategies as st
 
 from aitrade.brokers.paperstore import PaperStore
 from aitrade.cli import main
@@ -23,6 +27,7 @@ from aitrade.errors import StateFileError
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
 from aitrade.runner.parity import compare
+from aitrade.signals import write_signals
 from aitrade.strategy import FLAT, OPEN
 from tests.test_backtest import make_signals
 
@@ -408,3 +413,40 @@ async def test_a_venue_without_native_stops_is_protected_by_the_runner(tmp_path:
     paper = _paper(settings.state_dir)
     assert not paper["protections"]  # nothing was held at the venue
     assert all(o["client_id"].startswith("at-") for o in paper["orders"].values())
+
+
+def _market(seed: int, n: int, symbols: tuple[str, ...]) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    idx = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC")
+    frames = []
+    for sym in symbols:
+        c = 100 * np.exp(np.cumsum(rng.standard_t(4, n) * 0.01))
+        o = np.r_[c[0], c[:-1]] * np.exp(rng.normal(0, 0.002, n))  # gaps at the open
+        hi = np.maximum(o, c) * (1 + np.abs(rng.normal(0, 0.004, n)))
+        lo = np.minimum(o, c) * (1 - np.abs(rng.normal(0, 0.004, n)))
+        pl = rng.uniform(0, 0.95, n)
+        frames.append(pd.DataFrame({"symbol": sym, "ts": idx, "p_long": pl, "p_short": rng.uniform(0, 1 - pl),
+                                    "regime": 0, "open": o, "high": hi, "low": lo, "close": c,
+                                    "atr": c * rng.uniform(0.004, 0.02), "fold": 0}))  # fmt: skip
+    return pd.concat(frames)
+
+
+@settings_(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(seed=st.integers(0, 10_000), sl=st.floats(0.3, 3.0), tp=st.floats(0.5, 4.0), conf=st.floats(0.4, 0.8),
+       pullback=st.floats(0.0, 1.0), fill_wait=st.integers(1, 5), max_hold=st.integers(2, 60),
+       trail_act=st.floats(0.2, 5.0), trail_off=st.floats(0.1, 2.0), vol_exit=st.floats(1.0, 8.0),
+       abort=st.floats(0.3, 1.0))  # fmt: skip
+def test_replay_parity_over_generated_markets(
+    tmp_path_factory: pytest.TempPathFactory, seed: int, **genes: float
+) -> None:
+    root = tmp_path_factory.mktemp("gen")
+    home = _home(root)
+    frame = _market(seed, 400, ("BTCUSDT", "ETHUSDT"))
+    run = root / "sig"
+    write_signals(run, frame, {"mode": "test", "synthetic": ["BTCUSDT", "ETHUSDT"]})
+    params = _params(root, genes)
+    assert main(["--home", str(home), "runner", "start", "--signals", str(run), "--params", str(params), "--replay",
+                 "--foreground"]) == 0  # fmt: skip
+    expected = _backtest(home, run, params)
+    report = compare(expected, runner_cmd.trades(load_settings(home)))
+    assert report.ok, report.diff.head().to_string()

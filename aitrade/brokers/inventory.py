@@ -40,7 +40,7 @@ from typing import Any
 from aitrade.brokers.base import OrderRequest, Side
 from aitrade.errors import HaltError, LedgerBusy, SkipError, StateFileError
 from aitrade.locks import ProcessLock
-from aitrade.sqlitedb import connect, durable, immediate, is_busy
+from aitrade.sqlitedb import connect, durable, fetch, immediate, is_busy
 from aitrade.statefile import quarantine
 
 log = logging.getLogger(__name__)
@@ -196,12 +196,7 @@ class OwnedInventory:
             yield db
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            if is_busy(exc):
-                raise self._busy_error() from exc
-            raise
+        return fetch(self._db, sql, args, self._busy_error)
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor | None:
         return None if self.read_only else self._db.execute(sql, args)

@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aitrade.errors import LedgerBusy, StateFileError
-from aitrade.sqlitedb import connect, durable, immediate, is_busy
+from aitrade.sqlitedb import connect, durable, fetch, immediate, is_busy
 from aitrade.strategy import State
 
 SCHEMA = 1
@@ -151,12 +151,7 @@ class TradeLedger:
         return immediate(self._db, self._busy)
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
-        try:
-            return self._db.execute(sql, args).fetchall()
-        except sqlite3.OperationalError as exc:
-            if is_busy(exc):
-                raise self._busy() from exc
-            raise
+        return fetch(self._db, sql, args, self._busy)
 
     def close(self) -> None:
         self._db.close()
