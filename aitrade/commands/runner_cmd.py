@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -75,14 +75,28 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
     from aitrade.strategy import Genome  # noqa: PLC0415
     from aitrade.universe import asset_class  # noqa: PLC0415
 
-    if not replay:
-        raise UserError("the venue feed (closed bars from the broker) is not built yet: add --replay to replay "
-                        "history through paper")  # fmt: skip
-    if mode != "paper":
+    if not replay and signals != "model":
+        raise UserError("a signals run is history: add --replay to replay it through paper, or trade the promoted "
+                        "model on the venue's bars with --signals model")  # fmt: skip
+    if replay and mode != "paper":
         raise UserError("a replay trades paper only (its market is history); use --mode paper")
     genome = load_genome(params) if params else Genome.from_mapping(settings.profile.strategy)
     feed: Any
-    if signals == "model":
+    if not replay:
+        if start or end or source or path:
+            raise UserError("--start, --end, --source and --path go with --replay; the venue feed trades from now")
+        if mode == "live" and not settings.allow_live:
+            raise UserError("live trading needs ALLOW_LIVE=1 (environment or .env)")
+        from aitrade.runner.inference import ModelSignals  # noqa: PLC0415
+
+        production = settings.state_dir / "production"
+        model = ModelSignals(production, symbols)
+        if interval and interval != model.interval:
+            raise UserError(f"the promoted model was trained on {model.interval} bars, not {interval}")
+        feed = VenueSpec(model)
+        names = list(model.symbols)
+        origin = f"model:{production.resolve()} (venue {model.interval})"
+    elif signals == "model":
         feed, origin = _model_feed(settings, source=source, symbols=symbols, interval=interval, path=path,
                                    start=start, end=end, speed=speed)  # fmt: skip
         names = list(feed.symbols)
@@ -108,10 +122,21 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
         rule = base.rules(sym)
         rules[sym] = replace(rule, allow_short=rule.allow_short and shorting)
     return RunnerConfig(mode=mode, signals_run=origin, genome=genome, rules=rules, capital=capital,
+                        feed="replay" if replay else "venue",
                         start=start, end=end, speed=speed, strategy_id=settings.strategy_id,
                         max_open_positions=max(settings.max_open_positions, 1),
                         max_daily_drawdown=settings.max_daily_drawdown,
                         params_file=str(params) if params else None), feed  # fmt: skip
+
+
+@dataclass
+class VenueSpec:
+    """A venue feed to build once the router is up (the feed asks the brokers for candles)."""
+
+    model: Any
+    clock: Any = None
+    poll_s: float = 1.0
+    settle_s: float = 2.0
 
 
 def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | None, interval: str | None,
@@ -133,8 +158,12 @@ def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | 
     return feed, f"model:{production.resolve()} ({src} {model.interval})"
 
 
-async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: bool = False) -> dict[str, Any]:
-    """Run the loop in this process (the background runner runs this too). Holds the runner lock throughout."""
+async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: bool = False,
+                         stop: asyncio.Event | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run the loop in this process (the background runner runs this too). Holds the runner lock throughout.
+
+    ``stop``: an event that ends the loop after its current tick, as SIGTERM does.
+    """
     import aiohttp  # noqa: PLC0415
 
     from aitrade.alerts import Alerts  # noqa: PLC0415
@@ -143,6 +172,7 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
     from aitrade.factory import build_brokers  # noqa: PLC0415
     from aitrade.router import Router  # noqa: PLC0415
     from aitrade.runner.engine import Runner  # noqa: PLC0415
+    from aitrade.runner.venue import VenueFeed  # noqa: PLC0415
     from aitrade.universe import asset_class  # noqa: PLC0415
 
     lock = runner_lock(settings)
@@ -160,15 +190,22 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
                                 "resume it with the same options, or start afresh with --reset (archives the "
                                 "ledger and paper accounts)")  # fmt: skip
             routing = {s: "bitget" if cost_class(s, asset_class(s)) == "crypto" else "tinkoff" for s in config.rules}
+            live_feed = isinstance(feed, VenueSpec)
             async with aiohttp.ClientSession() as http:
                 alerts = Alerts(settings, http)
                 alerts.start()
                 try:
-                    brokers = build_brokers(settings, http, "paper", set(routing.values()), market_data=False)
-                    router = Router(settings, http, mode="paper", symbols=list(routing), routing=routing,
+                    brokers = build_brokers(settings, http, config.mode, set(routing.values()),
+                                            market_data=live_feed)  # fmt: skip
+                    router = Router(settings, http, mode=config.mode, symbols=list(routing), routing=routing,
                                     brokers=brokers)  # fmt: skip
                     async with router:
-                        runner = Runner(config, router, ledger, settings.state_dir, feed, alerts)
+                        runner = Runner(config, router, ledger, settings.state_dir, None, alerts)
+                        if stop is not None:
+                            runner._stop = stop
+                        runner.feed = (VenueFeed(router, feed.model, clock=feed.clock, poll_s=feed.poll_s,
+                                                 settle_s=feed.settle_s, stop=runner.stopping)
+                                       if live_feed else feed)  # fmt: skip
                         runner.settings_source = lambda: load_settings(settings.home)
                         result = await runner.run()
                 finally:

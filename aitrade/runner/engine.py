@@ -60,6 +60,7 @@ from aitrade.strategy import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 ACTIVE, REDUCING, HALTED = "ACTIVE", "REDUCING", "HALTED"
+COVER_EVERY_S = 15.0  # between bars, protections of open positions are re-checked this often
 BEAT_EVERY_S = 0.25  # the heartbeat's most frequent write (a replay at full speed ticks far faster)
 LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
                  "trail": "trail"}  # fmt: skip
@@ -87,8 +88,10 @@ class RunnerConfig:
     max_consecutive_errors: int = 5
     params_file: str | None = None
 
+    feed: str = "replay"
+
     def session(self) -> dict[str, Any]:
-        return {"mode": self.mode, "feed": "replay", "signals_run": self.signals_run, "genome": self.genome.to_dict(),
+        return {"mode": self.mode, "feed": self.feed, "signals_run": self.signals_run, "genome": self.genome.to_dict(),
                 "capital": self.capital, "symbols": sorted(self.rules), "start": self.start, "end": self.end,
                 "strategy_id": self.strategy_id,
                 "long_only": not any(r.allow_short for r in self.rules.values())}  # fmt: skip
@@ -129,6 +132,7 @@ class Runner:
         self.settings_source: Callable[[], Any] | None = None  # re-reads the settings when runtime_settings changes
         self._settings_stamp: float | str | None = "unseen"
         self._closes: dict[str, float] = {}
+        self._covered_at = -1e18
 
     def _say(self, text: str) -> None:
         if self.alerts is not None:
@@ -140,6 +144,9 @@ class Runner:
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def stopping(self) -> bool:
+        return self._stop.is_set()
 
     # --- the loop ----------------------------------------------------------------------------------------
     async def run(self) -> dict[str, Any]:
@@ -264,7 +271,11 @@ class Runner:
         await self._reload_settings()
         if self.health.state == HALTED:
             self.health.ticks += 1
-            await self.beat("running")
+            await self.beat("running", every_s=BEAT_EVERY_S)
+            return
+        if not bars:  # an idle step of a live feed: fills, synthetic levels, coverage, staleness
+            await self.watch()
+            await self.beat("running", every_s=BEAT_EVERY_S)
             return
         for symbol in sorted(bars):
             if symbol not in self.config.rules:
@@ -279,8 +290,68 @@ class Runner:
                 self.health.state = HALTED
         self._closes.update({s: b.close for s, b in bars.items()})
         await self._drawdown_guard(ts)
+        await self._stale_guard()
         self.health.ticks += 1
         await self.beat("running", every_s=BEAT_EVERY_S)
+
+    async def _stale_guard(self) -> None:
+        """A live feed whose closed bars stopped arriving arms ``pause``: no decision on data that is not there."""
+        stale = getattr(self.feed, "stale", {})
+        late = {s: n for s, n in stale.items() if n >= getattr(self.feed, "stale_bars", 3)}
+        if late and self.health.state == ACTIVE and not self.kill.engaged:
+            worst = max(late, key=late.__getitem__)
+            await self._auto_kill(f"stale data: {worst} has no closed bar for {late[worst]} intervals")
+
+    async def watch(self) -> None:
+        """Between bars (live feeds): protect fills as soon as they happen where the venue takes no bracket,
+        exit at synthetic levels where it holds no stops, re-check coverage every ``COVER_EVERY_S``."""
+        loop = asyncio.get_running_loop()
+        cover_due = loop.time() - self._covered_at >= COVER_EVERY_S
+        for book in (await self._run_io(self.ledger.books)).values():
+            broker = self.router.broker_for(book.symbol)
+            try:
+                if book.state.mode == PENDING and not self._brackets(broker):
+                    await self._watch_fill(book)
+                elif book.state.mode == OPEN and not self._native(broker):
+                    await self._watch_levels(book, broker)
+                elif book.state.mode == OPEN and cover_due:
+                    await self._cover(book)
+            except (RetryableError, SkipError, ReconcileError) as exc:
+                await self._error(book.symbol, exc)
+        if cover_due:
+            self._covered_at = loop.time()
+
+    async def _watch_fill(self, book: Book) -> None:
+        order = await self._lookup(book.symbol, book.entry_id)
+        if order is None or order.status is not OrderStatus.FILLED:
+            return
+        seen = asyncio.get_running_loop().time()
+        rules = self.config.rules[book.symbol]
+        state = replace(opened(book.state, float(order.avg_price or 0), book.t + 1, self.config.genome, rules),
+                        fee=float(order.fee))  # fmt: skip
+        held = replace(book, state=state, entry_bar=pd.Timestamp.now(tz="UTC").isoformat())
+        await self._run_io(self.ledger.mark, order.client_id, "filled", order.venue_order_id)
+        await self._cover(held)
+        self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
+        fill = {"client_id": order.client_id, "price": str(order.avg_price), "quantity": str(order.filled)}
+        await self._run_io(self.ledger.save_book, held, events=[("fill", fill)])
+        self._say(f"{book.symbol} entry filled: {order.filled} at {order.avg_price}; protections placed")
+
+    async def _watch_levels(self, book: Book, broker: Any) -> None:
+        s = book.state
+        price = float(await broker.last_price(book.symbol))
+        hit, why = protection_exit(s, price, price, price)
+        if hit < 0:
+            return
+        stamp, named = pd.Timestamp.now(tz="UTC"), EXIT_REASONS[why]
+        filled = await self._exit(book, s, stamp, named)
+        if filled is None:
+            return
+        trade = self._trade(book, s, filled, stamp.isoformat(), named)
+        flat = replace(book, state=State(), cash=book.cash + trade["pnl"], entry_id=None, stop_id=None,
+                       target_id=None, entry_bar=None, trail_n=0)  # fmt: skip
+        events = [("synthetic_exit", {"reason": named, "price": price})]
+        await self._run_io(self.ledger.save_book, flat, trades=[trade], events=events)
 
     async def _drawdown_guard(self, ts: pd.Timestamp) -> None:
         """Equity (realised sleeves plus open positions at the last close) against the day's start; beyond
@@ -647,7 +718,7 @@ class Runner:
                       "entry": b.state.entry, "stop": b.state.stop, "target": b.state.target,
                       "protected": 1 if b.stop_id is not None else 0}
              for b in books.values() if b.state.mode == OPEN]  # fmt: skip
-        beat = {"pid": os.getpid(), "mode": self.config.mode, "feed": "replay", "phase": phase,
+        beat = {"pid": os.getpid(), "mode": self.config.mode, "feed": self.config.feed, "phase": phase,
                 "state": self.health.state, "ticks": self.health.ticks, "last_bar": dict(self.health.last_bars),
                 "positions": positions, "pending": sum(b.state.mode == PENDING for b in books.values()),
                 "coverage": {"open": len(positions), "protected": sum(int(p["protected"]) for p in positions),

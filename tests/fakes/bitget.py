@@ -75,6 +75,7 @@ class FakeBitget:
         self.delay_s = 1.0  # a ``delay`` fault holds a request this long before the venue sees it (in transit)
         self.echo_headers = False  # error bodies echo the request headers (a venue misbehaving)
         self.now_ms: int | None = None  # fixed clock for tests; None = real time
+        self.market_now_ms: int | None = None  # the candles' clock alone (a replayed market), else ``clock()``
         self.demo = False  # expect the paptrading header
         self.prices: dict[str, Decimal] = {}  # set_price() overrides the deterministic path
         self.usdt = Decimal(10_000)  # spot USDT
@@ -625,7 +626,7 @@ class FakeBitget:
         if history and not mix and "endTime" not in q:
             return self.error("40019", "Parameter endTime cannot be empty")
         step_s = table[gran]
-        now = self.clock()
+        now = self.market_now_ms if self.market_now_ms is not None else self.clock()
         end = min(int(q.get("endTime", now)), now)
         start = int(q["startTime"]) if "startTime" in q else 0
         if mix and history and "startTime" in q and end - start > 90 * 86_400_000:
