@@ -451,3 +451,110 @@ def test_replay_parity_over_generated_markets(
     expected = _backtest(home, run, params)
     report = compare(expected, runner_cmd.trades(load_settings(home)))
     assert report.ok, report.diff.head().to_string()
+
+
+@pytest.mark.parametrize(("point", "nth"), [("intent_written", 7), ("order_sent", 9), ("fill_seen", 5),
+                                            ("protection_placed", 3)])  # fmt: skip
+def test_killed_at_each_point_between_decision_and_protection(tmp_path: Path, artifact: Path, point: str,
+                                                              nth: int) -> None:  # fmt: skip
+    """SIGKILL at a named point (the n-th time it is reached), then a restart: the backtest's trades, no order
+    twice, every open position protected once the restarted runner has reconciled."""
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(artifact), "--params", str(params),
+           "--replay", "--foreground"]  # fmt: skip
+    env = {**os.environ, "AITRADE_HOME": str(home)}
+    died = subprocess.run(cmd, env={**env, "AITRADE_FAILPOINT": f"{point}:{nth}"}, capture_output=True, text=True,
+                          timeout=300, check=False)  # fmt: skip
+    assert died.returncode == -signal.SIGKILL, died.stderr
+    again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert again.returncode == 0, again.stderr
+    settings = load_settings(home)
+    expected = _backtest(home, artifact, params)
+    got = runner_cmd.trades(settings)
+    report = compare(expected, got)
+    assert report.ok, report.diff.head().to_string()
+    paper = _paper(settings.state_dir)
+    filled = [o for o in paper["orders"].values() if o["status"] == "filled"]
+    assert len(filled) == 2 * len(got) + report.still_open
+    ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+    open_books = [b for b in ledger.books().values() if b.state.mode == OPEN]
+    ledger.close()
+    held = {p["symbol"] for p in paper["protections"].values() if p["kind"] == "stop_loss"}
+    assert all(b.symbol in held for b in open_books)
+
+
+def test_killed_in_the_middle_of_a_flatten_finishes_it_on_restart(tmp_path: Path, artifact: Path) -> None:
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    settings = load_settings(home)
+    env = {**os.environ, "AITRADE_HOME": str(home)}
+    base = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(artifact), "--params", str(params),
+            "--replay", "--foreground", "--speed", "20"]  # fmt: skip
+    proc = subprocess.Popen(base, env={**env, "AITRADE_FAILPOINT": "flatten"}, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        _wait(lambda: len((control.read_heartbeat(settings.state_dir) or {}).get("positions") or []) >= 2,
+              what="two positions")  # fmt: skip
+        control.arm(settings.state_dir, "flatten", "mid-flatten test")
+        assert proc.wait(timeout=60) == -signal.SIGKILL  # died after closing the first book
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert control.read_kill(settings.state_dir).acted_at is None  # not confirmed: it did not finish
+    again = subprocess.Popen(base, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        _wait(lambda: control.read_kill(settings.state_dir).acted_at is not None, what="the flatten confirmed")
+    finally:
+        again.send_signal(signal.SIGTERM)
+        again.wait(timeout=60)
+    paper = _paper(settings.state_dir)
+    assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
+    ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
+    assert all(b.state.mode == FLAT for b in ledger.books().values())
+    ledger.close()
+
+
+async def test_a_slow_venue_holds_up_only_its_own_symbols(tmp_path: Path, artifact: Path) -> None:
+    import asyncio  # noqa: PLC0415
+    from decimal import Decimal  # noqa: PLC0415
+
+    import aiohttp  # noqa: PLC0415
+
+    from aitrade.brokers.quotes import PaperPrices  # noqa: PLC0415
+    from aitrade.brokers.simulated import SimulatedBroker  # noqa: PLC0415
+    from aitrade.costs import costs_for  # noqa: PLC0415
+    from aitrade.router import Router  # noqa: PLC0415
+    from aitrade.runner.engine import Runner  # noqa: PLC0415
+
+    starts: dict[str, list[float]] = {"slow": [], "fast": []}
+
+    class Timed(SimulatedBroker):
+        delay = 0.0
+
+        async def on_bar(self, symbol: str, high: Decimal, low: Decimal, close: Decimal, **kw: object) -> list[str]:
+            starts[self.name].append(asyncio.get_running_loop().time())
+            await asyncio.sleep(self.delay)
+            return await super().on_bar(symbol, high, low, close, **kw)  # type: ignore[arg-type]
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    params = _params(tmp_path, GENOMES["trailing"])
+    config, feed = runner_cmd.prepare(settings, signals=str(artifact), params=str(params), mode="paper", replay=True,
+                                      capital=1000.0, long_only=False, start=None, end="2022-01-05", speed=0.0)  # fmt: skip
+    sims = {}
+    for name, delay in (("slow", 0.2), ("fast", 0.0)):
+        prices = PaperPrices(None)
+        sim = Timed(name, settings.state_dir / f"paper_{name}.sqlite", prices, costs_for("crypto"), bars_only=True)
+        sim.delay, prices.broker = delay, sim
+        sims[name] = sim
+    ledger = TradeLedger(settings.state_dir / "trades.sqlite")
+    async with aiohttp.ClientSession() as http:
+        routing = {"BTCUSDT": "slow", "ETHUSDT": "fast"}  # BTCUSDT comes first in a tick
+        router = Router(settings, http, mode="paper", symbols=list(routing), routing=routing, brokers=sims)
+        async with router:
+            await Runner(config, router, ledger, settings.state_dir, feed).run()
+    ledger.close()
+    pairs = list(zip(starts["slow"], starts["fast"], strict=True))
+    assert len(pairs) >= 8
+    assert all(fast - slow < 0.1 for slow, fast in pairs)  # the fast venue did not wait for the slow one

@@ -36,7 +36,7 @@ import pandas as pd
 from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
 from aitrade.brokers.ids import client_id
 from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
-from aitrade.runner import control
+from aitrade.runner import control, failpoints
 from aitrade.runner.ledger import Book, TradeLedger
 from aitrade.runner.replay import BarSignal
 from aitrade.strategy import (
@@ -277,9 +277,20 @@ class Runner:
             await self.watch()
             await self.beat("running", every_s=BEAT_EVERY_S)
             return
+        venues: dict[str, list[str]] = {}  # each venue's symbols in turn; venues side by side
         for symbol in sorted(bars):
-            if symbol not in self.config.rules:
-                continue
+            if symbol in self.config.rules:
+                venues.setdefault(self.router.broker_for(symbol).name, []).append(symbol)
+        await asyncio.gather(*(self._venue_bars(symbols, ts, bars) for symbols in venues.values()))
+        self._closes.update({s: b.close for s, b in bars.items()})
+        await self._drawdown_guard(ts)
+        await self._stale_guard()
+        self.health.ticks += 1
+        await self.beat("running", every_s=BEAT_EVERY_S)
+
+    async def _venue_bars(self, symbols: list[str], ts: pd.Timestamp, bars: dict[str, BarSignal]) -> None:
+        """One venue's symbols of a tick, one after the other; a slow venue holds up only its own."""
+        for symbol in symbols:
             try:
                 await self.process_bar(symbol, ts, bars[symbol])
                 self.health.errors_in_row = 0
@@ -288,11 +299,6 @@ class Runner:
             except HaltError as exc:
                 await self._error(symbol, exc)
                 self.health.state = HALTED
-        self._closes.update({s: b.close for s, b in bars.items()})
-        await self._drawdown_guard(ts)
-        await self._stale_guard()
-        self.health.ticks += 1
-        await self.beat("running", every_s=BEAT_EVERY_S)
 
     async def _stale_guard(self) -> None:
         """A live feed whose closed bars stopped arriving arms ``pause``: no decision on data that is not there."""
@@ -452,6 +458,7 @@ class Runner:
         if s.mode == PENDING:
             order = await self._lookup(symbol, book.entry_id)
             if order is not None and order.status is OrderStatus.FILLED:
+                failpoints.hit("fill_seen")
                 await self._run_io(self.ledger.mark, order.client_id, "filled", order.venue_order_id)
                 s = replace(opened(s, float(order.avg_price or 0), t, genome, rules), fee=float(order.fee))
                 book = replace(book, entry_bar=stamp)
@@ -556,6 +563,7 @@ class Runner:
             if known is not None:
                 await self._run_io(self.ledger.mark, req.client_id, self._status(known), known.venue_order_id)
                 return known
+        failpoints.hit("intent_written")
         try:
             ack = await self.router.place_order(req)
         except SkipError as exc:
@@ -563,6 +571,7 @@ class Runner:
             await self._run_io(self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id,
                                                                             "error": str(exc)})  # fmt: skip
             return None
+        failpoints.hit("order_sent")
         order = await self._lookup(req.symbol, req.client_id)
         await self._run_io(self.ledger.mark, req.client_id, "sent" if order is None else self._status(order),
                            ack.venue_order_id)  # fmt: skip
@@ -623,6 +632,7 @@ class Runner:
                 continue
             try:
                 await self.router.place_protection(Protection(symbol, kind, _dec(level), qty, cid))
+                failpoints.hit("protection_placed")
                 placed += 1
             except SkipError as exc:
                 await self._run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
@@ -640,6 +650,7 @@ class Runner:
         old = [p for p in await self._protections(book) if p.kind == "stop_loss"]
         await self.router.place_protection(Protection(book.symbol, "stop_loss", _dec(moved.stop), _dec(moved.qty),
                                                       new_id))  # fmt: skip
+        failpoints.hit("protection_placed")
         for p in old:
             with contextlib.suppress(SkipError):
                 await self.router.cancel_protection(p)
@@ -696,6 +707,7 @@ class Runner:
                     trades.append(self._trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
                                               None if fired else "kill"))  # fmt: skip
                     closed += 1
+            failpoints.hit("flatten")
             if s.mode != FLAT:
                 cash = book.cash + sum(tr["pnl"] for tr in trades)
                 book = replace(book, state=State(), cash=cash, entry_id=None, stop_id=None, target_id=None,
