@@ -207,3 +207,72 @@ async def test_live_on_a_fake_bitget_futures_fills_are_protected_and_flatten_lea
     assert all(p["qty"] == 0 for p in bitget.positions.values())  # nothing of ours left at the venue
     assert not [p for p in bitget.plans if p["planStatus"] == "live"]
     assert not [o for o in bitget.orders.values() if o["status"] in ("live", "partially_filled")]
+
+
+async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    import json  # noqa: PLC0415
+    import shutil  # noqa: PLC0415
+
+    from aitrade.strategy import FLAT, OPEN  # noqa: PLC0415
+
+    home = tmp_path / "home"
+    shutil.copytree(promoted / "state" / "production", home / "state" / "production")
+    (home / ".env").write_text(
+        f"EXECUTION_MODE=live\nALLOW_LIVE=1\nBITGET_BASE_URL={bitget.url}\nBITGET_MARKET=futures\n"  # type: ignore[attr-defined]
+        f"BITGET_API_KEY={KEY}\nBITGET_API_SECRET={SECRET}\nBITGET_API_PASSPHRASE={PASSPHRASE}\n"
+        "MAX_OPEN_POSITIONS=50\nMAX_DAILY_DRAWDOWN=0.99\n"
+    )
+    settings = load_settings(home)
+    params = tmp_path / "genome.json"
+    params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.5, "tp": 30.0,
+                                  "max_hold": 1000, "abort": 1.0, "vol_exit": 100.0, "trail_act": 100.0}))  # fmt: skip
+    start = pd.Timestamp("2024-06-01T00:30:00Z")
+    clock = MarketClock(start, bitget)
+    state = settings.state_dir
+
+    def books() -> dict:
+        if not (state / "trades.sqlite").exists():
+            return {}
+        ledger = TradeLedger(state / "trades.sqlite", read_only=True)
+        try:
+            return ledger.books()
+        finally:
+            ledger.close()
+
+    async def session(until) -> None:
+        config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
+                                          capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+        spec.clock, spec.poll_s = clock, 1800.0
+        stop = asyncio.Event()
+
+        async def drive() -> None:
+            while not until():
+                assert clock.now() < start + 80 * STEP, "the condition never came"
+                await asyncio.sleep(0.01)
+            stop.set()
+
+        task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+        await asyncio.wait_for(drive(), timeout=180)
+        await asyncio.wait_for(task, timeout=60)
+
+    def protected() -> bool:
+        live = {p["symbol"] for p in bitget.plans if p["planType"] == "loss_plan" and p["planStatus"] == "live"}
+        return any(b.state.mode == OPEN and b.symbol in live for b in books().values())
+
+    await session(protected)
+    book = next(b for b in books().values() if b.state.mode == OPEN)
+    plan = next(p for p in bitget.plans if p["symbol"] == book.symbol and p["planStatus"] == "live"
+                and p["planType"] == "loss_plan")  # fmt: skip
+    trigger = Decimal(plan["triggerPrice"])
+    bitget.set_price(book.symbol, trigger * (Decimal("0.9") if book.state.side > 0 else Decimal("1.1")))
+    assert plan["planStatus"] == "executed" and bitget.positions[book.symbol]["qty"] == 0  # fired while down
+
+    clock.t += STEP  # the runner comes back a bar later
+    await session(lambda: books()[book.symbol].state.mode == FLAT)
+    trades = runner_cmd.trades(settings)
+    mine = trades[trades["symbol"] == book.symbol]
+    assert len(mine) >= 1 and mine.iloc[-1]["exit_reason"] == "sl"
+    # booked at the plan's trigger: the venue filled it under its own order id (see runner._vanished)
+    assert mine.iloc[-1]["exit_price"] == pytest.approx(float(trigger), rel=1e-3)  # the venue rounds to its tick

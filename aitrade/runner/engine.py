@@ -226,8 +226,9 @@ class Runner:
             events.append(("entry_gone", {"client_id": book.entry_id, "status": order.status.value}))
             book = replace(book, state=State(), entry_id=None, stop_id=None, target_id=None)
         elif s.mode == OPEN:
-            if await self._fired(book) is not None:
-                return book
+            broker = self.router.broker_for(symbol)
+            if await self._fired(book) is not None or await self._vanished(book, broker) is not None:
+                return book  # the bar that follows books it
             if await self._run_io(self.ledger.exit_intents, symbol, book.entry_bar or ""):
                 return book
             broker = self.router.broker_for(symbol)
@@ -481,7 +482,7 @@ class Runner:
                     s, exited = State(), True
                     book = replace(book, entry_id=None, stop_id=None, target_id=None)
         elif s.mode == OPEN:
-            fired = await self._fired(book)
+            fired = await self._fired(book) or await self._vanished(book, broker)
             hit, why = (-1.0, -1) if fired is not None or self._native(broker) else protection_exit(
                 s, bar.open, bar.high, bar.low)  # fmt: skip
             if fired is not None:
@@ -608,6 +609,27 @@ class Runner:
             if order is not None and order.status is OrderStatus.FILLED:
                 return order
         return None
+
+    async def _vanished(self, book: Book, broker: Any) -> Order | None:
+        """A protection the venue executed as a new order of its own (Bitget plan orders): the position is gone
+        and our protection with it. The exit is booked at the protection's level (the venue's fill price is not
+        under our id), the stop when the last price is on its side of the entry, else the target."""
+        if not self._native(broker) or self._brackets(broker):
+            return None
+        live = {p.client_id for p in await broker.protections(book.symbol)}
+        if book.stop_id in live or (book.target_id and book.target_id in live):
+            return None
+        s = book.state
+        held = sum((p.quantity for p in await broker.positions() if p.symbol == book.symbol), Decimal(0))
+        if held != 0 and (held > 0) == (s.side > 0):
+            return None
+        price = float(await broker.last_price(book.symbol))
+        stopped = s.side * (price - s.entry) <= 0 or not math.isfinite(s.target)
+        level, cid = (s.stop, book.stop_id) if stopped else (s.target, book.target_id)
+        fee = _dec(level * s.qty * self.config.rules[book.symbol].fee_rate)
+        side = Side.SELL if s.side > 0 else Side.BUY
+        return Order(cid or "", "", book.symbol, side, OrderType.MARKET, _dec(s.qty), None, OrderStatus.FILLED,
+                     _dec(s.qty), _dec(level), fee)  # fmt: skip
 
     async def _protections(self, book: Book) -> list[Protection]:
         ours = {book.stop_id, book.target_id}
