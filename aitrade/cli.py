@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
+import os
 import sys
 import traceback
 from collections.abc import Callable, Sequence
@@ -741,6 +743,10 @@ def _run(argv: Sequence[str] | None, out: RedactingStream, err: RedactingStream)
         log.error("%s: %s", exc.__class__.__name__, exc, extra={"console": False})
         print(f"aitrade: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader went away (`aitrade ... | head`): not an error of ours
+        with contextlib.suppress(OSError):
+            sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (nothing more is written)
+        return 0
     except OSError as exc:
         if args.debug:
             traceback.print_exc()

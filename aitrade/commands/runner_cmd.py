@@ -392,6 +392,7 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
     try:
         session = book.session() or {}
         session_trades = pd.DataFrame(book.trades(), columns=list(TRADE_COLUMNS))
+        reached = [b.last_bar for b in book.books().values() if b.last_bar]
     finally:
         book.close()
     run = signals or session.get("signals_run")
@@ -401,7 +402,11 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
     capital = float(session.get("capital", 1000.0))
     long_only = bool(session.get("long_only", False))
     sig = load_signals(run)
-    panel = Panel.from_signals(sig, start=_stamp(session.get("start")), end=_stamp(session.get("end")))
+    end = _stamp(session.get("end"))
+    if reached:  # a session stopped early is compared up to the last bar it processed
+        last = max(pd.Timestamp(r) for r in reached) + pd.Timedelta(microseconds=1)
+        end = last if end is None else min(end, last)
+    panel = Panel.from_signals(sig, start=_stamp(session.get("start")), end=end)
     symbols = session.get("symbols")
     if symbols:
         keep = [i for i, s in enumerate(panel.symbols) if s in symbols]
@@ -417,6 +422,9 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
         written.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(written, lambda tmp: report.diff.to_csv(tmp, index=False))
     notes = []
+    outside = session_trades["exit_reason"].isin(["kill", "external"]).sum() if len(session_trades) else 0
+    if outside:
+        notes.append(f"{outside} trades were closed by the kill switch or by hand: the backtest has no such exits")
     if settings.max_open_positions < len(panel.symbols) and not report.ok:
         notes.append(f"MAX_OPEN_POSITIONS is {settings.max_open_positions} for {len(panel.symbols)} symbols: the "
                      "runner skips entries beyond it, the backtest does not")  # fmt: skip
