@@ -6,7 +6,7 @@ import json
 import platform
 import sys
 
-from benchmarks import bench_backtest, bench_features, bench_orders, bench_runner, bench_walkforward
+from benchmarks import bench_backtest, bench_features, bench_monitor, bench_orders, bench_runner, bench_walkforward
 
 
 def main() -> int:
@@ -20,6 +20,8 @@ def main() -> int:
     results["orders"] = bench_orders.main()
     print()
     results["runner"] = bench_runner.main()
+    print()
+    results["monitor"] = bench_monitor.main()
     print("\n" + json.dumps(results, indent=2, default=float))
     return 0
 

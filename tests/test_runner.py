@@ -558,3 +558,31 @@ async def test_a_slow_venue_holds_up_only_its_own_symbols(tmp_path: Path, artifa
     pairs = list(zip(starts["slow"], starts["fast"], strict=True))
     assert len(pairs) >= 8
     assert all(fast - slow < 0.1 for slow, fast in pairs)  # the fast venue did not wait for the slow one
+
+
+def test_the_monitor_snapshot_reads_what_the_runner_left(tmp_path: Path, artifact: Path) -> None:
+    from aitrade.commands import monitor  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    settings = load_settings(home)
+    empty = monitor.snapshot(settings)
+    assert not empty.alive and empty.staleness == "none" and not empty.positions and empty.equity.empty
+    for end in ("2022-02-10", "2022-02-11", "2022-02-12", "2022-02-14", "2022-02-16", "2022-02-18"):
+        runner_cmd.reset_session(settings)
+        assert main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
+                     "--replay", "--foreground", "--end", end]) == 0  # fmt: skip
+        snap = monitor.snapshot(settings)
+        if snap.positions:
+            break
+    pos = snap.positions[0]
+    assert pos["last"] is not None and pos["unrealised_pnl"] == pytest.approx(
+        (1 if pos["side"] == "long" else -1) * (pos["last"] - pos["entry"]) * pos["quantity"]
+    )
+    assert pos["stop"] < pos["last"] if pos["side"] == "long" else pos["stop"] > pos["last"]  # not hit: still open
+    trades = runner_cmd.trades(settings)
+    assert len(snap.equity) == len(trades) and snap.equity.iloc[-1] == pytest.approx(1000 + trades["pnl"].sum())
+    assert snap.staleness == "ended" and snap.state == "ACTIVE" and not snap.kill["engaged"] and snap.events
+    (settings.state_dir / "runner_heartbeat.json").write_text("{oops")
+    broken = monitor.snapshot(settings)
+    assert broken.problems and "heartbeat unreadable" in broken.problems[0] and broken.positions

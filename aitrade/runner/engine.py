@@ -759,6 +759,7 @@ class Runner:
                              "seconds_uncovered": self.health.seconds_uncovered},
                 "last_error": self.health.last_error, "kill": asdict(self.kill),
                 "equity": self.health.equity, "day_start_equity": self.health.day_start_equity,
+                "last_close": dict(self._closes),
                 "settings_applied_at": self.health.settings_applied_at,
                 "limits": {"max_open_positions": self.config.max_open_positions,
                            "max_daily_drawdown": self.config.max_daily_drawdown,

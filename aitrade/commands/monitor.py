@@ -1,0 +1,109 @@
+"""What a supervisor sees of the runner, read from its files: the headless core of the LIVE MONITOR panel.
+
+:func:`snapshot` reads the heartbeat, the kill switch and the trade ledger
+(read-only, never a lock) and returns plain data: positions with stop, target
+and unrealised P&L at the last close, open orders, protection coverage,
+realised equity, heartbeat age and how stale it is, state, last error and
+recent events. Nothing here can place or cancel an order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from aitrade.config import Settings
+from aitrade.errors import StateFileError
+from aitrade.runner import control
+from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
+from aitrade.strategy import OPEN, PENDING
+
+LEDGER_FILE = "trades.sqlite"
+FRESH_S, LATE_S = 5.0, 60.0  # heartbeat age: fresh below, late below, stale above
+
+
+def staleness(age: float | None, phase: str | None = None) -> str:
+    """``none`` (no heartbeat), ``ended`` (finished or stopped), ``fresh``, ``late`` or ``stale``."""
+    if age is None:
+        return "none"
+    if phase in ("finished", "stopped"):
+        return "ended"
+    return "fresh" if age < FRESH_S else "late" if age < LATE_S else "stale"
+
+
+@dataclass
+class Snapshot:
+    alive: bool
+    pid: int | None
+    state: str | None
+    phase: str | None
+    mode: str | None
+    heartbeat_age_s: float | None
+    staleness: str
+    positions: list[dict[str, Any]]
+    orders: list[dict[str, Any]]
+    coverage: dict[str, Any]
+    equity: pd.Series  # realised, by exit time, from the starting capital
+    kill: dict[str, Any]
+    last_error: str | None
+    events: list[dict[str, Any]]
+    limits: dict[str, Any] = field(default_factory=dict)
+    settings_applied_at: str | None = None
+    problems: list[str] = field(default_factory=list)  # files that could not be read, said in words
+
+
+def snapshot(settings: Settings, *, events: int = 20) -> Snapshot:
+    from aitrade.commands.runner_cmd import running_pid  # noqa: PLC0415
+
+    problems: list[str] = []
+    pid = running_pid(settings)
+    try:
+        beat = control.read_heartbeat(settings.state_dir) or {}
+    except StateFileError as exc:
+        beat = {}
+        problems.append(f"heartbeat unreadable: {exc}")
+    age = control.heartbeat_age(beat) if beat.get("time") else None
+    closes: dict[str, float] = beat.get("last_close") or {}
+    positions: list[dict[str, Any]] = []
+    orders: list[dict[str, Any]] = []
+    recent: list[dict[str, Any]] = []
+    capital = 0.0
+    trades = pd.DataFrame(columns=list(TRADE_COLUMNS))
+    path = settings.state_dir / LEDGER_FILE
+    if path.exists():
+        try:
+            ledger = TradeLedger(path, read_only=True)
+        except StateFileError as exc:
+            problems.append(str(exc))
+        else:
+            try:
+                session = ledger.session() or {}
+                capital = float(session.get("capital", 0.0))
+                for book in ledger.books().values():
+                    s = book.state
+                    if s.mode == OPEN:
+                        last = closes.get(book.symbol)
+                        upnl = None if last is None else s.side * (last - s.entry) * s.qty
+                        positions.append({"symbol": book.symbol, "side": "long" if s.side > 0 else "short",
+                                          "quantity": s.qty, "entry": s.entry, "stop": s.stop, "target": s.target,
+                                          "last": last, "unrealised_pnl": upnl, "since": book.entry_bar})  # fmt: skip
+                    elif s.mode == PENDING:
+                        orders.append({"symbol": book.symbol, "side": "buy" if s.side > 0 else "sell",
+                                       "quantity": s.qty, "limit": s.limit, "client_id": book.entry_id})  # fmt: skip
+                trades = pd.DataFrame(ledger.trades(), columns=list(TRADE_COLUMNS))
+                recent = ledger.events(events)
+            finally:
+                ledger.close()
+    equity = pd.Series(dtype=float, name="equity")
+    if len(trades):
+        times = pd.to_datetime(trades["exit_time"], utc=True)
+        equity = (capital + trades["pnl"].astype(float).set_axis(times).sort_index().cumsum()).rename("equity")
+    return Snapshot(
+        alive=pid is not None, pid=pid, state=beat.get("state"), phase=beat.get("phase"), mode=beat.get("mode"),
+        heartbeat_age_s=age, staleness=staleness(age, beat.get("phase")), positions=positions, orders=orders,
+        coverage=beat.get("coverage") or {}, equity=equity, kill=control.read_kill(settings.state_dir).__dict__,
+        last_error=beat.get("last_error"), events=recent, limits=beat.get("limits") or {},
+        settings_applied_at=beat.get("settings_applied_at"), problems=problems,
+    )  # fmt: skip
