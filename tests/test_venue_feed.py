@@ -158,20 +158,25 @@ class MarketClock(ManualClock):
         await asyncio.sleep(0)
 
 
-async def test_live_on_a_fake_bitget_futures_fills_are_protected_and_flatten_leaves_nothing(
-    promoted: Path, bitget: FakeBitget, tmp_path: Path
-) -> None:
-    import json  # noqa: PLC0415
+def _live(promoted: Path, bitget: FakeBitget, home: Path):
+    """A home trading live on the fake Bitget futures with the promoted model."""
     import shutil  # noqa: PLC0415
 
-    home = tmp_path / "home"
     shutil.copytree(promoted / "state" / "production", home / "state" / "production")
     (home / ".env").write_text(
         f"EXECUTION_MODE=live\nALLOW_LIVE=1\nBITGET_BASE_URL={bitget.url}\nBITGET_MARKET=futures\n"  # type: ignore[attr-defined]
         f"BITGET_API_KEY={KEY}\nBITGET_API_SECRET={SECRET}\nBITGET_API_PASSPHRASE={PASSPHRASE}\n"
         "MAX_OPEN_POSITIONS=50\nMAX_DAILY_DRAWDOWN=0.99\n"
     )
-    settings = load_settings(home)
+    return load_settings(home)
+
+
+async def test_live_on_a_fake_bitget_futures_fills_are_protected_and_flatten_leaves_nothing(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    import json  # noqa: PLC0415
+
+    settings = _live(promoted, bitget, tmp_path / "home")
     params = tmp_path / "genome.json"
     params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.5, "tp": 3.0}))
     start = pd.Timestamp("2024-06-01T00:30:00Z")
@@ -213,18 +218,10 @@ async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
     promoted: Path, bitget: FakeBitget, tmp_path: Path
 ) -> None:
     import json  # noqa: PLC0415
-    import shutil  # noqa: PLC0415
 
     from aitrade.strategy import FLAT, OPEN  # noqa: PLC0415
 
-    home = tmp_path / "home"
-    shutil.copytree(promoted / "state" / "production", home / "state" / "production")
-    (home / ".env").write_text(
-        f"EXECUTION_MODE=live\nALLOW_LIVE=1\nBITGET_BASE_URL={bitget.url}\nBITGET_MARKET=futures\n"  # type: ignore[attr-defined]
-        f"BITGET_API_KEY={KEY}\nBITGET_API_SECRET={SECRET}\nBITGET_API_PASSPHRASE={PASSPHRASE}\n"
-        "MAX_OPEN_POSITIONS=50\nMAX_DAILY_DRAWDOWN=0.99\n"
-    )
-    settings = load_settings(home)
+    settings = _live(promoted, bitget, tmp_path / "home")
     params = tmp_path / "genome.json"
     params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.5, "tp": 30.0,
                                   "max_hold": 1000, "abort": 1.0, "vol_exit": 100.0, "trail_act": 100.0}))  # fmt: skip
