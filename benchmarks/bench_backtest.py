@@ -70,11 +70,15 @@ def main() -> dict[str, float]:
     print(f"rules kernel vs vectorbt from_signals ({N_SYMBOLS} x {N_BARS} bars, entries + ATR stop/target): "
           f"{ours * 1e3:.1f} ms vs {peer * 1e3:.1f} ms -> {ours / peer:.2f}x vectorbt's time")  # fmt: skip
 
-    run_backtest(p, simple, config)  # what `aitrade backtest` runs: the kernel plus vectorbt accounting
+    run_backtest(p, simple, config)  # what `aitrade backtest` runs: the kernel, mark to market, the trade table
     user = best_of(lambda: run_backtest(p, simple, config))
     out["backtest_vs_vectorbt"] = user / peer
-    print(f"the user's backtest (kernel + vectorbt from_orders accounting, mark to market) vs from_signals: "
+    print(f"the user's backtest (kernel, mark to market, trade table) vs from_signals: "
           f"{user * 1e3:.0f} ms vs {peer * 1e3:.1f} ms -> {user / peer:.2f}x vectorbt's time")  # fmt: skip
+    with_pf = best_of(lambda: run_backtest(p, simple, config).portfolio)
+    out["backtest_with_portfolio_vs_vectorbt"] = with_pf / peer
+    print(f"  with vectorbt's portfolio of the same orders built too (notebook 30's trade records): "
+          f"{with_pf * 1e3:.0f} ms -> {with_pf / peer:.2f}x")  # fmt: skip
 
     one = {k: v[:N_BARS] for k, v in p.arrays.items()}
     rules = Rules()

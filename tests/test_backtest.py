@@ -53,6 +53,10 @@ def test_vectorbt_accounting_matches_the_kernel(signals_dir: Path) -> None:
     assert set(result.trades["side"]) == {"long", "short"}
     # mark to market: the equity moves while a position is open, not only at exits
     assert result.equity.diff().abs().gt(0).sum() > len(result.trades) * 2
+    # vectorbt's portfolio of the same orders values every symbol as the kernel's books do, at every close
+    value = result.portfolio.value()
+    closes = value.index.isin(result.equity.index.tz_localize(None) + pd.Timedelta(nanoseconds=1))
+    np.testing.assert_allclose(value[closes].to_numpy(), result.symbol_equity.to_numpy(), rtol=1e-9)
 
 
 def test_same_bar_entry_and_stop_is_accounted(tmp_path: Path) -> None:

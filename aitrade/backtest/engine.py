@@ -1,23 +1,29 @@
-"""Run the rules over a signals artifact: the kernel decides, vectorbt does the accounting.
+"""Run the rules over a signals artifact: the kernel decides and keeps the books; vectorbt checks them.
 
 Each symbol trades its own sub-account (capital split equally), as the
-original did. The kernel returns the trades; they become orders for
-``vectorbt.Portfolio.from_orders`` on a timeline of close rows, with a fill
-row at a bar's open time only where a trade enters and exits within that bar,
-so the two are orders in order. The close rows give the mark-to-market equity
-(open positions valued at the close), from which the statistics are computed.
+original did. The kernel returns the trades and its realised cash; the
+mark-to-market equity (open positions at the close, less the entry fee they
+paid) is added in a numba pass. ``BacktestResult.portfolio`` hands the same
+trades, on first use, to ``vectorbt.Portfolio.from_orders`` (a timeline of
+close rows, with a fill row at a bar's open time only where a trade enters and
+exits within that bar): its value at every close equals the equity here, which
+the tests require, and it serves vectorbt's trade records and statistics.
+Building it on every backtest cost four times the kernel and the
+mark-to-market together, so it is built only when asked for.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from aitrade.backtest.kernel import N_TRADE_FIELDS, rules_array, simulate_many_nb
+from aitrade.backtest.kernel import N_TRADE_FIELDS, mark_to_market_nb, rules_array, simulate_many_nb
 from aitrade.checks import number
 from aitrade.costs import CostModel, cost_class, costs_for
 from aitrade.signals.artifact import Signals
@@ -142,7 +148,13 @@ class BacktestResult:
     symbol_equity: pd.DataFrame
     exposure: float
     turnover_notional: float
-    portfolio: Any  # the vectorbt Portfolio (close rows, plus open rows for same-bar round trips)
+    account: Callable[[], Any] = field(repr=False)  # builds the vectorbt Portfolio of these trades
+
+    @cached_property
+    def portfolio(self) -> Any:
+        """The vectorbt Portfolio of the trades (close rows, plus open rows for same-bar round trips), built on
+        first use: its value at every close is the equity above (tested), and it serves vectorbt's statistics."""
+        return self.account()
 
 
 def simulate(
@@ -168,22 +180,46 @@ def simulate(
 
 
 def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> BacktestResult:
-    """Trades and the vectorbt portfolio of one genome over every symbol."""
-    records = []
+    """Trades, mark-to-market equity and (on first use) the vectorbt portfolio of one genome over every symbol."""
+    records, values = [], []
     capital = config.capital / max(1, len(panel.symbols))
     for i, sym in enumerate(panel.symbols):
         sub = Panel([sym], [panel.index[i]], np.array([0, len(panel.index[i])]),
                     {k: v[panel.offsets[i] : panel.offsets[i + 1]] for k, v in panel.arrays.items()})  # fmt: skip
         own = replace(config, capital=capital, costs={sym: config.cost(sym)})
-        trades, counts, _ = simulate(sub, np.array([genome.as_tuple()]), own)
+        trades, counts, realised = simulate(sub, np.array([genome.as_tuple()]), own)
         k = int(counts[0, 0])
         if k >= config.max_trades:
             raise ValueError(f"{sym}: more than {config.max_trades} trades; raise max_trades")
         records.append(trades[0, 0, :k])
+        values.append(mark_to_market_nb(sub.arrays["close"], realised[0], trades[0, 0], k, config.cost(sym).fee_rate))
     trade_df = _trade_frame(panel, records)
-    pf, equity, per_symbol, exposure = _account(panel, records, config, capital)
+    equity, per_symbol, exposure = _equity(panel, values, records, capital)
     turnover = float(((trade_df["entry_price"] + trade_df["exit_price"]) * trade_df["quantity"]).sum())
-    return BacktestResult(trade_df, equity, per_symbol, exposure, turnover, pf)
+    return BacktestResult(trade_df, equity, per_symbol, exposure, turnover,
+                          lambda: _account(panel, records, config, capital))  # fmt: skip
+
+
+def _equity(panel: Panel, values: list[np.ndarray], records: list[np.ndarray],
+            capital: float) -> tuple[pd.Series, pd.DataFrame, float]:  # fmt: skip
+    """Portfolio and per-symbol equity on the shared timeline, and the share of symbol-bars in a position."""
+    union = panel.timeline()
+    n_sym, n_bars = len(panel.symbols), len(union)
+    columns = {}
+    held = np.zeros((n_bars + 1, n_sym), dtype=np.int64)
+    for j, sym in enumerate(panel.symbols):
+        idx = panel.index[j]
+        series = pd.Series(values[j], index=idx)
+        columns[sym] = series if idx.equals(union) else series.reindex(union).ffill().fillna(capital)
+        where = union.get_indexer(idx)
+        rec = records[j]
+        if len(rec):
+            np.add.at(held[:, j], where[rec[:, 1].astype(np.int64)], 1)
+            np.add.at(held[:, j], where[rec[:, 2].astype(np.int64)] + 1, -1)
+    per_symbol = pd.DataFrame(columns, index=union) if columns else pd.DataFrame(index=union)
+    equity = per_symbol.sum(axis=1).rename("equity")
+    exposure = float((np.cumsum(held[:-1], axis=0) > 0).mean()) if n_bars and n_sym else 0.0
+    return equity, per_symbol, exposure
 
 
 def _trade_frame(panel: Panel, records: list[np.ndarray]) -> pd.DataFrame:
@@ -214,8 +250,8 @@ def _trade_frame(panel: Panel, records: list[np.ndarray]) -> pd.DataFrame:
     return frame.iloc[order].reset_index(drop=True)
 
 
-def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, capital: float):
-    """vectorbt accounting; returns (portfolio, equity, per symbol, exposure).
+def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, capital: float) -> Any:
+    """The vectorbt Portfolio of the trades.
 
     The timeline has one close row per bar, plus a fill row at the bar's open
     time only for bars where some trade enters and exits within the bar (its
@@ -241,7 +277,6 @@ def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, ca
     size = np.full((n_rows, n_sym), np.nan)
     price = np.full((n_rows, n_sym), np.nan)
     fees = np.array([[config.cost(sym).fee_rate for sym in panel.symbols]])  # charged on order rows only
-    held = np.zeros((n_bars + 1, n_sym), dtype=np.int64)
     is_extra = np.zeros(n_bars, dtype=bool)
     is_extra[extra] = True
     for j in range(n_sym):
@@ -257,8 +292,6 @@ def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, ca
         x_row = close_row[exit_u[j]]
         size[e_row, j], price[e_row, j] = side * rec[:, 5], rec[:, 3]
         size[x_row, j], price[x_row, j] = -side * rec[:, 5], rec[:, 4]
-        np.add.at(held[:, j], entry_u[j], 1)
-        np.add.at(held[:, j], exit_u[j] + 1, -1)
     # vectorbt gets naive UTC times: it turns a tz-aware index into Python objects on every shape check
     # (0.3 s of a 0.4 s backtest over 20 x 10,000 bars); the equity we return is tz-aware again.
     naive = pd.DatetimeIndex(stamps)
@@ -271,9 +304,4 @@ def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, ca
         init_cash=capital,
         direction="both",
     )
-    value = pf.value()
-    per_symbol = value.iloc[close_row]
-    per_symbol.index = union
-    equity = per_symbol.sum(axis=1).rename("equity")
-    exposure = float((np.cumsum(held[:-1], axis=0) > 0).mean()) if n_bars and n_sym else 0.0
-    return pf, equity, per_symbol, exposure
+    return pf

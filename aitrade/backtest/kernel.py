@@ -217,3 +217,17 @@ def simulate_many_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules
                 genomes[p], rules, capital, trades[p, s], equity[p, a:b],
             )  # fmt: skip
     return trades, counts, equity
+
+
+@njit(cache=True)
+def mark_to_market_nb(close, realised, trades, n, fee_rate):
+    """Value at each close of one symbol: the kernel's realised cash plus each open position at the close,
+    less the entry fee it has paid (what an account holding the position shows)."""
+    out = realised.copy()
+    for k in range(n):
+        side, e, x = trades[k, 0], int(trades[k, 1]), int(trades[k, 2])
+        entry, qty = trades[k, 3], trades[k, 5]
+        fee_in = entry * qty * fee_rate
+        for t in range(e, x):
+            out[t] += side * qty * (close[t] - entry) - fee_in
+    return out
