@@ -118,6 +118,18 @@ class Panel:
         arrays = {k: np.concatenate(v) if v else np.zeros(0) for k, v in parts.items()}
         return cls(symbols, index, np.r_[0, np.cumsum(lens)].astype(np.int64), arrays)
 
+    def select(self, symbols: Any) -> Panel:
+        """The panel of ``symbols`` only, in this panel's order (one symbol's arrays are views)."""
+        wanted = set(symbols)
+        keep = [i for i, s in enumerate(self.symbols) if s in wanted]
+        index = [self.index[i] for i in keep]
+        parts = {k: [v[self.offsets[i] : self.offsets[i + 1]] for i in keep] for k, v in self.arrays.items()}
+        arrays = {
+            k: (p[0] if len(p) == 1 else np.concatenate(p) if p else self.arrays[k][:0]) for k, p in parts.items()
+        }
+        offsets = np.r_[0, np.cumsum([len(i) for i in index])].astype(np.int64)
+        return Panel([self.symbols[i] for i in keep], index, offsets, arrays)
+
     def slice(self, start: Any, end: Any) -> Panel:
         keep_sym: list[str] = []
         keep_idx: list[pd.DatetimeIndex] = []
@@ -183,9 +195,8 @@ def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> Backte
     """Trades, mark-to-market equity and (on first use) the vectorbt portfolio of one genome over every symbol."""
     records, values = [], []
     capital = config.capital / max(1, len(panel.symbols))
-    for i, sym in enumerate(panel.symbols):
-        sub = Panel([sym], [panel.index[i]], np.array([0, len(panel.index[i])]),
-                    {k: v[panel.offsets[i] : panel.offsets[i + 1]] for k, v in panel.arrays.items()})  # fmt: skip
+    for sym in panel.symbols:
+        sub = panel.select([sym])
         own = replace(config, capital=capital, costs={sym: config.cost(sym)})
         trades, counts, realised = simulate(sub, np.array([genome.as_tuple()]), own)
         k = int(counts[0, 0])

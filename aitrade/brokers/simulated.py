@@ -85,6 +85,7 @@ class SimulatedBroker:
         self.state_path = Path(state_path).with_suffix(".sqlite")
         self.store = PaperStore(self.state_path, read_only=read_only)
         self._dirty: dict[str, set[str]] = {t: set() for t in TABLES}
+        self._resting: dict[str, None] = {}  # client ids of the orders still open, oldest first (a bar's work)
         self._price = price
         self.costs = costs
         self.currency = currency
@@ -115,6 +116,7 @@ class SimulatedBroker:
             "last": data.get("last", {}),  # symbol -> its last close (a bars-only broker's price after a restart)
         }
         self._last = {s: Decimal(p) for s, p in self._state["last"].items()} | self._last
+        self._resting = {c: None for c, r in self._state["orders"].items() if r["status"] == OrderStatus.NEW.value}
         self._save()
 
     async def close(self) -> None:
@@ -131,6 +133,11 @@ class SimulatedBroker:
 
     def _touch(self, table: str, key: str) -> None:
         self._dirty[table].add(key)
+        if table == "orders":
+            if self._state["orders"][key]["status"] == OrderStatus.NEW.value:
+                self._resting[key] = None
+            else:
+                self._resting.pop(key, None)
 
     def _drop_protection(self, cid: str) -> None:
         del self._state["protections"][cid]
@@ -264,10 +271,10 @@ class SimulatedBroker:
             if new_q == 0:
                 avg = D0
         pos["qty"], pos["avg"] = str(new_q), str(avg)
-        self._touch("positions", raw["symbol"])
-        self._touch("orders", raw["client_id"])
         self._state["cash"] = str(cash)
         raw.update(status=OrderStatus.FILLED.value, filled=str(qty), avg_price=str(price), fee=str(fee))
+        self._touch("positions", raw["symbol"])
+        self._touch("orders", raw["client_id"])
         bracket = raw.get("bracket")
         if bracket:
             sign = 1 if side is Side.BUY else -1
@@ -289,8 +296,8 @@ class SimulatedBroker:
         return None if raw is None else self._order(raw)
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
-        return [self._order(r) for r in self._state["orders"].values()
-                if r["status"] == OrderStatus.NEW.value and (symbol is None or r["symbol"] == symbol)]  # fmt: skip
+        orders = (self._state["orders"][c] for c in self._resting)
+        return [self._order(r) for r in orders if symbol is None or r["symbol"] == symbol]
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         self._owner()
@@ -360,20 +367,17 @@ class SimulatedBroker:
         self._last[symbol] = close
         done: list[str] = []
         armed_now: set[str] = set()
-        for raw in list(self._state["orders"].values()):
-            if raw["symbol"] != symbol or raw["status"] != OrderStatus.NEW.value:
+        for cid in list(self._resting):
+            raw = self._state["orders"][cid]
+            if raw["symbol"] != symbol:
                 continue
             limit = Decimal(raw["price"])
-            if raw["side"] == "buy" and low <= limit:
+            buy = raw["side"] == "buy"
+            if (buy and low <= limit) or (not buy and high >= limit):
                 before = set(self._state["protections"])
-                self._fill(raw, min(o, limit) if gap else limit)
+                self._fill(raw, limit if not gap else min(o, limit) if buy else max(o, limit))
                 armed_now |= set(self._state["protections"]) - before
-                done.append(raw["client_id"])
-            elif raw["side"] == "sell" and high >= limit:
-                before = set(self._state["protections"])
-                self._fill(raw, max(o, limit) if gap else limit)
-                armed_now |= set(self._state["protections"]) - before
-                done.append(raw["client_id"])
+                done.append(cid)
         pos = Decimal(self._state["positions"].get(symbol, {}).get("qty", "0"))
         for kind in ("stop_loss", "take_profit"):
             for cid, p in list(self._state["protections"].items()):

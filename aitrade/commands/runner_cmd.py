@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from aitrade.config import Settings
@@ -87,12 +86,7 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
             raise UserError("--start, --end, --source and --path go with --replay; the venue feed trades from now")
         if mode == "live" and not settings.allow_live:
             raise UserError("live trading needs ALLOW_LIVE=1 (environment or .env)")
-        from aitrade.runner.inference import ModelSignals  # noqa: PLC0415
-
-        production = settings.state_dir / "production"
-        model = ModelSignals(production, symbols)
-        if interval and interval != model.interval:
-            raise UserError(f"the promoted model was trained on {model.interval} bars, not {interval}")
+        model, production = _promoted(settings, symbols, interval)
         feed = VenueSpec(model)
         names = list(model.symbols)
         origin = f"model:{production.resolve()} (venue {model.interval})"
@@ -139,18 +133,25 @@ class VenueSpec:
     settle_s: float = 2.0
 
 
-def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | None, interval: str | None,
-                path: str | None, start: str | None, end: str | None, speed: float) -> tuple[Any, str]:  # fmt: skip
-    """Bars from a data source with live inference by the promoted bundle."""
-    from aitrade.data import load_bars  # noqa: PLC0415
-    from aitrade.data.intervals import interval_delta  # noqa: PLC0415
+def _promoted(settings: Settings, symbols: list[str] | None, interval: str | None) -> tuple[Any, Path]:
+    """The promoted bundle's live inference for ``symbols`` (default: all it has), at its own interval."""
     from aitrade.runner.inference import ModelSignals  # noqa: PLC0415
-    from aitrade.runner.replay import ModelReplay, _utc  # noqa: PLC0415
 
     production = settings.state_dir / "production"
     model = ModelSignals(production, symbols)
     if interval and interval != model.interval:
         raise UserError(f"the promoted model was trained on {model.interval} bars, not {interval}")
+    return model, production
+
+
+def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | None, interval: str | None,
+                path: str | None, start: str | None, end: str | None, speed: float) -> tuple[Any, str]:  # fmt: skip
+    """Bars from a data source with live inference by the promoted bundle."""
+    from aitrade.data import load_bars  # noqa: PLC0415
+    from aitrade.data.intervals import interval_delta  # noqa: PLC0415
+    from aitrade.runner.replay import ModelReplay, _utc  # noqa: PLC0415
+
+    model, production = _promoted(settings, symbols, interval)
     src = source or model.meta.get("source") or "sample"
     warm = None if start is None else _utc(start) - model.window * interval_delta(model.interval)
     bars = load_bars(model.symbols, model.interval, warm, end, source=src, path=path)
@@ -409,11 +410,7 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
     panel = Panel.from_signals(sig, start=_stamp(session.get("start")), end=end)
     symbols = session.get("symbols")
     if symbols:
-        keep = [i for i, s in enumerate(panel.symbols) if s in symbols]
-        panel = Panel([panel.symbols[i] for i in keep], [panel.index[i] for i in keep],
-                      np.r_[0, np.cumsum([len(panel.index[i]) for i in keep])].astype(np.int64),
-                      {k: np.concatenate([v[panel.offsets[i]:panel.offsets[i + 1]] for i in keep]) if keep
-                       else v[:0] for k, v in panel.arrays.items()})  # fmt: skip
+        panel = panel.select(symbols)
     result = run_backtest(panel, genome, BacktestConfig.from_settings(settings, capital, long_only=long_only))
     report = compare(result.trades, session_trades)
     written = None
@@ -450,24 +447,14 @@ def paper_replay(settings: Settings, signals: str | Path, params: str | Path, fo
     """
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    sig_symbols = _symbols_of(signals)
-    own = replace(
-        settings,
-        home=folder,
-        max_open_positions=max(settings.max_open_positions, len(sig_symbols)),
-        max_daily_drawdown=0.99,
-    )  # the parity check lifts the limits the backtest does not model
+    own = replace(settings, home=folder, max_daily_drawdown=0.99)  # limits the backtest does not model are lifted
     config, feed = prepare(own, signals=str(signals), params=str(params), mode="paper", replay=True,
                            capital=1000.0, long_only=False, start=start, end=end, speed=0.0)  # fmt: skip
+    own = replace(own, max_open_positions=max(own.max_open_positions, len(config.rules)))
+    config.max_open_positions = own.max_open_positions
     result = asyncio.run(run_foreground(own, config, feed))
     check = parity(own, out=folder / "parity.csv")
     return {**result, **check, "state": str(own.state_dir)}
-
-
-def _symbols_of(signals: str | Path) -> list[str]:
-    from aitrade.signals import load_signals  # noqa: PLC0415
-
-    return list(load_signals(signals).symbols)
 
 
 # --- the watchdog -------------------------------------------------------------------------------------------

@@ -224,7 +224,7 @@ class Runner:
             if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
                 return book
             events.append(("entry_gone", {"client_id": book.entry_id, "status": order.status.value}))
-            book = replace(book, state=State(), entry_id=None, stop_id=None, target_id=None)
+            book = book.flat()
         elif s.mode == OPEN:
             broker = self.router.broker_for(symbol)
             if await self._fired(book) is not None or await self._vanished(book, broker) is not None:
@@ -245,8 +245,7 @@ class Runner:
                 events.append(("external_close", {"price": str(price), "quantity": s.qty}))
                 self._say(f"{symbol}: the position was closed outside AiTrade while the runner was down")
                 await self._drop_protections(book)
-                book = replace(book, state=State(), cash=book.cash + trades[0]["pnl"], entry_id=None, stop_id=None,
-                               target_id=None, entry_bar=None, trail_n=0)  # fmt: skip
+                book = book.flat(trades[0]["pnl"])
             else:
                 events.append(("external_reduce", {"from": s.qty, "to": float(abs(held))}))
                 await self._drop_protections(book)
@@ -355,10 +354,8 @@ class Runner:
         if filled is None:
             return
         trade = self._trade(book, s, filled, stamp.isoformat(), named)
-        flat = replace(book, state=State(), cash=book.cash + trade["pnl"], entry_id=None, stop_id=None,
-                       target_id=None, entry_bar=None, trail_n=0)  # fmt: skip
         events = [("synthetic_exit", {"reason": named, "price": price})]
-        await self._run_io(self.ledger.save_book, flat, trades=[trade], events=events)
+        await self._run_io(self.ledger.save_book, book.flat(trade["pnl"]), trades=[trade], events=events)
 
     async def _drawdown_guard(self, ts: pd.Timestamp) -> None:
         """Equity (realised sleeves plus open positions at the last close) against the day's start; beyond
@@ -480,7 +477,6 @@ class Runner:
                 else:
                     events.append(("expired", {"client_id": book.entry_id}))
                     s, exited = State(), True
-                    book = replace(book, entry_id=None, stop_id=None, target_id=None)
         elif s.mode == OPEN:
             fired = await self._fired(book) or await self._vanished(book, broker)
             hit, why = (-1.0, -1) if fired is not None or self._native(broker) else protection_exit(
@@ -510,10 +506,8 @@ class Runner:
                     if moved.stop != s.stop:
                         book = await self._move_stop(book, moved, ts)
                     s = moved
-        if trades:
-            book = replace(book, cash=book.cash + sum(tr["pnl"] for tr in trades))
         if exited or s.mode == FLAT:
-            book = replace(book, entry_id=None, stop_id=None, target_id=None, entry_bar=None, trail_n=0)
+            book = book.flat(sum(tr["pnl"] for tr in trades))
         if s.mode == FLAT and not exited and await self._may_enter():
             pending = decide_entry(t, bar.close, bar.atr, bar.p_long, bar.p_short, genome, rules, book.cash)
             if pending is not None:
@@ -731,9 +725,7 @@ class Runner:
                     closed += 1
             failpoints.hit("flatten")
             if s.mode != FLAT:
-                cash = book.cash + sum(tr["pnl"] for tr in trades)
-                book = replace(book, state=State(), cash=cash, entry_id=None, stop_id=None, target_id=None,
-                               entry_bar=None, trail_n=0)  # fmt: skip
+                book = book.flat(sum(tr["pnl"] for tr in trades))
                 await self._run_io(self.ledger.save_book, book, trades=trades, events=[("flattened", {})])
         report = await self.router.close_all_positions(reason="kill")  # anything of ours the books did not hold
         return {"closed": closed + len(report.closed), "cancelled": cancelled + len(report.cancelled),

@@ -92,6 +92,11 @@ class Book:
     def with_state(self, state: State, **changes: Any) -> Book:
         return replace(self, state=state, **changes)
 
+    def flat(self, pnl: float = 0.0) -> Book:
+        """No position and no orders: ids and the trailing count cleared, ``pnl`` added to the sleeve."""
+        return replace(self, state=State(), cash=self.cash + pnl, entry_id=None, entry_bar=None, stop_id=None,
+                       target_id=None, trail_n=0)  # fmt: skip
+
 
 _NAN_FIELDS = {f for f, v in asdict(State()).items() if isinstance(v, float)}
 

@@ -67,8 +67,7 @@ class ArtifactReplay:
         times = self.frame["ts"].to_numpy()
         bounds = np.flatnonzero(np.r_[True, times[1:] != times[:-1], True])
         for a, b in itertools.pairwise(bounds):
-            yield pd.Timestamp(times[a]).tz_localize("UTC") if pd.Timestamp(times[a]).tzinfo is None else (
-                pd.Timestamp(times[a])), {str(symbols[i]): BarSignal(*values[i]) for i in range(a, b)}  # fmt: skip
+            yield _utc(times[a]), {str(symbols[i]): BarSignal(*values[i]) for i in range(a, b)}
             await asyncio.sleep(1.0 / self.speed if self.speed > 0 else 0)
 
 
