@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import logging
 import os
 import sys
@@ -18,6 +17,8 @@ from typing import Any, NoReturn
 
 from aitrade import __version__
 from aitrade.checks import NONNEG_INT, POSITIVE, POSITIVE_INT, arg
+from aitrade.cli_runner import add_runner_commands, cmd_kill, cmd_runner_start
+from aitrade.cliargs import FITNESSES, PRESETS, SOURCES, dashed, features_arg, interval_arg, print_json, symbol_list
 from aitrade.commands.table import format_table
 from aitrade.commands.text import num, pct, research_line
 from aitrade.config import Settings, load_settings
@@ -42,52 +43,13 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"aitrade: error: {message} (see `{self.prog} --help`)\n")
 
 
-def _dashed(parser: argparse.ArgumentParser, name: str, **kwargs: Any) -> None:
-    """Accept both ``--train_window`` and ``--train-window``."""
-    flags = [f"--{name}"]
-    if "_" in name:
-        flags.append(f"--{name.replace('_', '-')}")
-    parser.add_argument(*flags, dest=name, **kwargs)
-
-
-def _features(text: str) -> tuple[str, ...]:
-    from aitrade.features.sets import feature_groups  # noqa: PLC0415 (no torch)
-
-    try:
-        return tuple(feature_groups([t.strip() for t in text.split(",") if t.strip()]))
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def _interval(text: str) -> str:
-    from aitrade.data.intervals import parse_interval  # noqa: PLC0415
-
-    try:
-        return parse_interval(text)
-    except UserError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-SOURCES = ("sample", "bitget", "tinvest", "csv")
-PRESETS = ("classic", "sniper", "grinder", "volatile")  # aitrade.signals.regimes.PRESETS (tested equal)
-FITNESSES = ("sharpe", "sortino", "calmar", "sniper")  # aitrade.optimize.fitness.FITNESSES (tested equal)
-
-
-def _symbols(text: str | None) -> list[str] | None:
-    return [s.strip().upper() for s in text.split(",") if s.strip()] if text else None
-
-
-def _print_json(obj: Any) -> None:
-    print(json.dumps(obj, indent=2, default=str, ensure_ascii=False))
-
-
 # --- commands -------------------------------------------------------------------------------
 
 
 def cmd_config_show(args: argparse.Namespace, settings: Settings) -> int:
     view = settings.public_view()
     if args.json:
-        _print_json(view)
+        print_json(view)
         return 0
     rows = [{"variable": k, "value": v["value"], "origin": v["origin"]} for k, v in view.items()]
     print(format_table(rows, ["variable", "value", "origin"]))
@@ -118,7 +80,7 @@ def cmd_data_list(args: argparse.Namespace, settings: Settings) -> int:
 
     inv = inventory(settings)
     if args.json:
-        _print_json(inv)
+        print_json(inv)
         return 0
     print("Embedded samples (offline):")
     print(format_table(inv["samples"], ["symbol", "interval", "kind", "rows", "start", "end", "calendar", "license"]))
@@ -133,7 +95,7 @@ def cmd_data_list(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_data_fetch(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands.data_cmd import fetch  # noqa: PLC0415
 
-    symbols = _symbols(args.symbols)
+    symbols = symbol_list(args.symbols)
     if not symbols:
         raise UserError("--symbols is required, e.g. --symbols BTCUSDT,ETHUSDT")
     results = asyncio.run(
@@ -169,13 +131,15 @@ def cmd_data_fetch(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands.data_cmd import quality  # noqa: PLC0415
 
-    rows = quality(settings, source=args.source, symbols=_symbols(args.symbols), interval=args.interval, path=args.path)
+    rows = quality(
+        settings, source=args.source, symbols=symbol_list(args.symbols), interval=args.interval, path=args.path
+    )
     if not rows:
         asked = ", ".join(f"{k} {v}" for k, v in (("source", args.source), ("symbols", args.symbols),
                                                    ("interval", args.interval)) if v)  # fmt: skip
         raise UserError(f"no bar tables match {asked or 'anything'}; see `aitrade data list`")
     if args.json:
-        _print_json(rows)
+        print_json(rows)
     else:
         print(format_table(rows, ["source", "symbol", "interval", "rows", "start", "end", "calendar", "report"]))
         bad = [r for r in rows if not r["ok"]]
@@ -208,7 +172,7 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
     if args.mode == "universal" and args.model != "mlp":
         raise UserError("--model applies to walk mode; universal mode uses the shared net with an asset embedding")
     step = research.signals(
-        settings, params, symbols=_symbols(args.symbols), source=args.source, interval=args.interval,
+        settings, params, symbols=symbol_list(args.symbols), source=args.source, interval=args.interval,
         start=args.start, end=args.end, path=args.path, out=args.out,
     )  # fmt: skip
     s, run = step.metrics, step.objects["result"]
@@ -299,9 +263,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_broker_status(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import broker_cmd  # noqa: PLC0415
 
-    out = asyncio.run(broker_cmd.status(settings, args.mode, _symbols(args.symbols)))
+    out = asyncio.run(broker_cmd.status(settings, args.mode, symbol_list(args.symbols)))
     if args.json:
-        _print_json(out)
+        print_json(out)
         return 1 if any("error" in b for b in out["brokers"].values()) else 0
     print(f"mode: {out['mode']}")
     for name, b in out["brokers"].items():
@@ -326,10 +290,10 @@ def cmd_broker_status(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_broker_instruments(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import broker_cmd  # noqa: PLC0415
 
-    syms = [s for text in args.symbols for s in (_symbols(text) or [])]
+    syms = [s for text in args.symbols for s in (symbol_list(text) or [])]
     rows = asyncio.run(broker_cmd.instruments(settings, syms, args.mode))
     if args.json:
-        _print_json(rows)
+        print_json(rows)
     else:
         print(format_table(rows, ["symbol", "broker", "tick", "step", "min_qty", "min_notional", "currency", "lot",
                                   "shortable"]))  # fmt: skip
@@ -346,7 +310,7 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
     if runner_cmd.running_pid(settings) is not None:  # the runner owns the accounts: it flattens, and halts
         done = runner_cmd.kill(settings, "flatten", "close-all --confirm from the command line")
         if args.json:
-            _print_json(done)
+            print_json(done)
         elif done["confirmed"]:
             print(f"close-all delegated to the runner (pid {done['runner']}): {done['armed'].get('acted')}; the kill "
                   "switch stays armed (flatten) until `aitrade unkill --confirm`")  # fmt: skip
@@ -355,7 +319,7 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
         return 0 if done["confirmed"] else 1
     out = asyncio.run(broker_cmd.close_all(settings, args.mode))
     if args.json:
-        _print_json(out)
+        print_json(out)
     else:
         print(f"mode {out['mode']}: cancelled {len(out['cancelled'])} orders, "
               f"{len(out['protections_cancelled'])} protections, closed {len(out['closed'])} positions")  # fmt: skip
@@ -367,135 +331,6 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
 
 
 # --- parser -------------------------------------------------------------------------------
-
-
-# --- the runner and the kill switch ----------------------------------------------------------------------
-def _runner_argv(args: argparse.Namespace) -> list[str]:
-    """The options a background start hands to its foreground process."""
-    out = ["--mode", args.mode, "--signals", args.signals, "--capital", repr(args.capital), "--speed", repr(args.speed)]
-    for name in ("params", "start", "end", "source", "symbols", "interval", "path"):
-        if getattr(args, name):
-            out += [f"--{name}", str(getattr(args, name))]
-    out += ["--replay"] if args.replay else []
-    out += ["--long-only"] if args.long_only else []
-    return out
-
-
-def cmd_runner_start(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-
-    config, feed = runner_cmd.prepare(settings, signals=args.signals, params=args.params, mode=args.mode,
-                                      replay=args.replay, capital=args.capital, long_only=args.long_only,
-                                      start=args.start, end=args.end, speed=args.speed, source=args.source,
-                                      symbols=_symbols(args.symbols), interval=args.interval,
-                                      path=args.path)  # fmt: skip
-    if args.reset and not args.foreground:
-        archived = runner_cmd.reset_session(settings)
-        if archived:
-            print(f"archived the ledger and paper accounts to {archived}")
-    if not args.foreground:
-        out = runner_cmd.start_background(settings, _runner_argv(args))
-        print(f"runner started in the background: pid {out['pid']}, state {out['state']}, log {out['log']}")
-        return 0
-    result = asyncio.run(runner_cmd.run_foreground(settings, config, feed, reset=args.reset))
-    print(f"runner {'finished the replay' if result['finished'] else 'stopped'} after {result['ticks']} ticks, "
-          f"state {result['state']}")  # fmt: skip
-    return 0
-
-
-def cmd_runner_stop(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-
-    out = runner_cmd.stop(settings)
-    print(f"runner (pid {out['pid']}) stopped; positions and protections stay" if out["stopped"] else out["message"])
-    return 0
-
-
-def cmd_runner_status(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-
-    out = runner_cmd.status(settings)
-    if args.json:
-        _print_json(out)
-        return 0
-    kill = out["kill"]
-    print(f"runner: {'alive, pid ' + str(out['pid']) if out['alive'] else 'not running'}")
-    if "state" in out:
-        cov = out.get("coverage") or {}
-        print(f"  {out.get('mode')} {out.get('feed')}, {out.get('phase')}, state {out['state']}, "
-              f"heartbeat {out['heartbeat_age_s']:.1f} s ago, {out.get('ticks')} ticks")  # fmt: skip
-        print(f"  positions {len(out.get('positions') or [])} (protected {cov.get('protected', 0)}), "
-              f"pending entries {out.get('pending', 0)}")  # fmt: skip
-        if out.get("last_error"):
-            print(f"  last error: {out['last_error']}")
-    if "heartbeat_error" in out:
-        print(f"  heartbeat unreadable: {out['heartbeat_error']}")
-    if "trades" in out:
-        print(f"  ledger: {out['trades']} closed trades, realised pnl {out['realised_pnl']:.2f}, "
-              f"{out['open_intents']} open intents")  # fmt: skip
-    state = f"ARMED ({kill['level']}): {kill['reason']}" if kill["engaged"] else "released"
-    print(f"  kill switch: {state}")
-    return 0
-
-
-def cmd_runner_trades(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-    from aitrade.statefile import atomic_write  # noqa: PLC0415
-
-    frame = runner_cmd.trades(settings)
-    if args.csv:
-        atomic_write(args.csv, lambda tmp: frame.to_csv(tmp, index=False))
-        print(f"{len(frame)} trades written to {args.csv}")
-    elif args.json:
-        _print_json(json.loads(frame.to_json(orient="records", date_format="iso")))
-    else:
-        print(frame.to_string(index=False) if len(frame) else "no closed trades in the ledger")
-    return 0
-
-
-def cmd_runner_watchdog(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-
-    return runner_cmd.watchdog(settings, once=args.once, stale_after_s=args.stale_after, every_s=args.every)
-
-
-def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-
-    out = runner_cmd.parity(settings, signals=args.signals, params=args.params, ledger=args.ledger, out=args.out)
-    if args.json:
-        _print_json(out)
-    else:
-        print(out["summary"])
-        print(f"  backtest {out['backtest_trades']} trades, session {out['session_trades']} trades"
-              + (f"; per-trade differences in {out['diff_csv']}" if out["diff_csv"] else ""))  # fmt: skip
-        for note in out["notes"]:
-            print(f"  note: {note}")
-    return 0 if out["ok"] else 1
-
-
-def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-
-    out = runner_cmd.kill(settings, args.level, args.reason)
-    armed = out["armed"]
-    who = f"the runner (pid {out['runner']})" if out["runner"] else "this command (no runner alive)"
-    if args.json:
-        _print_json(out)
-    elif out["confirmed"]:
-        print(f"kill switch armed ({armed['level']}): {armed['reason']}; {who} confirmed: {armed.get('acted')}")
-    else:
-        print(f"kill switch armed ({armed['level']}): {armed['reason']}; {out['message']}")
-    return 0 if out["confirmed"] else 1
-
-
-def cmd_unkill(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
-
-    out = runner_cmd.unkill(settings, confirm=args.confirm)
-    print("kill switch released" + (f"; the runner (pid {out['runner']}) resumes after reconciling"
-                                    if out["runner"] else ""))  # fmt: skip
-    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -526,7 +361,7 @@ def build_parser() -> argparse.ArgumentParser:
     df = data.add_parser("fetch", help="fetch bars into data_cache/")
     df.add_argument("--source", default="sample", choices=SOURCES, help="where from (default sample)")
     df.add_argument("--symbols", help="comma-separated, e.g. BTCUSDT,ETHUSDT")
-    df.add_argument("--interval", default="1h", type=_interval)
+    df.add_argument("--interval", default="1h", type=interval_arg)
     df.add_argument("--start", help="UTC date/time, inclusive (ISO-8601)")
     df.add_argument("--end", help="UTC date/time, exclusive (ISO-8601)")
     df.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
@@ -537,39 +372,39 @@ def build_parser() -> argparse.ArgumentParser:
     dc = data.add_parser("check", help="quality report")
     dc.add_argument("--source", choices=SOURCES, help="default: the samples and the whole cache")
     dc.add_argument("--symbols")
-    dc.add_argument("--interval", type=_interval)
+    dc.add_argument("--interval", type=interval_arg)
     dc.add_argument("--path")
     dc.add_argument("--json", action="store_true")
     dc.set_defaults(func=cmd_data_check)
 
     sig = sub.add_parser("signals", help="walk-forward or universal out-of-sample signals")
-    _dashed(sig, "mode", default="walk", choices=("walk", "universal"),
+    dashed(sig, "mode", default="walk", choices=("walk", "universal"),
             help="walk (a model per asset) or universal (one shared model)")  # fmt: skip
-    _dashed(sig, "train_window", type=arg(lo=50, integer=True), default=800, help="training bars per fold")
-    _dashed(sig, "trade_window", type=POSITIVE_INT, default=400, help="predicted bars per fold (default 400)")
-    _dashed(sig, "embargo", type=NONNEG_INT, default=12, help="unused bars between training and trading")
-    _dashed(sig, "preset", default="classic", choices=PRESETS, help="regime quantiles")
-    _dashed(sig, "cross_asset_wf", action="store_true", help="universal: re-train walking forward in time")
-    _dashed(sig, "reset", action="store_true", help="discard cached fold models")
-    _dashed(sig, "symbols", help="comma-separated (default: the universe's symbols the source has)")
-    _dashed(sig, "source", default="sample", choices=SOURCES)
-    _dashed(sig, "path", help="folder of <SYMBOL>.csv files (csv source)")
-    _dashed(sig, "interval", type=_interval, help="bar interval (default: the universe profile's)")
-    _dashed(sig, "start", help="UTC start, inclusive")
-    _dashed(sig, "end", help="UTC end, exclusive")
-    _dashed(sig, "seed", type=NONNEG_INT, default=7)
-    _dashed(sig, "model", default="mlp", choices=("mlp", "gru"), help="walk mode's net")
-    _dashed(sig, "epochs", type=POSITIVE_INT, default=40)
-    _dashed(sig, "horizon", type=POSITIVE_INT, default=12, help="label horizon in bars (default 12)")
-    _dashed(sig, "label_tp", type=POSITIVE, default=1.5, help="label take-profit in ATR (default 1.5)")
-    _dashed(sig, "label_sl", type=POSITIVE, default=1.0, help="label stop in ATR (default 1.0)")
-    _dashed(sig, "features", type=_features, default=("core",),
+    dashed(sig, "train_window", type=arg(lo=50, integer=True), default=800, help="training bars per fold")
+    dashed(sig, "trade_window", type=POSITIVE_INT, default=400, help="predicted bars per fold (default 400)")
+    dashed(sig, "embargo", type=NONNEG_INT, default=12, help="unused bars between training and trading")
+    dashed(sig, "preset", default="classic", choices=PRESETS, help="regime quantiles")
+    dashed(sig, "cross_asset_wf", action="store_true", help="universal: re-train walking forward in time")
+    dashed(sig, "reset", action="store_true", help="discard cached fold models")
+    dashed(sig, "symbols", help="comma-separated (default: the universe's symbols the source has)")
+    dashed(sig, "source", default="sample", choices=SOURCES)
+    dashed(sig, "path", help="folder of <SYMBOL>.csv files (csv source)")
+    dashed(sig, "interval", type=interval_arg, help="bar interval (default: the universe profile's)")
+    dashed(sig, "start", help="UTC start, inclusive")
+    dashed(sig, "end", help="UTC end, exclusive")
+    dashed(sig, "seed", type=NONNEG_INT, default=7)
+    dashed(sig, "model", default="mlp", choices=("mlp", "gru"), help="walk mode's net")
+    dashed(sig, "epochs", type=POSITIVE_INT, default=40)
+    dashed(sig, "horizon", type=POSITIVE_INT, default=12, help="label horizon in bars (default 12)")
+    dashed(sig, "label_tp", type=POSITIVE, default=1.5, help="label take-profit in ATR (default 1.5)")
+    dashed(sig, "label_sl", type=POSITIVE, default=1.0, help="label stop in ATR (default 1.0)")
+    dashed(sig, "features", type=features_arg, default=("core",),
             help="feature sets and groups, comma-separated: core (default: returns, rsi, volume), all, or groups "
                  "such as returns,rsi,daily,leader")  # fmt: skip
-    _dashed(sig, "jobs", type=POSITIVE_INT, default=1, help="local worker processes")
-    _dashed(sig, "executor", default="local", choices=("local", "dask"))
-    _dashed(sig, "scheduler", help="Dask scheduler address (default: a LocalCluster)")
-    _dashed(sig, "out", help="run folder (default runs/<run_id>)")
+    dashed(sig, "jobs", type=POSITIVE_INT, default=1, help="local worker processes")
+    dashed(sig, "executor", default="local", choices=("local", "dask"))
+    dashed(sig, "scheduler", help="Dask scheduler address (default: a LocalCluster)")
+    dashed(sig, "out", help="run folder (default runs/<run_id>)")
     sig.set_defaults(func=cmd_signals)
 
     bt = sub.add_parser("backtest", help="run the trading rules over a signals artifact")
@@ -578,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--out", required=True, help="folder for trades.csv, metrics.json, equity.png")
     bt.add_argument("--capital", type=POSITIVE, default=1000.0)
     bt.add_argument("--force", action="store_true", help="replace the results already in --out")
-    _dashed(bt, "long_only", action="store_true", help="no shorts (spot venues)")
+    dashed(bt, "long_only", action="store_true", help="no shorts (spot venues)")
     bt.set_defaults(func=cmd_backtest)
 
     opt = sub.add_parser("optimize", help="genetic walk-forward optimisation of the trading rules")
@@ -588,11 +423,11 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--settings", help="an optimiser YAML instead of the profile's")
     opt.add_argument("--fitness", choices=FITNESSES)
     for name in ("population", "generations", "survivors", "train_window", "test_window"):
-        _dashed(opt, name, type=POSITIVE_INT)
-    _dashed(opt, "seed", type=NONNEG_INT, default=7)
-    _dashed(opt, "capital", type=POSITIVE, default=1000.0)
-    _dashed(opt, "long_only", action="store_true")
-    _dashed(opt, "out", help="run folder (default runs/<run_id>)")
+        dashed(opt, name, type=POSITIVE_INT)
+    dashed(opt, "seed", type=NONNEG_INT, default=7)
+    dashed(opt, "capital", type=POSITIVE, default=1000.0)
+    dashed(opt, "long_only", action="store_true")
+    dashed(opt, "out", help="run folder (default runs/<run_id>)")
     opt.set_defaults(func=cmd_optimize)
 
     val = sub.add_parser("validate", help="validation report of an optimise run")
@@ -633,61 +468,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca.add_argument("--json", action="store_true")
     ca.set_defaults(func=cmd_close_all)
 
-    run = sub.add_parser("runner", help="the trading runner: start, stop, status, trades")
-    rsub = run.add_subparsers(dest="sub", metavar="SUBCOMMAND")
-    rs = rsub.add_parser("start", help="start the runner (in the background unless --foreground)")
-    rs.add_argument("--mode", choices=("paper", "live"), default="paper")
-    rs.add_argument(
-        "--signals",
-        required=True,
-        help="a signals run to replay, or `model`: live inference with the "
-        "promoted bundle (state/production/) over --source bars",
-    )
-    rs.add_argument("--params", help="genome file (JSON/YAML, e.g. best_strategy_params.json)")
-    rs.add_argument("--replay", action="store_true", help="replay history through paper")
-    rs.add_argument("--source", choices=SOURCES, help="with --signals model: where the replayed bars come from")
-    rs.add_argument("--symbols", help="with --signals model: comma-separated (default: the promoted run's)")
-    rs.add_argument("--interval", type=_interval, help="with --signals model: must be the promoted run's")
-    rs.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
-    rs.add_argument("--start", help="replay from this UTC time (inclusive)")
-    rs.add_argument("--end", help="replay up to this UTC time (exclusive)")
-    rs.add_argument("--speed", type=arg(lo=0), default=0.0, help="bars per second (0: as fast as possible)")
-    rs.add_argument("--capital", type=POSITIVE, default=1000.0, help="split between the symbols, as in backtest")
-    _dashed(rs, "long_only", action="store_true", help="no shorts")
-    rs.add_argument("--foreground", action="store_true", help="run in this process (a replay exits at its end)")
-    rs.add_argument("--reset", action="store_true", help="archive the ledger and paper accounts first")
-    rs.set_defaults(func=cmd_runner_start)
-    rp = rsub.add_parser("stop", help="stop after the current tick (positions and protections stay)")
-    rp.set_defaults(func=cmd_runner_stop)
-    rt = rsub.add_parser("status", help="alive, state, heartbeat, positions, kill switch")
-    rt.add_argument("--json", action="store_true")
-    rt.set_defaults(func=cmd_runner_status)
-    rw = rsub.add_parser("watchdog", help="alert when the runner's heartbeat is stale (for cron or systemd)")
-    rw.add_argument("--once", action="store_true", help="check once; exit 1 on an incident (cron)")
-    _dashed(rw, "stale_after", type=POSITIVE, default=120.0, help="seconds without a heartbeat (default 120)")
-    rw.add_argument("--every", type=POSITIVE, default=30.0, help="seconds between checks (default 30)")
-    rw.set_defaults(func=cmd_runner_watchdog)
-    rr = rsub.add_parser("trades", help="closed trades from the ledger (the backtest's trades.csv columns)")
-    rr.add_argument("--json", action="store_true")
-    rr.add_argument("--csv", help="write them to this file")
-    rr.set_defaults(func=cmd_runner_trades)
-
-    pa = sub.add_parser("parity", help="the ledger's trades against the backtest of the same signals and genome")
-    pa.add_argument("--signals", help="signals run (default: the one the runner session recorded)")
-    pa.add_argument("--params", help="genome file (default: the session's genome)")
-    pa.add_argument("--ledger", help="trade ledger (default: state/trades.sqlite)")
-    pa.add_argument("--out", help="write the per-trade differences to this CSV")
-    pa.add_argument("--json", action="store_true")
-    pa.set_defaults(func=cmd_parity)
-
-    kl = sub.add_parser("kill", help="arm the kill switch (pause: no new entries; flatten: close everything, halt)")
-    kl.add_argument("--reason", required=True)
-    kl.add_argument("--level", choices=("pause", "flatten"), default="pause")
-    kl.add_argument("--json", action="store_true")
-    kl.set_defaults(func=cmd_kill)
-    uk = sub.add_parser("unkill", help="release the kill switch")
-    uk.add_argument("--confirm", action="store_true", help="required")
-    uk.set_defaults(func=cmd_unkill)
+    add_runner_commands(sub)
 
     demo = sub.add_parser("demo", help="the main job, offline on the embedded data")
     demo.set_defaults(func=cmd_demo)

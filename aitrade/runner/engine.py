@@ -21,7 +21,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import os
 import signal
 from collections.abc import Callable
@@ -33,10 +32,11 @@ from typing import Any, TypeVar
 
 import pandas as pd
 
-from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
+from aitrade.brokers.base import Order, OrderStatus, OrderType, Side
 from aitrade.brokers.ids import client_id
 from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
 from aitrade.runner import control, failpoints
+from aitrade.runner.execution import Execution, dec
 from aitrade.runner.ledger import Book, TradeLedger
 from aitrade.runner.replay import BarSignal
 from aitrade.strategy import (
@@ -44,9 +44,6 @@ from aitrade.strategy import (
     FLAT,
     OPEN,
     PENDING,
-    SL,
-    TP,
-    TRAIL,
     Genome,
     Rules,
     State,
@@ -62,12 +59,6 @@ T = TypeVar("T")
 ACTIVE, REDUCING, HALTED = "ACTIVE", "REDUCING", "HALTED"
 COVER_EVERY_S = 15.0  # between bars, protections of open positions are re-checked this often
 BEAT_EVERY_S = 0.25  # the heartbeat's most frequent write (a replay at full speed ticks far faster)
-LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
-                 "trail": "trail"}  # fmt: skip
-
-
-def _dec(x: float) -> Decimal:
-    return Decimal(repr(float(x)))
 
 
 @dataclass
@@ -133,6 +124,7 @@ class Runner:
         self._settings_stamp: float | str | None = "unseen"
         self._closes: dict[str, float] = {}
         self._covered_at = -1e18
+        self.ex = Execution(config, router, ledger, self._run_io, self._say)
 
     def _say(self, text: str) -> None:
         if self.alerts is not None:
@@ -186,8 +178,8 @@ class Runner:
         """Resolve every open intent at its venue, follow what the venue did while we were away, re-arm protections."""
         resolved = 0
         for intent in await self._run_io(self.ledger.open_intents):
-            order = await self._lookup(intent["symbol"], intent["client_id"])
-            status = "unknown" if order is None else self._status(order)
+            order = await self.ex.lookup(intent["symbol"], intent["client_id"])
+            status = "unknown" if order is None else self.ex.status(order)
             if order is None:
                 continue  # not at the venue: the bar's re-decision sends it again under the same id
             await self._run_io(self.ledger.mark, intent["client_id"], status, order.venue_order_id)
@@ -197,7 +189,7 @@ class Runner:
         for held in books.values():
             book = await self._follow_venue(held)
             if book.state.mode == OPEN:
-                repaired += await self._cover(book)
+                repaired += await self.ex.cover(book)
         self.kill = await self._run_io(control.read_kill, self.state_dir)
         if self.kill.engaged:
             self.health.state = HALTED if self.kill.flatten else REDUCING
@@ -220,35 +212,35 @@ class Runner:
         events: list[tuple[str, dict[str, Any]]] = []
         trades: list[dict[str, Any]] = []
         if s.mode == PENDING:
-            order = await self._lookup(symbol, book.entry_id)
+            order = await self.ex.lookup(symbol, book.entry_id)
             if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
                 return book
             events.append(("entry_gone", {"client_id": book.entry_id, "status": order.status.value}))
             book = book.flat()
         elif s.mode == OPEN:
             broker = self.router.broker_for(symbol)
-            if await self._fired(book) is not None or await self._vanished(book, broker) is not None:
+            if await self.ex.fired(book) is not None or await self.ex.vanished(book, broker) is not None:
                 return book  # the bar that follows books it
             if await self._run_io(self.ledger.exit_intents, symbol, book.entry_bar or ""):
                 return book
             broker = self.router.broker_for(symbol)
             held = sum((p.quantity for p in await broker.positions() if p.symbol == symbol), Decimal(0))
-            want = _dec(s.side * s.qty)
+            want = dec(s.side * s.qty)
             if held * (1 if s.side > 0 else -1) >= abs(want):
                 return book
             if held == 0 or (held > 0) != (s.side > 0):
                 price = await broker.last_price(symbol)
                 exit_id = f"external-{symbol}-{book.entry_bar}"
                 fake = Order(exit_id, "", symbol, Side.SELL if s.side > 0 else Side.BUY, OrderType.MARKET,
-                             _dec(s.qty), None, OrderStatus.FILLED, _dec(s.qty), price)  # fmt: skip
-                trades.append(self._trade(book, s, fake, book.last_bar or "", "external"))
+                             dec(s.qty), None, OrderStatus.FILLED, dec(s.qty), price)  # fmt: skip
+                trades.append(self.ex.trade(book, s, fake, book.last_bar or "", "external"))
                 events.append(("external_close", {"price": str(price), "quantity": s.qty}))
                 self._say(f"{symbol}: the position was closed outside AiTrade while the runner was down")
-                await self._drop_protections(book)
+                await self.ex.drop_protections(book)
                 book = book.flat(trades[0]["pnl"])
             else:
                 events.append(("external_reduce", {"from": s.qty, "to": float(abs(held))}))
-                await self._drop_protections(book)
+                await self.ex.drop_protections(book)
                 n = book.trail_n + 1
                 stamp = pd.Timestamp(book.last_bar or pd.Timestamp.now(tz="UTC")).to_pydatetime()
                 book = replace(book, state=replace(s, qty=float(abs(held))), trail_n=n,
@@ -316,19 +308,19 @@ class Runner:
         for book in (await self._run_io(self.ledger.books)).values():
             broker = self.router.broker_for(book.symbol)
             try:
-                if book.state.mode == PENDING and not self._brackets(broker):
+                if book.state.mode == PENDING and not self.ex.brackets(broker):
                     await self._watch_fill(book)
-                elif book.state.mode == OPEN and not self._native(broker):
+                elif book.state.mode == OPEN and not self.ex.native(broker):
                     await self._watch_levels(book, broker)
                 elif book.state.mode == OPEN and cover_due:
-                    await self._cover(book)
+                    await self.ex.cover(book)
             except (RetryableError, SkipError, ReconcileError) as exc:
                 await self._error(book.symbol, exc)
         if cover_due:
             self._covered_at = loop.time()
 
     async def _watch_fill(self, book: Book) -> None:
-        order = await self._lookup(book.symbol, book.entry_id)
+        order = await self.ex.lookup(book.symbol, book.entry_id)
         if order is None or order.status is not OrderStatus.FILLED:
             return
         seen = asyncio.get_running_loop().time()
@@ -337,7 +329,7 @@ class Runner:
                         fee=float(order.fee))  # fmt: skip
         held = replace(book, state=state, entry_bar=pd.Timestamp.now(tz="UTC").isoformat())
         await self._run_io(self.ledger.mark, order.client_id, "filled", order.venue_order_id)
-        await self._cover(held)
+        await self.ex.cover(held)
         self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
         fill = {"client_id": order.client_id, "price": str(order.avg_price), "quantity": str(order.filled)}
         await self._run_io(self.ledger.save_book, held, events=[("fill", fill)])
@@ -350,10 +342,10 @@ class Runner:
         if hit < 0:
             return
         stamp, named = pd.Timestamp.now(tz="UTC"), EXIT_REASONS[why]
-        filled = await self._exit(book, s, stamp, named)
+        filled = await self.ex.exit(book, s, stamp, named)
         if filled is None:
             return
-        trade = self._trade(book, s, filled, stamp.isoformat(), named)
+        trade = self.ex.trade(book, s, filled, stamp.isoformat(), named)
         events = [("synthetic_exit", {"reason": named, "price": price})]
         await self._run_io(self.ledger.save_book, book.flat(trade["pnl"]), trades=[trade], events=events)
 
@@ -445,7 +437,7 @@ class Runner:
             return  # processed before a restart
         broker = self.router.broker_for(symbol)
         if hasattr(broker, "on_bar"):  # a paper venue: the replayed market moves first
-            await broker.on_bar(symbol, _dec(bar.high), _dec(bar.low), _dec(bar.close), open=_dec(bar.open),
+            await broker.on_bar(symbol, dec(bar.high), dec(bar.low), dec(bar.close), open=dec(bar.open),
                                 time=ts.to_pydatetime())  # fmt: skip
         t = book.t + 1
         genome, rules = self.config.genome, self.config.rules[symbol]
@@ -454,7 +446,7 @@ class Runner:
         events: list[tuple[str, dict[str, Any]]] = []
         exited = False
         if s.mode == PENDING:
-            order = await self._lookup(symbol, book.entry_id)
+            order = await self.ex.lookup(symbol, book.entry_id)
             if order is not None and order.status is OrderStatus.FILLED:
                 failpoints.hit("fill_seen")
                 await self._run_io(self.ledger.mark, order.client_id, "filled", order.venue_order_id)
@@ -462,56 +454,56 @@ class Runner:
                 book = replace(book, entry_bar=stamp)
                 events.append(("fill", {"client_id": order.client_id, "price": str(order.avg_price),
                                         "quantity": str(order.filled)}))  # fmt: skip
-                fired = await self._fired(book)
+                fired = await self.ex.fired(book)
                 if fired is not None:  # the bracket's stop on the fill bar
-                    trades.append(self._trade(book, s, fired, stamp))
+                    trades.append(self.ex.trade(book, s, fired, stamp))
                     s, exited = State(), True
-                elif not self._brackets(broker):
+                elif not self.ex.brackets(broker):
                     book = book.with_state(s)
-                    await self._cover(book)
+                    await self.ex.cover(book)
             elif t - s.placed >= genome.fill_wait:
-                await self._cancel(symbol, book.entry_id)
-                again = await self._lookup(symbol, book.entry_id)
+                await self.ex.cancel(symbol, book.entry_id)
+                again = await self.ex.lookup(symbol, book.entry_id)
                 if again is not None and again.status is OrderStatus.FILLED:  # filled while cancelling: next bar
                     pass
                 else:
                     events.append(("expired", {"client_id": book.entry_id}))
                     s, exited = State(), True
         elif s.mode == OPEN:
-            fired = await self._fired(book) or await self._vanished(book, broker)
-            hit, why = (-1.0, -1) if fired is not None or self._native(broker) else protection_exit(
+            fired = await self.ex.fired(book) or await self.ex.vanished(book, broker)
+            hit, why = (-1.0, -1) if fired is not None or self.ex.native(broker) else protection_exit(
                 s, bar.open, bar.high, bar.low)  # fmt: skip
             if fired is not None:
-                trades.append(self._trade(book, s, fired, stamp))
-                await self._drop_protections(book)
+                trades.append(self.ex.trade(book, s, fired, stamp))
+                await self.ex.drop_protections(book)
                 s, exited = State(), True
             elif hit >= 0:  # a synthetic stop or target, watched here: the venue holds none
                 named = EXIT_REASONS[why]
-                filled = await self._exit(book, s, ts, named)
+                filled = await self.ex.exit(book, s, ts, named)
                 if filled is not None:
-                    trades.append(self._trade(book, s, filled, stamp, named))
+                    trades.append(self.ex.trade(book, s, filled, stamp, named))
                     events.append(("synthetic_exit", {"reason": named, "level": hit}))
                     s, exited = State(), True
             else:
                 moved = trail(s, bar.high, bar.low, genome)
                 reason = close_reason(moved, t, bar.high, bar.low, bar.atr, bar.p_long, bar.p_short, genome)
                 if reason >= 0:
-                    filled = await self._exit(book, moved, ts, EXIT_REASONS[reason])
+                    filled = await self.ex.exit(book, moved, ts, EXIT_REASONS[reason])
                     if filled is not None:
-                        trades.append(self._trade(book, moved, filled, stamp, EXIT_REASONS[reason]))
+                        trades.append(self.ex.trade(book, moved, filled, stamp, EXIT_REASONS[reason]))
                         s, exited = State(), True
                     else:
                         s = moved
                 else:
                     if moved.stop != s.stop:
-                        book = await self._move_stop(book, moved, ts)
+                        book = await self.ex.move_stop(book, moved, ts)
                     s = moved
         if exited or s.mode == FLAT:
             book = book.flat(sum(tr["pnl"] for tr in trades))
         if s.mode == FLAT and not exited and await self._may_enter():
             pending = decide_entry(t, bar.close, bar.atr, bar.p_long, bar.p_short, genome, rules, book.cash)
             if pending is not None:
-                book, s = await self._enter(book, pending, ts, broker)
+                book, s = await self.ex.enter(book, pending, ts, broker)
         book = replace(book, state=s, t=t, last_bar=stamp)
         for tr in trades:
             events.append(("trade", {k: tr[k] for k in ("side", "pnl", "exit_reason")}))
@@ -528,169 +520,6 @@ class Runner:
             return False
         books = await self._run_io(self.ledger.books)
         return sum(b.state.mode != FLAT for b in books.values()) < self.config.max_open_positions
-
-    # --- orders ------------------------------------------------------------------------------------------
-    @staticmethod
-    def _native(broker: Any) -> bool:
-        return bool(broker.capabilities.native_protections)
-
-    @staticmethod
-    def _brackets(broker: Any) -> bool:
-        return bool(getattr(broker.capabilities, "brackets", False))
-
-    @staticmethod
-    def _status(order: Order) -> str:
-        return {OrderStatus.FILLED: "filled", OrderStatus.CANCELLED: "cancelled",
-                OrderStatus.REJECTED: "rejected"}.get(order.status, "sent")  # fmt: skip
-
-    async def _lookup(self, symbol: str, cid: str | None) -> Order | None:
-        if not cid:
-            return None
-        return await self.router.get_order(symbol, cid)
-
-    async def _send(self, req: OrderRequest, leg: str, ts: pd.Timestamp) -> Order | None:
-        """Write-ahead, then send once: a known id is looked up, never sent again."""
-        price = None if req.price is None else str(req.price)
-        fresh = await self._run_io(self.ledger.write_intent, req.client_id, req.symbol, leg, req.side.value,
-                                   req.order_type.value, str(req.quantity), price, ts.isoformat())  # fmt: skip
-        if not fresh:
-            known = await self._lookup(req.symbol, req.client_id)
-            if known is not None:
-                await self._run_io(self.ledger.mark, req.client_id, self._status(known), known.venue_order_id)
-                return known
-        failpoints.hit("intent_written")
-        try:
-            ack = await self.router.place_order(req)
-        except SkipError as exc:
-            await self._run_io(self.ledger.mark, req.client_id, "rejected")
-            await self._run_io(self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id,
-                                                                            "error": str(exc)})  # fmt: skip
-            return None
-        failpoints.hit("order_sent")
-        order = await self._lookup(req.symbol, req.client_id)
-        await self._run_io(self.ledger.mark, req.client_id, "sent" if order is None else self._status(order),
-                           ack.venue_order_id)  # fmt: skip
-        return order
-
-    async def _enter(self, book: Book, pending: State, ts: pd.Timestamp, broker: Any) -> tuple[Book, State]:
-        strategy, symbol = self.config.strategy_id, book.symbol
-        entry_id = client_id(strategy, symbol, ts.to_pydatetime(), "entry")
-        stop_id = client_id(strategy, symbol, ts.to_pydatetime(), "sl")
-        target_id = client_id(strategy, symbol, ts.to_pydatetime(), "tp")
-        genome = self.config.genome
-        bracket = None
-        if self._brackets(broker):
-            bracket = Bracket(_dec(genome.sl * pending.atr), stop_id, _dec(genome.tp * pending.atr), target_id)
-        side = Side.BUY if pending.side > 0 else Side.SELL
-        req = OrderRequest(symbol, side, _dec(pending.qty), entry_id, OrderType.LIMIT, _dec(pending.limit),
-                           bracket=bracket)  # fmt: skip
-        order = await self._send(req, "entry", ts)
-        if order is None:
-            return book, State()
-        return replace(book, entry_id=entry_id, stop_id=stop_id, target_id=target_id, trail_n=0), pending
-
-    async def _cancel(self, symbol: str, cid: str | None) -> None:
-        if not cid:
-            return
-        with contextlib.suppress(SkipError):  # already gone
-            await self.router.cancel_order(symbol, cid)
-        await self._run_io(self.ledger.mark, cid, "cancelled")
-
-    async def _fired(self, book: Book) -> Order | None:
-        """A protection of this book that filled at the venue (the stop is looked at first)."""
-        for cid in (book.stop_id, book.target_id):
-            order = await self._lookup(book.symbol, cid)
-            if order is not None and order.status is OrderStatus.FILLED:
-                return order
-        return None
-
-    async def _vanished(self, book: Book, broker: Any) -> Order | None:
-        """A protection the venue executed as a new order of its own (Bitget plan orders): the position is gone
-        and our protection with it. The exit is booked at the protection's level (the venue's fill price is not
-        under our id), the stop when the last price is on its side of the entry, else the target."""
-        if not self._native(broker) or self._brackets(broker):
-            return None
-        live = {p.client_id for p in await broker.protections(book.symbol)}
-        if book.stop_id in live or (book.target_id and book.target_id in live):
-            return None
-        s = book.state
-        held = sum((p.quantity for p in await broker.positions() if p.symbol == book.symbol), Decimal(0))
-        if held != 0 and (held > 0) == (s.side > 0):
-            return None
-        price = float(await broker.last_price(book.symbol))
-        stopped = s.side * (price - s.entry) <= 0 or not math.isfinite(s.target)
-        level, cid = (s.stop, book.stop_id) if stopped else (s.target, book.target_id)
-        fee = _dec(level * s.qty * self.config.rules[book.symbol].fee_rate)
-        side = Side.SELL if s.side > 0 else Side.BUY
-        return Order(cid or "", "", book.symbol, side, OrderType.MARKET, _dec(s.qty), None, OrderStatus.FILLED,
-                     _dec(s.qty), _dec(level), fee)  # fmt: skip
-
-    async def _protections(self, book: Book) -> list[Protection]:
-        ours = {book.stop_id, book.target_id}
-        return [p for p in await self.router.broker_for(book.symbol).protections(book.symbol) if p.client_id in ours]
-
-    async def _drop_protections(self, book: Book) -> None:
-        for p in await self._protections(book):
-            with contextlib.suppress(SkipError):
-                await self.router.cancel_protection(p)
-
-    async def _cover(self, book: Book) -> int:
-        """The protection coverage invariant for one open book: place what is missing. Returns the count placed."""
-        s, symbol = book.state, book.symbol
-        broker = self.router.broker_for(symbol)
-        if not broker.capabilities.native_protections:
-            return 0  # synthetic: watched on every bar by the rules themselves
-        have = {p.kind for p in await self._protections(book)}
-        placed = 0
-        qty = _dec(s.qty)
-        for kind, cid, level in (("stop_loss", book.stop_id, s.stop), ("take_profit", book.target_id, s.target)):
-            if kind in have or not cid or not math.isfinite(level):
-                continue
-            try:
-                await self.router.place_protection(Protection(symbol, kind, _dec(level), qty, cid))
-                failpoints.hit("protection_placed")
-                placed += 1
-            except SkipError as exc:
-                await self._run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
-                self._say(f"{symbol}: could not place the {kind} ({exc}); the position is not covered at the venue")
-        if placed:
-            await self._run_io(self.ledger.event, "protection", symbol, {"placed": placed})
-        return placed
-
-    async def _move_stop(self, book: Book, moved: State, ts: pd.Timestamp) -> Book:
-        """Trailing: the new stop is placed before the old one is cancelled (never uncovered)."""
-        n = book.trail_n + 1
-        if not self._native(self.router.broker_for(book.symbol)):
-            return replace(book, trail_n=n)  # a synthetic stop moves in the book; the next bars are checked against it
-        new_id = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), "trail", n)
-        old = [p for p in await self._protections(book) if p.kind == "stop_loss"]
-        await self.router.place_protection(Protection(book.symbol, "stop_loss", _dec(moved.stop), _dec(moved.qty),
-                                                      new_id))  # fmt: skip
-        failpoints.hit("protection_placed")
-        for p in old:
-            with contextlib.suppress(SkipError):
-                await self.router.cancel_protection(p)
-        return replace(book, stop_id=new_id, trail_n=n)
-
-    async def _exit(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Order | None:
-        """A market exit at the close (time, abort, vol_exit, kill): protections first, then the order."""
-        await self._drop_protections(book)
-        side = Side.SELL if s.side > 0 else Side.BUY
-        cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), LEG_OF_REASON[reason])
-        req = OrderRequest(book.symbol, side, _dec(s.qty), cid, reduce_only=True)
-        order = await self._send(req, LEG_OF_REASON[reason], ts)
-        return order if order is not None and order.status is OrderStatus.FILLED else None
-
-    def _trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> dict[str, Any]:
-        if reason is None:
-            is_stop = exit_order.client_id != book.target_id
-            reason = EXIT_REASONS[(TRAIL if s.trailed else SL) if is_stop else TP]
-        entry, exit_px, qty = s.entry, float(exit_order.avg_price or 0), s.qty
-        fees = s.fee + float(exit_order.fee)
-        pnl = s.side * (exit_px - entry) * qty - fees
-        return {"symbol": book.symbol, "side": "long" if s.side > 0 else "short", "entry_time": book.entry_bar,
-                "entry_price": entry, "exit_time": stamp, "exit_price": exit_px, "quantity": qty, "fees": fees,
-                "pnl": pnl, "exit_reason": reason, "exit_id": exit_order.client_id}  # fmt: skip
 
     # --- the kill switch ------------------------------------------------------------------------------------
     async def act_on_kill(self, kill: control.KillSwitch) -> None:
@@ -714,13 +543,13 @@ class Runner:
             book, s = held, held.state
             trades: list[dict[str, Any]] = []
             if s.mode == PENDING:
-                await self._cancel(book.symbol, book.entry_id)
+                await self.ex.cancel(book.symbol, book.entry_id)
                 cancelled += 1
             elif s.mode == OPEN:
-                fired = await self._fired(book)
-                exit_order = fired or await self._exit(book, s, stamp, "kill")
+                fired = await self.ex.fired(book)
+                exit_order = fired or await self.ex.exit(book, s, stamp, "kill")
                 if exit_order is not None:
-                    trades.append(self._trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
+                    trades.append(self.ex.trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
                                               None if fired else "kill"))  # fmt: skip
                     closed += 1
             failpoints.hit("flatten")

@@ -1,0 +1,201 @@
+"""``aitrade runner ...``, ``kill``, ``unkill`` and ``parity``: parsing and printing over
+:mod:`aitrade.commands.runner_cmd`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from typing import Any
+
+from aitrade.checks import POSITIVE, arg
+from aitrade.cliargs import SOURCES, dashed, interval_arg, print_json, symbol_list
+from aitrade.config import Settings
+
+
+# --- the runner and the kill switch ----------------------------------------------------------------------
+def _runner_argv(args: argparse.Namespace) -> list[str]:
+    """The options a background start hands to its foreground process."""
+    out = ["--mode", args.mode, "--signals", args.signals, "--capital", repr(args.capital), "--speed", repr(args.speed)]
+    for name in ("params", "start", "end", "source", "symbols", "interval", "path"):
+        if getattr(args, name):
+            out += [f"--{name}", str(getattr(args, name))]
+    out += ["--replay"] if args.replay else []
+    out += ["--long-only"] if args.long_only else []
+    return out
+
+
+def cmd_runner_start(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    config, feed = runner_cmd.prepare(settings, signals=args.signals, params=args.params, mode=args.mode,
+                                      replay=args.replay, capital=args.capital, long_only=args.long_only,
+                                      start=args.start, end=args.end, speed=args.speed, source=args.source,
+                                      symbols=symbol_list(args.symbols), interval=args.interval,
+                                      path=args.path)  # fmt: skip
+    if args.reset and not args.foreground:
+        archived = runner_cmd.reset_session(settings)
+        if archived:
+            print(f"archived the ledger and paper accounts to {archived}")
+    if not args.foreground:
+        out = runner_cmd.start_background(settings, _runner_argv(args))
+        print(f"runner started in the background: pid {out['pid']}, state {out['state']}, log {out['log']}")
+        return 0
+    result = asyncio.run(runner_cmd.run_foreground(settings, config, feed, reset=args.reset))
+    print(f"runner {'finished the replay' if result['finished'] else 'stopped'} after {result['ticks']} ticks, "
+          f"state {result['state']}")  # fmt: skip
+    return 0
+
+
+def cmd_runner_stop(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    out = runner_cmd.stop(settings)
+    print(f"runner (pid {out['pid']}) stopped; positions and protections stay" if out["stopped"] else out["message"])
+    return 0
+
+
+def cmd_runner_status(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    out = runner_cmd.status(settings)
+    if args.json:
+        print_json(out)
+        return 0
+    kill = out["kill"]
+    print(f"runner: {'alive, pid ' + str(out['pid']) if out['alive'] else 'not running'}")
+    if "state" in out:
+        cov = out.get("coverage") or {}
+        print(f"  {out.get('mode')} {out.get('feed')}, {out.get('phase')}, state {out['state']}, "
+              f"heartbeat {out['heartbeat_age_s']:.1f} s ago, {out.get('ticks')} ticks")  # fmt: skip
+        print(f"  positions {len(out.get('positions') or [])} (protected {cov.get('protected', 0)}), "
+              f"pending entries {out.get('pending', 0)}")  # fmt: skip
+        if out.get("last_error"):
+            print(f"  last error: {out['last_error']}")
+    if "heartbeat_error" in out:
+        print(f"  heartbeat unreadable: {out['heartbeat_error']}")
+    if "trades" in out:
+        print(f"  ledger: {out['trades']} closed trades, realised pnl {out['realised_pnl']:.2f}, "
+              f"{out['open_intents']} open intents")  # fmt: skip
+    state = f"ARMED ({kill['level']}): {kill['reason']}" if kill["engaged"] else "released"
+    print(f"  kill switch: {state}")
+    return 0
+
+
+def cmd_runner_trades(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+    from aitrade.statefile import atomic_write  # noqa: PLC0415
+
+    frame = runner_cmd.trades(settings)
+    if args.csv:
+        atomic_write(args.csv, lambda tmp: frame.to_csv(tmp, index=False))
+        print(f"{len(frame)} trades written to {args.csv}")
+    elif args.json:
+        print_json(json.loads(frame.to_json(orient="records", date_format="iso")))
+    else:
+        print(frame.to_string(index=False) if len(frame) else "no closed trades in the ledger")
+    return 0
+
+
+def cmd_runner_watchdog(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    return runner_cmd.watchdog(settings, once=args.once, stale_after_s=args.stale_after, every_s=args.every)
+
+
+def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    out = runner_cmd.parity(settings, signals=args.signals, params=args.params, ledger=args.ledger, out=args.out)
+    if args.json:
+        print_json(out)
+    else:
+        print(out["summary"])
+        print(f"  backtest {out['backtest_trades']} trades, session {out['session_trades']} trades"
+              + (f"; per-trade differences in {out['diff_csv']}" if out["diff_csv"] else ""))  # fmt: skip
+        for note in out["notes"]:
+            print(f"  note: {note}")
+    return 0 if out["ok"] else 1
+
+
+def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    out = runner_cmd.kill(settings, args.level, args.reason)
+    armed = out["armed"]
+    who = f"the runner (pid {out['runner']})" if out["runner"] else "this command (no runner alive)"
+    if args.json:
+        print_json(out)
+    elif out["confirmed"]:
+        print(f"kill switch armed ({armed['level']}): {armed['reason']}; {who} confirmed: {armed.get('acted')}")
+    else:
+        print(f"kill switch armed ({armed['level']}): {armed['reason']}; {out['message']}")
+    return 0 if out["confirmed"] else 1
+
+
+def cmd_unkill(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import runner_cmd  # noqa: PLC0415
+
+    out = runner_cmd.unkill(settings, confirm=args.confirm)
+    print("kill switch released" + (f"; the runner (pid {out['runner']}) resumes after reconciling"
+                                    if out["runner"] else ""))  # fmt: skip
+    return 0
+
+
+def add_runner_commands(sub: Any) -> None:
+    """The runner's subcommands, kill, unkill and parity on the ``aitrade`` parser."""
+    run = sub.add_parser("runner", help="the trading runner: start, stop, status, trades")
+    rsub = run.add_subparsers(dest="sub", metavar="SUBCOMMAND")
+    rs = rsub.add_parser("start", help="start the runner (in the background unless --foreground)")
+    rs.add_argument("--mode", choices=("paper", "live"), default="paper")
+    rs.add_argument(
+        "--signals",
+        required=True,
+        help="a signals run to replay, or `model`: live inference with the "
+        "promoted bundle (state/production/) over --source bars",
+    )
+    rs.add_argument("--params", help="genome file (JSON/YAML, e.g. best_strategy_params.json)")
+    rs.add_argument("--replay", action="store_true", help="replay history through paper")
+    rs.add_argument("--source", choices=SOURCES, help="with --signals model: where the replayed bars come from")
+    rs.add_argument("--symbols", help="with --signals model: comma-separated (default: the promoted run's)")
+    rs.add_argument("--interval", type=interval_arg, help="with --signals model: must be the promoted run's")
+    rs.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
+    rs.add_argument("--start", help="replay from this UTC time (inclusive)")
+    rs.add_argument("--end", help="replay up to this UTC time (exclusive)")
+    rs.add_argument("--speed", type=arg(lo=0), default=0.0, help="bars per second (0: as fast as possible)")
+    rs.add_argument("--capital", type=POSITIVE, default=1000.0, help="split between the symbols, as in backtest")
+    dashed(rs, "long_only", action="store_true", help="no shorts")
+    rs.add_argument("--foreground", action="store_true", help="run in this process (a replay exits at its end)")
+    rs.add_argument("--reset", action="store_true", help="archive the ledger and paper accounts first")
+    rs.set_defaults(func=cmd_runner_start)
+    rp = rsub.add_parser("stop", help="stop after the current tick (positions and protections stay)")
+    rp.set_defaults(func=cmd_runner_stop)
+    rt = rsub.add_parser("status", help="alive, state, heartbeat, positions, kill switch")
+    rt.add_argument("--json", action="store_true")
+    rt.set_defaults(func=cmd_runner_status)
+    rw = rsub.add_parser("watchdog", help="alert when the runner's heartbeat is stale (for cron or systemd)")
+    rw.add_argument("--once", action="store_true", help="check once; exit 1 on an incident (cron)")
+    dashed(rw, "stale_after", type=POSITIVE, default=120.0, help="seconds without a heartbeat (default 120)")
+    rw.add_argument("--every", type=POSITIVE, default=30.0, help="seconds between checks (default 30)")
+    rw.set_defaults(func=cmd_runner_watchdog)
+    rr = rsub.add_parser("trades", help="closed trades from the ledger (the backtest's trades.csv columns)")
+    rr.add_argument("--json", action="store_true")
+    rr.add_argument("--csv", help="write them to this file")
+    rr.set_defaults(func=cmd_runner_trades)
+
+    pa = sub.add_parser("parity", help="the ledger's trades against the backtest of the same signals and genome")
+    pa.add_argument("--signals", help="signals run (default: the one the runner session recorded)")
+    pa.add_argument("--params", help="genome file (default: the session's genome)")
+    pa.add_argument("--ledger", help="trade ledger (default: state/trades.sqlite)")
+    pa.add_argument("--out", help="write the per-trade differences to this CSV")
+    pa.add_argument("--json", action="store_true")
+    pa.set_defaults(func=cmd_parity)
+
+    kl = sub.add_parser("kill", help="arm the kill switch (pause: no new entries; flatten: close everything, halt)")
+    kl.add_argument("--reason", required=True)
+    kl.add_argument("--level", choices=("pause", "flatten"), default="pause")
+    kl.add_argument("--json", action="store_true")
+    kl.set_defaults(func=cmd_kill)
+    uk = sub.add_parser("unkill", help="release the kill switch")
+    uk.add_argument("--confirm", action="store_true", help="required")
+    uk.set_defaults(func=cmd_unkill)

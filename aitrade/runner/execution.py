@@ -1,0 +1,207 @@
+"""Carrying the runner's decisions out at the venues: write-ahead sends, cancels, protections, exits, trades.
+
+Every order goes through :meth:`Execution.send`: its intent is written to the
+ledger first, a known client id is looked up instead of sent again, and the
+venue's answer is recorded. Protections are placed, moved (the new stop
+before the old one is cancelled) and dropped here; a venue's fills and fired
+protections are read here; a closed round trip becomes a trade record.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+
+from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
+from aitrade.brokers.ids import client_id
+from aitrade.errors import SkipError
+from aitrade.runner import failpoints
+from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.strategy import EXIT_REASONS, SL, TP, TRAIL, State
+
+LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
+                 "trail": "trail"}  # fmt: skip
+
+
+def dec(x: float) -> Decimal:
+    """A float as the Decimal of its shortest repr (what the broker boundary takes)."""
+    return Decimal(repr(float(x)))
+
+
+class Execution:
+    def __init__(self, config: Any, router: Any, ledger: TradeLedger,
+                 run_io: Callable[..., Awaitable[Any]], say: Callable[[str], None]) -> None:  # fmt: skip
+        self.config = config
+        self.router = router
+        self.ledger = ledger
+        self.run_io = run_io
+        self.say = say
+
+    # --- orders ------------------------------------------------------------------------------------------
+    @staticmethod
+    def native(broker: Any) -> bool:
+        return bool(broker.capabilities.native_protections)
+
+    @staticmethod
+    def brackets(broker: Any) -> bool:
+        return bool(getattr(broker.capabilities, "brackets", False))
+
+    @staticmethod
+    def status(order: Order) -> str:
+        return {OrderStatus.FILLED: "filled", OrderStatus.CANCELLED: "cancelled",
+                OrderStatus.REJECTED: "rejected"}.get(order.status, "sent")  # fmt: skip
+
+    async def lookup(self, symbol: str, cid: str | None) -> Order | None:
+        if not cid:
+            return None
+        return await self.router.get_order(symbol, cid)
+
+    async def send(self, req: OrderRequest, leg: str, ts: pd.Timestamp) -> Order | None:
+        """Write-ahead, then send once: a known id is looked up, never sent again."""
+        price = None if req.price is None else str(req.price)
+        fresh = await self.run_io(self.ledger.write_intent, req.client_id, req.symbol, leg, req.side.value,
+                                   req.order_type.value, str(req.quantity), price, ts.isoformat())  # fmt: skip
+        if not fresh:
+            known = await self.lookup(req.symbol, req.client_id)
+            if known is not None:
+                await self.run_io(self.ledger.mark, req.client_id, self.status(known), known.venue_order_id)
+                return known
+        failpoints.hit("intent_written")
+        try:
+            ack = await self.router.place_order(req)
+        except SkipError as exc:
+            await self.run_io(self.ledger.mark, req.client_id, "rejected")
+            await self.run_io(self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id,
+                                                                            "error": str(exc)})  # fmt: skip
+            return None
+        failpoints.hit("order_sent")
+        order = await self.lookup(req.symbol, req.client_id)
+        await self.run_io(self.ledger.mark, req.client_id, "sent" if order is None else self.status(order),
+                           ack.venue_order_id)  # fmt: skip
+        return order
+
+    async def enter(self, book: Book, pending: State, ts: pd.Timestamp, broker: Any) -> tuple[Book, State]:
+        strategy, symbol = self.config.strategy_id, book.symbol
+        entry_id = client_id(strategy, symbol, ts.to_pydatetime(), "entry")
+        stop_id = client_id(strategy, symbol, ts.to_pydatetime(), "sl")
+        target_id = client_id(strategy, symbol, ts.to_pydatetime(), "tp")
+        genome = self.config.genome
+        bracket = None
+        if self.brackets(broker):
+            bracket = Bracket(dec(genome.sl * pending.atr), stop_id, dec(genome.tp * pending.atr), target_id)
+        side = Side.BUY if pending.side > 0 else Side.SELL
+        req = OrderRequest(symbol, side, dec(pending.qty), entry_id, OrderType.LIMIT, dec(pending.limit),
+                           bracket=bracket)  # fmt: skip
+        order = await self.send(req, "entry", ts)
+        if order is None:
+            return book, State()
+        return replace(book, entry_id=entry_id, stop_id=stop_id, target_id=target_id, trail_n=0), pending
+
+    async def cancel(self, symbol: str, cid: str | None) -> None:
+        if not cid:
+            return
+        with contextlib.suppress(SkipError):  # already gone
+            await self.router.cancel_order(symbol, cid)
+        await self.run_io(self.ledger.mark, cid, "cancelled")
+
+    async def fired(self, book: Book) -> Order | None:
+        """A protection of this book that filled at the venue (the stop is looked at first)."""
+        for cid in (book.stop_id, book.target_id):
+            order = await self.lookup(book.symbol, cid)
+            if order is not None and order.status is OrderStatus.FILLED:
+                return order
+        return None
+
+    async def vanished(self, book: Book, broker: Any) -> Order | None:
+        """A protection the venue executed as a new order of its own (Bitget plan orders): the position is gone
+        and our protection with it. The exit is booked at the protection's level (the venue's fill price is not
+        under our id), the stop when the last price is on its side of the entry, else the target."""
+        if not self.native(broker) or self.brackets(broker):
+            return None
+        live = {p.client_id for p in await broker.protections(book.symbol)}
+        if book.stop_id in live or (book.target_id and book.target_id in live):
+            return None
+        s = book.state
+        held = sum((p.quantity for p in await broker.positions() if p.symbol == book.symbol), Decimal(0))
+        if held != 0 and (held > 0) == (s.side > 0):
+            return None
+        price = float(await broker.last_price(book.symbol))
+        stopped = s.side * (price - s.entry) <= 0 or not math.isfinite(s.target)
+        level, cid = (s.stop, book.stop_id) if stopped else (s.target, book.target_id)
+        fee = dec(level * s.qty * self.config.rules[book.symbol].fee_rate)
+        side = Side.SELL if s.side > 0 else Side.BUY
+        return Order(cid or "", "", book.symbol, side, OrderType.MARKET, dec(s.qty), None, OrderStatus.FILLED,
+                     dec(s.qty), dec(level), fee)  # fmt: skip
+
+    async def protections(self, book: Book) -> list[Protection]:
+        ours = {book.stop_id, book.target_id}
+        return [p for p in await self.router.broker_for(book.symbol).protections(book.symbol) if p.client_id in ours]
+
+    async def drop_protections(self, book: Book) -> None:
+        for p in await self.protections(book):
+            with contextlib.suppress(SkipError):
+                await self.router.cancel_protection(p)
+
+    async def cover(self, book: Book) -> int:
+        """The protection coverage invariant for one open book: place what is missing. Returns the count placed."""
+        s, symbol = book.state, book.symbol
+        broker = self.router.broker_for(symbol)
+        if not broker.capabilities.native_protections:
+            return 0  # synthetic: watched on every bar by the rules themselves
+        have = {p.kind for p in await self.protections(book)}
+        placed = 0
+        qty = dec(s.qty)
+        for kind, cid, level in (("stop_loss", book.stop_id, s.stop), ("take_profit", book.target_id, s.target)):
+            if kind in have or not cid or not math.isfinite(level):
+                continue
+            try:
+                await self.router.place_protection(Protection(symbol, kind, dec(level), qty, cid))
+                failpoints.hit("protection_placed")
+                placed += 1
+            except SkipError as exc:
+                await self.run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
+                self.say(f"{symbol}: could not place the {kind} ({exc}); the position is not covered at the venue")
+        if placed:
+            await self.run_io(self.ledger.event, "protection", symbol, {"placed": placed})
+        return placed
+
+    async def move_stop(self, book: Book, moved: State, ts: pd.Timestamp) -> Book:
+        """Trailing: the new stop is placed before the old one is cancelled (never uncovered)."""
+        n = book.trail_n + 1
+        if not self.native(self.router.broker_for(book.symbol)):
+            return replace(book, trail_n=n)  # a synthetic stop moves in the book; the next bars are checked against it
+        new_id = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), "trail", n)
+        old = [p for p in await self.protections(book) if p.kind == "stop_loss"]
+        await self.router.place_protection(Protection(book.symbol, "stop_loss", dec(moved.stop), dec(moved.qty),
+                                                      new_id))  # fmt: skip
+        failpoints.hit("protection_placed")
+        for p in old:
+            with contextlib.suppress(SkipError):
+                await self.router.cancel_protection(p)
+        return replace(book, stop_id=new_id, trail_n=n)
+
+    async def exit(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Order | None:
+        """A market exit at the close (time, abort, vol_exit, kill): protections first, then the order."""
+        await self.drop_protections(book)
+        side = Side.SELL if s.side > 0 else Side.BUY
+        cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), LEG_OF_REASON[reason])
+        req = OrderRequest(book.symbol, side, dec(s.qty), cid, reduce_only=True)
+        order = await self.send(req, LEG_OF_REASON[reason], ts)
+        return order if order is not None and order.status is OrderStatus.FILLED else None
+
+    def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> dict[str, Any]:
+        if reason is None:
+            is_stop = exit_order.client_id != book.target_id
+            reason = EXIT_REASONS[(TRAIL if s.trailed else SL) if is_stop else TP]
+        entry, exit_px, qty = s.entry, float(exit_order.avg_price or 0), s.qty
+        fees = s.fee + float(exit_order.fee)
+        pnl = s.side * (exit_px - entry) * qty - fees
+        return {"symbol": book.symbol, "side": "long" if s.side > 0 else "short", "entry_time": book.entry_bar,
+                "entry_price": entry, "exit_time": stamp, "exit_price": exit_px, "quantity": qty, "fees": fees,
+                "pnl": pnl, "exit_reason": reason, "exit_id": exit_order.client_id}  # fmt: skip
