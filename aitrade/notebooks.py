@@ -7,6 +7,8 @@ YAML stay strings. The executed notebook is written into the run folder.
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -93,18 +95,25 @@ def declared_parameters(path: Path) -> dict[str, Any]:
     return papermill.inspect_notebook(str(path))
 
 
-def run_notebook(
+@dataclass(frozen=True)
+class NotebookRun:
+    """A checked notebook run: the notebook, its run folder, the executed copy's path and the parameters."""
+
+    notebook: Path
+    run_dir: Path
+    executed: Path
+    params: dict[str, Any]
+
+
+def prepare_notebook(
     settings: Settings,
     name: str,
     *,
     params_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     out: str | Path | None = None,
-    timeout_s: int | None = 1800,
-) -> tuple[Path, Path]:
-    """Execute a notebook; return (run folder, executed notebook path)."""
-    import papermill  # noqa: PLC0415
-
+) -> NotebookRun:
+    """Check the parameters against the notebook and create its run folder (marked running)."""
     nb = notebook_path(name)
     params = {**load_params(params_file), **(overrides or {})}
     declared = declared_parameters(nb)
@@ -117,16 +126,57 @@ def run_notebook(
         settings, nb.stem, {"kind": "notebook", "notebook": nb.name, **params}, out, params_name="notebook_params.json"
     )
     params = {**params, "run_dir": str(run_dir), "home": str(settings.home)} if "run_dir" in declared else params
-    executed = run_dir / nb.name
-    with run_scope(run_dir):  # complete, or failed with the one-line reason
+    return NotebookRun(nb, run_dir, run_dir / nb.name, params)
+
+
+def execute_notebook(settings: Settings, run: NotebookRun, *, timeout_s: int | None = 1800) -> None:
+    """Execute a prepared run; the run folder ends complete, or failed with the one-line reason.
+
+    papermill saves the executed copy as each cell starts and ends, which is what
+    :func:`notebook_progress` reads from another process.
+    """
+    import papermill  # noqa: PLC0415
+
+    with run_scope(run.run_dir):
         try:
             papermill.execute_notebook(
-                str(nb), str(executed), parameters=params, cwd=str(settings.home), progress_bar=False,
-                execution_timeout=timeout_s, kernel_name="python3",
+                str(run.notebook), str(run.executed), parameters=run.params, cwd=str(settings.home),
+                progress_bar=False, execution_timeout=timeout_s, kernel_name="python3",
             )  # fmt: skip
         except papermill.PapermillExecutionError as exc:
-            raise UserError(error_summary(nb.name, exc, executed, settings.secrets())) from None
-    return run_dir, executed
+            raise UserError(error_summary(run.notebook.name, exc, run.executed, settings.secrets())) from None
+
+
+def run_notebook(
+    settings: Settings,
+    name: str,
+    *,
+    params_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    timeout_s: int | None = 1800,
+) -> tuple[Path, Path]:
+    """Execute a notebook; return (run folder, executed notebook path)."""
+    run = prepare_notebook(settings, name, params_file=params_file, overrides=overrides, out=out)
+    execute_notebook(settings, run, timeout_s=timeout_s)
+    return run.run_dir, run.executed
+
+
+def notebook_progress(executed: str | Path) -> dict[str, Any]:
+    """Cells done of all code cells and the one running now, read from papermill's saved copy."""
+    try:
+        nb = json.loads(Path(executed).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"done": 0, "total": None, "current": None}
+    cells = [c for c in nb.get("cells", []) if c.get("cell_type") == "code"]
+    done = sum(1 for c in cells if c.get("metadata", {}).get("papermill", {}).get("status") == "completed")
+    current = None
+    for c in cells:
+        if c.get("metadata", {}).get("papermill", {}).get("status") == "running":
+            src = "".join(c.get("source", "")).strip().splitlines()
+            current = src[0][:80] if src else "(empty cell)"
+            break
+    return {"done": done, "total": len(cells), "current": current}
 
 
 def error_summary(name: str, exc: Any, executed: Path, secrets: tuple[str, ...] = ()) -> str:

@@ -126,3 +126,29 @@ def test_registry_lists_groups_and_rejects_unknown_names(crypto) -> None:
         compute_features(crypto["BTCUSDT"], "1h", ["no_such_feature"])
     no_leader = compute_features(crypto["BTCUSDT"], "1h")
     assert "leader_ret_1" not in no_leader.columns
+
+
+def test_a_column_is_the_same_alone_in_any_order_and_listed_twice(crypto, full) -> None:
+    """Groups write into the requested block or into scratch: every path gives the same values."""
+    bars, leader = crypto["ETHUSDT"], crypto["BTCUSDT"]
+    for name in full.columns:
+        alone = compute_features(bars, "1h", [name], leader=leader)
+        np.testing.assert_array_equal(alone[name].to_numpy(), full[name].to_numpy(), err_msg=name)
+    names = ["confluence", "rvol", "iceberg_pressure", "rvol", "atr"]
+    mixed = compute_features(bars, "1h", names)
+    assert list(mixed.columns) == names
+    for j, name in enumerate(names):
+        np.testing.assert_array_equal(mixed.iloc[:, j].to_numpy(), full[name].to_numpy(), err_msg=name)
+
+
+def test_the_fused_columns_match_the_pandas_definitions(crypto, full) -> None:
+    """Rolling-window columns against the plain pandas peer of the benchmark (after every warm-up)."""
+    from benchmarks import pandas_features  # noqa: PLC0415
+
+    peer = pandas_features.features(crypto["ETHUSDT"], with_levels=False)
+    same = ["bb_width", "volume_z", "realized_vol_24", "realized_vol_96", "vol_ratio", "close_z_48", "ret_z_96",
+            "fib_pos", "fib_382", "fib_500", "fib_618", "streak_3", "ret_1", "ret_24", "rvol"]  # fmt: skip
+    start = 300
+    for name in same:
+        np.testing.assert_allclose(full[name].to_numpy()[start:], peer[name].to_numpy()[start:], rtol=1e-9,
+                                   atol=1e-9, err_msg=name)  # fmt: skip

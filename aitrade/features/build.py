@@ -37,11 +37,18 @@ def compute_features(
     """
     if names is None:
         names = [n for n, g in FEATURES.items() if not (g.needs_leader and leader is None)]
-    groups = resolve(list(names))
-    ctx = FeatureContext(bars=bars, interval=interval, leader=leader)
-    cols: dict[str, np.ndarray] = {}
+    names = list(names)
+    unique = list(dict.fromkeys(names))
+    groups = resolve(unique)
     for group in groups:
         if group.needs_leader and leader is None:
             raise ValueError(f"feature group {group.name!r} needs the leader's bars")
-        cols.update(group.compute(ctx))
-    return pd.DataFrame({n: cols[n] for n in names}, index=bars.index)
+    # one Fortran-ordered block: every column is contiguous, the groups' kernels write into it in
+    # place, and the DataFrame wraps it without a copy
+    block = np.empty((len(bars), len(unique)), order="F")
+    ctx = FeatureContext(bars=bars, interval=interval, leader=leader, block=block,
+                         slots={n: j for j, n in enumerate(unique)})  # fmt: skip
+    for name in unique:
+        ctx.feature(name)
+    frame = pd.DataFrame(block, index=bars.index, columns=unique, copy=False)
+    return frame if len(unique) == len(names) else frame[names]

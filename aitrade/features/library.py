@@ -12,6 +12,7 @@ import pandas as pd
 
 from aitrade.data.asof import asof_join
 from aitrade.data.intervals import interval_delta
+from aitrade.features import fused as f
 from aitrade.features import kernels as k
 from aitrade.features.registry import FeatureContext, feature_group
 
@@ -22,62 +23,6 @@ RET_LAGS = (1, 3, 6, 12, 24)
 DAILY_DAYS = 32  # daily features need about this many completed days
 
 
-def _atr(ctx: FeatureContext) -> np.ndarray:
-    return ctx.cached("atr", lambda: k.atr_nb(ctx.col("high"), ctx.col("low"), ctx.col("close"), ATR_N))
-
-
-def _rsi(ctx: FeatureContext) -> np.ndarray:
-    return ctx.cached("rsi", lambda: k.rsi_nb(ctx.col("close"), 14))
-
-
-def _rvol(ctx: FeatureContext) -> np.ndarray:
-    def make() -> np.ndarray:
-        v = ctx.col("volume")
-        prev = k.shift_nb(k.rolling_mean_nb(v, 20), 1)
-        return np.where(prev > 0, v / np.where(prev > 0, prev, 1.0), np.where(np.isnan(prev), np.nan, 1.0))
-
-    return ctx.cached("rvol", make)
-
-
-def _channel(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
-    def make() -> np.ndarray:
-        c = ctx.col("close")
-        centre = k.ema_nb(c, 96)
-        band = 2.0 * k.rolling_std_nb(c, 96)
-        pos = np.where(band > 0, (c - (centre - band)) / np.where(band > 0, 2 * band, 1.0), 0.5)
-        pos = np.where(np.isnan(centre) | np.isnan(band), np.nan, pos)
-        slope = (centre - k.shift_nb(centre, 3)) / c
-        return np.stack((pos, slope))
-
-    both = ctx.cached("channel", make)
-    return both[0], both[1]
-
-
-def _ema200(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
-    def make() -> np.ndarray:
-        c = ctx.col("close")
-        e = k.ema_nb(c, 200)
-        return np.stack(((c - e) / e, (e - k.shift_nb(e, 3)) / c))
-
-    both = ctx.cached("ema200", make)
-    return both[0], both[1]
-
-
-def _squeeze(ctx: FeatureContext) -> tuple[np.ndarray, np.ndarray]:
-    def make() -> np.ndarray:
-        c = ctx.col("close")
-        width = 4.0 * k.rolling_std_nb(c, 20) / k.rolling_mean_nb(c, 20)
-        base = k.rolling_mean_nb(np.where(np.isnan(width), 0.0, width), 100)
-        first = 19 + 99
-        base[:first] = np.nan
-        sq = np.where(base > 0, width / np.where(base > 0, base, 1.0), 1.0)
-        sq[:first] = np.nan
-        return np.stack((width, sq))
-
-    both = ctx.cached("squeeze", make)
-    return both[0], both[1]
-
-
 def _levels(ctx: FeatureContext) -> np.ndarray:
     return ctx.cached(
         "levels",
@@ -86,7 +31,7 @@ def _levels(ctx: FeatureContext) -> np.ndarray:
                 ctx.col("high"),
                 ctx.col("low"),
                 ctx.col("close"),
-                _atr(ctx),
+                ctx.feature("atr"),
                 LEVEL_K,
                 LEVEL_MEMORY,
                 LEVEL_LOOKBACK,
@@ -95,60 +40,85 @@ def _levels(ctx: FeatureContext) -> np.ndarray:
     )
 
 
+def _log_returns(ctx: FeatureContext, finite: bool) -> np.ndarray:
+    """One-bar log returns, NaN as 0 (and with ``finite`` inf as +-max); shared by two groups."""
+
+    def raw() -> np.ndarray:
+        c = ctx.col("close")
+        r = np.empty(len(c))
+        r[:1] = np.nan
+        np.log(c[1:] / c[:-1], out=r[1:])
+        return r
+
+    def make() -> np.ndarray:
+        out = np.empty(len(ctx.bars))
+        f.clean_returns_into(ctx.cached("log_returns", raw), finite, out)
+        return out
+
+    return ctx.cached(f"log_returns_{finite}", make)
+
+
+def _outs(ctx: FeatureContext, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {n: ctx.out(n) for n in names}
+
+
 @feature_group("atr", ("atr",), ATR_N, model=False)
 def atr_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    return {"atr": _atr(ctx)}
+    out = ctx.out("atr")
+    f.atr_into(ctx.col("high"), ctx.col("low"), ctx.col("close"), ATR_N, out)
+    return {"atr": out}
 
 
 @feature_group("atr_rel", ("atr_rel", "spread_rel", "bar_size_atr"), ATR_N)
 def atr_relative(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    atr = _atr(ctx)
-    return {
-        "atr_rel": atr / ctx.col("close"),
-        "spread_rel": (ctx.col("high") - ctx.col("low")) / atr,
-        "bar_size_atr": np.abs(ctx.col("close") - ctx.col("open")) / atr,
-    }
+    o = _outs(ctx, ("atr_rel", "spread_rel", "bar_size_atr"))
+    f.atr_relative_into(
+        ctx.col("open"), ctx.col("high"), ctx.col("low"), ctx.col("close"), ctx.feature("atr"), *o.values()
+    )
+    return o
 
 
 @feature_group("rsi", ("rsi",), 14)
 def rsi_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    return {"rsi": _rsi(ctx)}
+    out = ctx.out("rsi")
+    f.rsi_into(ctx.col("close"), 14, out)
+    return {"rsi": out}
 
 
 @feature_group("adx", ("adx", "plus_di", "minus_di"), 2 * 14 - 1)
 def adx_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    adx, pdi, mdi = k.adx_nb(ctx.col("high"), ctx.col("low"), ctx.col("close"), 14)
-    return {"adx": adx, "plus_di": pdi, "minus_di": mdi}
+    o = _outs(ctx, ("adx", "plus_di", "minus_di"))
+    f.adx_into(ctx.col("high"), ctx.col("low"), ctx.col("close"), 14, *o.values())
+    return o
 
 
 @feature_group("bollinger", ("bb_width", "squeeze_factor"), 19 + 99)
 def bollinger_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    width, sq = _squeeze(ctx)
-    return {"bb_width": width, "squeeze_factor": sq}
+    o = _outs(ctx, ("bb_width", "squeeze_factor"))
+    f.bollinger_into(ctx.col("close"), *o.values())
+    return o
 
 
 @feature_group("volume", ("rvol", "volume_spike", "volume_z"), 48)
 def volume_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    rvol = _rvol(ctx)
-    logv = np.log1p(ctx.col("volume"))
-    sd = k.rolling_std_nb(logv, 48)
-    z = np.where(sd > 0, (logv - k.rolling_mean_nb(logv, 48)) / np.where(sd > 0, sd, 1.0), 0.0)
-    z[:47] = np.nan
-    spike = np.where(np.isnan(rvol), np.nan, (rvol > 2.0).astype(np.float64))
-    return {"rvol": rvol, "volume_spike": spike, "volume_z": z}
+    o = _outs(ctx, ("rvol", "volume_spike", "volume_z"))
+    v = ctx.col("volume")
+    f.rvol_into(v, o["rvol"])
+    f.volume_into(np.log1p(v), *o.values())
+    return o
 
 
 @feature_group("channel", ("channel_pos", "channel_slope", "ema200_dist", "ema200_slope"), 199 + 3)
 def channel_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    pos, slope = _channel(ctx)
-    dist, eslope = _ema200(ctx)
-    return {"channel_pos": pos, "channel_slope": slope, "ema200_dist": dist, "ema200_slope": eslope}
+    o = _outs(ctx, ("channel_pos", "channel_slope", "ema200_dist", "ema200_slope"))
+    f.channel_into(ctx.col("close"), *o.values())
+    return o
 
 
 @feature_group("levels", ("sup_dist_atr", "res_dist_atr", "sup_strength", "res_strength", "level_quality"), ATR_N)
 def levels_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
     sup_d, res_d, sup_s, res_s = _levels(ctx)
-    valid = ~np.isnan(_atr(ctx))
+    valid = ~np.isnan(ctx.feature("atr"))
     sup = np.where(valid, np.clip(np.nan_to_num(sup_d, nan=FAR), 0.0, FAR), np.nan)
     res = np.where(valid, np.clip(np.nan_to_num(res_d, nan=FAR), 0.0, FAR), np.nan)
     quality = np.where(sup <= 1.0, sup_s, 0.0) + np.where(res <= 1.0, res_s, 0.0)
@@ -163,29 +133,29 @@ def levels_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
 
 @feature_group("fib", ("fib_pos", "fib_382", "fib_500", "fib_618"), 96)
 def fib_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    out = k.fib_nb(ctx.col("high"), ctx.col("low"), ctx.col("close"), 96, 0.03)
-    return {"fib_pos": out[:, 0], "fib_382": out[:, 1], "fib_500": out[:, 2], "fib_618": out[:, 3]}
+    o = _outs(ctx, ("fib_pos", "fib_382", "fib_500", "fib_618"))
+    f.fib_into(ctx.col("high"), ctx.col("low"), ctx.col("close"), 96, 0.03, *o.values())
+    return o
 
 
 @feature_group("candles", ("streak_3", "iceberg_pressure", "whale_footprint"), 20)
 def candle_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    o, c = ctx.col("open"), ctx.col("close")
-    colour = np.sign(c - o)
-    streak = colour + k.shift_nb(colour, 1) + k.shift_nb(colour, 2)
-    spread = (ctx.col("high") - ctx.col("low")) / _atr(ctx)
-    ice = np.clip(_rvol(ctx) / (spread + 0.1), 0.0, 20.0)
-    whale = np.where(np.isnan(ice), np.nan, (ice > 3.0).astype(np.float64))
-    return {"streak_3": streak, "iceberg_pressure": ice, "whale_footprint": whale}
+    o = _outs(ctx, ("streak_3", "iceberg_pressure", "whale_footprint"))
+    f.candles_into(
+        ctx.col("open"), ctx.col("high"), ctx.col("low"), ctx.col("close"),
+        ctx.feature("atr"), ctx.feature("rvol"), *o.values(),
+    )  # fmt: skip
+    return o
 
 
 @feature_group("confluence", ("confluence",), 199 + 3)
 def confluence_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
     """The original's "pyramid" rule score, with working level terms, scaled to about [-3, 3]."""
     o, h, lo, c = ctx.col("open"), ctx.col("high"), ctx.col("low"), ctx.col("close")
-    atr, rsi = _atr(ctx), _rsi(ctx)
-    pos, slope = _channel(ctx)
-    dist, eslope = _ema200(ctx)
-    _, squeeze = _squeeze(ctx)
+    atr, rsi = ctx.feature("atr"), ctx.feature("rsi")
+    pos, slope = ctx.feature("channel_pos"), ctx.feature("channel_slope")
+    dist, eslope = ctx.feature("ema200_dist"), ctx.feature("ema200_slope")
+    squeeze = ctx.feature("squeeze_factor")
     sup_d, res_d, _, _ = _levels(ctx)
     body = np.abs(c - o)
     upper, lower = h - np.maximum(o, c), np.minimum(o, c) - lo
@@ -209,34 +179,24 @@ def confluence_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
 @feature_group("returns", tuple(f"ret_{n}" for n in RET_LAGS), max(RET_LAGS))
 def return_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
     log_c = np.log(ctx.col("close"))  # one logarithm per bar, then differences for every lag
-    return {f"ret_{n}": k.diff_nb(log_c, n) for n in RET_LAGS}
+    o = _outs(ctx, tuple(f"ret_{n}" for n in RET_LAGS))
+    for n in RET_LAGS:
+        f.diff_into(log_c, n, o[f"ret_{n}"])
+    return o
 
 
 @feature_group("volatility", ("realized_vol_24", "realized_vol_96", "vol_ratio"), 96)
 def volatility_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    r = k.log_return_nb(ctx.col("close"), 1)
-    r0 = np.where(np.isnan(r), 0.0, r)
-    v24, v96 = k.rolling_std_nb(r0, 24), k.rolling_std_nb(r0, 96)
-    v24[:24], v96[:96] = np.nan, np.nan
-    ratio = np.where(v96 > 0, v24 / np.where(v96 > 0, v96, 1.0), 1.0)
-    return {
-        "realized_vol_24": v24,
-        "realized_vol_96": v96,
-        "vol_ratio": np.where(np.isnan(v96), np.nan, ratio),
-    }
+    o = _outs(ctx, ("realized_vol_24", "realized_vol_96", "vol_ratio"))
+    f.volatility_into(_log_returns(ctx, False), *o.values())
+    return o
 
 
 @feature_group("zscore", ("close_z_48", "ret_z_96"), 96)
 def zscore_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
-    c = ctx.col("close")
-    sd = k.rolling_std_nb(c, 48)
-    z = np.where(sd > 0, (c - k.rolling_mean_nb(c, 48)) / np.where(sd > 0, sd, 1.0), 0.0)
-    z[:47] = np.nan
-    r = np.nan_to_num(k.log_return_nb(c, 1))
-    rsd = k.rolling_std_nb(r, 96)
-    rz = np.where(rsd > 0, (r - k.rolling_mean_nb(r, 96)) / np.where(rsd > 0, rsd, 1.0), 0.0)
-    rz[:96] = np.nan
-    return {"close_z_48": z, "ret_z_96": rz}
+    o = _outs(ctx, ("close_z_48", "ret_z_96"))
+    f.zscore_into(ctx.col("close"), _log_returns(ctx, True), *o.values())
+    return o
 
 
 LEADER_COLUMNS = ("leader_ret_1", "leader_ret_6", "leader_ret_24", "rs_6", "rs_24")

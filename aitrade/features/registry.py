@@ -20,15 +20,58 @@ from aitrade.errors import UserError
 
 @dataclass
 class FeatureContext:
-    """Inputs of one symbol plus a memo of shared intermediate arrays."""
+    """Inputs of one symbol, the result block the groups write into, and a memo of shared arrays.
+
+    ``block`` is an (n, k) Fortran-ordered array whose column ``slots[name]``
+    holds feature ``name``; :meth:`out` hands a group that column (or a scratch
+    array for a feature nobody asked for), so fused kernels write results in
+    place. :meth:`feature` returns another group's column, computing it once.
+    """
 
     bars: pd.DataFrame
     interval: str
     leader: pd.DataFrame | None = None
+    block: np.ndarray | None = None
+    slots: dict[str, int] = field(default_factory=dict)
     memo: dict[str, np.ndarray] = field(default_factory=dict)
+    _inputs: dict[str, np.ndarray] = field(default_factory=dict)
+    _storage: dict[str, np.ndarray] = field(default_factory=dict)
+    _done: dict[str, np.ndarray] = field(default_factory=dict)
 
     def col(self, name: str) -> np.ndarray:
-        return self.bars[name].to_numpy(dtype=np.float64)
+        """An input column of the bars as float64 (converted once)."""
+        arr = self._inputs.get(name)
+        if arr is None:
+            arr = self._inputs[name] = np.ascontiguousarray(self.bars[name].to_numpy(dtype=np.float64))
+        return arr
+
+    def out(self, name: str) -> np.ndarray:
+        """Where feature ``name`` is to be written: its column of the block, or scratch."""
+        arr = self._storage.get(name)
+        if arr is None:
+            j = self.slots.get(name)
+            arr = self.block[:, j] if j is not None and self.block is not None else np.empty(len(self.bars))
+            self._storage[name] = arr
+        return arr
+
+    def feature(self, name: str) -> np.ndarray:
+        """Feature ``name``'s values, computing its group on first use."""
+        arr = self._done.get(name)
+        if arr is None:
+            self.run(FEATURES[name])
+            arr = self._done[name]
+        return arr
+
+    def run(self, group: FeatureGroup) -> None:
+        """Compute ``group`` and store its columns (copied into the block unless written in place)."""
+        result = group.compute(self)
+        for col in group.columns:
+            arr = result[col]
+            target = self.out(col) if col in self.slots else None
+            if target is not None and arr is not target:
+                target[:] = arr
+                arr = target
+            self._done[col] = arr
 
     def cached(self, key: str, make: Callable[[], np.ndarray]) -> np.ndarray:
         if key not in self.memo:

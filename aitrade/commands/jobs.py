@@ -1,0 +1,201 @@
+"""Background jobs: notebook runs and data fetches that outlive the notebook or page that started them.
+
+A job is its own process group (``python -m aitrade.commands.jobs ID``,
+started in a new session) with its state in ``state/jobs/ID.json``, written
+atomically. The launcher writes the file once (``starting``); after that only
+the job process writes it (``running`` with its run folder, then
+``completed``, ``failed`` or ``cancelled``), except that :func:`cancel` records
+``cancelled`` itself when it had to SIGKILL the group. A job whose process is
+gone without a final status reads as ``died``. Progress of a notebook job is
+read from the executed copy papermill saves at every cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aitrade.config import Settings, load_settings
+from aitrade.errors import StateFileError, UserError
+from aitrade.notebooks import NOTEBOOKS, execute_notebook, notebook_progress, prepare_notebook
+from aitrade.redact import redact
+from aitrade.runner.control import pid_alive
+from aitrade.statefile import atomic_write_json, read_json
+
+FINAL = ("completed", "failed", "cancelled", "died")
+CANCEL_GRACE_S = 10.0
+
+
+def jobs_dir(settings: Settings) -> Path:
+    return settings.state_dir / "jobs"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _path(settings: Settings, job_id: str) -> Path:
+    if not job_id or "/" in job_id or job_id.startswith("."):
+        raise UserError(f"no job {job_id!r}")
+    return jobs_dir(settings) / f"{job_id}.json"
+
+
+def _read(path: Path) -> dict[str, Any]:
+    data = read_json(path, move_aside=False)
+    if not isinstance(data, dict):
+        raise StateFileError(f"{path} does not hold a job")
+    return data
+
+
+def start_notebook(
+    settings: Settings,
+    name: str,
+    *,
+    params_file: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Start ``name`` (a notebook of :data:`NOTEBOOKS`) as a background job; its parameters are checked first."""
+    if name not in NOTEBOOKS:
+        raise UserError(f"unknown notebook {name!r}; known: {', '.join(NOTEBOOKS)}")
+    spec = {"name": name, "params_file": str(params_file) if params_file else None, "overrides": overrides or {}}
+    return _launch(settings, "notebook", f"{NOTEBOOKS[name]}", spec)
+
+
+def start_fetch(settings: Settings, argv: list[str]) -> dict[str, Any]:
+    """Start ``aitrade data fetch ARGV`` as a background job."""
+    return _launch(settings, "fetch", "data fetch " + " ".join(argv), {"argv": list(argv)})
+
+
+def _launch(settings: Settings, kind: str, title: str, spec: dict[str, Any]) -> dict[str, Any]:
+    folder = jobs_dir(settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    job_id = f"{stamp}-{kind}-{secrets.token_hex(3)}"
+    log = folder / f"{job_id}.log"
+    job = {"id": job_id, "kind": kind, "title": title, "spec": spec, "status": "starting", "created_at": _now(),
+           "pid": None, "log": str(log)}  # fmt: skip
+    atomic_write_json(_path(settings, job_id), job)
+    env = {**os.environ, "AITRADE_HOME": str(settings.home)}
+    with open(log, "ab") as out:
+        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "aitrade.commands.jobs", job_id],
+            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
+            start_new_session=True, close_fds=True,
+        )  # fmt: skip
+    threading.Thread(target=proc.wait, name=f"reap {job_id}", daemon=True).start()  # no zombie while we live
+    job["pid"] = proc.pid
+    return job
+
+
+def _execute(job_id: str) -> int:
+    """The job process: run the job, keeping its file current; SIGTERM ends it as ``cancelled``."""
+    settings = load_settings()
+    path = _path(settings, job_id)
+    job = _read(path)
+    job.update(status="running", pid=os.getpid(), started_at=_now())
+    atomic_write_json(path, job)
+
+    def cancelled(_signum: int, _frame: Any) -> None:
+        raise KeyboardInterrupt("cancelled")
+
+    signal.signal(signal.SIGTERM, cancelled)
+    try:
+        if job["kind"] == "notebook":
+            spec = job["spec"]
+            run = prepare_notebook(settings, spec["name"], params_file=spec["params_file"], overrides=spec["overrides"])
+            job.update(run_dir=str(run.run_dir), executed=str(run.executed))
+            atomic_write_json(path, job)
+            execute_notebook(settings, run)
+        elif job["kind"] == "fetch":
+            from aitrade.cli import main  # noqa: PLC0415
+
+            code = main(["data", "fetch", *job["spec"]["argv"]])
+            if code != 0:
+                raise UserError(f"data fetch exited with code {code} (see the job's log)")
+        else:
+            raise UserError(f"unknown job kind {job['kind']!r}")
+    except KeyboardInterrupt:
+        job.update(status="cancelled", ended_at=_now())
+        atomic_write_json(path, job)
+        return 130
+    except BaseException as exc:  # every failure is recorded in words
+        traceback.print_exc()
+        message = exc.args[0] if isinstance(exc, UserError) and exc.args else f"{type(exc).__name__}: {exc}"
+        job.update(status="failed", ended_at=_now(), error=redact(str(message), settings.secrets()))
+        atomic_write_json(path, job)
+        return 1
+    job.update(status="completed", ended_at=_now())
+    atomic_write_json(path, job)
+    return 0
+
+
+def _view(job: dict[str, Any]) -> dict[str, Any]:
+    """A job as a panel shows it: status (``died`` when its process is gone), progress, elapsed seconds."""
+    out = dict(job)
+    if out.get("status") not in FINAL and out.get("pid") and not pid_alive(out["pid"]):
+        out["status"] = "died"
+    if out.get("executed"):
+        out["progress"] = notebook_progress(out["executed"])
+    start = out.get("started_at") or out.get("created_at")
+    end = out.get("ended_at")
+    if start:
+        t0 = datetime.fromisoformat(start)
+        t1 = datetime.fromisoformat(end) if end else datetime.now(UTC)
+        out["elapsed_s"] = max(0.0, (t1 - t0).total_seconds())
+    return out
+
+
+def get(settings: Settings, job_id: str) -> dict[str, Any]:
+    path = _path(settings, job_id)
+    if not path.exists():
+        raise UserError(f"no job {job_id!r} in {jobs_dir(settings)}")
+    return _view(_read(path))
+
+
+def list_jobs(settings: Settings, *, limit: int = 20) -> list[dict[str, Any]]:
+    """The newest jobs first; an unreadable job file is listed as such, never skipped silently."""
+    folder = jobs_dir(settings)
+    if not folder.is_dir():
+        return []
+    out = []
+    for path in sorted(folder.glob("*.json"), reverse=True)[:limit]:
+        try:
+            out.append(_view(_read(path)))
+        except StateFileError as exc:
+            out.append({"id": path.stem, "status": "unreadable", "error": str(exc), "title": path.name})
+    return out
+
+
+def cancel(settings: Settings, job_id: str, *, grace_s: float = CANCEL_GRACE_S) -> dict[str, Any]:
+    """SIGTERM the job's process group (the job records ``cancelled``); SIGKILL it after ``grace_s``."""
+    job = get(settings, job_id)
+    if job["status"] in FINAL:
+        return {**job, "message": f"job {job_id} already {job['status']}"}
+    pid = int(job["pid"])
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace_s
+    while time.monotonic() < deadline and pid_alive(pid):
+        time.sleep(0.1)
+    if pid_alive(pid):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        time.sleep(0.2)
+        raw = _read(_path(settings, job_id))
+        raw.update(status="cancelled", ended_at=_now(), error=f"killed after {grace_s:g} s")
+        atomic_write_json(_path(settings, job_id), raw)
+    return get(settings, job_id)
+
+
+if __name__ == "__main__":
+    sys.exit(_execute(sys.argv[1]))
