@@ -333,6 +333,12 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
 # --- parser -------------------------------------------------------------------------------
 
 
+def cmd_control_room(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands.control_room import serve  # noqa: PLC0415
+
+    return serve(settings, args.port)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="aitrade", description="AiTrade research-and-trading workbench")
     p.add_argument("--version", action="version", version=f"aitrade {__version__}")
@@ -469,6 +475,10 @@ def build_parser() -> argparse.ArgumentParser:
     ca.set_defaults(func=cmd_close_all)
 
     add_runner_commands(sub)
+
+    room = sub.add_parser("control-room", help="serve the control room as a page (Voila on 127.0.0.1, with a token)")
+    room.add_argument("--port", type=arg(lo=1024, hi=65535, integer=True), default=8866, help="default 8866")
+    room.set_defaults(func=cmd_control_room)
 
     demo = sub.add_parser("demo", help="the main job, offline on the embedded data")
     demo.set_defaults(func=cmd_demo)

@@ -14,33 +14,20 @@ from aitrade.config import Settings
 
 
 # --- the runner and the kill switch ----------------------------------------------------------------------
-def _runner_argv(args: argparse.Namespace) -> list[str]:
-    """The options a background start hands to its foreground process."""
-    out = ["--mode", args.mode, "--signals", args.signals, "--capital", repr(args.capital), "--speed", repr(args.speed)]
-    for name in ("params", "start", "end", "source", "symbols", "interval", "path"):
-        if getattr(args, name):
-            out += [f"--{name}", str(getattr(args, name))]
-    out += ["--replay"] if args.replay else []
-    out += ["--long-only"] if args.long_only else []
-    return out
-
-
 def cmd_runner_start(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import runner_cmd  # noqa: PLC0415
 
-    config, feed = runner_cmd.prepare(settings, signals=args.signals, params=args.params, mode=args.mode,
-                                      replay=args.replay, capital=args.capital, long_only=args.long_only,
-                                      start=args.start, end=args.end, speed=args.speed, source=args.source,
-                                      symbols=symbol_list(args.symbols), interval=args.interval,
-                                      path=args.path)  # fmt: skip
-    if args.reset and not args.foreground:
-        archived = runner_cmd.reset_session(settings)
-        if archived:
-            print(f"archived the ledger and paper accounts to {archived}")
+    options = {"signals": args.signals, "params": args.params, "mode": args.mode, "replay": args.replay,
+               "capital": args.capital, "long_only": args.long_only, "start": args.start, "end": args.end,
+               "speed": args.speed, "source": args.source, "symbols": symbol_list(args.symbols),
+               "interval": args.interval, "path": args.path}  # fmt: skip
     if not args.foreground:
-        out = runner_cmd.start_background(settings, _runner_argv(args))
+        out = runner_cmd.start(settings, reset=args.reset, **options)
+        if out["archived"]:
+            print(f"archived the ledger and paper accounts to {out['archived']}")
         print(f"runner started in the background: pid {out['pid']}, state {out['state']}, log {out['log']}")
         return 0
+    config, feed = runner_cmd.prepare(settings, **options)
     result = asyncio.run(runner_cmd.run_foreground(settings, config, feed, reset=args.reset))
     print(f"runner {'finished the replay' if result['finished'] else 'stopped'} after {result['ticks']} ticks, "
           f"state {result['state']}")  # fmt: skip

@@ -90,4 +90,67 @@ def quality(
     return rows
 
 
-__all__ = ["fetch", "inventory", "parse_time", "quality"]
+def fetch_argv(*, source: str, symbols: str, interval: str, start: str | None = None, end: str | None = None,
+               market: str = "spot", refresh: bool = False) -> list[str]:  # fmt: skip
+    """``aitrade data fetch`` options from the DATA FACTORY form, checked before a job starts."""
+    from aitrade.cliargs import SOURCES  # noqa: PLC0415
+    from aitrade.data.intervals import parse_interval  # noqa: PLC0415
+
+    if source not in SOURCES or source == "csv":
+        raise UserError(f"fetch source must be one of {', '.join(s for s in SOURCES if s != 'csv')}, got {source!r}")
+    names = [s.strip().upper() for s in symbols.split(",") if s.strip()]
+    if not names:
+        raise UserError("name at least one symbol to fetch (comma-separated)")
+    parse_interval(interval)
+    for label, value in (("start", start), ("end", end)):
+        if value:
+            parse_time(value, label)
+    out = ["--source", source, "--symbols", ",".join(names), "--interval", interval, "--market", market]
+    out += ["--start", start] if start else []
+    out += ["--end", end] if end else []
+    return out + (["--refresh"] if refresh else [])
+
+
+def latest_run(settings: Settings, kind: str, needs: str) -> Path | None:
+    """The newest complete run folder of ``kind`` (a notebook stem or CLI kind) holding ``needs``."""
+    from aitrade.runs import run_status  # noqa: PLC0415
+
+    root = settings.home / "runs"
+    if not root.is_dir():
+        return None
+    for run in sorted(root.iterdir(), reverse=True):
+        if kind in run.name and (run / needs).exists() and run_status(run) == "complete":
+            return run
+    return None
+
+
+def fold_metrics(settings: Settings) -> dict[str, Any] | None:
+    """The newest signals run's out-of-sample metrics: a fold x symbol table and the pooled summary."""
+    import json  # noqa: PLC0415
+
+    import pandas as pd  # noqa: PLC0415
+
+    runs = [r for r in (latest_run(settings, k, "metrics.json") for k in ("walk_forward", "universal", "signals"))
+            if r is not None and (r / "signals.parquet").is_file()]  # fmt: skip
+    if not runs:
+        return None
+    run = max(runs, key=lambda r: r.name)
+    data = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    folds = pd.DataFrame(data.get("folds") or [])
+    keep = [c for c in ("fold", "symbol", "n", "auc_long", "auc_short", "log_loss", "baseline_log_loss", "accuracy",
+                        "baseline_accuracy") if c in folds.columns]  # fmt: skip
+    return {"run": str(run), "folds": folds[keep] if len(folds) else folds, "summary": data.get("summary") or {}}
+
+
+def validation_images(settings: Settings) -> dict[str, Any] | None:
+    """The newest optimise run's validation report images (or, before ``aitrade validate``, its own charts)."""
+    run = latest_run(settings, "optimi", "oos_equity.csv")
+    if run is None:
+        return None
+    folder = run / "validation"
+    images = sorted(folder.glob("*.png")) if folder.is_dir() else []
+    note = "validation report" if images else "no validation report yet (aitrade validate RUN): the run's own charts"
+    return {"run": str(run), "images": [str(p) for p in images or sorted(run.glob("*.png"))], "note": note}
+
+
+__all__ = ["fetch", "fetch_argv", "fold_metrics", "inventory", "parse_time", "quality", "validation_images"]

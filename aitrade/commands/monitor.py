@@ -15,7 +15,7 @@ from typing import Any
 import pandas as pd
 
 from aitrade.config import Settings
-from aitrade.errors import StateFileError
+from aitrade.errors import StateFileError, UserError
 from aitrade.runner import control
 from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
 from aitrade.strategy import OPEN, PENDING
@@ -107,3 +107,34 @@ def snapshot(settings: Settings, *, events: int = 20) -> Snapshot:
         last_error=beat.get("last_error"), events=recent, limits=beat.get("limits") or {},
         settings_applied_at=beat.get("settings_applied_at"), problems=problems,
     )  # fmt: skip
+
+
+# --- the risk editor ------------------------------------------------------------------------------------------
+RISK_KEYS = ("RISK_PER_TRADE", "MAX_OPEN_POSITIONS", "MAX_POSITION_NOTIONAL", "MAX_DAILY_DRAWDOWN")
+
+
+def risk_values(settings: Settings) -> dict[str, Any]:
+    """The risk limits in force for this home (environment, .env, then the runtime file)."""
+    from aitrade.config import FIELDS_BY_VAR  # noqa: PLC0415
+
+    return {key: getattr(settings, FIELDS_BY_VAR[key].attr) for key in RISK_KEYS}
+
+
+def apply_risk(settings: Settings, updates: dict[str, Any]) -> dict[str, Any]:
+    """Validate and save ``updates`` to ``state/runtime_settings.json`` (atomic); the runner applies them next tick."""
+    from aitrade.config import save_runtime_settings  # noqa: PLC0415
+
+    unknown = sorted(set(updates) - set(RISK_KEYS))
+    if unknown:
+        raise UserError(f"not a risk setting: {', '.join(unknown)}; allowed: {', '.join(RISK_KEYS)}")
+    saved_at = pd.Timestamp.now(tz="UTC")
+    new = save_runtime_settings(settings, updates)
+    return {"saved_at": saved_at.isoformat(), "values": risk_values(new), "path": str(new.runtime_settings_path)}
+
+
+def picked_up(snap: Snapshot, saved_at: str | None) -> bool | None:
+    """Whether the runner re-read the settings after ``saved_at`` (None: no runner to pick them up)."""
+    if saved_at is None or not snap.alive:
+        return None
+    applied = snap.settings_applied_at
+    return applied is not None and pd.Timestamp(applied) >= pd.Timestamp(saved_at)

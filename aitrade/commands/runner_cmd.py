@@ -262,6 +262,36 @@ def start_background(settings: Settings, argv: list[str]) -> dict[str, Any]:
     return {"pid": proc.pid, "log": str(log_path), "state": "starting", "phase": "no heartbeat yet"}
 
 
+def runner_argv(*, mode: str, signals: str, capital: float, speed: float, replay: bool, long_only: bool,
+                **optional: Any) -> list[str]:  # fmt: skip
+    """The options a background start hands to its foreground process (``optional``: params, start, end,
+    source, symbols, interval, path; None or empty is left out)."""
+    out = ["--mode", mode, "--signals", signals, "--capital", repr(float(capital)), "--speed", repr(float(speed))]
+    for name in ("params", "start", "end", "source", "symbols", "interval", "path"):
+        value = optional.get(name)
+        if isinstance(value, list):
+            value = ",".join(value)
+        if value:
+            out += [f"--{name}", str(value)]
+    out += ["--replay"] if replay else []
+    out += ["--long-only"] if long_only else []
+    return out
+
+
+def start(settings: Settings, *, reset: bool = False, signals: str, params: str | None = None, mode: str = "paper",
+          replay: bool = False, capital: float = 1000.0, long_only: bool = False, start: str | None = None,
+          end: str | None = None, speed: float = 0.0, source: str | None = None, symbols: list[str] | None = None,
+          interval: str | None = None, path: str | None = None) -> dict[str, Any]:  # fmt: skip
+    """Check, optionally archive the old session, and start the runner in the background (CLI and CONTROL)."""
+    options = {"signals": signals, "params": params, "mode": mode, "replay": replay, "capital": capital,
+               "long_only": long_only, "start": start, "end": end, "speed": speed, "source": source,
+               "symbols": symbols, "interval": interval, "path": path}  # fmt: skip
+    prepare(settings, **options)
+    archived = reset_session(settings) if reset else None
+    out = start_background(settings, runner_argv(**options))
+    return {**out, "archived": str(archived) if archived else None}
+
+
 def _beat_or_none(settings: Settings) -> dict[str, Any] | None:
     try:
         return control.read_heartbeat(settings.state_dir)

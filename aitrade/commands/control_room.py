@@ -1,0 +1,88 @@
+"""``aitrade control-room``: the control room notebook served alone by Voila on 127.0.0.1, behind a token.
+
+Voila renders ``notebooks/00_control_room.ipynb`` without its code cells
+(``strip_sources``) and without tracebacks; a request without the token is
+refused by the server. The page's kernel reads AITRADE_HOME, so the panels
+work on the same home as the CLI that started it. Stopping the page (Ctrl-C)
+never stops a runner or a job: they are processes of their own.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+from aitrade.config import Settings
+from aitrade.errors import UserError
+from aitrade.notebooks import REPO
+
+NOTEBOOK = REPO / "notebooks" / "00_control_room.ipynb"
+HOST = "127.0.0.1"
+
+
+def port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is free
+        try:
+            s.bind((HOST, port))
+        except OSError:
+            return False
+    return True
+
+
+def voila_argv(port: int, token: str, notebook: Path = NOTEBOOK) -> list[str]:
+    return [
+        sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser", f"--Voila.ip={HOST}",
+        f"--token={token}", "--strip_sources=True", "--show_tracebacks=False",
+        "--VoilaConfiguration.file_allowlist=[]",
+    ]  # fmt: skip
+
+
+def url(port: int, token: str) -> str:
+    return f"http://{HOST}:{port}/?token={token}"
+
+
+def launch(settings: Settings, port: int, *, token: str | None = None, log: Path | None = None) -> tuple[
+        subprocess.Popen[bytes], str]:  # fmt: skip
+    """Start Voila for ``settings.home`` on ``port``; returns the process and the URL with its token."""
+    if not 1024 <= port <= 65535:
+        raise UserError(f"--port must be between 1024 and 65535, got {port}")
+    if not port_free(port):
+        raise UserError(f"port {port} on {HOST} is in use; choose another with --port")
+    if not NOTEBOOK.is_file():
+        raise UserError(f"the control room notebook is missing: {NOTEBOOK}")
+    token = token or secrets.token_urlsafe(24)
+    env = {**os.environ, "AITRADE_HOME": str(settings.home)}
+    out = open(log, "ab") if log is not None else None  # noqa: SIM115 (handed to the child, closed below)
+    try:
+        proc = subprocess.Popen(  # noqa: S603 (our interpreter, our notebook)
+            voila_argv(port, token), cwd=str(NOTEBOOK.parent), env=env, stdin=subprocess.DEVNULL,
+            stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    finally:
+        if out is not None:
+            out.close()
+    return proc, url(port, token)
+
+
+def serve(settings: Settings, port: int) -> int:
+    """Run the page in the foreground until Ctrl-C; prints its URL once."""
+    logs = settings.state_dir / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    log = logs / "control-room.log"
+    proc, link = launch(settings, port, log=log)
+    print(f"control room: {link}")
+    print(f"  home {settings.home}; server log {log}. Ctrl-C stops the page only: runners and jobs keep running.")
+    try:
+        return proc.wait()
+    except KeyboardInterrupt:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        return 0

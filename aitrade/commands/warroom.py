@@ -1,0 +1,131 @@
+"""The WAR ROOM panel's headless core: one asset of a signals run with its trades, levels and indicators.
+
+:func:`trade_sources` lists where trades over a signals run come from (the
+optimiser's and backtest report's ``trades.csv``, or the runner's ledger when
+its session trades that run); :func:`chart` returns plain frames a plotting
+library draws. Initial stop and target of a closed trade are not stored in
+``trades.csv``: they are rebuilt from the genome as the rules place them
+(entry -/+ sl or tp x the ATR of the last bar before the entry), and say so.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from aitrade.config import Settings
+from aitrade.errors import UserError
+
+INDICATORS = ("atr", "rsi", "adx", "sup_dist_atr", "res_dist_atr")
+
+
+@dataclass
+class Chart:
+    symbol: str
+    bars: pd.DataFrame  # open, high, low, close, p_long, p_short, fold (UTC index)
+    indicators: pd.DataFrame  # atr, rsi, adx; support and resistance as prices
+    trades: pd.DataFrame  # trades.csv columns, plus stop and target where the genome is known
+    source: str
+    notes: list[str] = field(default_factory=list)
+
+
+def _json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def trade_sources(settings: Settings, signals_run: str | Path) -> dict[str, str]:
+    """Label -> source (a run folder with ``trades.csv``, or ``ledger``) of trades over ``signals_run``."""
+    target = Path(signals_run).resolve()
+    out: dict[str, str] = {}
+    root = settings.home / "runs"
+    for run in sorted(root.iterdir(), reverse=True) if root.is_dir() else []:
+        if not (run / "trades.csv").is_file():
+            continue
+        used = _json(run / "params.json").get("signals") or _json(run / "notebook_params.json").get("signals")
+        own = run / "signals"
+        if (used and Path(str(used)).resolve() == target) or own.resolve() == target:
+            out[f"{run.name} (trades.csv)"] = str(run)
+    ledger = settings.state_dir / "trades.sqlite"
+    if ledger.exists():
+        from aitrade.runner.ledger import TradeLedger  # noqa: PLC0415
+
+        book = TradeLedger(ledger, read_only=True)
+        try:
+            session = book.session() or {}
+        finally:
+            book.close()
+        if session.get("signals") and Path(str(session["signals"])).resolve() == target:
+            out["the runner's ledger"] = "ledger"
+    return out
+
+
+def _trades(settings: Settings, source: str | None) -> tuple[pd.DataFrame, Any, str]:
+    from aitrade.backtest.params import genome_from_mapping  # noqa: PLC0415
+
+    if not source:
+        return pd.DataFrame(), None, "no trades chosen"
+    if source == "ledger":
+        from aitrade.commands.runner_cmd import trades  # noqa: PLC0415
+
+        return trades(settings), None, "the runner's ledger"
+    run = Path(source)
+    frame = pd.read_csv(run / "trades.csv")
+    for col in ("entry_time", "exit_time"):
+        frame[col] = pd.to_datetime(frame[col], utc=True)
+    genome = None
+    best = _json(run / "best_strategy_params.json")
+    if best:
+        genome = genome_from_mapping(best, str(run / "best_strategy_params.json"))
+    else:
+        params = _json(run / "notebook_params.json").get("strategy_params")
+        if params:
+            from aitrade.backtest.params import load_genome  # noqa: PLC0415
+
+            genome = load_genome(params)
+    return frame, genome, f"{run.name}/trades.csv"
+
+
+def chart(settings: Settings, signals_run: str | Path, symbol: str, *, trades_from: str | None = None) -> Chart:
+    """Bars, probabilities, indicators and trades of ``symbol`` in ``signals_run``."""
+    from aitrade.features import compute_features  # noqa: PLC0415
+    from aitrade.signals.artifact import load_signals  # noqa: PLC0415
+
+    sig = load_signals(signals_run)
+    if symbol not in sig.symbols:
+        raise UserError(f"{symbol} is not in {signals_run}; it has {', '.join(sig.symbols)}")
+    rows = sig.symbol(symbol)
+    bars = rows[["open", "high", "low", "close", "p_long", "p_short", "fold"]]
+    interval = str(sig.meta.get("interval", "1h"))
+    feats = compute_features(rows[["open", "high", "low", "close"]].assign(volume=1.0), interval,
+                             ["atr", "rsi", "adx", "sup_dist_atr", "res_dist_atr"])  # fmt: skip
+    ind = pd.DataFrame(
+        {
+            "atr": feats["atr"],
+            "rsi": feats["rsi"],
+            "adx": feats["adx"],
+            "support": rows["close"] - feats["sup_dist_atr"].where(feats["sup_dist_atr"] < 10) * feats["atr"],
+            "resistance": rows["close"] + feats["res_dist_atr"].where(feats["res_dist_atr"] < 10) * feats["atr"],
+        },
+        index=rows.index,
+    )
+    notes = ["indicators are computed over the run's out-of-sample bars only (warm-up NaN at the start)"]
+    trades, genome, label = _trades(settings, trades_from)
+    if len(trades):
+        trades = trades[trades["symbol"] == symbol].reset_index(drop=True)
+    if len(trades) and genome is not None:
+        pos = rows.index.searchsorted(trades["entry_time"], side="left") - 1
+        atr_before = rows["atr"].to_numpy()[pos.clip(0)]
+        side = trades["side"].map({"long": 1.0, "short": -1.0}).to_numpy()
+        trades["stop"] = trades["entry_price"] - side * genome.sl * atr_before
+        trades["target"] = trades["entry_price"] + side * genome.tp * atr_before
+        notes.append("stop and target are the initial levels rebuilt from the genome (sl, tp x ATR before entry); "
+                     "trailing moved some stops later")  # fmt: skip
+    return Chart(symbol, bars, ind, trades, label, notes)

@@ -1,0 +1,69 @@
+"""The AiTrade control room: ipywidgets panels over the command functions the CLI uses.
+
+``ControlRoom()`` shows the KILL SWITCH above four tabs (CONTROL, WAR ROOM,
+LIVE MONITOR, DATA FACTORY). The panels are clients: they read the ledger,
+heartbeat, jobs and run folders, and act only through
+:mod:`aitrade.commands`. Closing the notebook or losing the kernel never
+touches a running runner or job; those are processes of their own.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import ipywidgets as w
+
+from widgets.common import Ticker, settings_for
+from widgets.control import ControlPanel
+from widgets.datafactory import DataFactoryPanel
+from widgets.kill import KillSwitchPanel
+from widgets.monitor import LiveMonitorPanel
+from widgets.warroom import WarRoomPanel
+
+TABS = ("CONTROL", "WAR ROOM", "LIVE MONITOR", "DATA FACTORY")
+
+
+class ControlRoom(w.VBox):
+    """KILL SWITCH above the tabs; ``home`` defaults to $AITRADE_HOME (else the current folder)."""
+
+    def __init__(self, home: Any = None, *, every_s: float = 2.0) -> None:
+        self.settings = settings_for(home)
+        self.kill = KillSwitchPanel(self.settings)
+        self.control = ControlPanel(self.settings)
+        self.warroom = WarRoomPanel(self.settings)
+        self.monitor = LiveMonitorPanel(self.settings, every_s=every_s)
+        self.factory = DataFactoryPanel(self.settings)
+        self.tabs = w.Tab(children=[self.control, self.warroom, self.monitor, self.factory])
+        for i, title in enumerate(TABS):
+            self.tabs.set_title(i, title)
+        banner = w.HTML(
+            f"<b>AiTrade control room</b> · home <code>{self.settings.home}</code> · "
+            f"mode {self.settings.execution_mode}"
+        )
+        super().__init__([banner, self.kill, self.tabs])
+        self.add_class("aitrade-control-room")
+        # one ticker keeps the kill switch, jobs and runner state current; LIVE MONITOR has its own
+        self.ticker = Ticker(self._read, self._show, every_s)
+        self.start()
+
+    def _read(self) -> dict[str, Any]:
+        return {"kill": self.kill.read(), "jobs": self.control.jobs.read(), "fetches": self.factory.jobs.read()}
+
+    def _show(self, data: dict[str, Any]) -> None:
+        self.kill.show(data["kill"])
+        self.control.jobs.show(data["jobs"])
+        self.factory.jobs.show(data["fetches"])
+        self.control._runner_state()
+
+    def start(self) -> None:
+        """Start the timed refreshes (needs the kernel's running event loop; a no-op without one)."""
+        self.ticker.start()
+        self.monitor.start()
+
+    def close(self) -> None:  # type: ignore[override]
+        self.ticker.stop()
+        self.monitor.stop()
+        super().close()
+
+
+__all__ = ["ControlPanel", "ControlRoom", "DataFactoryPanel", "KillSwitchPanel", "LiveMonitorPanel", "WarRoomPanel"]
