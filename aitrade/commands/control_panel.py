@@ -196,7 +196,7 @@ def save_optimizer(settings: Settings, name: str, data: dict[str, Any]) -> Path:
 
 # --- runs, promotion and its evidence ----------------------------------------------------------------------------
 def signal_runs(settings: Settings) -> list[dict[str, Any]]:
-    """Complete runs holding signals (walk-forward, universal, or an optimiser's own), newest first."""
+    """Runs holding signals (walk-forward, universal, an optimiser's own), not failed or running; newest first."""
     root = settings.home / "runs"
     out = []
     if not root.is_dir():
@@ -204,7 +204,7 @@ def signal_runs(settings: Settings) -> list[dict[str, Any]]:
     for meta in [*root.glob("*/meta.json"), *root.glob("*/signals/meta.json")]:
         run = meta.parent
         owner = run.parent if run.name == "signals" else run
-        if (run / "signals.parquet").is_file() and run_status(owner) == "complete":
+        if (run / "signals.parquet").is_file() and run_status(owner) in ("complete", "unknown"):  # as load_signals
             out.append({"run": str(run), "name": str(run.relative_to(root))})
     out.sort(key=lambda r: r["name"], reverse=True)
     return out

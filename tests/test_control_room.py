@@ -1,0 +1,304 @@
+"""The control room without a browser: its controllers, background jobs, and the panels driven in-process
+(button clicks and values) against a real runner process in paper replay."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+from pathlib import Path
+
+import pytest
+import yaml
+
+from aitrade.commands import control_panel as cp
+from aitrade.commands import data_cmd, jobs, monitor, runner_cmd, warroom
+from aitrade.commands.control_room import launch, port_free, voila_argv
+from aitrade.config import load_settings
+from aitrade.errors import UserError
+from aitrade.notebooks import REPO
+from aitrade.optimize.ga import OptimizerConfig
+from aitrade.runner import control
+from aitrade.runner.control import pid_alive
+from tests.test_backtest import make_signals
+from tests.test_runner import GENOMES, _home, _paper, _params, _wait
+
+
+@pytest.fixture(scope="module")
+def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_signals(tmp_path_factory.mktemp("room") / "sig", n=700, seed=3)
+
+
+# --- controllers ------------------------------------------------------------------------------------------------
+def test_research_form_errors_name_each_field() -> None:
+    values, errors = cp.check_research({"symbols": "btcusdt, ,ethusdt", "train_window": "300", "epochs": 0,
+                                        "start": "2022-05-01", "end": "2022-01-01", "model": "lstm",
+                                        "interval": "7x", "source": "nasdaq", "seed": -1})  # fmt: skip
+    assert values["symbols"] == "BTCUSDT,ETHUSDT" and values["train_window"] == 300
+    assert set(errors) == {"epochs", "end", "model", "interval", "source", "seed"}
+    assert "not after start" in errors["end"] and "mlp, gru" in errors["model"]
+    assert cp.check_research({"symbols": "BTC USDT"})[1]["symbols"].startswith("not a symbol")
+
+
+def test_research_jobs_refuse_bad_input_before_any_process(tmp_path: Path) -> None:
+    settings = load_settings(_home(tmp_path))
+    with pytest.raises(UserError, match="train_window: train window must be a whole number >= 50"):
+        cp.start_research(settings, "walk_forward", {"train_window": 3})
+    with pytest.raises(UserError, match="unknown research notebook"):
+        cp.start_research(settings, "nope", {})
+    with pytest.raises(UserError, match="does not declare parameter"):
+        bad = tmp_path / "bad.yaml"
+        bad.write_text("train_windw: 3\n")
+        job = cp.start_research(settings, "walk_forward", {}, params_file=bad)
+        _wait(lambda: jobs.get(settings, job["id"])["status"] in jobs.FINAL, 60, "the job to fail")
+        raise UserError(jobs.get(settings, job["id"])["error"])
+
+
+def test_genome_ranges_are_checked_per_gene_and_saved_atomically(tmp_path: Path) -> None:
+    settings = load_settings(_home(tmp_path))
+    assert "optimizer_demo.yaml" in cp.optimizer_files(settings)
+    data = cp.load_optimizer(settings, "optimizer_demo.yaml")
+    bad = {**data["ranges"], "sl": [3.0, 1.0], "conf": [0.2, 1.5], "fill_wait": ["x", 2], "bogus": [1, 2]}
+    errors = cp.check_ranges(bad)
+    assert set(errors) == {"sl", "conf", "fill_wait", "bogus"} and "above high" in errors["sl"]
+    with pytest.raises(UserError, match="sl: low 3 is above high 1"):
+        cp.save_optimizer(settings, "optimizer_mine.yaml", {**data, "ranges": bad})
+    assert not (settings.home / "params" / "optimizer_mine.yaml").exists()
+    for name in ("../evil.yaml", "mine.txt", ".hidden.yaml", ""):
+        with pytest.raises(UserError, match="plain name ending in .yaml"):
+            cp.save_optimizer(settings, name, data)
+    good = {**data["ranges"], "sl": [1.1, 2.2]}
+    path = cp.save_optimizer(settings, "optimizer_mine.yaml", {**data, "ranges": good})
+    cfg = OptimizerConfig.from_yaml(path)
+    assert cfg.ranges.ranges["sl"] == (1.1, 2.2) and cfg.population == data["population"]
+    assert cp.load_optimizer(settings, "optimizer_mine.yaml")["ranges"]["sl"] == [1.1, 2.2]
+    assert "optimizer_mine.yaml" in cp.optimizer_files(settings)
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temp file left behind
+
+
+def test_live_is_locked_unless_the_environment_arms_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home = _home(tmp_path)
+    allowed, why = cp.live_choice(load_settings(home))
+    assert not allowed and "ALLOW_LIVE=1" in why
+    monkeypatch.setenv("ALLOW_LIVE", "1")
+    assert cp.live_choice(load_settings(home))[0]
+
+
+def test_risk_editor_validates_saves_and_sees_the_pickup(tmp_path: Path) -> None:
+    settings = load_settings(_home(tmp_path))
+    with pytest.raises(UserError, match="RISK_PER_TRADE=0.5 is out of range"):
+        monitor.apply_risk(settings, {"RISK_PER_TRADE": 0.5})
+    with pytest.raises(UserError, match="not a risk setting: EXECUTION_MODE"):
+        monitor.apply_risk(settings, {"EXECUTION_MODE": "live"})
+    assert not settings.runtime_settings_path.exists()
+    out = monitor.apply_risk(settings, {"RISK_PER_TRADE": 0.02, "MAX_OPEN_POSITIONS": 7})
+    assert json.loads(settings.runtime_settings_path.read_text()) == {"RISK_PER_TRADE": 0.02, "MAX_OPEN_POSITIONS": 7}
+    assert out["values"]["MAX_OPEN_POSITIONS"] == 7
+    snap = monitor.snapshot(settings)
+    assert monitor.picked_up(snap, out["saved_at"]) is None  # no runner to pick it up
+
+
+def test_data_factory_helpers(tmp_path: Path) -> None:
+    settings = load_settings(_home(tmp_path))
+    assert data_cmd.fold_metrics(settings) is None and data_cmd.validation_images(settings) is None
+    assert data_cmd.fetch_argv(source="bitget", symbols="btcusdt, ethusdt", interval="1h", start="2024-01-01") == [
+        "--source", "bitget", "--symbols", "BTCUSDT,ETHUSDT", "--interval", "1h", "--market", "spot",
+        "--start", "2024-01-01"]  # fmt: skip
+    for kwargs, message in (({"source": "csv"}, "fetch source must be"), ({"symbols": " , "}, "at least one symbol"),
+                            ({"interval": "7x"}, "interval"), ({"start": "yesterday-ish"}, "start")):  # fmt: skip
+        with pytest.raises(UserError, match=message):
+            data_cmd.fetch_argv(**{"source": "bitget", "symbols": "BTCUSDT", "interval": "1h", **kwargs})
+
+
+def test_war_room_chart_rebuilds_levels_from_the_genome(tmp_path: Path, artifact: Path) -> None:
+    from aitrade.cli import main  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    run = home / "runs" / "opt"
+    assert main(["--home", str(home), "backtest", "--signals", str(artifact), "--params",
+                 str(_params(tmp_path, GENOMES["market_like"])), "--out", str(run)]) == 0  # fmt: skip
+    (run / "params.json").write_text(json.dumps({"kind": "backtest", "signals": str(artifact)}))
+    (run / "best_strategy_params.json").write_text(json.dumps(GENOMES["market_like"]))
+    sources = warroom.trade_sources(settings, artifact)
+    assert list(sources.values()) == [str(run)]
+    ch = warroom.chart(settings, artifact, "BTCUSDT", trades_from=str(run))
+    assert len(ch.bars) == len(ch.indicators) and {"rsi", "adx", "atr", "support", "resistance"} <= set(ch.indicators)
+    t = ch.trades
+    assert len(t) and set(t["symbol"]) == {"BTCUSDT"}
+    long = t["side"] == "long"
+    assert (t.loc[long, "stop"] < t.loc[long, "entry_price"]).all()
+    assert (t.loc[~long, "target"] < t.loc[~long, "entry_price"]).all()
+    sl_hits = t[t["exit_reason"] == "sl"]
+    assert len(sl_hits) and ((sl_hits["exit_price"] - sl_hits["stop"]).abs() / sl_hits["stop"] < 0.02).all()
+    with pytest.raises(UserError, match="is not in"):
+        warroom.chart(settings, artifact, "NOPE")
+
+
+def test_control_room_page_is_local_tokened_and_code_free(tmp_path: Path) -> None:
+    argv = voila_argv(8866, "tok")
+    assert "--Voila.ip=127.0.0.1" in argv and "--strip_sources=True" in argv and "--token=tok" in argv
+    settings = load_settings(_home(tmp_path))
+    with pytest.raises(UserError, match="between 1024 and 65535"):
+        launch(settings, 80)
+    import socket  # noqa: PLC0415
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        s.listen()
+        busy = s.getsockname()[1]
+        assert not port_free(busy)
+        with pytest.raises(UserError, match=f"port {busy} on 127.0.0.1 is in use"):
+            launch(settings, busy)
+
+
+# --- background jobs ----------------------------------------------------------------------------------------------
+@pytest.mark.slow
+def test_a_notebook_job_reports_progress_and_completes(tmp_path: Path) -> None:
+    settings = load_settings(_home(tmp_path))
+    job = jobs.start_notebook(settings, "walk_forward", params_file=REPO / "params" / "ci.yaml")
+    assert job["status"] == "starting" and (settings.state_dir / "jobs" / f"{job['id']}.json").is_file()
+    seen: set[int] = set()
+
+    def finished() -> bool:
+        now = jobs.get(settings, job["id"])
+        seen.add((now.get("progress") or {}).get("done", -1))
+        return now["status"] in jobs.FINAL
+
+    _wait(finished, 240, "the notebook job")
+    done = jobs.get(settings, job["id"])
+    assert done["status"] == "completed", done
+    progress = done["progress"]
+    assert progress["done"] == progress["total"] > 3 and len(seen) > 2  # seen moving, not only at the end
+    run = Path(done["run_dir"])
+    assert (run / "signals.parquet").is_file() and json.loads((run / "run.json").read_text())["status"] == "complete"
+    assert jobs.list_jobs(settings)[0]["id"] == job["id"]
+    _wait(lambda: not pid_alive(done["pid"]), 30, "the job process to exit")  # reaped: no zombie left
+
+
+@pytest.mark.slow
+def test_a_cancelled_job_stops_its_process_group_and_says_so(tmp_path: Path) -> None:
+    settings = load_settings(_home(tmp_path))
+    job = jobs.start_notebook(settings, "walk_forward", params_file=REPO / "params" / "ci.yaml",
+                              overrides={"epochs": 400})  # fmt: skip
+    _wait(lambda: (jobs.get(settings, job["id"]).get("progress") or {}).get("done", 0) >= 2, 120, "cells to run")
+    out = jobs.cancel(settings, job["id"])
+    assert out["status"] == "cancelled"
+    assert not pid_alive(job["pid"])
+    _wait(lambda: json.loads((Path(out["run_dir"]) / "run.json").read_text())["status"] == "failed", 30, "run marked")
+    assert jobs.cancel(settings, job["id"])["message"].endswith("already cancelled")
+    # a job whose process vanished without a word reads as died
+    other = jobs.start_notebook(settings, "walk_forward", params_file=REPO / "params" / "ci.yaml")
+    _wait(lambda: jobs.get(settings, other["id"])["status"] == "running", 60, "running")
+    os.killpg(other["pid"], signal.SIGKILL)
+    _wait(lambda: jobs.get(settings, other["id"])["status"] == "died", 30, "died")
+    (settings.state_dir / "jobs" / "broken.json").write_text("{oops")
+    listed = {j["id"]: j["status"] for j in jobs.list_jobs(settings)}
+    assert listed["broken"] == "unreadable" and listed[other["id"]] == "died"
+    with pytest.raises(UserError, match="no job"):
+        jobs.get(settings, "../../etc/passwd")
+
+
+# --- the panels, driven in-process against a real runner ---------------------------------------------------------
+@pytest.mark.slow
+def test_panels_start_watch_kill_and_release_a_paper_runner(tmp_path: Path, artifact: Path) -> None:
+    from widgets import ControlRoom  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    runs = home / "runs" / "sig"
+    runs.parent.mkdir()
+    os.symlink(artifact, runs)
+    room = ControlRoom(home)
+    assert not room.ticker.running  # no event loop here: the test refreshes by hand
+    panel, kill, mon = room.control, room.kill, room.monitor
+    panel.load_runs()
+    assert dict((v, k) for k, v in panel.runner_signals.options)[str(runs)] == "sig"
+    # live cannot be chosen without ALLOW_LIVE, and a live start needs the typed word anyway
+    panel.mode.value = "live"
+    assert panel.mode.value == "paper" and "ALLOW_LIVE=1" in panel.mode_note.value
+    panel.runner_signals.value = str(runs)
+    panel.runner_params.value = str(_params(tmp_path, GENOMES["trailing"]))
+    panel.runner_speed.value = 25.0
+    panel.start_runner()
+    _wait(lambda: "runner started" in panel.runner_status.value or "error" in panel.runner_status.value, 90, "start")
+    assert "runner started: pid" in panel.runner_status.value, panel.runner_status.value
+    try:
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), 60, "a position")
+        mon.refresh()
+        assert mon.snap is not None and mon.snap.alive and mon.snap.staleness == "fresh"
+        assert "data-staleness='fresh'" in mon.header.value and "ACTIVE" in mon.header.value
+        assert mon.snap.positions and mon.snap.positions[0]["symbol"] in mon.positions.value
+        # the risk editor: a bad value is refused in words, a good one saved and picked up
+        mon.risk_fields["RISK_PER_TRADE"].value = 0.5
+        mon.apply.click()
+        assert "out of range" in mon.risk_status.value
+        mon.risk_fields["RISK_PER_TRADE"].value = 0.01
+        mon.apply.click()
+        assert "saved to" in mon.risk_status.value
+        _wait(lambda: (mon.refresh(), "picked up by the runner" in mon.pickup.value)[1], 30, "the pickup")
+        # the kill switch: nothing is armed without a reason; flatten is confirmed, HALTED and flat
+        assert kill.arm.disabled
+        kill.level.value = "flatten"
+        kill.reason.value = "panel test"
+        assert not kill.arm.disabled
+        kill.arm.click()
+        _wait(lambda: "confirmed" in kill.status.value or "error" in kill.status.value, 60, "confirmation")
+        assert "flatten confirmed in" in kill.status.value, kill.status.value
+        assert kill.last_result["seconds"] < 30
+        state = control.read_kill(settings.state_dir)
+        assert state.engaged and state.flatten and state.acted["state"] == "HALTED"
+        assert "ARMED: flatten" in kill.state.value and "panel test" in kill.state.value
+        paper = _paper(settings.state_dir)
+        assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
+        _wait(lambda: (mon.refresh(), mon.snap.state == "HALTED")[1], 30, "HALTED in the monitor")
+        assert not mon.snap.positions
+        # release only with the typed word
+        kill.confirm_text.value = "release"
+        assert kill.release.disabled
+        kill.confirm_text.value = "RELEASE"
+        kill.release.click()
+        assert "released" in kill.status.value and not control.read_kill(settings.state_dir).engaged
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("state") == "ACTIVE", 30, "ACTIVE")
+    finally:
+        panel.stop_runner()
+        _wait(lambda: "stopped" in panel.runner_status.value, 60, "the runner to stop")
+    assert runner_cmd.running_pid(settings) is None
+    room.close()
+
+
+@pytest.mark.slow
+def test_control_panel_runs_a_research_job_and_saves_ranges(tmp_path: Path) -> None:
+    from widgets import ControlRoom  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    room = ControlRoom(home)
+    panel = room.control
+    panel.research_fields["train_window"].value = 10
+    assert panel.run_research("walk_forward") is None
+    assert "whole number &gt;= 50" in panel.research_errors["train_window"].value
+    panel.use_form.value = False
+    panel.params_file.value = "params/ci.yaml"
+    job = panel.run_research("walk_forward")
+    assert job is not None and "started 10 walk-forward signals" in panel.research_status.value
+    settings = load_settings(home)
+    _wait(lambda: (panel.jobs.refresh(), panel.jobs.rows[job["id"]].status in jobs.FINAL)[1], 240, "the job")
+    row = panel.jobs.rows[job["id"]]
+    assert row.status == "completed" and row.bar.value == row.bar.max and "run folder" in row.info.value
+    assert (Path(jobs.get(settings, job["id"])["run_dir"]) / "signals.parquet").is_file()
+    # the run is now offered for promotion, with its evidence
+    panel.load_runs()
+    assert panel.promote_run.value and "pooled over" in panel.evidence.value
+    assert panel.promote_button.disabled
+    panel.promote_ok.value = True
+    panel.promote_button.click()
+    assert "promoted to" in panel.promote_status.value and (settings.state_dir / "production").is_dir()
+    # genome ranges: a bad range is refused beside the field, a good one saved to the home's params/
+    panel.range_lo["sl"].value = 9.0
+    assert panel.save_ranges() is None and "above high" in panel.range_errors["sl"].value
+    panel.range_lo["sl"].value = 1.0
+    panel.save_as.value = "optimizer_panel.yaml"
+    saved = panel.save_ranges()
+    assert saved == home / "params" / "optimizer_panel.yaml"
+    assert yaml.safe_load(saved.read_text())["ranges"]["sl"][0] == 1.0
+    room.close()
