@@ -26,9 +26,9 @@ test: $(STAMP) ## the whole test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check, format check and mypy
-	$(BIN)/ruff check aitrade tests benchmarks conftest.py
-	$(BIN)/ruff format --check aitrade tests benchmarks conftest.py
-	$(BIN)/mypy aitrade
+	$(BIN)/ruff check aitrade widgets tests benchmarks conftest.py
+	$(BIN)/ruff format --check aitrade widgets tests benchmarks conftest.py
+	$(BIN)/mypy aitrade widgets
 
 bench: $(STAMP) ## speed benchmarks, printed as ratios against peers run side by side
 	$(BIN)/python -m benchmarks

@@ -36,10 +36,7 @@ class ControlRoom(w.VBox):
         self.tabs = w.Tab(children=[self.control, self.warroom, self.monitor, self.factory])
         for i, title in enumerate(TABS):
             self.tabs.set_title(i, title)
-        banner = w.HTML(
-            f"<b>AiTrade control room</b> · home <code>{self.settings.home}</code> · "
-            f"mode {self.settings.execution_mode}"
-        )
+        banner = w.HTML(f"<b>AiTrade control room</b> · home <code>{self.settings.home}</code>")
         super().__init__([banner, self.kill, self.tabs])
         self.add_class("aitrade-control-room")
         # one ticker keeps the kill switch, jobs and runner state current; LIVE MONITOR has its own
@@ -60,7 +57,7 @@ class ControlRoom(w.VBox):
         self.ticker.start()
         self.monitor.start()
 
-    def close(self) -> None:  # type: ignore[override]
+    def close(self) -> None:
         self.ticker.stop()
         self.monitor.stop()
         super().close()

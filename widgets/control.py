@@ -91,7 +91,8 @@ class ControlPanel(w.VBox):
         self.params_file = w.Text(placeholder="params/ci.yaml (optional: a YAML of notebook parameters)",
                                   layout=w.Layout(width="380px"))  # fmt: skip
         self.params_file.add_class("aitrade-research-params")
-        self.use_form = w.Checkbox(value=True, description="override the file with this form")
+        self.use_form = w.Checkbox(value=True, description="the form's values override the file", indent=False,
+                                   style={"description_width": "initial"}, layout=w.Layout(width="auto"))  # fmt: skip
         self.use_form.add_class("aitrade-research-use-form")
         buttons = []
         for name, label in cp.RESEARCH.items():
@@ -186,7 +187,8 @@ class ControlPanel(w.VBox):
     def _promote(self) -> w.Widget:
         self.promote_run = w.Dropdown(options=[], layout=w.Layout(width="560px"))
         self.evidence = w.HTML()
-        self.promote_ok = w.Checkbox(value=False, description="I have read the evidence above")
+        self.promote_ok = w.Checkbox(value=False, description="I have read the evidence above", indent=False,
+                                      layout=w.Layout(width="auto"))  # fmt: skip
         self.promote_button = w.Button(description="promote", button_style="warning", disabled=True)
         self.promote_ok.observe(lambda c: setattr(self.promote_button, "disabled", not c["new"]), "value")
         self.promote_run.observe(lambda _: self.show_evidence(), "value")
@@ -240,10 +242,12 @@ class ControlPanel(w.VBox):
         self.runner_signals = w.Dropdown(options=[], layout=w.Layout(width="560px"))
         self.runner_params = w.Text(placeholder="genome file, e.g. runs/<optimise run>/best_strategy_params.json",
                                     layout=w.Layout(width="560px"))  # fmt: skip
-        self.runner_replay = w.Checkbox(value=True, description="replay history through paper")
+        self.runner_replay = w.Checkbox(value=True, description="replay history through paper", indent=False,
+                                        layout=w.Layout(width="auto"))  # fmt: skip
         self.runner_speed = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
         self.runner_capital = w.FloatText(value=1000.0, layout=w.Layout(width="120px"))
-        self.runner_reset = w.Checkbox(value=False, description="archive the previous session first (--reset)")
+        self.runner_reset = w.Checkbox(value=False, description="archive the previous session first (--reset)",
+                                       indent=False, layout=w.Layout(width="auto"))  # fmt: skip
         self.live_confirm = w.Text(placeholder=f"type {LIVE_WORD} for a live start", layout=w.Layout(width="220px"))
         self.start_button = w.Button(description="start runner", button_style="success", icon="play")
         self.stop_button = w.Button(description="stop runner", icon="stop")

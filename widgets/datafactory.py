@@ -19,6 +19,7 @@ class DataFactoryPanel(w.VBox):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.inventory = w.HTML()
+        self.samples = w.HTML()
         self.source = w.Dropdown(options=[s for s in SOURCES if s != "csv"], value="bitget")
         self.symbols = w.Text(placeholder="BTCUSDT,ETHUSDT", layout=w.Layout(width="300px"))
         self.interval = w.Text(value="1h", layout=w.Layout(width="80px"))
@@ -37,7 +38,7 @@ class DataFactoryPanel(w.VBox):
         reload = w.Button(description="reload")
         reload.on_click(lambda _: self.refresh())
         super().__init__([
-            w.HBox([heading("Cache inventory"), reload]), self.inventory,
+            w.HBox([heading("Cache inventory"), reload]), self.inventory, self.samples,
             heading("Fetch bars"),
             field_row("source", self.source), field_row("symbols", self.symbols), field_row("interval", self.interval),
             w.HBox([field_row("start", self.start), field_row("end", self.end, width="50px")]),
@@ -50,11 +51,15 @@ class DataFactoryPanel(w.VBox):
 
     def refresh(self) -> None:
         inv = data_cmd.inventory(self.settings)
-        rows = [{"where": "embedded sample", **r} for r in inv["samples"]]
-        rows += [{"where": "cache", **r} for r in inv["cache"]]
+        by_symbol: dict[str, list[str]] = {}
+        for r in inv["samples"]:
+            by_symbol.setdefault(str(r.get("symbol")), []).append(f"{r.get('interval')} ({r.get('rows')} rows)")
+        samples = "; ".join(f"{s} {', '.join(v)}" for s, v in by_symbol.items())
+        self.samples.value = f"<div style='font-size:12px;color:#555'><b>embedded samples</b>: {esc(samples)}</div>"
+        rows = [{"where": "cache", **r} for r in inv["cache"]]
         cols = [c for c in ("where", "source", "symbol", "interval", "rows", "start", "end", "error")
                 if any(c in r for r in rows)]  # fmt: skip
-        self.inventory.value = table(rows, cols, empty="nothing cached")
+        self.inventory.value = table(rows, cols, empty="nothing fetched into the cache yet")
         self.jobs.refresh()
         self._metrics()
         self._images()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as w
@@ -19,10 +20,10 @@ class JobRow(w.HBox):
         self.view, self.job_id = view, job_id
         self.title = w.HTML(layout=w.Layout(width="230px"))
         self.bar = w.IntProgress(value=0, min=0, max=1, layout=w.Layout(width="160px"))
-        self.info = w.HTML(layout=w.Layout(width="420px"))
+        self.info = w.HTML(layout=w.Layout(flex="1 1 auto", margin="0 0 0 8px"))
         self.cancel = w.Button(description="cancel", button_style="warning", layout=w.Layout(width="80px"))
         self.cancel.on_click(self._cancel)
-        super().__init__([self.title, self.bar, self.info, self.cancel])
+        super().__init__([self.title, self.bar, self.cancel, self.info], layout=w.Layout(width="100%"))
         self.add_class("aitrade-job")
 
     def update(self, job: dict[str, Any]) -> None:
@@ -47,9 +48,13 @@ class JobRow(w.HBox):
         if job.get("error"):
             parts.append(coloured(job["error"][:300], "error"))
         if job.get("run_dir") and status in ("completed", "failed", "cancelled"):
-            parts.append(f"run folder: <code class='aitrade-run-dir'>{esc(job['run_dir'])}</code>")
+            run = Path(job["run_dir"])
+            shown = run.relative_to(self.view.settings.home) if run.is_relative_to(self.view.settings.home) else run
+            parts.append(f"run folder: <code class='aitrade-run-dir'>{esc(shown)}</code>")
         self.info.value = " · ".join(parts)
-        self.cancel.disabled = status not in ("starting", "running")
+        active = status in ("starting", "running")
+        self.cancel.disabled = not active
+        self.cancel.layout.visibility = "visible" if active else "hidden"
         self.status = status
 
     def _cancel(self, _button: Any) -> None:

@@ -23,7 +23,7 @@ class KillSwitchPanel(w.VBox):
         self.reason = w.Text(
             placeholder="why (required, goes into the log and the alert)", layout=w.Layout(width="380px")
         )
-        self.arm = w.Button(description="ARM KILL SWITCH", button_style="danger", icon="stop", disabled=True,
+        self.arm = w.Button(description="ARM KILL SWITCH", button_style="danger", disabled=True,
                             layout=w.Layout(width="200px"))  # fmt: skip
         self.state = w.HTML()
         self.confirm_text = w.Text(placeholder=f"type {RELEASE_WORD} to release", layout=w.Layout(width="220px"))

@@ -30,7 +30,8 @@ class LiveMonitorPanel(w.VBox):
             layout=go.Layout(height=220, margin={"l": 50, "r": 10, "t": 30, "b": 30},
                              title={"text": "equity from the ledger (realised, at each exit)", "font": {"size": 12}}),
         )  # fmt: skip
-        self.auto = w.Checkbox(value=True, description=f"refresh every {every_s:g} s")
+        self.auto = w.Checkbox(value=True, description=f"refresh every {every_s:g} s", indent=False,
+                               layout=w.Layout(width="auto", margin="0 0 0 16px"))  # fmt: skip
         self.auto.observe(self._toggle, "value")
         self.ticker = Ticker(self.read, self.show, every_s)
         self.snap: monitor.Snapshot | None = None
@@ -74,8 +75,14 @@ class LiveMonitorPanel(w.VBox):
         self.positions.value = table(snap.positions, POSITION_COLUMNS, empty="no open positions")
         self.orders.value = table(snap.orders, empty="no resting entry orders")
         cov = snap.coverage or {}
-        self.coverage.value = table([{"symbol": k, **(v if isinstance(v, dict) else {"coverage": v})}
-                                     for k, v in cov.items()], empty="nothing to protect")  # fmt: skip
+        if not cov:
+            self.coverage.value = coloured("no coverage reported yet", "muted")
+        else:
+            open_, covered = cov.get("open", 0), cov.get("protected", 0)
+            kind = "ok" if covered >= open_ else "error"
+            self.coverage.value = coloured(
+                f"{covered} of {open_} open positions protected; seconds uncovered so far "
+                f"{cov.get('seconds_uncovered', 0)}", kind, bold=covered < open_)  # fmt: skip
         problems = "".join(f"<div>{coloured(p, 'error')}</div>" for p in snap.problems)
         last = coloured(snap.last_error, "error") if snap.last_error else coloured("no error", "ok")
         self.errors.value = problems + f"<div>last error: {last}</div>"

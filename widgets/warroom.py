@@ -67,8 +67,9 @@ def figure(ch: warroom.Chart) -> go.Figure:
     fig.add_trace(go.Scatter(x=ind.index, y=ind["rsi"], name="RSI", line={"color": "#8c564b"}), row=3, col=1)
     fig.add_trace(go.Scatter(x=ind.index, y=ind["adx"], name="ADX", line={"color": "#e377c2"}), row=3, col=1)
     fig.add_trace(go.Scatter(x=ind.index, y=ind["atr"], name="ATR", line={"color": "#7f7f7f"}), row=4, col=1)
-    fig.update_layout(height=820, margin={"l": 60, "r": 10, "t": 40, "b": 30}, xaxis_rangeslider_visible=False,
-                      dragmode="zoom", legend={"orientation": "h", "y": 1.04})  # fmt: skip
+    fig.update_layout(height=860, width=1250, margin={"l": 60, "r": 10, "t": 90, "b": 30},
+                      xaxis_rangeslider_visible=False, dragmode="zoom",
+                      legend={"orientation": "h", "y": 1.1, "x": 0, "yanchor": "bottom"})  # fmt: skip
     return fig
 
 
@@ -113,6 +114,7 @@ class WarRoomPanel(w.VBox):
             self.status.error(exc)
             return
         set_options(self.trades_from, [*sources.items(), ("no trades", "")])
+        self.trades_from.value = next(iter(sources.values()), "")  # the newest trades by default
 
     def draw(self) -> warroom.Chart | None:
         if not self.run.value or not self.symbol.value:

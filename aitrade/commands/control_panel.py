@@ -190,7 +190,11 @@ def save_optimizer(settings: Settings, name: str, data: dict[str, Any]) -> Path:
         OptimizerConfig.from_yaml(probe)
     finally:
         probe.unlink(missing_ok=True)
-    atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+    def write(tmp: Path) -> None:
+        tmp.write_text(text, encoding="utf-8")
+
+    atomic_write(path, write)
     return path
 
 
@@ -198,7 +202,7 @@ def save_optimizer(settings: Settings, name: str, data: dict[str, Any]) -> Path:
 def signal_runs(settings: Settings) -> list[dict[str, Any]]:
     """Runs holding signals (walk-forward, universal, an optimiser's own), not failed or running; newest first."""
     root = settings.home / "runs"
-    out = []
+    out: list[dict[str, Any]] = []
     if not root.is_dir():
         return out
     for meta in [*root.glob("*/meta.json"), *root.glob("*/signals/meta.json")]:

@@ -82,8 +82,8 @@ def _launch(settings: Settings, kind: str, title: str, spec: dict[str, Any]) -> 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     job_id = f"{stamp}-{kind}-{secrets.token_hex(3)}"
     log = folder / f"{job_id}.log"
-    job = {"id": job_id, "kind": kind, "title": title, "spec": spec, "status": "starting", "created_at": _now(),
-           "pid": None, "log": str(log)}  # fmt: skip
+    job: dict[str, Any] = {"id": job_id, "kind": kind, "title": title, "spec": spec, "status": "starting",
+                           "created_at": _now(), "pid": None, "log": str(log)}  # fmt: skip
     atomic_write_json(_path(settings, job_id), job)
     env = {**os.environ, "AITRADE_HOME": str(settings.home)}
     with open(log, "ab") as out:

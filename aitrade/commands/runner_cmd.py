@@ -283,9 +283,10 @@ def start(settings: Settings, *, reset: bool = False, signals: str, params: str 
           end: str | None = None, speed: float = 0.0, source: str | None = None, symbols: list[str] | None = None,
           interval: str | None = None, path: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Check, optionally archive the old session, and start the runner in the background (CLI and CONTROL)."""
-    options = {"signals": signals, "params": params, "mode": mode, "replay": replay, "capital": capital,
-               "long_only": long_only, "start": start, "end": end, "speed": speed, "source": source,
-               "symbols": symbols, "interval": interval, "path": path}  # fmt: skip
+    options: dict[str, Any] = {"signals": signals, "params": params, "mode": mode, "replay": replay,
+                               "capital": capital, "long_only": long_only, "start": start, "end": end,
+                               "speed": speed, "source": source, "symbols": symbols, "interval": interval,
+                               "path": path}  # fmt: skip
     prepare(settings, **options)
     archived = reset_session(settings) if reset else None
     out = start_background(settings, runner_argv(**options))

@@ -62,7 +62,7 @@ def trade_sources(settings: Settings, signals_run: str | Path) -> dict[str, str]
             session = book.session() or {}
         finally:
             book.close()
-        if session.get("signals") and Path(str(session["signals"])).resolve() == target:
+        if session.get("signals_run") and Path(str(session["signals_run"])).resolve() == target:
             out["the runner's ledger"] = "ledger"
     return out
 
@@ -73,9 +73,11 @@ def _trades(settings: Settings, source: str | None) -> tuple[pd.DataFrame, Any, 
     if not source:
         return pd.DataFrame(), None, "no trades chosen"
     if source == "ledger":
-        from aitrade.commands.runner_cmd import trades  # noqa: PLC0415
+        from aitrade.commands.runner_cmd import _session, trades  # noqa: PLC0415
 
-        return trades(settings), None, "the runner's ledger"
+        genes = (_session(settings) or {}).get("genome")
+        genome = genome_from_mapping(genes, "the runner's session") if genes else None
+        return trades(settings), genome, "the runner's ledger"
     run = Path(source)
     frame = pd.read_csv(run / "trades.csv")
     for col in ("entry_time", "exit_time"):

@@ -1,0 +1,240 @@
+"""The control room in a real browser: Debian's Chromium driven by playwright against the Voila page and JupyterLab.
+
+Without /usr/bin/chromium (or the playwright package) these tests are skipped with one line saying how to
+install it; with AITRADE_REQUIRE_BROWSER=1 (set by .ci/run) a missing browser is a failure instead.
+Screenshots and the timing log go to test-artifacts/ (AITRADE_ARTIFACTS overrides the folder).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from aitrade.commands import jobs, runner_cmd
+from aitrade.commands.control_room import launch
+from aitrade.config import load_settings
+from aitrade.notebooks import REPO
+from aitrade.runner import control
+from tests.test_backtest import make_signals
+from tests.test_runner import GENOMES, _home, _paper, _params, _wait
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = Path(os.environ.get("AITRADE_ARTIFACTS", REPO / "test-artifacts"))
+INSTALL = "install it with `apt-get install chromium` (Debian's package; never `playwright install`)"
+
+pytestmark = pytest.mark.slow
+
+
+def _browser_or_skip() -> Any:
+    missing = None
+    if not Path(CHROMIUM).exists():
+        missing = f"no Chromium at {CHROMIUM}: {INSTALL}"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401, PLC0415
+        except ImportError:
+            missing = "the playwright package is missing: make venv installs it"
+    if missing:
+        if os.environ.get("AITRADE_REQUIRE_BROWSER") == "1":
+            pytest.fail(f"browser tests required (AITRADE_REQUIRE_BROWSER=1) but {missing}")
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright  # noqa: PLC0415
+
+    return sync_playwright
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_http(url: str, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(url, timeout=5)
+            return
+        except urllib.error.HTTPError:
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"{url} did not answer within {timeout:g} s")
+
+
+def _log(line: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with open(ARTIFACTS / "browser_log.txt", "a", encoding="utf-8") as fh:
+        fh.write(f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} {line}\n")
+    print(line)
+
+
+def _shot(page: Any, name: str) -> None:
+    (ARTIFACTS / "screenshots").mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "screenshots" / f"{name}.png"), full_page=True)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    sync_playwright = _browser_or_skip()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
+                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])  # fmt: skip
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def room_home(tmp_path: Path) -> Path:
+    home = _home(tmp_path)
+    (home / "runs").mkdir()
+    make_signals(home / "runs" / "20260101T000000Z-replay-signals", n=700, seed=3)
+    return home
+
+
+def _tab(page: Any, title: str) -> None:
+    page.locator(".lm-TabBar-tab", has_text=title).first.click()
+
+
+def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path, tmp_path: Path) -> None:
+    settings = load_settings(room_home)
+    genome = _params(tmp_path, GENOMES["trailing"])
+    port = _free_port()
+    proc, url = launch(settings, port, log=tmp_path / "voila.log")
+    page = None
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/")
+        # without the token every request is sent to the login form: never the panels, never a kernel
+        for path in ("/", "/api/kernels", "/voila/render/00_control_room.ipynb"):
+            reply = urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=60)
+            body = reply.read().decode()
+            assert "/login" in reply.geturl() and "aitrade" not in body.lower(), path
+        page = chromium.new_page(viewport={"width": 1400, "height": 2000})
+        page.goto(url, timeout=120_000)
+        page.wait_for_selector(".aitrade-control-room", timeout=120_000)
+        body = page.content()
+        assert "from widgets import" not in body  # the page serves no code cells
+        _shot(page, "control")
+
+        # CONTROL: start a paper replay runner
+        page.locator(".aitrade-runner-params input").fill(str(genome))
+        page.locator(".aitrade-runner-speed input").fill("5")
+        page.locator(".aitrade-runner-speed input").press("Enter")
+        page.locator("button.aitrade-runner-start").click()
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), 90, "a position")
+        page.wait_for_selector("text=runner started: pid", timeout=30_000)
+
+        # LIVE MONITOR: a fresh heartbeat and the position
+        _tab(page, "LIVE MONITOR")
+        page.wait_for_selector(".aitrade-heartbeat[data-staleness='fresh']", timeout=30_000)
+        page.wait_for_selector(".aitrade-monitor-positions td >> text=USDT", timeout=30_000)  # BTCUSDT or ETHUSDT
+        _shot(page, "live_monitor")
+
+        # KILL SWITCH: flatten with a reason; HALTED and flat at the paper venue
+        page.locator(".aitrade-kill-level button", has_text="flatten").click()
+        page.locator(".aitrade-kill-reason input").fill("browser test flatten")
+        t0 = time.monotonic()
+        page.locator("button.aitrade-kill-arm").click()
+        page.wait_for_selector("text=flatten confirmed in", timeout=60_000)
+        took = time.monotonic() - t0
+        kill = control.read_kill(settings.state_dir)
+        assert kill.engaged and kill.flatten and kill.acted["state"] == "HALTED"
+        paper = _paper(settings.state_dir)
+        assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
+        _log(f"kill switch pressed -> HALTED with positions flat (confirmed in the page): {took:.2f} s")
+        page.wait_for_selector(".aitrade-state >> text=HALTED", timeout=30_000)
+        _shot(page, "kill_switch")
+
+        # release with the typed word
+        page.locator(".aitrade-kill-confirm input").fill("RELEASE")
+        page.locator("button.aitrade-kill-release").click()
+        page.wait_for_selector("text=released;", timeout=30_000)
+        assert not control.read_kill(settings.state_dir).engaged
+        _tab(page, "CONTROL")
+        page.locator("button.aitrade-runner-stop").click()
+        page.wait_for_selector("text=stopped; positions and protections stay", timeout=60_000)
+        assert runner_cmd.running_pid(settings) is None
+
+        # CONTROL: 10_walk_forward with params/ci.yaml as a background job, progress to the end
+        page.locator(".aitrade-research-use-form input").uncheck()
+        page.locator(".aitrade-research-params input").fill("params/ci.yaml")
+        page.locator("button.aitrade-run-walk-forward").click()
+        page.wait_for_selector("text=started 10 walk-forward signals as job", timeout=30_000)
+        page.wait_for_selector(".aitrade-job >> text=completed", timeout=300_000)
+        page.wait_for_selector(".aitrade-job .aitrade-run-dir", timeout=30_000)
+        done = jobs.list_jobs(settings)[0]
+        assert done["status"] == "completed" and done["progress"]["done"] == done["progress"]["total"]
+        assert (Path(done["run_dir"]) / "signals.parquet").is_file()
+        _shot(page, "control_job_done")
+
+        # WAR ROOM and DATA FACTORY render
+        _tab(page, "WAR ROOM")
+        page.locator("button", has_text="reload runs").last.click()
+        page.locator("button", has_text="draw").click()
+        page.wait_for_selector("text=p_long / p_short (out of sample)", timeout=60_000)
+        page.wait_for_selector("text=trades from the runner's ledger", timeout=30_000)
+        _shot(page, "war_room")
+        _tab(page, "DATA FACTORY")
+        page.wait_for_selector("text=Cache inventory", timeout=30_000)
+        _shot(page, "data_factory")
+    except BaseException:
+        if page is not None:
+            _shot(page, "failure_voila")
+        raise
+    finally:
+        if runner_cmd.running_pid(settings) is not None:
+            runner_cmd.stop(settings)
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+def test_the_notebook_renders_the_panels_in_jupyterlab(chromium: Any, room_home: Path, tmp_path: Path) -> None:
+    port, token = _free_port(), "aitrade-browser-test"
+    served = tmp_path / "notebooks"  # a copy: JupyterLab saves what it opens, and the repository stays as it is
+    served.mkdir()
+    shutil.copy2(REPO / "notebooks" / "00_control_room.ipynb", served)
+    lab = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
+    env = {**os.environ, "AITRADE_HOME": str(room_home), "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
+           "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrt")}  # fmt: skip
+    with open(tmp_path / "lab.log", "ab") as log:
+        proc = subprocess.Popen(
+            [lab, "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
+             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={served}",
+             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
+            env=env, stdout=log, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    page = None
+    try:
+        _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}")
+        page = chromium.new_page(viewport={"width": 1400, "height": 1000})
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/00_control_room.ipynb?token={token}", timeout=120_000)
+        page.locator(".jp-CodeCell").first.wait_for(timeout=120_000)
+        page.wait_for_selector("text=Python 3 (ipykernel) | Idle", timeout=120_000)
+        page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+        page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+        page.wait_for_selector(".aitrade-control-room", timeout=120_000)
+        for title in ("CONTROL", "WAR ROOM", "LIVE MONITOR", "DATA FACTORY"):
+            assert page.locator(".lm-TabBar-tab", has_text=title).count() >= 1
+        assert page.locator(".aitrade-kill-arm").count() == 1
+        _shot(page, "jupyterlab")
+    except BaseException:
+        if page is not None:
+            _shot(page, "failure_jupyterlab")
+        raise
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
