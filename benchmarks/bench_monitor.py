@@ -1,4 +1,6 @@
-"""The LIVE MONITOR's refresh: one snapshot of 40 symbols and a 10,000-trade ledger, and memory over many."""
+"""The LIVE MONITOR's refresh: one snapshot of 40 symbols and a 10,000-trade ledger, the panel's whole refresh
+(snapshot plus widget and chart updates), memory over an hour of refreshes, and the peer: a bare read of the
+same files (the trades table with pandas, the heartbeat and kill switch JSON)."""
 
 from __future__ import annotations
 
@@ -49,15 +51,91 @@ def main() -> dict[str, float]:
         for _ in range(100):
             monitor.snapshot(settings)
         first, _ = tracemalloc.get_traced_memory()
-        for _ in range(1_000):
+        for _ in range(300):
             monitor.snapshot(settings)
         after, _ = tracemalloc.get_traced_memory()
         tracemalloc.stop()
+        peer = _peer(home)
+        panel_ms, panel_growth, rss = _panel(settings)
     growth_kib = (after - first) / 1024
+    print(f"LIVE MONITOR panel refresh (snapshot, tables, equity chart of {TRADES:,} points): {panel_ms:.1f} ms, "
+          f"{panel_ms / peer:.1f}x a bare read of the same files ({peer:.1f} ms); traced memory over 200 refreshes "
+          f"{panel_growth:+.0f} KiB; RSS over an hour of refreshes at 2 s ({HOUR:,}), by quarter: "
+          + ", ".join(f"{q:+.1f}" for q in rss) + " MiB")  # fmt: skip
     print(f"LIVE MONITOR snapshot, {len(SYMBOLS)} symbols ({len(snap.positions)} positions) and "
-          f"{len(snap.equity):,} ledger trades: {per * 1e3:.1f} ms a refresh; traced memory after 1,000 more refreshes "
+          f"{len(snap.equity):,} ledger trades: {per * 1e3:.1f} ms a refresh; traced memory after 300 more refreshes "
           f"{growth_kib:+.0f} KiB")  # fmt: skip
-    return {"monitor_refresh_ms": per * 1e3, "monitor_memory_growth_kib_per_1000": growth_kib}
+    return {
+        "monitor_refresh_ms": per * 1e3,
+        "monitor_memory_growth_kib_per_300": growth_kib,
+        "panel_refresh_ms": panel_ms,
+        "panel_vs_bare_read": panel_ms / peer,
+        "panel_memory_growth_kib_per_200": panel_growth,
+        "panel_rss_growth_mib_per_hour": rss[-1],
+    }
+
+
+HOUR = 1800  # refreshes in an hour at the panel's 2 s
+
+
+def _peer(home: Path) -> float:
+    """A bare read of what the panel shows: the trades table and the two JSON files (ms)."""
+    import sqlite3  # noqa: PLC0415
+
+    import pandas as pd  # noqa: PLC0415
+
+    def read() -> None:
+        with sqlite3.connect(f"file:{home / 'state' / 'trades.sqlite'}?mode=ro", uri=True) as db:
+            pd.read_sql("SELECT * FROM trades", db)
+        for name in ("runner_heartbeat.json", "kill_switch.json"):
+            path = home / "state" / name
+            if path.exists():
+                json.loads(path.read_text())
+
+    read()
+    t0 = time.perf_counter()
+    for _ in range(20):
+        read()
+    return (time.perf_counter() - t0) / 20 * 1e3
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as fh:
+        return int(fh.read().split()[1]) * 4096 / 2**20
+
+
+def _panel(settings) -> tuple[float, float, list[float]]:
+    """The panel's refresh (ms, the equity chart redrawn each time as if a trade had closed), traced memory growth
+    over 200 refreshes (KiB), and RSS growth at each quarter of an hour of refreshes (MiB)."""
+    from widgets.monitor import LiveMonitorPanel  # noqa: PLC0415
+
+    panel = LiveMonitorPanel(settings)
+
+    def refresh() -> None:
+        panel._equity_mark = (-1, None)  # the worst case: a trade closed since the last refresh
+        panel.refresh()
+
+    for _ in range(20):
+        refresh()
+    t0 = time.perf_counter()
+    for _ in range(20):
+        refresh()
+    per = (time.perf_counter() - t0) / 20 * 1e3
+    tracemalloc.start()
+    for _ in range(50):
+        refresh()
+    first, _ = tracemalloc.get_traced_memory()
+    for _ in range(200):
+        refresh()
+    after, _ = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rss0, quarters = _rss_mib(), []
+    for i in range(HOUR):
+        panel.refresh()  # as it runs: the chart is redrawn only when the ledger changed
+        if (i + 1) % (HOUR // 4) == 0:
+            quarters.append(_rss_mib() - rss0)
+    panel.close()
+    return per, (after - first) / 1024, quarters
 
 
 if __name__ == "__main__":
