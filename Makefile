@@ -35,7 +35,7 @@ bench: $(STAMP) ## speed benchmarks, printed as ratios against peers run side by
 
 
 lab: $(STAMP) ## JupyterLab on notebooks/, with AITRADE_HOME set to this folder (runs/ and state/ land here)
-	AITRADE_HOME=$(CURDIR) $(BIN)/jupyter lab --notebook-dir=notebooks
+	AITRADE_HOME=$(CURDIR) $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -333,6 +333,27 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
 # --- parser -------------------------------------------------------------------------------
 
 
+def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import jobs  # noqa: PLC0415
+
+    if args.cancel:
+        out = jobs.cancel(settings, args.cancel)
+        print(out.get("message") or f"job {out['id']}: {out['status']}")
+        return 0
+    found = jobs.list_jobs(settings, limit=args.limit)
+    if args.json:
+        print_json(found)
+        return 0
+    if not found:
+        print("no jobs")
+    for j in found:
+        p = j.get("progress") or {}
+        cells = f"{p.get('done')}/{p.get('total')} cells" if p.get("total") else ""
+        print(f"{j['id']}  {j.get('status', '?'):<10} {j.get('title', '')}  {cells}  "
+              f"{j.get('elapsed_s', 0):.0f} s  {j.get('run_dir') or ''}  {j.get('error') or ''}".rstrip())  # fmt: skip
+    return 0
+
+
 def cmd_control_room(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands.control_room import serve  # noqa: PLC0415
 
@@ -475,6 +496,12 @@ def build_parser() -> argparse.ArgumentParser:
     ca.set_defaults(func=cmd_close_all)
 
     add_runner_commands(sub)
+
+    jb = sub.add_parser("jobs", help="background jobs started from the control room (notebook runs, fetches)")
+    jb.add_argument("--cancel", metavar="ID", help="cancel this job (its whole process group)")
+    jb.add_argument("--limit", type=arg(lo=1, integer=True), default=20)
+    jb.add_argument("--json", action="store_true")
+    jb.set_defaults(func=cmd_jobs)
 
     room = sub.add_parser("control-room", help="serve the control room as a page (Voila on 127.0.0.1, with a token)")
     room.add_argument("--port", type=arg(lo=1024, hi=65535, integer=True), default=8866, help="default 8866")

@@ -27,7 +27,8 @@ from aitrade.config import load_settings
 from aitrade.notebooks import REPO
 from aitrade.runner import control
 from tests.test_backtest import make_signals
-from tests.test_runner import GENOMES, _home, _paper, _params, _wait
+from tests.test_control_room import HOLDING
+from tests.test_runner import _home, _paper, _params, _wait
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("AITRADE_ARTIFACTS", REPO / "test-artifacts"))
@@ -109,7 +110,7 @@ def _tab(page: Any, title: str) -> None:
 
 def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path, tmp_path: Path) -> None:
     settings = load_settings(room_home)
-    genome = _params(tmp_path, GENOMES["trailing"])
+    genome = _params(tmp_path, HOLDING)
     port = _free_port()
     proc, url = launch(settings, port, log=tmp_path / "voila.log")
     page = None
@@ -149,10 +150,11 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.wait_for_selector("text=flatten confirmed in", timeout=60_000)
         took = time.monotonic() - t0
         kill = control.read_kill(settings.state_dir)
-        assert kill.engaged and kill.flatten and kill.acted["state"] == "HALTED"
+        assert kill.engaged and kill.flatten and kill.acted["state"] == "HALTED" and kill.acted["closed"] >= 1
         paper = _paper(settings.state_dir)
         assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
-        _log(f"kill switch pressed -> HALTED with positions flat (confirmed in the page): {took:.2f} s")
+        _log(f"kill switch pressed -> HALTED with {kill.acted['closed']} position(s) closed, flat (confirmed in the "
+             f"page): {took:.2f} s")  # fmt: skip
         page.wait_for_selector(".aitrade-state >> text=HALTED", timeout=30_000)
         _shot(page, "kill_switch")
 

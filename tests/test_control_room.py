@@ -23,6 +23,10 @@ from aitrade.runner.control import pid_alive
 from tests.test_backtest import make_signals
 from tests.test_runner import GENOMES, _home, _paper, _params, _wait
 
+# wide stops, no trailing, no time or volatility exit: a position stays open until the kill switch closes it
+HOLDING = {"sl": 8.0, "tp": 16.0, "conf": 0.55, "pullback": 0.0, "fill_wait": 1, "max_hold": 500, "trail_act": 100.0,
+           "trail_off": 1.0, "vol_exit": 100.0, "abort": 1.0}  # fmt: skip
+
 
 @pytest.fixture(scope="module")
 def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
@@ -218,7 +222,7 @@ def test_panels_start_watch_kill_and_release_a_paper_runner(tmp_path: Path, arti
     panel.mode.value = "live"
     assert panel.mode.value == "paper" and "ALLOW_LIVE=1" in panel.mode_note.value
     panel.runner_signals.value = str(runs)
-    panel.runner_params.value = str(_params(tmp_path, GENOMES["trailing"]))
+    panel.runner_params.value = str(_params(tmp_path, HOLDING))
     panel.runner_speed.value = 25.0
     panel.start_runner()
     _wait(lambda: "runner started" in panel.runner_status.value or "error" in panel.runner_status.value, 90, "start")
@@ -248,6 +252,7 @@ def test_panels_start_watch_kill_and_release_a_paper_runner(tmp_path: Path, arti
         assert kill.last_result["seconds"] < 30
         state = control.read_kill(settings.state_dir)
         assert state.engaged and state.flatten and state.acted["state"] == "HALTED"
+        assert state.acted["closed"] >= 1 and not state.acted["errors"]  # it closed what was open
         assert "ARMED: flatten" in kill.state.value and "panel test" in kill.state.value
         paper = _paper(settings.state_dir)
         assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
@@ -302,3 +307,15 @@ def test_control_panel_runs_a_research_job_and_saves_ranges(tmp_path: Path) -> N
     assert saved == home / "params" / "optimizer_panel.yaml"
     assert yaml.safe_load(saved.read_text())["ranges"]["sl"][0] == 1.0
     room.close()
+
+
+def test_jobs_and_control_room_from_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from aitrade.cli import main  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    assert main(["--home", str(home), "jobs"]) == 0 and "no jobs" in capsys.readouterr().out
+    assert main(["--home", str(home), "jobs", "--json"]) == 0 and json.loads(capsys.readouterr().out) == []
+    assert main(["--home", str(home), "jobs", "--cancel", "nope"]) == 2
+    assert "no job 'nope'" in capsys.readouterr().err
+    assert main(["--home", str(home), "control-room", "--port", "80"]) == 2
+    assert "1024" in capsys.readouterr().err

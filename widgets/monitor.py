@@ -88,7 +88,7 @@ class LiveMonitorPanel(w.VBox):
         last = coloured(snap.last_error, "error") if snap.last_error else coloured("no error", "ok")
         self.errors.value = problems + f"<div>last error: {last}</div>"
         self.events.value = table(
-            [{"time": e.get("time"), "kind": e.get("kind"), "symbol": e.get("symbol"),
+            [{"time": str(e.get("time", ""))[:19].replace("T", " "), "kind": e.get("kind"), "symbol": e.get("symbol"),
               "detail": str(e.get("detail", ""))[:160]} for e in snap.events], empty="no events")  # fmt: skip
         eq = snap.equity
         mark = (len(eq), float(eq.iloc[-1]) if len(eq) else None)
