@@ -319,3 +319,26 @@ def test_jobs_and_control_room_from_the_cli(tmp_path: Path, capsys: pytest.Captu
     assert "no job 'nope'" in capsys.readouterr().err
     assert main(["--home", str(home), "control-room", "--port", "80"]) == 2
     assert "1024" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_data_factory_fetches_as_a_job_and_lists_the_cache(tmp_path: Path) -> None:
+    from widgets.datafactory import DataFactoryPanel  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    panel = DataFactoryPanel(settings)
+    assert "nothing fetched" in panel.inventory.value and "embedded samples" in panel.samples.value
+    panel.source.value, panel.symbols.value, panel.interval.value = "sample", "", "4h"
+    assert panel.fetch() is None and "at least one symbol" in panel.fetch_status.value
+    panel.symbols.value = "btcusdt"
+    job = panel.fetch()
+    assert job is not None and job["kind"] == "fetch"
+    _wait(lambda: (panel.jobs.refresh(), panel.jobs.rows[job["id"]].status in jobs.FINAL)[1], 120, "the fetch")
+    assert panel.jobs.rows[job["id"]].status == "completed"
+    assert "BTCUSDT" in (jobs.get(settings, job["id"])["progress"]["current"] or "")  # the fetch's last line
+    panel.refresh()
+    assert "BTCUSDT" in panel.inventory.value and (home / "data_cache" / "sample" / "4h" / "BTCUSDT.parquet").is_file()
+    panel.quality()
+    _wait(lambda: "checking" not in panel.quality_table.value, 120, "the quality report")
+    assert "BTCUSDT" in panel.quality_table.value

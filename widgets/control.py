@@ -246,6 +246,8 @@ class ControlPanel(w.VBox):
                                         layout=w.Layout(width="auto"))  # fmt: skip
         self.runner_speed = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
         self.runner_capital = w.FloatText(value=1000.0, layout=w.Layout(width="120px"))
+        self.runner_start = w.Text(placeholder="replay from (UTC, optional)", layout=w.Layout(width="200px"))
+        self.runner_end = w.Text(placeholder="replay up to (UTC, optional)", layout=w.Layout(width="200px"))
         self.runner_reset = w.Checkbox(value=False, description="archive the previous session first (--reset)",
                                        indent=False, layout=w.Layout(width="auto"))  # fmt: skip
         self.live_confirm = w.Text(placeholder=f"type {LIVE_WORD} for a live start", layout=w.Layout(width="220px"))
@@ -263,7 +265,9 @@ class ControlPanel(w.VBox):
         return w.VBox([
             field_row("signals", self.runner_signals), field_row("genome file", self.runner_params),
             w.HBox([self.runner_replay, w.Label("bars per second (0: fast)"), self.runner_speed]),
-            field_row("capital", self.runner_capital), self.runner_reset, self.live_confirm,
+            field_row("capital", self.runner_capital), w.HBox([field_row("replay window", self.runner_start),
+                                                                 self.runner_end]),
+            self.runner_reset, self.live_confirm,
             w.HBox([self.start_button, self.stop_button]), self.runner_state, self.runner_status,
         ])  # fmt: skip
 
@@ -274,7 +278,9 @@ class ControlPanel(w.VBox):
             return
         options = {"signals": self.runner_signals.value, "params": self.runner_params.value.strip() or None,
                    "mode": mode, "replay": self.runner_replay.value, "speed": self.runner_speed.value,
-                   "capital": self.runner_capital.value, "reset": self.runner_reset.value}  # fmt: skip
+                   "capital": self.runner_capital.value, "reset": self.runner_reset.value,
+                   "start": self.runner_start.value.strip() or None,
+                   "end": self.runner_end.value.strip() or None}  # fmt: skip
         if not options["signals"]:
             self.runner_status.say("choose the signals first", "error")
             return

@@ -43,7 +43,7 @@ class JobRow(w.HBox):
             parts.append(f"{done}/{total} cells")
         if job.get("elapsed_s") is not None:
             parts.append(f"{job['elapsed_s']:.0f} s")
-        if status == "running" and progress.get("current"):
+        if status in ("running", "starting") and progress.get("current"):
             parts.append(f"now: <code>{esc(progress['current'])}</code>")
         if job.get("error"):
             parts.append(coloured(job["error"][:300], "error"))

@@ -146,6 +146,8 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
         out["status"] = "died"
     if out.get("executed"):
         out["progress"] = notebook_progress(out["executed"])
+    elif out.get("kind") == "fetch" and out.get("log"):
+        out["progress"] = {"done": 0, "total": None, "current": _last_line(Path(out["log"]))}
     start = out.get("started_at") or out.get("created_at")
     end = out.get("ended_at")
     if start:
@@ -153,6 +155,17 @@ def _view(job: dict[str, Any]) -> dict[str, Any]:
         t1 = datetime.fromisoformat(end) if end else datetime.now(UTC)
         out["elapsed_s"] = max(0.0, (t1 - t0).total_seconds())
     return out
+
+
+def _last_line(log: Path) -> str | None:
+    """The last line a job printed (a fetch says which symbol it is on)."""
+    try:
+        with open(log, "rb") as fh:
+            fh.seek(max(0, log.stat().st_size - 2048))
+            lines = [x for x in fh.read().decode("utf-8", "replace").splitlines() if x.strip()]
+    except OSError:
+        return None
+    return lines[-1][:200] if lines else None
 
 
 def get(settings: Settings, job_id: str) -> dict[str, Any]:
