@@ -342,3 +342,21 @@ def test_data_factory_fetches_as_a_job_and_lists_the_cache(tmp_path: Path) -> No
     panel.quality()
     _wait(lambda: "checking" not in panel.quality_table.value, 120, "the quality report")
     assert "BTCUSDT" in panel.quality_table.value
+
+
+@pytest.mark.slow
+def test_a_job_outlives_the_kernel_that_started_it(tmp_path: Path) -> None:
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    code = ("import sys; from aitrade.commands import jobs; from aitrade.config import load_settings; "
+            f"j = jobs.start_notebook(load_settings({str(home)!r}), 'walk_forward', "
+            f"params_file={str(REPO / 'params' / 'ci.yaml')!r}); print(j['id']); sys.stdout.flush(); "
+            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")  # fmt: skip
+    kernel = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
+    assert kernel.returncode == -signal.SIGKILL  # the "kernel" died right after starting the job
+    job_id = kernel.stdout.strip()
+    _wait(lambda: jobs.get(settings, job_id)["status"] in jobs.FINAL, 240, "the orphaned job")
+    assert jobs.get(settings, job_id)["status"] == "completed"

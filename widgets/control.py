@@ -316,6 +316,18 @@ class ControlPanel(w.VBox):
         in_background(lambda: runner_cmd.stop(self.settings), done)
 
     def _runner_state(self) -> None:
+        from aitrade.runner import control  # noqa: PLC0415
+
         pid = runner_cmd.running_pid(self.settings)
-        self.runner_state.value = (coloured(f"running: pid {pid}", "ok", bold=True) if pid
-                                   else coloured("not running", "muted"))  # fmt: skip
+        try:
+            beat = control.read_heartbeat(self.settings.state_dir) or {}
+        except Exception:  # mid-write or corrupt: LIVE MONITOR says which
+            beat = {}
+        if pid:
+            state = beat.get("state", "starting") if beat.get("pid") == pid else "starting"
+            kind = {"ACTIVE": "ok", "REDUCING": "warn", "HALTED": "error"}.get(state, "info")
+            text = f"running: pid {pid}, {beat.get('mode', '?')} {beat.get('feed', '')}, state {state}"
+            self.runner_state.value = coloured(text, kind, bold=True)
+        else:
+            last = f" (last session ended {esc(beat.get('phase'))}, state {esc(beat.get('state'))})" if beat else ""
+            self.runner_state.value = coloured("not running", "muted") + last
