@@ -96,6 +96,16 @@ def fail_run(path: str | Path, error: BaseException | str) -> None:
     _mark(Path(path), "failed", error=redact(" ".join(str(text).split()))[:500])
 
 
+def run_json(path: str | Path) -> dict[str, Any]:
+    """A run folder's JSON file as a mapping; empty when missing or unreadable (panels show what they can,
+    and never move a run's files aside)."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
 def run_status(path: str | Path) -> str:
     """``complete``, ``failed``, ``running``, ``interrupted`` (its process is gone), or ``unknown`` (no run.json)."""
     file = Path(path) / RUN_FILE

@@ -9,7 +9,6 @@ runner through :mod:`aitrade.commands.runner_cmd`, exactly as from the CLI.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +22,7 @@ from aitrade.commands.text import research_line
 from aitrade.config import Settings
 from aitrade.errors import UserError
 from aitrade.notebooks import NOTEBOOKS, REPO, declared_parameters, notebook_path
-from aitrade.runs import run_status
+from aitrade.runs import run_json, run_status
 from aitrade.statefile import atomic_write
 
 RESEARCH = {
@@ -214,19 +213,11 @@ def signal_runs(settings: Settings) -> list[dict[str, Any]]:
     return out
 
 
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
     """What a promotion rests on: the run's out-of-sample metrics, and DSR/PBO of optimiser runs over it."""
     path = Path(run)
-    summary = _read_json(path / "metrics.json").get("summary") or {}
-    meta = _read_json(path / "meta.json")
+    summary = run_json(path / "metrics.json").get("summary") or {}
+    meta = run_json(path / "meta.json")
     out: dict[str, Any] = {
         "run": str(path),
         "mode": meta.get("mode"),
@@ -237,14 +228,14 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
     }
     root = settings.home / "runs"
     for params in sorted(root.glob("*/params.json"), reverse=True) if root.is_dir() else []:
-        p = _read_json(params)
+        p = run_json(params)
         if p.get("kind") != "optimize":
             continue
         used = Path(str(p.get("signals", "")))
         own = params.parent / "signals"
         if used.resolve() != path.resolve() and own.resolve() != path.resolve():
             continue
-        m = _read_json(params.parent / "metrics.json")
+        m = run_json(params.parent / "metrics.json")
         out["optimisations"].append({
             "run": str(params.parent),
             "sharpe": m.get("sharpe"), "deflated_sharpe": m.get("deflated_sharpe"), "trials": m.get("dsr_trials"),

@@ -10,7 +10,6 @@ library draws. Initial stop and target of a closed trade are not stored in
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pandas as pd
 
 from aitrade.config import Settings
 from aitrade.errors import UserError
+from aitrade.runs import run_json
 
 INDICATORS = ("atr", "rsi", "adx", "sup_dist_atr", "res_dist_atr")
 
@@ -33,14 +33,6 @@ class Chart:
     notes: list[str] = field(default_factory=list)
 
 
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def trade_sources(settings: Settings, signals_run: str | Path) -> dict[str, str]:
     """Label -> source (a run folder with ``trades.csv``, or ``ledger``) of trades over ``signals_run``."""
     target = Path(signals_run).resolve()
@@ -49,7 +41,7 @@ def trade_sources(settings: Settings, signals_run: str | Path) -> dict[str, str]
     for run in sorted(root.iterdir(), reverse=True) if root.is_dir() else []:
         if not (run / "trades.csv").is_file():
             continue
-        used = _json(run / "params.json").get("signals") or _json(run / "notebook_params.json").get("signals")
+        used = run_json(run / "params.json").get("signals") or run_json(run / "notebook_params.json").get("signals")
         own = run / "signals"
         if (used and Path(str(used)).resolve() == target) or own.resolve() == target:
             out[f"{run.name} (trades.csv)"] = str(run)
@@ -83,11 +75,11 @@ def _trades(settings: Settings, source: str | None) -> tuple[pd.DataFrame, Any, 
     for col in ("entry_time", "exit_time"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     genome = None
-    best = _json(run / "best_strategy_params.json")
+    best = run_json(run / "best_strategy_params.json")
     if best:
         genome = genome_from_mapping(best, str(run / "best_strategy_params.json"))
     else:
-        params = _json(run / "notebook_params.json").get("strategy_params")
+        params = run_json(run / "notebook_params.json").get("strategy_params")
         if params:
             from aitrade.backtest.params import load_genome  # noqa: PLC0415
 
