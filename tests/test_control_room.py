@@ -291,9 +291,11 @@ def test_control_panel_runs_a_research_job_and_saves_ranges(tmp_path: Path) -> N
     row = panel.jobs.rows[job["id"]]
     assert row.status == "completed" and row.bar.value == row.bar.max and "run folder" in row.info.value
     assert (Path(jobs.get(settings, job["id"])["run_dir"]) / "signals.parquet").is_file()
-    # the run is now offered for promotion, with its evidence
-    panel.load_runs()
-    assert panel.promote_run.value and "pooled over" in panel.evidence.value
+    # the finished run is offered for promotion at once, with its evidence
+    run_dir = jobs.get(settings, job["id"])["run_dir"]
+    assert run_dir in [v for _, v in panel.promote_run.options]
+    panel.promote_run.value = run_dir
+    assert "pooled over" in panel.evidence.value
     assert panel.promote_button.disabled
     panel.promote_ok.value = True
     panel.promote_button.click()

@@ -32,7 +32,7 @@ class ControlPanel(w.VBox):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.status = Status(settings)
-        self.jobs = JobsView(settings)
+        self.jobs = JobsView(settings, on_completed=lambda _job: self.load_runs())  # new runs offered at once
         super().__init__(
             [
                 heading("Execution mode"),
@@ -215,8 +215,8 @@ class ControlPanel(w.VBox):
             self.evidence.value = "<i>no complete signals run yet</i>"
             return
         ev = cp.evidence(self.settings, run)
-        parts = [f"<div><b>out of sample</b> ({esc(ev['mode'])}, {esc(ev['interval'])}, "
-                 f"{esc(', '.join(ev['symbols'] or []))}): {esc(ev['research'])}</div>"]  # fmt: skip
+        what = ", ".join(str(x) for x in (ev["mode"], ev["interval"], ", ".join(ev["symbols"] or [])) if x)
+        parts = [f"<div><b>out of sample</b>{f' ({esc(what)})' if what else ''}: {esc(ev['research'])}</div>"]
         for o in ev["optimisations"]:
             parts.append(
                 f"<div><b>{esc(Path(o['run']).name)}</b>: Sharpe {o['sharpe'] or 0:.2f}, deflated Sharpe "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,8 +67,9 @@ class JobRow(w.HBox):
 class JobsView(w.VBox):
     """The newest jobs, updated in place by :meth:`refresh` (rows keep their widgets between refreshes)."""
 
-    def __init__(self, settings: Settings, *, kind: str | None = None, limit: int = 8) -> None:
-        self.settings, self.kind, self.limit = settings, kind, limit
+    def __init__(self, settings: Settings, *, kind: str | None = None, limit: int = 8,
+                 on_completed: Callable[[dict[str, Any]], None] | None = None) -> None:  # fmt: skip
+        self.settings, self.kind, self.limit, self.on_completed = settings, kind, limit, on_completed
         self.rows: dict[str, JobRow] = {}
         self.status = Status(settings)
         self.box = w.VBox()
@@ -82,7 +84,10 @@ class JobsView(w.VBox):
             row = self.rows.get(job["id"])
             if row is None:
                 row = self.rows[job["id"]] = JobRow(self, job["id"])
+            before = getattr(row, "status", None)
             row.update(job)
+            if before not in (None, "completed") and row.status == "completed" and self.on_completed is not None:
+                self.on_completed(job)
         order = [self.rows[j["id"]] for j in found]
         if list(self.box.children) != order:
             self.box.children = order
