@@ -273,3 +273,54 @@ async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
     assert len(mine) >= 1 and mine.iloc[-1]["exit_reason"] == "sl"
     # booked at the plan's trigger: the venue filled it under its own order id (see runner._vanished)
     assert mine.iloc[-1]["exit_price"] == pytest.approx(float(trigger), rel=1e-3)  # the venue rounds to its tick
+
+
+async def test_the_control_room_panels_watch_and_flatten_a_live_runner_on_the_fake_bitget(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    """LIVE MONITOR and the KILL SWITCH panel, clicked as a user would, against a live runner on the loopback fake
+    Bitget futures: a protected position is shown, flatten leaves nothing of ours at the venue."""
+    import json  # noqa: PLC0415
+
+    from widgets.kill import KillSwitchPanel  # noqa: PLC0415
+    from widgets.monitor import LiveMonitorPanel  # noqa: PLC0415
+
+    settings = _live(promoted, bitget, tmp_path / "home")
+    params = tmp_path / "genome.json"
+    params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.5, "tp": 3.0}))
+    start = pd.Timestamp("2024-06-01T00:30:00Z")
+    clock = MarketClock(start, bitget)
+    config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
+                                      capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    spec.clock, spec.poll_s = clock, 1800.0
+    stop = asyncio.Event()
+    kill_panel, monitor_panel = KillSwitchPanel(settings), LiveMonitorPanel(settings)
+
+    async def drive() -> None:
+        while True:
+            monitor_panel.refresh()
+            if monitor_panel.snap and monitor_panel.snap.positions and bitget.plans:
+                break
+            assert clock.now() < start + 60 * STEP, "no entry filled and got protected in 60 bars"
+            await asyncio.sleep(0.05)
+        snap = monitor_panel.snap
+        assert snap is not None and snap.alive and snap.mode == "live" and snap.positions[0]["stop"]
+        assert snap.positions[0]["symbol"] in monitor_panel.positions.value
+        kill_panel.level.value = "flatten"
+        kill_panel.reason.value = "panel on the fake venue"
+        kill_panel.arm.click()
+        while "confirmed" not in kill_panel.status.value and "error" not in kill_panel.status.value:
+            await asyncio.sleep(0.05)
+        stop.set()
+
+    task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+    await asyncio.wait_for(drive(), timeout=180)
+    await asyncio.wait_for(task, timeout=60)
+    assert "flatten confirmed in" in kill_panel.status.value, kill_panel.status.value
+    kill = control.read_kill(settings.state_dir)
+    assert kill.acted["state"] == "HALTED" and kill.acted["closed"] >= 1 and not kill.acted.get("errors")
+    assert all(p["qty"] == 0 for p in bitget.positions.values())  # nothing of ours left at the venue
+    assert not [p for p in bitget.plans if p["planStatus"] == "live"]
+    assert not [o for o in bitget.orders.values() if o["status"] in ("live", "partially_filled")]
+    monitor_panel.refresh()
+    assert monitor_panel.snap.state == "HALTED" and not monitor_panel.snap.positions
