@@ -362,3 +362,12 @@ def test_a_job_outlives_the_kernel_that_started_it(tmp_path: Path) -> None:
     job_id = kernel.stdout.strip()
     _wait(lambda: jobs.get(settings, job_id)["status"] in jobs.FINAL, 240, "the orphaned job")
     assert jobs.get(settings, job_id)["status"] == "completed"
+
+
+def test_the_page_url_and_token_go_to_a_private_file_never_the_console(tmp_path: Path) -> None:
+    from aitrade.commands.control_room import write_url  # noqa: PLC0415
+
+    settings = load_settings(_home(tmp_path))
+    path = write_url(settings, "http://127.0.0.1:8866/?token=abc123")
+    assert path.read_text().strip().endswith("token=abc123")
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

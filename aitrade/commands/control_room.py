@@ -2,7 +2,8 @@
 
 Voila renders ``notebooks/00_control_room.ipynb`` without its code cells
 (``strip_sources``) and without tracebacks; a request without the token is
-refused by the server. The page's kernel reads AITRADE_HOME, so the panels
+refused by the server. The URL with the token goes to ``state/control-room.url``
+(mode 0600), never to the console or a log. The page's kernel reads AITRADE_HOME, so the panels
 work on the same home as the CLI that started it. Stopping the page (Ctrl-C)
 never stops a runner or a job: they are processes of their own.
 """
@@ -19,9 +20,11 @@ from pathlib import Path
 from aitrade.config import Settings
 from aitrade.errors import UserError
 from aitrade.notebooks import REPO
+from aitrade.statefile import atomic_write
 
 NOTEBOOK = REPO / "notebooks" / "00_control_room.ipynb"
 HOST = "127.0.0.1"
+URL_FILE = "control-room.url"
 
 
 def port_free(port: int) -> bool:
@@ -69,13 +72,32 @@ def launch(settings: Settings, port: int, *, token: str | None = None, log: Path
     return proc, url(port, token)
 
 
+def write_url(settings: Settings, link: str) -> Path:
+    """The page's URL with its token, in ``state/control-room.url`` readable by this user only (0600).
+
+    The token is a secret, so it is never printed or logged; the user opens the URL written here.
+    """
+    path = settings.state_dir / URL_FILE
+
+    def write(tmp: Path) -> None:
+        os.chmod(tmp, 0o600)  # before the token is in it
+        tmp.write_text(link + "\n", encoding="utf-8")
+
+    atomic_write(path, write)
+    return path
+
+
 def serve(settings: Settings, port: int) -> int:
-    """Run the page in the foreground until Ctrl-C; prints its URL once."""
+    """Run the page in the foreground until Ctrl-C; says where its URL is (the token is never printed)."""
     logs = settings.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log = logs / "control-room.log"
     proc, link = launch(settings, port, log=log)
-    print(f"control room: {link}")
+    url_file = write_url(settings, link)
+    print(
+        f"control room on http://{HOST}:{port}/ ; open the URL with its token written to {url_file} "
+        "(readable only by you; the token is never printed or logged)"
+    )
     print(f"  home {settings.home}; server log {log}. Ctrl-C stops the page only: runners and jobs keep running.")
     try:
         return proc.wait()
