@@ -171,9 +171,8 @@ def _live(promoted: Path, bitget: FakeBitget, home: Path):
     return load_settings(home)
 
 
-async def test_live_on_a_fake_bitget_futures_fills_are_protected_and_flatten_leaves_nothing(
-    promoted: Path, bitget: FakeBitget, tmp_path: Path
-) -> None:
+def _live_runner(promoted: Path, bitget: FakeBitget, tmp_path: Path):
+    """A live runner's settings, config and venue feed on the fake Bitget futures, on a market clock from 2024-06-01."""
     import json  # noqa: PLC0415
 
     settings = _live(promoted, bitget, tmp_path / "home")
@@ -184,6 +183,14 @@ async def test_live_on_a_fake_bitget_futures_fills_are_protected_and_flatten_lea
     config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
                                       capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
     spec.clock, spec.poll_s = clock, 1800.0
+    return settings, config, spec, clock, start
+
+
+async def test_live_on_a_fake_bitget_futures_fills_are_protected_and_flatten_leaves_nothing(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+
+    settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
     stop = asyncio.Event()
     state = settings.state_dir
 
@@ -280,19 +287,11 @@ async def test_the_control_room_panels_watch_and_flatten_a_live_runner_on_the_fa
 ) -> None:
     """LIVE MONITOR and the KILL SWITCH panel, clicked as a user would, against a live runner on the loopback fake
     Bitget futures: a protected position is shown, flatten leaves nothing of ours at the venue."""
-    import json  # noqa: PLC0415
 
     from widgets.kill import KillSwitchPanel  # noqa: PLC0415
     from widgets.monitor import LiveMonitorPanel  # noqa: PLC0415
 
-    settings = _live(promoted, bitget, tmp_path / "home")
-    params = tmp_path / "genome.json"
-    params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.5, "tp": 3.0}))
-    start = pd.Timestamp("2024-06-01T00:30:00Z")
-    clock = MarketClock(start, bitget)
-    config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
-                                      capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
-    spec.clock, spec.poll_s = clock, 1800.0
+    settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
     stop = asyncio.Event()
     kill_panel, monitor_panel = KillSwitchPanel(settings), LiveMonitorPanel(settings)
 
