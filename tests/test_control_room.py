@@ -140,8 +140,9 @@ def test_war_room_chart_rebuilds_levels_from_the_genome(tmp_path: Path, artifact
 
 
 def test_control_room_page_is_local_tokened_and_code_free(tmp_path: Path) -> None:
-    argv = voila_argv(8866, "tok")
-    assert "--Voila.ip=127.0.0.1" in argv and "--strip_sources=True" in argv and "--token=tok" in argv
+    argv = voila_argv(8866)
+    assert "--Voila.ip=127.0.0.1" in argv and "--strip_sources=True" in argv and "--Voila.auto_token=True" in argv
+    assert not [a for a in argv if "token=" in a.lower() and "auto_token" not in a]  # never on the command line
     settings = load_settings(_home(tmp_path))
     with pytest.raises(UserError, match="between 1024 and 65535"):
         launch(settings, 80)

@@ -37,10 +37,12 @@ def port_free(port: int) -> bool:
     return True
 
 
-def voila_argv(port: int, token: str, notebook: Path = NOTEBOOK) -> list[str]:
+def voila_argv(port: int, notebook: Path = NOTEBOOK) -> list[str]:
+    """Voila's command line. The token is not on it (``ps`` would show it): ``auto_token`` makes the server's
+    identity provider take it from JUPYTER_TOKEN in the environment :func:`launch` gives the process."""
     return [
         sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser", f"--Voila.ip={HOST}",
-        f"--token={token}", "--strip_sources=True", "--show_tracebacks=False",
+        "--Voila.auto_token=True", "--strip_sources=True", "--show_tracebacks=False",
         "--VoilaConfiguration.file_allowlist=[]",
     ]  # fmt: skip
 
@@ -59,11 +61,11 @@ def launch(settings: Settings, port: int, *, token: str | None = None, log: Path
     if not NOTEBOOK.is_file():
         raise UserError(f"the control room notebook is missing: {NOTEBOOK}")
     token = token or secrets.token_urlsafe(24)
-    env = {**os.environ, "AITRADE_HOME": str(settings.home)}
+    env = {**os.environ, "AITRADE_HOME": str(settings.home), "JUPYTER_TOKEN": token}
     out = open(log, "ab") if log is not None else None  # noqa: SIM115 (handed to the child, closed below)
     try:
         proc = subprocess.Popen(  # noqa: S603 (our interpreter, our notebook)
-            voila_argv(port, token), cwd=str(NOTEBOOK.parent), env=env, stdin=subprocess.DEVNULL,
+            voila_argv(port), cwd=str(NOTEBOOK.parent), env=env, stdin=subprocess.DEVNULL,
             stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )  # fmt: skip
     finally:
