@@ -205,6 +205,11 @@ def test_the_notebook_renders_the_panels_in_jupyterlab(chromium: Any, room_home:
     port, token = _free_port(), "aitrade-browser-test"
     served = tmp_path / "notebooks"  # a copy: JupyterLab saves what it opens, and the repository stays as it is
     served.mkdir()
+    labconfig = tmp_path / "jcfg" / "labconfig"  # no "Jupyter news?" prompt over the screenshot
+    labconfig.mkdir(parents=True)
+    (labconfig / "page_config.json").write_text(
+        '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
+    )
     shutil.copy2(REPO / "notebooks" / "00_control_room.ipynb", served)
     lab = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
     env = {**os.environ, "AITRADE_HOME": str(room_home), "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
