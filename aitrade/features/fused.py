@@ -22,7 +22,7 @@ fused = njit(cache=True, error_model="numpy")
 
 @fused
 def mean_into(x: np.ndarray, w: int, out: np.ndarray) -> None:
-    """``out`` = mean of the last ``w`` values of ``x`` (as ``rolling_mean_nb``)."""
+    """``out`` = mean of the last ``w`` values of ``x``: a running sum, re-summed exactly every RESYNC bars."""
     m = len(x)
     s = 0.0
     inv = 1.0 / w
@@ -40,8 +40,8 @@ def mean_into(x: np.ndarray, w: int, out: np.ndarray) -> None:
 
 @fused
 def std_into(x: np.ndarray, w: int, out: np.ndarray, mean: np.ndarray) -> None:
-    """``out`` = population std of the last ``w`` values (as ``rolling_std_nb``); ``mean`` gets the
-    window mean from the same sums when it is not empty (equal to ``rolling_mean_nb`` to rounding)."""
+    """``out`` = population std of the last ``w`` values (running sums around a shift, re-summed every RESYNC
+    bars); ``mean`` gets the window mean from the same sums when it is not empty."""
     m = len(x)
     with_mean = len(mean) == m
     if m == 0:
@@ -81,7 +81,7 @@ def std_into(x: np.ndarray, w: int, out: np.ndarray, mean: np.ndarray) -> None:
 
 @fused
 def ema_into(x: np.ndarray, span: int, out: np.ndarray) -> None:
-    """``out`` = EMA seeded with the mean of the first ``span`` values (as ``ema_nb``)."""
+    """``out`` = EMA seeded with the mean of the first ``span`` values."""
     m = len(x)
     out[: min(span - 1, m)] = NAN
     if span > m:
@@ -100,7 +100,7 @@ def ema_into(x: np.ndarray, span: int, out: np.ndarray) -> None:
 
 @fused
 def atr_into(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int, out: np.ndarray) -> None:
-    """Wilder's ATR (as ``atr_nb``)."""
+    """Wilder's ATR, first value at index ``n``."""
     m = len(close)
     out[: min(n, m)] = NAN
     if m <= n:
@@ -127,7 +127,7 @@ def atr_into(high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int, out: 
 
 @fused
 def rsi_into(close: np.ndarray, n: int, out: np.ndarray) -> None:
-    """Wilder's RSI (as ``rsi_nb``)."""
+    """Wilder's RSI, first value at index ``n``; 50 when flat."""
     m = len(close)
     out[: min(n, m)] = NAN
     if m <= n:
@@ -170,7 +170,7 @@ def adx_into(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int,
     adx: np.ndarray, pdi: np.ndarray, mdi: np.ndarray,
 ) -> None:  # fmt: skip
-    """Wilder's ADX, +DI and -DI in one pass (as ``adx_nb``)."""
+    """Wilder's ADX (from index ``2n - 1``), +DI and -DI in one pass."""
     m = len(close)
     if m <= n:
         adx[:] = NAN
@@ -268,20 +268,27 @@ def rvol_into(v: np.ndarray, out: np.ndarray) -> None:
 
 
 @fused
-def volume_into(logv: np.ndarray, rvol: np.ndarray, spike: np.ndarray, z: np.ndarray) -> None:
-    """Volume spike flag (rvol > 2) and the 48-bar z-score of log volume (``logv`` = log1p(volume))."""
-    m = len(logv)
+def zscore_window_into(x: np.ndarray, w: int, first: int, out: np.ndarray) -> None:
+    """``out`` = z-score of ``x`` in its last ``w`` values (0 where they do not vary), NaN before ``first``."""
+    m = len(x)
     sd = np.empty(m)
     mu = np.empty(m)
-    std_into(logv, 48, sd, mu)
+    std_into(x, w, sd, mu)
     for i in range(m):
-        r = rvol[i]
-        spike[i] = NAN if np.isnan(r) else (1.0 if r > 2.0 else 0.0)
-        if i < 47:
-            z[i] = NAN
+        if i < first:
+            out[i] = NAN
         else:
             s = sd[i]
-            z[i] = (logv[i] - mu[i]) / s if s > 0 else 0.0
+            out[i] = (x[i] - mu[i]) / s if s > 0 else 0.0
+
+
+@fused
+def volume_into(logv: np.ndarray, rvol: np.ndarray, spike: np.ndarray, z: np.ndarray) -> None:
+    """Volume spike flag (rvol > 2) and the 48-bar z-score of log volume (``logv`` = log1p(volume))."""
+    for i in range(len(rvol)):
+        r = rvol[i]
+        spike[i] = NAN if np.isnan(r) else (1.0 if r > 2.0 else 0.0)
+    zscore_window_into(logv, 48, 47, z)
 
 
 @fused
@@ -340,7 +347,8 @@ def fib_into(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, tol: float,
     pos: np.ndarray, f382: np.ndarray, f500: np.ndarray, f618: np.ndarray,
 ) -> None:  # fmt: skip
-    """Fibonacci zones over the previous ``period`` bars (as ``fib_nb``), one column each."""
+    """Fibonacci zones over the previous ``period`` bars: the close's position in their range (0 at the low,
+    1 at the high) and flags for closes within ``tol`` of the range from the 38.2%, 50% and 61.8% retracements."""
     m = len(close)
     his = np.empty(m)
     los = np.empty(m)
@@ -433,21 +441,5 @@ def volatility_into(r: np.ndarray, v24: np.ndarray, v96: np.ndarray, ratio: np.n
 @fused
 def zscore_into(c: np.ndarray, r: np.ndarray, z: np.ndarray, rz: np.ndarray) -> None:
     """48-bar z-score of the close and 96-bar z-score of the one-bar log return."""
-    m = len(c)
-    sd = np.empty(m)
-    mu = np.empty(m)
-    std_into(c, 48, sd, mu)
-    rsd = np.empty(m)
-    rmu = np.empty(m)
-    std_into(r, 96, rsd, rmu)
-    for i in range(m):
-        if i < 47:
-            z[i] = NAN
-        else:
-            s = sd[i]
-            z[i] = (c[i] - mu[i]) / s if s > 0 else 0.0
-        if i < 96:
-            rz[i] = NAN
-        else:
-            s = rsd[i]
-            rz[i] = (r[i] - rmu[i]) / s if s > 0 else 0.0
+    zscore_window_into(c, 48, 47, z)
+    zscore_window_into(r, 96, 96, rz)
