@@ -20,6 +20,17 @@ from typing import IO, Any
 from aitrade.errors import LockHeld
 
 
+def pid_alive(pid: Any) -> bool:
+    """Whether process ``pid`` exists (one of another user's counts); False for no pid or a bad one."""
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class ProcessLock:
     """An exclusive, non-blocking lock on ``path``; ``what`` names the thing it guards in messages."""
 

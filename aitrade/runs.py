@@ -18,6 +18,7 @@ from typing import Any
 
 from aitrade.config import Settings
 from aitrade.errors import UserError
+from aitrade.locks import pid_alive
 from aitrade.redact import redact
 from aitrade.statefile import atomic_write_json, read_json_object
 
@@ -113,7 +114,7 @@ def run_status(path: str | Path) -> str:
         return "unknown"
     record = read_json_object(file, {})
     status = str(record.get("status", "unknown"))
-    if status == "running" and not _alive(record.get("pid")):
+    if status == "running" and not pid_alive(record.get("pid")):
         return "interrupted"
     return status
 
@@ -125,16 +126,6 @@ def require_complete(path: str | Path, what: str, *, allow_running: bool = False
         reason = read_json_object(Path(path) / RUN_FILE, {}).get("error")
         raise UserError(f"{what} {path} is {status}" + (f" ({reason})" if reason else "") +
                         "; use a complete run")  # fmt: skip
-
-
-def _alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (TypeError, ValueError, ProcessLookupError):
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 @contextmanager

@@ -16,10 +16,10 @@ from aitrade.commands import data_cmd, jobs, monitor, runner_cmd, warroom
 from aitrade.commands.control_room import launch, port_free, voila_argv
 from aitrade.config import load_settings
 from aitrade.errors import UserError
+from aitrade.locks import pid_alive
 from aitrade.notebooks import REPO
 from aitrade.optimize.ga import OptimizerConfig
 from aitrade.runner import control
-from aitrade.runner.control import pid_alive
 from tests.test_backtest import make_signals
 from tests.test_runner import GENOMES, _home, _paper, _params, _wait
 

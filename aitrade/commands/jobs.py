@@ -27,9 +27,9 @@ from typing import Any
 
 from aitrade.config import Settings, load_settings
 from aitrade.errors import StateFileError, UserError
+from aitrade.locks import pid_alive
 from aitrade.notebooks import NOTEBOOKS, execute_notebook, notebook_progress, prepare_notebook
 from aitrade.redact import redact
-from aitrade.runner.control import pid_alive
 from aitrade.statefile import atomic_write_json, read_json
 
 FINAL = ("completed", "failed", "cancelled", "died")
@@ -68,7 +68,7 @@ def start_notebook(
     if name not in NOTEBOOKS:
         raise UserError(f"unknown notebook {name!r}; known: {', '.join(NOTEBOOKS)}")
     spec = {"name": name, "params_file": str(params_file) if params_file else None, "overrides": overrides or {}}
-    return _launch(settings, "notebook", f"{NOTEBOOKS[name]}", spec)
+    return _launch(settings, "notebook", NOTEBOOKS[name], spec)
 
 
 def start_fetch(settings: Settings, argv: list[str]) -> dict[str, Any]:
@@ -102,8 +102,12 @@ def _execute(job_id: str) -> int:
     settings = load_settings()
     path = _path(settings, job_id)
     job = _read(path)
-    job.update(status="running", pid=os.getpid(), started_at=_now())
-    atomic_write_json(path, job)
+
+    def record(**fields: Any) -> None:
+        job.update(fields)
+        atomic_write_json(path, job)
+
+    record(status="running", pid=os.getpid(), started_at=_now())
 
     def cancelled(_signum: int, _frame: Any) -> None:
         raise KeyboardInterrupt("cancelled")
@@ -113,8 +117,7 @@ def _execute(job_id: str) -> int:
         if job["kind"] == "notebook":
             spec = job["spec"]
             run = prepare_notebook(settings, spec["name"], params_file=spec["params_file"], overrides=spec["overrides"])
-            job.update(run_dir=str(run.run_dir), executed=str(run.executed))
-            atomic_write_json(path, job)
+            record(run_dir=str(run.run_dir), executed=str(run.executed))
             execute_notebook(settings, run)
         elif job["kind"] == "fetch":
             from aitrade.cli import main  # noqa: PLC0415
@@ -125,17 +128,14 @@ def _execute(job_id: str) -> int:
         else:
             raise UserError(f"unknown job kind {job['kind']!r}")
     except KeyboardInterrupt:
-        job.update(status="cancelled", ended_at=_now())
-        atomic_write_json(path, job)
+        record(status="cancelled", ended_at=_now())
         return 130
     except BaseException as exc:  # every failure is recorded in words
         traceback.print_exc()
         message = exc.args[0] if isinstance(exc, UserError) and exc.args else f"{type(exc).__name__}: {exc}"
-        job.update(status="failed", ended_at=_now(), error=redact(str(message), settings.secrets()))
-        atomic_write_json(path, job)
+        record(status="failed", ended_at=_now(), error=redact(str(message), settings.secrets()))
         return 1
-    job.update(status="completed", ended_at=_now())
-    atomic_write_json(path, job)
+    record(status="completed", ended_at=_now())
     return 0
 
 

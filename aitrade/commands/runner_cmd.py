@@ -24,7 +24,7 @@ import pandas as pd
 
 from aitrade.config import Settings
 from aitrade.errors import LockHeld, StateFileError, UserError
-from aitrade.locks import ProcessLock
+from aitrade.locks import ProcessLock, pid_alive
 from aitrade.runner import control
 from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
 
@@ -503,7 +503,7 @@ def watchdog_check(settings: Settings, *, stale_after_s: float = 120.0) -> dict[
     if beat.get("phase") in ("finished", "stopped"):
         return {"ok": True, "reason": f"the runner {beat['phase']}"}
     age = control.heartbeat_age(beat)
-    alive = control.pid_alive(beat.get("pid")) and running_pid(settings) is not None
+    alive = pid_alive(beat.get("pid")) and running_pid(settings) is not None
     if age <= stale_after_s:
         return {"ok": True, "reason": f"heartbeat {age:.0f} s old", "pid": beat.get("pid")}
     if alive:

@@ -111,11 +111,3 @@ def read_heartbeat(state_dir: Path) -> dict[str, Any] | None:
 def heartbeat_age(beat: dict[str, Any]) -> float:
     """Seconds since the heartbeat was written."""
     return (datetime.now(UTC) - datetime.fromisoformat(beat["time"])).total_seconds()
-
-
-def pid_alive(pid: Any) -> bool:
-    try:
-        os.kill(int(pid), 0)
-    except (OSError, ValueError, TypeError):
-        return False
-    return True
