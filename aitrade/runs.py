@@ -107,6 +107,19 @@ def run_json(path: str | Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def runs_using(settings: Settings, signals_run: str | Path) -> list[Path]:
+    """Run folders under the home's ``runs/`` made over ``signals_run`` (their ``params.json`` or
+    ``notebook_params.json`` names it, or it is their own ``signals/``), newest first."""
+    target = Path(signals_run).resolve()
+    root = settings.home / "runs"
+    out = []
+    for run in sorted(root.iterdir(), reverse=True) if root.is_dir() else []:
+        used = run_json(run / "params.json").get("signals") or run_json(run / "notebook_params.json").get("signals")
+        if (used and Path(str(used)).resolve() == target) or (run / "signals").resolve() == target:
+            out.append(run)
+    return out
+
+
 def run_status(path: str | Path) -> str:
     """``complete``, ``failed``, ``running``, ``interrupted`` (its process is gone), or ``unknown`` (no run.json)."""
     file = Path(path) / RUN_FILE

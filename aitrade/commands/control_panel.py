@@ -22,7 +22,7 @@ from aitrade.commands.text import research_line
 from aitrade.config import Settings
 from aitrade.errors import UserError
 from aitrade.notebooks import NOTEBOOKS, REPO, declared_parameters, notebook_path
-from aitrade.runs import run_json, run_status
+from aitrade.runs import run_json, run_status, runs_using
 from aitrade.statefile import atomic_write
 
 RESEARCH = {
@@ -226,18 +226,12 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
         "research": research_line(summary) if summary else "no metrics.json: out-of-sample metrics unknown",
         "optimisations": [],
     }
-    root = settings.home / "runs"
-    for params in sorted(root.glob("*/params.json"), reverse=True) if root.is_dir() else []:
-        p = run_json(params)
-        if p.get("kind") != "optimize":
+    for opt in runs_using(settings, path):
+        if run_json(opt / "params.json").get("kind") != "optimize":
             continue
-        used = Path(str(p.get("signals", "")))
-        own = params.parent / "signals"
-        if used.resolve() != path.resolve() and own.resolve() != path.resolve():
-            continue
-        m = run_json(params.parent / "metrics.json")
+        m = run_json(opt / "metrics.json")
         out["optimisations"].append({
-            "run": str(params.parent),
+            "run": str(opt),
             "sharpe": m.get("sharpe"), "deflated_sharpe": m.get("deflated_sharpe"), "trials": m.get("dsr_trials"),
             "dsr_verdict": m.get("dsr_verdict"), "pbo": m.get("pbo_mean"), "pbo_verdict": m.get("pbo_verdict"),
             "statistics": m.get("statistics"),

@@ -373,7 +373,7 @@ def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0) -
     if armed.flatten:
         from aitrade.commands.broker_cmd import close_all  # noqa: PLC0415
 
-        replayed = (_session(settings) or {}).get("feed") == "replay"
+        replayed = (ledger_session(settings) or {}).get("feed") == "replay"
         mode = "paper" if replayed else None
         report = asyncio.run(close_all(settings, mode, reason="kill", market_data=not replayed))
         if report["errors"]:
@@ -384,7 +384,8 @@ def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0) -
     return {"armed": asdict(armed), "runner": None, "confirmed": True}
 
 
-def _session(settings: Settings) -> dict[str, Any] | None:
+def ledger_session(settings: Settings) -> dict[str, Any] | None:
+    """The session the trade ledger recorded (signals run, genome, feed...), or None without a ledger."""
     path = settings.state_dir / LEDGER_FILE
     if not path.exists():
         return None

@@ -16,9 +16,10 @@ from typing import Any
 
 import pandas as pd
 
+from aitrade.commands.runner_cmd import ledger_session
 from aitrade.config import Settings
 from aitrade.errors import UserError
-from aitrade.runs import run_json
+from aitrade.runs import run_json, runs_using
 
 INDICATORS = ("atr", "rsi", "adx", "sup_dist_atr", "res_dist_atr")
 
@@ -35,27 +36,11 @@ class Chart:
 
 def trade_sources(settings: Settings, signals_run: str | Path) -> dict[str, str]:
     """Label -> source (a run folder with ``trades.csv``, or ``ledger``) of trades over ``signals_run``."""
-    target = Path(signals_run).resolve()
-    out: dict[str, str] = {}
-    root = settings.home / "runs"
-    for run in sorted(root.iterdir(), reverse=True) if root.is_dir() else []:
-        if not (run / "trades.csv").is_file():
-            continue
-        used = run_json(run / "params.json").get("signals") or run_json(run / "notebook_params.json").get("signals")
-        own = run / "signals"
-        if (used and Path(str(used)).resolve() == target) or own.resolve() == target:
-            out[f"{run.name} (trades.csv)"] = str(run)
-    ledger = settings.state_dir / "trades.sqlite"
-    if ledger.exists():
-        from aitrade.runner.ledger import TradeLedger  # noqa: PLC0415
-
-        book = TradeLedger(ledger, read_only=True)
-        try:
-            session = book.session() or {}
-        finally:
-            book.close()
-        if session.get("signals_run") and Path(str(session["signals_run"])).resolve() == target:
-            out["the runner's ledger"] = "ledger"
+    out = {f"{run.name} (trades.csv)": str(run) for run in runs_using(settings, signals_run)
+           if (run / "trades.csv").is_file()}  # fmt: skip
+    signals = (ledger_session(settings) or {}).get("signals_run")
+    if signals and Path(str(signals)).resolve() == Path(signals_run).resolve():
+        out["the runner's ledger"] = "ledger"
     return out
 
 
@@ -65,9 +50,9 @@ def _trades(settings: Settings, source: str | None) -> tuple[pd.DataFrame, Any, 
     if not source:
         return pd.DataFrame(), None, "no trades chosen"
     if source == "ledger":
-        from aitrade.commands.runner_cmd import _session, trades  # noqa: PLC0415
+        from aitrade.commands.runner_cmd import trades  # noqa: PLC0415
 
-        genes = (_session(settings) or {}).get("genome")
+        genes = (ledger_session(settings) or {}).get("genome")
         genome = genome_from_mapping(genes, "the runner's session") if genes else None
         return trades(settings), genome, "the runner's ledger"
     run = Path(source)
