@@ -13,6 +13,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from aitrade.commands import jobs
 from widgets.common import Ticker, settings_for
 from widgets.control import ControlPanel
 from widgets.datafactory import DataFactoryPanel
@@ -44,13 +45,16 @@ class ControlRoom(w.VBox):
         self.start()
 
     def _read(self) -> dict[str, Any]:
-        return {"kill": self.kill.read(), "jobs": self.control.jobs.read(), "fetches": self.factory.jobs.read()}
+        """Every file read of a refresh, in the worker thread; the jobs folder is listed once for both views."""
+        found = jobs.list_jobs(self.settings, limit=50)
+        return {"kill": self.kill.read(), "jobs": self.control.jobs.select(found),
+                "fetches": self.factory.jobs.select(found), "runner": self.control.read_runner()}  # fmt: skip
 
     def _show(self, data: dict[str, Any]) -> None:
         self.kill.show(data["kill"])
         self.control.jobs.show(data["jobs"])
         self.factory.jobs.show(data["fetches"])
-        self.control._runner_state()
+        self.control.show_runner(data["runner"])
 
     def start(self) -> None:
         """Start the timed refreshes (needs the kernel's running event loop; a no-op without one)."""

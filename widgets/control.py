@@ -315,14 +315,18 @@ class ControlPanel(w.VBox):
 
         in_background(lambda: runner_cmd.stop(self.settings), done)
 
-    def _runner_state(self) -> None:
+    def read_runner(self) -> tuple[int | None, dict[str, Any]]:
+        """The runner's pid (None when none runs) and its last heartbeat: file reads, off the kernel's loop."""
         from aitrade.runner import control  # noqa: PLC0415
 
-        pid = runner_cmd.running_pid(self.settings)
         try:
             beat = control.read_heartbeat(self.settings.state_dir) or {}
         except Exception:  # mid-write or corrupt: LIVE MONITOR says which
             beat = {}
+        return runner_cmd.running_pid(self.settings), beat
+
+    def show_runner(self, runner: tuple[int | None, dict[str, Any]]) -> None:
+        pid, beat = runner
         if pid:
             state = beat.get("state", "starting") if beat.get("pid") == pid else "starting"
             kind = {"ACTIVE": "ok", "REDUCING": "warn", "HALTED": "error"}.get(state, "info")
@@ -331,3 +335,6 @@ class ControlPanel(w.VBox):
         else:
             last = f" (last session ended {esc(beat.get('phase'))}, state {esc(beat.get('state'))})" if beat else ""
             self.runner_state.value = coloured("not running", "muted") + last
+
+    def _runner_state(self) -> None:
+        self.show_runner(self.read_runner())

@@ -75,9 +75,12 @@ class JobsView(w.VBox):
         self.box = w.VBox()
         super().__init__([self.box, self.status])
 
-    def read(self) -> list[dict[str, Any]]:
-        found = jobs.list_jobs(self.settings, limit=50)
+    def select(self, found: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """This view's jobs among ``found`` (one listing can serve several views)."""
         return [j for j in found if self.kind is None or j.get("kind") == self.kind][: self.limit]
+
+    def read(self) -> list[dict[str, Any]]:
+        return self.select(jobs.list_jobs(self.settings, limit=50))
 
     def show(self, found: list[dict[str, Any]]) -> None:
         for job in found:

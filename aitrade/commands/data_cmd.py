@@ -111,31 +111,32 @@ def fetch_argv(*, source: str, symbols: str, interval: str, start: str | None = 
     return out + (["--refresh"] if refresh else [])
 
 
-def latest_run(settings: Settings, kind: str, needs: str) -> Path | None:
-    """The newest complete run folder of ``kind`` (a notebook stem or CLI kind) holding ``needs``."""
+def latest_run(settings: Settings, kinds: tuple[str, ...], needs: tuple[str, ...]) -> Path | None:
+    """The newest complete run folder whose name holds one of ``kinds`` (notebook stems or CLI kinds) and
+    which holds every file in ``needs``."""
     from aitrade.runs import run_status  # noqa: PLC0415
 
     root = settings.home / "runs"
-    if not root.is_dir():
-        return None
-    for run in sorted(root.iterdir(), reverse=True):
-        if kind in run.name and (run / needs).exists() and run_status(run) == "complete":
+    for run in sorted(root.iterdir(), reverse=True) if root.is_dir() else []:
+        if (
+            any(k in run.name for k in kinds)
+            and all((run / n).exists() for n in needs)
+            and (run_status(run) == "complete")
+        ):
             return run
     return None
 
 
 def fold_metrics(settings: Settings) -> dict[str, Any] | None:
     """The newest signals run's out-of-sample metrics: a fold x symbol table and the pooled summary."""
-    import json  # noqa: PLC0415
-
     import pandas as pd  # noqa: PLC0415
 
-    runs = [r for r in (latest_run(settings, k, "metrics.json") for k in ("walk_forward", "universal", "signals"))
-            if r is not None and (r / "signals.parquet").is_file()]  # fmt: skip
-    if not runs:
+    from aitrade.runs import run_json  # noqa: PLC0415
+
+    run = latest_run(settings, ("walk_forward", "universal", "signals"), ("metrics.json", "signals.parquet"))
+    if run is None:
         return None
-    run = max(runs, key=lambda r: r.name)
-    data = json.loads((run / "metrics.json").read_text(encoding="utf-8"))
+    data = run_json(run / "metrics.json")
     folds = pd.DataFrame(data.get("folds") or [])
     keep = [c for c in ("fold", "symbol", "n", "auc_long", "auc_short", "log_loss", "baseline_log_loss", "accuracy",
                         "baseline_accuracy") if c in folds.columns]  # fmt: skip
@@ -144,7 +145,7 @@ def fold_metrics(settings: Settings) -> dict[str, Any] | None:
 
 def validation_images(settings: Settings) -> dict[str, Any] | None:
     """The newest optimise run's validation report images (or, before ``aitrade validate``, its own charts)."""
-    run = latest_run(settings, "optimi", "oos_equity.csv")
+    run = latest_run(settings, ("optimi",), ("oos_equity.csv",))
     if run is None:
         return None
     folder = run / "validation"
