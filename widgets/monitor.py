@@ -9,7 +9,7 @@ import plotly.graph_objects as go
 
 from aitrade.commands import monitor
 from aitrade.config import Settings
-from widgets.common import STALENESS, Status, Ticker, coloured, esc, field_row, fmt, heading, table
+from widgets.common import STALENESS, Status, Ticker, coloured, esc, field_row, heading, table
 
 POSITION_COLUMNS = ["symbol", "side", "quantity", "entry", "stop", "target", "last", "unrealised_pnl", "since"]
 
@@ -160,4 +160,4 @@ class LiveMonitorPanel(w.VBox):
                                          "warn")  # fmt: skip
 
 
-__all__ = ["LiveMonitorPanel", "fmt"]
+__all__ = ["LiveMonitorPanel"]

@@ -21,7 +21,7 @@ from aitrade.commands import jobs
 from aitrade.commands.text import research_line
 from aitrade.config import Settings
 from aitrade.errors import UserError
-from aitrade.notebooks import NOTEBOOKS, REPO, declared_parameters, notebook_path
+from aitrade.notebooks import REPO, declared_parameters, notebook_path
 from aitrade.runs import run_json, run_status, runs_using
 from aitrade.statefile import atomic_write
 
@@ -251,5 +251,5 @@ def promote(settings: Settings, run: str | Path, *, confirm: bool) -> dict[str, 
     return {"production": str(result.run_dir), "run": str(run)}
 
 
-__all__ = ["NOTEBOOKS", "RESEARCH", "check_ranges", "check_research", "evidence", "live_choice", "promote",
+__all__ = ["RESEARCH", "check_ranges", "check_research", "evidence", "live_choice", "promote",
            "save_optimizer", "signal_runs", "start_research"]  # fmt: skip

@@ -64,7 +64,8 @@ def start_notebook(
     params_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Start ``name`` (a notebook of :data:`NOTEBOOKS`) as a background job; its parameters are checked first."""
+    """Start ``name`` (a notebook of :data:`NOTEBOOKS`) as a background job. The job process checks its parameters
+    against the notebook; a bad one ends the job ``failed`` with the reason."""
     if name not in NOTEBOOKS:
         raise UserError(f"unknown notebook {name!r}; known: {', '.join(NOTEBOOKS)}")
     spec = {"name": name, "params_file": str(params_file) if params_file else None, "overrides": overrides or {}}
