@@ -372,3 +372,14 @@ def test_the_page_url_and_token_go_to_a_private_file_never_the_console(tmp_path:
     path = write_url(settings, "http://127.0.0.1:8866/?token=abc123")
     assert path.read_text().strip().endswith("token=abc123")
     assert oct(path.stat().st_mode & 0o777) == "0o600"
+
+
+def test_the_control_rooms_timed_refresh_reads_and_shows(tmp_path: Path) -> None:
+    """What the ticker runs every 2 s (a failure there is only counted, so call it directly)."""
+    from widgets import ControlRoom  # noqa: PLC0415
+
+    room = ControlRoom(_home(tmp_path))
+    data = room._read()
+    room._show(data)
+    assert set(data) == {"kill", "jobs", "fetches", "runner"} and "not running" in room.control.runner_state.value
+    room.close()

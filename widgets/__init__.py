@@ -13,7 +13,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from aitrade.commands import jobs
+from aitrade.commands.jobs import list_jobs  # by name: the package's own widgets.jobs would shadow the module
 from widgets.common import Ticker, settings_for
 from widgets.control import ControlPanel
 from widgets.datafactory import DataFactoryPanel
@@ -46,7 +46,7 @@ class ControlRoom(w.VBox):
 
     def _read(self) -> dict[str, Any]:
         """Every file read of a refresh, in the worker thread; the jobs folder is listed once for both views."""
-        found = jobs.list_jobs(self.settings, limit=50)
+        found = list_jobs(self.settings, limit=50)
         return {"kill": self.kill.read(), "jobs": self.control.jobs.select(found),
                 "fetches": self.factory.jobs.select(found), "runner": self.control.read_runner()}  # fmt: skip
 

@@ -78,7 +78,7 @@ def snapshot(settings: Settings, *, events: int = 20) -> Snapshot:
         except StateFileError as exc:
             problems.append(str(exc))
         else:
-            try:
+            with ledger:
                 session = ledger.session() or {}
                 capital = float(session.get("capital", 0.0))
                 for book in ledger.books().values():
@@ -94,8 +94,6 @@ def snapshot(settings: Settings, *, events: int = 20) -> Snapshot:
                                        "quantity": s.qty, "limit": s.limit, "client_id": book.entry_id})  # fmt: skip
                 trades = pd.DataFrame(ledger.trades(), columns=list(TRADE_COLUMNS))
                 recent = ledger.events(events)
-            finally:
-                ledger.close()
     equity = pd.Series(dtype=float, name="equity")
     if len(trades):
         times = pd.to_datetime(trades["exit_time"], utc=True)

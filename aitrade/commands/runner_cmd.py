@@ -329,25 +329,19 @@ def status(settings: Settings) -> dict[str, Any]:
         out["heartbeat_age_s"] = round(control.heartbeat_age(beat), 3)
     ledger_path = settings.state_dir / LEDGER_FILE
     if ledger_path.exists():
-        ledger = TradeLedger(ledger_path, read_only=True)
-        try:
+        with TradeLedger(ledger_path, read_only=True) as ledger:
             trades = ledger.trades()
             out["trades"] = len(trades)
             out["realised_pnl"] = float(sum(t["pnl"] for t in trades))
             out["open_intents"] = len(ledger.open_intents())
             out["events"] = ledger.events(10)
-        finally:
-            ledger.close()
     return out
 
 
 def trades(settings: Settings) -> pd.DataFrame:
     """Closed trades from the ledger with the backtest's ``trades.csv`` columns."""
-    ledger = TradeLedger(settings.state_dir / LEDGER_FILE, read_only=True)
-    try:
+    with TradeLedger(settings.state_dir / LEDGER_FILE, read_only=True) as ledger:
         frame = pd.DataFrame(ledger.trades(), columns=list(TRADE_COLUMNS))
-    finally:
-        ledger.close()
     for col in ("entry_time", "exit_time"):
         frame[col] = pd.to_datetime(frame[col], utc=True)
     return frame
@@ -389,11 +383,8 @@ def ledger_session(settings: Settings) -> dict[str, Any] | None:
     path = settings.state_dir / LEDGER_FILE
     if not path.exists():
         return None
-    ledger = TradeLedger(path, read_only=True)
-    try:
+    with TradeLedger(path, read_only=True) as ledger:
         return ledger.session()
-    finally:
-        ledger.close()
 
 
 def unkill(settings: Settings, *, confirm: bool) -> dict[str, Any]:
@@ -421,13 +412,10 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
     path = Path(ledger).expanduser() if ledger else settings.state_dir / LEDGER_FILE
     if not path.is_file():
         raise UserError(f"no trade ledger at {path}; run the runner first")
-    book = TradeLedger(path, read_only=True)
-    try:
+    with TradeLedger(path, read_only=True) as book:
         session = book.session() or {}
         session_trades = pd.DataFrame(book.trades(), columns=list(TRADE_COLUMNS))
         reached = [b.last_bar for b in book.books().values() if b.last_bar]
-    finally:
-        book.close()
     run = signals or session.get("signals_run")
     if not run:
         raise UserError("the ledger names no signals run; pass --signals")

@@ -161,6 +161,12 @@ class TradeLedger:
     def close(self) -> None:
         self._db.close()
 
+    def __enter__(self) -> TradeLedger:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
     # --- session ---------------------------------------------------------------------------------
     def session(self) -> dict[str, Any] | None:
         rows = self._rows("SELECT value FROM meta WHERE name = 'session'")
