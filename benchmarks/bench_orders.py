@@ -78,8 +78,8 @@ async def _run() -> dict[str, dict[str, float]]:
         async with aiohttp.ClientSession() as session:
             router = Router(load_settings(home, env), session, symbols=("BTCUSDT", "SBER"))
             await router.start()
-            router.brokers["bitget"].http.limiter = RateLimiter({}, 1e9)
-            router.brokers["tinkoff"].rest.limiter = RateLimiter({}, 1e9)
+            router.brokers["bitget"].http.limiter = RateLimiter({})
+            router.brokers["tinkoff"].rest.limiter = RateLimiter({})
             uid = (await router.brokers["tinkoff"].instruments.resolve("SBER"))["uid"]
             account = router.brokers["tinkoff"].account_id
             seq = 0

@@ -108,12 +108,12 @@ def simulated(tmp_path: Path) -> Harness:
                    extra={"prices": prices})  # fmt: skip
 
 
-@pytest.fixture(params=["simulated", "bitget-futures", "bitget-spot", "tinkoff"])
+@pytest.fixture(params=["simulated", "bitget-futures", "bitget-spot", "tinkoff", "tinkoff-printed"])
 async def h(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     yield await _harness(request.param, tmp_path)
 
 
-@pytest.fixture(params=["bitget-futures", "bitget-spot", "tinkoff"])
+@pytest.fixture(params=["bitget-futures", "bitget-spot", "tinkoff", "tinkoff-printed"])
 async def venue(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Harness]:
     yield await _harness(request.param, tmp_path)
 
@@ -150,8 +150,8 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
 
         odd, tiny = (D("0.50049"), D("0.0004")) if market == "futures" else (D("0.50049"), D("0.001"))
         harness = Harness(kind, make(), "BTCUSDT", D("0.5"), odd, tiny, D(100), fake, make)
-    else:
-        fake = FakeTinvest()
+    else:  # T-Invest in both proto3 JSON encodings: defaults omitted (as grpc-gateway does) and printed
+        fake = FakeTinvest(encoding="print" if kind == "tinkoff-printed" else "omit")
         fake.url = await fake.start()  # type: ignore[attr-defined]
         fake.hang_s = 1.0
         _OPEN.append(fake)
@@ -166,7 +166,7 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
             return TinkoffBroker(rest, instruments, OwnedInventory(inv_path), sandbox=True,
                                  candles=TinvestCandles(rest, instruments).fetch)  # fmt: skip
 
-        harness = Harness(kind, make(), "SBER", D(20), D(25), D(5), D("250.00"), fake, make)
+        harness = Harness("tinkoff", make(), "SBER", D(20), D(25), D(5), D("250.00"), fake, make)
     if kw.get("connect", True):
         await harness.broker.connect()
     return harness

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 import pytest
 from hypothesis import given
@@ -10,7 +11,7 @@ from hypothesis import strategies as st
 
 from aitrade.errors import DataError, RateLimited, RetryableError
 from aitrade.money import decimal_to_quotation, quotation_to_decimal, round_to_step
-from aitrade.net.ratelimit import TokenBucket
+from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async
 
 
@@ -62,16 +63,52 @@ def test_backoff_is_capped_and_jittered() -> None:
     assert p.delay(1, 999.0, 0.0) == p.max_wait_s
 
 
-async def test_token_bucket_spaces_calls() -> None:
+def _fake_time() -> tuple[dict[str, float], Any]:
     now = {"t": 0.0}
 
     async def sleep(s: float) -> None:
         now["t"] += s
 
-    bucket = TokenBucket(10.0, 2.0, clock=lambda: now["t"], sleep=sleep)
-    for _ in range(12):
-        await bucket.acquire()
-    assert now["t"] == pytest.approx(1.0)  # 2 from the burst, then 10 at 10/s
+    return now, sleep
+
+
+def _max_in_window(times: list[float], seconds: float) -> int:
+    """The most calls any ``seconds``-long interval holds (intervals start at a call)."""
+    return max(sum(1 for u in times if t <= u < t + seconds) for t in times)
+
+
+async def test_rate_window_never_exceeds_its_count_in_any_window_bursts_included() -> None:
+    now, sleep = _fake_time()
+    limiter = RateLimiter({"OrdersService": Window(100, 60.0)}, clock=lambda: now["t"], sleep=sleep)
+    sent: list[float] = []
+    for _ in range(100):  # a burst after idling: allowed at once, up to the count
+        await limiter.acquire("OrdersService")
+        sent.append(now["t"])
+    assert now["t"] == 0.0
+    now["t"] = 30.0
+    for _ in range(150):  # the next 100 wait until the first ones are a minute old, then pace
+        await limiter.acquire("OrdersService")
+        sent.append(now["t"])
+    assert _max_in_window(sent, 60.0) == 100
+    assert sent[100] == pytest.approx(60.0) and sent[-1] == pytest.approx(120.0)
+
+
+async def test_rate_windows_per_key_and_overall() -> None:
+    now, sleep = _fake_time()
+    limiter = RateLimiter({"a": Window(5, 1.0)}, Window(3, 1.0), overall=Window(6, 1.0), clock=lambda: now["t"],
+                          sleep=sleep)  # fmt: skip
+    for _ in range(5):
+        await limiter.acquire("a")
+    assert now["t"] == 0.0
+    await limiter.acquire("b")  # b has room, the overall window too (6th call)
+    assert now["t"] == 0.0
+    await limiter.acquire("b")  # the overall window is full: wait for the first call to age out
+    assert now["t"] == pytest.approx(1.0)
+    unlimited = RateLimiter({})
+    for _ in range(1000):
+        await unlimited.acquire("x")
+    with pytest.raises(ValueError, match="positive count"):
+        Window(0, 1.0)
 
 
 @pytest.mark.parametrize(

@@ -59,7 +59,8 @@ def test_stop_bodies() -> None:
 
 def test_partial_fill_is_not_filled_and_quantities_are_units() -> None:
     state = {"orderId": "R123", "executionReportStatus": "EXECUTION_REPORT_STATUS_PARTIALLYFILL", "lotsRequested": "5",
-             "lotsExecuted": "2", "executedOrderPrice": q("250.5"), "initialSecurityPrice": q("251"),
+             "lotsExecuted": "2", "executedOrderPrice": q("5010"), "averagePositionPrice": q("250.5"),
+             "initialSecurityPrice": q("251"),
              "executedCommission": q("0.25"), "direction": "ORDER_DIRECTION_BUY", "orderType": "ORDER_TYPE_LIMIT",
              "orderRequestId": tinvest_order_id("at-1"), "orderDate": "2024-07-15T07:07:17.321267Z"}  # fmt: skip
     o = order_from_state(state, "at-1", "SBER", SBER)

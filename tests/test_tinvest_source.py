@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
 from decimal import Decimal
 
 import aiohttp
@@ -21,6 +22,15 @@ from tests.fakes.tinvest import FakeTinvest
 
 FAST = RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05)
 TOKEN = "t.sandbox-token"
+
+
+@pytest.fixture(params=["omit", "print"])
+async def tinvest(request: pytest.FixtureRequest) -> AsyncIterator[FakeTinvest]:
+    """The gateway in both proto3 JSON encodings: defaults omitted (as grpc-gateway prints) and printed."""
+    fake = FakeTinvest(encoding=request.param)
+    fake.url = await fake.start()  # type: ignore[attr-defined]
+    yield fake
+    await fake.stop()
 
 
 def make(session, fake, home, token: str = TOKEN, timeout_s: float = 20.0, retry: RetryPolicy = FAST) -> TinvestCandles:

@@ -334,6 +334,8 @@ class OwnedInventory:
             symbol, side, before, fee_before = row[0], Side(row[1]), Decimal(row[2]), Decimal(row[3])
             delta = filled - before
             counted = delta > 0 and price is not None and price > 0
+            if delta > 0 and not counted:  # a fill without a known price: never booked, never forgotten (pending)
+                return D0
             if not counted and not final:
                 return D0
             if counted:

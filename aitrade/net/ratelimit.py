@@ -1,64 +1,91 @@
-"""An asyncio token bucket: at most ``rate`` calls a second, bursts up to ``capacity``."""
+"""Rate limits as venues state them: at most ``count`` calls in any ``seconds``-long window.
+
+A venue's limit is a count per window (T-Invest: 100 OrdersService calls a
+minute; Bitget: 10 place-order calls a second). A token bucket with a burst
+allowance can exceed such a limit right after idling (a full bucket plus the
+refill of the same minute); a sliding log of send times cannot: a call waits
+until the oldest call in its window is ``seconds`` old.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
+from collections import deque
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 
 
-class TokenBucket:
-    """Await :meth:`acquire` before each call; it sleeps just long enough."""
+@dataclass(frozen=True)
+class Window:
+    """At most ``count`` calls in any interval of ``seconds``."""
 
-    def __init__(
-        self,
-        rate: float,
-        capacity: float | None = None,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        if rate <= 0:
-            raise ValueError("rate must be positive")
-        self.rate = float(rate)
-        self.capacity = float(capacity if capacity is not None else rate)
-        self._tokens = self.capacity
-        self._clock = clock
-        self._sleep = sleep
-        self._last = clock()
-        self._lock = asyncio.Lock()
+    count: int
+    seconds: float
 
-    def _refill(self) -> None:
-        now = self._clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._last) * self.rate)
-        self._last = now
+    def __post_init__(self) -> None:
+        if self.count < 1 or not self.seconds > 0:
+            raise ValueError(f"a rate window needs a positive count and length, got {self.count} in {self.seconds} s")
 
-    async def acquire(self) -> None:
-        """Take one token, waiting for it when the bucket is empty."""
-        async with self._lock:
-            while True:
-                self._refill()
-                if self._tokens >= 1.0 - 1e-9:  # float refill may land a hair short of 1
-                    self._tokens = max(0.0, self._tokens - 1.0)
-                    return
-                await self._sleep(max((1.0 - self._tokens) / self.rate, 1e-6))
+
+class SlidingWindow:
+    """The send times of the last ``window.count`` calls; :meth:`wait_s` says how long the next one must wait."""
+
+    def __init__(self, window: Window) -> None:
+        self.window = window
+        self._sent: deque[float] = deque(maxlen=window.count)
+
+    def wait_s(self, now: float) -> float:
+        if len(self._sent) < self.window.count:
+            return 0.0
+        return max(0.0, self._sent[0] + self.window.seconds - now)
+
+    def record(self, now: float) -> None:
+        self._sent.append(now)
 
 
 class RateLimiter:
-    """One bucket per key (an endpoint), created on first use."""
+    """One sliding window per key (an endpoint or a service), plus an optional window over every key.
 
-    def __init__(self, rates: dict[str, float], default: float, *, burst: float = 0.0) -> None:
-        """``burst``: the bucket capacity when it exceeds the rate (a per-minute quota allows bursts)."""
-        self._rates = rates
-        self._default = default
-        self._burst = burst
-        self._buckets: dict[str, TokenBucket] = {}
+    ``limits`` maps a key to its window; a key not listed takes ``default``
+    (``None``: unlimited). ``overall`` bounds all keys together (T-Invest asks
+    for at most 50 calls a second from one address).
+    """
 
-    def bucket(self, key: str) -> TokenBucket:
-        if key not in self._buckets:
-            rate = self._rates.get(key, self._default)
-            self._buckets[key] = TokenBucket(rate, max(rate, self._burst))
-        return self._buckets[key]
+    def __init__(
+        self,
+        limits: Mapping[str, Window],
+        default: Window | None = None,
+        *,
+        overall: Window | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.limits = dict(limits)
+        self.default = default
+        self._windows: dict[str, SlidingWindow] = {}
+        self._overall = SlidingWindow(overall) if overall is not None else None
+        self._clock = clock
+        self._sleep = sleep
+
+    def window(self, key: str) -> SlidingWindow | None:
+        if key not in self._windows:
+            spec = self.limits.get(key, self.default)
+            if spec is None:
+                return None
+            self._windows[key] = SlidingWindow(spec)
+        return self._windows[key]
 
     async def acquire(self, key: str) -> None:
-        await self.bucket(key).acquire()
+        """Wait until one more call under ``key`` stays within every window that applies, then count it."""
+        windows = [w for w in (self.window(key), self._overall) if w is not None]
+        if not windows:
+            return
+        while True:  # no await between the check and the record: one event loop makes them atomic
+            now = self._clock()
+            wait = max(w.wait_s(now) for w in windows)
+            if wait <= 0:
+                for w in windows:
+                    w.record(now)
+                return
+            await self._sleep(wait)

@@ -54,10 +54,39 @@ INSTRUMENTS = {
 }  # fmt: skip
 
 
+def _is_default(value: Any) -> bool:
+    if value is None or value is False or value == "" or value == [] or value == 0:
+        return True
+    if isinstance(value, str):
+        return value == "0" or value.endswith("_UNSPECIFIED")
+    return False
+
+
+def omit_defaults(msg: Any, *, top: bool = True) -> Any:
+    """proto3 JSON as grpc-gateway prints it: scalar fields at their default are left out.
+
+    A set submessage stays (a zero Quotation prints as ``{}``); int64 zero is
+    the string ``"0"``; an enum at 0 is its ``..._UNSPECIFIED`` name.
+    """
+    if isinstance(msg, dict):
+        return {k: omit_defaults(v, top=False) for k, v in msg.items() if isinstance(v, dict) or not _is_default(v)}
+    if isinstance(msg, list):
+        return [omit_defaults(v, top=False) for v in msg]
+    return msg
+
+
 class FakeTinvest:
     """State and handlers of the fake gateway."""
 
-    def __init__(self, *, token: str = "t.sandbox-token", listed: str = "2023-01-02T00:00:00Z"):
+    def __init__(self, *, token: str = "t.sandbox-token", listed: str = "2023-01-02T00:00:00Z",
+                 encoding: str = "omit"):  # fmt: skip
+        if encoding not in ("omit", "print"):
+            raise ValueError(f"encoding is 'omit' (proto3 defaults left out, as grpc-gateway does) or 'print', "
+                             f"not {encoding!r}")  # fmt: skip
+        self.encoding = encoding
+        self.post_price_zero = False  # PostOrder answers executedOrderPrice 0 (investAPI issue 372)
+        self.state_without_average = False  # GetOrderState answers neither averagePositionPrice nor stages
+        self.operations: list[dict[str, Any]] = []  # OperationItem of every fill, newest last
         self.token = token
         self.echo_headers = False
         self.listed = pd.Timestamp(listed)
@@ -96,7 +125,7 @@ class FakeTinvest:
 
     def ok(self, body: dict[str, Any]) -> web.Response:
         return web.json_response(
-            body,
+            omit_defaults(body) if self.encoding == "omit" else body,
             headers={"x-tracking-id": uuid.uuid4().hex, "x-ratelimit-limit": "600", "x-ratelimit-remaining": "599",
                      "x-ratelimit-reset": "1"},
         )  # fmt: skip
@@ -284,26 +313,69 @@ class FakeTinvest:
             pos["avg"] = Decimal(0)
         self.cash -= signed * price + fee
         done_before = order["lotsExecuted"]
+        self.seq += 1
+        stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        order.setdefault("stages", []).append({"price": self._money(price), "quantity": str(lots),
+                                               "tradeId": f"T{900000 + self.seq}", "executionTime": stamp})  # fmt: skip
+        self._operation(order, shares, price, fee, stamp)
         order["avg"] = (order["avg"] * done_before + price * lots) / (done_before + lots)
         order["lotsExecuted"] = done_before + lots
         order["fee"] += fee
         full = order["lotsExecuted"] >= order["lotsRequested"]
         order["status"] = "EXECUTION_REPORT_STATUS_FILL" if full else "EXECUTION_REPORT_STATUS_PARTIALLYFILL"
 
-    def _state(self, order: dict[str, Any]) -> dict[str, Any]:
+    def _operation(self, order: dict[str, Any], shares: Decimal, price: Decimal, fee: Decimal, stamp: str) -> None:
+        """One executed OperationItem per fill (operations.proto), ``id`` the exchange order id."""
+        buy = order["direction"] == "ORDER_DIRECTION_BUY"
+        self.operations.append({
+            "cursor": f"c{len(self.operations) + 1}", "brokerAccountId": order["account"], "id": order["exchangeId"],
+            "parentOperationId": "", "name": "Покупка ценных бумаг" if buy else "Продажа ценных бумаг",
+            "date": stamp, "type": "OPERATION_TYPE_BUY" if buy else "OPERATION_TYPE_SELL", "description": "",
+            "state": "OPERATION_STATE_EXECUTED", "instrumentUid": order["uid"], "figi": order["figi"],
+            "instrumentType": "share", "instrumentKind": "INSTRUMENT_TYPE_SHARE", "positionUid": order["uid"],
+            "payment": self._money(-shares * price if buy else shares * price), "price": self._money(price),
+            "commission": self._money(-fee), "quantity": str(int(shares)), "quantityRest": "0",
+            "quantityDone": str(int(shares)),
+            "tradesInfo": {"trades": [{"num": f"T{900000 + self.seq}", "date": stamp, "quantity": str(int(shares)),
+                                       "price": self._money(price)}]},
+        })  # fmt: skip
+
+    def _state(self, order: dict[str, Any], *, post: bool = False) -> dict[str, Any]:
+        """``OrderState`` (orders.proto: executedOrderPrice is the executed total) or ``PostOrderResponse``
+        (``post``: executedOrderPrice is the average per instrument)."""
         lot = order["lot"]
+        executed_total = order["avg"] * order["lotsExecuted"] * lot
+        if post:
+            avg = Decimal(0) if self.post_price_zero else order["avg"]
+            return {
+                "orderId": order["exchangeId"], "orderRequestId": order["requestId"],
+                "executionReportStatus": order["status"], "lotsRequested": str(order["lotsRequested"]),
+                "lotsExecuted": str(order["lotsExecuted"]),
+                "initialOrderPrice": self._money(order["price"] * order["lotsRequested"] * lot),
+                "executedOrderPrice": self._money(avg),
+                "totalOrderAmount": self._money(executed_total + order["fee"]),
+                "initialCommission": self._money(order["price"] * order["lotsRequested"] * lot * Decimal("0.0005")),
+                "executedCommission": self._money(order["fee"]), "aciValue": self._money(Decimal(0)),
+                "figi": order["figi"], "direction": order["direction"],
+                "initialSecurityPrice": self._money(order["price"]), "orderType": order["orderType"], "message": "",
+                "instrumentUid": order["uid"], "ticker": order["ticker"], "classCode": "TQBR",
+                "responseMetadata": {"trackingId": uuid.uuid4().hex, "serverTime": self.clock().isoformat()},
+            }  # fmt: skip
+        hide = self.state_without_average
         return {
             "orderId": order["exchangeId"], "orderRequestId": order["requestId"],
             "executionReportStatus": order["status"], "lotsRequested": str(order["lotsRequested"]),
             "lotsExecuted": str(order["lotsExecuted"]),
             "initialOrderPrice": self._money(order["price"] * order["lotsRequested"] * lot),
-            "executedOrderPrice": self._money(order["avg"]),
-            "totalOrderAmount": self._money(order["avg"] * order["lotsExecuted"] * lot + order["fee"]),
+            "executedOrderPrice": self._money(executed_total),
+            "totalOrderAmount": self._money(executed_total + order["fee"]),
+            "averagePositionPrice": self._money(Decimal(0) if hide else order["avg"]),
             "initialCommission": self._money(order["price"] * order["lotsRequested"] * lot * Decimal("0.0005")),
             "executedCommission": self._money(order["fee"]), "figi": order["figi"], "direction": order["direction"],
             "initialSecurityPrice": self._money(order["price"]), "orderType": order["orderType"],
             "instrumentUid": order["uid"], "ticker": order["ticker"], "classCode": "TQBR", "currency": "rub",
-            "orderDate": order["date"], "stages": [],
+            "orderDate": order["date"], "stages": [] if hide else list(order.get("stages", [])),
+            "serviceCommission": self._money(Decimal(0)),
         }  # fmt: skip
 
     def OrdersService_PostOrder(self, body: dict[str, Any]) -> web.Response:
@@ -319,7 +391,7 @@ class FakeTinvest:
         if existing is not None:
             if self.duplicate_answer == "30057":
                 return self.error(400, 3, "30057", "order is a duplicate, but the order report was not found")
-            return self.ok(self._state(existing))
+            return self.ok(self._state(existing, post=True))
         found = self._info(str(body.get("instrumentId", "")))
         if found is None:
             return self.error(404, 5, "50002", "instrument not found")
@@ -355,7 +427,7 @@ class FakeTinvest:
             self._fill(order, now, last)
         elif (buy and last <= price) or (not buy and last >= price):
             self._fill(order, now, price)
-        return self.ok(self._state(order))
+        return self.ok(self._state(order, post=True))
 
     def _find(self, body: dict[str, Any]) -> dict[str, Any] | None:
         ident = str(body.get("orderId", ""))
@@ -431,6 +503,34 @@ class FakeTinvest:
             "totalAmountPortfolio": self._money(self.cash + shares_total), "positions": positions,
             "expectedYield": decimal_to_quotation(Decimal(0)),
         })  # fmt: skip
+
+    def OperationsService_GetOperationsByCursor(self, body: dict[str, Any]) -> web.Response:
+        """operations.proto GetOperationsByCursor: newest first, ``limit`` (default 100, at most 1000), ``cursor``."""
+        if not body.get("accountId"):
+            return self.error(400, 3, "30021", "missing parameter: 'account_id'")
+        denied = self._account_ok(body)
+        if denied is not None:
+            return denied
+        limit = int(body.get("limit", 100))
+        if not 0 < limit <= 1000:
+            return self.error(400, 3, "30069", "invalid parameter: 'limit'")
+        rows = [o for o in reversed(self.operations) if o["brokerAccountId"] == body["accountId"]]
+        if body.get("instrumentId"):
+            rows = [o for o in rows if body["instrumentId"] in (o["instrumentUid"], o["figi"])]
+        if body.get("operationTypes"):
+            rows = [o for o in rows if o["type"] in body["operationTypes"]]
+        if body.get("state"):
+            rows = [o for o in rows if o["state"] == body["state"]]
+        if body.get("from"):
+            rows = [o for o in rows if pd.Timestamp(o["date"]) >= pd.Timestamp(body["from"])]
+        if body.get("to"):
+            rows = [o for o in rows if pd.Timestamp(o["date"]) < pd.Timestamp(body["to"])]
+        start = 0
+        if body.get("cursor"):
+            start = next((i for i, o in enumerate(rows) if o["cursor"] == body["cursor"]), len(rows))
+        page = rows[start : start + limit]
+        more = start + limit < len(rows)
+        return self.ok({"hasNext": more, "nextCursor": rows[start + limit]["cursor"] if more else "", "items": page})
 
     # --- stop orders (SandboxService in the sandbox, StopOrdersService in production) ----------
     def _post_stop(self, body: dict[str, Any]) -> web.Response:

@@ -36,7 +36,7 @@ from aitrade.errors import (
     UnknownSymbolError,
 )
 from aitrade.net.http import request_json, retry_after_s
-from aitrade.net.ratelimit import RateLimiter
+from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async
 
 AUTH_CODES = frozenset({"40001", "40002", "40003", "40006", "40009", "40010", "40011", "40012", "40014", "40018",
@@ -47,24 +47,25 @@ NOT_FOUND_CODES = frozenset({"40109", "40768", "43001", "43025", "43020", "22001
 BUSY_CODES = frozenset({"40015", "40200", "40604"})
 STALE_TS_CODES = frozenset({"40004", "40005", "40008"})
 BAD_SYMBOL_CODES = frozenset({"40034", "40309", "43000"})
-#: requests per second per endpoint (A4), with a margin
-ENDPOINT_RATES = {
-    "/api/v2/mix/order/place-order": 9.0,
-    "/api/v2/mix/order/cancel-order": 9.0,
-    "/api/v2/spot/trade/place-order": 9.0,
-    "/api/v2/spot/trade/cancel-order": 9.0,
-    "/api/v2/mix/position/all-position": 4.5,
-    "/api/v2/mix/account/set-leverage": 4.5,
-    "/api/v2/mix/order/close-positions": 0.9,
-    "/api/v2/mix/order/cancel-all-orders": 0.9,
-    "/api/v2/mix/order/place-tpsl-order": 9.0,
-    "/api/v2/mix/order/cancel-plan-order": 9.0,
-    "/api/v2/mix/order/orders-plan-pending": 9.0,
-    "/api/v2/mix/order/detail": 9.0,
-    "/api/v2/mix/order/orders-pending": 9.0,
-    "/api/v2/mix/account/accounts": 9.0,
-    "/api/v2/spot/account/assets": 9.0,
-}
+#: documented frequency limits per endpoint (calls per second, per UID or per IP for public data)
+ENDPOINT_LIMITS = {
+    "/api/v2/mix/order/place-order": 10, "/api/v2/mix/order/cancel-order": 10, "/api/v2/mix/order/detail": 10,
+    "/api/v2/mix/order/orders-pending": 10, "/api/v2/mix/order/orders-history": 10, "/api/v2/mix/order/fills": 10,
+    "/api/v2/mix/order/place-tpsl-order": 10, "/api/v2/mix/order/cancel-plan-order": 10,
+    "/api/v2/mix/order/orders-plan-pending": 10, "/api/v2/mix/order/orders-plan-history": 10,
+    "/api/v2/mix/account/accounts": 10, "/api/v2/mix/position/all-position": 5, "/api/v2/mix/account/set-leverage": 5,
+    "/api/v2/mix/order/close-positions": 1, "/api/v2/mix/order/cancel-all-orders": 1,
+    "/api/v2/spot/trade/place-order": 10, "/api/v2/spot/trade/cancel-order": 10, "/api/v2/spot/trade/orderInfo": 20,
+    "/api/v2/spot/trade/unfilled-orders": 20, "/api/v2/spot/trade/history-orders": 20, "/api/v2/spot/trade/fills": 10,
+    "/api/v2/spot/account/assets": 10,
+}  # fmt: skip
+#: public market data: 20 calls a second per IP and endpoint
+DEFAULT_LIMIT = 20
+
+
+def limiter() -> RateLimiter:
+    """One-second windows at the documented counts."""
+    return RateLimiter({p: Window(n, 1.0) for p, n in ENDPOINT_LIMITS.items()}, Window(DEFAULT_LIMIT, 1.0))
 
 
 def translate(status: int, body: Any, what: str, headers: dict[str, str], *, trading: bool = True) -> Exception:
@@ -131,7 +132,7 @@ class BitgetHttp:
         self.timeout_s = timeout_s
         self.clock = clock
         self.offset_ms = 0
-        self.limiter = RateLimiter(ENDPOINT_RATES, 18.0)
+        self.limiter = limiter()
         self.requests = 0
 
     def now_ms(self) -> int:

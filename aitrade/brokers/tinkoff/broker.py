@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -42,10 +44,13 @@ from aitrade.brokers.tinkoff.http import TinvestRest
 from aitrade.brokers.tinkoff.instruments import TinvestInstruments
 from aitrade.brokers.tinkoff.translate import (
     account_from_portfolio,
+    operation_price,
     order_from_state,
+    p3,
     positions_from_portfolio,
     post_order_body,
     post_stop_body,
+    rfc3339,
     rules_from_instrument,
 )
 from aitrade.errors import (
@@ -61,6 +66,7 @@ from aitrade.money import quotation_to_decimal
 
 log = logging.getLogger(__name__)
 D0 = Decimal(0)
+FULL_ACCESS = "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS"
 STOP_KIND = {"STOP_ORDER_TYPE_STOP_LOSS": "stop_loss", "STOP_ORDER_TYPE_TAKE_PROFIT": "take_profit"}
 CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
 
@@ -133,18 +139,17 @@ class TinkoffBroker:
     async def _pick_account(self) -> None:
         """The configured account (checked) or the first open one with full access."""
         answer = await self._call("UsersService", "GetAccounts", {}, "T-Invest accounts")
-        accounts = [a for a in answer.get("accounts", []) or [] if a.get("status", "ACCOUNT_STATUS_OPEN")
-                    == "ACCOUNT_STATUS_OPEN"]  # fmt: skip
+        # proto3 JSON omits defaults: an absent status or access level is UNSPECIFIED, never OPEN or FULL_ACCESS
+        accounts = [a for a in p3(answer, "accounts", []) if p3(a, "status", "") == "ACCOUNT_STATUS_OPEN"]
         if self.account_id:
             match = [a for a in accounts if a.get("id") == self.account_id]
             if not match:
                 raise ConfigError(f"TINKOFF_ACCOUNT_ID={self.account_id} is not an open account of this token")
-            if match[0].get("accessLevel", "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS") != "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS":
+            if p3(match[0], "accessLevel", "") != FULL_ACCESS:
                 raise ConfigError(f"TINKOFF_ACCOUNT_ID={self.account_id} is {match[0].get('accessLevel')}; "
                                   "trading needs full access")  # fmt: skip
             return
-        full = [a for a in accounts if a.get("accessLevel", "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS")
-                == "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS"]  # fmt: skip
+        full = [a for a in accounts if p3(a, "accessLevel", "") == FULL_ACCESS]
         if full:
             self.account_id = str(full[0]["id"])
         elif self.sandbox and not self.inventory.read_only:
@@ -175,7 +180,7 @@ class TinkoffBroker:
 
     async def instrument(self, symbol: str) -> InstrumentRules:
         inst = await self._inst(symbol)
-        if not inst.get("apiTradeAvailableFlag", True):
+        if not inst.get("apiTradeAvailableFlag", False):  # proto3 JSON omits a false flag
             raise SkipError(f"T-Invest: {symbol} is not available for trading through the API")
         return rules_from_instrument(symbol, inst)
 
@@ -256,9 +261,47 @@ class TinkoffBroker:
             state = await self._call("OrdersService", "GetOrderState", body, f"T-Invest order {client_id}")
         except OrderNotFound:
             return None
-        order = order_from_state(state, client_id, symbol, rules)
+        order = await self._priced(order_from_state(state, client_id, symbol, rules))
         self.inventory.apply(client_id, order.filled, order.avg_price, final=order.status.final)
         return order
+
+    async def _priced(self, order: Order) -> Order:
+        """``order`` with its fill price from the account's operations when the order message did not define it.
+
+        Never a guess: an operation counts only when its ``id`` is the order's
+        exchange id and its executed quantity is the order's. Still unknown, the
+        fill stays uncounted (the order stays pending) and is looked up again.
+        """
+        if order.filled <= 0 or order.avg_price is not None:
+            return order
+        price = await self._operations_price(order)
+        if price is None:
+            log.warning("T-Invest %s: %s filled %s but no price is known yet; not booked until one is",
+                        order.symbol, order.client_id, order.filled)  # fmt: skip
+            return order
+        return replace(order, avg_price=price)
+
+    async def _operations_price(self, order: Order, pages: int = 5) -> Decimal | None:
+        """The executed price per share of one order from ``OperationsService/GetOperationsByCursor``."""
+        await self._inst(order.symbol)
+        since = (order.updated or datetime.now(UTC)) - timedelta(days=1)
+        body: dict[str, Any] = {
+            "accountId": self._account(), "instrumentId": self._uid[order.symbol], "from": rfc3339(since),
+            "to": rfc3339(datetime.now(UTC) + timedelta(minutes=1)), "limit": 1000,
+            "operationTypes": ["OPERATION_TYPE_BUY", "OPERATION_TYPE_SELL"], "state": "OPERATION_STATE_EXECUTED",
+        }  # fmt: skip
+        for _ in range(pages):
+            answer = await self._call("OperationsService", "GetOperationsByCursor", body,
+                                      f"T-Invest operations {order.symbol}")  # fmt: skip
+            for item in p3(answer, "items", []):
+                if p3(item, "id", "") == order.venue_order_id:
+                    price = operation_price(item, order.filled)
+                    if price is not None:
+                        return price
+            if not p3(answer, "hasNext", False):
+                return None
+            body["cursor"] = p3(answer, "nextCursor", "")
+        return None
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
         self.inventory.require_owner(self.name)
@@ -291,8 +334,12 @@ class TinkoffBroker:
 
         async def send() -> OrderAck:
             resp = await self._call("OrdersService", "PostOrder", body, what, idempotent=False)
-            order = order_from_state(resp, req.client_id, req.symbol, rules)
-            self.inventory.apply(req.client_id, order.filled, order.avg_price, final=order.status.final)
+            order = order_from_state(resp, req.client_id, req.symbol, rules, source="post")
+            if order.filled > 0 and order.avg_price is None:  # PostOrder may answer an executed price of 0
+                found = await self.get_order(req.symbol, req.client_id)
+                order = found if found is not None else order
+            else:
+                self.inventory.apply(req.client_id, order.filled, order.avg_price, final=order.status.final)
             return OrderAck(req.client_id, order.venue_order_id, order.status)
 
         return await send_once(send, lambda: self.get_order(req.symbol, req.client_id), client_id=req.client_id,

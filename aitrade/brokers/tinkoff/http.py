@@ -15,64 +15,29 @@ from typing import Any
 import aiohttp
 
 from aitrade.brokers.tinkoff.auth import bearer_headers
-from aitrade.errors import (
-    AuthError,
-    ConfigError,
-    DataError,
-    DuplicateOrder,
-    HaltError,
-    OrderNotFound,
-    RateLimited,
-    ReconcileError,
-    RetryableError,
-    SkipError,
-    UnknownSymbolError,
-    UserError,
-)
-from aitrade.net.http import request_json, retry_after_s
-from aitrade.net.ratelimit import RateLimiter
+from aitrade.brokers.tinkoff.errors import translate
+from aitrade.errors import HaltError, ReconcileError, UserError
+from aitrade.net.http import request_json
+from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async
 
 PREFIX = "/tinkoff.public.invest.api.contract.v1."
-#: requests per second per service (limits are per minute: 600, 200, ...), with a margin
-SERVICE_RATES = {"MarketDataService": 9.0, "InstrumentsService": 3.0, "UsersService": 1.5, "OrdersService": 1.6,
-                 "OperationsService": 3.0, "StopOrdersService": 0.8, "SandboxService": 3.0}  # fmt: skip
-#: T-Invest error codes (``description``) by what the caller must do (B4)
-RETRY_CODES = frozenset({"70001", "70002", "70003"})
-AUTH_CODES = frozenset({"40002", "40003", "40004"})  # no rights, bad token, orders not allowed on this account
-NOT_FOUND_CODES = frozenset({"50005", "50006"})  # order, stop order
-SKIP_CODES = frozenset({"30034", "30042", "30047", "30051", "30052", "30068", "30078", "30079", "30080", "30092",
-                        "30097", "30098", "30099", "30100", "30109", "30240", "30049", "30053", "30059", "30060",
-                        "90001", "90002", "90003", "30017", "30018"})  # fmt: skip
+#: unary limits per minute (investAPI limits.md): per service, and the OrdersService methods the table names apart
+LIMITS = {
+    "InstrumentsService": Window(200, 60.0), "UsersService": Window(100, 60.0), "OperationsService": Window(200, 60.0),
+    "MarketDataService": Window(600, 60.0), "StopOrdersService": Window(50, 60.0), "SandboxService": Window(200, 60.0),
+    "OrdersService": Window(100, 60.0), "OrdersService/GetOrders": Window(200, 60.0),
+    "OrdersService/PostOrder": Window(300, 60.0), "OrdersService/CancelOrder": Window(100, 60.0),
+}  # fmt: skip
+#: a service the table does not name gets the smallest service limit; all calls together at most 50 a second
+DEFAULT_LIMIT = Window(50, 60.0)
+OVERALL_LIMIT = Window(50, 1.0)
 
 
-def translate(status: int, body: Any, headers: dict[str, str], what: str, *, trading: bool = False) -> Exception:
-    """An AiTrade error for a T-Invest error answer ``{code, message, description}``."""
-    body = body if isinstance(body, dict) else {}
-    code = str(body.get("description") or "")
-    message = body.get("message") or "no message"
-    detail = f"{what}: T-Invest HTTP {status}" + (f", code {code}" if code else "") + f": {message}"
-    if headers.get("x-tracking-id"):
-        detail += f" (tracking id {headers['x-tracking-id']})"
-    if status == 429 or code.startswith("8000"):
-        return RateLimited(detail, retry_after=retry_after_s(headers))
-    if status >= 500 or code in RETRY_CODES:
-        return RetryableError(detail, retry_after=retry_after_s(headers))
-    if status in (401, 403) or code in AUTH_CODES:
-        return AuthError(detail)
-    if code == "30057":
-        return DuplicateOrder(detail)
-    if code in NOT_FOUND_CODES:
-        return OrderNotFound(detail)
-    if code == "50002" or (status == 404 and not code):
-        return UnknownSymbolError(detail)
-    if code == "50004":
-        return ConfigError(detail)
-    if code in SKIP_CODES:
-        return SkipError(detail)
-    if 400 <= status < 500:
-        return SkipError(detail) if trading else DataError(detail)
-    return HaltError(detail)
+def limit_key(service: str, method: str) -> str:
+    """The window a call counts against: its method's own where the table names one, else its service's."""
+    key = f"{service}/{method}"
+    return key if key in LIMITS else service
 
 
 class TinvestRest:
@@ -95,7 +60,7 @@ class TinvestRest:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.retry = retry or RetryPolicy()
-        self.limiter = RateLimiter(SERVICE_RATES, 3.0, burst=20.0)  # limits are per minute
+        self.limiter = RateLimiter(LIMITS, DEFAULT_LIMIT, overall=OVERALL_LIMIT)
         self.app_name = app_name
         self.timeout_s = timeout_s
         self.allowed_services = allowed_services  # a quotes-only client cannot reach OrdersService
@@ -123,7 +88,7 @@ class TinvestRest:
         headers = bearer_headers(self._token, self.app_name)
 
         async def once() -> dict[str, Any]:
-            await self.limiter.acquire(service)
+            await self.limiter.acquire(limit_key(service, method))
             self.requests += 1
             resp = await request_json(self.session, "POST", url, body=body, headers=headers, what=what,
                                       timeout_s=self.timeout_s, idempotent=idempotent)  # fmt: skip

@@ -75,7 +75,7 @@ class TinvestInstruments:
             "currency": str(inst.get("currency", "")).upper(),
             "name": inst.get("name", ""),
             "shortEnabledFlag": bool(inst.get("shortEnabledFlag", False)),
-            "apiTradeAvailableFlag": bool(inst.get("apiTradeAvailableFlag", True)),
+            "apiTradeAvailableFlag": bool(inst.get("apiTradeAvailableFlag", False)),  # proto3: absent is false
             "fetched_at": self._now().isoformat(),
         }
         expected = TINKOFF_FIGI_MAP.get(ticker)

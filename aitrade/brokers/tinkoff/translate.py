@@ -10,7 +10,7 @@ in a portfolio (instrumentType ``currency``) are balances, not positions.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -102,8 +102,9 @@ def post_stop_body(
 
 
 WIRE_DIRECTION = {"ORDER_DIRECTION_BUY": Side.BUY, "ORDER_DIRECTION_SELL": Side.SELL}
+#: UNSPECIFIED is the proto3 default a gateway may omit; it decides nothing about money (only the limit price shown)
 WIRE_ORDER_TYPE = {"ORDER_TYPE_MARKET": OrderType.MARKET, "ORDER_TYPE_LIMIT": OrderType.LIMIT,
-              "ORDER_TYPE_BESTPRICE": OrderType.MARKET}  # fmt: skip
+                   "ORDER_TYPE_BESTPRICE": OrderType.MARKET, "ORDER_TYPE_UNSPECIFIED": OrderType.MARKET}  # fmt: skip
 
 
 def _strict(table: dict[str, Any], value: Any, field: str) -> Any:
@@ -114,26 +115,110 @@ def _strict(table: dict[str, Any], value: Any, field: str) -> Any:
         raise VenueProtocolError(f"T-Invest sent {field}={value!r}; expected one of {', '.join(table)}") from None
 
 
-def order_from_state(state: dict[str, Any], client_id: str, symbol: str, rules: InstrumentRules) -> Order:
-    """An ``OrderState`` (or ``PostOrderResponse``) as a domain order, quantities in units."""
-    requested = Decimal(str(state.get("lotsRequested", "0") or "0")) * rules.lot
-    executed = Decimal(str(state.get("lotsExecuted", "0") or "0")) * rules.lot
-    raw_status = str(state.get("executionReportStatus", ""))
-    if raw_status not in STATUS:
-        raise VenueProtocolError(f"T-Invest sent executionReportStatus={raw_status!r}; expected one of "
-                                 f"{', '.join(STATUS)}")  # fmt: skip
-    status = STATUS[raw_status]
-    side = _strict(WIRE_DIRECTION, state.get("direction"), "direction")
-    order_type = _strict(WIRE_ORDER_TYPE, state.get("orderType") or "ORDER_TYPE_MARKET", "orderType")
-    avg = quotation_to_decimal(state.get("executedOrderPrice")) if state.get("executedOrderPrice") else None
-    price = quotation_to_decimal(state.get("initialSecurityPrice")) if state.get("initialSecurityPrice") else None
-    fee = quotation_to_decimal(state.get("executedCommission")) if state.get("executedCommission") else Decimal(0)
-    when = state.get("orderDate")
+def p3(msg: dict[str, Any], key: str, default: Any) -> Any:
+    """A proto3 JSON field: absent (or null) means its default (false, 0, "", [], ``..._UNSPECIFIED``)."""
+    value = msg.get(key)
+    return default if value is None else value
+
+
+def p3_int(msg: dict[str, Any], key: str) -> int:
+    """An int64 (a JSON string) or int32 field; absent is 0."""
+    try:
+        return int(str(p3(msg, key, "0")) or "0")
+    except ValueError:
+        raise VenueProtocolError(f"T-Invest sent {key}={msg.get(key)!r}; expected an integer") from None
+
+
+def p3_money(msg: dict[str, Any], key: str) -> Decimal:
+    """A Quotation/MoneyValue field; absent is 0."""
+    try:
+        return quotation_to_decimal(p3(msg, key, None))
+    except ValueError as exc:
+        raise VenueProtocolError(f"T-Invest sent {key}={msg.get(key)!r}: {exc}") from None
+
+
+def stages_average(state: dict[str, Any]) -> tuple[Decimal, int] | None:
+    """Volume-weighted price per instrument of an ``OrderState``'s stages and the lots they cover."""
+    total, lots = Decimal(0), 0
+    for stage in p3(state, "stages", []):
+        qty = p3_int(stage, "quantity")  # lots (orders.proto OrderStage)
+        price = p3_money(stage, "price")  # per instrument
+        if qty > 0 and price > 0:
+            total += price * qty
+            lots += qty
+    return (total / lots, lots) if lots else None
+
+
+def fill_price(state: dict[str, Any], rules: InstrumentRules, *, source: str) -> Decimal | None:
+    """The average price per instrument of what an order executed, as the contract defines it, or ``None``.
+
+    ``source="post"``: ``PostOrderResponse.executedOrderPrice`` is that average
+    (it may come back 0: unknown, never a price). ``source="state"``:
+    ``OrderState.executedOrderPrice`` is a total (average times lots), so the
+    average comes from ``averagePositionPrice``, else the stages, else (one-share
+    lots only, where total / lots is the average whichever way the total is
+    counted) the total divided by the lots. Anything else is unknown: look it up.
+    """
+    executed = p3_int(state, "lotsExecuted")
+    if executed <= 0:
+        return None
+    if source == "post":
+        avg = p3_money(state, "executedOrderPrice")
+        return avg if avg > 0 else None
+    if source != "state":
+        raise ValueError(f"unknown T-Invest order message {source!r}")
+    avg = p3_money(state, "averagePositionPrice")
+    if avg > 0:
+        return avg
+    staged = stages_average(state)
+    if staged is not None and staged[1] == executed:
+        return staged[0]
+    total = p3_money(state, "executedOrderPrice")
+    if rules.lot == 1 and total > 0:
+        return total / executed
+    return None
+
+
+def operation_price(item: dict[str, Any], filled: Decimal) -> Decimal | None:
+    """Price per share of an executed ``OperationItem`` whose executed quantity (shares) is ``filled``."""
+    trades = p3(p3(item, "tradesInfo", {}), "trades", [])
+    qty = sum((Decimal(p3_int(t, "quantity")) for t in trades), Decimal(0))
+    if trades and qty == filled:
+        total = sum((p3_money(t, "price") * p3_int(t, "quantity") for t in trades), Decimal(0))
+        return total / qty if total > 0 else None
+    if Decimal(p3_int(item, "quantityDone")) == filled:
+        price = p3_money(item, "price")
+        return price if price > 0 else None
+    return None
+
+
+def rfc3339(when: datetime) -> str:
+    """A UTC timestamp as the gateway takes it."""
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def order_from_state(state: dict[str, Any], client_id: str, symbol: str, rules: InstrumentRules, *,
+                     source: str = "state") -> Order:  # fmt: skip
+    """An ``OrderState`` (``source="state"``) or ``PostOrderResponse`` (``"post"``) as a domain order, in units.
+
+    Absent fields read as their proto3 defaults. A fill whose price the message
+    does not define comes back with ``avg_price=None``: the caller looks it up.
+    """
+    requested = Decimal(p3_int(state, "lotsRequested")) * rules.lot
+    executed = Decimal(p3_int(state, "lotsExecuted")) * rules.lot
+    status = _strict(STATUS, p3(state, "executionReportStatus", "EXECUTION_REPORT_STATUS_UNSPECIFIED"),
+                     "executionReportStatus")  # fmt: skip
+    side = _strict(WIRE_DIRECTION, p3(state, "direction", "ORDER_DIRECTION_UNSPECIFIED"), "direction")
+    order_type = _strict(WIRE_ORDER_TYPE, p3(state, "orderType", "ORDER_TYPE_UNSPECIFIED"), "orderType")
+    price = p3_money(state, "initialSecurityPrice") or None
+    fee = p3_money(state, "executedCommission")
+    when = p3(state, "orderDate", "")
     return Order(
-        client_id=client_id, venue_order_id=str(state.get("orderId", "")), symbol=symbol,
-        side=side, order_type=order_type,
-        quantity=requested, price=price, status=status, filled=executed, avg_price=avg if executed else None, fee=fee,
-        updated=datetime.fromisoformat(when.replace("Z", "+00:00")) if isinstance(when, str) else None,
+        client_id=client_id, venue_order_id=str(p3(state, "orderId", "")), symbol=symbol,
+        side=side, order_type=order_type, quantity=requested,
+        price=price if order_type is OrderType.LIMIT else None, status=status, filled=executed,
+        avg_price=fill_price(state, rules, source=source), fee=fee,
+        updated=datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None,
     )  # fmt: skip
 
 

@@ -27,7 +27,7 @@ from aitrade.brokers.bitget.http import translate
 from aitrade.data.intervals import interval_ms, parse_interval
 from aitrade.errors import DataError
 from aitrade.net.http import request_json
-from aitrade.net.ratelimit import RateLimiter
+from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async
 
 SPOT_GRANULARITY = {
@@ -69,7 +69,7 @@ class BitgetCandles:
         *,
         market: str = "spot",
         retry: RetryPolicy | None = None,
-        rate_per_s: float = 18.0,
+        rate_per_s: int = 20,
         timeout_s: float = 20.0,
         now_ms: Callable[[], int] = _now_ms,
     ) -> None:
@@ -79,7 +79,7 @@ class BitgetCandles:
         self.base_url = base_url.rstrip("/")
         self.market = market
         self.retry = retry or RetryPolicy()
-        self.limiter = RateLimiter({}, rate_per_s)  # 20 req/s per IP per endpoint; keep a margin
+        self.limiter = RateLimiter({}, Window(rate_per_s, 1.0))  # 20 req/s per IP per endpoint
         self.now_ms = now_ms
         self.timeout_s = timeout_s
         self.requests = 0

@@ -86,7 +86,8 @@ class TinvestCandles:
 def _frame(candles: list[dict[str, Any]], lot: Decimal, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     rows = []
     for c in candles:
-        if c.get("isComplete") is False or c.get("candleSource") == "CANDLE_SOURCE_DEALER_WEEKEND":
+        # proto3 JSON omits a false isComplete: only a candle that says it is complete is one
+        if not c.get("isComplete", False) or c.get("candleSource") == "CANDLE_SOURCE_DEALER_WEEKEND":
             continue
         try:
             rows.append(
