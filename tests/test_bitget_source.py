@@ -9,10 +9,10 @@ import pytest
 from aitrade.config import load_settings
 from aitrade.data import fetch_bars, load_bars_async
 from aitrade.data.cache import BarCache
-from aitrade.data.sources.bitget import BitgetCandles, _frame
-from aitrade.errors import SourceUnavailable, UnknownSymbolError
+from aitrade.data.sources.bitget import FUTURES_GRANULARITY, BitgetCandles, _frame
+from aitrade.errors import DataError, SourceUnavailable, UnknownSymbolError
 from aitrade.net.retry import RetryPolicy
-from tests.fakes.bitget import FakeBitget
+from tests.fakes.bitget import MIX, FakeBitget
 
 FAST = RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05)
 HOUR = 3_600_000
@@ -149,3 +149,11 @@ async def test_client_rate_limit_keeps_under_the_venue_limit(bitget: FakeBitget)
         )
     assert len(got) == 244 * 24 and len(bitget.requests) >= 30
     assert bitget.limited == 0
+
+
+def test_only_documented_granularities_are_requested() -> None:
+    """Futures Get-Candle-Data lists no 2H: a 2h request is refused before anything is sent."""
+    assert set(FUTURES_GRANULARITY.values()) <= set(MIX)
+    futures = BitgetCandles(None, "http://127.0.0.1:9", market="futures")  # type: ignore[arg-type]
+    with pytest.raises(DataError, match="no 2h candles"):
+        futures.granularity("2h")

@@ -32,8 +32,10 @@ KEY, SECRET, PASSPHRASE = "bg-key", "bg-secret", "bg-passphrase"
 
 SPOT = {"1min": 60, "3min": 180, "5min": 300, "15min": 900, "30min": 1800, "1h": 3600, "4h": 14400,
         "6Hutc": 21600, "12Hutc": 43200, "1Dutc": 86400, "1Wutc": 604800}  # fmt: skip
-MIX = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1H": 3600, "2H": 7200, "4H": 14400,
-       "6Hutc": 21600, "12Hutc": 43200, "1Dutc": 86400, "1Wutc": 604800}  # fmt: skip
+#: the granularities the futures Get-Candle-Data page lists (no 2H there)
+MIX = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1H": 3600, "4H": 14400, "6H": 21600,
+       "12H": 43200, "1D": 86400, "1W": 604800, "6Hutc": 21600, "12Hutc": 43200, "1Dutc": 86400,
+       "1Wutc": 604800}  # fmt: skip
 LOOKBACK_DAYS = {60: 30, 180: 30, 300: 30, 900: 30, 1800: 30, 3600: 60, 7200: 120, 14400: 240,
                  21600: 360, 43200: 720, 86400: 1440, 604800: 1440}  # fmt: skip
 
@@ -406,8 +408,11 @@ class FakeBitget:
         return found[-1] if found else None
 
     def spot_info(self, q: dict) -> web.Response:
+        """Get-Order-Info: by orderId any order; by clientOid only an unfilled one (the page says so)."""
+        if not q.get("orderId") and not q.get("clientOid"):
+            return self.error("40019", "Parameter orderId or clientOid cannot be empty")
         o = self._spot_find(q)
-        if o is None:
+        if o is None or (not q.get("orderId") and o["status"] not in LIVE):
             return self.envelope([])
         view = self._spot_view(o)
         if "size_shown" in o:

@@ -87,6 +87,7 @@ class FakeTinvest:
         self.post_price_zero = False  # PostOrder answers executedOrderPrice 0 (investAPI issue 372)
         self.state_without_average = False  # GetOrderState answers neither averagePositionPrice nor stages
         self.operations: list[dict[str, Any]] = []  # OperationItem of every fill, newest last
+        self.operations_hidden = False  # operations not yet listed (the venue's report lags)
         self.token = token
         self.echo_headers = False
         self.listed = pd.Timestamp(listed)
@@ -515,6 +516,7 @@ class FakeTinvest:
         if not 0 < limit <= 1000:
             return self.error(400, 3, "30069", "invalid parameter: 'limit'")
         rows = [o for o in reversed(self.operations) if o["brokerAccountId"] == body["accountId"]]
+        rows = [] if self.operations_hidden else rows
         if body.get("instrumentId"):
             rows = [o for o in rows if body["instrumentId"] in (o["instrumentUid"], o["figi"])]
         if body.get("operationTypes"):

@@ -114,6 +114,7 @@ class BitgetBroker:
         for raw in ours:
             order = order_from_wire(raw, spot=self.spot)
             imported += self.inventory.claim(order.client_id, order.symbol, order.side, order.quantity)
+            self._remember(order.client_id, raw)
             self._count(raw)
         self.inventory.mark_synced(f"rebuilt from Bitget {self.market} order history: {imported} orders")
         if imported:
@@ -133,6 +134,7 @@ class BitgetBroker:
         """The venue's order history (Bitget keeps 90 days), newest first, paged by ``idLessThan``."""
         out: list[dict[str, Any]] = []
         params: dict[str, Any] = {"limit": "100"}
+        data: dict[str, Any] = {}
         for _ in range(pages):
             if self.spot:
                 rows = await self.http.call("GET", "/api/v2/spot/trade/history-orders", params=params,
@@ -145,7 +147,8 @@ class BitgetBroker:
             out.extend(rows)
             if len(rows) < 100:
                 break
-            params["idLessThan"] = str(rows[-1]["orderId"])
+            # futures pages by the answer's endId (Get-History-Orders); spot by the last row's orderId
+            params["idLessThan"] = str(rows[-1]["orderId"] if self.spot else data.get("endId") or rows[-1]["orderId"])
         return out
 
     async def close(self) -> None:
@@ -270,11 +273,21 @@ class BitgetBroker:
         return [order_from_wire(r, spot=self.spot) for r in rows or []]
 
     async def get_order(self, symbol: str, client_id: str) -> Order | None:
+        """The venue's view of one of our orders, its fills counted once.
+
+        Spot: Get-Order-Info finds an order by ``clientOid`` only while it is
+        unfilled, so it is asked by the ``orderId`` the ledger kept from the ack;
+        without one (the ack was lost), by clientOid, then in the order history.
+        """
         try:
             if self.spot:
-                rows = await self.http.call("GET", "/api/v2/spot/trade/orderInfo", params={"clientOid": client_id},
+                order_id = self.inventory.key_for(client_id)
+                params = {"orderId": order_id} if order_id else {"clientOid": client_id}
+                rows = await self.http.call("GET", "/api/v2/spot/trade/orderInfo", params=params,
                                             what=f"Bitget order {client_id}")  # fmt: skip
-                raw = (rows or [None])[0] if isinstance(rows, list) else rows
+                raw = next((r for r in rows or [] if r.get("clientOid") == client_id), None)
+                if raw is None:
+                    raw = await self._spot_history_row(symbol, client_id)
             else:
                 raw = await self.http.call("GET", "/api/v2/mix/order/detail",
                                            params={"productType": PRODUCT, "symbol": symbol, "clientOid": client_id},
@@ -284,6 +297,27 @@ class BitgetBroker:
         if not raw:
             return None
         return self._count(raw)
+
+    async def _spot_history_row(self, symbol: str, client_id: str, pages: int = 3) -> dict[str, Any] | None:
+        """A final spot order of ours from the order history (newest first), its orderId kept in the ledger."""
+        params: dict[str, Any] = {"symbol": symbol, "limit": "100"}
+        for _ in range(pages):
+            rows = await self.http.call("GET", "/api/v2/spot/trade/history-orders", params=params,
+                                        what=f"Bitget spot order history {symbol}") or []  # fmt: skip
+            for row in rows:
+                if row.get("clientOid") == client_id:
+                    self._remember(client_id, row)
+                    return dict(row)
+            if len(rows) < 100:
+                return None
+            params["idLessThan"] = str(rows[-1]["orderId"])
+        return None
+
+    def _remember(self, client_id: str, raw: dict[str, Any]) -> None:
+        """Keep the venue's orderId of one of our orders (spot lookups of filled orders need it)."""
+        order_id = str(raw.get("orderId") or "")
+        if order_id and self.inventory.key_for(client_id) != order_id and not self.inventory.read_only:
+            self.inventory.remember_key(order_id, client_id)
 
     def _count(self, raw: dict[str, Any]) -> Order:
         """A wire order as a domain order, its fills counted in the ledger once (net of a coin fee on spot buys)."""
@@ -376,6 +410,7 @@ class BitgetBroker:
 
         async def send() -> OrderAck:
             data = await self.http.call("POST", path, body=body, what=what, idempotent=False)
+            self._remember(req.client_id, data or {})
             return OrderAck(req.client_id, str((data or {}).get("orderId") or ""), OrderStatus.NEW)
 
         async def restamp() -> None:

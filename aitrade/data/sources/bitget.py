@@ -34,9 +34,10 @@ SPOT_GRANULARITY = {
     "1m": "1min", "3m": "3min", "5m": "5min", "15m": "15min", "30m": "30min",
     "1h": "1h", "4h": "4h", "6h": "6Hutc", "12h": "12Hutc", "1d": "1Dutc", "1w": "1Wutc",
 }  # fmt: skip
+#: the futures Get-Candle-Data page lists 1m 3m 5m 15m 30m 1H 4H 6H 12H 1D 3D 1W 1M and the ...utc variants (no 2H)
 FUTURES_GRANULARITY = {
     "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m",
-    "1h": "1H", "2h": "2H", "4h": "4H", "6h": "6Hutc", "12h": "12Hutc", "1d": "1Dutc", "1w": "1Wutc",
+    "1h": "1H", "4h": "4H", "6h": "6Hutc", "12h": "12Hutc", "1d": "1Dutc", "1w": "1Wutc",
 }  # fmt: skip
 #: How far back the recent endpoint reaches, in days (ccxt's tested values).
 RECENT_LOOKBACK_DAYS = {

@@ -1,0 +1,81 @@
+"""Fills booked at the venue's own prices and quantities, on the strict loopback fakes.
+
+T-Invest: PostOrder may answer an executed price of 0 and OrderState carries a
+total, not a price; the position's average must still be the venue's fill
+price. Bitget spot: a filled order is invisible to a clientOid lookup, so it is
+found by the orderId kept from the ack, and close-all sells what was bought.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from aitrade.brokers.base import OrderRequest, OrderStatus, OrderType, Side
+from tests.test_broker_contract import _OPEN, _cleanup, _harness, cid, held  # noqa: F401 (the fixture)
+
+D = Decimal
+
+
+def _avg(positions: list, symbol: str) -> Decimal:
+    return next(p.avg_price for p in positions if p.symbol == symbol)
+
+
+@pytest.mark.parametrize("encoding", ["tinkoff", "tinkoff-printed"])
+async def test_tinvest_market_then_limit_books_per_share_averages(tmp_path: Path, encoding: str) -> None:
+    """20 shares at 250, then a limit for 20 at 245 that fills later: the position averages 247.50, not 2575."""
+    h = await _harness(encoding, tmp_path)
+    await h.broker.place_order(OrderRequest("SBER", Side.BUY, D(20), cid("m")))
+    assert _avg(await h.broker.positions(), "SBER") == D(250)
+    await h.broker.place_order(OrderRequest("SBER", Side.BUY, D(20), cid("l"), OrderType.LIMIT, D(245)))
+    h.venue.set_price("SBER", D("244.50"))
+    order = await h.broker.get_order("SBER", cid("l"))
+    assert order.status is OrderStatus.FILLED and order.avg_price == D(245)
+    positions = await h.broker.positions()
+    assert held(positions, "SBER") == 40 and _avg(positions, "SBER") == D("247.50")
+
+
+@pytest.mark.parametrize("hide_average", [False, True])
+async def test_tinvest_zero_post_price_is_looked_up_never_booked(tmp_path: Path, hide_average: bool) -> None:
+    h = await _harness("tinkoff", tmp_path)
+    h.venue.post_price_zero = True  # investAPI issue 372
+    h.venue.state_without_average = hide_average  # then only the operations know the price
+    await h.broker.place_order(OrderRequest("SBER", Side.BUY, D(20), cid("z")))
+    assert _avg(await h.broker.positions(), "SBER") == D(250)
+    looked = [r["method"] for r in h.venue.requests]
+    assert "GetOrderState" in looked
+    assert ("GetOperationsByCursor" in looked) is hide_average
+
+
+async def test_tinvest_fill_without_any_price_stays_pending(tmp_path: Path) -> None:
+    h = await _harness("tinkoff", tmp_path)
+    h.venue.post_price_zero = h.venue.state_without_average = True
+    h.venue.operations_hidden = True
+    await h.broker.place_order(OrderRequest("SBER", Side.BUY, D(20), cid("p")))
+    assert held(await h.broker.positions(), "SBER") == 0  # not booked at 0 ...
+    assert h.broker.inventory.pending() == {cid("p"): "SBER"}  # ... and not forgotten
+    h.venue.operations_hidden = False
+    assert held(await h.broker.positions(), "SBER") == 20 and _avg(await h.broker.positions(), "SBER") == D(250)
+
+
+async def test_bitget_spot_fill_found_by_order_id_and_sold_by_close_all(tmp_path: Path) -> None:
+    h = await _harness("bitget-spot", tmp_path)
+    ack = await h.broker.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), cid("s")))
+    order = await h.broker.get_order("BTCUSDT", cid("s"))
+    assert order is not None and order.status is OrderStatus.FILLED and order.filled > 0
+    asked = [r for r in h.venue.requests if r["path"].endswith("/spot/trade/orderInfo")]
+    assert asked and all(r["query"].get("orderId") == ack.venue_order_id for r in asked)
+    assert held(await h.broker.positions(), "BTCUSDT") > 0
+    await h.broker.close_position("BTCUSDT", cid("close"))
+    assert held(await h.broker.positions(), "BTCUSDT") == 0
+    assert h.venue.coins.get("BTC", D(0)) < D("0.0001")  # what AiTrade bought was sold, fee dust aside
+
+
+async def test_bitget_spot_lost_ack_finds_the_filled_order_in_history(tmp_path: Path) -> None:
+    h = await _harness("bitget-spot", tmp_path)
+    h.venue.faults.add("after", path="/api/v2/spot/trade/place-order")
+    await h.broker.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), cid("lost")))
+    assert h.placed() == 1 and held(await h.broker.positions(), "BTCUSDT") > 0
+    assert h.broker.inventory.key_for(cid("lost"))  # the orderId is kept for the next lookups
