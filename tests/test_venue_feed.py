@@ -270,16 +270,20 @@ async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
     plan = next(p for p in bitget.plans if p["symbol"] == book.symbol and p["planStatus"] == "live"
                 and p["planType"] == "loss_plan")  # fmt: skip
     trigger = Decimal(plan["triggerPrice"])
-    bitget.set_price(book.symbol, trigger * (Decimal("0.9") if book.state.side > 0 else Decimal("1.1")))
+    gap = trigger * (Decimal("0.9") if book.state.side > 0 else Decimal("1.1"))  # the market gaps through it
+    bitget.set_price(book.symbol, gap)
     assert plan["planStatus"] == "executed" and bitget.positions[book.symbol]["qty"] == 0  # fired while down
+    fill = next(o for o in bitget.orders.values() if o["orderId"] == plan["executeOrderId"])
 
     clock.t += STEP  # the runner comes back a bar later
     await session(lambda: books()[book.symbol].state.mode == FLAT)
     trades = runner_cmd.trades(settings)
     mine = trades[trades["symbol"] == book.symbol]
     assert len(mine) >= 1 and mine.iloc[-1]["exit_reason"] == "sl"
-    # booked at the plan's trigger: the venue filled it under its own order id (see runner._vanished)
-    assert mine.iloc[-1]["exit_price"] == pytest.approx(float(trigger), rel=1e-3)  # the venue rounds to its tick
+    # booked at the venue's fill of the plan's own order (plan history executeOrderId), not at the trigger level
+    assert mine.iloc[-1]["exit_price"] == pytest.approx(float(fill["priceAvg"]), rel=1e-12)
+    assert mine.iloc[-1]["exit_price"] == pytest.approx(float(gap), rel=1e-9)
+    assert abs(mine.iloc[-1]["exit_price"] - float(trigger)) > 0.05 * float(trigger)
 
 
 async def test_the_control_room_panels_watch_and_flatten_a_live_runner_on_the_fake_bitget(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from aitrade.brokers.base import OrderRequest, OrderStatus, OrderType, Side
+from aitrade.brokers.base import OrderRequest, OrderStatus, OrderType, Protection, Side
 from tests.test_broker_contract import _OPEN, _cleanup, _harness, cid, held  # noqa: F401 (the fixture)
 
 D = Decimal
@@ -79,3 +79,22 @@ async def test_bitget_spot_lost_ack_finds_the_filled_order_in_history(tmp_path: 
     await h.broker.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), cid("lost")))
     assert h.placed() == 1 and held(await h.broker.positions(), "BTCUSDT") > 0
     assert h.broker.inventory.key_for(cid("lost"))  # the orderId is kept for the next lookups
+
+
+@pytest.mark.parametrize("kind", ["bitget-futures", "tinkoff", "tinkoff-printed"])
+async def test_a_fired_protection_is_read_at_the_venues_fill_and_cancelling_it_is_harmless(
+    tmp_path: Path, kind: str
+) -> None:
+    """Bitget plan history ``executeOrderId`` / T-Invest ``StopOrder.exchangeOrderId``: the fill, not the trigger."""
+    h = await _harness(kind, tmp_path)
+    await h.broker.place_order(OrderRequest(h.symbol, Side.BUY, h.qty, cid("e")))
+    trigger = h.price * D("0.95")
+    placed = await h.broker.place_protection(Protection(h.symbol, "stop_loss", trigger, h.qty, cid("sl")))
+    assert await h.broker.protection_fill(placed) is None  # not fired yet
+    gap = h.price * D("0.90")
+    h.venue.set_price(h.symbol, gap)  # gaps through the stop
+    fill = await h.broker.protection_fill(placed)
+    assert fill is not None and fill.status is OrderStatus.FILLED and fill.client_id == cid("sl")
+    assert fill.avg_price == gap and fill.filled == h.qty and fill.avg_price != placed.trigger
+    await h.broker.cancel_protection(placed)  # already fired (T-Invest answers 30060): nothing left, no error
+    assert held(await h.broker.positions(), h.symbol) == 0

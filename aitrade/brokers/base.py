@@ -288,6 +288,14 @@ class Broker(Protocol):
 
     async def protections(self, symbol: str | None = None) -> list[Protection]: ...
 
+    async def protection_fill(self, protection: Protection) -> Order | None:
+        """The order the venue executed for a fired protection, at the venue's fill price and fees.
+
+        ``None`` while it has not fired, or while the venue does not know its
+        fill yet (never a price made up from the trigger level).
+        """
+        ...
+
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None: ...
 
     async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame: ...

@@ -337,6 +337,11 @@ class SimulatedBroker:
                            p["venue_id"]) for p in self._state["protections"].values()
                 if symbol is None or p["symbol"] == symbol]  # fmt: skip
 
+    async def protection_fill(self, protection: Protection) -> Order | None:
+        """A fired protection fills here under its own client id."""
+        order = await self.get_order(protection.symbol, protection.client_id)
+        return order if order is not None and order.status is OrderStatus.FILLED else None
+
     async def last_price(self, symbol: str) -> Decimal:
         return await self._px(symbol)
 

@@ -119,9 +119,9 @@ class Execution:
         return None
 
     async def vanished(self, book: Book, broker: Any) -> Order | None:
-        """A protection the venue executed as a new order of its own (Bitget plan orders): the position is gone
-        and our protection with it. The exit is booked at the protection's level (the venue's fill price is not
-        under our id), the stop when the last price is on its side of the entry, else the target."""
+        """A protection the venue executed as a new order of its own (Bitget plan orders, T-Invest stop orders):
+        the position is gone and our protection with it. The exit is the venue's own order, found through the
+        protection (its fill price and fees, never the trigger level); ``None`` while the venue does not know it."""
         if not self.native(broker) or self.brackets(broker):
             return None
         live = {p.client_id for p in await broker.protections(book.symbol)}
@@ -131,13 +131,21 @@ class Execution:
         held = sum((p.quantity for p in await broker.positions() if p.symbol == book.symbol), Decimal(0))
         if held != 0 and (held > 0) == (s.side > 0):
             return None
-        price = float(await broker.last_price(book.symbol))
-        stopped = s.side * (price - s.entry) <= 0 or not math.isfinite(s.target)
-        level, cid = (s.stop, book.stop_id) if stopped else (s.target, book.target_id)
-        fee = dec(level * s.qty * self.config.rules[book.symbol].fee_rate)
-        side = Side.SELL if s.side > 0 else Side.BUY
-        return Order(cid or "", "", book.symbol, side, OrderType.MARKET, dec(s.qty), None, OrderStatus.FILLED,
-                     dec(s.qty), dec(level), fee)  # fmt: skip
+        for cid, kind in ((book.stop_id, "stop_loss"), (book.target_id, "take_profit")):
+            if not cid:
+                continue
+            trigger = s.stop if kind == "stop_loss" else s.target  # the venue finds it by our client id
+            protection = Protection(book.symbol, kind, dec(trigger if math.isfinite(trigger) else 0), dec(s.qty), cid)
+            order = await broker.protection_fill(protection)
+            if order is not None:
+                return order
+        detail = {
+            "stop_id": book.stop_id,
+            "target_id": book.target_id,
+            "detail": "the protection is gone at the venue, its fill not yet known; not booked",
+        }
+        await self.run_io(self.ledger.event, "exit_fill_unknown", book.symbol, detail)
+        return None
 
     async def protections(self, book: Book) -> list[Protection]:
         ours = {book.stop_id, book.target_id}

@@ -116,6 +116,7 @@ class FakeBitget:
             ("POST", "/api/v2/mix/order/cancel-order"): self.mix_cancel,
             ("POST", "/api/v2/mix/order/place-tpsl-order"): self.place_tpsl,
             ("GET", "/api/v2/mix/order/orders-plan-pending"): self.plan_pending,
+            ("GET", "/api/v2/mix/order/orders-plan-history"): self.plan_history,
             ("POST", "/api/v2/mix/order/cancel-plan-order"): self.cancel_plan,
         }
         public = {"/api/v2/spot/public/symbols", "/api/v2/spot/market/tickers", "/api/v2/mix/market/contracts",
@@ -228,9 +229,11 @@ class FakeBitget:
                 plan["planStatus"] = "executed"
                 held = abs(self.positions.get(symbol, {}).get("qty", D0))
                 size = min(Decimal(plan["size"]), held)
-                if size > 0:
-                    self._new_mix({"symbol": symbol, "side": "sell" if long else "buy", "orderType": "market",
-                                   "size": _s(size), "reduceOnly": "YES", "clientOid": f"plan-{plan['orderId']}"})  # fmt: skip
+                if size > 0:  # the venue's own market order, at the market (a gap goes past the trigger)
+                    order = self._new_mix({"symbol": symbol, "side": "sell" if long else "buy", "orderType": "market",
+                                           "size": _s(size), "reduceOnly": "YES",
+                                           "clientOid": f"plan-{plan['orderId']}"})  # fmt: skip
+                    plan["executeOrderId"] = order["orderId"]
 
     def complete(self, client_oid: str) -> None:
         """Fill the rest of a partially filled order (the venue found the other half)."""
@@ -578,6 +581,23 @@ class FakeBitget:
             return self.error("40019", "Parameter planType cannot be empty")
         rows = [dict(p) for p in self.plans if p["planStatus"] == "live" and q.get("symbol") in (None, p["symbol"])
                 and q["planType"] == "profit_loss"]  # fmt: skip
+        return self.envelope({"entrustedList": rows or None, "endId": rows[-1]["orderId"] if rows else None})
+
+    def plan_history(self, q: dict) -> web.Response:
+        """Get-History-Trigger-Order: planType and productType required, orderId or clientOid, newest first."""
+        if q.get("planType") not in ("normal_plan", "track_plan", "profit_loss"):
+            return self.error("40019", "Parameter planType cannot be empty")
+        if not q.get("productType"):
+            return self.error("40019", "Parameter productType cannot be empty")
+        if not q.get("orderId") and not q.get("clientOid"):
+            return self.error("40019", "Parameter orderId or clientOid cannot be empty")
+        rows = [
+            dict(p, executeOrderId=p.get("executeOrderId", ""))
+            for p in reversed(self.plans)
+            if p["planStatus"] != "live"
+            and q.get("symbol") in (None, p["symbol"])
+            and (p["orderId"] == q.get("orderId") if q.get("orderId") else p["clientOid"] == q.get("clientOid"))
+        ]
         return self.envelope({"entrustedList": rows or None, "endId": rows[-1]["orderId"] if rows else None})
 
     def cancel_plan(self, body: dict) -> web.Response:

@@ -574,7 +574,8 @@ class FakeTinvest:
         rows = [{"stopOrderId": x["stopOrderId"], "lotsRequested": str(x["lots"]), "figi": x["info"]["figi"],
                  "direction": x["direction"], "currency": "rub", "orderType": x["kind"],
                  "stopPrice": self._money(x["stop"]), "instrumentUid": x["info"]["uid"], "ticker": x["ticker"],
-                 "classCode": "TQBR", "status": x["status"]}
+                 "classCode": "TQBR", "status": x["status"], "exchangeOrderId": x.get("exchangeOrderId", ""),
+                 "activationDateTime": x.get("activated", "")}
                 for x in self.stops if x["account"] == body["accountId"] and want in (x["status"],
                                                                                       "STOP_ORDER_STATUS_ALL")]  # fmt: skip
         return self.ok({"stopOrders": rows})
@@ -583,10 +584,11 @@ class FakeTinvest:
         denied = self._account_ok(body)
         if denied is not None:
             return denied
-        x = next((x for x in self.stops if x["stopOrderId"] == body.get("stopOrderId")
-                  and x["status"] == "STOP_ORDER_STATUS_ACTIVE"), None)  # fmt: skip
+        x = next((x for x in self.stops if x["stopOrderId"] == body.get("stopOrderId")), None)
         if x is None:
             return self.error(404, 5, "50006", "stop order not found")
+        if x["status"] != "STOP_ORDER_STATUS_ACTIVE":
+            return self.error(400, 3, "30060", "cancel stop-order error: stop order is not active")
         x["status"] = "STOP_ORDER_STATUS_CANCELED"
         return self.ok({"time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ")})
 
@@ -618,6 +620,7 @@ class FakeTinvest:
                 hit = price <= x["stop"] if sell else price >= x["stop"]
             if hit:
                 x["status"] = "STOP_ORDER_STATUS_EXECUTED"
+                x["activated"] = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 self.seq += 1
                 order = {"requestId": str(uuid.uuid4()), "exchangeId": f"R{700000 + self.seq}", "ticker": ticker,
                          "uid": x["info"]["uid"], "figi": x["info"]["figi"], "lot": x["info"]["lot"],
@@ -627,6 +630,7 @@ class FakeTinvest:
                          "status": "EXECUTION_REPORT_STATUS_NEW", "date": self.clock().isoformat(),
                          "account": x["account"]}  # fmt: skip
                 self.orders[(x["account"], order["requestId"])] = order
+                x["exchangeOrderId"] = order["exchangeId"]  # StopOrder.exchange_order_id (stoporders.proto)
                 self._fill(order, x["lots"], price)
 
     def complete(self, client_id: str) -> None:

@@ -23,6 +23,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -521,6 +522,35 @@ class BitgetBroker:
                                   dec(row.get("size"), D0) or D0, str(row.get("clientOid") or ""),
                                   str(row.get("orderId") or "")))  # fmt: skip
         return out
+
+    async def protection_fill(self, protection: Protection) -> Order | None:
+        """A fired TP/SL plan's own order: plan history (``executeOrderId``), then that order's detail."""
+        if self.spot:
+            return None
+        ref = {"orderId": protection.venue_id} if protection.venue_id else {"clientOid": protection.client_id}
+        data = await self.http.call("GET", "/api/v2/mix/order/orders-plan-history",
+                                    params={"productType": PRODUCT, "planType": "profit_loss",
+                                            "symbol": protection.symbol, **ref},
+                                    what=f"Bitget TP/SL history {protection.client_id}")  # fmt: skip
+        rows = (data or {}).get("entrustedList") or []
+        ours = (protection.client_id, protection.venue_id)
+        plan = next(
+            (r for r in rows if r.get("clientOid") == ours[0] or (ours[1] and r.get("orderId") == ours[1])), None
+        )
+        executed = str((plan or {}).get("executeOrderId") or "")
+        if plan is None or plan.get("planStatus") != "executed" or not executed:
+            return None
+        try:
+            raw = await self.http.call("GET", "/api/v2/mix/order/detail",
+                                       params={"productType": PRODUCT, "symbol": protection.symbol,
+                                               "orderId": executed},
+                                       what=f"Bitget order {executed} of {protection.client_id}")  # fmt: skip
+        except OrderNotFound:
+            return None
+        order = order_from_wire(raw or {}, spot=False) if raw else None
+        if order is None or order.status is not OrderStatus.FILLED or not order.avg_price:
+            return None
+        return replace(order, client_id=protection.client_id)
 
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:
         """Cancel our protections on ``symbol``, then close what AiTrade holds there (never more)."""

@@ -33,6 +33,7 @@ from aitrade.brokers.base import (
     Order,
     OrderAck,
     OrderRequest,
+    OrderStatus,
     Position,
     Protection,
     Side,
@@ -407,7 +408,7 @@ class TinkoffBroker:
                              f"T-Invest cancel {protection.kind} {protection.symbol}", idempotent=False)  # fmt: skip
         except OrderNotFound:
             return  # fired or already cancelled
-        except ReconcileError:
+        except (ReconcileError, SkipError):  # 30060 "cancel stop-order error": a stop that fired is refused so
             if any(x.venue_id == stop_id for x in await self.protections(protection.symbol)):
                 raise
 
@@ -428,6 +429,29 @@ class TinkoffBroker:
                                   Decimal(str(s.get("lotsRequested", "0"))) * lot,
                                   self.inventory.client_for(stop_id) or stop_id, stop_id))  # fmt: skip
         return out
+
+    async def protection_fill(self, protection: Protection) -> Order | None:
+        """A fired stop order's exchange order (``StopOrder.exchangeOrderId``), read by GetOrderState."""
+        stop_id = protection.venue_id or self.inventory.key_for(protection.client_id) or ""
+        if not stop_id:
+            return None
+        service, method = self._stop_method("get")
+        answer = await self._call(service, method, {"accountId": self._account(), "status": "STOP_ORDER_STATUS_ALL"},
+                                  "T-Invest stop orders")  # fmt: skip
+        stop = next((s for s in p3(answer, "stopOrders", []) if p3(s, "stopOrderId", "") == stop_id), None)
+        exchange_id = str(p3(stop or {}, "exchangeOrderId", ""))
+        if stop is None or p3(stop, "status", "") != "STOP_ORDER_STATUS_EXECUTED" or not exchange_id:
+            return None
+        rules = await self.instrument(protection.symbol)
+        body = {"accountId": self._account(), "orderId": exchange_id, "orderIdType": "ORDER_ID_TYPE_EXCHANGE"}
+        try:
+            state = await self._call("OrdersService", "GetOrderState", body, f"T-Invest order {exchange_id}")
+        except OrderNotFound:
+            return None
+        order = await self._priced(order_from_state(state, protection.client_id, protection.symbol, rules))
+        if order.status is not OrderStatus.FILLED or order.avg_price is None:
+            return None
+        return order
 
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:
         """Cancel our stop orders on ``symbol``, then close what AiTrade holds there (never more)."""
