@@ -9,7 +9,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aitrade.brokers.ids import client_id, tinvest_order_id
+from aitrade.brokers.ids import (
+    TINVEST_MARKER,
+    client_id,
+    is_our_tinvest_key,
+    tinvest_legacy_order_id,
+    tinvest_order_id,
+)
 
 BAR = datetime(2024, 1, 1, 4, tzinfo=UTC)
 
@@ -35,4 +41,7 @@ def test_ids_fit_the_venues(strategy: str, symbol: str) -> None:
     cid = client_id(strategy, symbol, BAR, "exit")
     assert len(cid) <= 50 and cid.isascii() and " " not in cid
     key = tinvest_order_id(cid)
-    assert len(key) == 36 and uuid.UUID(key).version == 5 and key == tinvest_order_id(cid)
+    assert len(key) == 36 and uuid.UUID(key).version == 8 and key == tinvest_order_id(cid)
+    assert key.startswith(TINVEST_MARKER) and is_our_tinvest_key(key)
+    assert not is_our_tinvest_key(str(uuid.uuid4())) and not is_our_tinvest_key(tinvest_legacy_order_id(cid))
+    assert not is_our_tinvest_key("R700001") and tinvest_legacy_order_id(cid) != key

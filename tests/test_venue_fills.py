@@ -42,9 +42,10 @@ async def test_tinvest_zero_post_price_is_looked_up_never_booked(tmp_path: Path,
     h = await _harness("tinkoff", tmp_path)
     h.venue.post_price_zero = True  # investAPI issue 372
     h.venue.state_without_average = hide_average  # then only the operations know the price
+    before = len(h.venue.requests)  # (connect read the operations once already, for the ledger rebuild)
     await h.broker.place_order(OrderRequest("SBER", Side.BUY, D(20), cid("z")))
     assert _avg(await h.broker.positions(), "SBER") == D(250)
-    looked = [r["method"] for r in h.venue.requests]
+    looked = [r["method"] for r in h.venue.requests[before:]]
     assert "GetOrderState" in looked
     assert ("GetOperationsByCursor" in looked) is hide_average
 
@@ -98,3 +99,25 @@ async def test_a_fired_protection_is_read_at_the_venues_fill_and_cancelling_it_i
     assert fill.avg_price == gap and fill.filled == h.qty and fill.avg_price != placed.trigger
     await h.broker.cancel_protection(placed)  # already fired (T-Invest answers 30060): nothing left, no error
     assert held(await h.broker.positions(), h.symbol) == 0
+
+
+async def test_tinvest_lost_ledger_is_rebuilt_from_the_operations(tmp_path: Path) -> None:
+    """A filled order no longer listed by GetOrders is ours again after the ledger is lost; the user's is not."""
+    h = await _harness("tinkoff", tmp_path)
+    await h.broker.place_order(OrderRequest("SBER", Side.BUY, D(20), cid("old")))
+    h.venue.place_foreign("SBER", 3)  # the user's 30 shares, bought by hand
+    h.venue.place_foreign("GAZP", 1)
+    lost = h.venue.place_foreign("LKOH", 2)  # the user's too, and too old to read back
+    h.venue.expired_states.add(lost["exchangeId"])
+    await h.broker.close()
+    for f in tmp_path.glob("owned_tinkoff.sqlite*"):
+        f.unlink()  # the ownership ledger is lost
+    fresh = h.make()
+    await fresh.connect()
+    assert "GetOperationsByCursor" in [r["method"] for r in h.venue.requests]
+    positions = await fresh.positions()
+    assert [(p.symbol, p.quantity) for p in positions] == [("SBER", D(20))]
+    assert positions[0].avg_price == D(250)
+    assert "1 executed orders no longer readable" in fresh.inventory.sync_note()
+    report = await fresh.close_position("SBER", cid("close"))
+    assert report is not None and h.venue.holdings["SBER"]["qty"] == 30  # the user's shares stay

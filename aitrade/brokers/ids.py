@@ -5,7 +5,13 @@ bar time, leg). Re-deciding the same bar after a restart yields the same id,
 so the ledger and the venues can refuse a second order. Ids start with
 :data:`aitrade.brokers.base.CLIENT_ID_PREFIX` (close-all touches nothing else)
 and fit Bitget's 50-character clientOid limit. T-Invest wants a UUID as its
-idempotency key: :func:`tinvest_order_id` derives one from the client id.
+idempotency key: :func:`tinvest_order_id` derives one from the client id, a
+UUIDv8 (RFC 9562, vendor-defined) whose first 32 bits are AiTrade's marker, so
+an order of ours is recognisable at the venue by its request id alone (as a
+Bitget order is by its clientOid prefix): a lost ledger is rebuilt from the
+account's operations. Keys sent before the marker existed were UUIDv5
+(:func:`tinvest_legacy_order_id`); lookups try them too, so an order of an older
+version is never sent twice.
 """
 
 from __future__ import annotations
@@ -37,6 +43,28 @@ def client_id(strategy: str, symbol: str, bar: datetime, leg: str, attempt: int 
     return f"{CLIENT_ID_PREFIX}-{sym}-{leg}-{digest}"
 
 
+#: the first 32 bits of every T-Invest key AiTrade derives ("aitr")
+TINVEST_MARKER = "61697472"
+
+
 def tinvest_order_id(client: str) -> str:
-    """The T-Invest ``orderId`` (a UUID, 36 characters) of one of our client ids, always the same."""
+    """The T-Invest ``orderId`` (a UUIDv8, 36 characters) of one of our client ids, always the same."""
+    raw = bytearray(hashlib.sha256(NAMESPACE.bytes + client.encode()).digest()[:16])
+    raw[0:4] = bytes.fromhex(TINVEST_MARKER)
+    raw[6] = (raw[6] & 0x0F) | 0x80  # version 8
+    raw[8] = (raw[8] & 0x3F) | 0x80  # the RFC 4122/9562 variant
+    return str(uuid.UUID(bytes=bytes(raw)))
+
+
+def tinvest_legacy_order_id(client: str) -> str:
+    """The UUIDv5 key versions before the marker derived (looked up, never sent for a new order)."""
     return str(uuid.uuid5(NAMESPACE, client))
+
+
+def is_our_tinvest_key(key: str) -> bool:
+    """Whether a T-Invest request id is one AiTrade derived (marker and version 8)."""
+    try:
+        parsed = uuid.UUID(key)
+    except ValueError:
+        return False
+    return parsed.hex.startswith(TINVEST_MARKER) and parsed.version == 8

@@ -211,6 +211,11 @@ class OwnedInventory:
         with self._tx():
             self._write("INSERT OR REPLACE INTO meta VALUES ('synced', ?)", (how,))
 
+    def sync_note(self) -> str:
+        """How the ledger was last built or rebuilt from the venue ("" if never)."""
+        rows = self._rows("SELECT value FROM meta WHERE name = 'synced'")
+        return str(rows[0][0]) if rows else ""
+
     # --- positions -------------------------------------------------------------------------------
     def position(self, symbol: str) -> tuple[Decimal, Decimal]:
         row = self._rows("SELECT qty, avg FROM positions WHERE symbol = ?", (symbol,))

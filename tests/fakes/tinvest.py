@@ -88,6 +88,7 @@ class FakeTinvest:
         self.state_without_average = False  # GetOrderState answers neither averagePositionPrice nor stages
         self.operations: list[dict[str, Any]] = []  # OperationItem of every fill, newest last
         self.operations_hidden = False  # operations not yet listed (the venue's report lags)
+        self.expired_states: set[str] = set()  # exchange ids GetOrderState no longer returns (old orders)
         self.token = token
         self.echo_headers = False
         self.listed = pd.Timestamp(listed)
@@ -359,7 +360,7 @@ class FakeTinvest:
                 "executedCommission": self._money(order["fee"]), "aciValue": self._money(Decimal(0)),
                 "figi": order["figi"], "direction": order["direction"],
                 "initialSecurityPrice": self._money(order["price"]), "orderType": order["orderType"], "message": "",
-                "instrumentUid": order["uid"], "ticker": order["ticker"], "classCode": "TQBR",
+                "instrumentUid": order["uid"],
                 "responseMetadata": {"trackingId": uuid.uuid4().hex, "serverTime": self.clock().isoformat()},
             }  # fmt: skip
         hide = self.state_without_average
@@ -374,7 +375,7 @@ class FakeTinvest:
             "initialCommission": self._money(order["price"] * order["lotsRequested"] * lot * Decimal("0.0005")),
             "executedCommission": self._money(order["fee"]), "figi": order["figi"], "direction": order["direction"],
             "initialSecurityPrice": self._money(order["price"]), "orderType": order["orderType"],
-            "instrumentUid": order["uid"], "ticker": order["ticker"], "classCode": "TQBR", "currency": "rub",
+            "instrumentUid": order["uid"], "currency": "rub",
             "orderDate": order["date"], "stages": [] if hide else list(order.get("stages", [])),
             "serviceCommission": self._money(Decimal(0)),
         }  # fmt: skip
@@ -441,9 +442,24 @@ class FakeTinvest:
         if denied is not None:
             return denied
         order = self._find(body)
-        if order is None:
+        if order is None or order["exchangeId"] in self.expired_states:
             return self.error(404, 5, "50005", "order not found")
         return self.ok(self._state(order))
+
+    def place_foreign(self, ticker: str, lots: int, direction: str = "ORDER_DIRECTION_BUY", *,
+                      key: str | None = None) -> dict[str, Any]:  # fmt: skip
+        """An order the user placed by hand (or an older AiTrade with ``key``): filled at the market now."""
+        info = next(i for (t, _), i in INSTRUMENTS.items() if t == ticker)
+        self.seq += 1
+        order = {"requestId": key or str(uuid.uuid4()), "exchangeId": f"R{700000 + self.seq}", "ticker": ticker,
+                 "uid": info["uid"], "figi": info["figi"], "lot": info["lot"], "direction": direction,
+                 "orderType": "ORDER_TYPE_MARKET", "lotsRequested": lots, "lotsExecuted": 0,
+                 "price": self.price(ticker), "avg": Decimal(0), "fee": Decimal(0),
+                 "status": "EXECUTION_REPORT_STATUS_NEW", "date": self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+                 "account": self.accounts[0]}  # fmt: skip
+        self.orders[(order["account"], order["requestId"])] = order
+        self._fill(order, lots, self.price(ticker))
+        return order
 
     def OrdersService_GetOrders(self, body: dict[str, Any]) -> web.Response:
         denied = self._account_ok(body)
@@ -492,9 +508,9 @@ class FakeTinvest:
                 "quantityLots": decimal_to_quotation(h["qty"] / info["lot"]),
                 "averagePositionPrice": self._money(h["avg"]), "currentPrice": self._money(last),
                 "expectedYield": decimal_to_quotation((last - h["avg"]) * h["qty"]), "instrumentUid": info["uid"],
-                "positionUid": info["uid"], "ticker": ticker, "classCode": "TQBR", "blocked": False,
+                "positionUid": info["uid"], "blocked": False,
             })  # fmt: skip
-        positions.append({"figi": "RUB000UTSTOM", "instrumentType": "currency", "ticker": "RUB000UTSTOM",
+        positions.append({"figi": "RUB000UTSTOM", "instrumentType": "currency",
                           "quantity": decimal_to_quotation(self.cash), "currentPrice": self._money(Decimal(1)),
                           "averagePositionPrice": self._money(Decimal(1))})  # fmt: skip
         return self.ok({
@@ -573,8 +589,8 @@ class FakeTinvest:
         want = body.get("status") or "STOP_ORDER_STATUS_ACTIVE"
         rows = [{"stopOrderId": x["stopOrderId"], "lotsRequested": str(x["lots"]), "figi": x["info"]["figi"],
                  "direction": x["direction"], "currency": "rub", "orderType": x["kind"],
-                 "stopPrice": self._money(x["stop"]), "instrumentUid": x["info"]["uid"], "ticker": x["ticker"],
-                 "classCode": "TQBR", "status": x["status"], "exchangeOrderId": x.get("exchangeOrderId", ""),
+                 "stopPrice": self._money(x["stop"]), "instrumentUid": x["info"]["uid"],
+                 "status": x["status"], "exchangeOrderId": x.get("exchangeOrderId", ""),
                  "activationDateTime": x.get("activated", "")}
                 for x in self.stops if x["account"] == body["accountId"] and want in (x["status"],
                                                                                       "STOP_ORDER_STATUS_ALL")]  # fmt: skip

@@ -38,9 +38,10 @@ from aitrade.brokers.base import (
     Protection,
     Side,
 )
-from aitrade.brokers.ids import tinvest_order_id
+from aitrade.brokers.ids import is_our_tinvest_key, tinvest_legacy_order_id, tinvest_order_id
 from aitrade.brokers.inventory import NettingGuard, OwnedInventory
 from aitrade.brokers.reconcile import send_once
+from aitrade.brokers.tinkoff import history
 from aitrade.brokers.tinkoff.http import TinvestRest
 from aitrade.brokers.tinkoff.instruments import TinvestInstruments
 from aitrade.brokers.tinkoff.translate import (
@@ -85,6 +86,7 @@ class TinkoffBroker:
         account_id: str = "",
         name: str = "tinkoff",
         candles: CandleFn | None = None,
+        rebuild_days: int = 90,
     ) -> None:
         self.rest = rest
         self.instruments = instruments
@@ -97,6 +99,7 @@ class TinkoffBroker:
         self._facts: dict[str, dict[str, Any]] = {}
         self._candles = candles  # the market-data source the factory gives it (data layer), if any
         self.guard = NettingGuard(self._venue_positions, inventory)
+        self.rebuild_days = int(rebuild_days)  # how far back a lost ledger is rebuilt from the operations
 
     async def _call(self, service: str, method: str, body: dict[str, Any], what: str, *,
                     idempotent: bool = True) -> dict[str, Any]:  # fmt: skip
@@ -110,32 +113,56 @@ class TinkoffBroker:
         await self.inventory.open_for_trading(f"{self.name} {env} {self.account_id}", self.rebuild)
 
     async def rebuild(self) -> int:
-        """Count the fills of our orders T-Invest still lists as active; returns how many were imported.
+        """Rebuild ownership from the venue: our active orders, then our executed orders in the account's operations.
 
-        T-Invest refuses a second PostOrder with the same ``orderId`` (our
-        client id's UUID) on its own, so a lost ledger cannot double an order;
-        what it loses is ownership of older fills, which GetOrders no longer
-        shows (OperationsService history is not read here).
+        An order is ours when its request id carries AiTrade's marker
+        (:func:`aitrade.brokers.ids.is_our_tinvest_key`). Active orders come
+        from GetOrders; older fills from ``OperationsService/GetOperationsByCursor``
+        over ``rebuild_days``, each operation's order (its ``id`` is the
+        exchange order id) read with GetOrderState for its request id. An
+        operation whose order T-Invest no longer returns cannot be proven ours
+        and is left to the user (counted and logged). Returns the orders imported.
         """
-        answer = await self._call("OrdersService", "GetOrders", {"accountId": self._account()}, "T-Invest orders")
+        active = await self._call("OrdersService", "GetOrders", {"accountId": self._account()}, "T-Invest orders")
         imported = 0
-        by_uid = {uid: sym for sym, uid in self._uid.items()}
-        for state in answer.get("orders", []) or []:
-            key = str(state.get("orderRequestId") or "")
-            known = self.inventory.client_for(key)
-            if not key or known:
-                continue
-            sym = by_uid.get(str(state.get("instrumentUid", ""))) or str(state.get("ticker") or "")
-            if not sym:
-                continue
-            rules = await self.instrument(sym)
-            cid = f"{CLIENT_ID_PREFIX}-tinvest-{key}"
-            order = order_from_state(state, cid, sym, rules)
-            if self.inventory.claim(cid, sym, order.side, order.quantity, key=key):
-                imported += 1
-                self.inventory.apply(cid, order.filled, order.avg_price, final=order.status.final)
-        self.inventory.mark_synced(f"T-Invest active orders imported: {imported}")
+        for state in p3(active, "orders", []):
+            imported += await self._import(state)
+        found, unresolved = await history.executed_orders(self, days=self.rebuild_days)
+        for state in found:
+            imported += await self._import(state)
+        note = f"T-Invest rebuilt from active orders and {self.rebuild_days} days of operations: {imported} orders"
+        if unresolved:
+            note += f"; {unresolved} executed orders no longer readable (not claimed)"
+            log.warning("%s", note)
+        self.inventory.mark_synced(note)
         return imported
+
+    async def _import(self, state: dict[str, Any]) -> int:
+        """Claim one order state of ours the ledger does not know, and count its fills; 1 if imported."""
+        key = str(p3(state, "orderRequestId", ""))
+        if not is_our_tinvest_key(key) or self.inventory.client_for(key):
+            return 0
+        sym = await self._symbol_of(state)
+        if not sym:
+            return 0
+        rules = await self.instrument(sym)
+        cid = f"{CLIENT_ID_PREFIX}-tinvest-{key}"
+        order = await self._priced(order_from_state(state, cid, sym, rules))
+        if not self.inventory.claim(cid, sym, order.side, order.quantity, key=key):
+            return 0
+        self.inventory.apply(cid, order.filled, order.avg_price, final=order.status.final)
+        return 1
+
+    async def _symbol_of(self, message: dict[str, Any]) -> str | None:
+        """Our ticker of a message's ``instrumentUid`` (order states, stop orders and operations carry no ticker)."""
+        uid = str(p3(message, "instrumentUid", ""))
+        by_uid = {u: sym for sym, u in self._uid.items()}
+        if uid in by_uid:
+            return by_uid[uid]
+        ticker = await self.instruments.ticker_of_uid(uid) if uid else None
+        if ticker:
+            await self._inst(ticker)
+        return ticker
 
     async def _pick_account(self) -> None:
         """The configured account (checked) or the first open one with full access."""
@@ -237,34 +264,37 @@ class TinkoffBroker:
 
     # --- orders ------------------------------------------------------------------------------
     def _client_of(self, state: dict[str, Any]) -> str:
-        key = str(state.get("orderRequestId") or "")
-        return self.inventory.client_for(key) or key or str(state.get("orderId", ""))
+        key = str(p3(state, "orderRequestId", ""))
+        return self.inventory.client_for(key) or key or str(p3(state, "orderId", ""))
+
+    def _request_keys(self, client_id: str) -> list[str]:
+        """The request ids an order of ours may carry: the one recorded at its claim, the derived one, the legacy."""
+        keys = (self.inventory.key_for(client_id), tinvest_order_id(client_id), tinvest_legacy_order_id(client_id))
+        return list(dict.fromkeys(k for k in keys if k))
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
         answer = await self._call("OrdersService", "GetOrders", {"accountId": self._account()}, "T-Invest orders")
-        by_uid = {uid: sym for sym, uid in self._uid.items()}
         out = []
-        for state in answer.get("orders", []) or []:
-            sym = by_uid.get(str(state.get("instrumentUid", ""))) or str(state.get("ticker") or "")
-            if symbol is not None and sym != symbol:
+        for state in p3(answer, "orders", []):
+            sym = await self._symbol_of(state)
+            if not sym or (symbol is not None and sym != symbol):
                 continue
-            rules = await self.instrument(sym) if sym else None
-            if rules is None:
-                continue
-            out.append(order_from_state(state, self._client_of(state), sym, rules))
+            out.append(order_from_state(state, self._client_of(state), sym, await self.instrument(sym)))
         return out
 
     async def get_order(self, symbol: str, client_id: str) -> Order | None:
+        """GetOrderState by our request id (each key it may carry), fills priced and counted once."""
         rules = await self.instrument(symbol)
-        body = {"accountId": self._account(), "orderId": tinvest_order_id(client_id),
-                "orderIdType": "ORDER_ID_TYPE_REQUEST"}  # fmt: skip
-        try:
-            state = await self._call("OrdersService", "GetOrderState", body, f"T-Invest order {client_id}")
-        except OrderNotFound:
-            return None
-        order = await self._priced(order_from_state(state, client_id, symbol, rules))
-        self.inventory.apply(client_id, order.filled, order.avg_price, final=order.status.final)
-        return order
+        for key in self._request_keys(client_id):
+            body = {"accountId": self._account(), "orderId": key, "orderIdType": "ORDER_ID_TYPE_REQUEST"}
+            try:
+                state = await self._call("OrdersService", "GetOrderState", body, f"T-Invest order {client_id}")
+            except OrderNotFound:
+                continue
+            order = await self._priced(order_from_state(state, client_id, symbol, rules))
+            self.inventory.apply(client_id, order.filled, order.avg_price, final=order.status.final)
+            return order
+        return None
 
     async def _priced(self, order: Order) -> Order:
         """``order`` with its fill price from the account's operations when the order message did not define it.
@@ -324,8 +354,8 @@ class TinkoffBroker:
                             f"{held}")  # fmt: skip
         if not req.reduce_only:
             await self.guard.check(req, self._refresh_pending, venue="T-Invest")
-        key = tinvest_order_id(req.client_id)
-        body = post_order_body(req, rules, self._account(), self._uid[req.symbol])
+        key = self.inventory.key_for(req.client_id) or tinvest_order_id(req.client_id)  # a known order keeps its key
+        body = post_order_body(req, rules, self._account(), self._uid[req.symbol], key)
         if after < 0 or held < 0:
             body["confirmMarginTrade"] = True  # a short is an uncovered position (30240 otherwise)
         what = f"T-Invest {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
@@ -347,17 +377,22 @@ class TinkoffBroker:
                                known=known, what=what, key="request id")  # fmt: skip
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
+        """CancelOrder by our request id; an order of an older key is found first and cancelled by its exchange id."""
         self.inventory.require_owner(self.name)
-        body = {"accountId": self._account(), "orderId": tinvest_order_id(client_id),
+        body = {"accountId": self._account(), "orderId": self._request_keys(client_id)[0],
                 "orderIdType": "ORDER_ID_TYPE_REQUEST"}  # fmt: skip
+        what = f"T-Invest cancel {client_id} {symbol}"
         try:
-            await self._call("OrdersService", "CancelOrder", body, f"T-Invest cancel {client_id} {symbol}",
-                             idempotent=False)  # fmt: skip
+            await self._call("OrdersService", "CancelOrder", body, what, idempotent=False)
         except (OrderNotFound, SkipError, ReconcileError):
             order = await self.get_order(symbol, client_id)
             if order is None:
-                raise OrderNotFound(f"T-Invest cancel {client_id} {symbol}: no such order") from None
-            if not order.status.final:
+                raise OrderNotFound(f"{what}: no such order") from None
+            if not order.status.final and order.venue_order_id:
+                by_exchange = {"accountId": self._account(), "orderId": order.venue_order_id,
+                               "orderIdType": "ORDER_ID_TYPE_EXCHANGE"}  # fmt: skip
+                await self._call("OrdersService", "CancelOrder", by_exchange, what, idempotent=False)
+            elif not order.status.final:
                 raise
         await self.get_order(symbol, client_id)
 
@@ -419,7 +454,7 @@ class TinkoffBroker:
         by_uid = {uid: sym for sym, uid in self._uid.items()}
         out = []
         for s in answer.get("stopOrders", []) or []:
-            sym = by_uid.get(str(s.get("instrumentUid", ""))) or str(s.get("ticker") or "")
+            sym = by_uid.get(str(p3(s, "instrumentUid", ""))) or await self._symbol_of(s) or ""
             kind = STOP_KIND.get(str(s.get("orderType")))
             if kind is None or (symbol is not None and sym != symbol):
                 continue

@@ -84,6 +84,23 @@ class TinvestInstruments:
         self._store(key, entry)
         return entry
 
+    async def ticker_of_uid(self, uid: str) -> str | None:
+        """Our ticker of an instrument uid (order states carry the uid, not the ticker); ``None`` if unknown."""
+        for entry in self._load().values():
+            if isinstance(entry, dict) and uid and uid in (entry.get("uid"), entry.get("figi")):
+                return str(entry.get("ticker") or "") or None
+        try:
+            answer = await self.rest.call("InstrumentsService", "GetInstrumentBy",
+                                          {"idType": "INSTRUMENT_ID_TYPE_UID", "id": uid},
+                                          what=f"T-Invest instrument {uid}")  # fmt: skip
+        except UnknownSymbolError:
+            return None
+        ticker = str((answer.get("instrument") or {}).get("ticker") or "")
+        if not ticker:
+            return None
+        await self.resolve(ticker)
+        return ticker.upper()
+
     async def _find(self, ticker: str, what: str) -> dict[str, Any]:
         answer = await self.rest.call("InstrumentsService", "FindInstrument", {"query": ticker}, what=what)
         found = [i for i in answer.get("instruments", []) or [] if str(i.get("ticker", "")).upper() == ticker]

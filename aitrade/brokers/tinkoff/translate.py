@@ -64,15 +64,17 @@ def lots(quantity: Decimal, rules: InstrumentRules) -> int:
     return int(n)
 
 
-def post_order_body(req: OrderRequest, rules: InstrumentRules, account_id: str, instrument_id: str) -> dict[str, Any]:
-    """The ``OrdersService/PostOrder`` body of a normalised request."""
+def post_order_body(
+    req: OrderRequest, rules: InstrumentRules, account_id: str, instrument_id: str, key: str | None = None
+) -> dict[str, Any]:
+    """The ``OrdersService/PostOrder`` body of a normalised request (``key``: its idempotency key, else derived)."""
     body: dict[str, Any] = {
         "instrumentId": instrument_id,
         "quantity": str(lots(req.quantity, rules)),
         "direction": DIRECTION[req.side],
         "accountId": account_id,
         "orderType": ORDER_TYPE[req.order_type],
-        "orderId": tinvest_order_id(req.client_id),
+        "orderId": key or tinvest_order_id(req.client_id),
     }
     if req.order_type is OrderType.LIMIT:
         assert req.price is not None
