@@ -27,7 +27,7 @@ def features_arg(text: str) -> tuple[str, ...]:
 
 
 def interval_arg(text: str) -> str:
-    from aitrade.data.intervals import parse_interval  # noqa: PLC0415
+    from aitrade.intervals import parse_interval  # noqa: PLC0415
 
     try:
         return parse_interval(text)

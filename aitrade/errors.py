@@ -58,6 +58,11 @@ class AuthError(HaltError):
     """The venue refused our credentials."""
 
 
+class InvalidRequest(HaltError):
+    """AiTrade built a request the venue's contract forbids (a market order with a price, a price off the tick);
+    nothing was sent."""
+
+
 class VenueProtocolError(HaltError):
     """A venue answered with something its protocol does not allow (an unknown side or status): stop, never guess."""
 

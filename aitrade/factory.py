@@ -18,18 +18,20 @@ from typing import Any
 
 import aiohttp
 
-from aitrade.brokers.bitget.broker import BitgetBroker
+from aitrade.brokers.bitget.broker import bitget_broker
+from aitrade.brokers.bitget.candles import BitgetCandles
 from aitrade.brokers.bitget.http import BitgetHttp
+from aitrade.brokers.bitget.quotes import BitgetQuotes
 from aitrade.brokers.inventory import OwnedInventory
-from aitrade.brokers.quotes import QUOTE_SERVICES, BitgetQuotes, PaperPrices, TinvestQuotes
+from aitrade.brokers.quotes import PaperPrices
 from aitrade.brokers.simulated import SimulatedBroker
 from aitrade.brokers.tinkoff.broker import TinkoffBroker
+from aitrade.brokers.tinkoff.candles import TinvestCandles
 from aitrade.brokers.tinkoff.http import TinvestRest
 from aitrade.brokers.tinkoff.instruments import TinvestInstruments
+from aitrade.brokers.tinkoff.quotes import QUOTE_SERVICES, TinvestQuotes
 from aitrade.config import Settings
 from aitrade.costs import costs_for
-from aitrade.data.sources.bitget import BitgetCandles
-from aitrade.data.sources.tinvest import TinvestCandles
 from aitrade.errors import ConfigError
 from aitrade.universe import profile_for
 
@@ -87,7 +89,7 @@ def build_brokers(
                                      read_only=read_only)  # fmt: skip
                 bitget_candles = BitgetCandles(session, settings.bitget_base_url, market=settings.bitget_market,
                                                retry=http.retry).fetch  # fmt: skip
-                out[venue] = BitgetBroker(
+                out[venue] = bitget_broker(
                     http, inv, market=settings.bitget_market, margin_mode=settings.bitget_margin_mode,
                     leverage=settings.bitget_leverage, candles=bitget_candles,
                 )  # fmt: skip

@@ -44,3 +44,18 @@ def test_the_router_only_routes() -> None:
 
 def test_cli_choices_match_the_library() -> None:
     assert set(PRESETS) == set(REAL_PRESETS) and set(FITNESSES) == set(REAL_FITNESSES)
+
+
+def test_data_reaches_the_venues_through_their_candle_clients_only() -> None:
+    """``data/`` imports a venue's candle client, never its wire modules (seam, signer, translation, broker)."""
+    wire = ("http", "auth", "translate", "broker", "spot", "futures", "requests", "endpoints", "errors")
+    for path in (PACKAGE / "data").rglob("*.py"):
+        bad = sorted(m for m in _imports(path) if m.startswith("aitrade.brokers") and m.rsplit(".", 1)[-1] in wire)
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"
+
+
+def test_bitget_markets_are_classes_not_branches() -> None:
+    """Spot and futures are two classes over one base: no market flag is tested inside a broker."""
+    for name in ("broker.py", "spot.py", "futures.py"):
+        text = (PACKAGE / "brokers" / "bitget" / name).read_text()
+        assert "self.spot" not in text and 'self.market == "spot"' not in text.replace("'", '"'), name

@@ -7,6 +7,7 @@ import time
 import aiohttp
 import pytest
 
+from aitrade.brokers.bitget import endpoints as ep
 from aitrade.brokers.bitget.http import BitgetHttp, translate
 from aitrade.errors import AuthError, DuplicateOrder, HaltError, OrderNotFound, ReconcileError, SkipError
 from aitrade.net.retry import RetryPolicy
@@ -26,9 +27,9 @@ def client(session, fake, **kw) -> BitgetHttp:
 async def test_signed_get_and_post(bitget: FakeBitget) -> None:
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget)
-        assets = await http.call("GET", "/api/v2/spot/account/assets", params={"coin": "USDT"}, what="assets")
+        assets = await http.call(ep.SPOT_ASSETS, params={"coin": "USDT"}, what="assets")
         assert assets[0]["coin"] == "USDT"
-        ack = await http.call("POST", "/api/v2/mix/order/place-order", body=ORDER, what="place", idempotent=False)
+        ack = await http.call(ep.MIX_PLACE, body=ORDER, what="place")
         assert ack["clientOid"] == ORDER["clientOid"]
 
 
@@ -37,23 +38,23 @@ async def test_signed_get_and_post(bitget: FakeBitget) -> None:
 async def test_credentials_and_environment_errors_halt_without_retry(bitget: FakeBitget, kw, code: str) -> None:
     async with aiohttp.ClientSession() as s:
         with pytest.raises(AuthError, match=code):
-            await client(s, bitget, **kw).call("GET", "/api/v2/spot/account/assets", what="assets")
+            await client(s, bitget, **kw).call(ep.SPOT_ASSETS, what="assets")
     assert len(bitget.requests) == 1
 
 
 async def test_clock_drift_is_resynced_with_server_time(bitget: FakeBitget) -> None:
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget, clock=lambda: time.time() - 120)  # our clock is two minutes slow
-        await http.call("GET", "/api/v2/spot/account/assets", what="assets")
+        await http.call(ep.SPOT_ASSETS, what="assets")
         assert abs(http.offset_ms - 120_000) < 5_000
 
 
 async def test_duplicate_client_id_never_makes_a_second_order(bitget: FakeBitget) -> None:
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget)
-        await http.call("POST", "/api/v2/mix/order/place-order", body=ORDER, what="place", idempotent=False)
+        await http.call(ep.MIX_PLACE, body=ORDER, what="place")
         with pytest.raises(DuplicateOrder, match="40786"):
-            await http.call("POST", "/api/v2/mix/order/place-order", body=ORDER, what="place", idempotent=False)
+            await http.call(ep.MIX_PLACE, body=ORDER, what="place")
     assert len(bitget.orders) == 1
 
 
@@ -63,8 +64,8 @@ async def test_timeout_after_send_becomes_reconcile_and_the_lookup_resolves_it(b
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget, timeout_s=0.3)
         with pytest.raises(ReconcileError, match="look it up"):
-            await http.call("POST", "/api/v2/mix/order/place-order", body=ORDER, what="place", idempotent=False)
-        found = await http.call("GET", "/api/v2/mix/order/detail", what="detail",
+            await http.call(ep.MIX_PLACE, body=ORDER, what="place")
+        found = await http.call(ep.MIX_DETAIL, what="detail",
                                 params={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "clientOid": ORDER["clientOid"]})  # fmt: skip
         assert found["clientOid"] == ORDER["clientOid"] and found["state"] == "filled"
     assert len(bitget.orders) == 1  # nothing was re-sent
@@ -74,21 +75,21 @@ async def test_429_is_retried_and_5xx_on_a_post_is_reconcile(bitget: FakeBitget)
     bitget.faults.add("429", path="/api/v2/mix/order/place-order")
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget)
-        await http.call("POST", "/api/v2/mix/order/place-order", body=ORDER, what="place", idempotent=False)
+        await http.call(ep.MIX_PLACE, body=ORDER, what="place")
         bitget.faults.add("500", path="/api/v2/mix/order/place-order")
         with pytest.raises(ReconcileError):
-            await http.call("POST", "/api/v2/mix/order/place-order", body={**ORDER, "clientOid": "at-2"},
-                            what="place", idempotent=False)  # fmt: skip
+            await http.call(ep.MIX_PLACE, body={**ORDER, "clientOid": "at-2"},
+                            what="place")  # fmt: skip
 
 
 async def test_skip_and_not_found(bitget: FakeBitget) -> None:
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget)
         with pytest.raises(SkipError, match="43012"):
-            await http.call("POST", "/api/v2/mix/order/place-order", body={**ORDER, "size": "1000", "clientOid": "at-3"},
-                            what="place", idempotent=False)  # fmt: skip
+            await http.call(ep.MIX_PLACE, body={**ORDER, "size": "1000", "clientOid": "at-3"},
+                            what="place")  # fmt: skip
         with pytest.raises(OrderNotFound, match="40109"):
-            await http.call("GET", "/api/v2/mix/order/detail", what="detail",
+            await http.call(ep.MIX_DETAIL, what="detail",
                             params={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "clientOid": "nope"})  # fmt: skip
 
 

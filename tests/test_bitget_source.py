@@ -6,10 +6,10 @@ import aiohttp
 import pandas as pd
 import pytest
 
+from aitrade.brokers.bitget.candles import FUTURES_GRANULARITY, BitgetCandles, _frame
 from aitrade.config import load_settings
 from aitrade.data import fetch_bars, load_bars_async
 from aitrade.data.cache import BarCache
-from aitrade.data.sources.bitget import FUTURES_GRANULARITY, BitgetCandles, _frame
 from aitrade.errors import DataError, SourceUnavailable, UnknownSymbolError
 from aitrade.net.retry import RetryPolicy
 from tests.fakes.bitget import MIX, FakeBitget

@@ -18,16 +18,16 @@ import aiohttp
 import pytest
 
 from aitrade.brokers.base import Broker, InstrumentRules, OrderRequest, OrderStatus, OrderType, Protection, Side
-from aitrade.brokers.bitget.broker import BitgetBroker
+from aitrade.brokers.bitget.broker import BitgetBroker, bitget_broker
+from aitrade.brokers.bitget.candles import BitgetCandles
 from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.inventory import OwnedInventory
 from aitrade.brokers.simulated import SimulatedBroker
 from aitrade.brokers.tinkoff.broker import TinkoffBroker
+from aitrade.brokers.tinkoff.candles import TinvestCandles
 from aitrade.brokers.tinkoff.http import TinvestRest
 from aitrade.brokers.tinkoff.instruments import TinvestInstruments
 from aitrade.costs import CostModel
-from aitrade.data.sources.bitget import BitgetCandles
-from aitrade.data.sources.tinvest import TinvestCandles
 from aitrade.errors import AuthError, OrderNotFound, ReconcileError, SkipError
 from aitrade.net.retry import RetryPolicy
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
@@ -145,7 +145,7 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
         def make() -> BitgetBroker:
             http = BitgetHttp(session, fake.url, kw.get("key", KEY), SECRET, PASSPHRASE, retry=FAST, timeout_s=0.4)
             candles = BitgetCandles(session, fake.url, market=market, retry=FAST).fetch
-            return BitgetBroker(http, OwnedInventory(inv_path), market=market, receive_window_ms=600,
+            return bitget_broker(http, OwnedInventory(inv_path), market=market, receive_window_ms=600,
                                 settle_margin_ms=150, candles=candles)  # fmt: skip
 
         odd, tiny = (D("0.50049"), D("0.0004")) if market == "futures" else (D("0.50049"), D("0.001"))

@@ -11,9 +11,10 @@ import pytest
 
 from aitrade.brokers.base import OrderRequest, OrderType, Protection, Side
 from aitrade.brokers.bitget.broker import BitgetBroker
-from aitrade.brokers.quotes import TinvestQuotes
+from aitrade.brokers.bitget.endpoints import MIX_PLACE
 from aitrade.brokers.simulated import SimulatedBroker
 from aitrade.brokers.tinkoff.broker import TinkoffBroker
+from aitrade.brokers.tinkoff.quotes import TinvestQuotes
 from aitrade.config import load_settings
 from aitrade.errors import ConfigError, HaltError, SkipError, UnknownSymbolError, UserError
 from aitrade.router import Router, route
@@ -109,7 +110,7 @@ async def test_live_router_aggregates_and_close_all_touches_only_ours(
     async with aiohttp.ClientSession() as s, Router(settings, s, symbols=SYMBOLS) as router:
         # the user's own resting order, placed by hand (not our prefix)
         user = router.brokers["bitget"]
-        await user.http.call("POST", "/api/v2/mix/order/place-order", what="a manual order", idempotent=False,
+        await user.http.call(MIX_PLACE, what="a manual order",
                              body={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed",
                                    "marginCoin": "USDT", "size": "0.1", "side": "buy", "orderType": "limit",
                                    "price": "50.0", "clientOid": "manual-1"})  # fmt: skip

@@ -24,7 +24,7 @@ import aiohttp
 import pytest
 
 from aitrade.brokers.base import OrderRequest, Side
-from aitrade.brokers.bitget.broker import BitgetBroker
+from aitrade.brokers.bitget.broker import BitgetBroker, bitget_broker
 from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.inventory import OwnedInventory
 from aitrade.errors import HaltError, LedgerBusy, LockHeld, SkipError
@@ -129,7 +129,7 @@ def test_the_account_lock_names_its_holder(tmp_path: Path) -> None:
 # --- Bitget spot cannot double ------------------------------------------------------------------
 async def _spot(tmp_path: Path, fake: FakeBitget, session: aiohttp.ClientSession, **kw) -> BitgetBroker:
     http = BitgetHttp(session, fake.url, KEY, SECRET, PASSPHRASE, retry=FAST, timeout_s=0.4)
-    broker = BitgetBroker(http, OwnedInventory(tmp_path / "owned_spot.sqlite"), market="spot",
+    broker = bitget_broker(http, OwnedInventory(tmp_path / "owned_spot.sqlite"), market="spot",
                           receive_window_ms=600, settle_margin_ms=150, **kw)  # fmt: skip
     await broker.connect()
     return broker

@@ -10,11 +10,11 @@ import aiohttp
 import pandas as pd
 import pytest
 
+from aitrade.brokers.tinkoff.candles import TinvestCandles
 from aitrade.brokers.tinkoff.http import TinvestRest
 from aitrade.brokers.tinkoff.instruments import TinvestInstruments
 from aitrade.config import load_settings
 from aitrade.data import fetch_bars
-from aitrade.data.sources.tinvest import TinvestCandles
 from aitrade.errors import AuthError, SourceUnavailable, UnknownSymbolError
 from aitrade.net.retry import RetryPolicy
 from tests.fakes.common import price_at

@@ -44,7 +44,7 @@ def live_choice(settings: Settings) -> tuple[bool, str]:
 # --- research parameters -------------------------------------------------------------------------------------
 def check_research(form: dict[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """A research form's values as notebook parameters, and a message per bad field (empty when all good)."""
-    from aitrade.data.intervals import parse_interval  # noqa: PLC0415
+    from aitrade.intervals import parse_interval  # noqa: PLC0415
 
     out: dict[str, Any] = {}
     errors: dict[str, str] = {}

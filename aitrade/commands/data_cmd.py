@@ -94,7 +94,7 @@ def fetch_argv(*, source: str, symbols: str, interval: str, start: str | None = 
                market: str = "spot", refresh: bool = False) -> list[str]:  # fmt: skip
     """``aitrade data fetch`` options from the DATA FACTORY form, checked before a job starts."""
     from aitrade.cliargs import SOURCES  # noqa: PLC0415
-    from aitrade.data.intervals import parse_interval  # noqa: PLC0415
+    from aitrade.intervals import parse_interval  # noqa: PLC0415
 
     if source not in SOURCES or source == "csv":
         raise UserError(f"fetch source must be one of {', '.join(s for s in SOURCES if s != 'csv')}, got {source!r}")

@@ -148,7 +148,7 @@ def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | 
                 path: str | None, start: str | None, end: str | None, speed: float) -> tuple[Any, str]:  # fmt: skip
     """Bars from a data source with live inference by the promoted bundle."""
     from aitrade.data import load_bars  # noqa: PLC0415
-    from aitrade.data.intervals import interval_delta  # noqa: PLC0415
+    from aitrade.intervals import interval_delta  # noqa: PLC0415
     from aitrade.runner.replay import ModelReplay, _utc  # noqa: PLC0415
 
     model, production = _promoted(settings, symbols, interval)

@@ -3,7 +3,6 @@
 from aitrade.data.asof import asof_join
 from aitrade.data.cache import BarCache
 from aitrade.data.calendars import Calendar, calendar_for
-from aitrade.data.intervals import INTERVALS, interval_delta, parse_interval
 from aitrade.data.loader import SOURCES, FetchResult, fetch_bars, load_bars, load_bars_async, parse_time
 from aitrade.data.schema import (
     BAR_COLUMNS,
@@ -16,6 +15,7 @@ from aitrade.data.schema import (
 )
 from aitrade.data.sources.sample import load_sample, sample_inventory, sample_symbols
 from aitrade.data.synthetic import synthetic_bars
+from aitrade.intervals import INTERVALS, interval_delta, parse_interval
 
 __all__ = [
     "BAR_COLUMNS",

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from aitrade.data.intervals import interval_delta
+from aitrade.intervals import interval_delta
 
 
 def asof_join(

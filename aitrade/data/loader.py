@@ -24,19 +24,17 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from aitrade.asyncutil import run_sync
-from aitrade.brokers.tinkoff.http import TinvestRest
-from aitrade.brokers.tinkoff.instruments import TinvestInstruments
+from aitrade.brokers.bitget.candles import BitgetCandles, cache_name_for
+from aitrade.brokers.tinkoff.candles import TinvestCandles
 from aitrade.config import Settings, load_settings
 from aitrade.data.cache import BarCache, missing_ranges
 from aitrade.data.calendars import Calendar, calendar_for
-from aitrade.data.intervals import interval_delta, parse_interval
 from aitrade.data.schema import QualityReport, check_bars, normalize_bars, repair_bars, validate_bars
-from aitrade.data.sources.bitget import BitgetCandles, cache_name_for
 from aitrade.data.sources.csvfiles import csv_symbols, read_csv_bars
 from aitrade.data.sources.sample import load_sample, sample_calendar, sample_symbols
-from aitrade.data.sources.tinvest import TinvestCandles
 from aitrade.data.synthetic import DEFAULT_SEED
 from aitrade.errors import DataError, RetryableError, SourceUnavailable, UnknownSymbolError, UserError
+from aitrade.intervals import interval_delta, parse_interval
 from aitrade.net.retry import RetryPolicy
 from aitrade.universe import CRYPTO_UNIVERSE, EQUITY_UNIVERSE
 
@@ -137,10 +135,8 @@ def _network(
 ) -> BitgetCandles | TinvestCandles:
     if source == "bitget":
         return BitgetCandles(session, settings.bitget_base_url, market=market, retry=retry, timeout_s=timeout_s)
-    rest = TinvestRest(
-        session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(), retry=retry, timeout_s=timeout_s
-    )
-    return TinvestCandles(rest, TinvestInstruments(rest, settings.instruments_path))
+    return TinvestCandles.connect(session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(),
+                                  settings.instruments_path, retry=retry, timeout_s=timeout_s)  # fmt: skip
 
 
 def _window(interval: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:

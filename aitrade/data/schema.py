@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from aitrade.data.calendars import Calendar, calendar_for
-from aitrade.data.intervals import interval_delta, parse_interval
 from aitrade.errors import DataError
+from aitrade.intervals import interval_delta, parse_interval
 
 BAR_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close", "volume")
 PRICE_COLUMNS: tuple[str, ...] = ("open", "high", "low", "close")

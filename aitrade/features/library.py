@@ -11,10 +11,10 @@ import numpy as np
 import pandas as pd
 
 from aitrade.data.asof import asof_join
-from aitrade.data.intervals import interval_delta
 from aitrade.features import fused as f
 from aitrade.features import kernels as k
 from aitrade.features.registry import FeatureContext, feature_group
+from aitrade.intervals import interval_delta
 
 ATR_N = 14
 LEVEL_K, LEVEL_MEMORY, LEVEL_LOOKBACK = 10, 15, 100

@@ -19,8 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from aitrade.data.intervals import interval_delta
 from aitrade.errors import AiTradeError
+from aitrade.intervals import interval_delta
 from aitrade.runner.replay import BarSignal
 
 log = logging.getLogger(__name__)

@@ -13,10 +13,10 @@ import pandas as pd
 
 from aitrade.config import Settings
 from aitrade.data import load_bars
-from aitrade.data.intervals import interval_delta, parse_interval
 from aitrade.data.sources.sample import sample_intervals, sample_symbols
 from aitrade.errors import AiTradeError, UserError
 from aitrade.features import FEATURE_SET_VERSION
+from aitrade.intervals import interval_delta, parse_interval
 from aitrade.runs import git_commit, new_run_dir, run_scope
 from aitrade.signals.artifact import write_signals
 from aitrade.signals.engine import MODES, SignalParams, run_engine

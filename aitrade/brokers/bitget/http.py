@@ -21,7 +21,9 @@ from typing import Any
 
 import aiohttp
 
+from aitrade.brokers.bitget import endpoints
 from aitrade.brokers.bitget.auth import body_text, query_string, signed_headers
+from aitrade.brokers.bitget.endpoints import Endpoint
 from aitrade.errors import (
     AuthError,
     DataError,
@@ -36,7 +38,6 @@ from aitrade.errors import (
     UnknownSymbolError,
 )
 from aitrade.net.http import request_json, retry_after_s
-from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async
 
 AUTH_CODES = frozenset({"40001", "40002", "40003", "40006", "40009", "40010", "40011", "40012", "40014", "40018",
@@ -47,25 +48,6 @@ NOT_FOUND_CODES = frozenset({"40109", "40768", "43001", "43025", "43020", "22001
 BUSY_CODES = frozenset({"40015", "40200", "40604"})
 STALE_TS_CODES = frozenset({"40004", "40005", "40008"})
 BAD_SYMBOL_CODES = frozenset({"40034", "40309", "43000"})
-#: documented frequency limits per endpoint (calls per second, per UID or per IP for public data)
-ENDPOINT_LIMITS = {
-    "/api/v2/mix/order/place-order": 10, "/api/v2/mix/order/cancel-order": 10, "/api/v2/mix/order/detail": 10,
-    "/api/v2/mix/order/orders-pending": 10, "/api/v2/mix/order/orders-history": 10, "/api/v2/mix/order/fills": 10,
-    "/api/v2/mix/order/place-tpsl-order": 10, "/api/v2/mix/order/cancel-plan-order": 10,
-    "/api/v2/mix/order/orders-plan-pending": 10, "/api/v2/mix/order/orders-plan-history": 10,
-    "/api/v2/mix/account/accounts": 10, "/api/v2/mix/position/all-position": 5, "/api/v2/mix/account/set-leverage": 5,
-    "/api/v2/mix/order/close-positions": 1, "/api/v2/mix/order/cancel-all-orders": 1,
-    "/api/v2/spot/trade/place-order": 10, "/api/v2/spot/trade/cancel-order": 10, "/api/v2/spot/trade/orderInfo": 20,
-    "/api/v2/spot/trade/unfilled-orders": 20, "/api/v2/spot/trade/history-orders": 20, "/api/v2/spot/trade/fills": 10,
-    "/api/v2/spot/account/assets": 10,
-}  # fmt: skip
-#: public market data: 20 calls a second per IP and endpoint
-DEFAULT_LIMIT = 20
-
-
-def limiter() -> RateLimiter:
-    """One-second windows at the documented counts."""
-    return RateLimiter({p: Window(n, 1.0) for p, n in ENDPOINT_LIMITS.items()}, Window(DEFAULT_LIMIT, 1.0))
 
 
 def translate(status: int, body: Any, what: str, headers: dict[str, str], *, trading: bool = True) -> Exception:
@@ -132,7 +114,7 @@ class BitgetHttp:
         self.timeout_s = timeout_s
         self.clock = clock
         self.offset_ms = 0
-        self.limiter = limiter()
+        self.limiter = endpoints.limiter()
         self.requests = 0
 
     def now_ms(self) -> int:
@@ -140,23 +122,25 @@ class BitgetHttp:
 
     async def sync_time(self) -> None:
         """Align our timestamps with the server's clock (no demo header on this path)."""
-        resp = await request_json(self.session, "GET", self.base_url + "/api/v2/public/time", what="Bitget time",
+        resp = await request_json(self.session, "GET", self.base_url + endpoints.SERVER_TIME.path, what="Bitget time",
                                   timeout_s=self.timeout_s)  # fmt: skip
         if resp.status == 200 and isinstance(resp.body, dict) and resp.body.get("code") == "00000":
             self.offset_ms = int(resp.body["data"]["serverTime"]) - int(self.clock() * 1000)
 
     async def call(
         self,
-        method: str,
-        path: str,
+        endpoint: Endpoint,
         *,
         params: dict[str, Any] | None = None,
         body: dict[str, Any] | None = None,
         what: str,
-        idempotent: bool = True,
-        public: bool = False,
     ) -> Any:
-        """One signed (or ``public``, unsigned) request; returns ``data`` of the envelope or raises a typed error."""
+        """One request to ``endpoint`` (signed unless public); returns ``data`` of the envelope or a typed error.
+
+        A POST changes state: sent without an answer (or answered 5xx) it raises
+        :class:`ReconcileError`, and the caller looks it up before anything is re-sent.
+        """
+        method, path, idempotent, public = endpoint.method, endpoint.path, endpoint.idempotent, not endpoint.signed
         query = query_string(params)
         text = body_text(body)
         synced = False

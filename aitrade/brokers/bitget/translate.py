@@ -124,3 +124,13 @@ def order_from_wire(o: dict[str, Any], *, spot: bool) -> Order:
         else None, status=status, filled=filled, avg_price=avg if avg else None, fee=fee,
         updated=_time(o.get("uTime") or o.get("cTime")),
     )  # fmt: skip
+
+
+def spot_order(o: dict[str, Any]) -> Order:
+    """A spot orderInfo / unfilled / history row (a market buy's ``size`` is the quote amount)."""
+    return order_from_wire(o, spot=True)
+
+
+def futures_order(o: dict[str, Any]) -> Order:
+    """A futures detail / pending / history row."""
+    return order_from_wire(o, spot=False)

@@ -489,12 +489,21 @@ class TinkoffBroker:
         return order
 
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:
-        """Cancel our stop orders on ``symbol``, then close what AiTrade holds there (never more)."""
+        """Close what AiTrade holds in ``symbol`` (never more); our stop orders go only once it is gone.
+
+        T-Invest stop orders are not tied to a position: one left behind a
+        close could later open a position of its own, so they are cancelled
+        after the close; a close the venue refuses raises and leaves them
+        protecting the position.
+        """
         held = next((p.quantity for p in await self.positions() if p.symbol == symbol), D0)
-        for p in await self.protections(symbol):
-            if p.client_id.startswith(CLIENT_ID_PREFIX):
-                await self.cancel_protection(p)
+        ack = None
+        if held != 0:
+            side = Side.SELL if held > 0 else Side.BUY
+            ack = await self.place_order(OrderRequest(symbol, side, abs(held), client_id, reduce_only=True))
+            held = next((p.quantity for p in await self.positions() if p.symbol == symbol), D0)
         if held == 0:
-            return None
-        side = Side.SELL if held > 0 else Side.BUY
-        return await self.place_order(OrderRequest(symbol, side, abs(held), client_id, reduce_only=True))
+            for p in await self.protections(symbol):
+                if p.client_id.startswith(CLIENT_ID_PREFIX):
+                    await self.cancel_protection(p)
+        return ack

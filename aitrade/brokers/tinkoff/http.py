@@ -34,6 +34,10 @@ DEFAULT_LIMIT = Window(50, 60.0)
 OVERALL_LIMIT = Window(50, 1.0)
 
 
+#: what a market-data client may call (quotes, candles): never an order service
+QUOTE_SERVICES = frozenset({"MarketDataService", "InstrumentsService"})
+
+
 def limit_key(service: str, method: str) -> str:
     """The window a call counts against: its method's own where the table names one, else its service's."""
     key = f"{service}/{method}"
@@ -100,3 +104,15 @@ class TinvestRest:
             raise err
 
         return await retry_async(once, self.retry, what=what)
+
+
+def market_data_rest(
+    session: aiohttp.ClientSession,
+    base_url: str,
+    token: str,
+    *,
+    retry: RetryPolicy | None = None,
+    timeout_s: float = 20.0,
+) -> TinvestRest:
+    """A client that can reach market data and instruments only: anything else halts before it is sent."""
+    return TinvestRest(session, base_url, token, retry=retry, timeout_s=timeout_s, allowed_services=QUOTE_SERVICES)

@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from aitrade.brokers.bitget.http import translate
-from aitrade.data.intervals import interval_ms, parse_interval
 from aitrade.errors import DataError
+from aitrade.intervals import interval_ms, parse_interval
 from aitrade.net.http import request_json
 from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async

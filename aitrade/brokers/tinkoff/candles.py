@@ -12,16 +12,19 @@ from __future__ import annotations
 
 from datetime import timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import aiohttp
 import numpy as np
 import pandas as pd
 
-from aitrade.brokers.tinkoff.http import TinvestRest
+from aitrade.brokers.tinkoff.http import TinvestRest, market_data_rest
 from aitrade.brokers.tinkoff.instruments import TinvestInstruments
-from aitrade.data.intervals import parse_interval
 from aitrade.errors import DataError
+from aitrade.intervals import parse_interval
 from aitrade.money import quotation_to_decimal
+from aitrade.net.retry import RetryPolicy
 
 #: interval -> (enum, maximum span of one request, maximum candles per answer)
 CANDLE_INTERVALS: dict[str, tuple[str, timedelta, int]] = {
@@ -50,6 +53,21 @@ class TinvestCandles:
     def __init__(self, rest: TinvestRest, instruments: TinvestInstruments) -> None:
         self.rest = rest
         self.instruments = instruments
+
+    @classmethod
+    def connect(
+        cls,
+        session: aiohttp.ClientSession,
+        base_url: str,
+        token: str,
+        instruments_path: Path,
+        *,
+        retry: RetryPolicy | None = None,
+        timeout_s: float = 20.0,
+    ) -> TinvestCandles:
+        """A downloader on its own market-data-only client (it can never reach an order service)."""
+        rest = market_data_rest(session, base_url, token, retry=retry, timeout_s=timeout_s)
+        return cls(rest, TinvestInstruments(rest, instruments_path))
 
     async def fetch(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         """Complete exchange candles opening in ``[start, end)``, oldest first."""
