@@ -51,6 +51,7 @@ async def bitget() -> AsyncIterator[FakeBitget]:
     fake.url = await fake.start()  # type: ignore[attr-defined]
     yield fake
     await fake.stop()
+    assert not fake.refused, f"AiTrade sent requests the Bitget v2 pages do not allow: {fake.refused}"
 
 
 @pytest.fixture
@@ -59,3 +60,4 @@ async def tinvest() -> AsyncIterator[FakeTinvest]:
     fake.url = await fake.start()  # type: ignore[attr-defined]
     yield fake
     await fake.stop()
+    assert not fake.refused, f"AiTrade sent requests the T-Invest .proto files do not allow: {fake.refused}"

@@ -94,3 +94,30 @@ def test_a_futures_detail_row_reads_state_and_canceled() -> None:
            "orderType": "limit", "cTime": "1690196141868", "uTime": "1690196141869"}  # fmt: skip
     order = futures_order(row)
     assert order.status is OrderStatus.CANCELLED and order.filled == D("0.2") and order.fee == D("0.0012")
+
+
+def test_the_fake_venues_refuse_what_the_documents_refuse() -> None:
+    """The fakes are as strict as the pages and protos: a fake that accepts anything proves nothing."""
+    from tests.fakes.bitget_contract import violation as bitget_violation  # noqa: PLC0415
+    from tests.fakes.tinvest_contract import violation as tinvest_violation  # noqa: PLC0415
+
+    place = {"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed", "marginCoin": "USDT",
+             "size": "0.5", "side": "buy", "orderType": "market", "clientOid": "at-1", "reduceOnly": "NO"}  # fmt: skip
+    path = "/api/v2/mix/order/place-order"
+    assert bitget_violation("POST", path, place) is None
+    assert bitget_violation("POST", path, {**place, "size": 0.5})[0] == "40020"  # a number, not a string
+    assert bitget_violation("POST", path, {**place, "side": "long"})[0] == "40020"
+    assert bitget_violation("POST", path, {**place, "reduceonly": "NO"})[0] == "40020"  # a misspelt name
+    assert bitget_violation("POST", path, {**place, "orderType": "limit"})[0] == "40019"  # a limit without price
+    del place["marginCoin"]
+    assert bitget_violation("POST", path, place)[0] == "40019"
+    assert bitget_violation("GET", "/api/v2/spot/trade/orderInfo", {})[0] == "40019"
+    post = {"instrumentId": "uid", "quantity": "2", "direction": "ORDER_DIRECTION_BUY", "accountId": "1",
+            "orderType": "ORDER_TYPE_LIMIT", "orderId": "61697472-0000-8000-8000-000000000000",
+            "price": {"units": "250", "nano": 500000000}}  # fmt: skip
+    assert tinvest_violation("OrdersService", "PostOrder", post) is None
+    assert tinvest_violation("OrdersService", "PostOrder", {**post, "quantity": 2})  # int64 is a JSON string
+    assert tinvest_violation("OrdersService", "PostOrder", {**post, "price": {"units": "-1", "nano": 5}})
+    assert tinvest_violation("OrdersService", "PostOrder", {**post, "direction": "BUY"})
+    assert tinvest_violation("OrdersService", "PostOrder", {**post, "order_id": "x"})  # an unknown field
+    assert tinvest_violation("OperationsService", "GetOperationsByCursor", {"accountId": "1", "from": "2024-01-01"})

@@ -124,8 +124,10 @@ _OPEN: list[Any] = []
 @pytest.fixture(autouse=True)
 async def _cleanup() -> AsyncIterator[None]:
     yield
+    refused = [r for x in _OPEN for r in getattr(x, "refused", [])]
     while _OPEN:
         await _OPEN.pop().close() if isinstance(_OPEN[-1], aiohttp.ClientSession) else await _OPEN.pop().stop()
+    assert not refused, f"AiTrade sent requests the venue's documents do not allow: {refused}"
 
 
 async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:

@@ -31,6 +31,7 @@ async def tinvest(request: pytest.FixtureRequest) -> AsyncIterator[FakeTinvest]:
     fake.url = await fake.start()  # type: ignore[attr-defined]
     yield fake
     await fake.stop()
+    assert not fake.refused, fake.refused
 
 
 def make(session, fake, home, token: str = TOKEN, timeout_s: float = 20.0, retry: RetryPolicy = FAST) -> TinvestCandles:

@@ -26,6 +26,7 @@ from typing import Any
 from aiohttp import web
 
 from aitrade.brokers.bitget.auth import prehash, sign
+from tests.fakes.bitget_contract import violation
 from tests.fakes.common import Bucket, FaultPlan, Server, apply_transport_fault, price_at
 
 KEY, SECRET, PASSPHRASE = "bg-key", "bg-secret", "bg-passphrase"
@@ -70,6 +71,7 @@ class FakeBitget:
         self.listed_ms = listed_ms  # 2023-01-01: no bars before
         self.faults = FaultPlan()
         self.requests: list[dict[str, Any]] = []
+        self.refused: list[tuple[str, str]] = []  # requests that broke their page (path, why)
         self.buckets: dict[str, Bucket] = {}
         self.rate_limit = 20.0
         self.limited = 0  # 429s sent because a bucket was empty
@@ -188,6 +190,10 @@ class FakeBitget:
             if denied is not None:
                 return denied
             args = dict(request.query) if request.method == "GET" else json.loads(text or "{}")
+            bad = violation(request.method, request.path, args)  # as the v2 pages define the request
+            if bad is not None:
+                self.refused.append((request.path, bad[1]))
+                return self.error(*bad)
             answer = handler(args)
             late = request.method == "POST" and ("place" in request.path or "cancel" in request.path)
             fault = self.faults.take(request.path, frozenset({"after", "after500"})) if late else None
@@ -381,6 +387,14 @@ class FakeBitget:
             return self.error("43118", "clientOrderId duplicate")
         price = self.price(symbol)
         size = Decimal(body["size"])
+        spec = SPOT_SYMBOLS[symbol]
+        quote_sized = body["orderType"] == "market" and body["side"] == "buy"
+        places = int(spec["quotePrecision"] if quote_sized else spec["quantityPrecision"])
+        if size != size.quantize(Decimal(1).scaleb(-places)) or (
+            body.get("price") and Decimal(body["price"]) != Decimal(body["price"]).quantize(
+                Decimal(1).scaleb(-int(spec["pricePrecision"])))
+        ):  # fmt: skip
+            return self.error("40808", f"checkBDScale error value={body['size']}/{body.get('price')}")
         if body["orderType"] == "market" and body["side"] == "buy":
             quote = size
             base = (quote / price).quantize(Decimal("0.0001"), rounding=ROUND_DOWN)
@@ -511,6 +525,9 @@ class FakeBitget:
         spec = CONTRACTS[symbol]
         if size % Decimal(spec["sizeMultiplier"]) != 0:
             return self.error("40808", f"checkBDScale error value={body['size']} checkScale={spec['volumePlace']}")
+        tick = Decimal(spec["priceEndStep"]).scaleb(-int(spec["pricePlace"]))
+        if body.get("price") and Decimal(body["price"]) % tick != 0:
+            return self.error("40808", f"checkBDScale error value={body['price']} checkScale={spec['pricePlace']}")
         if size < Decimal(spec["minTradeNum"]):
             return self.error("43006", "The order amount is less than the minimum transaction volume")
         price = Decimal(body["price"]) if body["orderType"] == "limit" else self.price(symbol)

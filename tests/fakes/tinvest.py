@@ -32,6 +32,7 @@ from aiohttp import web
 from aitrade.brokers.ids import tinvest_order_id
 from aitrade.money import decimal_to_quotation, quotation_to_decimal
 from tests.fakes.common import Bucket, FaultPlan, Server, apply_transport_fault, price_at
+from tests.fakes.tinvest_contract import violation
 
 PREFIX = "/rest/tinkoff.public.invest.api.contract.v1."
 INTERVALS = {  # enum -> (seconds, max span days)
@@ -94,6 +95,7 @@ class FakeTinvest:
         self.listed = pd.Timestamp(listed)
         self.faults = FaultPlan()
         self.requests: list[dict[str, Any]] = []
+        self.refused: list[tuple[str, str]] = []  # requests that broke their .proto message (method, why)
         self.buckets: dict[str, Bucket] = {}
         self.rate_per_s = 10.0
         self.hang_s = 5.0
@@ -157,6 +159,10 @@ class FakeTinvest:
         handler = getattr(self, f"{service}_{method}", None)
         if handler is None or (service == "StopOrdersService" and self.sandbox):
             return self.error(501, 12, "", "method is not implemented")
+        bad = violation(service, method, body)  # the request message as the .proto files define it
+        if bad is not None:
+            self.refused.append((f"{service}/{method}", bad[1]))
+            return self.error(400, 3, *bad)
         answer = handler(body)
         if inspect.isawaitable(answer):
             answer = await answer
