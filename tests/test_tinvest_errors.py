@@ -54,16 +54,71 @@ OFFICIAL = [
     90003,
 ]
 HALT = {  # account-level refusals, unimplemented methods and request bugs: every retry fails the same way
-    "30081", "30082", "30022", "35001", "12001", "12002", "30015", "30021", "30025", "30027", "30028", "30036",
-    "30043", "30055", "30093", "30014", "30016", "30017", "30018", "30080", "30100", "50004", "80001",
-}  # fmt: skip
-SKIP = {"30034", "30042", "30049", "30051", "30052", "30053", "30059", "30060", "30068", "30078", "30079", "30092",
-        "30095", "30096", "30097", "30098", "30099", "30101", "30103", "30109", "30227", "30240", "90001", "90002",
-        "90003", "80003"}  # fmt: skip
+    "30081",
+    "30082",
+    "30022",
+    "35001",
+    "12001",
+    "12002",
+    "30015",
+    "30021",
+    "30025",
+    "30027",
+    "30028",
+    "30036",
+    "30043",
+    "30055",
+    "30093",
+    "30014",
+    "30016",
+    "30017",
+    "30018",
+    "30080",
+    "30100",
+    "50004",
+    "80001",
+}
+SKIP = {
+    "30034",
+    "30042",
+    "30049",
+    "30051",
+    "30052",
+    "30053",
+    "30059",
+    "30060",
+    "30068",
+    "30078",
+    "30079",
+    "30092",
+    "30095",
+    "30096",
+    "30097",
+    "30098",
+    "30099",
+    "30101",
+    "30103",
+    "30109",
+    "30227",
+    "30240",
+    "90001",
+    "90002",
+    "90003",
+    "80003",
+}
 RETRY = {"70001", "70002", "70003", "80002", "30058"}
-EXPECTED = {**{c: "halt" for c in HALT}, **{c: "skip" for c in SKIP}, **{c: "retry" for c in RETRY},
-            "30057": "reconcile", "50005": "not_found", "50006": "not_found", "50002": "unknown_instrument",
-            "40002": "halt", "40003": "halt", "40004": "halt"}  # fmt: skip
+EXPECTED = {
+    **{c: "halt" for c in HALT},
+    **{c: "skip" for c in SKIP},
+    **{c: "retry" for c in RETRY},
+    "30057": "reconcile",
+    "50005": "not_found",
+    "50006": "not_found",
+    "50002": "unknown_instrument",
+    "40002": "halt",
+    "40003": "halt",
+    "40004": "halt",
+}
 
 
 def test_the_table_has_every_official_code_and_no_other() -> None:
@@ -85,8 +140,14 @@ def _error(code: str, status: int = 400, grpc: int = 3, *, trading: bool = True)
 def test_every_code_becomes_the_error_its_action_names(code: str) -> None:
     action = table()[code]["action"]
     err = _error(code)
-    expected = {"retry": RetryableError, "reconcile": DuplicateOrder, "skip": SkipError, "not_found": OrderNotFound,
-                "unknown_instrument": HaltError, "halt": HaltError}[action]  # fmt: skip
+    expected = {
+        "retry": RetryableError,
+        "reconcile": DuplicateOrder,
+        "skip": SkipError,
+        "not_found": OrderNotFound,
+        "unknown_instrument": HaltError,
+        "halt": HaltError,
+    }[action]
     assert isinstance(err, expected), (code, type(err))
     assert code in str(err) and "tracking id abc" in str(err)
     if action == "halt":

@@ -35,26 +35,48 @@ LOT10 = rules_from_instrument("SBER", {"lot": 10, "minPriceIncrement": "0.01", "
 
 
 def test_issue_322_order_state_books_the_average_not_the_total() -> None:
-    state = {"orderId": "R1", "executionReportStatus": "EXECUTION_REPORT_STATUS_FILL", "lotsRequested": "30",
-             "lotsExecuted": "30", "executedOrderPrice": money("421232"), "averagePositionPrice": money("14041.07"),
-             "direction": "ORDER_DIRECTION_BUY", "orderType": "ORDER_TYPE_MARKET"}  # fmt: skip
+    state = {
+        "orderId": "R1",
+        "executionReportStatus": "EXECUTION_REPORT_STATUS_FILL",
+        "lotsRequested": "30",
+        "lotsExecuted": "30",
+        "executedOrderPrice": money("421232"),
+        "averagePositionPrice": money("14041.07"),
+        "direction": "ORDER_DIRECTION_BUY",
+        "orderType": "ORDER_TYPE_MARKET",
+    }
     order = order_from_state(state, "at-1", "X", LOT1)
     assert order.avg_price == D("14041.07") and order.filled == 30 and order.status is OrderStatus.FILLED
 
 
 def test_a_20_share_fill_at_250_is_booked_at_250() -> None:
     """The issue's example: 2 lots of 10 at 250; the total 5000 is never a price."""
-    state = {"executionReportStatus": "EXECUTION_REPORT_STATUS_FILL", "lotsRequested": "2", "lotsExecuted": "2",
-             "executedOrderPrice": money("5000"), "averagePositionPrice": money("250"),
-             "direction": "ORDER_DIRECTION_BUY"}  # fmt: skip
+    state = {
+        "executionReportStatus": "EXECUTION_REPORT_STATUS_FILL",
+        "lotsRequested": "2",
+        "lotsExecuted": "2",
+        "executedOrderPrice": money("5000"),
+        "averagePositionPrice": money("250"),
+        "direction": "ORDER_DIRECTION_BUY",
+    }
     assert order_from_state(state, "at-1", "SBER", LOT10).avg_price == 250
 
 
 def test_order_state_price_from_stages_then_one_share_lots_then_unknown() -> None:
-    base = {"executionReportStatus": "EXECUTION_REPORT_STATUS_FILL", "lotsRequested": "3", "lotsExecuted": "3",
-            "direction": "ORDER_DIRECTION_SELL", "executedOrderPrice": money("7530")}  # fmt: skip
-    staged = {**base, "stages": [{"price": money("250"), "quantity": "1", "tradeId": "a"},
-                                 {"price": money("251"), "quantity": "2", "tradeId": "b"}]}  # fmt: skip
+    base = {
+        "executionReportStatus": "EXECUTION_REPORT_STATUS_FILL",
+        "lotsRequested": "3",
+        "lotsExecuted": "3",
+        "direction": "ORDER_DIRECTION_SELL",
+        "executedOrderPrice": money("7530"),
+    }
+    staged = {
+        **base,
+        "stages": [
+            {"price": money("250"), "quantity": "1", "tradeId": "a"},
+            {"price": money("251"), "quantity": "2", "tradeId": "b"},
+        ],
+    }
     assert fill_price(staged, LOT10, source="state") == (D(250) + 2 * D(251)) / 3
     assert fill_price(base, LOT1, source="state") == D(2510)  # lot 1: total / lots is the average either way
     assert fill_price(base, LOT10, source="state") is None  # lot 10: the total alone is not a price
@@ -63,8 +85,13 @@ def test_order_state_price_from_stages_then_one_share_lots_then_unknown() -> Non
 
 
 def test_post_order_response_average_and_its_zero() -> None:
-    post = {"executionReportStatus": "EXECUTION_REPORT_STATUS_FILL", "lotsRequested": "2", "lotsExecuted": "2",
-            "executedOrderPrice": money("250.5"), "direction": "ORDER_DIRECTION_BUY"}  # fmt: skip
+    post = {
+        "executionReportStatus": "EXECUTION_REPORT_STATUS_FILL",
+        "lotsRequested": "2",
+        "lotsExecuted": "2",
+        "executedOrderPrice": money("250.5"),
+        "direction": "ORDER_DIRECTION_BUY",
+    }
     assert order_from_state(post, "at-1", "SBER", LOT10, source="post").avg_price == D("250.5")
     zero = {**post, "executedOrderPrice": money("0")}
     assert order_from_state(zero, "at-1", "SBER", LOT10, source="post").avg_price is None  # issue 372: never 0
@@ -91,10 +118,20 @@ def test_proto3_omitted_defaults_read_as_defaults() -> None:
 
 
 def test_operation_price_is_per_share_and_must_cover_the_fill() -> None:
-    item = {"id": "R1", "type": "OPERATION_TYPE_BUY", "state": "OPERATION_STATE_EXECUTED", "quantity": "20",
-            "quantityDone": "20", "price": money("250"),
-            "tradesInfo": {"trades": [{"num": "1", "quantity": "10", "price": money("249")},
-                                      {"num": "2", "quantity": "10", "price": money("251")}]}}  # fmt: skip
+    item = {
+        "id": "R1",
+        "type": "OPERATION_TYPE_BUY",
+        "state": "OPERATION_STATE_EXECUTED",
+        "quantity": "20",
+        "quantityDone": "20",
+        "price": money("250"),
+        "tradesInfo": {
+            "trades": [
+                {"num": "1", "quantity": "10", "price": money("249")},
+                {"num": "2", "quantity": "10", "price": money("251")},
+            ]
+        },
+    }
     assert operation_price(item, D(20)) == 250
     assert operation_price(item, D(30)) is None
     assert operation_price({"quantityDone": "20", "price": money("250")}, D(20)) == 250

@@ -61,8 +61,11 @@ async def request_json(
     except aiohttp.ClientConnectorError as exc:  # never left this machine
         raise RetryableError(f"{what}: cannot connect ({exc})") from exc
     except (TimeoutError, aiohttp.ClientError) as exc:
-        detail = f"timed out after {timeout_s:g}s" if isinstance(exc, TimeoutError) else (
-            f"connection failed ({exc.__class__.__name__}: {exc})")  # fmt: skip
+        detail = (
+            f"timed out after {timeout_s:g}s"
+            if isinstance(exc, TimeoutError)
+            else (f"connection failed ({exc.__class__.__name__}: {exc})")
+        )
         if idempotent:
             raise RetryableError(f"{what}: {detail}") from exc
         raise ReconcileError(f"{what}: sent, but no answer ({detail}); look it up") from exc

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-PRODUCT_TYPES = frozenset({"USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES", "SUSDT-FUTURES", "SCOIN-FUTURES",
-                           "SUSDC-FUTURES"})  # fmt: skip
+PRODUCT_TYPES = frozenset(
+    {"USDT-FUTURES", "COIN-FUTURES", "USDC-FUTURES", "SUSDT-FUTURES", "SCOIN-FUTURES", "SUSDC-FUTURES"}
+)
 SIDE = frozenset({"buy", "sell"})
 ORDER_TYPE = frozenset({"limit", "market"})
 FORCE = frozenset({"gtc", "post_only", "fok", "ioc"})
@@ -45,10 +46,10 @@ SPECS: dict[tuple[str, str], Spec] = {
     ),
     ("POST", "/api/v2/spot/trade/cancel-order"): Spec(
         _s("symbol"), _s("orderId", "clientOid", "tpslType"), one_of=("orderId", "clientOid")
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/spot/trade/orderInfo"): Spec(
         optional=_s("orderId", "clientOid", "requestTime", "receiveWindow"), one_of=("orderId", "clientOid")
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/spot/trade/unfilled-orders"): Spec(optional=_s("symbol", "orderId", "tpslType") | PAGING),
     ("GET", "/api/v2/spot/trade/history-orders"): Spec(optional=_s("symbol", "orderId", "tpslType") | PAGING),
     ("GET", "/api/v2/spot/account/assets"): Spec(optional=_s("coin", "assetType")),
@@ -76,35 +77,35 @@ SPECS: dict[tuple[str, str], Spec] = {
             "tradeSide": _s("open", "close"),
         },
         _s("size", "price", "presetStopSurplusPrice", "presetStopLossPrice"),
-    ),  # fmt: skip
+    ),
     ("POST", "/api/v2/mix/order/cancel-order"): Spec(
         _s("symbol", "productType"),
         _s("marginCoin", "orderId", "clientOid"),
         {"productType": PRODUCT_TYPES},
         one_of=("orderId", "clientOid"),
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/mix/order/detail"): Spec(
         _s("symbol", "productType"),
         _s("orderId", "clientOid"),
         {"productType": PRODUCT_TYPES},
         one_of=("orderId", "clientOid"),
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/mix/order/orders-pending"): Spec(
         _s("productType"), _s("orderId", "clientOid", "symbol", "status") | PAGING, {"productType": PRODUCT_TYPES}
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/mix/order/orders-history"): Spec(
         _s("productType"), _s("orderId", "clientOid", "symbol", "orderSource") | PAGING, {"productType": PRODUCT_TYPES}
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/mix/position/all-position"): Spec(
         _s("productType", "marginCoin"), enums={"productType": PRODUCT_TYPES}
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/mix/account/accounts"): Spec(_s("productType"), enums={"productType": PRODUCT_TYPES}),
     ("POST", "/api/v2/mix/account/set-leverage"): Spec(
         _s("symbol", "productType", "marginCoin", "leverage"),
         _s("holdSide"),
         {"productType": PRODUCT_TYPES},
         _s("leverage"),
-    ),  # fmt: skip
+    ),
     ("POST", "/api/v2/mix/order/place-tpsl-order"): Spec(
         _s("marginCoin", "productType", "symbol", "planType", "triggerPrice", "holdSide"),
         _s("triggerType", "executePrice", "size", "rangeRate", "clientOid", "stpMode"),
@@ -115,10 +116,10 @@ SPECS: dict[tuple[str, str], Spec] = {
             "holdSide": _s("long", "short", "buy", "sell"),
         },
         _s("triggerPrice", "executePrice", "size", "rangeRate"),
-    ),  # fmt: skip
+    ),
     ("POST", "/api/v2/mix/order/cancel-plan-order"): Spec(
         _s("productType"), _s("orderIdList", "symbol", "marginCoin", "planType"), {"productType": PRODUCT_TYPES}
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/mix/order/orders-plan-pending"): Spec(
         _s("productType", "planType"),
         _s("orderId", "clientOid", "symbol") | PAGING,
@@ -133,7 +134,7 @@ SPECS: dict[tuple[str, str], Spec] = {
             "planStatus": _s("executed", "fail_trigger", "cancelled"),
         },
         one_of=("orderId", "clientOid"),
-    ),  # fmt: skip
+    ),
     ("GET", "/api/v2/mix/market/contracts"): Spec(_s("productType"), _s("symbol"), {"productType": PRODUCT_TYPES}),
     ("GET", "/api/v2/mix/market/ticker"): Spec(_s("symbol", "productType"), enums={"productType": PRODUCT_TYPES}),
 }

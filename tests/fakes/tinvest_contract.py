@@ -17,10 +17,25 @@ ORDER_TYPE = frozenset({"ORDER_TYPE_LIMIT", "ORDER_TYPE_MARKET", "ORDER_TYPE_BES
 ORDER_ID_TYPE = frozenset({"ORDER_ID_TYPE_EXCHANGE", "ORDER_ID_TYPE_REQUEST"})
 PRICE_TYPE = frozenset({"PRICE_TYPE_POINT", "PRICE_TYPE_CURRENCY"})
 TIME_IN_FORCE = frozenset({"TIME_IN_FORCE_DAY", "TIME_IN_FORCE_FILL_AND_KILL", "TIME_IN_FORCE_FILL_OR_KILL"})
-STOP_STATUS = frozenset({"STOP_ORDER_STATUS_ALL", "STOP_ORDER_STATUS_ACTIVE", "STOP_ORDER_STATUS_EXECUTED",
-                         "STOP_ORDER_STATUS_CANCELED", "STOP_ORDER_STATUS_EXPIRED"})  # fmt: skip
-OPERATION_TYPES = frozenset({"OPERATION_TYPE_BUY", "OPERATION_TYPE_SELL", "OPERATION_TYPE_BROKER_FEE",
-                             "OPERATION_TYPE_INPUT", "OPERATION_TYPE_OUTPUT", "OPERATION_TYPE_DIVIDEND"})  # fmt: skip
+STOP_STATUS = frozenset(
+    {
+        "STOP_ORDER_STATUS_ALL",
+        "STOP_ORDER_STATUS_ACTIVE",
+        "STOP_ORDER_STATUS_EXECUTED",
+        "STOP_ORDER_STATUS_CANCELED",
+        "STOP_ORDER_STATUS_EXPIRED",
+    }
+)
+OPERATION_TYPES = frozenset(
+    {
+        "OPERATION_TYPE_BUY",
+        "OPERATION_TYPE_SELL",
+        "OPERATION_TYPE_BROKER_FEE",
+        "OPERATION_TYPE_INPUT",
+        "OPERATION_TYPE_OUTPUT",
+        "OPERATION_TYPE_DIVIDEND",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -43,15 +58,21 @@ def _s(*names: str) -> frozenset[str]:
 POST_STOP = Message(
     _s("quantity", "direction", "accountId", "expirationType", "stopOrderType", "instrumentId", "orderId"),
     _s("figi", "price", "stopPrice", "expireDate", "exchangeOrderType", "takeProfitType", "trailingData", "priceType"),
-    {"direction": _s("STOP_ORDER_DIRECTION_BUY", "STOP_ORDER_DIRECTION_SELL"),
-     "expirationType": _s("STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL", "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE"),
-     "stopOrderType": _s("STOP_ORDER_TYPE_TAKE_PROFIT", "STOP_ORDER_TYPE_STOP_LOSS", "STOP_ORDER_TYPE_STOP_LIMIT"),
-     "exchangeOrderType": _s("EXCHANGE_ORDER_TYPE_MARKET", "EXCHANGE_ORDER_TYPE_LIMIT"),
-     "takeProfitType": _s("TAKE_PROFIT_TYPE_REGULAR", "TAKE_PROFIT_TYPE_TRAILING"), "priceType": PRICE_TYPE},
-    int64=_s("quantity"), quotations=_s("price", "stopPrice"), timestamps=_s("expireDate"),
-)  # fmt: skip
-GET_STOPS = Message(_s("accountId"), _s("status", "from", "to"), {"status": STOP_STATUS},
-                    timestamps=_s("from", "to"))  # fmt: skip
+    {
+        "direction": _s("STOP_ORDER_DIRECTION_BUY", "STOP_ORDER_DIRECTION_SELL"),
+        "expirationType": _s(
+            "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL", "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE"
+        ),
+        "stopOrderType": _s("STOP_ORDER_TYPE_TAKE_PROFIT", "STOP_ORDER_TYPE_STOP_LOSS", "STOP_ORDER_TYPE_STOP_LIMIT"),
+        "exchangeOrderType": _s("EXCHANGE_ORDER_TYPE_MARKET", "EXCHANGE_ORDER_TYPE_LIMIT"),
+        "takeProfitType": _s("TAKE_PROFIT_TYPE_REGULAR", "TAKE_PROFIT_TYPE_TRAILING"),
+        "priceType": PRICE_TYPE,
+    },
+    int64=_s("quantity"),
+    quotations=_s("price", "stopPrice"),
+    timestamps=_s("expireDate"),
+)
+GET_STOPS = Message(_s("accountId"), _s("status", "from", "to"), {"status": STOP_STATUS}, timestamps=_s("from", "to"))
 CANCEL_STOP = Message(_s("accountId", "stopOrderId"))
 
 MESSAGES: dict[str, Message] = {
@@ -66,7 +87,7 @@ MESSAGES: dict[str, Message] = {
                 "ACCOUNT_STATUS_ALL",
             )
         },
-    ),  # fmt: skip
+    ),
     "SandboxService/OpenSandboxAccount": Message(optional=_s("name")),
     "InstrumentsService/GetInstrumentBy": Message(
         _s("idType", "id"),
@@ -79,10 +100,10 @@ MESSAGES: dict[str, Message] = {
                 "INSTRUMENT_ID_TYPE_POSITION_UID",
             )
         },
-    ),  # fmt: skip
+    ),
     "InstrumentsService/FindInstrument": Message(
         _s("query"), _s("instrumentKind", "apiTradeAvailableFlag"), bools=_s("apiTradeAvailableFlag")
-    ),  # fmt: skip
+    ),
     "MarketDataService/GetCandles": Message(
         _s("from", "to", "interval"),
         _s("instrumentId", "figi", "candleSourceType", "limit"),
@@ -93,7 +114,7 @@ MESSAGES: dict[str, Message] = {
     "MarketDataService/GetLastPrices": Message(
         optional=_s("figi", "instrumentId", "lastPriceType", "instrumentStatus"),
         repeated={"instrumentId": None, "figi": None},
-    ),  # fmt: skip
+    ),
     "OrdersService/PostOrder": Message(
         _s("quantity", "direction", "accountId", "orderType", "orderId", "instrumentId"),
         _s("figi", "price", "timeInForce", "priceType", "confirmMarginTrade"),
@@ -101,16 +122,14 @@ MESSAGES: dict[str, Message] = {
         int64=_s("quantity"),
         quotations=_s("price"),
         bools=_s("confirmMarginTrade"),
-    ),  # fmt: skip
+    ),
     "OrdersService/GetOrderState": Message(
         _s("accountId", "orderId"),
         _s("priceType", "orderIdType"),
         {"priceType": PRICE_TYPE, "orderIdType": ORDER_ID_TYPE},
-    ),  # fmt: skip
+    ),
     "OrdersService/GetOrders": Message(_s("accountId"), _s("advancedFilters")),
-    "OrdersService/CancelOrder": Message(
-        _s("accountId", "orderId"), _s("orderIdType"), {"orderIdType": ORDER_ID_TYPE}
-    ),  # fmt: skip
+    "OrdersService/CancelOrder": Message(_s("accountId", "orderId"), _s("orderIdType"), {"orderIdType": ORDER_ID_TYPE}),
     "OperationsService/GetPortfolio": Message(_s("accountId"), _s("currency"), {"currency": _s("RUB", "USD", "EUR")}),
     "OperationsService/GetOperationsByCursor": Message(
         _s("accountId"),
@@ -131,7 +150,7 @@ MESSAGES: dict[str, Message] = {
         timestamps=_s("from", "to"),
         bools=_s("withoutCommissions", "withoutTrades", "withoutOvernights"),
         repeated={"operationTypes": OPERATION_TYPES},
-    ),  # fmt: skip
+    ),
     "StopOrdersService/PostStopOrder": POST_STOP,
     "StopOrdersService/GetStopOrders": GET_STOPS,
     "StopOrdersService/CancelStopOrder": CANCEL_STOP,
@@ -178,10 +197,13 @@ def violation(service: str, method: str, body: dict[str, Any]) -> tuple[str, str
     for name, allowed in spec.enums.items():
         if name in body and body[name] not in allowed:
             return "30102", f"{name}={body[name]!r} is not a value of its enum"
-    checks = ((spec.int64, _int64, "an int64 (a JSON string of digits)"),
-              (spec.quotations, _quotation, "a Quotation"), (spec.timestamps, _timestamp, "an RFC 3339 UTC time"),
-              (spec.bools, lambda v: isinstance(v, bool), "a boolean"),
-              (spec.int32, lambda v: isinstance(v, int) and not isinstance(v, bool), "an int32 (a JSON number)"))  # fmt: skip
+    checks = (
+        (spec.int64, _int64, "an int64 (a JSON string of digits)"),
+        (spec.quotations, _quotation, "a Quotation"),
+        (spec.timestamps, _timestamp, "an RFC 3339 UTC time"),
+        (spec.bools, lambda v: isinstance(v, bool), "a boolean"),
+        (spec.int32, lambda v: isinstance(v, int) and not isinstance(v, bool), "an int32 (a JSON number)"),
+    )
     for names, ok, what in checks:
         for name in names:
             if name in body and not ok(body[name]):

@@ -145,8 +145,10 @@ class BitgetBroker(ABC):
         AiTrade made count as its position again. Returns the orders imported.
         """
         rows = await self._history() + await self._open_rows()
-        ours = sorted((r for r in rows if str(r.get("clientOid") or "").startswith(CLIENT_ID_PREFIX)),
-                      key=lambda r: int(r.get("cTime") or 0))  # fmt: skip
+        ours = sorted(
+            (r for r in rows if str(r.get("clientOid") or "").startswith(CLIENT_ID_PREFIX)),
+            key=lambda r: int(r.get("cTime") or 0),
+        )
         imported = 0
         for raw in ours:
             order = self._parse(raw)
@@ -155,8 +157,9 @@ class BitgetBroker(ABC):
             self._count(raw)
         self.inventory.mark_synced(f"rebuilt from Bitget {self.market} order history: {imported} orders")
         if imported:
-            log.warning("Bitget %s: ownership ledger rebuilt from the venue's history: %d orders of ours", self.market,
-                        imported)  # fmt: skip
+            log.warning(
+                "Bitget %s: ownership ledger rebuilt from the venue's history: %d orders of ours", self.market, imported
+            )
         return imported
 
     async def _history(self, pages: int = 50, symbol: str | None = None) -> list[dict[str, Any]]:
@@ -260,8 +263,10 @@ class BitgetBroker(ABC):
         if request.bracket is not None:
             raise HaltError("Bitget takes no attached protections (capabilities.brackets is false); nothing is sent")
         if not self.inventory.synced:
-            raise HaltError(f"Bitget {self.market}: the ownership ledger has not been rebuilt from the venue yet "
-                            "(connect first); nothing is sent")  # fmt: skip
+            raise HaltError(
+                f"Bitget {self.market}: the ownership ledger has not been rebuilt from the venue yet "
+                "(connect first); nothing is sent"
+            )
         rules = await self.instrument(request.symbol)
         req = await self._normalized(request, rules)
         if not self._closing(req):
@@ -271,8 +276,9 @@ class BitgetBroker(ABC):
         body = wire.wire()
         what = f"Bitget {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
         deadline = stamp + wire.receive_window_ms if wire.receive_window_ms else 0
-        fresh = self.inventory.claim(req.client_id, req.symbol, req.side, req.quantity, reduce=self._closing(req),
-                                     deadline_ms=deadline)  # fmt: skip
+        fresh = self.inventory.claim(
+            req.client_id, req.symbol, req.side, req.quantity, reduce=self._closing(req), deadline_ms=deadline
+        )
 
         async def send() -> OrderAck:
             data = await self.http.call(self.PLACE, body=body, what=what)
@@ -281,10 +287,23 @@ class BitgetBroker(ABC):
 
         return await self._send_once(send, req, body, what, known=not fresh)
 
-    async def _send_once(self, send: Callable[[], Awaitable[OrderAck]], req: OrderRequest, body: dict[str, Any],
-                         what: str, *, known: bool) -> OrderAck:  # fmt: skip
-        return await send_once(send, lambda: self._lookup(req.symbol, req.client_id), client_id=req.client_id,
-                               known=known, what=what, key="clientOid")  # fmt: skip
+    async def _send_once(
+        self,
+        send: Callable[[], Awaitable[OrderAck]],
+        req: OrderRequest,
+        body: dict[str, Any],
+        what: str,
+        *,
+        known: bool,
+    ) -> OrderAck:
+        return await send_once(
+            send,
+            lambda: self._lookup(req.symbol, req.client_id),
+            client_id=req.client_id,
+            known=known,
+            what=what,
+            key="clientOid",
+        )
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         self.inventory.require_owner(self.name)
@@ -315,8 +334,9 @@ class BitgetBroker(ABC):
         rules = await self.instrument(symbol)
         qty = rules.quantity(abs(held))
         if qty < rules.min_qty:
-            log.warning("Bitget %s: AiTrade holds %s, below the minimum order %s; left as dust", symbol, held,
-                        rules.min_qty)  # fmt: skip
+            log.warning(
+                "Bitget %s: AiTrade holds %s, below the minimum order %s; left as dust", symbol, held, rules.min_qty
+            )
             return None
         side = Side.SELL if held > 0 else Side.BUY
         ack = await self.place_order(OrderRequest(symbol, side, qty, client_id, reduce_only=self.CLOSE_REDUCE_ONLY))
@@ -342,13 +362,20 @@ def bitget_broker(
     if market == "spot":
         from aitrade.brokers.bitget.spot import BitgetSpotBroker  # noqa: PLC0415 (the subclasses import this module)
 
-        return BitgetSpotBroker(http, inventory, name=name, candles=candles, receive_window_ms=receive_window_ms,
-                                settle_margin_ms=settle_margin_ms)  # fmt: skip
+        return BitgetSpotBroker(
+            http,
+            inventory,
+            name=name,
+            candles=candles,
+            receive_window_ms=receive_window_ms,
+            settle_margin_ms=settle_margin_ms,
+        )
     if market == "futures":
         from aitrade.brokers.bitget.futures import BitgetFuturesBroker  # noqa: PLC0415
 
-        return BitgetFuturesBroker(http, inventory, name=name, candles=candles, margin_mode=margin_mode,
-                                   leverage=leverage)  # fmt: skip
+        return BitgetFuturesBroker(
+            http, inventory, name=name, candles=candles, margin_mode=margin_mode, leverage=leverage
+        )
     raise ValueError(f"unknown Bitget market {market!r}; allowed: {', '.join(MARKETS)}")
 
 

@@ -31,19 +31,47 @@ from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async
 
 SPOT_GRANULARITY = {
-    "1m": "1min", "3m": "3min", "5m": "5min", "15m": "15min", "30m": "30min",
-    "1h": "1h", "4h": "4h", "6h": "6Hutc", "12h": "12Hutc", "1d": "1Dutc", "1w": "1Wutc",
-}  # fmt: skip
+    "1m": "1min",
+    "3m": "3min",
+    "5m": "5min",
+    "15m": "15min",
+    "30m": "30min",
+    "1h": "1h",
+    "4h": "4h",
+    "6h": "6Hutc",
+    "12h": "12Hutc",
+    "1d": "1Dutc",
+    "1w": "1Wutc",
+}
 #: the futures Get-Candle-Data page lists 1m 3m 5m 15m 30m 1H 4H 6H 12H 1D 3D 1W 1M and the ...utc variants (no 2H)
 FUTURES_GRANULARITY = {
-    "1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "30m": "30m",
-    "1h": "1H", "4h": "4H", "6h": "6Hutc", "12h": "12Hutc", "1d": "1Dutc", "1w": "1Wutc",
-}  # fmt: skip
+    "1m": "1m",
+    "3m": "3m",
+    "5m": "5m",
+    "15m": "15m",
+    "30m": "30m",
+    "1h": "1H",
+    "4h": "4H",
+    "6h": "6Hutc",
+    "12h": "12Hutc",
+    "1d": "1Dutc",
+    "1w": "1Wutc",
+}
 #: How far back the recent endpoint reaches, in days (ccxt's tested values).
 RECENT_LOOKBACK_DAYS = {
-    "1m": 30, "3m": 30, "5m": 30, "15m": 30, "30m": 30, "1h": 60, "2h": 120,
-    "4h": 240, "6h": 360, "12h": 720, "1d": 1440, "1w": 1440,
-}  # fmt: skip
+    "1m": 30,
+    "3m": 30,
+    "5m": 30,
+    "15m": 30,
+    "30m": 30,
+    "1h": 60,
+    "2h": 120,
+    "4h": 240,
+    "6h": 360,
+    "12h": 720,
+    "1d": 1440,
+    "1w": 1440,
+}
 RECENT_LIMIT = 1000
 HISTORY_LIMIT = 200
 FUTURES_MAX_SPAN_MS = 90 * 86_400_000

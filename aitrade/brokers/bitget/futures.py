@@ -70,8 +70,9 @@ class BitgetFuturesBroker(BitgetBroker):
 
     # --- reference data and account -------------------------------------------------------------
     async def _fetch_rules(self, symbol: str) -> InstrumentRules | None:
-        rows = await self.http.call(ep.MIX_CONTRACTS, params={"productType": PRODUCT, "symbol": symbol},
-                                    what=f"Bitget contract {symbol}")  # fmt: skip
+        rows = await self.http.call(
+            ep.MIX_CONTRACTS, params={"productType": PRODUCT, "symbol": symbol}, what=f"Bitget contract {symbol}"
+        )
         row = next((r for r in rows or [] if r.get("symbol") == symbol), None)
         return None if row is None else rules_from_contract(row)
 
@@ -80,8 +81,9 @@ class BitgetFuturesBroker(BitgetBroker):
 
     async def _venue_positions(self) -> dict[str, tuple[Decimal, Decimal | None]]:
         out: dict[str, tuple[Decimal, Decimal | None]] = {}
-        rows = await self.http.call(ep.MIX_POSITIONS, params={"productType": PRODUCT, "marginCoin": MARGIN_COIN},
-                                    what="Bitget positions")  # fmt: skip
+        rows = await self.http.call(
+            ep.MIX_POSITIONS, params={"productType": PRODUCT, "marginCoin": MARGIN_COIN}, what="Bitget positions"
+        )
         for row in rows or []:
             total = dec(row.get("total"), D0) or D0
             signed = total if row.get("holdSide") in ("long", "buy") else -total
@@ -93,9 +95,14 @@ class BitgetFuturesBroker(BitgetBroker):
         rows = await self.http.call(ep.MIX_ACCOUNTS, params={"productType": PRODUCT}, what="Bitget futures account")
         row: dict[str, Any] = next((r for r in rows or [] if str(r.get("marginCoin", "")).upper() == MARGIN_COIN), {})
         equity = dec(row.get("usdtEquity")) or dec(row.get("accountEquity"), D0) or D0
-        return Account(self.name, MARGIN_COIN, equity, dec(row.get("available"), D0) or D0,
-                       dec(row.get("unrealizedPL"), D0) or D0,
-                       {"locked": dec(row.get("locked"), D0) or D0})  # fmt: skip
+        return Account(
+            self.name,
+            MARGIN_COIN,
+            equity,
+            dec(row.get("available"), D0) or D0,
+            dec(row.get("unrealizedPL"), D0) or D0,
+            {"locked": dec(row.get("locked"), D0) or D0},
+        )
 
     # --- orders --------------------------------------------------------------------------------
     async def _open_rows(self, symbol: str | None = None) -> list[dict[str, Any]]:
@@ -105,16 +112,22 @@ class BitgetFuturesBroker(BitgetBroker):
 
     async def _history_page(self, params: dict[str, Any]) -> tuple[list[dict[str, Any]], str]:
         """Get-History-Orders pages by the answer's ``endId``."""
-        data = await self.http.call(ep.MIX_HISTORY, params={"productType": PRODUCT, **params},
-                                    what="Bitget futures order history") or {}  # fmt: skip
+        data = (
+            await self.http.call(
+                ep.MIX_HISTORY, params={"productType": PRODUCT, **params}, what="Bitget futures order history"
+            )
+            or {}
+        )
         rows = list(data.get("entrustedList") or [])
         return rows, str(data.get("endId") or (rows[-1]["orderId"] if rows else ""))
 
     async def get_order(self, symbol: str, client_id: str) -> Order | None:
         try:
-            raw = await self.http.call(ep.MIX_DETAIL, params={"productType": PRODUCT, "symbol": symbol,
-                                                              "clientOid": client_id},
-                                       what=f"Bitget order {client_id}")  # fmt: skip
+            raw = await self.http.call(
+                ep.MIX_DETAIL,
+                params={"productType": PRODUCT, "symbol": symbol, "clientOid": client_id},
+                what=f"Bitget order {client_id}",
+            )
         except OrderNotFound:
             return None
         return self._count(raw) if raw else None
@@ -122,15 +135,30 @@ class BitgetFuturesBroker(BitgetBroker):
     async def _before_send(self, req: OrderRequest) -> None:
         await self.guard.check(req, self._refresh_pending, venue="Bitget futures")
         if req.symbol not in self._levered:
-            await self.http.call(ep.MIX_SET_LEVERAGE,
-                                 body={"symbol": req.symbol, "productType": PRODUCT, "marginCoin": MARGIN_COIN,
-                                       "leverage": str(self.leverage)},
-                                 what=f"Bitget set leverage {req.symbol} x{self.leverage}")  # fmt: skip
+            await self.http.call(
+                ep.MIX_SET_LEVERAGE,
+                body={
+                    "symbol": req.symbol,
+                    "productType": PRODUCT,
+                    "marginCoin": MARGIN_COIN,
+                    "leverage": str(self.leverage),
+                },
+                what=f"Bitget set leverage {req.symbol} x{self.leverage}",
+            )
             self._levered.add(req.symbol)
 
     async def _order_request(self, req: OrderRequest, rules: InstrumentRules, stamp_ms: int) -> PlaceOrder:
-        return PlaceOrder("futures", rules, req.side, req.order_type, req.quantity, req.client_id, req.price,
-                          reduce_only=req.reduce_only, margin_mode=self.margin_mode)  # fmt: skip
+        return PlaceOrder(
+            "futures",
+            rules,
+            req.side,
+            req.order_type,
+            req.quantity,
+            req.client_id,
+            req.price,
+            reduce_only=req.reduce_only,
+            margin_mode=self.margin_mode,
+        )
 
     # --- protections: TP/SL plan orders ----------------------------------------------------------
     async def place_protection(self, protection: Protection) -> Protection:
@@ -145,8 +173,9 @@ class BitgetFuturesBroker(BitgetBroker):
         qty = rules.quantity(min(protection.quantity, abs(held)))
         rules.check(qty, None, what=f"{protection.kind} {protection.symbol}")
         trigger = rules.price(protection.trigger)
-        request = PlaceTpsl(rules, PLAN[protection.kind], trigger, Side.BUY if held > 0 else Side.SELL, qty,
-                            protection.client_id)  # fmt: skip
+        request = PlaceTpsl(
+            rules, PLAN[protection.kind], trigger, Side.BUY if held > 0 else Side.SELL, qty, protection.client_id
+        )
         what = f"Bitget {protection.kind} {protection.symbol} {qty} @ {trigger}"
         try:
             data = await self.http.call(ep.MIX_PLACE_TPSL, body=request.wire(), what=what)
@@ -184,17 +213,25 @@ class BitgetFuturesBroker(BitgetBroker):
             kind = KIND.get(str(row.get("planType")))
             if kind is None or row.get("planStatus", "live") != "live":
                 continue
-            out.append(Protection(row["symbol"], kind, dec(row.get("triggerPrice"), D0) or D0,
-                                  dec(row.get("size"), D0) or D0, str(row.get("clientOid") or ""),
-                                  str(row.get("orderId") or "")))  # fmt: skip
+            out.append(
+                Protection(
+                    row["symbol"],
+                    kind,
+                    dec(row.get("triggerPrice"), D0) or D0,
+                    dec(row.get("size"), D0) or D0,
+                    str(row.get("clientOid") or ""),
+                    str(row.get("orderId") or ""),
+                )
+            )
         return out
 
     async def protection_fill(self, protection: Protection) -> Order | None:
         """A fired TP/SL plan's own order: plan history (``executeOrderId``), then that order's detail."""
         ref = {"orderId": protection.venue_id} if protection.venue_id else {"clientOid": protection.client_id}
         params = {"productType": PRODUCT, "planType": "profit_loss", "symbol": protection.symbol, **ref}
-        data = await self.http.call(ep.MIX_PLAN_HISTORY, params=params,
-                                    what=f"Bitget TP/SL history {protection.client_id}")  # fmt: skip
+        data = await self.http.call(
+            ep.MIX_PLAN_HISTORY, params=params, what=f"Bitget TP/SL history {protection.client_id}"
+        )
         rows = (data or {}).get("entrustedList") or []
         ours = (protection.client_id, protection.venue_id)
         plan = next(
@@ -204,9 +241,11 @@ class BitgetFuturesBroker(BitgetBroker):
         if plan is None or plan.get("planStatus") != "executed" or not executed:
             return None
         try:
-            raw = await self.http.call(ep.MIX_DETAIL, params={"productType": PRODUCT, "symbol": protection.symbol,
-                                                              "orderId": executed},
-                                       what=f"Bitget order {executed} of {protection.client_id}")  # fmt: skip
+            raw = await self.http.call(
+                ep.MIX_DETAIL,
+                params={"productType": PRODUCT, "symbol": protection.symbol, "orderId": executed},
+                what=f"Bitget order {executed} of {protection.client_id}",
+            )
         except OrderNotFound:
             return None
         order = futures_order(raw) if raw else None

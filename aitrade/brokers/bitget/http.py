@@ -40,10 +40,46 @@ from aitrade.errors import (
 from aitrade.net.http import request_json, retry_after_s
 from aitrade.net.retry import RetryPolicy, retry_async
 
-AUTH_CODES = frozenset({"40001", "40002", "40003", "40006", "40009", "40010", "40011", "40012", "40014", "40018",
-                        "40037", "40085", "40099"})  # fmt: skip
-SKIP_CODES = frozenset({"40017", "40019", "40020", "40034", "40308", "40762", "40774", "40808", "40891", "40917",
-                        "41103", "41114", "43006", "43012", "43115", "45110", "45113", "45122", "22002"})  # fmt: skip
+AUTH_CODES = frozenset(
+    {
+        "40001",
+        "40002",
+        "40003",
+        "40006",
+        "40009",
+        "40010",
+        "40011",
+        "40012",
+        "40014",
+        "40018",
+        "40037",
+        "40085",
+        "40099",
+    }
+)
+SKIP_CODES = frozenset(
+    {
+        "40017",
+        "40019",
+        "40020",
+        "40034",
+        "40308",
+        "40762",
+        "40774",
+        "40808",
+        "40891",
+        "40917",
+        "41103",
+        "41114",
+        "43006",
+        "43012",
+        "43115",
+        "45110",
+        "45113",
+        "45122",
+        "22002",
+    }
+)
 NOT_FOUND_CODES = frozenset({"40109", "40768", "43001", "43025", "43020", "22001"})
 BUSY_CODES = frozenset({"40015", "40200", "40604"})
 STALE_TS_CODES = frozenset({"40004", "40005", "40008"})
@@ -122,8 +158,13 @@ class BitgetHttp:
 
     async def sync_time(self) -> None:
         """Align our timestamps with the server's clock (no demo header on this path)."""
-        resp = await request_json(self.session, "GET", self.base_url + endpoints.SERVER_TIME.path, what="Bitget time",
-                                  timeout_s=self.timeout_s)  # fmt: skip
+        resp = await request_json(
+            self.session,
+            "GET",
+            self.base_url + endpoints.SERVER_TIME.path,
+            what="Bitget time",
+            timeout_s=self.timeout_s,
+        )
         if resp.status == 200 and isinstance(resp.body, dict) and resp.body.get("code") == "00000":
             self.offset_ms = int(resp.body["data"]["serverTime"]) - int(self.clock() * 1000)
 
@@ -151,12 +192,21 @@ class BitgetHttp:
             if public:
                 headers = {"paptrading": "1"} if self.demo else {}
             else:
-                headers = signed_headers(self._key, self._secret, self._passphrase, self.now_ms(), method, path,
-                                         query, text, demo=self.demo)  # fmt: skip
+                headers = signed_headers(
+                    self._key, self._secret, self._passphrase, self.now_ms(), method, path, query, text, demo=self.demo
+                )
             url = self.base_url + path + (f"?{query}" if query else "")
             self.requests += 1
-            resp = await request_json(self.session, method, url, raw_body=text or None, headers=headers, what=what,
-                                      timeout_s=self.timeout_s, idempotent=idempotent)  # fmt: skip
+            resp = await request_json(
+                self.session,
+                method,
+                url,
+                raw_body=text or None,
+                headers=headers,
+                what=what,
+                timeout_s=self.timeout_s,
+                idempotent=idempotent,
+            )
             status, parsed, rh = resp.status, resp.body if isinstance(resp.body, dict) else {}, resp.headers
             if status == 200 and isinstance(parsed, dict) and parsed.get("code") == "00000":
                 return parsed.get("data")

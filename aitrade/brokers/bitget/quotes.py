@@ -22,8 +22,9 @@ class BitgetQuotes:
             url, params = "/api/v2/spot/market/tickers", {"symbol": symbol}
         else:
             url, params = "/api/v2/mix/market/ticker", {"symbol": symbol, "productType": PRODUCT}
-        resp = await request_json(self.session, "GET", self.base_url + url, params=params,
-                                  what=f"Bitget ticker {symbol}", timeout_s=10.0)  # fmt: skip
+        resp = await request_json(
+            self.session, "GET", self.base_url + url, params=params, what=f"Bitget ticker {symbol}", timeout_s=10.0
+        )
         rows = resp.body.get("data") if isinstance(resp.body, dict) else None
         if resp.status != 200 or not rows:
             raise SkipError(f"Bitget ticker {symbol}: HTTP {resp.status} {str(resp.body)[:200]}")

@@ -42,8 +42,7 @@ def _on_tick(rules: InstrumentRules, price: Decimal, what: str) -> None:
 
 def _on_step(rules: InstrumentRules, size: Decimal, what: str) -> None:
     if size <= 0 or size % rules.step != 0 or size < rules.min_qty:
-        raise InvalidRequest(f"{what}: size {size} is not a multiple of the step {rules.step} at least "
-                             f"{rules.min_qty}")  # fmt: skip
+        raise InvalidRequest(f"{what}: size {size} is not a multiple of the step {rules.step} at least {rules.min_qty}")
 
 
 @dataclass(frozen=True)
@@ -95,13 +94,23 @@ class PlaceOrder:
             raise InvalidRequest(f"{what}: requestTime and receiveWindow go together, on spot only")
 
     def wire(self) -> dict[str, str]:
-        body = {"symbol": self.rules.symbol, "side": self.side.value, "orderType": self.order_type.value,
-                "size": num(self.size), "clientOid": self.client_oid, "force": "gtc"}  # fmt: skip
+        body = {
+            "symbol": self.rules.symbol,
+            "side": self.side.value,
+            "orderType": self.order_type.value,
+            "size": num(self.size),
+            "clientOid": self.client_oid,
+            "force": "gtc",
+        }
         if self.price is not None:
             body["price"] = num(self.price)
         if self.market == "futures":
-            body.update(productType=PRODUCT, marginMode=self.margin_mode, marginCoin=MARGIN_COIN,
-                        reduceOnly="YES" if self.reduce_only else "NO")  # fmt: skip
+            body.update(
+                productType=PRODUCT,
+                marginMode=self.margin_mode,
+                marginCoin=MARGIN_COIN,
+                reduceOnly="YES" if self.reduce_only else "NO",
+            )
         elif self.request_time_ms is not None:
             body.update(requestTime=str(self.request_time_ms), receiveWindow=str(self.receive_window_ms))
         return body
@@ -147,9 +156,17 @@ class PlaceTpsl:
         _on_step(self.rules, self.size, what)
 
     def wire(self) -> dict[str, str]:
-        return {"marginCoin": MARGIN_COIN, "productType": PRODUCT, "symbol": self.rules.symbol,
-                "planType": self.plan_type, "triggerPrice": num(self.trigger_price), "triggerType": "mark_price",
-                "holdSide": self.hold_side.value, "size": num(self.size), "clientOid": self.client_oid}  # fmt: skip
+        return {
+            "marginCoin": MARGIN_COIN,
+            "productType": PRODUCT,
+            "symbol": self.rules.symbol,
+            "planType": self.plan_type,
+            "triggerPrice": num(self.trigger_price),
+            "triggerType": "mark_price",
+            "holdSide": self.hold_side.value,
+            "size": num(self.size),
+            "clientOid": self.client_oid,
+        }
 
 
 @dataclass(frozen=True)
@@ -169,5 +186,10 @@ class CancelPlan:
 
     def wire(self) -> dict[str, object]:
         ref = {"orderId": self.order_id} if self.order_id else {"clientOid": self.client_oid}
-        return {"productType": PRODUCT, "symbol": self.symbol, "marginCoin": MARGIN_COIN, "planType": self.plan_type,
-                "orderIdList": [ref]}  # fmt: skip
+        return {
+            "productType": PRODUCT,
+            "symbol": self.symbol,
+            "marginCoin": MARGIN_COIN,
+            "planType": self.plan_type,
+            "orderIdList": [ref],
+        }

@@ -97,8 +97,14 @@ class BitgetSpotBroker(BitgetBroker):
         held = await self.positions()
         value = sum(((p.last_price or D0) * p.quantity for p in held), D0)
         upnl = sum((p.unrealized_pnl or D0 for p in held), D0)
-        return Account(self.name, MARGIN_COIN, cash + value, dec(row.get("available"), D0) or D0, upnl,
-                       {"usdt_total": cash, "owned_coins_value": value})  # fmt: skip
+        return Account(
+            self.name,
+            MARGIN_COIN,
+            cash + value,
+            dec(row.get("available"), D0) or D0,
+            upnl,
+            {"usdt_total": cash, "owned_coins_value": value},
+        )
 
     # --- orders --------------------------------------------------------------------------------
     async def _open_rows(self, symbol: str | None = None) -> list[dict[str, Any]]:
@@ -137,8 +143,9 @@ class BitgetSpotBroker(BitgetBroker):
         if order.side is Side.BUY:
             fee, coin = fee_detail(raw.get("feeDetail"))
             fee_base = fee if coin and coin.upper() != MARGIN_COIN else D0
-        self.inventory.apply(order.client_id, order.filled, order.avg_price, final=order.status.final,
-                             fee_in_base=fee_base)  # fmt: skip
+        self.inventory.apply(
+            order.client_id, order.filled, order.avg_price, final=order.status.final, fee_in_base=fee_base
+        )
         return order
 
     def _closing(self, req: OrderRequest) -> bool:
@@ -156,32 +163,58 @@ class BitgetSpotBroker(BitgetBroker):
         size = req.quantity
         if quote:  # the page: a market buy's size is the quote amount
             size = (req.quantity * await self.last_price(req.symbol)).quantize(QUOTE_STEP, rounding=ROUND_HALF_UP)
-        return PlaceOrder("spot", rules, req.side, req.order_type, size, req.client_id, req.price,
-                          quote_sized=quote, request_time_ms=stamp_ms,
-                          receive_window_ms=self.receive_window_ms)  # fmt: skip
+        return PlaceOrder(
+            "spot",
+            rules,
+            req.side,
+            req.order_type,
+            size,
+            req.client_id,
+            req.price,
+            quote_sized=quote,
+            request_time_ms=stamp_ms,
+            receive_window_ms=self.receive_window_ms,
+        )
 
-    async def _send_once(self, send: Callable[[], Awaitable[OrderAck]], req: OrderRequest, body: dict[str, Any],
-                         what: str, *, known: bool) -> OrderAck:  # fmt: skip
+    async def _send_once(
+        self,
+        send: Callable[[], Awaitable[OrderAck]],
+        req: OrderRequest,
+        body: dict[str, Any],
+        what: str,
+        *,
+        known: bool,
+    ) -> OrderAck:
         async def restamp() -> None:
             """Wait out the last send's acceptance window, then own the next send (compare-and-set)."""
             seen = self.inventory.deadline(req.client_id)
             wait_ms = seen + self.settle_margin_ms - self.http.now_ms()
             if wait_ms > 0:
-                log.warning("%s: outcome unknown; waiting %.1f s until Bitget can no longer accept it", what,
-                            wait_ms / 1000)  # fmt: skip
+                log.warning(
+                    "%s: outcome unknown; waiting %.1f s until Bitget can no longer accept it", what, wait_ms / 1000
+                )
                 await asyncio.sleep(wait_ms / 1000)
             new = self.http.now_ms()
             if not self.inventory.swap_deadline(req.client_id, seen, new + self.receive_window_ms):
                 raise ReconcileError(f"{what}: another process is re-sending {req.client_id}; look it up later")
             body.update(requestTime=str(new))
 
-        return await send_once(send, lambda: self._lookup(req.symbol, req.client_id), client_id=req.client_id,
-                               known=known, what=what, key="clientOid", settle=restamp)  # fmt: skip
+        return await send_once(
+            send,
+            lambda: self._lookup(req.symbol, req.client_id),
+            client_id=req.client_id,
+            known=known,
+            what=what,
+            key="clientOid",
+            settle=restamp,
+        )
 
     # --- protections: none at the venue ----------------------------------------------------------
     def _no_native(self) -> SkipError:
-        return SkipError("Bitget spot has no native protections here (plan orders are not linked to a position); "
-                         "protect spot positions synthetically")  # fmt: skip
+        return SkipError(
+            "Bitget spot has no native protections here (plan orders are not linked to a position); "
+            "protect spot positions synthetically"
+        )
 
     async def place_protection(self, protection: Protection) -> Protection:
         self.inventory.require_owner(self.name)

@@ -52,21 +52,28 @@ def rules_from_contract(c: dict[str, Any]) -> InstrumentRules:
     tick = Decimal(str(c.get("priceEndStep") or "1")) * _power(c.get("pricePlace"))
     step = dec(c.get("sizeMultiplier")) or _power(c.get("volumePlace"))
     return InstrumentRules(
-        symbol=c["symbol"], tick=tick, step=step, min_qty=dec(c.get("minTradeNum"), step) or step,
-        min_notional=dec(c.get("minTradeUSDT"), Decimal(0)) or Decimal(0), currency=c.get("quoteCoin", "USDT"),
+        symbol=c["symbol"],
+        tick=tick,
+        step=step,
+        min_qty=dec(c.get("minTradeNum"), step) or step,
+        min_notional=dec(c.get("minTradeUSDT"), Decimal(0)) or Decimal(0),
+        currency=c.get("quoteCoin", "USDT"),
         shortable=True,
-    )  # fmt: skip
+    )
 
 
 def rules_from_symbol(s: dict[str, Any]) -> InstrumentRules:
     """Spot symbol -> rules: tick 10^-pricePrecision, step 10^-quantityPrecision, long only."""
     step = _power(s.get("quantityPrecision"))
     return InstrumentRules(
-        symbol=s["symbol"], tick=_power(s.get("pricePrecision")), step=step,
+        symbol=s["symbol"],
+        tick=_power(s.get("pricePrecision")),
+        step=step,
         min_qty=max(step, dec(s.get("minTradeAmount"), Decimal(0)) or Decimal(0)),
-        min_notional=dec(s.get("minTradeUSDT"), Decimal(0)) or Decimal(0), currency=s.get("quoteCoin", "USDT"),
+        min_notional=dec(s.get("minTradeUSDT"), Decimal(0)) or Decimal(0),
+        currency=s.get("quoteCoin", "USDT"),
         shortable=False,
-    )  # fmt: skip
+    )
 
 
 def fee_detail(raw: Any) -> tuple[Decimal, str]:
@@ -119,11 +126,19 @@ def order_from_wire(o: dict[str, Any], *, spot: bool) -> Order:
     else:
         fee = abs(dec(o.get("fee"), Decimal(0)) or Decimal(0))
     return Order(
-        client_id=str(o.get("clientOid") or ""), venue_order_id=str(o.get("orderId") or ""), symbol=str(o["symbol"]),
-        side=side, order_type=order_type, quantity=size, price=dec(o.get("price")) if order_type is OrderType.LIMIT
-        else None, status=status, filled=filled, avg_price=avg if avg else None, fee=fee,
+        client_id=str(o.get("clientOid") or ""),
+        venue_order_id=str(o.get("orderId") or ""),
+        symbol=str(o["symbol"]),
+        side=side,
+        order_type=order_type,
+        quantity=size,
+        price=dec(o.get("price")) if order_type is OrderType.LIMIT else None,
+        status=status,
+        filled=filled,
+        avg_price=avg if avg else None,
+        fee=fee,
         updated=_time(o.get("uTime") or o.get("cTime")),
-    )  # fmt: skip
+    )
 
 
 def spot_order(o: dict[str, Any]) -> Order:

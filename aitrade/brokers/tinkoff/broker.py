@@ -101,8 +101,9 @@ class TinkoffBroker:
         self.guard = NettingGuard(self._venue_positions, inventory)
         self.rebuild_days = int(rebuild_days)  # how far back a lost ledger is rebuilt from the operations
 
-    async def _call(self, service: str, method: str, body: dict[str, Any], what: str, *,
-                    idempotent: bool = True) -> dict[str, Any]:  # fmt: skip
+    async def _call(
+        self, service: str, method: str, body: dict[str, Any], what: str, *, idempotent: bool = True
+    ) -> dict[str, Any]:
         return await self.rest.call(service, method, body, what=what, idempotent=idempotent, trading=True)
 
     # --- session -----------------------------------------------------------------------------
@@ -174,15 +175,21 @@ class TinkoffBroker:
             if not match:
                 raise ConfigError(f"TINKOFF_ACCOUNT_ID={self.account_id} is not an open account of this token")
             if p3(match[0], "accessLevel", "") != FULL_ACCESS:
-                raise ConfigError(f"TINKOFF_ACCOUNT_ID={self.account_id} is {match[0].get('accessLevel')}; "
-                                  "trading needs full access")  # fmt: skip
+                raise ConfigError(
+                    f"TINKOFF_ACCOUNT_ID={self.account_id} is {match[0].get('accessLevel')}; trading needs full access"
+                )
             return
         full = [a for a in accounts if p3(a, "accessLevel", "") == FULL_ACCESS]
         if full:
             self.account_id = str(full[0]["id"])
         elif self.sandbox and not self.inventory.read_only:
-            opened = await self._call("SandboxService", "OpenSandboxAccount", {"name": "aitrade"},
-                                      "T-Invest open sandbox account", idempotent=False)  # fmt: skip
+            opened = await self._call(
+                "SandboxService",
+                "OpenSandboxAccount",
+                {"name": "aitrade"},
+                "T-Invest open sandbox account",
+                idempotent=False,
+            )
             self.account_id = str(opened["accountId"])
             log.warning("T-Invest sandbox had no account; opened %s (pay in with SandboxPayIn)", self.account_id)
         else:
@@ -214,8 +221,9 @@ class TinkoffBroker:
 
     async def last_price(self, symbol: str) -> Decimal:
         inst = await self._inst(symbol)
-        answer = await self._call("MarketDataService", "GetLastPrices", {"instrumentId": [self._uid[symbol]]},
-                                  f"T-Invest last price {symbol}")  # fmt: skip
+        answer = await self._call(
+            "MarketDataService", "GetLastPrices", {"instrumentId": [self._uid[symbol]]}, f"T-Invest last price {symbol}"
+        )
         prices = answer.get("lastPrices") or []
         if not prices:
             raise UnknownSymbolError(f"T-Invest has no last price for {symbol} ({inst.get('uid')})")
@@ -229,8 +237,9 @@ class TinkoffBroker:
 
     # --- account and positions ---------------------------------------------------------------
     async def _portfolio(self) -> dict[str, Any]:
-        return await self._call("OperationsService", "GetPortfolio", {"accountId": self._account(), "currency": "RUB"},
-                                "T-Invest portfolio")  # fmt: skip
+        return await self._call(
+            "OperationsService", "GetPortfolio", {"accountId": self._account(), "currency": "RUB"}, "T-Invest portfolio"
+        )
 
     async def account(self) -> Account:
         return account_from_portfolio(await self._portfolio(), self.name)
@@ -307,8 +316,12 @@ class TinkoffBroker:
             return order
         price = await self._operations_price(order)
         if price is None:
-            log.warning("T-Invest %s: %s filled %s but no price is known yet; not booked until one is",
-                        order.symbol, order.client_id, order.filled)  # fmt: skip
+            log.warning(
+                "T-Invest %s: %s filled %s but no price is known yet; not booked until one is",
+                order.symbol,
+                order.client_id,
+                order.filled,
+            )
             return order
         return replace(order, avg_price=price)
 
@@ -317,13 +330,18 @@ class TinkoffBroker:
         await self._inst(order.symbol)
         since = (order.updated or datetime.now(UTC)) - timedelta(days=1)
         body: dict[str, Any] = {
-            "accountId": self._account(), "instrumentId": self._uid[order.symbol], "from": rfc3339(since),
-            "to": rfc3339(datetime.now(UTC) + timedelta(minutes=1)), "limit": 1000,
-            "operationTypes": ["OPERATION_TYPE_BUY", "OPERATION_TYPE_SELL"], "state": "OPERATION_STATE_EXECUTED",
-        }  # fmt: skip
+            "accountId": self._account(),
+            "instrumentId": self._uid[order.symbol],
+            "from": rfc3339(since),
+            "to": rfc3339(datetime.now(UTC) + timedelta(minutes=1)),
+            "limit": 1000,
+            "operationTypes": ["OPERATION_TYPE_BUY", "OPERATION_TYPE_SELL"],
+            "state": "OPERATION_STATE_EXECUTED",
+        }
         for _ in range(pages):
-            answer = await self._call("OperationsService", "GetOperationsByCursor", body,
-                                      f"T-Invest operations {order.symbol}")  # fmt: skip
+            answer = await self._call(
+                "OperationsService", "GetOperationsByCursor", body, f"T-Invest operations {order.symbol}"
+            )
             for item in p3(answer, "items", []):
                 if p3(item, "id", "") == order.venue_order_id:
                     price = operation_price(item, order.filled)
@@ -343,15 +361,17 @@ class TinkoffBroker:
         if req is None:
             qty = rules.quantity(request.quantity)
             rules.check(qty, None, what=f"{request.side.value} {request.symbol}")
-            req = OrderRequest(request.symbol, request.side, qty, request.client_id, request.order_type, None,
-                               request.reduce_only)  # fmt: skip
+            req = OrderRequest(
+                request.symbol, request.side, qty, request.client_id, request.order_type, None, request.reduce_only
+            )
         held = self.inventory.quantity(req.symbol)
         after = held + (req.quantity if req.side is Side.BUY else -req.quantity)
         if after < 0 and not rules.shortable:
             raise SkipError(f"T-Invest: {req.symbol} cannot be sold short (AiTrade holds {held})")
         if req.reduce_only and (held == 0 or (held > 0) == (req.side is Side.BUY) or req.quantity > abs(held)):
-            raise SkipError(f"T-Invest: reduce-only {req.side.value} {req.quantity} {req.symbol} would not reduce "
-                            f"{held}")  # fmt: skip
+            raise SkipError(
+                f"T-Invest: reduce-only {req.side.value} {req.quantity} {req.symbol} would not reduce {held}"
+            )
         if not req.reduce_only:
             await self.guard.check(req, self._refresh_pending, venue="T-Invest")
         key = self.inventory.key_for(req.client_id) or tinvest_order_id(req.client_id)  # a known order keeps its key
@@ -373,14 +393,23 @@ class TinkoffBroker:
                 self.inventory.apply(req.client_id, order.filled, order.avg_price, final=order.status.final)
             return OrderAck(req.client_id, order.venue_order_id, order.status)
 
-        return await send_once(send, lambda: self.get_order(req.symbol, req.client_id), client_id=req.client_id,
-                               known=known, what=what, key="request id")  # fmt: skip
+        return await send_once(
+            send,
+            lambda: self.get_order(req.symbol, req.client_id),
+            client_id=req.client_id,
+            known=known,
+            what=what,
+            key="request id",
+        )
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         """CancelOrder by our request id; an order of an older key is found first and cancelled by its exchange id."""
         self.inventory.require_owner(self.name)
-        body = {"accountId": self._account(), "orderId": self._request_keys(client_id)[0],
-                "orderIdType": "ORDER_ID_TYPE_REQUEST"}  # fmt: skip
+        body = {
+            "accountId": self._account(),
+            "orderId": self._request_keys(client_id)[0],
+            "orderIdType": "ORDER_ID_TYPE_REQUEST",
+        }
         what = f"T-Invest cancel {client_id} {symbol}"
         try:
             await self._call("OrdersService", "CancelOrder", body, what, idempotent=False)
@@ -389,8 +418,11 @@ class TinkoffBroker:
             if order is None:
                 raise OrderNotFound(f"{what}: no such order") from None
             if not order.status.final and order.venue_order_id:
-                by_exchange = {"accountId": self._account(), "orderId": order.venue_order_id,
-                               "orderIdType": "ORDER_ID_TYPE_EXCHANGE"}  # fmt: skip
+                by_exchange = {
+                    "accountId": self._account(),
+                    "orderId": order.venue_order_id,
+                    "orderIdType": "ORDER_ID_TYPE_EXCHANGE",
+                }
                 await self._call("OrdersService", "CancelOrder", by_exchange, what, idempotent=False)
             elif not order.status.final:
                 raise
@@ -399,8 +431,11 @@ class TinkoffBroker:
     # --- protections -------------------------------------------------------------------------
     def _stop_method(self, verb: str) -> tuple[str, str]:
         """(service, method) of a stop-order call; the sandbox has its own."""
-        names = {"post": ("PostStopOrder", "PostSandboxStopOrder"), "get": ("GetStopOrders", "GetSandboxStopOrders"),
-                 "cancel": ("CancelStopOrder", "CancelSandboxStopOrder")}  # fmt: skip
+        names = {
+            "post": ("PostStopOrder", "PostSandboxStopOrder"),
+            "get": ("GetStopOrders", "GetSandboxStopOrders"),
+            "cancel": ("CancelStopOrder", "CancelSandboxStopOrder"),
+        }
         prod, sandbox = names[verb]
         return ("SandboxService", sandbox) if self.sandbox else ("StopOrdersService", prod)
 
@@ -439,8 +474,13 @@ class TinkoffBroker:
             raise OrderNotFound(f"T-Invest: no stop order known for {protection.client_id}")
         service, method = self._stop_method("cancel")
         try:
-            await self._call(service, method, {"accountId": self._account(), "stopOrderId": stop_id},
-                             f"T-Invest cancel {protection.kind} {protection.symbol}", idempotent=False)  # fmt: skip
+            await self._call(
+                service,
+                method,
+                {"accountId": self._account(), "stopOrderId": stop_id},
+                f"T-Invest cancel {protection.kind} {protection.symbol}",
+                idempotent=False,
+            )
         except OrderNotFound:
             return  # fired or already cancelled
         except (ReconcileError, SkipError):  # 30060 "cancel stop-order error": a stop that fired is refused so
@@ -449,8 +489,12 @@ class TinkoffBroker:
 
     async def protections(self, symbol: str | None = None) -> list[Protection]:
         service, method = self._stop_method("get")
-        answer = await self._call(service, method, {"accountId": self._account(), "status": "STOP_ORDER_STATUS_ACTIVE"},
-                                  "T-Invest stop orders")  # fmt: skip
+        answer = await self._call(
+            service,
+            method,
+            {"accountId": self._account(), "status": "STOP_ORDER_STATUS_ACTIVE"},
+            "T-Invest stop orders",
+        )
         by_uid = {uid: sym for sym, uid in self._uid.items()}
         out = []
         for s in answer.get("stopOrders", []) or []:
@@ -460,9 +504,16 @@ class TinkoffBroker:
                 continue
             lot = int((await self._inst(sym)).get("lot", 1) or 1) if sym else 1
             stop_id = str(s.get("stopOrderId", ""))
-            out.append(Protection(sym, kind, quotation_to_decimal(s.get("stopPrice")),
-                                  Decimal(str(s.get("lotsRequested", "0"))) * lot,
-                                  self.inventory.client_for(stop_id) or stop_id, stop_id))  # fmt: skip
+            out.append(
+                Protection(
+                    sym,
+                    kind,
+                    quotation_to_decimal(s.get("stopPrice")),
+                    Decimal(str(s.get("lotsRequested", "0"))) * lot,
+                    self.inventory.client_for(stop_id) or stop_id,
+                    stop_id,
+                )
+            )
         return out
 
     async def protection_fill(self, protection: Protection) -> Order | None:
@@ -471,8 +522,9 @@ class TinkoffBroker:
         if not stop_id:
             return None
         service, method = self._stop_method("get")
-        answer = await self._call(service, method, {"accountId": self._account(), "status": "STOP_ORDER_STATUS_ALL"},
-                                  "T-Invest stop orders")  # fmt: skip
+        answer = await self._call(
+            service, method, {"accountId": self._account(), "status": "STOP_ORDER_STATUS_ALL"}, "T-Invest stop orders"
+        )
         stop = next((s for s in p3(answer, "stopOrders", []) if p3(s, "stopOrderId", "") == stop_id), None)
         exchange_id = str(p3(stop or {}, "exchangeOrderId", ""))
         if stop is None or p3(stop, "status", "") != "STOP_ORDER_STATUS_EXECUTED" or not exchange_id:

@@ -45,8 +45,16 @@ AUTH_CODES = frozenset({"40002", "40003", "40004"})
 ACCOUNT_CODES = frozenset({"30022", "50004"})  # the configured account id is wrong: a setting to fix
 #: gRPC status (the numeric ``code`` of an error body) -> action, for codes the table does not list
 GRPC_FALLBACK = {4: "retry", 8: "retry", 13: "retry", 14: "retry", 16: "halt", 7: "halt", 12: "halt", 5: "halt"}
-HTTP_FALLBACK = {401: "halt", 403: "halt", 429: "retry", 408: "retry", 500: "retry", 502: "retry", 503: "retry",
-                 504: "retry"}  # fmt: skip
+HTTP_FALLBACK = {
+    401: "halt",
+    403: "halt",
+    429: "retry",
+    408: "retry",
+    500: "retry",
+    502: "retry",
+    503: "retry",
+    504: "retry",
+}
 
 
 @cache

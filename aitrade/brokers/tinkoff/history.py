@@ -22,8 +22,9 @@ PAGE = 1000  # the largest limit GetOperationsByCursor takes
 
 
 class _Caller(Protocol):
-    async def _call(self, service: str, method: str, body: dict[str, Any], what: str, *,
-                    idempotent: bool = True) -> dict[str, Any]: ...  # fmt: skip
+    async def _call(
+        self, service: str, method: str, body: dict[str, Any], what: str, *, idempotent: bool = True
+    ) -> dict[str, Any]: ...
 
     def _account(self) -> str: ...
 
@@ -32,10 +33,14 @@ async def operations(broker: _Caller, *, days: int, max_pages: int = 100) -> lis
     """Executed buy and sell operations of the last ``days``, oldest first (paged by cursor)."""
     now = datetime.now(UTC)
     body: dict[str, Any] = {
-        "accountId": broker._account(), "from": rfc3339(now - timedelta(days=days)),
-        "to": rfc3339(now + timedelta(minutes=1)), "limit": PAGE, "operationTypes": TRADES,
-        "state": "OPERATION_STATE_EXECUTED", "withoutCommissions": True,
-    }  # fmt: skip
+        "accountId": broker._account(),
+        "from": rfc3339(now - timedelta(days=days)),
+        "to": rfc3339(now + timedelta(minutes=1)),
+        "limit": PAGE,
+        "operationTypes": TRADES,
+        "state": "OPERATION_STATE_EXECUTED",
+        "withoutCommissions": True,
+    }
     items: list[dict[str, Any]] = []
     for _ in range(max_pages):
         answer = await broker._call("OperationsService", "GetOperationsByCursor", body, "T-Invest operations")

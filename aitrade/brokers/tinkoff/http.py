@@ -24,11 +24,17 @@ from aitrade.net.retry import RetryPolicy, retry_async
 PREFIX = "/tinkoff.public.invest.api.contract.v1."
 #: unary limits per minute (investAPI limits.md): per service, and the OrdersService methods the table names apart
 LIMITS = {
-    "InstrumentsService": Window(200, 60.0), "UsersService": Window(100, 60.0), "OperationsService": Window(200, 60.0),
-    "MarketDataService": Window(600, 60.0), "StopOrdersService": Window(50, 60.0), "SandboxService": Window(200, 60.0),
-    "OrdersService": Window(100, 60.0), "OrdersService/GetOrders": Window(200, 60.0),
-    "OrdersService/PostOrder": Window(300, 60.0), "OrdersService/CancelOrder": Window(100, 60.0),
-}  # fmt: skip
+    "InstrumentsService": Window(200, 60.0),
+    "UsersService": Window(100, 60.0),
+    "OperationsService": Window(200, 60.0),
+    "MarketDataService": Window(600, 60.0),
+    "StopOrdersService": Window(50, 60.0),
+    "SandboxService": Window(200, 60.0),
+    "OrdersService": Window(100, 60.0),
+    "OrdersService/GetOrders": Window(200, 60.0),
+    "OrdersService/PostOrder": Window(300, 60.0),
+    "OrdersService/CancelOrder": Window(100, 60.0),
+}
 #: a service the table does not name gets the smallest service limit; all calls together at most 50 a second
 DEFAULT_LIMIT = Window(50, 60.0)
 OVERALL_LIMIT = Window(50, 1.0)
@@ -94,8 +100,16 @@ class TinvestRest:
         async def once() -> dict[str, Any]:
             await self.limiter.acquire(limit_key(service, method))
             self.requests += 1
-            resp = await request_json(self.session, "POST", url, body=body, headers=headers, what=what,
-                                      timeout_s=self.timeout_s, idempotent=idempotent)  # fmt: skip
+            resp = await request_json(
+                self.session,
+                "POST",
+                url,
+                body=body,
+                headers=headers,
+                what=what,
+                timeout_s=self.timeout_s,
+                idempotent=idempotent,
+            )
             if resp.status == 200 and isinstance(resp.body, dict):
                 return resp.body
             err = translate(resp.status, resp.body, resp.headers, what, trading=trading)

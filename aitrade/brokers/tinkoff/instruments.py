@@ -90,9 +90,12 @@ class TinvestInstruments:
             if isinstance(entry, dict) and uid and uid in (entry.get("uid"), entry.get("figi")):
                 return str(entry.get("ticker") or "") or None
         try:
-            answer = await self.rest.call("InstrumentsService", "GetInstrumentBy",
-                                          {"idType": "INSTRUMENT_ID_TYPE_UID", "id": uid},
-                                          what=f"T-Invest instrument {uid}")  # fmt: skip
+            answer = await self.rest.call(
+                "InstrumentsService",
+                "GetInstrumentBy",
+                {"idType": "INSTRUMENT_ID_TYPE_UID", "id": uid},
+                what=f"T-Invest instrument {uid}",
+            )
         except UnknownSymbolError:
             return None
         ticker = str((answer.get("instrument") or {}).get("ticker") or "")

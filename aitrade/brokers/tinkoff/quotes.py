@@ -22,8 +22,9 @@ class TinvestQuotes:
 
     async def last_price(self, symbol: str) -> Decimal:
         inst = await self.instruments.resolve(symbol)
-        answer = await self.rest.call("MarketDataService", "GetLastPrices", {"instrumentId": [inst["uid"]]},
-                                      what=f"T-Invest last price {symbol}")  # fmt: skip
+        answer = await self.rest.call(
+            "MarketDataService", "GetLastPrices", {"instrumentId": [inst["uid"]]}, what=f"T-Invest last price {symbol}"
+        )
         prices = answer.get("lastPrices") or []
         if not prices:
             raise SkipError(f"T-Invest has no last price for {symbol}")

@@ -50,10 +50,15 @@ def rules_from_instrument(symbol: str, inst: dict[str, Any]) -> InstrumentRules:
     if tick <= 0:
         raise ValueError(f"T-Invest instrument {symbol} has no price increment")
     return InstrumentRules(
-        symbol=symbol, tick=tick, step=Decimal(lot), min_qty=Decimal(lot), min_notional=Decimal(0),
-        currency=str(inst.get("currency", "")).upper() or "RUB", shortable=bool(inst.get("shortEnabledFlag", False)),
+        symbol=symbol,
+        tick=tick,
+        step=Decimal(lot),
+        min_qty=Decimal(lot),
+        min_notional=Decimal(0),
+        currency=str(inst.get("currency", "")).upper() or "RUB",
+        shortable=bool(inst.get("shortEnabledFlag", False)),
         lot=lot,
-    )  # fmt: skip
+    )
 
 
 def lots(quantity: Decimal, rules: InstrumentRules) -> int:
@@ -105,8 +110,12 @@ def post_stop_body(
 
 WIRE_DIRECTION = {"ORDER_DIRECTION_BUY": Side.BUY, "ORDER_DIRECTION_SELL": Side.SELL}
 #: UNSPECIFIED is the proto3 default a gateway may omit; it decides nothing about money (only the limit price shown)
-WIRE_ORDER_TYPE = {"ORDER_TYPE_MARKET": OrderType.MARKET, "ORDER_TYPE_LIMIT": OrderType.LIMIT,
-                   "ORDER_TYPE_BESTPRICE": OrderType.MARKET, "ORDER_TYPE_UNSPECIFIED": OrderType.MARKET}  # fmt: skip
+WIRE_ORDER_TYPE = {
+    "ORDER_TYPE_MARKET": OrderType.MARKET,
+    "ORDER_TYPE_LIMIT": OrderType.LIMIT,
+    "ORDER_TYPE_BESTPRICE": OrderType.MARKET,
+    "ORDER_TYPE_UNSPECIFIED": OrderType.MARKET,
+}
 
 
 def _strict(table: dict[str, Any], value: Any, field: str) -> Any:
@@ -199,8 +208,9 @@ def rfc3339(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def order_from_state(state: dict[str, Any], client_id: str, symbol: str, rules: InstrumentRules, *,
-                     source: str = "state") -> Order:  # fmt: skip
+def order_from_state(
+    state: dict[str, Any], client_id: str, symbol: str, rules: InstrumentRules, *, source: str = "state"
+) -> Order:
     """An ``OrderState`` (``source="state"``) or ``PostOrderResponse`` (``"post"``) as a domain order, in units.
 
     Absent fields read as their proto3 defaults. A fill whose price the message
@@ -208,20 +218,28 @@ def order_from_state(state: dict[str, Any], client_id: str, symbol: str, rules: 
     """
     requested = Decimal(p3_int(state, "lotsRequested")) * rules.lot
     executed = Decimal(p3_int(state, "lotsExecuted")) * rules.lot
-    status = _strict(STATUS, p3(state, "executionReportStatus", "EXECUTION_REPORT_STATUS_UNSPECIFIED"),
-                     "executionReportStatus")  # fmt: skip
+    status = _strict(
+        STATUS, p3(state, "executionReportStatus", "EXECUTION_REPORT_STATUS_UNSPECIFIED"), "executionReportStatus"
+    )
     side = _strict(WIRE_DIRECTION, p3(state, "direction", "ORDER_DIRECTION_UNSPECIFIED"), "direction")
     order_type = _strict(WIRE_ORDER_TYPE, p3(state, "orderType", "ORDER_TYPE_UNSPECIFIED"), "orderType")
     price = p3_money(state, "initialSecurityPrice") or None
     fee = p3_money(state, "executedCommission")
     when = p3(state, "orderDate", "")
     return Order(
-        client_id=client_id, venue_order_id=str(p3(state, "orderId", "")), symbol=symbol,
-        side=side, order_type=order_type, quantity=requested,
-        price=price if order_type is OrderType.LIMIT else None, status=status, filled=executed,
-        avg_price=fill_price(state, rules, source=source), fee=fee,
+        client_id=client_id,
+        venue_order_id=str(p3(state, "orderId", "")),
+        symbol=symbol,
+        side=side,
+        order_type=order_type,
+        quantity=requested,
+        price=price if order_type is OrderType.LIMIT else None,
+        status=status,
+        filled=executed,
+        avg_price=fill_price(state, rules, source=source),
+        fee=fee,
         updated=datetime.fromisoformat(when.replace("Z", "+00:00")) if when else None,
-    )  # fmt: skip
+    )
 
 
 def positions_from_portfolio(portfolio: dict[str, Any], by_uid: dict[str, str], broker: str) -> list[Position]:
@@ -236,19 +254,28 @@ def positions_from_portfolio(portfolio: dict[str, Any], by_uid: dict[str, str], 
         symbol = by_uid.get(p.get("instrumentUid", "")) or p.get("ticker") or p.get("figi", "?")
         out.append(
             Position(
-                symbol=symbol, quantity=qty, avg_price=quotation_to_decimal(p.get("averagePositionPrice")),
-                broker=broker, last_price=quotation_to_decimal(p.get("currentPrice")),
+                symbol=symbol,
+                quantity=qty,
+                avg_price=quotation_to_decimal(p.get("averagePositionPrice")),
+                broker=broker,
+                last_price=quotation_to_decimal(p.get("currentPrice")),
                 unrealized_pnl=quotation_to_decimal(p.get("expectedYield")),
             )
-        )  # fmt: skip
+        )
     return out
 
 
 def account_from_portfolio(portfolio: dict[str, Any], broker: str) -> Account:
     total = portfolio.get("totalAmountPortfolio") or {}
     cash = portfolio.get("totalAmountCurrencies") or {}
-    upnl = sum((quotation_to_decimal(p.get("expectedYield")) for p in portfolio.get("positions", []) or []
-                if p.get("instrumentType") != "currency"), Decimal(0))  # fmt: skip
+    upnl = sum(
+        (
+            quotation_to_decimal(p.get("expectedYield"))
+            for p in portfolio.get("positions", []) or []
+            if p.get("instrumentType") != "currency"
+        ),
+        Decimal(0),
+    )
     currency = str(total.get("currency", "rub")).upper()
     equity, cash_value = quotation_to_decimal(total), quotation_to_decimal(cash)
     return Account(broker=broker, currency=currency, equity=equity, cash=cash_value, unrealized_pnl=upnl)
