@@ -17,7 +17,7 @@ from aitrade.brokers.tinkoff.translate import (
     post_stop_body,
     rules_from_instrument,
 )
-from aitrade.errors import VenueProtocolError
+from aitrade.errors import InvalidRequest, VenueProtocolError
 from aitrade.money import decimal_to_quotation
 
 SBER = rules_from_instrument("SBER", {"lot": 10, "minPriceIncrement": {"units": "0", "nano": 10000000},
@@ -41,7 +41,7 @@ def test_post_order_body_uses_lots_quotations_and_a_uuid_key() -> None:
     assert body["quantity"] == "3" and body["price"] == {"units": "250", "nano": 120000000}
     assert body["direction"] == "ORDER_DIRECTION_BUY" and body["orderType"] == "ORDER_TYPE_LIMIT"
     assert body["orderId"] == tinvest_order_id("at-SBER-entry-abc") and uuid.UUID(body["orderId"])
-    with pytest.raises(ValueError, match="whole number of lots"):
+    with pytest.raises(InvalidRequest, match="whole number of lots"):
         post_order_body(OrderRequest("SBER", Side.SELL, Decimal("15"), "at-x"), SBER, "1", UID)
 
 
@@ -96,3 +96,29 @@ def test_portfolio_positions_are_visible_and_cash_is_not_a_position() -> None:
     assert (
         acc.equity == Decimal("105000.5") and acc.cash == 80000 and acc.currency == "RUB" and acc.unrealized_pnl == 120
     )
+
+
+def test_request_builders_refuse_what_the_contract_forbids() -> None:
+    from aitrade.brokers.tinkoff.requests import PostOrder, PostStopOrder  # noqa: PLC0415
+
+    key = tinvest_order_id("at-1")
+    ok = PostOrder(SBER, "1", UID, Side.SELL, OrderType.LIMIT, Decimal(20), key, Decimal("250.5"),
+                   confirm_margin_trade=True).wire()  # fmt: skip
+    assert ok["quantity"] == "2" and ok["confirmMarginTrade"] is True and ok["price"] == q("250.5")
+    bad = [
+        {"order_type": OrderType.MARKET, "price": Decimal(250)},  # a market order carries no price
+        {"order_type": OrderType.LIMIT, "price": None},
+        {"order_type": OrderType.LIMIT, "price": Decimal("250.005")},  # off the tick (30078)
+        {"quantity": Decimal(15)},  # not whole lots
+        {"key": "at-1"},  # not a UUID (30028)
+        {"instrument_id": ""},
+    ]
+    base = {"rules": SBER, "account_id": "1", "instrument_id": UID, "side": Side.BUY, "order_type": OrderType.MARKET,
+            "quantity": Decimal(20), "key": key}  # fmt: skip
+    for change in bad:
+        with pytest.raises(InvalidRequest):
+            PostOrder(**(base | change))
+    with pytest.raises(InvalidRequest, match="minPriceIncrement"):
+        PostStopOrder(SBER, "1", UID, "stop_loss", Side.SELL, Decimal(20), Decimal("240.001"), key)
+    with pytest.raises(InvalidRequest, match="kind"):
+        PostStopOrder(SBER, "1", UID, "trailing", Side.SELL, Decimal(20), Decimal("240"), key)

@@ -44,13 +44,13 @@ from aitrade.brokers.reconcile import send_once
 from aitrade.brokers.tinkoff import history
 from aitrade.brokers.tinkoff.http import TinvestRest
 from aitrade.brokers.tinkoff.instruments import TinvestInstruments
+from aitrade.brokers.tinkoff.requests import PostOrder
 from aitrade.brokers.tinkoff.translate import (
     account_from_portfolio,
     operation_price,
     order_from_state,
     p3,
     positions_from_portfolio,
-    post_order_body,
     post_stop_body,
     rfc3339,
     rules_from_instrument,
@@ -375,9 +375,18 @@ class TinkoffBroker:
         if not req.reduce_only:
             await self.guard.check(req, self._refresh_pending, venue="T-Invest")
         key = self.inventory.key_for(req.client_id) or tinvest_order_id(req.client_id)  # a known order keeps its key
-        body = post_order_body(req, rules, self._account(), self._uid[req.symbol], key)
-        if after < 0 or held < 0:
-            body["confirmMarginTrade"] = True  # a short is an uncovered position (30240 otherwise)
+        # a short is an uncovered position: the order confirms it (30240 otherwise)
+        body = PostOrder(
+            rules,
+            self._account(),
+            self._uid[req.symbol],
+            req.side,
+            req.order_type,
+            req.quantity,
+            key,
+            req.price,
+            confirm_margin_trade=after < 0 or held < 0,
+        ).wire()
         what = f"T-Invest {req.side.value} {req.quantity} {req.symbol}" + (f" @ {req.price}" if req.price else "")
         closing = held != 0 and (held > 0) != (req.side is Side.BUY) and req.quantity <= abs(held)
         # recorded before (by any process or session): look it up; T-Invest refuses a second order with one key

@@ -26,8 +26,9 @@ from aitrade.brokers.base import (
     Side,
 )
 from aitrade.brokers.ids import tinvest_order_id
+from aitrade.brokers.tinkoff.requests import PostOrder, PostStopOrder
 from aitrade.errors import VenueProtocolError
-from aitrade.money import decimal_to_quotation, quotation_to_decimal
+from aitrade.money import quotation_to_decimal
 
 STATUS = {
     "EXECUTION_REPORT_STATUS_NEW": OrderStatus.NEW,
@@ -37,8 +38,6 @@ STATUS = {
     "EXECUTION_REPORT_STATUS_REJECTED": OrderStatus.REJECTED,
     "EXECUTION_REPORT_STATUS_UNSPECIFIED": OrderStatus.UNKNOWN,
 }
-DIRECTION = {Side.BUY: "ORDER_DIRECTION_BUY", Side.SELL: "ORDER_DIRECTION_SELL"}
-ORDER_TYPE = {OrderType.MARKET: "ORDER_TYPE_MARKET", OrderType.LIMIT: "ORDER_TYPE_LIMIT"}
 
 
 def rules_from_instrument(symbol: str, inst: dict[str, Any]) -> InstrumentRules:
@@ -61,51 +60,20 @@ def rules_from_instrument(symbol: str, inst: dict[str, Any]) -> InstrumentRules:
     )
 
 
-def lots(quantity: Decimal, rules: InstrumentRules) -> int:
-    """Whole lots in a unit quantity (the request must already be normalised to the lot)."""
-    n = quantity / rules.lot
-    if n != n.to_integral_value() or n <= 0:
-        raise ValueError(f"{rules.symbol}: quantity {quantity} is not a positive whole number of lots of {rules.lot}")
-    return int(n)
-
-
 def post_order_body(
     req: OrderRequest, rules: InstrumentRules, account_id: str, instrument_id: str, key: str | None = None
 ) -> dict[str, Any]:
     """The ``OrdersService/PostOrder`` body of a normalised request (``key``: its idempotency key, else derived)."""
-    body: dict[str, Any] = {
-        "instrumentId": instrument_id,
-        "quantity": str(lots(req.quantity, rules)),
-        "direction": DIRECTION[req.side],
-        "accountId": account_id,
-        "orderType": ORDER_TYPE[req.order_type],
-        "orderId": key or tinvest_order_id(req.client_id),
-    }
-    if req.order_type is OrderType.LIMIT:
-        assert req.price is not None
-        body["price"] = decimal_to_quotation(req.price)
-    return body
+    return PostOrder(rules, account_id, instrument_id, req.side, req.order_type, req.quantity,
+                     key or tinvest_order_id(req.client_id), req.price).wire()  # fmt: skip
 
 
 def post_stop_body(
     p: Protection, side: Side, rules: InstrumentRules, account_id: str, instrument_id: str
 ) -> dict[str, Any]:
     """``StopOrdersService/PostStopOrder``: a stop-loss (market on trigger) or a take-profit, good till cancelled."""
-    kind = "STOP_ORDER_TYPE_STOP_LOSS" if p.kind == "stop_loss" else "STOP_ORDER_TYPE_TAKE_PROFIT"
-    body: dict[str, Any] = {
-        "instrumentId": instrument_id,
-        "quantity": str(lots(p.quantity, rules)),
-        "direction": "STOP_ORDER_DIRECTION_SELL" if side is Side.SELL else "STOP_ORDER_DIRECTION_BUY",
-        "accountId": account_id,
-        "expirationType": "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL",
-        "stopOrderType": kind,
-        "stopPrice": decimal_to_quotation(p.trigger),
-        "orderId": tinvest_order_id(p.client_id),
-    }
-    if p.kind == "take_profit":
-        body["price"] = decimal_to_quotation(p.trigger)
-        body["exchangeOrderType"] = "EXCHANGE_ORDER_TYPE_LIMIT"
-    return body
+    return PostStopOrder(rules, account_id, instrument_id, p.kind, side, p.quantity, p.trigger,
+                         tinvest_order_id(p.client_id)).wire()  # fmt: skip
 
 
 WIRE_DIRECTION = {"ORDER_DIRECTION_BUY": Side.BUY, "ORDER_DIRECTION_SELL": Side.SELL}
