@@ -101,10 +101,8 @@ class TinkoffBroker:
         self.guard = NettingGuard(self._venue_positions, inventory)
         self.rebuild_days = int(rebuild_days)  # how far back a lost ledger is rebuilt from the operations
 
-    async def _call(
-        self, service: str, method: str, body: dict[str, Any], what: str, *, idempotent: bool = True
-    ) -> dict[str, Any]:
-        return await self.rest.call(service, method, body, what=what, idempotent=idempotent, trading=True)
+    async def _call(self, service: str, method: str, body: dict[str, Any], what: str) -> dict[str, Any]:
+        return await self.rest.call(service, method, body, what=what, trading=True)
 
     # --- session -----------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -188,7 +186,6 @@ class TinkoffBroker:
                 "OpenSandboxAccount",
                 {"name": "aitrade"},
                 "T-Invest open sandbox account",
-                idempotent=False,
             )
             self.account_id = str(opened["accountId"])
             log.warning("T-Invest sandbox had no account; opened %s (pay in with SandboxPayIn)", self.account_id)
@@ -393,7 +390,7 @@ class TinkoffBroker:
         known = not self.inventory.claim(req.client_id, req.symbol, req.side, req.quantity, reduce=closing, key=key)
 
         async def send() -> OrderAck:
-            resp = await self._call("OrdersService", "PostOrder", body, what, idempotent=False)
+            resp = await self._call("OrdersService", "PostOrder", body, what)
             order = order_from_state(resp, req.client_id, req.symbol, rules, source="post")
             if order.filled > 0 and order.avg_price is None:  # PostOrder may answer an executed price of 0
                 found = await self.get_order(req.symbol, req.client_id)
@@ -421,7 +418,7 @@ class TinkoffBroker:
         }
         what = f"T-Invest cancel {client_id} {symbol}"
         try:
-            await self._call("OrdersService", "CancelOrder", body, what, idempotent=False)
+            await self._call("OrdersService", "CancelOrder", body, what)
         except (OrderNotFound, SkipError, ReconcileError):
             order = await self.get_order(symbol, client_id)
             if order is None:
@@ -432,7 +429,7 @@ class TinkoffBroker:
                     "orderId": order.venue_order_id,
                     "orderIdType": "ORDER_ID_TYPE_EXCHANGE",
                 }
-                await self._call("OrdersService", "CancelOrder", by_exchange, what, idempotent=False)
+                await self._call("OrdersService", "CancelOrder", by_exchange, what)
             elif not order.status.final:
                 raise
         await self.get_order(symbol, client_id)
@@ -463,7 +460,7 @@ class TinkoffBroker:
         service, method = self._stop_method("post")
         what = f"T-Invest {p.kind} {p.symbol} {qty} @ {p.trigger}"
         try:
-            answer = await self._call(service, method, body, what, idempotent=False)
+            answer = await self._call(service, method, body, what)
         except (ReconcileError, DuplicateOrder):
             known = self.inventory.key_for(p.client_id)  # a stop id we saw earlier
             found = [x for x in await self.protections(p.symbol) if x.client_id == p.client_id or x.venue_id == known]
@@ -471,7 +468,7 @@ class TinkoffBroker:
                 return found[0]
             # Stop orders are not listed by our key, but ``orderId`` is T-Invest's idempotency key: the same
             # request again returns the stop the lost answer was about, or places it once.
-            answer = await self._call(service, method, body, what, idempotent=False)
+            answer = await self._call(service, method, body, what)
         stop_id = str(answer.get("stopOrderId") or "")
         self.inventory.remember_key(stop_id, p.client_id)
         return Protection(p.symbol, p.kind, p.trigger, qty, p.client_id, stop_id)
@@ -488,7 +485,6 @@ class TinkoffBroker:
                 method,
                 {"accountId": self._account(), "stopOrderId": stop_id},
                 f"T-Invest cancel {protection.kind} {protection.symbol}",
-                idempotent=False,
             )
         except OrderNotFound:
             return  # fired or already cancelled

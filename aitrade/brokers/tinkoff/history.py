@@ -22,9 +22,7 @@ PAGE = 1000  # the largest limit GetOperationsByCursor takes
 
 
 class _Caller(Protocol):
-    async def _call(
-        self, service: str, method: str, body: dict[str, Any], what: str, *, idempotent: bool = True
-    ) -> dict[str, Any]: ...
+    async def _call(self, service: str, method: str, body: dict[str, Any], what: str) -> dict[str, Any]: ...
 
     def _account(self) -> str: ...
 

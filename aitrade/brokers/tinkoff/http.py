@@ -15,39 +15,11 @@ from typing import Any
 import aiohttp
 
 from aitrade.brokers.tinkoff.auth import bearer_headers
+from aitrade.brokers.tinkoff.endpoints import QUOTE_SERVICES, RPCS, limiter
 from aitrade.brokers.tinkoff.errors import translate
 from aitrade.errors import HaltError, ReconcileError, UserError
 from aitrade.net.http import request_json
-from aitrade.net.ratelimit import RateLimiter, Window
 from aitrade.net.retry import RetryPolicy, retry_async
-
-PREFIX = "/tinkoff.public.invest.api.contract.v1."
-#: unary limits per minute (investAPI limits.md): per service, and the OrdersService methods the table names apart
-LIMITS = {
-    "InstrumentsService": Window(200, 60.0),
-    "UsersService": Window(100, 60.0),
-    "OperationsService": Window(200, 60.0),
-    "MarketDataService": Window(600, 60.0),
-    "StopOrdersService": Window(50, 60.0),
-    "SandboxService": Window(200, 60.0),
-    "OrdersService": Window(100, 60.0),
-    "OrdersService/GetOrders": Window(200, 60.0),
-    "OrdersService/PostOrder": Window(300, 60.0),
-    "OrdersService/CancelOrder": Window(100, 60.0),
-}
-#: a service the table does not name gets the smallest service limit; all calls together at most 50 a second
-DEFAULT_LIMIT = Window(50, 60.0)
-OVERALL_LIMIT = Window(50, 1.0)
-
-
-#: what a market-data client may call (quotes, candles): never an order service
-QUOTE_SERVICES = frozenset({"MarketDataService", "InstrumentsService"})
-
-
-def limit_key(service: str, method: str) -> str:
-    """The window a call counts against: its method's own where the table names one, else its service's."""
-    key = f"{service}/{method}"
-    return key if key in LIMITS else service
 
 
 class TinvestRest:
@@ -70,7 +42,7 @@ class TinvestRest:
         self.base_url = base_url.rstrip("/")
         self._token = token
         self.retry = retry or RetryPolicy()
-        self.limiter = RateLimiter(LIMITS, DEFAULT_LIMIT, overall=OVERALL_LIMIT)
+        self.limiter = limiter()
         self.app_name = app_name
         self.timeout_s = timeout_s
         self.allowed_services = allowed_services  # a quotes-only client cannot reach OrdersService
@@ -83,22 +55,25 @@ class TinvestRest:
         body: dict[str, Any],
         *,
         what: str,
-        idempotent: bool = True,
         trading: bool = False,
     ) -> dict[str, Any]:
-        """One unary call with retries on 429, 5xx and transport failures.
+        """One unary call of a method in :data:`.endpoints.RPCS`, with retries on 429, 5xx and transport failures.
 
-        A state-changing call (``idempotent=False``) that was sent and got no
-        answer, or a 5xx, raises :class:`ReconcileError`: look it up first.
-        ``trading`` marks a call that trades: an unlisted 4xx is then a rejection (skip), not bad input.
+        A state-changing method that was sent and got no answer, or a 5xx,
+        raises :class:`ReconcileError`: look it up first. ``trading`` marks a
+        call that trades (a data call reads an invalid argument as bad input).
         """
         if self.allowed_services is not None and service not in self.allowed_services:
             raise HaltError(f"{what}: this T-Invest client may call only {', '.join(sorted(self.allowed_services))}")
-        url = f"{self.base_url}{PREFIX}{service}/{method}"
+        rpc = RPCS.get((service, method))
+        if rpc is None:
+            raise HaltError(f"{what}: AiTrade calls no T-Invest method {service}/{method}; nothing was sent")
+        idempotent = not rpc.changes_state
+        url = f"{self.base_url}{rpc.path}"
         headers = bearer_headers(self._token, self.app_name)
 
         async def once() -> dict[str, Any]:
-            await self.limiter.acquire(limit_key(service, method))
+            await self.limiter.acquire(rpc.limit_key)
             self.requests += 1
             resp = await request_json(
                 self.session,
