@@ -98,6 +98,10 @@ class InstrumentRules:
             return q * self.tick
         return (value / self.tick).to_integral_value(rounding=ROUND_HALF_UP) * self.tick
 
+    def on_tick(self, price: Decimal) -> bool:
+        """Whether ``price`` is a positive multiple of the tick (what a venue accepts as a price)."""
+        return price > 0 and price % self.tick == 0
+
     def quantity(self, value: Decimal) -> Decimal:
         """``value`` rounded down to the quantity step."""
         return (value / self.step).to_integral_value(rounding=ROUND_DOWN) * self.step

@@ -303,7 +303,12 @@ class BitgetBroker(ABC):
             known=known,
             what=what,
             key="clientOid",
+            settle=self._settle(req, body, what),
         )
+
+    def _settle(self, req: OrderRequest, body: dict[str, Any], what: str) -> Callable[[], Awaitable[None]] | None:
+        """How a market waits out an earlier send before a re-send (spot); ``None`` where the venue dedups ids."""
+        return None
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         self.inventory.require_owner(self.name)

@@ -36,7 +36,7 @@ def _check_oid(client_oid: str) -> None:
 
 
 def _on_tick(rules: InstrumentRules, price: Decimal, what: str) -> None:
-    if price <= 0 or price % rules.tick != 0:
+    if not rules.on_tick(price):
         raise InvalidRequest(f"{what}: price {price} is not a positive multiple of the tick {rules.tick}")
 
 

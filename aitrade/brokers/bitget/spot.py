@@ -26,7 +26,6 @@ from aitrade.brokers.base import (
     Capabilities,
     InstrumentRules,
     Order,
-    OrderAck,
     OrderRequest,
     OrderType,
     Protection,
@@ -39,7 +38,6 @@ from aitrade.brokers.bitget.http import BitgetHttp
 from aitrade.brokers.bitget.requests import PlaceOrder
 from aitrade.brokers.bitget.translate import dec, fee_detail, rules_from_symbol, spot_order
 from aitrade.brokers.inventory import OwnedInventory
-from aitrade.brokers.reconcile import send_once
 from aitrade.errors import OrderNotFound, ReconcileError, SkipError
 
 log = logging.getLogger(__name__)
@@ -176,15 +174,7 @@ class BitgetSpotBroker(BitgetBroker):
             receive_window_ms=self.receive_window_ms,
         )
 
-    async def _send_once(
-        self,
-        send: Callable[[], Awaitable[OrderAck]],
-        req: OrderRequest,
-        body: dict[str, Any],
-        what: str,
-        *,
-        known: bool,
-    ) -> OrderAck:
+    def _settle(self, req: OrderRequest, body: dict[str, Any], what: str) -> Callable[[], Awaitable[None]]:
         async def restamp() -> None:
             """Wait out the last send's acceptance window, then own the next send (compare-and-set)."""
             seen = self.inventory.deadline(req.client_id)
@@ -199,15 +189,7 @@ class BitgetSpotBroker(BitgetBroker):
                 raise ReconcileError(f"{what}: another process is re-sending {req.client_id}; look it up later")
             body.update(requestTime=str(new))
 
-        return await send_once(
-            send,
-            lambda: self._lookup(req.symbol, req.client_id),
-            client_id=req.client_id,
-            known=known,
-            what=what,
-            key="clientOid",
-            settle=restamp,
-        )
+        return restamp
 
     # --- protections: none at the venue ----------------------------------------------------------
     def _no_native(self) -> SkipError:

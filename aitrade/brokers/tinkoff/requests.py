@@ -45,7 +45,7 @@ def _key(key: str, what: str) -> None:
 
 
 def _on_tick(rules: InstrumentRules, price: Decimal, what: str) -> None:
-    if price <= 0 or price % rules.tick != 0:
+    if not rules.on_tick(price):
         raise InvalidRequest(f"{what}: price {price} is not a positive multiple of minPriceIncrement {rules.tick}")
 
 
