@@ -327,7 +327,9 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
             print(f"  closed with {a['client_id']} ({a['status']})")
         for e in out["errors"]:
             print(f"  error: {e}")
-    return 1 if out["errors"] else 0
+        if out["open"]:
+            print(f"  NOT FLAT: the venues still hold AiTrade positions in {', '.join(out['open'])}")
+    return 0 if out["flat"] else 1
 
 
 # --- parser -------------------------------------------------------------------------------

@@ -52,11 +52,13 @@ class CloseAllReport:
     cancelled: list[str] = field(default_factory=list)  # client ids of our orders cancelled
     closed: list[OrderAck] = field(default_factory=list)
     protections_cancelled: list[str] = field(default_factory=list)
+    open: list[str] = field(default_factory=list)  # symbols AiTrade still holds at the venues afterwards
     errors: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
-        return not self.errors
+        """Flat as the venues say: nothing failed and nothing of ours is held any more."""
+        return not self.errors and not self.open
 
 
 class Router:
@@ -196,16 +198,20 @@ class Router:
                 continue
             for pos in positions:
                 try:
-                    for p in await broker.protections(pos.symbol):
-                        if p.client_id.startswith(CLIENT_ID_PREFIX):
-                            await broker.cancel_protection(p)
-                            report.protections_cancelled.append(p.client_id)
+                    before = {p.client_id for p in await broker.protections(pos.symbol) if p.client_id.startswith(
+                        CLIENT_ID_PREFIX)}  # fmt: skip
                     cid = client_id(f"{self.settings.strategy_id}|{reason}", pos.symbol, stamp, "kill")
-                    ack = await broker.close_position(pos.symbol, cid)
+                    ack = await broker.close_position(pos.symbol, cid)  # protections go once the position is gone
                     if ack is not None:
                         report.closed.append(ack)
+                    left = {p.client_id for p in await broker.protections(pos.symbol)}
+                    report.protections_cancelled += sorted(before - left)
                 except AiTradeError as exc:
                     report.errors.append(f"{name}: close {pos.symbol}: {exc}")
+            try:  # what the venue says now: positions of ours still there
+                report.open += [p.symbol for p in await broker.positions()]
+            except AiTradeError as exc:
+                report.errors.append(f"{name}: positions after close-all: {exc}")
         log.log(logging.WARNING if report.errors else logging.INFO,
                 "close-all (%s): %d orders cancelled, %d positions closed, %d errors", reason, len(report.cancelled),
                 len(report.closed), len(report.errors))  # fmt: skip

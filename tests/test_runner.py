@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -217,6 +218,29 @@ def test_kill_without_a_runner_flattens_through_the_router(tmp_path: Path, artif
     assert all(float(p["qty"]) == 0 for p in after["positions"].values()) and not after["protections"]
     assert control.read_kill(settings.state_dir).acted_at is not None
     assert isinstance(before, dict)
+
+
+def test_kill_of_a_stuck_runner_stops_it_by_pid_and_flattens_here(tmp_path: Path, artifact: Path) -> None:
+    """SIGSTOPped runner: `aitrade kill --level flatten` waits its grace, stops the process, flattens itself."""
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    settings = load_settings(home)
+    start = ["runner", "start", "--signals", str(artifact), "--params", str(params), "--replay", "--speed", "25"]
+    assert _cli(home, *start).returncode == 0
+    pid = runner_cmd.running_pid(settings)
+    assert pid is not None
+    try:
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), what="a position")
+        os.kill(pid, signal.SIGSTOP)
+        out = runner_cmd.kill(settings, "flatten", "stuck runner", wait_s=1.0, grace_s=2.0)
+        assert out["confirmed"] and out["stopped"] == pid and out["close_all"]["flat"], out
+        assert runner_cmd.running_pid(settings) is None
+        paper = _paper(settings.state_dir)
+        assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
+        assert "stuck" in control.read_kill(settings.state_dir).acted["by"]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.mark.parametrize(

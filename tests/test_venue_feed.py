@@ -327,3 +327,61 @@ async def test_the_control_room_panels_watch_and_flatten_a_live_runner_on_the_fa
     assert not [o for o in bitget.orders.values() if o["status"] in ("live", "partially_filled")]
     monitor_panel.refresh()
     assert monitor_panel.snap.state == "HALTED" and not monitor_panel.snap.positions
+
+
+async def test_a_flatten_the_venue_refuses_is_not_reported_done_keeps_the_stop_and_is_retried(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    """Bitget refuses the closes (40762): the kill is confirmed as NOT flat, the book stays open with its stop at the
+    venue, and the runner retries until the venue says flat."""
+    from aitrade.strategy import OPEN  # noqa: PLC0415
+
+    settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
+    stop = asyncio.Event()
+    state = settings.state_dir
+    seen: dict = {}
+
+    def books() -> dict:
+        ledger = TradeLedger(state / "trades.sqlite", read_only=True)
+        try:
+            return ledger.books()
+        finally:
+            ledger.close()
+
+    def protected() -> bool:
+        if not (state / "trades.sqlite").exists():
+            return False
+        live = {p["symbol"] for p in bitget.plans if p["planType"] == "loss_plan" and p["planStatus"] == "live"}
+        return any(b.state.mode == OPEN and b.symbol in live for b in books().values())
+
+    async def drive() -> None:
+        while not protected():
+            assert clock.now() < start + 60 * STEP, "no entry filled and got protected in 60 bars"
+            await asyncio.sleep(0.01)
+        bitget.faults.add("refuse", path="/api/v2/mix/order/place-order", times=2)  # the book's close, the sweep
+        control.arm(state, "flatten", "refused flatten test")
+        while control.read_kill(state).acted_at is None:
+            await asyncio.sleep(0.01)
+        first = control.read_kill(state)
+        seen["first"] = first.acted
+        seen["books"] = {s: b.state.mode for s, b in books().items()}
+        seen["plans"] = [p["symbol"] for p in bitget.plans if p["planStatus"] == "live"]
+        seen["venue"] = {s: p["qty"] for s, p in bitget.positions.items() if p["qty"] != 0}
+        while not control.read_kill(state).acted.get("flat"):
+            await asyncio.sleep(0.05)
+        stop.set()
+
+    task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+    await asyncio.wait_for(drive(), timeout=240)
+    await asyncio.wait_for(task, timeout=60)
+    first = seen["first"]
+    assert first["flat"] is False and first["open"] and any("40762" in e for e in first["errors"])
+    held = set(seen["venue"])
+    assert held and set(first["open"]) == held  # what the venue still held, said as such
+    assert all(seen["books"][s] == OPEN for s in held)  # the book was not marked flat
+    assert held <= set(seen["plans"])  # and its stop stayed at the venue: never bare
+    final = control.read_kill(state).acted
+    assert final["flat"] is True and not final["open"]
+    assert all(p["qty"] == 0 for p in bitget.positions.values())
+    assert not [p for p in bitget.plans if p["planStatus"] == "live"]
+    assert all(b.state.mode != OPEN for b in books().values())

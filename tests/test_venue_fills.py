@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from aitrade.brokers.base import OrderRequest, OrderStatus, OrderType, Protection, Side
+from aitrade.errors import SkipError
 from tests.test_broker_contract import _OPEN, _cleanup, _harness, cid, held  # noqa: F401 (the fixture)
 
 D = Decimal
@@ -121,3 +122,24 @@ async def test_tinvest_lost_ledger_is_rebuilt_from_the_operations(tmp_path: Path
     assert "1 executed orders no longer readable" in fresh.inventory.sync_note()
     report = await fresh.close_position("SBER", cid("close"))
     assert report is not None and h.venue.holdings["SBER"]["qty"] == 30  # the user's shares stay
+
+
+@pytest.mark.parametrize("kind", ["bitget-futures", "bitget-spot", "tinkoff"])
+async def test_a_refused_close_keeps_the_protection_and_reserves_nothing(tmp_path: Path, kind: str) -> None:
+    """A close the venue refuses raises, leaves the stop at the venue, and the next close is not blocked."""
+    h = await _harness(kind, tmp_path)
+    await h.broker.place_order(OrderRequest(h.symbol, Side.BUY, h.qty, cid("e")))
+    native = h.broker.capabilities.native_protections
+    if native:
+        await h.broker.place_protection(Protection(h.symbol, "stop_loss", h.price * D("0.9"), h.qty, cid("sl")))
+    before = held(await h.broker.positions(), h.symbol)
+    h.venue.faults.add("refuse", path=h.place_path())
+    with pytest.raises(SkipError):
+        await h.broker.close_position(h.symbol, cid("close-1"))
+    assert held(await h.broker.positions(), h.symbol) == before > 0
+    if native:
+        assert [p.client_id for p in await h.broker.protections(h.symbol)] == [cid("sl")]  # never left bare
+    assert h.broker.inventory.pending() == {}  # the refused close is finished, not "in progress"
+    await h.broker.close_position(h.symbol, cid("close-2"))  # so the retry is not refused by our own ledger
+    assert held(await h.broker.positions(), h.symbol) == 0
+    assert not [p for p in await h.broker.protections(h.symbol) if p.client_id.startswith("at-")]

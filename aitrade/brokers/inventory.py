@@ -289,6 +289,19 @@ class OwnedInventory:
                 db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
         return True
 
+    def refused(self, client_id: str) -> bool:
+        """Finish an order the venue refused (nothing filled): it reserves nothing any more. True if it was open.
+
+        Without this a refused close would stay "in progress" and every later
+        close of the position would be refused as closing more than AiTrade holds.
+        """
+        with self._tx() as db:
+            row = db.execute("SELECT filled, final FROM orders WHERE client_id = ?", (client_id,)).fetchone()
+            if row is None or row[1] or Decimal(row[0]) != 0:
+                return False
+            self._write("UPDATE orders SET final = 1 WHERE client_id = ?", (client_id,))
+        return True
+
     def known(self, client_id: str) -> bool:
         """Whether an order with this client id was recorded before (then look it up; never send it blind)."""
         return bool(self._rows("SELECT 1 FROM orders WHERE client_id = ?", (client_id,)))

@@ -423,11 +423,15 @@ class SimulatedBroker:
         return done
 
     async def close_position(self, symbol: str, client_id: str) -> OrderAck | None:
+        """Close the position, then drop its protections (a refused close keeps them)."""
         pos = Decimal(self._state["positions"].get(symbol, {}).get("qty", "0"))
-        if pos == 0:
-            return None
-        for cid, p in list(self._state["protections"].items()):
-            if p["symbol"] == symbol:
-                self._drop_protection(cid)
-        side = Side.SELL if pos > 0 else Side.BUY
-        return await self.place_order(OrderRequest(symbol, side, abs(pos), client_id))
+        ack = None
+        if pos != 0:
+            side = Side.SELL if pos > 0 else Side.BUY
+            ack = await self.place_order(OrderRequest(symbol, side, abs(pos), client_id))
+        if Decimal(self._state["positions"].get(symbol, {}).get("qty", "0")) == 0:
+            for cid, p in list(self._state["protections"].items()):
+                if p["symbol"] == symbol:
+                    self._drop_protection(cid)
+            self._save()
+        return ack

@@ -75,17 +75,24 @@ async def instruments(settings: Settings, symbols: list[str], mode: str | None =
 
 
 async def close_all(
-    settings: Settings, mode: str | None = None, *, reason: str = "cli", market_data: bool = True
+    settings: Settings,
+    mode: str | None = None,
+    *,
+    reason: str = "cli",
+    market_data: bool = True,
+    symbols: list[str] | None = None,
 ) -> dict[str, Any]:
-    """Cancel AiTrade's orders and close AiTrade's positions on every broker of the universe.
+    """Cancel AiTrade's orders and close AiTrade's positions on the brokers of ``symbols`` (default: the universe).
 
-    ``market_data=False``: paper accounts priced by the last bars fed to them (after a replay).
+    ``market_data=False``: paper accounts priced by the last bars fed to them (after a replay). ``flat`` is what
+    the venues say afterwards.
     """
     mode = default_mode(settings, mode)
     async with (
         aiohttp.ClientSession() as session,
-        Router(settings, session, mode=mode, market_data=market_data) as router,
+        Router(settings, session, mode=mode, market_data=market_data, symbols=symbols) as router,
     ):
         report = await router.close_all_positions(reason=reason)
     return {"mode": mode, "cancelled": report.cancelled, "protections_cancelled": report.protections_cancelled,
-            "closed": [_plain(a) for a in report.closed], "errors": report.errors}  # fmt: skip
+            "closed": [_plain(a) for a in report.closed], "open": report.open, "errors": report.errors,
+            "flat": report.ok}  # fmt: skip

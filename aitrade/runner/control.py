@@ -56,6 +56,8 @@ def read_kill(state_dir: Path) -> KillSwitch:
     path = Path(state_dir) / KILL_FILE
     try:
         data = read_json_object(path, {}, move_aside=False)
+        if path.exists() and "engaged" not in data:  # emptied or cut: only unkill --confirm releases the switch
+            raise StateFileError(f"state file {path} does not say whether the switch is engaged")
         known = {k: data[k] for k in KillSwitch.__dataclass_fields__ if k in data and k != "unreadable"}
         kill = KillSwitch(**known)
         if kill.level not in LEVELS:

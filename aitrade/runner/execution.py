@@ -195,13 +195,16 @@ class Execution:
         return replace(book, stop_id=new_id, trail_n=n)
 
     async def exit(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Order | None:
-        """A market exit at the close (time, abort, vol_exit, kill): protections first, then the order."""
-        await self.drop_protections(book)
+        """A market exit at the close (time, abort, vol_exit, kill): the order first, the protections only once it
+        filled. A refused or unfilled exit returns ``None`` and leaves the position protected as it was."""
         side = Side.SELL if s.side > 0 else Side.BUY
         cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), LEG_OF_REASON[reason])
         req = OrderRequest(book.symbol, side, dec(s.qty), cid, reduce_only=True)
         order = await self.send(req, LEG_OF_REASON[reason], ts)
-        return order if order is not None and order.status is OrderStatus.FILLED else None
+        if order is None or order.status is not OrderStatus.FILLED:
+            return None
+        await self.drop_protections(book)
+        return order
 
     def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> dict[str, Any]:
         if reason is None:

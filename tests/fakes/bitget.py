@@ -194,6 +194,9 @@ class FakeBitget:
             if bad is not None:
                 self.refused.append((request.path, bad[1]))
                 return self.error(*bad)
+            refuse = request.method == "POST" and "place" in request.path
+            if refuse and self.faults.take(request.path, frozenset({"refuse"})) == "refuse":  # the venue says no
+                return self.error("40762", "The order amount exceeds the balance")
             answer = handler(args)
             late = request.method == "POST" and ("place" in request.path or "cancel" in request.path)
             fault = self.faults.take(request.path, frozenset({"after", "after500"})) if late else None

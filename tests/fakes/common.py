@@ -20,7 +20,7 @@ class Fault:
     (checked by the order handlers): ``after`` (the order is accepted, then the
     answer hangs), ``after500`` (accepted, then a 5xx), ``partial`` (the order
     fills only half for now), ``delay`` (Bitget: the request is held in transit
-    before the venue sees it).
+    before the venue sees it), ``refuse`` (the venue refuses a placement: Bitget 40762, T-Invest 30079).
     """
 
     kind: str

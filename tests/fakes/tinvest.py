@@ -163,6 +163,8 @@ class FakeTinvest:
         if bad is not None:
             self.refused.append((f"{service}/{method}", bad[1]))
             return self.error(400, 3, *bad)
+        if method.startswith("Post") and self.faults.take(method, frozenset({"refuse"})) == "refuse":
+            return self.error(400, 3, "30079", "instrument is not available for trading")  # the venue says no
         answer = handler(body)
         if inspect.isawaitable(answer):
             answer = await answer

@@ -285,7 +285,11 @@ class BitgetBroker(ABC):
             self._remember(req.client_id, data or {})
             return OrderAck(req.client_id, str((data or {}).get("orderId") or ""), OrderStatus.NEW)
 
-        return await self._send_once(send, req, body, what, known=not fresh)
+        try:
+            return await self._send_once(send, req, body, what, known=not fresh)
+        except SkipError:  # refused by the venue: certainly not placed, so it reserves nothing
+            self.inventory.refused(req.client_id)
+            raise
 
     async def _send_once(
         self,

@@ -399,14 +399,18 @@ class TinkoffBroker:
                 self.inventory.apply(req.client_id, order.filled, order.avg_price, final=order.status.final)
             return OrderAck(req.client_id, order.venue_order_id, order.status)
 
-        return await send_once(
-            send,
-            lambda: self.get_order(req.symbol, req.client_id),
-            client_id=req.client_id,
-            known=known,
-            what=what,
-            key="request id",
-        )
+        try:
+            return await send_once(
+                send,
+                lambda: self.get_order(req.symbol, req.client_id),
+                client_id=req.client_id,
+                known=known,
+                what=what,
+                key="request id",
+            )
+        except SkipError:  # refused by the venue: certainly not placed, so it reserves nothing
+            self.inventory.refused(req.client_id)
+            raise
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         """CancelOrder by our request id; an order of an older key is found first and cancelled by its exchange id."""
