@@ -28,6 +28,7 @@ from typing import Any
 from dotenv import dotenv_values
 
 from aitrade.errors import ConfigError, StateFileError
+from aitrade.redact import remember_secrets
 from aitrade.statefile import atomic_write_json, read_json_object
 from aitrade.universe import ROUTING, UNIVERSE_MODES, RiskProfile, assets_for, profile_for
 
@@ -393,7 +394,7 @@ def load_settings(
         warnings.append("EXECUTION_MODE=live without ALLOW_LIVE=1: running in paper mode")
     for w in warnings:
         log.warning(w)  # for notebooks with logging set up; the CLI prints settings.warnings once itself
-    return Settings(
+    settings = Settings(
         home=home_path,
         execution_mode=effective,
         origins=origins,
@@ -401,6 +402,8 @@ def load_settings(
         runtime_quarantine=tuple(quarantined),
         **values,
     )
+    remember_secrets(settings.secrets())  # whatever this process writes later is masked
+    return settings
 
 
 def save_runtime_settings(settings: Settings, updates: Mapping[str, Any]) -> Settings:

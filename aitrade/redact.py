@@ -12,9 +12,10 @@ error body echoing our headers, a traceback under ``--debug``) can leak.
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import Iterable
-from typing import TextIO
+from typing import Any, TextIO
 
 MASK = "****"
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -34,9 +35,17 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
 )
 
 
+_KNOWN: set[str] = set()  # secret values of the settings this process loaded
+
+
+def remember_secrets(values: Iterable[str]) -> None:
+    """Secret values every later :func:`redact` masks in this process (the settings register theirs on load)."""
+    _KNOWN.update(v for v in values if v and len(v) >= 4)
+
+
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace every known secret value and secret-shaped substring with ``****``."""
-    for value in sorted({s for s in secrets if s and len(s) >= 4}, key=len, reverse=True):
+    for value in sorted({s for s in (*secrets, *_KNOWN) if s and len(s) >= 4}, key=len, reverse=True):
         text = text.replace(value, MASK)
     for pattern, repl in _PATTERNS:
         text = pattern.sub(repl, text)
@@ -77,3 +86,8 @@ class RedactingStream(io.TextIOBase):
     @property
     def encoding(self) -> str:  # type: ignore[override]
         return getattr(self.inner, "encoding", "utf-8")
+
+
+def redact_json(obj: Any) -> Any:
+    """A copy of a JSON-able object with every secret masked (what state files and ledger events hold)."""
+    return json.loads(redact(json.dumps(obj, default=str)))

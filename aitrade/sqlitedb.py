@@ -8,6 +8,7 @@ timeout becomes the caller's one-line error.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,7 +22,15 @@ def is_busy(exc: sqlite3.OperationalError) -> bool:
 
 
 def connect(target: str | Path, busy_timeout_s: float, *, uri: bool = False) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit) with the busy timeout set."""
+    """A connection in autocommit mode (transactions are explicit) with the busy timeout set.
+
+    A new database file is created owner-only (0600); SQLite gives its WAL and shared-memory files the same mode.
+    """
+    if not uri:
+        path = Path(target)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     db = sqlite3.connect(str(target), isolation_level=None, timeout=busy_timeout_s, uri=uri, check_same_thread=False)
     db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_s * 1000)}")
     return db

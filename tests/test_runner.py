@@ -24,7 +24,7 @@ from aitrade.brokers.paperstore import PaperStore
 from aitrade.cli import main
 from aitrade.commands import runner_cmd
 from aitrade.config import load_settings
-from aitrade.errors import StateFileError
+from aitrade.errors import StateFileError, UserError
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
 from aitrade.runner.parity import compare
@@ -218,6 +218,30 @@ def test_kill_without_a_runner_flattens_through_the_router(tmp_path: Path, artif
     assert all(float(p["qty"]) == 0 for p in after["positions"].values()) and not after["protections"]
     assert control.read_kill(settings.state_dir).acted_at is not None
     assert isinstance(before, dict)
+
+
+@pytest.mark.parametrize("damage", ["deleted", "emptied"])
+def test_a_lost_ledger_over_held_positions_refuses_a_fresh_session(tmp_path: Path, artifact: Path, damage: str,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    base = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params), "--replay",
+            "--foreground"]  # fmt: skip
+    settings = load_settings(home)
+    end = next(e for e in ("2022-03-01", "2022-03-15", "2022-04-01", "2022-05-01", "2022-06-01")
+               if main([*base, "--end", e]) == 0 and runner_cmd.holdings_without_ledger(settings, "paper"))  # fmt: skip
+    ledger = settings.state_dir / "trades.sqlite"
+    for f in settings.state_dir.glob("trades.sqlite-*"):
+        f.unlink()
+    if damage == "deleted":
+        ledger.unlink()
+    else:
+        ledger.write_bytes(b"")
+    capsys.readouterr()
+    assert main([*base, "--end", end]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "hold positions AiTrade opened" in err[0] and "nothing started" in err[0]
+    assert (ledger.exists() and ledger.stat().st_size == 0) or not ledger.exists()  # nothing written over it
 
 
 def test_kill_of_a_stuck_runner_stops_it_by_pid_and_flattens_here(tmp_path: Path, artifact: Path) -> None:
@@ -610,3 +634,19 @@ def test_the_monitor_snapshot_reads_what_the_runner_left(tmp_path: Path, artifac
     (settings.state_dir / "runner_heartbeat.json").write_text("{oops")
     broken = monitor.snapshot(settings)
     assert broken.problems and "heartbeat unreadable" in broken.problems[0] and broken.positions
+
+
+def test_reset_never_archives_a_session_a_runner_holds(tmp_path: Path) -> None:
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    (settings.state_dir / "trades.sqlite").write_bytes(b"a session in use")
+    held = runner_cmd.runner_lock(settings)
+    held.acquire("runner")
+    try:
+        with pytest.raises(UserError, match="stop it before --reset"):
+            runner_cmd.reset_session(settings)
+        assert (settings.state_dir / "trades.sqlite").exists() and not (settings.state_dir / "archive").exists()
+    finally:
+        held.release()
+    assert runner_cmd.reset_session(settings) is not None and not (settings.state_dir / "trades.sqlite").exists()

@@ -104,9 +104,26 @@ def local_checks(settings: Settings) -> list[Check]:
     checks.append(
         Check("telegram alerts", "info", f"enabled {settings.alerts_enabled}, configured {creds['telegram']}")
     )
+    checks += _secret_file_modes(settings)
     if os.name != "posix":
         checks.append(Check("platform", "warn", "the background runner is tested on POSIX only"))
     return checks
+
+
+def _secret_file_modes(settings: Settings) -> list[Check]:
+    """A ``.env`` holding secrets, or a state file, that other users can read is a leak waiting to happen."""
+    out = []
+    env = settings.home / ".env"
+    if env.exists() and env.stat().st_mode & 0o077:
+        holds = [v for v in ("API_KEY", "SECRET", "PASSPHRASE", "TOKEN") if v in env.read_text(errors="replace")]
+        mode = oct(env.stat().st_mode & 0o777)
+        detail = f"{env} is mode {mode}{' and holds secrets' if holds else ''}: run `chmod 600 {env}`"
+        out.append(Check(".env permissions", "fail" if holds else "warn", detail))
+    loose = sorted(p.name for p in settings.state_dir.glob("*") if p.is_file() and p.stat().st_mode & 0o077)
+    if loose:
+        names = ", ".join(loose[:5]) + (" ..." if len(loose) > 5 else "")
+        out.append(Check("state permissions", "warn", f"readable by others in {settings.state_dir}: {names}"))
+    return out
 
 
 async def online_checks(settings: Settings, session: aiohttp.ClientSession) -> list[Check]:

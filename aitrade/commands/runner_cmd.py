@@ -49,10 +49,58 @@ def _session_paths(settings: Settings) -> list[Path]:
 
 
 def reset_session(settings: Settings) -> Path | None:
-    """Move the trade ledger and the paper accounts to ``state/archive/<time>/`` (nothing is deleted)."""
-    if running_pid(settings) is not None:
-        raise UserError(f"a runner is running (pid {running_pid(settings)}); stop it before --reset")
-    return reset_session_locked(settings)
+    """Move the trade ledger and the paper accounts to ``state/archive/<time>/`` (nothing is deleted).
+
+    Done holding the runner lock: a session a runner is using (or starting with) is never archived under it.
+    """
+    lock = runner_lock(settings)
+    try:
+        lock.acquire("runner --reset")
+    except LockHeld as exc:
+        raise UserError(f"a runner is using this session ({exc}); stop it before --reset") from None
+    try:
+        return reset_session_locked(settings)
+    finally:
+        lock.release()
+
+
+def holdings_without_ledger(settings: Settings, mode: str) -> list[str]:
+    """What the accounts say AiTrade holds while the trade ledger is missing: ``venue: SYMBOL qty`` lines."""
+    from aitrade.brokers.inventory import OwnedInventory  # noqa: PLC0415
+    from aitrade.brokers.paperstore import PaperStore  # noqa: PLC0415
+
+    held: list[str] = []
+    if mode == "paper":
+        for path in sorted(settings.state_dir.glob("paper_*.sqlite")):
+            store = PaperStore(path, read_only=True)
+            try:
+                positions = store.load().get("positions", {})
+            finally:
+                store.close()
+            held += [f"{path.stem}: {sym} {p.get('qty')}" for sym, p in positions.items() if float(p.get("qty", 0))]
+        return held
+    for path in sorted(settings.state_dir.glob("owned_*.sqlite")):
+        inventory = OwnedInventory(path, read_only=True)
+        try:
+            held += [f"{path.stem}: {sym} {inventory.quantity(sym)}" for sym in inventory.symbols()]
+        finally:
+            inventory.close()
+    return held
+
+
+def _refuse_a_lost_ledger(settings: Settings, mode: str) -> None:
+    """A missing or emptied trade ledger over accounts that hold positions: never a silent fresh session."""
+    path = settings.state_dir / LEDGER_FILE
+    if path.exists() and path.stat().st_size > 0:
+        return
+    held = holdings_without_ledger(settings, mode)
+    if held:
+        raise UserError(
+            f"{path} is {'empty' if path.exists() else 'missing'} but the accounts hold positions AiTrade opened "
+            f"({'; '.join(held)}); nothing started. Restore the ledger from a backup, or close those positions "
+            "(`aitrade close-all --confirm`, which reads the venue) and start again; `--reset` archives the paper "
+            "accounts with it"
+        )
 
 
 def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, replay: bool, capital: float,
@@ -180,6 +228,7 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
     lock.acquire("runner")
     try:
         archived = reset_session_locked(settings) if reset else None
+        _refuse_a_lost_ledger(settings, config.mode)
         ledger = TradeLedger(settings.state_dir / LEDGER_FILE)
         try:
             wanted = config.session()

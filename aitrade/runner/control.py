@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from aitrade.errors import StateFileError, UserError
+from aitrade.redact import redact_json
 from aitrade.statefile import atomic_write_json, read_json_object
 
 KILL_FILE = "kill_switch.json"
@@ -86,7 +87,7 @@ def confirm(state_dir: Path, kill: KillSwitch, acted: dict[str, Any]) -> KillSwi
     current = read_kill(state_dir)
     if current.armed_at != kill.armed_at or current.unreadable:
         return current
-    done = KillSwitch(**{**asdict(current), "acted_at": _now(), "acted": acted})
+    done = KillSwitch(**{**asdict(current), "acted_at": _now(), "acted": redact_json(acted)})
     atomic_write_json(Path(state_dir) / KILL_FILE, asdict(done))
     return done
 
@@ -99,7 +100,7 @@ def release(state_dir: Path) -> KillSwitch:
 
 # --- heartbeat -------------------------------------------------------------------------------------
 def write_heartbeat(state_dir: Path, beat: dict[str, Any]) -> None:
-    atomic_write_json(Path(state_dir) / HEARTBEAT_FILE, {**beat, "time": _now()})
+    atomic_write_json(Path(state_dir) / HEARTBEAT_FILE, redact_json({**beat, "time": _now()}))
 
 
 def read_heartbeat(state_dir: Path) -> dict[str, Any] | None:

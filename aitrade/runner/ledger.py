@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from aitrade.errors import LedgerBusy, StateFileError
+from aitrade.redact import redact
 from aitrade.sqlitedb import connect, durable, fetch, immediate, is_busy
 from aitrade.strategy import State
 
@@ -251,8 +252,9 @@ class TradeLedger:
 
     @staticmethod
     def _event(db: sqlite3.Connection, kind: str, symbol: str | None, detail: dict[str, Any]) -> None:
+        text = redact(json.dumps(detail, default=str))  # a venue's error may echo our headers: never stored
         db.execute("INSERT INTO events (time, kind, symbol, detail) VALUES (?, ?, ?, ?)",
-                   (now_iso(), kind, symbol, json.dumps(detail, default=str)))  # fmt: skip
+                   (now_iso(), kind, symbol, text))  # fmt: skip
 
     def events(self, limit: int = 50) -> list[dict[str, Any]]:
         rows = self._rows("SELECT time, kind, symbol, detail FROM events ORDER BY id DESC LIMIT ?", (limit,))
