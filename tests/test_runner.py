@@ -650,3 +650,17 @@ def test_reset_never_archives_a_session_a_runner_holds(tmp_path: Path) -> None:
     finally:
         held.release()
     assert runner_cmd.reset_session(settings) is not None and not (settings.state_dir / "trades.sqlite").exists()
+
+
+def test_parity_calls_a_trade_booked_twice_different() -> None:
+    from aitrade.runner.parity import compare  # noqa: PLC0415
+
+    row = {"symbol": "BTCUSDT", "side": "long", "entry_time": "2024-01-01T00:00:00Z", "entry_price": 100.0,
+           "exit_time": "2024-01-02T00:00:00Z", "exit_price": 110.0, "quantity": 1.0, "fees": 0.1, "pnl": 9.9,
+           "exit_reason": "tp"}  # fmt: skip
+    backtest = pd.DataFrame([row])
+    assert compare(backtest, pd.DataFrame([row])).ok
+    twice = compare(backtest, pd.DataFrame([row, row]))
+    assert not twice.ok and twice.duplicated == 1 and twice.matched == 1
+    assert "booked twice" in twice.summary() and "DIFFERENT" in twice.summary()
+    assert list(twice.diff["problem"]) == ["booked twice"]

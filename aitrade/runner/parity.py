@@ -27,18 +27,19 @@ class Parity:
     drift: int  # matched trades that differ in an exit, a side or a number
     still_open: int  # closed by the backtest at the end of the data; the session still holds them
     max_rel: dict[str, float]
-    diff: pd.DataFrame  # one row per trade that is missing, extra or drifting
+    diff: pd.DataFrame  # one row per trade that is missing, extra, drifting or booked twice
+    duplicated: int = 0  # session trades booked more than once (same symbol and entry time)
 
     @property
     def ok(self) -> bool:
-        return self.missing == 0 and self.extra == 0 and self.drift == 0
+        return self.missing == 0 and self.extra == 0 and self.drift == 0 and self.duplicated == 0
 
     def summary(self) -> str:
         worst = ", ".join(f"{k} {v:.1e}" for k, v in self.max_rel.items())
         verdict = "identical trades" if self.ok else "DIFFERENT"
         counts = (
             f"{self.matched} matched, {self.missing} missing, {self.extra} extra, {self.drift} drifting, "
-            f"{self.still_open} still open at the end"
+            f"{self.duplicated} booked twice, {self.still_open} still open at the end"
         )
         return f"parity with the backtest: {verdict}: {counts}; largest relative differences: {worst}"
 
@@ -53,6 +54,9 @@ def _frame(trades: pd.DataFrame) -> pd.DataFrame:
 def compare(backtest: pd.DataFrame, session: pd.DataFrame, *, rel: float = 1e-9) -> Parity:
     """Per-trade comparison of two trade tables with the backtest's ``trades.csv`` columns."""
     a, b = _frame(backtest), _frame(session)
+    twice = b.duplicated(["symbol", "entry_time"], keep="first")
+    doubles = b.loc[twice].assign(problem="booked twice")
+    b = b.loc[~twice]
     m = a.merge(b, on=["symbol", "entry_time"], how="outer", suffixes=("_backtest", "_session"), indicator=True)
     both = m["_merge"] == "both"
     problems = pd.Series("", index=m.index)
@@ -74,7 +78,10 @@ def compare(backtest: pd.DataFrame, session: pd.DataFrame, *, rel: float = 1e-9)
         drifting |= bad
         problems[bad] += f"{col} "
     m["problem"] = problems.str.strip()
-    diff = m.loc[m["problem"] != "", :].drop(columns="_merge").reset_index(drop=True)
+    diff = m.loc[m["problem"] != "", :].drop(columns="_merge")
+    if len(doubles):
+        diff = pd.concat([diff, doubles.rename(columns={c: f"{c}_session" for c in doubles.columns
+                                                        if c not in ("symbol", "entry_time", "problem")})])  # fmt: skip
     missing = int(((m["_merge"] == "left_only") & ~open_at_end).sum())
     return Parity(int(both.sum()), missing, int((m["_merge"] == "right_only").sum()), int(drifting.sum()),
-                  int(open_at_end.sum()), max_rel, diff)  # fmt: skip
+                  int(open_at_end.sum()), max_rel, diff.reset_index(drop=True), int(twice.sum()))  # fmt: skip
