@@ -664,3 +664,22 @@ def test_parity_calls_a_trade_booked_twice_different() -> None:
     assert not twice.ok and twice.duplicated == 1 and twice.matched == 1
     assert "booked twice" in twice.summary() and "DIFFERENT" in twice.summary()
     assert list(twice.diff["problem"]) == ["booked twice"]
+
+
+def test_open_books_over_a_deleted_paper_account_are_refused_in_one_line(
+    tmp_path: Path, artifact: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    home = _home(tmp_path)
+    params = _params(tmp_path, GENOMES["trailing"])
+    base = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params), "--replay",
+            "--foreground", "--end", "2022-03-01"]  # fmt: skip
+    assert main(base) == 0
+    settings = load_settings(home)
+    assert runner_cmd.held_symbols(settings)  # the session holds open books
+    for f in settings.state_dir.glob("paper_*"):
+        f.unlink()
+    capsys.readouterr()
+    assert main(base) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "paper account state/paper_bitget.sqlite is missing" in err[0]
+    assert not control.read_kill(settings.state_dir).engaged  # refused before anything, nothing armed

@@ -27,6 +27,7 @@ from aitrade.errors import LockHeld, StateFileError, UserError
 from aitrade.locks import ProcessLock, pid_alive
 from aitrade.runner import control
 from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
+from aitrade.strategy import FLAT
 
 LEDGER_FILE = "trades.sqlite"
 LOCK_FILE = "runner.lock"
@@ -86,6 +87,18 @@ def holdings_without_ledger(settings: Settings, mode: str) -> list[str]:
         finally:
             inventory.close()
     return held
+
+
+def _refuse_a_lost_paper_account(settings: Settings, ledger: TradeLedger, routing: dict[str, str]) -> None:
+    """Open books over a paper account that is gone: say so, never trade them against a fresh account."""
+    open_books = sorted(s for s, b in ledger.books().items() if b.state.mode != FLAT)
+    lost = sorted({routing[s] for s in open_books if s in routing
+                   and not (settings.state_dir / f"paper_{routing[s]}.sqlite").exists()})  # fmt: skip
+    if lost:
+        files = ", ".join(f"state/paper_{v}.sqlite" for v in lost)
+        raise UserError(f"state/trades.sqlite holds open books ({', '.join(open_books)}) but the paper account "
+                        f"{files} is missing; nothing started. Restore it from a backup, or start afresh with "
+                        "--reset (archives the ledger and the paper accounts)")  # fmt: skip
 
 
 def _refuse_a_lost_ledger(settings: Settings, mode: str) -> None:
@@ -240,6 +253,8 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
                                 "resume it with the same options, or start afresh with --reset (archives the "
                                 "ledger and paper accounts)")  # fmt: skip
             routing = {s: "bitget" if cost_class(s, asset_class(s)) == "crypto" else "tinkoff" for s in config.rules}
+            if config.mode == "paper":
+                _refuse_a_lost_paper_account(settings, ledger, routing)
             live_feed = isinstance(feed, VenueSpec)
             async with aiohttp.ClientSession() as http:
                 alerts = Alerts(settings, http)
@@ -403,7 +418,7 @@ def held_symbols(settings: Settings) -> list[str]:
     path = settings.state_dir / LEDGER_FILE
     if path.exists():
         with TradeLedger(path, read_only=True) as ledger:
-            out |= {b.symbol for b in ledger.books().values() if b.state.mode != "flat"}
+            out |= {b.symbol for b in ledger.books().values() if b.state.mode != FLAT}
     from aitrade.brokers.inventory import OwnedInventory  # noqa: PLC0415 (only a kill without a runner reads these)
 
     for owned in sorted(settings.state_dir.glob("owned_*.sqlite")):
