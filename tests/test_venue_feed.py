@@ -385,3 +385,45 @@ async def test_a_flatten_the_venue_refuses_is_not_reported_done_keeps_the_stop_a
     assert all(p["qty"] == 0 for p in bitget.positions.values())
     assert not [p for p in bitget.plans if p["planStatus"] == "live"]
     assert all(b.state.mode != OPEN for b in books().values())
+
+
+async def test_a_venue_down_during_the_flatten_neither_crashes_the_runner_nor_reports_flat(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    """Every futures call answers 503 for a while: the kill is confirmed as not flat, the runner stays up, and
+    the retries flatten once the venue is back."""
+    from aitrade.strategy import OPEN  # noqa: PLC0415
+
+    settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
+    stop = asyncio.Event()
+    state = settings.state_dir
+    seen: dict = {}
+
+    def opened() -> bool:
+        if not (state / "trades.sqlite").exists():
+            return False
+        ledger = TradeLedger(state / "trades.sqlite", read_only=True)
+        try:
+            return any(b.state.mode == OPEN for b in ledger.books().values())
+        finally:
+            ledger.close()
+
+    async def drive() -> None:
+        while not opened():
+            assert clock.now() < start + 60 * STEP, "no entry filled in 60 bars"
+            await asyncio.sleep(0.01)
+        bitget.faults.add("500", path="/api/v2/mix/", times=40)  # the venue is down
+        control.arm(state, "flatten", "venue down test")
+        while control.read_kill(state).acted_at is None:
+            await asyncio.sleep(0.01)
+        seen["first"] = control.read_kill(state).acted
+        while not control.read_kill(state).acted.get("flat"):
+            assert not task.done(), "the runner died"
+            await asyncio.sleep(0.05)
+        stop.set()
+
+    task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+    await asyncio.wait_for(drive(), timeout=240)
+    await asyncio.wait_for(task, timeout=60)
+    assert seen["first"]["flat"] is False and seen["first"]["errors"]
+    assert all(p["qty"] == 0 for p in bitget.positions.values())
