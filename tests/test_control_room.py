@@ -383,3 +383,42 @@ def test_the_control_rooms_timed_refresh_reads_and_shows(tmp_path: Path) -> None
     room._show(data)
     assert set(data) == {"kill", "jobs", "fetches", "runner"} and "not running" in room.control.runner_state.value
     room.close()
+
+
+def test_the_equity_tracker_reads_only_new_trades_and_restarts_on_a_new_ledger(tmp_path: Path) -> None:
+    from aitrade.commands.monitor import EquityTracker  # noqa: PLC0415
+    from aitrade.runner.ledger import Book, TradeLedger  # noqa: PLC0415
+
+    path = tmp_path / "trades.sqlite"
+
+    def trade(i: int) -> dict:
+        return {"symbol": "BTCUSDT", "side": "long", "entry_time": f"2024-01-01T{i:02d}:00:00+00:00",
+                "entry_price": 1.0, "exit_time": f"2024-01-02T{i:02d}:00:00+00:00", "exit_price": 2.0,
+                "quantity": 1.0, "fees": 0.0, "pnl": float(i), "exit_reason": "tp", "exit_id": f"at-x-{i}"}  # fmt: skip
+
+    def book(*numbers: int) -> None:
+        with TradeLedger(path) as ledger:
+            ledger.begin_session({"capital": 100.0})
+            ledger.save_book(Book("BTCUSDT"), trades=[trade(i) for i in numbers])
+
+    def read(tracker: EquityTracker):
+        with TradeLedger(path, read_only=True) as ledger:
+            return tracker.update(ledger, ledger.session() or {}, 100.0), ledger
+
+    tracker = EquityTracker()
+    book(1, 2)
+    first, _ = read(tracker)
+    assert list(first) == [101.0, 103.0]
+    book(3)
+    calls = []
+    with TradeLedger(path, read_only=True) as ledger:
+        original = ledger.exits_since
+        ledger.exits_since = lambda rowid: calls.append(rowid) or original(rowid)  # type: ignore[method-assign]
+        second = tracker.update(ledger, ledger.session() or {}, 100.0)
+    assert list(second) == [101.0, 103.0, 106.0] and calls == [2]  # only rows after the last one seen
+    path.unlink()  # a new ledger (reset): read afresh
+    for f in tmp_path.glob("trades.sqlite-*"):
+        f.unlink()
+    book(5)
+    third, _ = read(tracker)
+    assert list(third) == [105.0]

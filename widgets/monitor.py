@@ -36,6 +36,7 @@ class LiveMonitorPanel(w.VBox):
         self.ticker = Ticker(self.read, self.show, every_s)
         self.snap: monitor.Snapshot | None = None
         self._equity_mark: tuple[int, float | None] = (-1, None)
+        self._equity_tracker = monitor.EquityTracker()  # reads only the trades booked since the last refresh
         self._risk()
         super().__init__(
             [
@@ -58,7 +59,7 @@ class LiveMonitorPanel(w.VBox):
 
     # --- the snapshot -----------------------------------------------------------------------------------
     def read(self) -> monitor.Snapshot:
-        return monitor.snapshot(self.settings, events=12)
+        return monitor.snapshot(self.settings, events=12, equity=self._equity_tracker)
 
     def show(self, snap: monitor.Snapshot) -> None:
         self.snap = snap

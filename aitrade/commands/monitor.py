@@ -9,6 +9,8 @@ recent events. Nothing here can place or cancel an order.
 
 from __future__ import annotations
 
+import json
+import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,7 +19,7 @@ import pandas as pd
 from aitrade.config import Settings
 from aitrade.errors import StateFileError, UserError
 from aitrade.runner import control
-from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
+from aitrade.runner.ledger import TradeLedger
 from aitrade.strategy import OPEN, PENDING
 
 LEDGER_FILE = "trades.sqlite"
@@ -54,7 +56,40 @@ class Snapshot:
     problems: list[str] = field(default_factory=list)  # files that could not be read, said in words
 
 
-def snapshot(settings: Settings, *, events: int = 20) -> Snapshot:
+class EquityTracker:
+    """The realised equity series of one ledger, kept between refreshes: each read fetches only the new trades.
+
+    A ledger replaced or reset under it (a new session, a lower row id, a different start) is read afresh.
+    """
+
+    def __init__(self) -> None:
+        self._key: tuple[Any, ...] | None = None
+        self._last_id = 0
+        self._times: list[str] = []
+        self._pnl: list[float] = []
+        self._series = pd.Series(dtype=float, name="equity")
+
+    def update(self, ledger: TradeLedger, session: dict[str, Any], capital: float) -> pd.Series:
+        key = (str(ledger.path), os.stat(ledger.path).st_ino, json.dumps(session, sort_keys=True, default=str))
+        if key != self._key:
+            self.__init__()  # type: ignore[misc]
+            self._key = key
+        new = ledger.exits_since(self._last_id)
+        if not new and self._last_id and not ledger.exits_since(self._last_id - 1):  # rows gone: read afresh
+            self.__init__()  # type: ignore[misc]
+            self._key = key
+            new = ledger.exits_since(0)
+        if new:
+            self._last_id = new[-1][0]
+            self._times += [t for _, t, _ in new]
+            self._pnl += [p for _, _, p in new]
+            times = pd.to_datetime(pd.Index(self._times), utc=True, format="ISO8601")
+            pnl = pd.Series(self._pnl, index=times, dtype=float)
+            self._series = (capital + pnl.sort_index(kind="stable").cumsum()).rename("equity")
+        return self._series
+
+
+def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | None = None) -> Snapshot:
     from aitrade.commands.runner_cmd import running_pid  # noqa: PLC0415
 
     problems: list[str] = []
@@ -70,7 +105,7 @@ def snapshot(settings: Settings, *, events: int = 20) -> Snapshot:
     orders: list[dict[str, Any]] = []
     recent: list[dict[str, Any]] = []
     capital = 0.0
-    trades = pd.DataFrame(columns=list(TRADE_COLUMNS))
+    series = pd.Series(dtype=float, name="equity")
     path = settings.state_dir / LEDGER_FILE
     if path.exists():
         try:
@@ -92,16 +127,12 @@ def snapshot(settings: Settings, *, events: int = 20) -> Snapshot:
                     elif s.mode == PENDING:
                         orders.append({"symbol": book.symbol, "side": "buy" if s.side > 0 else "sell",
                                        "quantity": s.qty, "limit": s.limit, "client_id": book.entry_id})  # fmt: skip
-                trades = pd.DataFrame(ledger.trades(), columns=list(TRADE_COLUMNS))
+                series = (equity or EquityTracker()).update(ledger, session, capital)
                 recent = ledger.events(events)
-    equity = pd.Series(dtype=float, name="equity")
-    if len(trades):
-        times = pd.to_datetime(trades["exit_time"], utc=True)
-        equity = (capital + trades["pnl"].astype(float).set_axis(times).sort_index().cumsum()).rename("equity")
     return Snapshot(
         alive=pid is not None, pid=pid, state=beat.get("state"), phase=beat.get("phase"), mode=beat.get("mode"),
         heartbeat_age_s=age, staleness=staleness(age, beat.get("phase")), positions=positions, orders=orders,
-        coverage=beat.get("coverage") or {}, equity=equity, kill=control.read_kill(settings.state_dir).__dict__,
+        coverage=beat.get("coverage") or {}, equity=series, kill=control.read_kill(settings.state_dir).__dict__,
         last_error=beat.get("last_error"), events=recent, limits=beat.get("limits") or {},
         settings_applied_at=beat.get("settings_applied_at"), problems=problems,
     )  # fmt: skip

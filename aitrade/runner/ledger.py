@@ -246,6 +246,11 @@ class TradeLedger:
         rows = self._rows(f"SELECT {columns} FROM trades ORDER BY entry_time, symbol, id")  # noqa: S608 (constants)
         return [dict(zip(TRADE_COLUMNS, r, strict=True)) for r in rows]
 
+    def exits_since(self, rowid: int) -> list[tuple[int, str, float]]:
+        """``(id, exit_time, pnl)`` of the trades booked after row ``rowid`` (a monitor reads only what is new)."""
+        return [(int(i), str(t), float(p)) for i, t, p in
+                self._rows("SELECT id, exit_time, pnl FROM trades WHERE id > ? ORDER BY id", (rowid,))]  # fmt: skip
+
     def event(self, kind: str, symbol: str | None, detail: dict[str, Any]) -> None:
         with self._tx() as db:
             self._event(db, kind, symbol, detail)
