@@ -133,8 +133,10 @@ def _ledger_claims() -> dict[str, float]:
 
 
 def main() -> dict[str, dict[str, float]]:
-    print(f"order round trip, {N} market orders per path against the loopback fakes (strict: every request "
-          "checked against the venue's documents); added latency = router+client minus bare aiohttp")
+    print(
+        f"order round trip, {N} market orders per path against the loopback fakes (strict: every request "
+        "checked against the venue's documents); added latency = router+client minus bare aiohttp"
+    )
     out = asyncio.run(_run())
     out["ledger"] = _ledger_claims()
     led = out["ledger"]
