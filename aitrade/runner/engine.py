@@ -125,6 +125,7 @@ class Runner:
         self._closes: dict[str, float] = {}
         self._covered_at = -1e18
         self._flatten_backoff_s = 0.0
+        self._open_books: int | None = None  # books not flat, counted once per tick (the position limit)
         self._flatten_retry_at = 0.0
         self.ex = Execution(config, router, ledger, self._run_io, self._say)
 
@@ -275,6 +276,7 @@ class Runner:
             await self.watch()
             await self.beat("running", every_s=BEAT_EVERY_S)
             return
+        self._open_books = None  # counted afresh at the first entry decision of this tick
         venues: dict[str, list[str]] = {}  # each venue's symbols in turn; venues side by side
         for symbol in sorted(bars):
             if symbol in self.config.rules:
@@ -438,6 +440,7 @@ class Runner:
     # --- one symbol's bar --------------------------------------------------------------------------------
     async def process_bar(self, symbol: str, ts: pd.Timestamp, bar: BarSignal) -> None:
         book = await self._run_io(self.ledger.book, symbol, self.sleeve)
+        was_open = book.state.mode != FLAT
         stamp = ts.isoformat()
         if book.last_bar is not None and pd.Timestamp(book.last_bar) >= ts:
             return  # processed before a restart
@@ -518,6 +521,8 @@ class Runner:
             if pending is not None:
                 book, s = await self.ex.enter(book, pending, ts, broker)
         book = replace(book, state=s, t=t, last_bar=stamp)
+        if self._open_books is not None:  # the running count follows this book's change
+            self._open_books += int(s.mode != FLAT) - int(was_open)
         for tr in trades:
             events.append(("trade", {k: tr[k] for k in ("side", "pnl", "exit_reason")}))
             self._say(f"{symbol} {tr['side']} closed ({tr['exit_reason']}) at {tr['exit_price']:.6g}: "
@@ -535,10 +540,14 @@ class Runner:
         return replace(opened(part, float(order.avg_price or 0), t, self.config.genome, rules), fee=float(order.fee))
 
     async def _may_enter(self) -> bool:
+        """Whether one more position fits the limit, by the tick's running count of books that are not flat
+        (counted once per tick and kept as books change: one read, not one per flat symbol)."""
         if self.kill.engaged or self.health.state != ACTIVE:
             return False
-        books = await self._run_io(self.ledger.books)
-        return sum(b.state.mode != FLAT for b in books.values()) < self.config.max_open_positions
+        if self._open_books is None:
+            books = await self._run_io(self.ledger.books)
+            self._open_books = sum(b.state.mode != FLAT for b in books.values())
+        return self._open_books < self.config.max_open_positions
 
     # --- the kill switch ------------------------------------------------------------------------------------
     async def act_on_kill(self, kill: control.KillSwitch) -> None:
