@@ -63,7 +63,10 @@ class EquityTracker:
     """
 
     def __init__(self) -> None:
-        self._key: tuple[Any, ...] | None = None
+        self._reset(None)
+
+    def _reset(self, key: tuple[Any, ...] | None) -> None:
+        self._key = key
         self._last_id = 0
         self._times: list[str] = []
         self._pnl: list[float] = []
@@ -72,12 +75,10 @@ class EquityTracker:
     def update(self, ledger: TradeLedger, session: dict[str, Any], capital: float) -> pd.Series:
         key = (str(ledger.path), os.stat(ledger.path).st_ino, json.dumps(session, sort_keys=True, default=str))
         if key != self._key:
-            self.__init__()  # type: ignore[misc]
-            self._key = key
+            self._reset(key)
         new = ledger.exits_since(self._last_id)
         if not new and self._last_id and not ledger.exits_since(self._last_id - 1):  # rows gone: read afresh
-            self.__init__()  # type: ignore[misc]
-            self._key = key
+            self._reset(key)
             new = ledger.exits_since(0)
         if new:
             self._last_id = new[-1][0]
