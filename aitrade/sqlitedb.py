@@ -26,7 +26,7 @@ def connect(target: str | Path, busy_timeout_s: float, *, uri: bool = False) -> 
 
     A new database file is created owner-only (0600); SQLite gives its WAL and shared-memory files the same mode.
     """
-    if not uri:
+    if not uri and str(target) != ":memory:":
         path = Path(target)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)

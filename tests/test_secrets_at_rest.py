@@ -46,3 +46,15 @@ def test_doctor_flags_a_world_readable_env_holding_keys(tmp_path: Path) -> None:
     assert checks[".env permissions"].status == "fail" and "chmod 600" in checks[".env permissions"].detail
     os.chmod(tmp_path / ".env", 0o600)
     assert ".env permissions" not in {c.name for c in local_checks(load_settings(tmp_path))}
+
+
+def test_state_databases_are_created_owner_only_and_memory_stays_in_memory(tmp_path: Path, monkeypatch) -> None:
+    from aitrade.sqlitedb import connect  # noqa: PLC0415
+
+    monkeypatch.chdir(tmp_path)
+    connect(":memory:", 1.0).close()
+    assert not (tmp_path / ":memory:").exists()
+    db = connect(tmp_path / "deep" / "x.sqlite", 1.0)
+    db.execute("CREATE TABLE t (a)")
+    db.close()
+    assert stat.S_IMODE((tmp_path / "deep" / "x.sqlite").stat().st_mode) == 0o600
