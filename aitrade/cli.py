@@ -305,10 +305,10 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
 
     if not args.confirm:
         raise UserError("close-all cancels AiTrade's orders and closes AiTrade's positions; add --confirm")
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
+    from aitrade.commands import kill_cmd, runner_cmd  # noqa: PLC0415
 
     if runner_cmd.running_pid(settings) is not None:  # the runner owns the accounts: it flattens, and halts
-        done = runner_cmd.kill(settings, "flatten", "close-all --confirm from the command line")
+        done = kill_cmd.kill(settings, "flatten", "close-all --confirm from the command line")
         if args.json:
             print_json(done)
         elif done["confirmed"]:

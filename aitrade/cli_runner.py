@@ -106,9 +106,9 @@ def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
+    from aitrade.commands import kill_cmd  # noqa: PLC0415
 
-    out = runner_cmd.kill(settings, args.level, args.reason)
+    out = kill_cmd.kill(settings, args.level, args.reason)
     armed = out["armed"]
     who = f"the runner (pid {out['runner']})" if out["runner"] else "this command (no runner alive)"
     if args.json:
@@ -121,9 +121,9 @@ def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_unkill(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands import runner_cmd  # noqa: PLC0415
+    from aitrade.commands import kill_cmd  # noqa: PLC0415
 
-    out = runner_cmd.unkill(settings, confirm=args.confirm)
+    out = kill_cmd.unkill(settings, confirm=args.confirm)
     print("kill switch released" + (f"; the runner (pid {out['runner']}) resumes after reconciling"
                                     if out["runner"] else ""))  # fmt: skip
     return 0

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 
 from aitrade.brokers.paperstore import PaperStore
 from aitrade.cli import main
-from aitrade.commands import runner_cmd
+from aitrade.commands import kill_cmd, runner_cmd
 from aitrade.config import load_settings
 from aitrade.errors import StateFileError, UserError
 from aitrade.runner import control
@@ -256,7 +256,7 @@ def test_kill_of_a_stuck_runner_stops_it_by_pid_and_flattens_here(tmp_path: Path
     try:
         _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), what="a position")
         os.kill(pid, signal.SIGSTOP)
-        out = runner_cmd.kill(settings, "flatten", "stuck runner", wait_s=1.0, grace_s=2.0)
+        out = kill_cmd.kill(settings, "flatten", "stuck runner", wait_s=1.0, grace_s=2.0)
         assert out["confirmed"] and out["stopped"] == pid and out["close_all"]["flat"], out
         assert runner_cmd.running_pid(settings) is None
         paper = _paper(settings.state_dir)
@@ -675,7 +675,7 @@ def test_open_books_over_a_deleted_paper_account_are_refused_in_one_line(
             "--foreground", "--end", "2022-03-01"]  # fmt: skip
     assert main(base) == 0
     settings = load_settings(home)
-    assert runner_cmd.held_symbols(settings)  # the session holds open books
+    assert kill_cmd.held_symbols(settings)  # the session holds open books
     for f in settings.state_dir.glob("paper_*"):
         f.unlink()
     capsys.readouterr()

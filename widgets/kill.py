@@ -7,7 +7,7 @@ from typing import Any
 
 import ipywidgets as w
 
-from aitrade.commands import runner_cmd
+from aitrade.commands import kill_cmd
 from aitrade.config import Settings
 from aitrade.runner import control
 from widgets.common import Status, coloured, esc, in_background
@@ -103,14 +103,14 @@ class KillSwitchPanel(w.VBox):
                 self.last_result = {**result, "seconds": took}
             self.refresh()
 
-        in_background(lambda: runner_cmd.kill(self.settings, level, reason), done)
+        in_background(lambda: kill_cmd.kill(self.settings, level, reason), done)
 
     def _release(self, _button: Any) -> None:
         if self.confirm_text.value.strip() != RELEASE_WORD:
             self.status.say(f"type {RELEASE_WORD} to release", "error")
             return
         try:
-            out = runner_cmd.unkill(self.settings, confirm=True)
+            out = kill_cmd.unkill(self.settings, confirm=True)
         except Exception as exc:
             self.status.error(exc)
             return

@@ -17,6 +17,7 @@ import sys
 import time
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -65,9 +66,22 @@ def reset_session(settings: Settings) -> Path | None:
         lock.release()
 
 
+def owned_positions(settings: Settings) -> dict[str, dict[str, Decimal]]:
+    """Per ownership ledger (``owned_<venue>_<env>``): the symbols AiTrade holds there and the quantities."""
+    from aitrade.brokers.inventory import OwnedInventory  # noqa: PLC0415 (read only when a ledger is in doubt)
+
+    out: dict[str, dict[str, Decimal]] = {}
+    for path in sorted(settings.state_dir.glob("owned_*.sqlite")):
+        inventory = OwnedInventory(path, read_only=True)
+        try:
+            out[path.stem] = {sym: inventory.quantity(sym) for sym in inventory.symbols()}
+        finally:
+            inventory.close()
+    return out
+
+
 def holdings_without_ledger(settings: Settings, mode: str) -> list[str]:
     """What the accounts say AiTrade holds while the trade ledger is missing: ``venue: SYMBOL qty`` lines."""
-    from aitrade.brokers.inventory import OwnedInventory  # noqa: PLC0415
     from aitrade.brokers.paperstore import PaperStore  # noqa: PLC0415
 
     held: list[str] = []
@@ -80,13 +94,8 @@ def holdings_without_ledger(settings: Settings, mode: str) -> list[str]:
                 store.close()
             held += [f"{path.stem}: {sym} {p.get('qty')}" for sym, p in positions.items() if float(p.get("qty", 0))]
         return held
-    for path in sorted(settings.state_dir.glob("owned_*.sqlite")):
-        inventory = OwnedInventory(path, read_only=True)
-        try:
-            held += [f"{path.stem}: {sym} {inventory.quantity(sym)}" for sym in inventory.symbols()]
-        finally:
-            inventory.close()
-    return held
+    return [f"{name}: {sym} {qty}" for name, held_there in owned_positions(settings).items()
+            for sym, qty in held_there.items()]  # fmt: skip
 
 
 def _refuse_a_lost_paper_account(settings: Settings, ledger: TradeLedger, routing: dict[str, str]) -> None:
@@ -411,94 +420,6 @@ def trades(settings: Settings) -> pd.DataFrame:
     return frame
 
 
-# --- the kill switch ------------------------------------------------------------------------------------------
-def held_symbols(settings: Settings) -> list[str]:
-    """The symbols AiTrade may hold: open or pending books of the trade ledger, positions of the ownership ledgers."""
-    out: set[str] = set()
-    path = settings.state_dir / LEDGER_FILE
-    if path.exists():
-        with TradeLedger(path, read_only=True) as ledger:
-            out |= {b.symbol for b in ledger.books().values() if b.state.mode != FLAT}
-    from aitrade.brokers.inventory import OwnedInventory  # noqa: PLC0415 (only a kill without a runner reads these)
-
-    for owned in sorted(settings.state_dir.glob("owned_*.sqlite")):
-        inventory = OwnedInventory(owned, read_only=True)
-        try:
-            out |= set(inventory.symbols())
-        finally:
-            inventory.close()
-    return sorted(out)
-
-
-def _stop_stuck(pid: int, grace_s: float) -> bool:
-    """SIGTERM, then SIGKILL after ``grace_s``: True once the process is gone."""
-    for sig, wait in ((signal.SIGTERM, grace_s), (signal.SIGKILL, grace_s)):
-        try:
-            os.kill(pid, sig)
-        except ProcessLookupError:
-            return True
-        deadline = time.monotonic() + wait
-        while time.monotonic() < deadline:
-            if not pid_alive(pid):
-                return True
-            time.sleep(0.05)
-    return not pid_alive(pid)
-
-
-def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0, grace_s: float = 5.0) -> dict[str, Any]:
-    """Arm the kill switch and report what the venues say, whatever state the runner is in.
-
-    * alive: the runner acts within a tick (waited for); a flatten is confirmed only when it reports flat;
-    * stuck (no confirmation within ``wait_s``): a flatten stops it by pid (SIGTERM, then SIGKILL), then
-      flattens here; a pause is reported unconfirmed;
-    * dead: a flatten goes through a router built for the symbols AiTrade holds (not the whole universe).
-    """
-    armed = control.arm(settings.state_dir, level, reason, by=f"aitrade kill (pid {os.getpid()})")
-    pid = running_pid(settings)
-    stopped = None
-    if pid is not None:
-        deadline = time.monotonic() + wait_s
-        while time.monotonic() < deadline:
-            now = control.read_kill(settings.state_dir)
-            if now.acted_at is not None and now.armed_at == armed.armed_at:
-                flat = not armed.flatten or bool(now.acted.get("flat", False))
-                out = {"armed": asdict(now), "runner": pid, "confirmed": flat}
-                if not flat:
-                    still = ", ".join(now.acted.get("open", [])) or "something of ours"
-                    out["message"] = (
-                        f"the runner acted but the venues still hold {still}: it retries while the "
-                        "switch stays at flatten"
-                    )
-                return out
-            if running_pid(settings) is None:
-                break
-            time.sleep(0.1)
-        else:
-            if not armed.flatten:
-                late = f"the runner (pid {pid}) has not confirmed within {wait_s:g} s; the switch stays armed"
-                return {"armed": asdict(armed), "runner": pid, "confirmed": False, "message": late}
-            if not _stop_stuck(pid, grace_s):
-                why = f"the runner (pid {pid}) is stuck and could not be stopped; the switch stays armed"
-                return {"armed": asdict(armed), "runner": pid, "confirmed": False, "message": why}
-            stopped = pid
-    if armed.flatten:
-        from aitrade.commands.broker_cmd import close_all  # noqa: PLC0415
-
-        replayed = (ledger_session(settings) or {}).get("feed") == "replay"
-        mode = "paper" if replayed else None
-        symbols = held_symbols(settings) or None
-        report = asyncio.run(close_all(settings, mode, reason="kill", market_data=not replayed, symbols=symbols))
-        by = f"aitrade kill (runner pid {stopped} stopped: stuck)" if stopped else "aitrade kill (no runner alive)"
-        if not report["flat"]:
-            still = f"still open at the venue: {', '.join(report['open'])}; " if report["open"] else ""
-            why = f"the flatten did not complete; the switch stays armed: {still}" + "; ".join(report["errors"])
-            return {"armed": asdict(armed), "runner": None, "stopped": stopped, "confirmed": False,
-                    "close_all": report, "message": why}  # fmt: skip
-        done = control.confirm(settings.state_dir, armed, {"by": by, **report})
-        return {"armed": asdict(done), "runner": None, "stopped": stopped, "confirmed": True, "close_all": report}
-    return {"armed": asdict(armed), "runner": None, "confirmed": True}
-
-
 def ledger_session(settings: Settings) -> dict[str, Any] | None:
     """The session the trade ledger recorded (signals run, genome, feed...), or None without a ledger."""
     path = settings.state_dir / LEDGER_FILE
@@ -506,14 +427,6 @@ def ledger_session(settings: Settings) -> dict[str, Any] | None:
         return None
     with TradeLedger(path, read_only=True) as ledger:
         return ledger.session()
-
-
-def unkill(settings: Settings, *, confirm: bool) -> dict[str, Any]:
-    if not confirm:
-        raise UserError("releasing the kill switch needs --confirm")
-    before = control.read_kill(settings.state_dir)
-    released = control.release(settings.state_dir)
-    return {"released": asdict(released), "was": asdict(before), "runner": running_pid(settings)}
 
 
 # --- parity -------------------------------------------------------------------------------------------------

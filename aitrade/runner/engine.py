@@ -476,7 +476,7 @@ class Runner:
                 if again is not None and again.status is OrderStatus.FILLED:  # filled while cancelling: next bar
                     pass
                 elif again is not None and again.filled > 0 and again.avg_price:  # the part that filled is ours
-                    s = self._opened_part(s, again, t)
+                    s = self.ex.opened_part(s, again, t)
                     book = replace(book, entry_bar=stamp).with_state(s)
                     events.append(("partial_fill", {"client_id": again.client_id, "price": str(again.avg_price),
                                                     "quantity": str(again.filled)}))  # fmt: skip
@@ -533,12 +533,6 @@ class Runner:
         await self._run_io(self.ledger.save_book, book, trades=trades, events=events)
         self.health.last_bars[symbol] = stamp
 
-    def _opened_part(self, s: State, order: Order, t: int) -> State:
-        """A pending entry that filled only in part: a position of what filled, its protections sized to it."""
-        part = replace(s, qty=float(order.filled))
-        rules = self.config.rules[order.symbol]
-        return replace(opened(part, float(order.avg_price or 0), t, self.config.genome, rules), fee=float(order.fee))
-
     async def _may_enter(self) -> bool:
         """Whether one more position fits the limit, by the tick's running count of books that are not flat
         (counted once per tick and kept as books change: one read, not one per flat symbol)."""
@@ -555,7 +549,7 @@ class Runner:
         (from 5 s up to 60 s) for as long as the switch stays at flatten."""
         acted: dict[str, Any] = {"level": kill.level}
         if kill.flatten:
-            acted.update(await self.flatten(kill))
+            acted.update(await self.ex.flatten(pd.Timestamp(kill.armed_at or pd.Timestamp.now(tz="UTC"))))
             self.health.state = HALTED
             loop_time = asyncio.get_running_loop().time()
             if acted["flat"]:
@@ -581,65 +575,6 @@ class Runner:
         if not kill.flatten or kill.acted_at is None or kill.acted.get("flat", True):
             return False
         return asyncio.get_running_loop().time() >= self._flatten_retry_at
-
-    async def flatten(self, kill: control.KillSwitch) -> dict[str, Any]:
-        """Cancel AiTrade's entries and close its positions, book by book; then sweep the venues.
-
-        A book is flat only when its close filled (or its protection already
-        did): a refused or failed close keeps the book open with its
-        protections. ``flat`` is what the venues say afterwards.
-        """
-        stamp = pd.Timestamp(kill.armed_at or pd.Timestamp.now(tz="UTC"))
-        closed, cancelled, still_open, errors = 0, 0, set(), []
-        for held in (await self._run_io(self.ledger.books)).values():
-            book, s = held, held.state
-            trades: list[dict[str, Any]] = []
-            try:
-                if s.mode == PENDING:
-                    await self.ex.cancel(book.symbol, book.entry_id)
-                    again = await self.ex.lookup(book.symbol, book.entry_id)
-                    if again is not None and again.filled > 0 and again.avg_price:  # filled (in part) before
-                        s = self._opened_part(s, again, book.t)
-                        book = book.with_state(s)
-                    else:
-                        cancelled += 1
-                if s.mode == OPEN:
-                    broker = self.router.broker_for(book.symbol)
-                    fired = await self.ex.fired(book) or await self.ex.vanished(book, broker)
-                    exit_order = fired or await self.ex.exit(book, s, stamp, "kill")
-                    if exit_order is None:
-                        still_open.add(book.symbol)
-                        kept = [("flatten_refused", {"detail": "close not filled; kept open and protected"})]
-                        await self._run_io(self.ledger.save_book, book, trades=[], events=kept)
-                        continue
-                    trades.append(self.ex.trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
-                                              None if fired else "kill"))  # fmt: skip
-                    closed += 1
-            except AiTradeError as exc:
-                errors.append(f"{book.symbol}: {exc}")
-                if s.mode == OPEN:
-                    still_open.add(book.symbol)
-                    await self._run_io(self.ledger.event, "flatten_failed", book.symbol, {"error": str(exc)})
-                    continue
-            failpoints.hit("flatten")
-            if s.mode != FLAT:
-                book = book.flat(sum(tr["pnl"] for tr in trades))
-                await self._run_io(self.ledger.save_book, book, trades=trades, events=[("flattened", {})])
-        try:
-            report = await self.router.close_all_positions(reason="kill")  # anything of ours the books did not hold
-            errors += report.errors
-            closed += len(report.closed)
-            cancelled += len(report.cancelled)
-        except AiTradeError as exc:
-            errors.append(f"close-all: {exc}")
-        venue_ok = True
-        try:
-            still_open |= {p.symbol for p in await self.router.positions()}  # what the venues say now
-        except AiTradeError as exc:
-            venue_ok = False
-            errors.append(f"positions: {exc}")
-        return {"closed": closed, "cancelled": cancelled, "open": sorted(still_open), "errors": errors,
-                "flat": venue_ok and not still_open}  # fmt: skip
 
     # --- heartbeat -------------------------------------------------------------------------------------------
     async def beat(self, phase: str, *, every_s: float = 0.0) -> None:

@@ -20,10 +20,10 @@ import pandas as pd
 
 from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
 from aitrade.brokers.ids import client_id
-from aitrade.errors import SkipError
+from aitrade.errors import AiTradeError, SkipError
 from aitrade.runner import failpoints
 from aitrade.runner.ledger import Book, TradeLedger
-from aitrade.strategy import EXIT_REASONS, SL, TP, TRAIL, State
+from aitrade.strategy import EXIT_REASONS, FLAT, OPEN, PENDING, SL, TP, TRAIL, State, opened
 
 LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
                  "trail": "trail"}  # fmt: skip
@@ -205,6 +205,70 @@ class Execution:
             return None
         await self.drop_protections(book)
         return order
+
+    def opened_part(self, s: State, order: Order, t: int) -> State:
+        """A pending entry that filled only in part: a position of what filled, its protections sized to it."""
+        part = replace(s, qty=float(order.filled))
+        rules = self.config.rules[order.symbol]
+        return replace(opened(part, float(order.avg_price or 0), t, self.config.genome, rules), fee=float(order.fee))
+
+    async def flatten(self, stamp: pd.Timestamp) -> dict[str, Any]:
+        """The kill switch's flatten at ``stamp``: cancel AiTrade's entries, close its positions book by book, sweep.
+
+        A book is flat only when its close filled (or its protection already
+        did): a refused or failed close keeps the book open with its
+        protections. ``flat`` is what the venues say afterwards.
+        """
+        closed, cancelled, still_open, errors = 0, 0, set(), []
+        for held in (await self.run_io(self.ledger.books)).values():
+            book, s = held, held.state
+            trades: list[dict[str, Any]] = []
+            try:
+                if s.mode == PENDING:
+                    await self.cancel(book.symbol, book.entry_id)
+                    again = await self.lookup(book.symbol, book.entry_id)
+                    if again is not None and again.filled > 0 and again.avg_price:  # filled (in part) before
+                        s = self.opened_part(s, again, book.t)
+                        book = book.with_state(s)
+                    else:
+                        cancelled += 1
+                if s.mode == OPEN:
+                    broker = self.router.broker_for(book.symbol)
+                    fired = await self.fired(book) or await self.vanished(book, broker)
+                    exit_order = fired or await self.exit(book, s, stamp, "kill")
+                    if exit_order is None:
+                        still_open.add(book.symbol)
+                        kept = [("flatten_refused", {"detail": "close not filled; kept open and protected"})]
+                        await self.run_io(self.ledger.save_book, book, trades=[], events=kept)
+                        continue
+                    trades.append(self.trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
+                                              None if fired else "kill"))  # fmt: skip
+                    closed += 1
+            except AiTradeError as exc:
+                errors.append(f"{book.symbol}: {exc}")
+                if s.mode == OPEN:
+                    still_open.add(book.symbol)
+                    await self.run_io(self.ledger.event, "flatten_failed", book.symbol, {"error": str(exc)})
+                    continue
+            failpoints.hit("flatten")
+            if s.mode != FLAT:
+                book = book.flat(sum(tr["pnl"] for tr in trades))
+                await self.run_io(self.ledger.save_book, book, trades=trades, events=[("flattened", {})])
+        try:
+            report = await self.router.close_all_positions(reason="kill")  # anything of ours the books did not hold
+            errors += report.errors
+            closed += len(report.closed)
+            cancelled += len(report.cancelled)
+        except AiTradeError as exc:
+            errors.append(f"close-all: {exc}")
+        venue_ok = True
+        try:
+            still_open |= {p.symbol for p in await self.router.positions()}  # what the venues say now
+        except AiTradeError as exc:
+            venue_ok = False
+            errors.append(f"positions: {exc}")
+        return {"closed": closed, "cancelled": cancelled, "open": sorted(still_open), "errors": errors,
+                "flat": venue_ok and not still_open}  # fmt: skip
 
     def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> dict[str, Any]:
         if reason is None:
