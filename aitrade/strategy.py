@@ -1,36 +1,10 @@
-"""The trading rules: one state machine, used bar by bar by the runner and mirrored by the backtest kernel.
+"""The runner's view of the trading rules: a symbol's :class:`State` stepped bar by bar.
 
 ``step(state, bar, signal, genome, rules, cash)`` returns the new state and the
-trades closed on that bar. Free of pandas and I/O.
-
-Timing and intrabar conventions (the same in the backtest kernel and the runner):
-
-* A signal is known at the close of its bar. A new entry is decided at that
-  close and becomes a limit order ``pullback * ATR`` away from the close (below
-  for a long, above for a short), rounded to the tick away from the market.
-* The order lives for the next ``fill_wait`` bars. It fills on the first bar
-  that trades through its price: a long fills when the low reaches the limit,
-  at the limit, or at the open when the bar opens beyond it (a gap). A limit
-  fill pays no slippage.
-* Stop and target are ``sl`` and ``tp`` ATR multiples of the signal bar's ATR,
-  measured from the fill price. On the fill bar only the stop is checked (we do
-  not know whether the bar's extreme came before or after the fill, so the
-  pessimistic case is taken); the target counts from the next bar.
-* On later bars the stop is checked before the target: when one bar touches
-  both, **the stop wins**. A bar that opens beyond a level exits at the open.
-  Stop, target and market exits pay slippage and are rounded to the tick
-  against us.
-* Trailing: once the best price since entry is ``trail_act`` ATR in profit,
-  the stop follows it at ``trail_off`` ATR. It is updated after the bar's exit
-  checks and so first applies on the next bar.
-* At the close: a position held ``max_hold`` bars exits (time); a long exits
-  when ``p_short > abort`` (a short when ``p_long > abort``); any position exits
-  when the bar's range exceeds ``vol_exit`` ATR. No new entry on an exit bar.
-* Size = cash * risk_per_trade / (sl * ATR), capped by ``max_notional`` and by
-  ``max_leverage`` times the cash (1 by default: no borrowing), rounded down to
-  the lot; below the minimum quantity nothing is placed.
-  Shorts only where ``allow_short`` (spot is long only).
-* Fees are charged on both sides' notional; a trade's pnl is net of fees.
+trades closed on that bar. Every decision in it is a function of
+:mod:`aitrade.rules` (where the conventions are written down); this module only
+carries them over the frozen :class:`State` the runner keeps per symbol. Free of
+pandas and I/O.
 """
 
 from __future__ import annotations
@@ -40,12 +14,11 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from aitrade import rules as R
 from aitrade.checks import number
+from aitrade.rules import ABORT, END, EXIT_REASONS, FLAT, OPEN, PENDING, SL, TIME, TP, TRAIL, VOL
 
-FLAT, PENDING, OPEN = 0, 1, 2
-EXIT_REASONS = ("sl", "tp", "trail", "time", "abort", "vol_exit", "end")
-SL, TP, TRAIL, TIME, ABORT, VOL, END = range(7)
-
+__all__ = ["ABORT", "END", "EXIT_REASONS", "FLAT", "OPEN", "PENDING", "SL", "TIME", "TP", "TRAIL", "VOL"]
 
 #: the valid range of every gene (finite; integral where the gene counts bars)
 GENE_RULES: dict[str, dict[str, Any]] = {
@@ -149,101 +122,48 @@ class Trade:
         return EXIT_REASONS[self.reason]
 
 
-def round_down(x: float, tick: float) -> float:
-    return math.floor(x / tick + 1e-9) * tick if tick > 0 else x
-
-
-def round_up(x: float, tick: float) -> float:
-    return math.ceil(x / tick - 1e-9) * tick if tick > 0 else x
-
-
 def exit_price(side: int, price: float, rules: Rules) -> float:
     """The price a market/stop exit gets: slippage and tick rounding against us."""
-    if side > 0:
-        return round_down(price * (1.0 - rules.slippage), rules.tick)
-    return round_up(price * (1.0 + rules.slippage), rules.tick)
+    return R.exit_price(side, price, rules.slippage, rules.tick)
 
 
 def _close(s: State, t: int, price: float, reason: int, rules: Rules) -> Trade:
-    px = exit_price(s.side, price, rules)
-    fee_out = px * s.qty * rules.fee_rate
-    fees = s.fee + fee_out
-    pnl = s.side * (px - s.entry) * s.qty - fees
+    px = R.exit_price(s.side, price, rules.slippage, rules.tick)
+    fees, pnl = R.settle(s.side, s.entry, px, s.qty, s.fee, rules.fee_rate)
     return Trade(s.side, s.entry_bar, t, s.entry, px, s.qty, fees, pnl, reason)
 
 
 def size(cash: float, atr: float, limit: float, genome: Genome, rules: Rules) -> float:
     """Quantity for a new entry (0 when below the minimum)."""
-    qty = cash * rules.risk_per_trade / (genome.sl * atr)
-    qty = min(qty, rules.max_notional / limit)
-    qty = min(qty, cash * rules.max_leverage / (limit * (1.0 + rules.fee_rate)))
-    qty = round_down(qty, rules.lot)
-    return qty if qty > 0 and qty >= rules.min_qty else 0.0
+    r = rules
+    return R.entry_size(
+        cash, atr, limit, genome.sl, r.risk_per_trade, r.max_notional, r.max_leverage, r.fee_rate, r.lot, r.min_qty
+    )
 
 
 # --- the phases of a bar, shared by `step` (the backtest's model of a venue) and the runner (a real one) ---
 def expired(s: State, t: int, genome: Genome) -> bool:
     """A pending entry that has lived ``fill_wait`` bars is cancelled before bar ``t``."""
-    return s.mode == PENDING and t - s.placed > genome.fill_wait
-
-
-def limit_fill(side: int, limit: float, o: float, h: float, low: float) -> float:
-    """Where a resting entry limit fills on a bar (at the open on a gap through it); NaN when it does not."""
-    if side > 0 and low <= limit:
-        return min(o, limit)
-    if side < 0 and h >= limit:
-        return max(o, limit)
-    return math.nan
+    return s.mode == PENDING and R.expired(t - s.placed, genome.fill_wait)
 
 
 def opened(s: State, fill: float, t: int, genome: Genome, rules: Rules) -> State:
     """The position a pending entry becomes when it fills at ``fill`` on bar ``t``: stop and target from the fill."""
-    stop = fill - s.side * genome.sl * s.atr
-    target = fill + s.side * genome.tp * s.atr
+    stop, target = R.bracket(s.side, fill, s.atr, genome.sl, genome.tp)
     fee = fill * s.qty * rules.fee_rate
     return replace(s, mode=OPEN, entry=fill, entry_bar=t, stop=stop, target=target, best=fill, fee=fee)
 
 
-def stop_touched(s: State, h: float, low: float) -> bool:
-    """On the fill bar only the stop is checked (whether the extreme came before the fill is unknown)."""
-    return (s.side > 0 and low <= s.stop) or (s.side < 0 and h >= s.stop)
-
-
 def protection_exit(s: State, o: float, h: float, low: float) -> tuple[float, int]:
-    """The stop or target an open position hits on a later bar: (price before slippage, reason), or (-1, -1).
-
-    The stop is checked first (it wins a bar that touches both); a bar that opens beyond a level exits at the open.
-    """
-    stop_reason = TRAIL if s.trailed else SL
-    if s.side > 0:
-        if o <= s.stop:
-            return o, stop_reason
-        if low <= s.stop:
-            return s.stop, stop_reason
-        if o >= s.target:
-            return o, TP
-        if h >= s.target:
-            return s.target, TP
-    else:
-        if o >= s.stop:
-            return o, stop_reason
-        if h >= s.stop:
-            return s.stop, stop_reason
-        if o <= s.target:
-            return o, TP
-        if low <= s.target:
-            return s.target, TP
-    return -1.0, -1
+    """The stop or target an open position hits on a later bar: (price before slippage, reason), or (-1, -1)."""
+    return R.protection_exit(s.side, s.stop, s.target, s.trailed, o, h, low)
 
 
 def trail(s: State, h: float, low: float, genome: Genome) -> State:
     """After a bar's exit checks: the best price so far, and the stop moved behind it once trailing is on."""
-    best = max(s.best, h) if s.side > 0 else min(s.best, low)
-    stop, trailed = s.stop, s.trailed
-    if s.side * (best - s.entry) >= genome.trail_act * s.atr:
-        cand = best - s.side * genome.trail_off * s.atr
-        if s.side * (cand - stop) > 0:
-            stop, trailed = cand, True
+    best, stop, trailed = R.trail(
+        s.side, s.best, s.stop, s.trailed, s.entry, s.atr, h, low, genome.trail_act, genome.trail_off
+    )
     return replace(s, best=best, stop=stop, trailed=trailed)
 
 
@@ -251,13 +171,9 @@ def close_reason(
     s: State, t: int, h: float, low: float, atr: float, p_long: float, p_short: float, genome: Genome
 ) -> int:
     """An exit at the close of bar ``t`` (time, abort, vol_exit), or -1."""
-    if t - s.entry_bar >= genome.max_hold:
-        return TIME
-    if (s.side > 0 and p_short > genome.abort) or (s.side < 0 and p_long > genome.abort):
-        return ABORT
-    if h - low > genome.vol_exit * atr:
-        return VOL
-    return -1
+    return R.close_reason(
+        s.side, t - s.entry_bar, h, low, atr, p_long, p_short, genome.max_hold, genome.abort, genome.vol_exit
+    )
 
 
 def close_trade(s: State, t: int, price: float, reason: int, rules: Rules) -> Trade:
@@ -271,15 +187,10 @@ def decide_entry(
     """A new entry decided at the close of bar ``t`` from a flat book: the pending limit order, or None."""
     if not atr > 0:
         return None
-    side = 0
-    if p_long > genome.conf and p_long >= p_short:
-        side = 1
-    elif p_short > genome.conf and rules.allow_short:
-        side = -1
+    side = R.entry_side(p_long, p_short, genome.conf, rules.allow_short)
     if not side:
         return None
-    raw = c - side * genome.pullback * atr
-    limit = round_down(raw, rules.tick) if side > 0 else round_up(raw, rules.tick)
+    limit = R.entry_limit(side, c, atr, genome.pullback, rules.tick)
     if not limit > 0:
         return None
     qty = size(cash, atr, limit, genome, rules)
@@ -307,10 +218,10 @@ def step(
         if expired(s, t, genome):
             s = State()
         else:
-            fill = limit_fill(s.side, s.limit, o, h, low)
+            fill = R.limit_fill(s.side, s.limit, o, h, low)
             if not math.isnan(fill):
                 s = opened(s, fill, t, genome, rules)
-                if stop_touched(s, h, low):
+                if R.stop_touched(s.side, s.stop, h, low):
                     trades.append(_close(s, t, s.stop, SL, rules))
                     s, exited = State(), True
     elif s.mode == OPEN:

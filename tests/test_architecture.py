@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 from aitrade.cli import FITNESSES, PRESETS
@@ -59,3 +60,17 @@ def test_bitget_markets_are_classes_not_branches() -> None:
     for name in ("broker.py", "spot.py", "futures.py"):
         text = (PACKAGE / "brokers" / "bitget" / name).read_text()
         assert "self.spot" not in text and 'self.market == "spot"' not in text.replace("'", '"'), name
+
+
+def test_the_trading_rules_are_written_once() -> None:
+    """``aitrade/rules.py`` is pure (the standard library only); the kernel, ``strategy.step`` and the paper venue
+    import it and compare no bar price with a level themselves."""
+    assert _imports(PACKAGE / "rules.py") <= {"__future__", "math", "decimal", "types", "typing"}
+    bar_vs_level = re.compile(r"\b(o|h|low|high|open)(\[t\])?\s*[<>]=?\s*(limit|stop|target|trig)\b"
+                              r"|\b(limit|stop|target|trig)\s*[<>]=?\s*(o|h|low|high|open)(\[t\])?\b"
+                              r"|trail_act\s*\*|>=\s*max_hold|vol_exit\s*\*")  # fmt: skip
+    callers = ("backtest/kernel.py", "strategy.py", "brokers/simulated.py")
+    for name in (*callers, "runner/engine.py", "runner/execution.py", "backtest/engine.py"):
+        text = (PACKAGE / name).read_text()
+        assert name not in callers or re.search(r"from aitrade import rules\b|from aitrade\.rules import", text), name
+        assert not bar_vs_level.search(text), f"{name}: {bar_vs_level.search(text).group(0)!r} is a rule"

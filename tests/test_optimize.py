@@ -164,12 +164,13 @@ def test_deflated_sharpe_and_pbo_tell_a_planted_edge_from_noise(tmp_path: Path) 
 
 
 def test_sniper_cannot_be_won_by_never_losing() -> None:
+    from aitrade.backtest.kernel import COL, N_TRADE_FIELDS  # noqa: PLC0415
     from aitrade.optimize.fitness import sniper_fitness  # noqa: PLC0415
 
-    trades = np.zeros((2, 1, 40, 8))
-    trades[:, 0, :, 3], trades[:, 0, :, 5] = 100.0, 1.0  # entry price, quantity
-    trades[0, 0, :15, 7] = 1.0  # 15 trades of +1%, none lost
-    trades[1, 0, :40, 7] = np.tile([2.0, -0.5], 20)  # a long record with losses and a higher mean
+    trades = np.zeros((2, 1, 40, N_TRADE_FIELDS))
+    trades[:, 0, :, COL["entry_price"]], trades[:, 0, :, COL["qty"]] = 100.0, 1.0
+    trades[0, 0, :15, COL["pnl"]] = 1.0  # 15 trades of +1%, none lost
+    trades[1, 0, :40, COL["pnl"]] = np.tile([2.0, -0.5], 20)  # a long record with losses and a higher mean
     score = sniper_fitness(trades, np.array([[15], [40]]), min_trades=10)
     assert score[0] == pytest.approx(10.0)  # mean 1% over the 0.1% risk floor; the original scored 21,351
     assert 1.0 < score[1] < 10.0

@@ -1,4 +1,4 @@
-"""The trading rules on hand-computed cases, and kernel/reference parity on random signals."""
+"""The trading rules on hand-computed cases; the kernel and strategy.step against the independent reference."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from aitrade.backtest.kernel import N_TRADE_FIELDS, rules_array, simulate_many_nb, simulate_nb
 from aitrade.backtest.reference import run_reference
 from aitrade.errors import UserError
-from aitrade.strategy import ABORT, END, SL, TIME, TP, TRAIL, VOL, Genome, Rules
+from aitrade.strategy import ABORT, END, SL, TIME, TP, TRAIL, VOL, Genome, Rules, State, close_out, step
 
 NO_COST = Rules(risk_per_trade=0.01, fee_rate=0.0, slippage=0.0)
 G = Genome(sl=1.0, tp=2.0, conf=0.6, pullback=0.5, fill_wait=2, max_hold=10, trail_act=50.0, trail_off=1.0,
@@ -26,6 +26,9 @@ def run(bars, p_long, p_short=None, genome=G, rules=NO_COST, capital=10_000.0):
     pl = np.array(p_long, dtype=float)
     ps = np.zeros(n) if p_short is None else np.array(p_short, dtype=float)
     trades, equity = run_reference(o, h, lo, c, atr, pl, ps, genome, rules, capital)
+    stepped, stepped_equity = run_step(o, h, lo, c, atr, pl, ps, genome, rules, capital)
+    assert stepped == trades
+    np.testing.assert_array_equal(stepped_equity, equity)
     out, eq = np.zeros((64, N_TRADE_FIELDS)), np.zeros(n)
     k = simulate_nb(o, h, lo, c, atr, pl, ps, np.array(genome.as_tuple()), _rules(rules), capital, out, eq)
     assert k == len(trades)
@@ -38,6 +41,22 @@ def run(bars, p_long, p_short=None, genome=G, rules=NO_COST, capital=10_000.0):
 
 def _rules(r: Rules) -> np.ndarray:
     return rules_array(r)
+
+
+def run_step(o, h, lo, c, atr, pl, ps, genome, rules, capital):
+    """strategy.step bar by bar (the runner's path through the rules)."""
+    s, cash, trades, equity = State(), capital, [], np.empty(len(c))
+    for t in range(len(c)):
+        s, closed = step(s, t, o[t], h[t], lo[t], c[t], atr[t], pl[t], ps[t], genome, rules, cash)
+        for tr in closed:
+            cash += tr.pnl
+            trades.append(tr)
+        equity[t] = cash
+    for tr in close_out(s, len(c) - 1, c[-1], rules):
+        cash += tr.pnl
+        trades.append(tr)
+        equity[-1] = cash
+    return trades, equity
 
 
 FLAT = (100.0, 100.2, 99.8, 100.0)
@@ -185,9 +204,12 @@ def market(draw):
 
 @settings(max_examples=150, deadline=None)
 @given(market())
-def test_kernel_and_reference_give_identical_trades(m) -> None:
+def test_kernel_step_and_reference_give_identical_trades(m) -> None:
     o, h, lo, c, atr, pl, ps, genome, rules = m
     trades, equity = run_reference(o, h, lo, c, atr, pl, ps, genome, rules, 10_000.0)
+    stepped, stepped_equity = run_step(o, h, lo, c, atr, pl, ps, genome, rules, 10_000.0)
+    assert stepped == trades
+    np.testing.assert_array_equal(stepped_equity, equity)
     out, eq = np.zeros((256, N_TRADE_FIELDS)), np.zeros(len(c))
     k = simulate_nb(o, h, lo, c, atr, pl, ps, np.array(genome.as_tuple()), _rules(rules), 10_000.0, out, eq)
     assert k == len(trades)
@@ -218,3 +240,16 @@ def test_population_kernel_matches_single_runs() -> None:
             assert counts[p, s] == k
             np.testing.assert_array_equal(trades[p, s, :k], out[:k])
             np.testing.assert_array_equal(equity[p, a:b], eq)
+
+
+def test_a_change_of_the_rules_drops_the_compiled_kernels() -> None:
+    """numba's cache does not see the rules the kernels inline: a changed digest of them empties it."""
+    from aitrade.backtest import kernel  # noqa: PLC0415
+
+    kernels = (kernel.mark_to_market_nb,)  # a kernel no other test here needs compiled from its cache
+    digest = kernel.rules_digest()
+    kernel.fresh_cache(kernels, digest)
+    assert not kernel.fresh_cache(kernels, digest)  # compiled from these rules: kept
+    assert kernel.fresh_cache(kernels, "rules edited since")
+    assert kernel.mark_to_market_nb._cache._cache_file._load_index() == {}
+    assert kernel.fresh_cache(kernels, digest)  # and back

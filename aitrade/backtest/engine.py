@@ -23,11 +23,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from aitrade.backtest.kernel import N_TRADE_FIELDS, mark_to_market_nb, rules_array, simulate_many_nb
+from aitrade.backtest.kernel import COL, N_TRADE_FIELDS, genome_array, mark_to_market_nb, rules_array, simulate_many_nb
 from aitrade.checks import number
 from aitrade.costs import CostModel, cost_class, costs_for
+from aitrade.rules import EXIT_REASONS
 from aitrade.signals.artifact import Signals
-from aitrade.strategy import EXIT_REASONS, Genome, Rules
+from aitrade.strategy import Genome, Rules
 from aitrade.universe import asset_class
 
 TRADE_COLUMNS = ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "fees", "pnl",
@@ -198,7 +199,7 @@ def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> Backte
     for sym in panel.symbols:
         sub = panel.select([sym])
         own = replace(config, capital=capital, costs={sym: config.cost(sym)})
-        trades, counts, realised = simulate(sub, np.array([genome.as_tuple()]), own)
+        trades, counts, realised = simulate(sub, genome_array(genome)[None, :], own)
         k = int(counts[0, 0])
         if k >= config.max_trades:
             raise ValueError(f"{sym}: more than {config.max_trades} trades; raise max_trades")
@@ -225,8 +226,8 @@ def _equity(panel: Panel, values: list[np.ndarray], records: list[np.ndarray],
         where = union.get_indexer(idx)
         rec = records[j]
         if len(rec):
-            np.add.at(held[:, j], where[rec[:, 1].astype(np.int64)], 1)
-            np.add.at(held[:, j], where[rec[:, 2].astype(np.int64)] + 1, -1)
+            np.add.at(held[:, j], where[rec[:, COL["entry_bar"]].astype(np.int64)], 1)
+            np.add.at(held[:, j], where[rec[:, COL["exit_bar"]].astype(np.int64)] + 1, -1)
     per_symbol = pd.DataFrame(columns, index=union) if columns else pd.DataFrame(index=union)
     equity = per_symbol.sum(axis=1).rename("equity")
     exposure = float((np.cumsum(held[:-1], axis=0) > 0).mean()) if n_bars and n_sym else 0.0
@@ -240,20 +241,20 @@ def _trade_frame(panel: Panel, records: list[np.ndarray]) -> pd.DataFrame:
         return pd.DataFrame(columns=TRADE_COLUMNS)
     owner = np.repeat(np.arange(len(records)), [len(r) for r in records])
     stamps = [idx.asi8 for idx in panel.index]
-    entry = np.concatenate([stamps[j][r[:, 1].astype(np.int64)] for j, r in enumerate(records)])
-    exit_ = np.concatenate([stamps[j][r[:, 2].astype(np.int64)] for j, r in enumerate(records)])
+    entry = np.concatenate([stamps[j][r[:, COL["entry_bar"]].astype(np.int64)] for j, r in enumerate(records)])
+    exit_ = np.concatenate([stamps[j][r[:, COL["exit_bar"]].astype(np.int64)] for j, r in enumerate(records)])
     frame = pd.DataFrame(
         {
             "symbol": np.asarray(panel.symbols, dtype=object)[owner],
-            "side": np.where(rows[:, 0] > 0, "long", "short"),
+            "side": np.where(rows[:, COL["side"]] > 0, "long", "short"),
             "entry_time": pd.DatetimeIndex(entry, tz="UTC"),
-            "entry_price": rows[:, 3],
+            "entry_price": rows[:, COL["entry_price"]],
             "exit_time": pd.DatetimeIndex(exit_, tz="UTC"),
-            "exit_price": rows[:, 4],
-            "quantity": rows[:, 5],
-            "fees": rows[:, 6],
-            "pnl": rows[:, 7],
-            "exit_reason": np.asarray(EXIT_REASONS, dtype=object)[rows[:, 8].astype(np.int64)],
+            "exit_price": rows[:, COL["exit_price"]],
+            "quantity": rows[:, COL["qty"]],
+            "fees": rows[:, COL["fees"]],
+            "pnl": rows[:, COL["pnl"]],
+            "exit_reason": np.asarray(EXIT_REASONS, dtype=object)[rows[:, COL["reason"]].astype(np.int64)],
         }
     )
     rank = np.argsort(np.argsort(np.asarray(panel.symbols, dtype=str), kind="stable"), kind="stable")
@@ -275,8 +276,8 @@ def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, ca
     union = panel.timeline()
     n_sym, n_bars = len(panel.symbols), len(union)
     where = [union.get_indexer(idx) for idx in panel.index]
-    entry_u = [where[j][r[:, 1].astype(np.int64)] for j, r in enumerate(records)]
-    exit_u = [where[j][r[:, 2].astype(np.int64)] for j, r in enumerate(records)]
+    entry_u = [where[j][r[:, COL["entry_bar"]].astype(np.int64)] for j, r in enumerate(records)]
+    exit_u = [where[j][r[:, COL["exit_bar"]].astype(np.int64)] for j, r in enumerate(records)]
     same = [e == x for e, x in zip(entry_u, exit_u, strict=True)]
     extra = np.unique(np.concatenate([e[s] for e, s in zip(entry_u, same, strict=True)] + [np.zeros(0, np.int64)]))
     close_row = np.arange(n_bars) + np.searchsorted(extra, np.arange(n_bars), side="right")
@@ -298,11 +299,11 @@ def _account(panel: Panel, records: list[np.ndarray], config: BacktestConfig, ca
         close[close_row[pos[opening]] - 1, j] = panel.arrays["open"][a:b][opening]
         if not len(rec):
             continue
-        side = rec[:, 0]
+        side = rec[:, COL["side"]]
         e_row = close_row[entry_u[j]] - same[j]
         x_row = close_row[exit_u[j]]
-        size[e_row, j], price[e_row, j] = side * rec[:, 5], rec[:, 3]
-        size[x_row, j], price[x_row, j] = -side * rec[:, 5], rec[:, 4]
+        size[e_row, j], price[e_row, j] = side * rec[:, COL["qty"]], rec[:, COL["entry_price"]]
+        size[x_row, j], price[x_row, j] = -side * rec[:, COL["qty"]], rec[:, COL["exit_price"]]
     # vectorbt gets naive UTC times: it turns a tz-aware index into Python objects on every shape check
     # (0.3 s of a 0.4 s backtest over 20 x 10,000 bars); the equity we return is tz-aware again.
     naive = pd.DatetimeIndex(stamps)

@@ -1,75 +1,96 @@
-"""The numba backtest kernel: :mod:`aitrade.strategy`'s rules over arrays.
+"""The numba backtest kernel: the trading rules of :mod:`aitrade.rules` over arrays.
 
 ``simulate_nb`` runs one symbol and one genome; ``simulate_many_nb`` runs every
 (individual, symbol) pair of a population over ragged, concatenated symbol
-arrays in one call, in parallel over individuals. The logic mirrors
-:func:`aitrade.strategy.step` line for line (same float operations in the same
-order); a property test requires identical trades.
+arrays in one call, in parallel over individuals. Every decision is a call to
+:mod:`aitrade.rules` (compiled into the loop); this module only keeps the
+state in scalars and writes the trades. The plain-Python reference
+(:mod:`aitrade.backtest.reference`) is the independent check: a property test
+requires identical trades.
 
-Genome layout: sl, tp, conf, pullback, fill_wait, max_hold, trail_act,
-trail_off, vol_exit, abort. Rules layout: risk_per_trade, max_notional,
-allow_short, fee_rate, slippage, tick, lot, min_qty, max_leverage.
+Layouts come from one definition each: genomes from :class:`Genome`'s fields,
+rules from :class:`Rules`' fields, trades from :data:`TRADE_FIELDS`.
 """
 
 from __future__ import annotations
 
+import hashlib
+import math
+import os
+from dataclasses import fields
+from pathlib import Path
+
 import numpy as np
 from numba import njit, prange
+from numba.extending import register_jitable
 
-N_TRADE_FIELDS = 9  # side, entry_bar, exit_bar, entry_price, exit_price, qty, fees, pnl, reason
+from aitrade import rules as R
+from aitrade import strategy
+from aitrade.rules import END, OPEN, PENDING, SL
+from aitrade.strategy import Genome, Rules
+
+for _fn in R.RULES:  # compiled into the kernels where they call them; still plain Python everywhere else
+    register_jitable(_fn)
+
+#: a trade row's columns, in order (the one definition: the kernel writes them, the engine and the GA read them)
+TRADE_FIELDS = ("side", "entry_bar", "exit_bar", "entry_price", "exit_price", "qty", "fees", "pnl", "reason")
+N_TRADE_FIELDS = len(TRADE_FIELDS)
+COL = {name: i for i, name in enumerate(TRADE_FIELDS)}
+_SIDE, _ENTRY_BAR, _EXIT_BAR, _ENTRY_PRICE = COL["side"], COL["entry_bar"], COL["exit_bar"], COL["entry_price"]
+_EXIT_PRICE, _QTY, _FEES, _PNL, _REASON = COL["exit_price"], COL["qty"], COL["fees"], COL["pnl"], COL["reason"]
+
+GENES = Genome.genes()
+_G = {g: i for i, g in enumerate(GENES)}
+_SL, _TP, _CONF, _PULLBACK, _FILL_WAIT = _G["sl"], _G["tp"], _G["conf"], _G["pullback"], _G["fill_wait"]
+_MAX_HOLD, _TRAIL_ACT, _TRAIL_OFF, _VOL_EXIT, _ABORT = (
+    _G["max_hold"],
+    _G["trail_act"],
+    _G["trail_off"],
+    _G["vol_exit"],
+    _G["abort"],
+)
+RULE_FIELDS = tuple(f.name for f in fields(Rules))
+_R = {r: i for i, r in enumerate(RULE_FIELDS)}
+_RISK, _NOTIONAL, _SHORT, _FEE_RATE = _R["risk_per_trade"], _R["max_notional"], _R["allow_short"], _R["fee_rate"]
+_SLIP, _TICK, _LOT, _MIN_QTY, _LEVERAGE = _R["slippage"], _R["tick"], _R["lot"], _R["min_qty"], _R["max_leverage"]
 
 
-def rules_array(rules) -> np.ndarray:
-    """The kernel's rules layout from a :class:`aitrade.strategy.Rules`."""
-    return np.array(
-        [rules.risk_per_trade, rules.max_notional, float(rules.allow_short), rules.fee_rate, rules.slippage,
-         rules.tick, rules.lot, rules.min_qty, rules.max_leverage],
-        dtype=np.float64,
-    )  # fmt: skip
+def genome_array(genome: Genome) -> np.ndarray:
+    """The kernel's genome layout (:data:`GENES`) from a :class:`Genome`."""
+    return np.array(genome.as_tuple(), dtype=np.float64)
 
 
-SL, TP, TRAIL, TIME, ABORT, VOL, END = 0, 1, 2, 3, 4, 5, 6
-
-
-@njit(cache=True)
-def _round_down(x: float, tick: float) -> float:
-    return np.floor(x / tick + 1e-9) * tick if tick > 0 else x
-
-
-@njit(cache=True)
-def _round_up(x: float, tick: float) -> float:
-    return np.ceil(x / tick - 1e-9) * tick if tick > 0 else x
+def rules_array(rules: Rules) -> np.ndarray:
+    """The kernel's rules layout (:data:`RULE_FIELDS`) from a :class:`Rules`."""
+    return np.array([float(getattr(rules, name)) for name in RULE_FIELDS], dtype=np.float64)
 
 
 @njit(cache=True)
 def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules):
     """Close a trade: write it to row ``n`` of ``out`` (when there is room); return (n + 1, net pnl)."""
-    down = _round_down(price * (1.0 - rules[4]), rules[5])
-    up = _round_up(price * (1.0 + rules[4]), rules[5])
-    px = down if side > 0 else up
-    fee_out = px * qty * rules[3]
-    fees = fee_in + fee_out
-    pnl = side * (px - entry) * qty - fees
+    px = R.exit_price(side, price, rules[_SLIP], rules[_TICK])
+    fees, pnl = R.settle(side, entry, px, qty, fee_in, rules[_FEE_RATE])
     if n < out.shape[0]:
-        out[n, 0] = side
-        out[n, 1] = entry_bar
-        out[n, 2] = t
-        out[n, 3] = entry
-        out[n, 4] = px
-        out[n, 5] = qty
-        out[n, 6] = fees
-        out[n, 7] = pnl
-        out[n, 8] = reason
+        out[n, _SIDE] = side
+        out[n, _ENTRY_BAR] = entry_bar
+        out[n, _EXIT_BAR] = t
+        out[n, _ENTRY_PRICE] = entry
+        out[n, _EXIT_PRICE] = px
+        out[n, _QTY] = qty
+        out[n, _FEES] = fees
+        out[n, _PNL] = pnl
+        out[n, _REASON] = reason
     return n + 1, pnl
 
 
 @njit(cache=True)
 def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out, equity) -> int:
     """Run one symbol; trades go to ``out`` (rows), realised cash per bar to ``equity``. Returns the trade count."""
-    sl, tp, conf, pullback = genome[0], genome[1], genome[2], genome[3]
-    fill_wait, max_hold = int(genome[4]), int(genome[5])
-    trail_act, trail_off, vol_exit, abort = genome[6], genome[7], genome[8], genome[9]
-    allow_short = rules[2] > 0.5
+    sl, tp, conf, pullback = genome[_SL], genome[_TP], genome[_CONF], genome[_PULLBACK]
+    fill_wait, max_hold = int(genome[_FILL_WAIT]), int(genome[_MAX_HOLD])
+    trail_act, trail_off, vol_exit, abort = genome[_TRAIL_ACT], genome[_TRAIL_OFF], genome[_VOL_EXIT], genome[_ABORT]
+    allow_short = rules[_SHORT] > 0.5
+    fee_rate = rules[_FEE_RATE]
     mode = 0
     side = 0
     limit = np.nan
@@ -88,61 +109,28 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
     m = len(c)
     for t in range(m):
         exited = False
-        if mode == 1:
-            if t - placed > fill_wait:
+        if mode == PENDING:
+            if R.expired(t - placed, fill_wait):
                 mode = 0
                 side = 0
             else:
-                fill = np.nan
-                if side > 0 and low[t] <= limit:
-                    fill = min(o[t], limit)
-                elif side < 0 and h[t] >= limit:
-                    fill = max(o[t], limit)
-                if not np.isnan(fill):
-                    stop = fill - side * sl * s_atr
-                    target = fill + side * tp * s_atr
-                    fee = fill * qty * rules[3]
-                    mode = 2
+                fill = R.limit_fill(side, limit, o[t], h[t], low[t])
+                if not math.isnan(fill):
+                    stop, target = R.bracket(side, fill, s_atr, sl, tp)
+                    fee = fill * qty * fee_rate
+                    mode = OPEN
                     entry = fill
                     entry_bar = t
                     best = fill
                     trailed = False
-                    if (side > 0 and low[t] <= stop) or (side < 0 and h[t] >= stop):
+                    if R.stop_touched(side, stop, h[t], low[t]):
                         n, pnl = _record(out, n, side, entry_bar, t, entry, stop, qty, fee, SL, rules)
                         cash += pnl
                         mode = 0
                         side = 0
                         exited = True
-        elif mode == 2:
-            stop_reason = TRAIL if trailed else SL
-            hit = -1.0
-            reason = SL
-            if side > 0:
-                if o[t] <= stop:
-                    hit = o[t]
-                    reason = stop_reason
-                elif low[t] <= stop:
-                    hit = stop
-                    reason = stop_reason
-                elif o[t] >= target:
-                    hit = o[t]
-                    reason = TP
-                elif h[t] >= target:
-                    hit = target
-                    reason = TP
-            else:
-                if o[t] >= stop:
-                    hit = o[t]
-                    reason = stop_reason
-                elif h[t] >= stop:
-                    hit = stop
-                    reason = stop_reason
-                elif o[t] <= target:
-                    hit = o[t]
-                    reason = TP
-                elif low[t] <= target:
-                    hit = target
-                    reason = TP
+        elif mode == OPEN:
+            hit, reason = R.protection_exit(side, stop, target, trailed, o[t], h[t], low[t])
             if hit >= 0:
                 n, pnl = _record(out, n, side, entry_bar, t, entry, hit, qty, fee, reason, rules)
                 cash += pnl
@@ -150,19 +138,12 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                 side = 0
                 exited = True
             else:
-                best = max(best, h[t]) if side > 0 else min(best, low[t])
-                if side * (best - entry) >= trail_act * s_atr:
-                    cand = best - side * trail_off * s_atr
-                    if side * (cand - stop) > 0:
-                        stop = cand
-                        trailed = True
-                reason = -1
-                if t - entry_bar >= max_hold:
-                    reason = TIME
-                elif (side > 0 and p_short[t] > abort) or (side < 0 and p_long[t] > abort):
-                    reason = ABORT
-                elif h[t] - low[t] > vol_exit * atr[t]:
-                    reason = VOL
+                best, stop, trailed = R.trail(
+                    side, best, stop, trailed, entry, s_atr, h[t], low[t], trail_act, trail_off
+                )
+                reason = R.close_reason(
+                    side, t - entry_bar, h[t], low[t], atr[t], p_long[t], p_short[t], max_hold, abort, vol_exit
+                )
                 if reason >= 0:
                     n, pnl = _record(out, n, side, entry_bar, t, entry, c[t], qty, fee, reason, rules)
                     cash += pnl
@@ -170,28 +151,31 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                     side = 0
                     exited = True
         if mode == 0 and not exited and atr[t] > 0:
-            new_side = 0
-            if p_long[t] > conf and p_long[t] >= p_short[t]:
-                new_side = 1
-            elif p_short[t] > conf and allow_short:
-                new_side = -1
+            new_side = R.entry_side(p_long[t], p_short[t], conf, allow_short)
             if new_side != 0:
-                raw = c[t] - new_side * pullback * atr[t]
-                lim = _round_down(raw, rules[5]) if new_side > 0 else _round_up(raw, rules[5])
+                lim = R.entry_limit(new_side, c[t], atr[t], pullback, rules[_TICK])
                 if lim > 0:
-                    q = cash * rules[0] / (sl * atr[t])
-                    q = min(q, rules[1] / lim)
-                    q = min(q, cash * rules[8] / (lim * (1.0 + rules[3])))
-                    q = _round_down(q, rules[6])
-                    if q > 0 and q >= rules[7]:
-                        mode = 1
+                    q = R.entry_size(
+                        cash,
+                        atr[t],
+                        lim,
+                        sl,
+                        rules[_RISK],
+                        rules[_NOTIONAL],
+                        rules[_LEVERAGE],
+                        fee_rate,
+                        rules[_LOT],
+                        rules[_MIN_QTY],
+                    )
+                    if q > 0:
+                        mode = PENDING
                         side = new_side
                         limit = lim
                         placed = t
                         s_atr = atr[t]
                         qty = q
         equity[t] = cash
-    if mode == 2 and m > 0:
+    if mode == OPEN and m > 0:
         n, pnl = _record(out, n, side, entry_bar, m - 1, entry, c[m - 1], qty, fee, END, rules)
         cash += pnl
         equity[m - 1] = cash
@@ -213,9 +197,19 @@ def simulate_many_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules
         for s in range(n_sym):
             a, b = offsets[s], offsets[s + 1]
             counts[p, s] = simulate_nb(
-                o[a:b], h[a:b], low[a:b], c[a:b], atr[a:b], p_long[a:b], p_short[a:b],
-                genomes[p], rules, capital, trades[p, s], equity[p, a:b],
-            )  # fmt: skip
+                o[a:b],
+                h[a:b],
+                low[a:b],
+                c[a:b],
+                atr[a:b],
+                p_long[a:b],
+                p_short[a:b],
+                genomes[p],
+                rules,
+                capital,
+                trades[p, s],
+                equity[p, a:b],
+            )
     return trades, counts, equity
 
 
@@ -225,9 +219,49 @@ def mark_to_market_nb(close, realised, trades, n, fee_rate):
     less the entry fee it has paid (what an account holding the position shows)."""
     out = realised.copy()
     for k in range(n):
-        side, e, x = trades[k, 0], int(trades[k, 1]), int(trades[k, 2])
-        entry, qty = trades[k, 3], trades[k, 5]
+        side, e, x = trades[k, _SIDE], int(trades[k, _ENTRY_BAR]), int(trades[k, _EXIT_BAR])
+        entry, qty = trades[k, _ENTRY_PRICE], trades[k, _QTY]
         fee_in = entry * qty * fee_rate
         for t in range(e, x):
             out[t] += side * qty * (close[t] - entry) - fee_in
     return out
+
+
+def rules_digest() -> str:
+    """What the compiled kernels depend on beyond this file: the rules and the layouts' source."""
+    text = b"".join(Path(m.__file__).read_bytes() for m in (R, strategy) if m.__file__)
+    return hashlib.sha256(text).hexdigest()
+
+
+def fresh_cache(dispatchers: tuple, digest: str) -> bool:
+    """Drop the cached machine code of ``dispatchers`` when it was compiled from other rules than ``digest``.
+
+    numba keys its disk cache on this file's timestamp and the kernels' own
+    bytecode, not on the functions they inline: a changed :mod:`aitrade.rules`
+    would otherwise be served stale. The digest is kept beside the cache.
+    Returns whether anything was dropped.
+    """
+    dropped = False
+    for d in dispatchers:
+        cache = getattr(d, "_cache", None)
+        where = getattr(cache, "_cache_path", None)
+        if cache is None or where is None:
+            continue
+        stamp = Path(where) / f"{d.py_func.__module__}.{d.py_func.__name__}.rules-digest"
+        try:
+            if stamp.read_text() == digest:
+                continue
+        except OSError:
+            pass
+        cache.flush()
+        dropped = True
+        try:
+            tmp = stamp.with_suffix(f".{os.getpid()}.tmp")
+            tmp.write_text(digest)
+            tmp.replace(stamp)
+        except OSError:  # a read-only cache place: numba then compiles in memory anyway
+            pass
+    return dropped
+
+
+fresh_cache((_record, simulate_nb, simulate_many_nb), rules_digest())

@@ -11,7 +11,7 @@ always lets them rest: the rules decide at a close and fill from the next bar); 
 stop/target triggers watched on every bar. A client id is never filled twice:
 a repeated request returns the first order. Fees are charged on every fill.
 
-Bars follow the trading rules' conventions (:mod:`aitrade.strategy`), so a
+Bars are judged by the trading rules themselves (:mod:`aitrade.rules`), so a
 paper replay matches the backtest: a limit fills at its price, or at the open
 when the bar opens through it; a triggered stop or target fills at its level,
 or at the open on a gap, with slippage; the stop is checked before the target.
@@ -22,6 +22,7 @@ fill, and on the fill bar only the stop is checked. A bar is applied once:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -31,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from aitrade import rules as trade_rules
 from aitrade.brokers.base import (
     Account,
     Capabilities,
@@ -57,6 +59,12 @@ FINE = Decimal("1E-24")  # tick and step of a cost model without rounding (tick 
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+def _open_at(open: Decimal | None, level: Decimal, high: Decimal, low: Decimal) -> Decimal:
+    """The bar's open; with none known at all, the level's nearest price in the bar (a level inside it fills at
+    itself)."""
+    return open if open is not None else min(max(level, low), high)
 
 
 class SimulatedBroker:
@@ -246,8 +254,8 @@ class SimulatedBroker:
     async def _slipped(self, symbol: str, side: Side, price: Decimal) -> Decimal:
         """A market fill's price: slippage against us, then the tick against us."""
         slip = Decimal(str(self.costs.slippage))
-        rules = await self.instrument(symbol)
-        return rules.price(price * (1 + slip) if side is Side.BUY else price * (1 - slip), side.opposite)
+        direction = 1 if side is Side.BUY else -1
+        return (await self.instrument(symbol)).price(trade_rules.slipped(direction, price, slip), side.opposite)
 
     def _fill(self, raw: dict[str, Any], price: Decimal) -> None:
         qty = Decimal(raw["quantity"])
@@ -358,7 +366,8 @@ class SimulatedBroker:
         """Apply one bar: fill resting limits it trades through and fire protections it touches.
 
         Returns the client ids of the orders filled. Without ``open`` the bar
-        has no gap (fills at the levels). With ``time``, a bar at or before the
+        opens at the last price seen (a live price path has no gaps between
+        ticks), so a level it moved through fills at itself. With ``time``, a bar at or before the
         symbol's last applied bar is ignored, so replaying it twice is harmless.
         """
         if time is not None:
@@ -367,8 +376,8 @@ class SimulatedBroker:
             if seen is not None and pd.Timestamp(seen) >= pd.Timestamp(stamp):
                 return []
             self._state["bars"][symbol] = stamp
-        o = close if open is None else open
-        gap = open is not None
+        if open is None:  # a price path is continuous: without an open, the bar opens at the last price seen
+            open = self._last.get(symbol)
         self._last[symbol] = close
         done: list[str] = []
         armed_now: set[str] = set()
@@ -377,10 +386,11 @@ class SimulatedBroker:
             if raw["symbol"] != symbol:
                 continue
             limit = Decimal(raw["price"])
-            buy = raw["side"] == "buy"
-            if (buy and low <= limit) or (not buy and high >= limit):
+            side = 1 if raw["side"] == "buy" else -1
+            at = trade_rules.limit_fill(side, limit, _open_at(open, limit, high, low), high, low)
+            if not math.isnan(at):
                 before = set(self._state["protections"])
-                self._fill(raw, limit if not gap else min(o, limit) if buy else max(o, limit))
+                self._fill(raw, Decimal(at))
                 armed_now |= set(self._state["protections"]) - before
                 done.append(cid)
         pos = Decimal(self._state["positions"].get(symbol, {}).get("qty", "0"))
@@ -388,29 +398,27 @@ class SimulatedBroker:
             for cid, p in list(self._state["protections"].items()):
                 if p["symbol"] != symbol or p["kind"] != kind or pos == 0:
                     continue
-                fresh = cid in armed_now
-                if fresh and kind == "take_profit":
-                    continue  # on the fill bar only the stop is checked
-                trig = Decimal(p["trigger"])
-                long = pos > 0
-                adverse = (kind == "stop_loss") == long  # the level is below a long's price
-                if adverse:
-                    hit, at = low <= trig, (min(o, trig) if gap and not fresh else trig)
+                trig, side = Decimal(p["trigger"]), (1 if pos > 0 else -1)
+                if cid in armed_now:  # the fill bar: only the stop, at its level
+                    if kind == "take_profit" or not trade_rules.stop_touched(side, trig, high, low):
+                        continue
+                    at = trig
                 else:
-                    hit, at = high >= trig, (max(o, trig) if gap and not fresh else trig)
-                if not hit:
-                    continue
-                side = Side.SELL if long else Side.BUY
+                    hit = trade_rules.stop_fill if kind == "stop_loss" else trade_rules.target_fill
+                    at = hit(side, trig, _open_at(open, trig, high, low), high, low)
+                    if math.isnan(at):
+                        continue
+                order_side = Side.SELL if side > 0 else Side.BUY
                 qty = min(Decimal(p["quantity"]), abs(pos))
                 self._state["seq"] += 1
                 raw = {
                     "client_id": cid, "venue_order_id": f"{self.name}-{self._state['seq']}", "symbol": symbol,
-                    "side": side.value, "order_type": "market", "quantity": str(qty), "price": None, "status": "new",
-                    "filled": "0", "avg_price": None, "fee": "0", "created": _now().isoformat(),
+                    "side": order_side.value, "order_type": "market", "quantity": str(qty), "price": None,
+                    "status": "new", "filled": "0", "avg_price": None, "fee": "0", "created": _now().isoformat(),
                 }  # fmt: skip
                 self._state["orders"][cid] = raw
                 self._touch("orders", cid)
-                self._fill(raw, await self._slipped(symbol, side, at))
+                self._fill(raw, await self._slipped(symbol, order_side, Decimal(at)))
                 self._drop_protection(cid)
                 done.append(cid)
                 pos = Decimal(self._state["positions"][symbol]["qty"])

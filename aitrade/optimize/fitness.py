@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from aitrade.backtest.kernel import COL
+
+PNL, ENTRY_PRICE, QTY = COL["pnl"], COL["entry_price"], COL["qty"]
+
 FITNESSES = ("sharpe", "sortino", "calmar", "sniper")
 NO_TRADES, LOSING = -20.0, -10.0
 
@@ -55,10 +59,8 @@ def sniper_fitness(trades: np.ndarray, counts: np.ndarray, min_trades: int) -> n
     n_pop = trades.shape[0]
     out = np.empty(n_pop)
     for p in range(n_pop):
-        rets = np.concatenate(
-            [trades[p, s, : counts[p, s], 7] / (trades[p, s, : counts[p, s], 3] * trades[p, s, : counts[p, s], 5])
-             for s in range(trades.shape[1])]
-        )  # fmt: skip
+        rows = [trades[p, s, : counts[p, s]] for s in range(trades.shape[1])]
+        rets = np.concatenate([r[:, PNL] / (r[:, ENTRY_PRICE] * r[:, QTY]) for r in rows])
         if len(rets) < min_trades:
             out[p] = NO_TRADES
             continue

@@ -21,10 +21,10 @@ from aitrade.checks import choice, number
 from aitrade.errors import UserError
 from aitrade.files import read_mapping
 from aitrade.optimize.fitness import FITNESSES
-from aitrade.strategy import Genome
+from aitrade.strategy import GENE_RULES, Genome
 
 GENES = Genome.genes()
-INTEGER_GENES = frozenset({"fill_wait", "max_hold"})
+INTEGER_GENES = frozenset(g for g, rule in GENE_RULES.items() if rule.get("integer"))
 
 
 @dataclass(frozen=True)

@@ -21,9 +21,10 @@ import pandas as pd
 from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
 from aitrade.brokers.ids import client_id
 from aitrade.errors import AiTradeError, SkipError
+from aitrade.rules import EXIT_REASONS, FLAT, OPEN, PENDING, SL, TP, TRAIL, net_pnl
 from aitrade.runner import failpoints
 from aitrade.runner.ledger import Book, TradeLedger
-from aitrade.strategy import EXIT_REASONS, FLAT, OPEN, PENDING, SL, TP, TRAIL, State, opened
+from aitrade.strategy import State, opened
 
 LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
                  "trail": "trail"}  # fmt: skip
@@ -276,7 +277,7 @@ class Execution:
             reason = EXIT_REASONS[(TRAIL if s.trailed else SL) if is_stop else TP]
         entry, exit_px, qty = s.entry, float(exit_order.avg_price or 0), s.qty
         fees = s.fee + float(exit_order.fee)
-        pnl = s.side * (exit_px - entry) * qty - fees
+        pnl = net_pnl(s.side, entry, exit_px, qty, fees)
         return {"symbol": book.symbol, "side": "long" if s.side > 0 else "short", "entry_time": book.entry_bar,
                 "entry_price": entry, "exit_time": stamp, "exit_price": exit_px, "quantity": qty, "fees": fees,
                 "pnl": pnl, "exit_reason": reason, "exit_id": exit_order.client_id}  # fmt: skip
