@@ -145,25 +145,32 @@ def restart_time(root: Path) -> dict[str, float]:
     return {"restart_to_trading_s": took, "positions_open_at_kill": len(open_books), "uncovered": uncovered}
 
 
+GENOME = Genome(sl=1.5, tp=2.5, conf=0.6, pullback=0.2, fill_wait=3)
+TMPFS = Path("/dev/shm")
+
+
+def replay_time(root: Path) -> tuple[float, int, Path]:
+    """The paper replay of SYMBOLS x BARS through the runner with its home under ``root``: (seconds, trades, run)."""
+    home = _home(root)
+    run = artifact(root / "sig")
+    params = root / "genome.json"
+    params.write_text(json.dumps(GENOME.to_dict()))
+    settings = load_settings(home)
+    config, sig = runner_cmd.prepare(settings, signals=str(run), params=str(params), mode="paper", replay=True,
+                                     capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    t0 = time.perf_counter()
+    asyncio.run(runner_cmd.run_foreground(settings, config, sig))
+    return time.perf_counter() - t0, len(runner_cmd.trades(settings)), run
+
+
 def main() -> dict[str, float]:
-    genome = Genome(sl=1.5, tp=2.5, conf=0.6, pullback=0.2, fill_wait=3)
     with tempfile.TemporaryDirectory() as tmp:
-        home = _home(Path(tmp))
-        run = artifact(Path(tmp) / "sig")
-        params = Path(tmp) / "genome.json"
-        params.write_text(json.dumps(genome.to_dict()))
-        settings = load_settings(home)
-        config, sig = runner_cmd.prepare(settings, signals=str(run), params=str(params), mode="paper", replay=True,
-                                         capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
-        t0 = time.perf_counter()
-        asyncio.run(runner_cmd.run_foreground(settings, config, sig))
-        replay = time.perf_counter() - t0
+        replay, trades, run = replay_time(Path(tmp))
         panel = Panel.from_signals(load_signals(run))
-        run_backtest(panel, genome, BacktestConfig(capital=1000.0))  # compile
+        run_backtest(panel, GENOME, BacktestConfig(capital=1000.0))  # compile
         t0 = time.perf_counter()
-        result = run_backtest(panel, genome, BacktestConfig(capital=1000.0))
+        result = run_backtest(panel, GENOME, BacktestConfig(capital=1000.0))
         backtest = time.perf_counter() - t0
-        trades = len(runner_cmd.trades(settings))
     bars = len(SYMBOLS) * BARS
     print(f"paper replay through the runner ({len(SYMBOLS)} symbols x {BARS} bars, {trades} trades; backtest "
           f"{len(result.trades)}): {replay:.1f} s = {bars / replay:,.0f} symbol-bars/s; "
@@ -172,6 +179,12 @@ def main() -> dict[str, float]:
           "venue per bar)")  # fmt: skip
     out = {"replay_s": replay, "backtest_s": backtest, "replay_vs_backtest": replay / backtest,
            "replay_symbol_bars_per_s": bars / replay}  # fmt: skip
+    if TMPFS.is_dir():
+        with tempfile.TemporaryDirectory(dir=TMPFS) as tmp:
+            in_memory, _, _ = replay_time(Path(tmp))
+        print(f"the same replay with its state on tmpfs: {in_memory:.1f} s -> on disk it takes "
+              f"{replay / in_memory:.2f}x (goal <= 1.3x: only the write-ahead record of an order waits for fsync)")
+        out |= {"replay_tmpfs_s": in_memory, "replay_disk_vs_tmpfs": replay / in_memory}
     with tempfile.TemporaryDirectory() as tmp:
         out |= tick_latency(Path(tmp))
     with tempfile.TemporaryDirectory() as tmp:

@@ -427,3 +427,174 @@ async def test_a_venue_down_during_the_flatten_neither_crashes_the_runner_nor_re
     await asyncio.wait_for(task, timeout=60)
     assert seen["first"]["flat"] is False and seen["first"]["errors"]
     assert all(p["qty"] == 0 for p in bitget.positions.values())
+
+
+class PowerCut:
+    """The power-loss model: each state file is put back as it stood at its last fsynced commit.
+
+    Every fsynced commit (:data:`aitrade.sqlitedb.FSYNCED`) copies its database as committed then (an
+    fsync of the WAL covers every earlier commit in it). Once ``cut()`` is true, no copy is taken; ``restore``
+    drops each file's WAL tail by putting the last copy back. Commits that were never followed by an fsync
+    are lost, even where a checkpoint would have kept them (the pessimistic case).
+    """
+
+    def __init__(self, cut) -> None:
+        self.cut, self.copies, self.cut_at = cut, {}, None
+
+    def __call__(self, db) -> None:
+        import sqlite3  # noqa: PLC0415
+
+        if self.cut_at is not None or self.cut():
+            self.cut_at = self.cut_at or "cut"
+            return
+        path = Path(db.execute("PRAGMA database_list").fetchone()[2])
+        copy = path.with_name(path.name + ".fsynced")
+        target = sqlite3.connect(copy)
+        db.backup(target)
+        target.close()
+        self.copies[path] = copy
+
+    def restore(self) -> None:
+        import os  # noqa: PLC0415
+
+        for path, copy in self.copies.items():
+            for extra in ("-wal", "-shm"):
+                Path(f"{path}{extra}").unlink(missing_ok=True)
+            os.replace(copy, path)
+
+
+@pytest.mark.parametrize("orders", [1, 3, 6])
+async def test_a_power_cut_after_the_venue_took_an_order_sends_nothing_twice_and_leaves_nothing_unowned(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path, orders: int
+) -> None:
+    """Power fails just after the venue accepted the ``orders``-th order or stop; the state files lose every
+    commit after their last fsync; the runner restarts: no clientOid is sent twice, everything at the venue is
+    AiTrade's by its ownership ledger, and no position is without its stop."""
+    import gc  # noqa: PLC0415
+
+    import aiohttp  # noqa: PLC0415
+
+    from aitrade import sqlitedb  # noqa: PLC0415
+    from aitrade.factory import build_brokers  # noqa: PLC0415
+    from aitrade.strategy import OPEN  # noqa: PLC0415
+
+    def live_ids(fake: FakeBitget) -> list[str]:
+        return [o["clientOid"] for o in fake.orders.values() if o["status"] in ("live", "partially_filled")]
+
+    settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
+    state = settings.state_dir
+    power = PowerCut(lambda: len(bitget.orders) + len(bitget.plans) >= orders)
+    sqlitedb.FSYNCED.append(power)
+    try:
+        stop = asyncio.Event()
+        task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+        while power.cut_at is None and len(bitget.orders) + len(bitget.plans) < orders:
+            assert clock.now() < start + 60 * STEP and not task.done(), "no orders in 60 bars"
+            await asyncio.sleep(0)
+        bitget.faults.add("500", path="/api/v2/", times=1_000_000)  # the machine is off: nothing more reaches it
+        power.cut_at = "cut"
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        gc.collect()  # every connection of the dead process closed before its files are put back
+    finally:
+        sqlitedb.FSYNCED.remove(power)
+    power.restore()
+    bitget.faults.queue.clear()
+    taken = len(bitget.orders) + len(bitget.plans)
+
+    config, spec = runner_cmd.prepare(settings, signals="model", params=str(tmp_path / "genome.json"), mode="live",
+                                      replay=False, capital=1000.0, long_only=False, start=None, end=None,
+                                      speed=0.0)  # fmt: skip
+    spec.clock, spec.poll_s = clock, 1800.0
+    restarted = clock.now()
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+
+    def bare() -> set[str]:  # positions at the venue without a live stop
+        stops = {p["symbol"] for p in bitget.plans if p["planType"] == "loss_plan" and p["planStatus"] == "live"}
+        return {s for s, p in bitget.positions.items() if p["qty"] != 0} - stops
+
+    while clock.now() < restarted + 6 * STEP or bare():  # a fill of the last bar is protected by the next one
+        assert clock.now() < restarted + 30 * STEP, f"left without a stop: {bare()}"
+        assert not task.done(), "the restarted runner stopped"
+        await asyncio.sleep(0.01)
+    stop.set()
+    await asyncio.wait_for(task, timeout=60)
+
+    assert not bitget.duplicates, f"sent twice: {bitget.duplicates}"
+    async with aiohttp.ClientSession() as http:  # the broker as `aitrade broker status` sees it, fills followed
+        broker = build_brokers(settings, http, "live", ["bitget"])["bitget"]
+        await broker.connect()
+        try:
+            ours = {p.symbol: p.quantity for p in await broker.positions()}
+            known = [cid for cid in live_ids(bitget) if not broker.inventory.known(cid)]
+        finally:
+            await broker.close()
+    assert ours == {s: p["qty"] for s, p in bitget.positions.items() if p["qty"] != 0}  # all of it ours, no more
+    assert not known, f"at the venue, not known to AiTrade: {known}"
+    ledger = TradeLedger(state / "trades.sqlite", read_only=True)
+    books = ledger.books()
+    ledger.close()
+    held = {cid for b in books.values() if b.state.mode == OPEN for cid in (b.stop_id, b.target_id)}
+    orphans = [p["clientOid"] for p in bitget.plans if p["planStatus"] == "live" and p["clientOid"] not in held]
+    assert not orphans, f"stops at the venue that no book of AiTrade's holds: {orphans}"
+    assert not bare()
+    assert taken >= orders
+
+
+async def test_protections_the_venue_refuses_are_watched_by_the_runner_and_exit_at_their_level(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    """Every stop and target placement is refused (as Bitget refuses a stop the market is already beyond): the
+    open position is not left bare; the runner watches both levels itself and closes at market at the first
+    one a bar reaches (the genome exits at no other reason)."""
+    import json  # noqa: PLC0415
+
+    from aitrade.strategy import FLAT, OPEN  # noqa: PLC0415
+
+    settings = _live(promoted, bitget, tmp_path / "home")
+    params = tmp_path / "genome.json"
+    params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.0, "tp": 1.5,
+                                  "max_hold": 1000, "abort": 1.0, "vol_exit": 100.0, "trail_act": 100.0}))  # fmt: skip
+    start = pd.Timestamp("2024-06-01T00:30:00Z")
+    clock = MarketClock(start, bitget)
+    config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
+                                      capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    spec.clock, spec.poll_s = clock, 1800.0
+    state = settings.state_dir
+    bitget.faults.add("refuse", path="/api/v2/mix/order/place-tpsl-order", times=1_000_000)
+    seen: dict = {}
+
+    def books() -> dict:
+        if not (state / "trades.sqlite").exists():
+            return {}
+        ledger = TradeLedger(state / "trades.sqlite", read_only=True)
+        try:
+            return ledger.books()
+        finally:
+            ledger.close()
+
+    async def drive() -> None:
+        while not any(b.state.mode == OPEN for b in books().values()):
+            assert clock.now() < start + 60 * STEP, "no entry filled in 60 bars"
+            await asyncio.sleep(0.01)
+        seen["book"] = book = next(b for b in books().values() if b.state.mode == OPEN)
+        while books()[book.symbol].state.mode != FLAT:
+            assert clock.now() < start + 160 * STEP, "the runner never exited at a level it watches"
+            await asyncio.sleep(0.01)
+        stop.set()
+
+    stop = asyncio.Event()
+    task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+    await asyncio.wait_for(drive(), timeout=300)
+    await asyncio.wait_for(task, timeout=60)
+    book = seen["book"]
+    assert not [p for p in bitget.plans if p["symbol"] == book.symbol]  # the venue never held a protection
+    trades = runner_cmd.trades(settings)
+    last = trades[trades["symbol"] == book.symbol].iloc[0]
+    assert last["exit_reason"] in ("sl", "tp")
+    level = book.state.stop if last["exit_reason"] == "sl" else book.state.target
+    beyond = (last["exit_price"] - level) * book.state.side  # at or beyond the level (a bar may gap through it)
+    assert beyond <= 0.01 * level if last["exit_reason"] == "sl" else beyond >= -0.01 * level
+    assert bitget.positions[book.symbol]["qty"] == 0

@@ -14,11 +14,15 @@ cached in memory: every read is a query and every check-and-record is one
 close-all made by another one a second ago. Recording a client id is an insert
 that reports a conflict: a conflict means "known: look it up, never send".
 
-Durability: WAL with ``synchronous=FULL``. An intent is recorded *before* its
-order is sent; with ``NORMAL`` an OS crash or power cut may roll back the last
-commits, and a forgotten intent is an order AiTrade no longer knows it sent
-(re-sent on Bitget spot, or a position counted as the user's). One fsync per
-order is cheap next to a venue round trip.
+Durability: a claim (the client id recorded *before* its order is sent) is
+fsynced: a forgotten claim is an order AiTrade no longer knows it sent (re-sent
+on Bitget spot, or a position counted as the user's). One fsync per order is
+cheap next to a venue round trip. Everything else here is re-derived from the
+venue and is committed without waiting for the disk (:mod:`aitrade.sqlitedb`):
+fills are cumulative and re-applied from the venue's answer for every order not
+yet final; keys are derived from client ids or looked up; a refused order is
+refused again when looked up. A power cut rolls those back to the last fsync,
+never past a claim.
 
 A busy ledger (another process inside a transaction) is waited for up to
 ``busy_timeout_s``; after that :class:`LedgerBusy` says so in one line. A ledger
@@ -40,7 +44,7 @@ from typing import Any
 from aitrade.brokers.base import OrderRequest, Side
 from aitrade.errors import HaltError, LedgerBusy, SkipError, StateFileError
 from aitrade.locks import ProcessLock
-from aitrade.sqlitedb import connect, durable, fetch, immediate, is_busy
+from aitrade.sqlitedb import connect, fetch, immediate, is_busy, wal
 from aitrade.statefile import quarantine
 
 log = logging.getLogger(__name__)
@@ -109,7 +113,7 @@ class OwnedInventory:
     def _open(self) -> sqlite3.Connection:
         db = self._connect(str(self.path))
         try:
-            durable(db)
+            wal(db)
             version = db.execute("PRAGMA user_version").fetchone()[0]
             if version < SCHEMA:
                 db.execute("BEGIN IMMEDIATE")
@@ -188,11 +192,11 @@ class OwnedInventory:
 
     # --- transactions ----------------------------------------------------------------------------
     @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
+    def _tx(self, *, durable: bool = False) -> Iterator[sqlite3.Connection]:
         if self.read_only:
             yield self._db
             return
-        with immediate(self._db, self._busy_error) as db:
+        with immediate(self._db, self._busy_error, durable=durable) as db:
             yield db
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
@@ -265,7 +269,7 @@ class OwnedInventory:
         """
         if self.read_only:
             raise StateFileError(f"ownership ledger {self.path} is open read-only; nothing can be sent through it")
-        with self._tx() as db:
+        with self._tx(durable=True) as db:
             inserted = db.execute(
                 "INSERT INTO orders (client_id, symbol, side, filled, fee_base, final, qty, reduce, deadline_ms) "
                 "VALUES (?, ?, ?, '0', '0', 0, ?, ?, ?) ON CONFLICT(client_id) DO NOTHING",

@@ -135,9 +135,17 @@ class SimulatedBroker:
 
     def _save(self) -> None:
         if self._state:
-            self._state["last"] = {s: str(p) for s, p in self._last.items()}
+            for symbol in self._dirty["marks"]:
+                if symbol in self._last:
+                    self._state["last"][symbol] = str(self._last[symbol])
         self.store.save(self._state, self._dirty)
         self._dirty = {t: set() for t in TABLES}
+
+    def _mark(self, symbol: str, price: Decimal) -> None:
+        if self._last.get(symbol) != price:
+            self._last[symbol] = price
+            if self._state:
+                self._dirty["marks"].add(symbol)
 
     def _touch(self, table: str, key: str) -> None:
         self._dirty[table].add(key)
@@ -177,7 +185,7 @@ class SimulatedBroker:
 
     async def _px(self, symbol: str) -> Decimal:
         price = Decimal(await self._price(symbol))
-        self._last[symbol] = price
+        self._mark(symbol, price)
         return price
 
     # --- account -----------------------------------------------------------------------------
@@ -376,9 +384,10 @@ class SimulatedBroker:
             if seen is not None and pd.Timestamp(seen) >= pd.Timestamp(stamp):
                 return []
             self._state["bars"][symbol] = stamp
+            self._dirty["marks"].add(symbol)
         if open is None:  # a price path is continuous: without an open, the bar opens at the last price seen
             open = self._last.get(symbol)
-        self._last[symbol] = close
+        self._mark(symbol, close)
         done: list[str] = []
         armed_now: set[str] = set()
         for cid in list(self._resting):

@@ -9,8 +9,12 @@ acks in the ledger -> the symbol's book saved with the trades it closed.
 Restart safety: a book is saved after its bar, so a crash re-processes that
 bar. Every decision derives its client id from (strategy, symbol, bar, leg,
 attempt): re-deciding gives the same id, which the ledger already holds, so
-the order is looked up at the venue instead of sent again. A paper venue
-applies each bar once (by its time).
+the order is looked up at the venue instead of sent again. Each order's
+write-ahead intent also records the book its decision leads to, so a restart
+that does not re-process the bar (a live feed has moved on, or a power cut
+dropped the book) takes the decision from the intent
+(:mod:`aitrade.runner.recovery`). A paper venue applies each bar once (by its
+time).
 
 Sizing follows the backtest: the capital is split equally between the
 symbols (sleeves), and each sleeve sizes from its own realised cash.
@@ -26,18 +30,17 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pandas as pd
 
-from aitrade.brokers.base import Order, OrderStatus, OrderType, Side
-from aitrade.brokers.ids import client_id
+from aitrade.brokers.base import OrderStatus
 from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
 from aitrade.runner import control, failpoints
 from aitrade.runner.execution import Execution, dec
 from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.runner.recovery import Recovery
 from aitrade.runner.replay import BarSignal
 from aitrade.strategy import (
     EXIT_REASONS,
@@ -178,79 +181,18 @@ class Runner:
                             "`aitrade unkill --confirm` and start again") from exc  # fmt: skip
 
     async def _recover(self) -> None:
-        """Resolve every open intent at its venue, follow what the venue did while we were away, re-arm protections."""
-        resolved = 0
-        for intent in await self._run_io(self.ledger.open_intents):
-            order = await self.ex.lookup(intent["symbol"], intent["client_id"])
-            status = "unknown" if order is None else self.ex.status(order)
-            if order is None:
-                continue  # not at the venue: the bar's re-decision sends it again under the same id
-            await self._run_io(self.ledger.mark, intent["client_id"], status, order.venue_order_id)
-            resolved += 1
-        books = await self._run_io(self.ledger.books)
-        repaired = 0
-        for held in books.values():
-            book = await self._follow_venue(held)
-            if book.state.mode == OPEN:
-                repaired += await self.ex.cover(book)
+        """Reconcile with the venues and the write-ahead record (:mod:`aitrade.runner.recovery`), then report."""
+        recovery = Recovery(self.ex, self.ledger, self.config.strategy_id, self.sleeve, self._run_io, self._say)
+        counts = await recovery.run()
         self.kill = await self._run_io(control.read_kill, self.state_dir)
         if self.kill.engaged:
             self.health.state = HALTED if self.kill.flatten else REDUCING
-        self._say(f"runner started (pid {os.getpid()}, {self.config.mode} replay): {resolved} intents resolved, "
-                  f"{repaired} protections re-armed, state {self.health.state}")  # fmt: skip
+        self._say(f"runner started (pid {os.getpid()}, {self.config.mode} replay): {counts['intents_resolved']} "
+                  f"intents resolved, {counts['books_replayed']} books replayed from them, "
+                  f"{counts['protections_repaired']} protections re-armed, state {self.health.state}")  # fmt: skip
         await self._run_io(self.ledger.event, "start", None,
-                           {"pid": os.getpid(), "intents_resolved": resolved, "protections_repaired": repaired,
-                            "kill": self.kill.engaged})  # fmt: skip
+                           {"pid": os.getpid(), **counts, "kill": self.kill.engaged})  # fmt: skip
         await self.beat("running")
-
-    async def _follow_venue(self, book: Book) -> Book:
-        """What changed at the venue while the runner was away, into the book.
-
-        An entry cancelled there ends the pending book. A position that shrank or vanished without a
-        fired protection or an exit of ours (the user traded by hand) is followed: the book shrinks,
-        or closes with a trade marked ``external`` at the venue's last price. A fired protection or an
-        exit of ours is left to the bar that re-processes it (it knows the bar's time).
-        """
-        s, symbol = book.state, book.symbol
-        events: list[tuple[str, dict[str, Any]]] = []
-        trades: list[dict[str, Any]] = []
-        if s.mode == PENDING:
-            order = await self.ex.lookup(symbol, book.entry_id)
-            if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
-                return book
-            events.append(("entry_gone", {"client_id": book.entry_id, "status": order.status.value}))
-            book = book.flat()
-        elif s.mode == OPEN:
-            broker = self.router.broker_for(symbol)
-            if await self.ex.fired(book) is not None or await self.ex.vanished(book, broker) is not None:
-                return book  # the bar that follows books it
-            if await self._run_io(self.ledger.exit_intents, symbol, book.entry_bar or ""):
-                return book
-            broker = self.router.broker_for(symbol)
-            held = sum((p.quantity for p in await broker.positions() if p.symbol == symbol), Decimal(0))
-            want = dec(s.side * s.qty)
-            if held * (1 if s.side > 0 else -1) >= abs(want):
-                return book
-            if held == 0 or (held > 0) != (s.side > 0):
-                price = await broker.last_price(symbol)
-                exit_id = f"external-{symbol}-{book.entry_bar}"
-                fake = Order(exit_id, "", symbol, Side.SELL if s.side > 0 else Side.BUY, OrderType.MARKET,
-                             dec(s.qty), None, OrderStatus.FILLED, dec(s.qty), price)  # fmt: skip
-                trades.append(self.ex.trade(book, s, fake, book.last_bar or "", "external"))
-                events.append(("external_close", {"price": str(price), "quantity": s.qty}))
-                self._say(f"{symbol}: the position was closed outside AiTrade while the runner was down")
-                await self.ex.drop_protections(book)
-                book = book.flat(trades[0]["pnl"])
-            else:
-                events.append(("external_reduce", {"from": s.qty, "to": float(abs(held))}))
-                await self.ex.drop_protections(book)
-                n = book.trail_n + 1
-                stamp = pd.Timestamp(book.last_bar or pd.Timestamp.now(tz="UTC")).to_pydatetime()
-                book = replace(book, state=replace(s, qty=float(abs(held))), trail_n=n,
-                               stop_id=client_id(self.config.strategy_id, symbol, stamp, "sl", n),
-                               target_id=client_id(self.config.strategy_id, symbol, stamp, "tp", n))  # fmt: skip
-        await self._run_io(self.ledger.save_book, book, trades=trades, events=events)
-        return book
 
     async def tick(self, ts: pd.Timestamp, bars: dict[str, BarSignal]) -> None:
         kill = await self._run_io(control.read_kill, self.state_dir)
@@ -318,10 +260,11 @@ class Runner:
             try:
                 if book.state.mode == PENDING and not self.ex.brackets(broker):
                     await self._watch_fill(book)
-                elif book.state.mode == OPEN and not self.ex.native(broker):
-                    await self._watch_levels(book, broker)
-                elif book.state.mode == OPEN and cover_due:
-                    await self.ex.cover(book)
+                elif book.state.mode == OPEN:
+                    if cover_due and self.ex.native(broker):
+                        await self.ex.cover(book)
+                    if self.ex.watched(broker, book.state, book.symbol) is not None:
+                        await self._watch_levels(book, broker)
             except (RetryableError, SkipError, ReconcileError) as exc:
                 await self._error(book.symbol, exc)
         if cover_due:
@@ -345,8 +288,11 @@ class Runner:
 
     async def _watch_levels(self, book: Book, broker: Any) -> None:
         s = book.state
+        levels = self.ex.watched(broker, s, book.symbol)
+        if levels is None:
+            return
         price = float(await broker.last_price(book.symbol))
-        hit, why = protection_exit(s, price, price, price)
+        hit, why = protection_exit(levels, price, price, price)
         if hit < 0:
             return
         stamp, named = pd.Timestamp.now(tz="UTC"), EXIT_REASONS[why]
@@ -487,8 +433,9 @@ class Runner:
                     s, exited = State(), True
         elif s.mode == OPEN:
             fired = await self.ex.fired(book) or await self.ex.vanished(book, broker)
-            hit, why = (-1.0, -1) if fired is not None or self.ex.native(broker) else protection_exit(
-                s, bar.open, bar.high, bar.low)  # fmt: skip
+            levels = self.ex.watched(broker, s, symbol)
+            hit, why = (-1.0, -1) if fired is not None or levels is None else protection_exit(
+                levels, bar.open, bar.high, bar.low)  # fmt: skip
             if fired is not None:
                 trades.append(self.ex.trade(book, s, fired, stamp))
                 await self.ex.drop_protections(book)

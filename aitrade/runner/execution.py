@@ -28,6 +28,8 @@ from aitrade.strategy import State, opened
 
 LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
                  "trail": "trail"}  # fmt: skip
+EXIT_LEGS = {leg: reason for reason, leg in LEG_OF_REASON.items()}  # an exit order's leg -> its exit reason
+STOP_MOVE = "stop_move"  # the write-ahead record of a trailing stop's replacement (a protection, not an order)
 
 
 def dec(x: float) -> Decimal:
@@ -43,11 +45,25 @@ class Execution:
         self.ledger = ledger
         self.run_io = run_io
         self.say = say
+        self.uncovered: dict[str, set[str]] = {}  # per open book, the protections the venue refused: watched here
 
     # --- orders ------------------------------------------------------------------------------------------
     @staticmethod
     def native(broker: Any) -> bool:
         return bool(broker.capabilities.native_protections)
+
+    def watched(self, broker: Any, s: State, symbol: str) -> State | None:
+        """The levels the runner itself watches for an open book (as a state), or None when the venue holds them.
+
+        Everything where the venue holds no stops; where it does, the levels it refused to hold for this book.
+        """
+        if not self.native(broker):
+            return s
+        missing = self.uncovered.get(symbol)
+        if not missing:
+            return None
+        return replace(s, stop=s.stop if "stop_loss" in missing else math.nan,
+                       target=s.target if "take_profit" in missing else math.nan)  # fmt: skip
 
     @staticmethod
     def brackets(broker: Any) -> bool:
@@ -63,11 +79,15 @@ class Execution:
             return None
         return await self.router.get_order(symbol, cid)
 
-    async def send(self, req: OrderRequest, leg: str, ts: pd.Timestamp) -> Order | None:
-        """Write-ahead, then send once: a known id is looked up, never sent again."""
+    async def send(
+        self, req: OrderRequest, leg: str, ts: pd.Timestamp, detail: dict[str, Any] | None = None
+    ) -> Order | None:
+        """Write-ahead (with ``detail``: what recovery needs of the decision), then send once: a known id is
+        looked up, never sent again."""
         price = None if req.price is None else str(req.price)
         fresh = await self.run_io(self.ledger.write_intent, req.client_id, req.symbol, leg, req.side.value,
-                                   req.order_type.value, str(req.quantity), price, ts.isoformat())  # fmt: skip
+                                   req.order_type.value, str(req.quantity), price, ts.isoformat(),
+                                   detail)  # fmt: skip
         if not fresh:
             known = await self.lookup(req.symbol, req.client_id)
             if known is not None:
@@ -99,7 +119,9 @@ class Execution:
         side = Side.BUY if pending.side > 0 else Side.SELL
         req = OrderRequest(symbol, side, dec(pending.qty), entry_id, OrderType.LIMIT, dec(pending.limit),
                            bracket=bracket)  # fmt: skip
-        order = await self.send(req, "entry", ts)
+        after = replace(book, state=pending, t=pending.placed, last_bar=ts.isoformat(), entry_id=entry_id,
+                        stop_id=stop_id, target_id=target_id, trail_n=0)  # fmt: skip
+        order = await self.send(req, "entry", ts, {"book": after.to_json()})
         if order is None:
             return book, State()
         return replace(book, entry_id=entry_id, stop_id=stop_id, target_id=target_id, trail_n=0), pending
@@ -153,6 +175,7 @@ class Execution:
         return [p for p in await self.router.broker_for(book.symbol).protections(book.symbol) if p.client_id in ours]
 
     async def drop_protections(self, book: Book) -> None:
+        self.uncovered.pop(book.symbol, None)
         for p in await self.protections(book):
             with contextlib.suppress(SkipError):
                 await self.router.cancel_protection(p)
@@ -173,9 +196,17 @@ class Execution:
                 await self.router.place_protection(Protection(symbol, kind, dec(level), qty, cid))
                 failpoints.hit("protection_placed")
                 placed += 1
+                have.add(kind)
             except SkipError as exc:
                 await self.run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
-                self.say(f"{symbol}: could not place the {kind} ({exc}); the position is not covered at the venue")
+                self.say(f"{symbol}: could not place the {kind} ({exc}); watching its level here until it is")
+        # what the venue does not hold (e.g. a stop the market is already beyond): the runner exits at the level
+        missing = {kind for kind, level in (("stop_loss", s.stop), ("take_profit", s.target))
+                   if kind not in have and math.isfinite(level)}  # fmt: skip
+        if missing:
+            self.uncovered[symbol] = missing
+        else:
+            self.uncovered.pop(symbol, None)
         if placed:
             await self.run_io(self.ledger.event, "protection", symbol, {"placed": placed})
         return placed
@@ -187,9 +218,17 @@ class Execution:
             return replace(book, trail_n=n)  # a synthetic stop moves in the book; the next bars are checked against it
         new_id = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), "trail", n)
         old = [p for p in await self.protections(book) if p.kind == "stop_loss"]
-        await self.router.place_protection(Protection(book.symbol, "stop_loss", dec(moved.stop), dec(moved.qty),
-                                                      new_id))  # fmt: skip
-        failpoints.hit("protection_placed")
+        after = replace(book, state=moved, stop_id=new_id, trail_n=n, t=book.t + 1, last_bar=ts.isoformat())
+        side = Side.SELL if moved.side > 0 else Side.BUY
+        fresh = await self.run_io(self.ledger.write_intent, new_id, book.symbol, STOP_MOVE, side.value, "stop",
+                                  str(dec(moved.qty)), str(dec(moved.stop)), ts.isoformat(),
+                                  {"book": after.to_json()})  # fmt: skip
+        broker = self.router.broker_for(book.symbol)
+        if fresh or new_id not in {p.client_id for p in await broker.protections(book.symbol)}:
+            await self.router.place_protection(Protection(book.symbol, "stop_loss", dec(moved.stop),
+                                                          dec(moved.qty), new_id))  # fmt: skip
+            failpoints.hit("protection_placed")
+        await self.run_io(self.ledger.mark, new_id, "sent")
         for p in old:
             with contextlib.suppress(SkipError):
                 await self.router.cancel_protection(p)
@@ -201,7 +240,7 @@ class Execution:
         side = Side.SELL if s.side > 0 else Side.BUY
         cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), LEG_OF_REASON[reason])
         req = OrderRequest(book.symbol, side, dec(s.qty), cid, reduce_only=True)
-        order = await self.send(req, LEG_OF_REASON[reason], ts)
+        order = await self.send(req, LEG_OF_REASON[reason], ts, {"entry_id": book.entry_id})
         if order is None or order.status is not OrderStatus.FILLED:
             return None
         await self.drop_protections(book)

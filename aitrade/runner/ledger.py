@@ -15,6 +15,27 @@
 
 Every read that decides something and the write that acts on it share one
 ``BEGIN IMMEDIATE`` transaction; other processes read the file concurrently.
+
+Durability, per table (:mod:`aitrade.sqlitedb`):
+
+============ ========= ===========================================================
+table        commit    after a power cut
+============ ========= ===========================================================
+intents      fsynced   an intent is on disk before its order leaves: a restart
+             (insert)  finds it and looks the order up, never sends it blind
+meta         fsynced   the session the books were built with
+intents      not       a status (``sent``, ``filled``...) is looked up again at
+             (status)  the venue by the restart's reconciliation
+books        not       rolled back to an earlier bar, whose re-processing makes
+                       the same decisions under the same client ids (found at
+                       the venue, not re-sent); a fired protection is found again
+trades       not       re-booked by that re-processing (``exit_id`` is unique)
+events       not       a log; may lose its last lines
+============ ========= ===========================================================
+
+A commit that is not fsynced becomes durable with the next one that is (one
+WAL, fsynced in order) or the next checkpoint. A process crash loses nothing
+committed.
 """
 
 from __future__ import annotations
@@ -30,7 +51,7 @@ from typing import Any
 
 from aitrade.errors import LedgerBusy, StateFileError
 from aitrade.redact import redact
-from aitrade.sqlitedb import connect, durable, fetch, immediate, is_busy
+from aitrade.sqlitedb import connect, fetch, immediate, is_busy, wal
 from aitrade.strategy import State
 
 SCHEMA = 1
@@ -121,7 +142,7 @@ class TradeLedger:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._db = connect(self.path, busy_timeout_s)
         try:
-            durable(self._db)
+            wal(self._db)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA:
                 raise StateFileError(f"trade ledger {self.path} has schema {version}; this AiTrade reads up to "
@@ -151,10 +172,10 @@ class TradeLedger:
         return LedgerBusy(f"trade ledger {self.path} stayed locked by another process for more than "
                           f"{self.busy_timeout_s:g} s; try again")  # fmt: skip
 
-    def _tx(self) -> AbstractContextManager[sqlite3.Connection]:
+    def _tx(self, *, durable: bool = False) -> AbstractContextManager[sqlite3.Connection]:
         if self.read_only:
             raise StateFileError(f"trade ledger {self.path} is open read-only")
-        return immediate(self._db, self._busy)
+        return immediate(self._db, self._busy, durable=durable)
 
     def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
         return fetch(self._db, sql, args, self._busy)
@@ -175,7 +196,7 @@ class TradeLedger:
 
     def begin_session(self, session: dict[str, Any]) -> dict[str, Any]:
         """Record the session, or return the one recorded (the caller compares)."""
-        with self._tx() as db:
+        with self._tx(durable=True) as db:
             rows = db.execute("SELECT value FROM meta WHERE name = 'session'").fetchall()
             if rows:
                 return json.loads(rows[0][0])
@@ -203,9 +224,9 @@ class TradeLedger:
     # --- intents ---------------------------------------------------------------------------------
     def write_intent(self, client_id: str, symbol: str, leg: str, side: str, order_type: str, quantity: str,
                      price: str | None, bar: str, detail: dict[str, Any] | None = None) -> bool:  # fmt: skip
-        """Record an order before it is sent. False when the id is already known (never send it again)."""
+        """Record an order before it is sent (fsynced). False when the id is already known (never send it again)."""
         stamp = now_iso()
-        with self._tx() as db:
+        with self._tx(durable=True) as db:
             cur = db.execute(
                 "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?, ?, ?) "
                 "ON CONFLICT(client_id) DO NOTHING",
@@ -227,6 +248,16 @@ class TradeLedger:
 
     def open_intents(self) -> list[dict[str, Any]]:
         ids = self._rows("SELECT client_id FROM intents WHERE status IN ('pending', 'sent') ORDER BY created")
+        return [i for (cid,) in ids if (i := self.intent(cid)) is not None]
+
+    def intent_symbols(self) -> list[str]:
+        return [r[0] for r in self._rows("SELECT DISTINCT symbol FROM intents ORDER BY symbol")]
+
+    def intents_after(self, symbol: str, bar: str) -> list[dict[str, Any]]:
+        """``symbol``'s intents decided after ``bar`` (not refused), in decision order: what a book saved at
+        ``bar`` has not seen."""
+        ids = self._rows("SELECT client_id FROM intents WHERE symbol = ? AND bar > ? AND status != 'rejected' "
+                         "ORDER BY bar, created", (symbol, bar))  # fmt: skip
         return [i for (cid,) in ids if (i := self.intent(cid)) is not None]
 
     def exit_intents(self, symbol: str, since_bar: str) -> list[str]:

@@ -88,6 +88,7 @@ class FakeBitget:
         self.positions: dict[str, dict[str, Decimal]] = {}  # futures, one-way: signed qty, avg
         self.leverage: dict[str, int] = {}
         self.orders: dict[str, dict] = {}  # futures orders by clientOid
+        self.duplicates: list[str] = []  # clientOids sent again (refused with 40786)
         self.spot_orders: list[dict] = []  # spot orders, every one (a clientOid may repeat after a fill)
         self.plans: list[dict] = []  # futures TP/SL plan orders
         self.seq = 100000
@@ -523,6 +524,7 @@ class FakeBitget:
                 return self.error("40019", f"Parameter {key} cannot be empty")
         cid = body.get("clientOid", "")
         if cid and cid in self.orders:
+            self.duplicates.append(cid)
             return self.error("40786", "Duplicate clientOid")
         size = Decimal(body["size"])
         spec = CONTRACTS[symbol]
@@ -578,6 +580,7 @@ class FakeBitget:
             return self.error("40020", "Parameter planType error")
         cid = body.get("clientOid", "")
         if cid and any(p["clientOid"] == cid for p in self.plans):
+            self.duplicates.append(cid)
             return self.error("40786", "Duplicate clientOid")
         held = self.positions.get(symbol, {}).get("qty", D0)
         long = body.get("holdSide") in ("buy", "long")
