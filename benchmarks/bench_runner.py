@@ -94,6 +94,40 @@ def tick_latency(root: Path) -> dict[str, float]:
             "tick_vs_bare_router": per_tick / router_s}  # fmt: skip
 
 
+def _replay_wall(root: Path, symbols: tuple[str, ...], bars: int) -> float:
+    """Wall time of a paper replay of ``symbols`` x ``bars`` through the runner (start-up included)."""
+    home = _home(root)
+    run = artifact(root / "sig", symbols, bars)
+    params = root / "genome.json"
+    params.write_text(json.dumps(Genome(conf=0.5, pullback=0.0, fill_wait=1).to_dict()))
+    settings = load_settings(home)
+    config, feed = runner_cmd.prepare(settings, signals=str(run), params=str(params), mode="paper", replay=True,
+                                      capital=1000.0 * len(symbols), long_only=False, start=None, end=None,
+                                      speed=0.0)  # fmt: skip
+    t0 = time.perf_counter()
+    asyncio.run(runner_cmd.run_foreground(settings, config, feed))
+    return time.perf_counter() - t0
+
+
+def tick_scaling(where: Path) -> dict[str, float]:
+    """The time of one tick at 1, 10 and 100 symbols: the marginal cost of 300 more bars (start-up cancels out),
+    with the state on ``where`` (tmpfs: the tick's own work, not the disk's)."""
+    out: dict[str, float] = {}
+    for n in (1, 10, 100):
+        symbols = tuple(f"S{i:03d}USDT" for i in range(n))
+        walls = []
+        for bars in (150, 450):
+            with tempfile.TemporaryDirectory(dir=where) as tmp:
+                walls.append(_replay_wall(Path(tmp), symbols, bars))
+        out[f"tick_{n}_symbols_ms"] = (walls[1] - walls[0]) / 300 * 1e3
+    ratio = out["tick_100_symbols_ms"] / out["tick_1_symbols_ms"]
+    print(f"one tick on {where}: {out['tick_1_symbols_ms']:.2f} ms at 1 symbol, {out['tick_10_symbols_ms']:.2f} ms "
+          f"at 10, {out['tick_100_symbols_ms']:.1f} ms at 100 (goal < 50 ms) -> 100 symbols take {ratio:.0f}x one "
+          f"symbol; per symbol {out['tick_1_symbols_ms']:.2f}, {out['tick_10_symbols_ms'] / 10:.2f}, "
+          f"{out['tick_100_symbols_ms'] / 100:.2f} ms (linear when these agree)")  # fmt: skip
+    return out | {"tick_100_vs_1": ratio}
+
+
 def restart_time(root: Path) -> dict[str, float]:
     """kill -9 in the middle of a replay, then the time until the restarted runner has reconciled and ticks."""
     import os  # noqa: PLC0415
@@ -182,11 +216,14 @@ def main() -> dict[str, float]:
     if TMPFS.is_dir():
         with tempfile.TemporaryDirectory(dir=TMPFS) as tmp:
             in_memory, _, _ = replay_time(Path(tmp))
-        print(f"the same replay with its state on tmpfs: {in_memory:.1f} s -> on disk it takes "
-              f"{replay / in_memory:.2f}x (goal <= 1.3x: only the write-ahead record of an order waits for fsync)")
+        print(
+            f"the same replay with its state on tmpfs: {in_memory:.1f} s -> on disk it takes "
+            f"{replay / in_memory:.2f}x (goal <= 1.3x: only the write-ahead record of an order waits for fsync)"
+        )
         out |= {"replay_tmpfs_s": in_memory, "replay_disk_vs_tmpfs": replay / in_memory}
     with tempfile.TemporaryDirectory() as tmp:
         out |= tick_latency(Path(tmp))
+    out |= tick_scaling(TMPFS if TMPFS.is_dir() else Path(tempfile.gettempdir()))
     with tempfile.TemporaryDirectory() as tmp:
         out |= restart_time(Path(tmp))
     return out

@@ -93,7 +93,9 @@ class SimulatedBroker:
         self.state_path = Path(state_path).with_suffix(".sqlite")
         self.store = PaperStore(self.state_path, read_only=read_only)
         self._dirty: dict[str, set[str]] = {t: set() for t in TABLES}
-        self._resting: dict[str, None] = {}  # client ids of the orders still open, oldest first (a bar's work)
+        # per symbol (a bar's work is its own symbol's, not the account's): open orders oldest first, protections
+        self._resting: dict[str, dict[str, None]] = {}
+        self._protected: dict[str, dict[str, None]] = {}
         self._price = price
         self.costs = costs
         self.currency = currency
@@ -124,7 +126,12 @@ class SimulatedBroker:
             "last": data.get("last", {}),  # symbol -> its last close (a bars-only broker's price after a restart)
         }
         self._last = {s: Decimal(p) for s, p in self._state["last"].items()} | self._last
-        self._resting = {c: None for c, r in self._state["orders"].items() if r["status"] == OrderStatus.NEW.value}
+        self._resting, self._protected = {}, {}
+        for cid, raw in self._state["orders"].items():
+            if raw["status"] == OrderStatus.NEW.value:
+                self._resting.setdefault(raw["symbol"], {})[cid] = None
+        for cid, prot in self._state["protections"].items():
+            self._protected.setdefault(prot["symbol"], {})[cid] = None
         self._save()
 
     async def close(self) -> None:
@@ -150,13 +157,21 @@ class SimulatedBroker:
     def _touch(self, table: str, key: str) -> None:
         self._dirty[table].add(key)
         if table == "orders":
-            if self._state["orders"][key]["status"] == OrderStatus.NEW.value:
-                self._resting[key] = None
+            raw = self._state["orders"][key]
+            if raw["status"] == OrderStatus.NEW.value:
+                self._resting.setdefault(raw["symbol"], {})[key] = None
             else:
-                self._resting.pop(key, None)
+                self._resting.get(raw["symbol"], {}).pop(key, None)
+
+    def _arm(self, cid: str, protection: dict[str, str]) -> None:
+        self._state["protections"][cid] = protection
+        self._protected.setdefault(protection["symbol"], {})[cid] = None
+        self._touch("protections", cid)
 
     def _drop_protection(self, cid: str) -> None:
-        del self._state["protections"][cid]
+        prot = self._state["protections"].pop(cid, None)
+        if prot is not None:
+            self._protected.get(prot["symbol"], {}).pop(cid, None)
         self._touch("protections", cid)
 
     def _owner(self) -> None:
@@ -298,11 +313,10 @@ class SimulatedBroker:
             if bracket.get("target_id"):
                 arms.append(("take_profit", bracket["target_id"], price + sign * Decimal(bracket["target_distance"])))
             for kind, cid, trigger in arms:
-                self._touch("protections", cid)
-                self._state["protections"][cid] = {
+                self._arm(cid, {
                     "symbol": raw["symbol"], "kind": kind, "trigger": str(trigger), "quantity": str(qty),
                     "client_id": cid, "venue_id": f"{self.name}-p-{cid}", "armed_by": raw["client_id"],
-                }  # fmt: skip
+                })  # fmt: skip
         self._state["fills"].append({"client_id": raw["client_id"], "symbol": raw["symbol"], "side": side.value,
                                      "quantity": str(qty), "price": str(price), "fee": str(fee),
                                      "time": _now().isoformat()})  # fmt: skip
@@ -312,8 +326,8 @@ class SimulatedBroker:
         return None if raw is None else self._order(raw)
 
     async def open_orders(self, symbol: str | None = None) -> list[Order]:
-        orders = (self._state["orders"][c] for c in self._resting)
-        return [self._order(r) for r in orders if symbol is None or r["symbol"] == symbol]
+        symbols = list(self._resting) if symbol is None else [symbol]
+        return [self._order(self._state["orders"][c]) for s in symbols for c in self._resting.get(s, {})]
 
     async def cancel_order(self, symbol: str, client_id: str) -> None:
         self._owner()
@@ -337,21 +351,20 @@ class SimulatedBroker:
         placed = Protection(protection.symbol, protection.kind, rules.price(protection.trigger),
                             rules.quantity(min(protection.quantity, abs(held))), protection.client_id,
                             f"{self.name}-p-{protection.client_id}")  # fmt: skip
-        self._state["protections"][protection.client_id] = {k: str(v) for k, v in asdict(placed).items()}
-        self._touch("protections", protection.client_id)
+        self._arm(protection.client_id, {k: str(v) for k, v in asdict(placed).items()})
         self._save()
         return placed
 
     async def cancel_protection(self, protection: Protection) -> None:
         self._owner()
-        self._state["protections"].pop(protection.client_id, None)
-        self._touch("protections", protection.client_id)
+        self._drop_protection(protection.client_id)
         self._save()
 
     async def protections(self, symbol: str | None = None) -> list[Protection]:
+        symbols = list(self._protected) if symbol is None else [symbol]
+        held = (self._state["protections"][cid] for s in symbols for cid in self._protected.get(s, {}))
         return [Protection(p["symbol"], p["kind"], Decimal(p["trigger"]), Decimal(p["quantity"]), p["client_id"],
-                           p["venue_id"]) for p in self._state["protections"].values()
-                if symbol is None or p["symbol"] == symbol]  # fmt: skip
+                           p["venue_id"]) for p in held]  # fmt: skip
 
     async def protection_fill(self, protection: Protection) -> Order | None:
         """A fired protection fills here under its own client id."""
@@ -390,22 +403,21 @@ class SimulatedBroker:
         self._mark(symbol, close)
         done: list[str] = []
         armed_now: set[str] = set()
-        for cid in list(self._resting):
+        for cid in list(self._resting.get(symbol, {})):
             raw = self._state["orders"][cid]
-            if raw["symbol"] != symbol:
-                continue
             limit = Decimal(raw["price"])
             side = 1 if raw["side"] == "buy" else -1
             at = trade_rules.limit_fill(side, limit, _open_at(open, limit, high, low), high, low)
             if not math.isnan(at):
-                before = set(self._state["protections"])
+                before = set(self._protected.get(symbol, {}))
                 self._fill(raw, Decimal(at))
-                armed_now |= set(self._state["protections"]) - before
+                armed_now |= set(self._protected.get(symbol, {})) - before
                 done.append(cid)
         pos = Decimal(self._state["positions"].get(symbol, {}).get("qty", "0"))
         for kind in ("stop_loss", "take_profit"):
-            for cid, p in list(self._state["protections"].items()):
-                if p["symbol"] != symbol or p["kind"] != kind or pos == 0:
+            for cid in list(self._protected.get(symbol, {})):
+                p = self._state["protections"][cid]
+                if p["kind"] != kind or pos == 0:
                     continue
                 trig, side = Decimal(p["trigger"]), (1 if pos > 0 else -1)
                 if cid in armed_now:  # the fill bar: only the stop, at its level
@@ -432,9 +444,8 @@ class SimulatedBroker:
                 done.append(cid)
                 pos = Decimal(self._state["positions"][symbol]["qty"])
         if pos == 0:  # a flat book keeps no protection (the other leg of a fired bracket)
-            for cid, p in list(self._state["protections"].items()):
-                if p["symbol"] == symbol:
-                    self._drop_protection(cid)
+            for cid in list(self._protected.get(symbol, {})):
+                self._drop_protection(cid)
         if done:  # a bar that changed nothing changes nothing when applied again: no write needed
             self._save()
         return done
@@ -447,8 +458,7 @@ class SimulatedBroker:
             side = Side.SELL if pos > 0 else Side.BUY
             ack = await self.place_order(OrderRequest(symbol, side, abs(pos), client_id))
         if Decimal(self._state["positions"].get(symbol, {}).get("qty", "0")) == 0:
-            for cid, p in list(self._state["protections"].items()):
-                if p["symbol"] == symbol:
-                    self._drop_protection(cid)
+            for cid in list(self._protected.get(symbol, {})):
+                self._drop_protection(cid)
             self._save()
         return ack

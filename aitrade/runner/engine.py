@@ -38,6 +38,7 @@ import pandas as pd
 from aitrade.brokers.base import OrderStatus
 from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
 from aitrade.runner import control, failpoints
+from aitrade.runner.books import Books
 from aitrade.runner.execution import Execution, dec
 from aitrade.runner.ledger import Book, TradeLedger
 from aitrade.runner.recovery import Recovery
@@ -130,7 +131,8 @@ class Runner:
         self._flatten_backoff_s = 0.0
         self._open_books: int | None = None  # books not flat, counted once per tick (the position limit)
         self._flatten_retry_at = 0.0
-        self.ex = Execution(config, router, ledger, self._run_io, self._say)
+        self.books = Books(ledger, self._run_io, self.sleeve)
+        self.ex = Execution(config, router, ledger, self.books, self._run_io, self._say)
 
     def _say(self, text: str) -> None:
         if self.alerts is not None:
@@ -184,6 +186,7 @@ class Runner:
         """Reconcile with the venues and the write-ahead record (:mod:`aitrade.runner.recovery`), then report."""
         recovery = Recovery(self.ex, self.ledger, self.config.strategy_id, self.sleeve, self._run_io, self._say)
         counts = await recovery.run()
+        await self.books.load()
         self.kill = await self._run_io(control.read_kill, self.state_dir)
         if self.kill.engaged:
             self.health.state = HALTED if self.kill.flatten else REDUCING
@@ -224,6 +227,7 @@ class Runner:
             if symbol in self.config.rules:
                 venues.setdefault(self.router.broker_for(symbol).name, []).append(symbol)
         await asyncio.gather(*(self._venue_bars(symbols, ts, bars) for symbols in venues.values()))
+        await self.books.flush()
         self._closes.update({s: b.close for s, b in bars.items()})
         await self._drawdown_guard(ts)
         await self._stale_guard()
@@ -255,7 +259,7 @@ class Runner:
         exit at synthetic levels where it holds no stops, re-check coverage every ``COVER_EVERY_S``."""
         loop = asyncio.get_running_loop()
         cover_due = loop.time() - self._covered_at >= COVER_EVERY_S
-        for book in (await self._run_io(self.ledger.books)).values():
+        for book in self.books.all().values():
             broker = self.router.broker_for(book.symbol)
             try:
                 if book.state.mode == PENDING and not self.ex.brackets(broker):
@@ -283,7 +287,7 @@ class Runner:
         await self.ex.cover(held)
         self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
         fill = {"client_id": order.client_id, "price": str(order.avg_price), "quantity": str(order.filled)}
-        await self._run_io(self.ledger.save_book, held, events=[("fill", fill)])
+        await self.books.save(held, events=[("fill", fill)])
         self._say(f"{book.symbol} entry filled: {order.filled} at {order.avg_price}; protections placed")
 
     async def _watch_levels(self, book: Book, broker: Any) -> None:
@@ -301,12 +305,12 @@ class Runner:
             return
         trade = self.ex.trade(book, s, filled, stamp.isoformat(), named)
         events = [("synthetic_exit", {"reason": named, "price": price})]
-        await self._run_io(self.ledger.save_book, book.flat(trade["pnl"]), trades=[trade], events=events)
+        await self.books.save(book.flat(trade["pnl"]), trades=[trade], events=events)
 
     async def _drawdown_guard(self, ts: pd.Timestamp) -> None:
         """Equity (realised sleeves plus open positions at the last close) against the day's start; beyond
         ``max_daily_drawdown`` the kill switch is armed at ``pause`` (REDUCING: exits and protections go on)."""
-        books = await self._run_io(self.ledger.books)
+        books = self.books.all()
         equity = sum(b.cash for b in books.values()) + self.sleeve * (len(self.config.rules) - len(books))
         for b in books.values():
             if b.state.mode == OPEN and b.symbol in self._closes:
@@ -385,7 +389,7 @@ class Runner:
 
     # --- one symbol's bar --------------------------------------------------------------------------------
     async def process_bar(self, symbol: str, ts: pd.Timestamp, bar: BarSignal) -> None:
-        book = await self._run_io(self.ledger.book, symbol, self.sleeve)
+        book = self.books.get(symbol)
         was_open = book.state.mode != FLAT
         stamp = ts.isoformat()
         if book.last_bar is not None and pd.Timestamp(book.last_bar) >= ts:
@@ -477,7 +481,7 @@ class Runner:
         for kind, detail in events:
             if kind == "fill":
                 self._say(f"{symbol} entry filled: {detail['quantity']} at {detail['price']}")
-        await self._run_io(self.ledger.save_book, book, trades=trades, events=events)
+        self.books.stage(book, trades, events)  # committed with the tick's other books
         self.health.last_bars[symbol] = stamp
 
     async def _may_enter(self) -> bool:
@@ -486,8 +490,7 @@ class Runner:
         if self.kill.engaged or self.health.state != ACTIVE:
             return False
         if self._open_books is None:
-            books = await self._run_io(self.ledger.books)
-            self._open_books = sum(b.state.mode != FLAT for b in books.values())
+            self._open_books = self.books.open_count()
         return self._open_books < self.config.max_open_positions
 
     # --- the kill switch ------------------------------------------------------------------------------------
@@ -530,7 +533,7 @@ class Runner:
         if every_s and clock - self._last_beat < every_s:
             return
         self._last_beat = clock
-        books = await self._run_io(self.ledger.books)
+        books = self.books.all()
         positions: list[dict[str, Any]] = [
             {"symbol": b.symbol, "side": "long" if b.state.side > 0 else "short", "quantity": b.state.qty,
                       "entry": b.state.entry, "stop": b.state.stop, "target": b.state.target,

@@ -23,6 +23,7 @@ from aitrade.brokers.ids import client_id
 from aitrade.errors import AiTradeError, SkipError
 from aitrade.rules import EXIT_REASONS, FLAT, OPEN, PENDING, SL, TP, TRAIL, net_pnl
 from aitrade.runner import failpoints
+from aitrade.runner.books import Books
 from aitrade.runner.ledger import Book, TradeLedger
 from aitrade.strategy import State, opened
 
@@ -38,11 +39,12 @@ def dec(x: float) -> Decimal:
 
 
 class Execution:
-    def __init__(self, config: Any, router: Any, ledger: TradeLedger,
+    def __init__(self, config: Any, router: Any, ledger: TradeLedger, books: Books,
                  run_io: Callable[..., Awaitable[Any]], say: Callable[[str], None]) -> None:  # fmt: skip
         self.config = config
         self.router = router
         self.ledger = ledger
+        self.books = books
         self.run_io = run_io
         self.say = say
         self.uncovered: dict[str, set[str]] = {}  # per open book, the protections the venue refused: watched here
@@ -260,7 +262,7 @@ class Execution:
         protections. ``flat`` is what the venues say afterwards.
         """
         closed, cancelled, still_open, errors = 0, 0, set(), []
-        for held in (await self.run_io(self.ledger.books)).values():
+        for held in self.books.all().values():
             book, s = held, held.state
             trades: list[dict[str, Any]] = []
             try:
@@ -279,7 +281,7 @@ class Execution:
                     if exit_order is None:
                         still_open.add(book.symbol)
                         kept = [("flatten_refused", {"detail": "close not filled; kept open and protected"})]
-                        await self.run_io(self.ledger.save_book, book, trades=[], events=kept)
+                        await self.books.save(book, events=kept)
                         continue
                     trades.append(self.trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
                                               None if fired else "kill"))  # fmt: skip
@@ -293,7 +295,7 @@ class Execution:
             failpoints.hit("flatten")
             if s.mode != FLAT:
                 book = book.flat(sum(tr["pnl"] for tr in trades))
-                await self.run_io(self.ledger.save_book, book, trades=trades, events=[("flattened", {})])
+                await self.books.save(book, trades=trades, events=[("flattened", {})])
         try:
             report = await self.router.close_all_positions(reason="kill")  # anything of ours the books did not hold
             errors += report.errors

@@ -43,8 +43,9 @@ from __future__ import annotations
 import json
 import math
 import sqlite3
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -98,9 +99,11 @@ class Book:
     synthetic: bool = False  # protections watched by the runner, not held at the venue
 
     def to_json(self) -> str:
-        data = asdict(self)
+        data = {name: getattr(self, name) for name in _BOOK_FIELDS}  # flat fields: no deep copy (asdict's cost)
         data["state"] = {
-            k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in asdict(self.state).items()
+            k: (None if isinstance(v, float) and math.isnan(v) else v)
+            for k in _STATE_FIELDS
+            for v in (getattr(self.state, k),)
         }
         return json.dumps(data)
 
@@ -121,6 +124,17 @@ class Book:
 
 
 _NAN_FIELDS = {f for f, v in asdict(State()).items() if isinstance(v, float)}
+_STATE_FIELDS = tuple(f.name for f in fields(State))
+_BOOK_FIELDS = tuple(f.name for f in fields(Book))
+
+
+@dataclass(frozen=True)
+class Change:
+    """A book as saved after a bar, with the trades it closed and its events."""
+
+    book: Book
+    trades: list[dict[str, Any]]
+    events: list[tuple[str, dict[str, Any]]]
 
 
 class TradeLedger:
@@ -212,14 +226,26 @@ class TradeLedger:
         rows = self._rows("SELECT data FROM books WHERE symbol = ?", (symbol,))
         return Book.from_json(rows[0][0]) if rows else Book(symbol, cash=cash)
 
-    def save_book(self, book: Book, *, trades: list[dict[str, Any]] = (), events: list[tuple[str, dict]] = ()) -> None:  # type: ignore[assignment]
+    def save_book(
+        self,
+        book: Book,
+        *,
+        trades: Sequence[dict[str, Any]] = (),
+        events: Sequence[tuple[str, dict[str, Any]]] = (),
+    ) -> None:
         """The book after a bar, with the trades it closed and its events, in one transaction."""
+        self.save_books([Change(book, list(trades), list(events))])
+
+    def save_books(self, changes: Sequence[Change]) -> None:
+        """Several books (a tick's), each with its trades and events, in one transaction."""
         with self._tx() as db:
-            db.execute("INSERT OR REPLACE INTO books VALUES (?, ?)", (book.symbol, book.to_json()))
-            for tr in trades:
-                db.execute(_INSERT_TRADE, (*(tr[c] for c in TRADE_COLUMNS), tr["exit_id"]))
-            for kind, detail in events:
-                self._event(db, kind, book.symbol, detail)
+            for change in changes:
+                book = change.book
+                db.execute("INSERT OR REPLACE INTO books VALUES (?, ?)", (book.symbol, book.to_json()))
+                for tr in change.trades:
+                    db.execute(_INSERT_TRADE, (*(tr[c] for c in TRADE_COLUMNS), tr["exit_id"]))
+                for kind, detail in change.events:
+                    self._event(db, kind, book.symbol, detail)
 
     # --- intents ---------------------------------------------------------------------------------
     def write_intent(self, client_id: str, symbol: str, leg: str, side: str, order_type: str, quantity: str,
