@@ -14,7 +14,6 @@ mark-to-market together, so it is built only when asked for.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -23,55 +22,16 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from aitrade.backtest.config import BacktestConfig
 from aitrade.backtest.kernel import COL, N_TRADE_FIELDS, genome_array, mark_to_market_nb, rules_array, simulate_many_nb
-from aitrade.checks import number
-from aitrade.costs import CostModel, cost_class, costs_for
 from aitrade.rules import EXIT_REASONS
 from aitrade.signals.artifact import Signals
-from aitrade.strategy import Genome, Rules
-from aitrade.universe import asset_class
+from aitrade.strategy import Genome
+
+__all__ = ["TRADE_COLUMNS", "BacktestConfig", "BacktestResult", "Panel", "run_backtest", "simulate"]
 
 TRADE_COLUMNS = ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "fees", "pnl",
                  "exit_reason"]  # fmt: skip
-
-
-@dataclass(frozen=True)
-class BacktestConfig:
-    capital: float = 1000.0
-    risk_per_trade: float = 0.02
-    max_notional: float = math.inf
-    allow_short: bool = True
-    max_trades: int = 20_000
-    costs: dict[str, CostModel] = field(default_factory=dict)  # per symbol; default by asset class
-
-    def __post_init__(self) -> None:
-        checked = {
-            "capital": number("capital", self.capital, lo=0, lo_open=True),
-            "risk_per_trade": number("risk per trade", self.risk_per_trade, lo=0, hi=1, lo_open=True),
-            "max_trades": number("max trades", self.max_trades, lo=1, integer=True),
-        }
-        if self.max_notional != math.inf:  # inf: no cap
-            checked["max_notional"] = number("max notional", self.max_notional, lo=0, lo_open=True)
-        for name, value in checked.items():
-            object.__setattr__(self, name, value)
-
-    @classmethod
-    def from_settings(cls, settings: Any, capital: float = 1000.0, *, long_only: bool = False) -> BacktestConfig:
-        """Risk limits from :class:`aitrade.config.Settings`."""
-        return cls(capital=capital, risk_per_trade=settings.risk_per_trade,
-                   max_notional=settings.max_position_notional, allow_short=not long_only)  # fmt: skip
-
-    def cost(self, symbol: str) -> CostModel:
-        if symbol in self.costs:
-            return self.costs[symbol]
-        return costs_for(cost_class(symbol, asset_class(symbol)))
-
-    def rules(self, symbol: str) -> Rules:
-        c = self.cost(symbol)
-        return Rules(
-            risk_per_trade=self.risk_per_trade, max_notional=self.max_notional, allow_short=self.allow_short,
-            fee_rate=c.fee_rate, slippage=c.slippage, tick=c.tick, lot=c.lot, min_qty=c.min_qty,
-        )  # fmt: skip
 
 
 @dataclass

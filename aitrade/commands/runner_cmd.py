@@ -134,7 +134,7 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
     ``signals`` is a signals run (its own bars and probabilities are replayed) or ``model``: live inference
     with the promoted bundle over bars from ``source`` (default: the promoted run's source).
     """
-    from aitrade.backtest.engine import BacktestConfig  # noqa: PLC0415
+    from aitrade.backtest.config import BacktestConfig  # noqa: PLC0415
     from aitrade.backtest.params import load_genome  # noqa: PLC0415
     from aitrade.costs import cost_class  # noqa: PLC0415
     from aitrade.runner.engine import RunnerConfig  # noqa: PLC0415
