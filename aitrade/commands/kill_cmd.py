@@ -15,6 +15,7 @@ from aitrade.errors import UserError
 from aitrade.locks import pid_alive
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
+from aitrade.runner.seams import items
 from aitrade.strategy import FLAT
 
 
@@ -64,7 +65,7 @@ def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0, g
                 flat = not armed.flatten or bool(now.acted.get("flat", False))
                 out = {"armed": asdict(now), "runner": pid, "confirmed": flat}
                 if not flat:
-                    still = ", ".join(now.acted.get("open", [])) or "something of ours"
+                    still = ", ".join(str(s) for s in items(now.acted.get("open"))) or "something of ours"
                     out["message"] = (
                         f"the runner acted but the venues still hold {still}: it retries while the "
                         "switch stays at flatten"

@@ -20,6 +20,7 @@ from aitrade.config import Settings
 from aitrade.errors import StateFileError, UserError
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
+from aitrade.runner.seams import num, obj, text
 from aitrade.strategy import OPEN, PENDING
 
 LEDGER_FILE = "trades.sqlite"
@@ -101,7 +102,7 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
         beat = {}
         problems.append(f"heartbeat unreadable: {exc}")
     age = control.heartbeat_age(beat) if beat.get("time") else None
-    closes: dict[str, float] = beat.get("last_close") or {}
+    closes = {s: num(v) for s, v in obj(beat.get("last_close")).items()}
     positions: list[dict[str, Any]] = []
     orders: list[dict[str, Any]] = []
     recent: list[dict[str, Any]] = []
@@ -116,7 +117,7 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
         else:
             with ledger:
                 session = ledger.session() or {}
-                capital = float(session.get("capital", 0.0))
+                capital = num(session.get("capital"))
                 for book in ledger.books().values():
                     s = book.state
                     if s.mode == OPEN:
@@ -131,11 +132,11 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
                 series = (equity or EquityTracker()).update(ledger, session, capital)
                 recent = ledger.events(events)
     return Snapshot(
-        alive=pid is not None, pid=pid, state=beat.get("state"), phase=beat.get("phase"), mode=beat.get("mode"),
-        heartbeat_age_s=age, staleness=staleness(age, beat.get("phase")), positions=positions, orders=orders,
-        coverage=beat.get("coverage") or {}, equity=series, kill=control.read_kill(settings.state_dir).__dict__,
-        last_error=beat.get("last_error"), events=recent, limits=beat.get("limits") or {},
-        settings_applied_at=beat.get("settings_applied_at"), problems=problems,
+        alive=pid is not None, pid=pid, state=text(beat.get("state")), phase=text(beat.get("phase")),
+        mode=text(beat.get("mode")), heartbeat_age_s=age, staleness=staleness(age, text(beat.get("phase"))),
+        positions=positions, orders=orders, coverage=obj(beat.get("coverage")), equity=series,
+        kill=control.read_kill(settings.state_dir).__dict__, last_error=text(beat.get("last_error")), events=recent,
+        limits=obj(beat.get("limits")), settings_applied_at=text(beat.get("settings_applied_at")), problems=problems,
     )  # fmt: skip
 
 

@@ -28,6 +28,7 @@ from aitrade.errors import LockHeld, StateFileError, UserError
 from aitrade.locks import ProcessLock, pid_alive
 from aitrade.runner import control
 from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
+from aitrade.runner.seams import num, obj
 from aitrade.strategy import FLAT
 
 LEDGER_FILE = "trades.sqlite"
@@ -274,13 +275,12 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
                     router = Router(settings, http, mode=config.mode, symbols=list(routing), routing=routing,
                                     brokers=brokers)  # fmt: skip
                     async with router:
-                        runner = Runner(config, router, ledger, settings.state_dir, None, alerts)
-                        if stop is not None:
-                            runner._stop = stop
-                        runner.feed = (VenueFeed(router, feed.model, clock=feed.clock, poll_s=feed.poll_s,
-                                                 settle_s=feed.settle_s, stop=runner.stopping)
-                                       if live_feed else feed)  # fmt: skip
-                        runner.settings_source = lambda: load_settings(settings.home)
+                        stopped = stop or asyncio.Event()
+                        source = (VenueFeed(router, feed.model, clock=feed.clock, poll_s=feed.poll_s,
+                                            settle_s=feed.settle_s, stop=stopped.is_set)
+                                  if live_feed else feed)  # fmt: skip
+                        runner = Runner(config, router, ledger, settings.state_dir, source, alerts, stop=stopped,
+                                        settings_source=lambda: load_settings(settings.home))  # fmt: skip
                         result = await runner.run()
                 finally:
                     await alerts.close()
@@ -405,7 +405,7 @@ def status(settings: Settings) -> dict[str, Any]:
         with TradeLedger(ledger_path, read_only=True) as ledger:
             trades = ledger.trades()
             out["trades"] = len(trades)
-            out["realised_pnl"] = float(sum(t["pnl"] for t in trades))
+            out["realised_pnl"] = sum(float(t["pnl"] or 0) for t in trades)
             out["open_intents"] = len(ledger.open_intents())
             out["events"] = ledger.events(10)
     return out
@@ -453,8 +453,8 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
     run = signals or session.get("signals_run")
     if not run:
         raise UserError("the ledger names no signals run; pass --signals")
-    genome = load_genome(params) if params else Genome.from_mapping(session.get("genome") or {})
-    capital = float(session.get("capital", 1000.0))
+    genome = load_genome(params) if params else Genome.from_mapping(obj(session.get("genome")))
+    capital = num(session.get("capital"), 1000.0)
     long_only = bool(session.get("long_only", False))
     sig = load_signals(run)
     end = _stamp(session.get("end"))

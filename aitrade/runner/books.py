@@ -12,17 +12,17 @@ and the write-ahead intents (written before any order leaves) carry the rest
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 from aitrade.rules import FLAT
 from aitrade.runner.ledger import Book, Change, TradeLedger
+from aitrade.runner.seams import Event, RunIO, TradeRow
 
 
 class Books:
     """``get``/``all`` read memory; ``stage`` + ``flush`` or ``save`` write through."""
 
-    def __init__(self, ledger: TradeLedger, run_io: Callable[..., Awaitable[Any]], sleeve: float) -> None:
+    def __init__(self, ledger: TradeLedger, run_io: RunIO, sleeve: float) -> None:
         self.ledger, self.run_io, self.sleeve = ledger, run_io, sleeve
         self._books: dict[str, Book] = {}
         self._staged: list[Change] = []
@@ -40,7 +40,7 @@ class Books:
     def open_count(self) -> int:
         return sum(b.state.mode != FLAT for b in self._books.values())
 
-    def stage(self, book: Book, trades: list[dict[str, Any]], events: list[tuple[str, dict[str, Any]]]) -> None:
+    def stage(self, book: Book, trades: list[TradeRow], events: list[Event]) -> None:
         self._books[book.symbol] = book
         self._staged.append(Change(book, trades, events))
 
@@ -54,8 +54,8 @@ class Books:
         self,
         book: Book,
         *,
-        trades: Sequence[dict[str, Any]] = (),
-        events: Sequence[tuple[str, dict[str, Any]]] = (),
+        trades: Sequence[TradeRow] = (),
+        events: Sequence[Event] = (),
     ) -> None:
         """Stage ``book`` and commit everything staged now."""
         self.stage(book, list(trades), list(events))

@@ -17,10 +17,10 @@ import os
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from aitrade.errors import StateFileError, UserError
 from aitrade.redact import redact_json
+from aitrade.runner.seams import JsonMap, JsonObject, text
 from aitrade.statefile import atomic_write_json, read_json_object
 
 KILL_FILE = "kill_switch.json"
@@ -40,7 +40,7 @@ class KillSwitch:
     armed_at: str | None = None
     armed_by: str = ""
     acted_at: str | None = None  # when the runner confirmed
-    acted: dict[str, Any] = field(default_factory=dict)  # what it did
+    acted: JsonObject = field(default_factory=dict)  # what it did
     released_at: str | None = None
     unreadable: str | None = None  # why the file could not be read (then it counts as armed)
 
@@ -82,7 +82,7 @@ def arm(state_dir: Path, level: str, reason: str, *, by: str = "") -> KillSwitch
     return kill
 
 
-def confirm(state_dir: Path, kill: KillSwitch, acted: dict[str, Any]) -> KillSwitch:
+def confirm(state_dir: Path, kill: KillSwitch, acted: JsonMap) -> KillSwitch:
     """The runner's confirmation that it acted on ``kill`` (written only if the switch was not re-armed since)."""
     current = read_kill(state_dir)
     if current.armed_at != kill.armed_at or current.unreadable:
@@ -99,11 +99,11 @@ def release(state_dir: Path) -> KillSwitch:
 
 
 # --- heartbeat -------------------------------------------------------------------------------------
-def write_heartbeat(state_dir: Path, beat: dict[str, Any]) -> None:
+def write_heartbeat(state_dir: Path, beat: JsonMap) -> None:
     atomic_write_json(Path(state_dir) / HEARTBEAT_FILE, redact_json({**beat, "time": _now()}))
 
 
-def read_heartbeat(state_dir: Path) -> dict[str, Any] | None:
+def read_heartbeat(state_dir: Path) -> JsonObject | None:
     """The last heartbeat, or None when there is none; a corrupt file raises :class:`StateFileError`."""
     path = Path(state_dir) / HEARTBEAT_FILE
     if not path.exists():
@@ -111,6 +111,6 @@ def read_heartbeat(state_dir: Path) -> dict[str, Any] | None:
     return read_json_object(path, {}, move_aside=False)
 
 
-def heartbeat_age(beat: dict[str, Any]) -> float:
+def heartbeat_age(beat: JsonObject) -> float:
     """Seconds since the heartbeat was written."""
-    return (datetime.now(UTC) - datetime.fromisoformat(beat["time"])).total_seconds()
+    return (datetime.now(UTC) - datetime.fromisoformat(text(beat["time"]) or "")).total_seconds()

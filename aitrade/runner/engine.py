@@ -31,11 +31,11 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypedDict, TypeVar
 
 import pandas as pd
 
-from aitrade.brokers.base import OrderStatus
+from aitrade.brokers.base import Broker, OrderStatus
 from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
 from aitrade.runner import control, failpoints
 from aitrade.runner.books import Books
@@ -43,6 +43,11 @@ from aitrade.runner.execution import Execution, dec
 from aitrade.runner.ledger import Book, TradeLedger
 from aitrade.runner.recovery import Recovery
 from aitrade.runner.replay import BarSignal
+from aitrade.runner.seams import Alerts, Event, Feed, Json, JsonMap, TradeRow
+
+if TYPE_CHECKING:
+    from aitrade.config import Settings
+    from aitrade.router import Router
 from aitrade.strategy import (
     EXIT_REASONS,
     FLAT,
@@ -60,6 +65,7 @@ from aitrade.strategy import (
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 ACTIVE, REDUCING, HALTED = "ACTIVE", "REDUCING", "HALTED"
 COVER_EVERY_S = 15.0  # between bars, protections of open positions are re-checked this often
 BEAT_EVERY_S = 0.25  # the heartbeat's most frequent write (a replay at full speed ticks far faster)
@@ -85,11 +91,19 @@ class RunnerConfig:
 
     feed: str = "replay"
 
-    def session(self) -> dict[str, Any]:
+    def session(self) -> JsonMap:
         return {"mode": self.mode, "feed": self.feed, "signals_run": self.signals_run, "genome": self.genome.to_dict(),
                 "capital": self.capital, "symbols": sorted(self.rules), "start": self.start, "end": self.end,
                 "strategy_id": self.strategy_id,
                 "long_only": not any(r.allow_short for r in self.rules.values())}  # fmt: skip
+
+
+class RunResult(TypedDict):
+    """How a session ended: ran to the end of its feed or was stopped, after how many ticks, in what state."""
+
+    finished: bool
+    ticks: int
+    state: str
 
 
 @dataclass
@@ -110,8 +124,11 @@ class Health:
 class Runner:
     """One asyncio loop over a replay feed; the router's brokers execute; the ledger remembers."""
 
-    def __init__(self, config: RunnerConfig, router: Any, ledger: TradeLedger, state_dir: Path,
-                 feed: Any, alerts: Any = None) -> None:  # fmt: skip
+    def __init__(self, config: RunnerConfig, router: Router, ledger: TradeLedger, state_dir: Path, feed: Feed,
+                 alerts: Alerts | None = None, *, stop: asyncio.Event | None = None,
+                 settings_source: Callable[[], Settings] | None = None) -> None:  # fmt: skip
+        """``stop`` ends the loop when set (SIGTERM and SIGINT set it too); ``settings_source`` re-reads the
+        settings when ``state/runtime_settings.json`` changes."""
         self.config = config
         self.router = router
         self.ledger = ledger
@@ -120,11 +137,11 @@ class Runner:
         self.sleeve = config.capital / max(1, len(config.rules))
         self.health = Health()
         self._io = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runner-io")
-        self._stop = asyncio.Event()
+        self._stop = stop or asyncio.Event()
         self.kill = control.KillSwitch()
         self._last_beat = -1e18
         self.alerts = alerts
-        self.settings_source: Callable[[], Any] | None = None  # re-reads the settings when runtime_settings changes
+        self.settings_source = settings_source
         self._settings_stamp: float | str | None = "unseen"
         self._closes: dict[str, float] = {}
         self._covered_at = -1e18
@@ -139,7 +156,7 @@ class Runner:
             self.alerts.send(text)
 
     # --- plumbing: every SQLite and file call goes through one I/O thread ---------------------------------
-    async def _run_io(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
+    async def _run_io(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._io, lambda: fn(*args, **kwargs))
 
     def request_stop(self) -> None:
@@ -149,7 +166,7 @@ class Runner:
         return self._stop.is_set()
 
     # --- the loop ----------------------------------------------------------------------------------------
-    async def run(self) -> dict[str, Any]:
+    async def run(self) -> RunResult:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread (tests)
@@ -166,7 +183,7 @@ class Runner:
             self._say(f"runner {'finished its replay' if finished else 'stopped'} after {self.health.ticks} ticks, "
                       f"state {self.health.state}")  # fmt: skip
             await self._run_io(self.ledger.event, "stop", None, {"finished": finished, "ticks": self.health.ticks})
-            return {"finished": finished, "ticks": self.health.ticks, "state": self.health.state}
+            return RunResult(finished=finished, ticks=self.health.ticks, state=self.health.state)
         finally:
             self._io.shutdown(wait=True)
 
@@ -290,7 +307,7 @@ class Runner:
         await self.books.save(held, events=[("fill", fill)])
         self._say(f"{book.symbol} entry filled: {order.filled} at {order.avg_price}; protections placed")
 
-    async def _watch_levels(self, book: Book, broker: Any) -> None:
+    async def _watch_levels(self, book: Book, broker: Broker) -> None:
         s = book.state
         levels = self.ex.watched(broker, s, book.symbol)
         if levels is None:
@@ -304,7 +321,7 @@ class Runner:
         if filled is None:
             return
         trade = self.ex.trade(book, s, filled, stamp.isoformat(), named)
-        events = [("synthetic_exit", {"reason": named, "price": price})]
+        events: list[Event] = [("synthetic_exit", {"reason": named, "price": price})]
         await self.books.save(book.flat(trade["pnl"]), trades=[trade], events=events)
 
     async def _drawdown_guard(self, ts: pd.Timestamp) -> None:
@@ -347,7 +364,7 @@ class Runner:
             why = f"corrupt runtime settings moved aside: {fresh.runtime_quarantine[0]}"
             await self._run_io(self.ledger.event, "settings_rejected", None, {"error": why})
             return
-        changes: dict[str, Any] = {}
+        changes: dict[str, Json] = {}
         rules = {s: replace(r, risk_per_trade=fresh.risk_per_trade, max_notional=fresh.max_position_notional)
                  for s, r in self.config.rules.items()}  # fmt: skip
         if rules != self.config.rules:
@@ -361,7 +378,7 @@ class Runner:
             if getattr(self.config, attr) != getattr(fresh, name):
                 changes[name] = getattr(fresh, name)
                 setattr(self.config, attr, getattr(fresh, name))
-        detail: dict[str, Any] = {"applied": changes}
+        detail: dict[str, Json] = {"applied": changes}
         wanted = getattr(fresh, "requested_mode", fresh.execution_mode)
         if wanted != self.config.mode and wanted in ("paper", "live"):
             detail["needs_restart"] = f"execution mode {wanted} (running {self.config.mode})"
@@ -401,8 +418,8 @@ class Runner:
         t = book.t + 1
         genome, rules = self.config.genome, self.config.rules[symbol]
         s = book.state
-        trades: list[dict[str, Any]] = []
-        events: list[tuple[str, dict[str, Any]]] = []
+        trades: list[TradeRow] = []
+        events: list[Event] = []
         exited = False
         if s.mode == PENDING:
             order = await self.ex.lookup(symbol, book.entry_id)
@@ -497,24 +514,28 @@ class Runner:
     async def act_on_kill(self, kill: control.KillSwitch) -> None:
         """Act on an armed switch and confirm what the venues say now; a flatten not yet flat is retried with backoff
         (from 5 s up to 60 s) for as long as the switch stays at flatten."""
-        acted: dict[str, Any] = {"level": kill.level}
+        acted: dict[str, Json] = {"level": kill.level}
+        report = None
         if kill.flatten:
-            acted.update(await self.ex.flatten(pd.Timestamp(kill.armed_at or pd.Timestamp.now(tz="UTC"))))
+            report = await self.ex.flatten(pd.Timestamp(kill.armed_at or pd.Timestamp.now(tz="UTC")))
+            acted.update(closed=report["closed"], cancelled=report["cancelled"], open=report["open"],
+                         errors=report["errors"], flat=report["flat"])  # fmt: skip
             self.health.state = HALTED
             loop_time = asyncio.get_running_loop().time()
-            if acted["flat"]:
+            if report["flat"]:
                 self._flatten_backoff_s = 0.0
             else:
                 self._flatten_backoff_s = min(60.0, max(5.0, 2 * self._flatten_backoff_s))
                 self._flatten_retry_at = loop_time + self._flatten_backoff_s
-                self.health.last_error = f"flatten incomplete: {', '.join(acted['open']) or 'venue not readable'}"
+                self.health.last_error = f"flatten incomplete: {', '.join(report['open']) or 'venue not readable'}"
         else:
             self.health.state = REDUCING
         acted["state"] = self.health.state
         await self._run_io(self.ledger.event, "kill", None, {"level": kill.level, "reason": kill.reason, **acted})
-        if kill.flatten and not acted["flat"]:
-            self._say(f"FLATTEN NOT DONE: still open at the venue: {', '.join(acted['open']) or '?'}; errors: "
-                      f"{'; '.join(acted['errors']) or 'none'}; retrying in {self._flatten_backoff_s:g} s")  # fmt: skip
+        if report is not None and not report["flat"]:
+            still, why = ", ".join(report["open"]) or "?", "; ".join(report["errors"]) or "none"
+            self._say(f"FLATTEN NOT DONE: still open at the venue: {still}; errors: {why}; "
+                      f"retrying in {self._flatten_backoff_s:g} s")  # fmt: skip
         else:
             self._say(f"kill switch ({kill.level}): {kill.reason}; state {self.health.state}, {acted}")
         self.kill = await self._run_io(control.confirm, self.state_dir, kill, acted)
@@ -534,15 +555,15 @@ class Runner:
             return
         self._last_beat = clock
         books = self.books.all()
-        positions: list[dict[str, Any]] = [
+        positions: list[dict[str, Json]] = [
             {"symbol": b.symbol, "side": "long" if b.state.side > 0 else "short", "quantity": b.state.qty,
                       "entry": b.state.entry, "stop": b.state.stop, "target": b.state.target,
                       "protected": 1 if b.stop_id is not None else 0}
              for b in books.values() if b.state.mode == OPEN]  # fmt: skip
-        beat = {"pid": os.getpid(), "mode": self.config.mode, "feed": self.config.feed, "phase": phase,
+        beat: dict[str, Json] = {"pid": os.getpid(), "mode": self.config.mode, "feed": self.config.feed, "phase": phase,
                 "state": self.health.state, "ticks": self.health.ticks, "last_bar": dict(self.health.last_bars),
                 "positions": positions, "pending": sum(b.state.mode == PENDING for b in books.values()),
-                "coverage": {"open": len(positions), "protected": sum(int(p["protected"]) for p in positions),
+                "coverage": {"open": len(positions), "protected": sum(p["protected"] == 1 for p in positions),
                              "seconds_uncovered": self.health.seconds_uncovered},
                 "last_error": self.health.last_error, "kill": asdict(self.kill),
                 "equity": self.health.equity, "day_start_equity": self.health.day_start_equity,

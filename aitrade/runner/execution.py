@@ -11,20 +11,24 @@ from __future__ import annotations
 
 import contextlib
 import math
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, TypedDict
 
 import pandas as pd
 
-from aitrade.brokers.base import Bracket, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
+from aitrade.brokers.base import Bracket, Broker, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
 from aitrade.brokers.ids import client_id
 from aitrade.errors import AiTradeError, SkipError
 from aitrade.rules import EXIT_REASONS, FLAT, OPEN, PENDING, SL, TP, TRAIL, net_pnl
 from aitrade.runner import failpoints
 from aitrade.runner.books import Books
 from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.runner.seams import Event, JsonMap, RunIO, Say, TradeRow
+
+if TYPE_CHECKING:
+    from aitrade.router import Router
+    from aitrade.runner.engine import RunnerConfig
 from aitrade.strategy import State, opened
 
 LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
@@ -38,9 +42,19 @@ def dec(x: float) -> Decimal:
     return Decimal(repr(float(x)))
 
 
+class FlattenReport(TypedDict):
+    """What a flatten did, as the venues say it now (the kill switch's confirmation records it)."""
+
+    closed: int
+    cancelled: int
+    open: list[str]
+    errors: list[str]
+    flat: bool
+
+
 class Execution:
-    def __init__(self, config: Any, router: Any, ledger: TradeLedger, books: Books,
-                 run_io: Callable[..., Awaitable[Any]], say: Callable[[str], None]) -> None:  # fmt: skip
+    def __init__(self, config: RunnerConfig, router: Router, ledger: TradeLedger, books: Books, run_io: RunIO,
+                 say: Say) -> None:  # fmt: skip
         self.config = config
         self.router = router
         self.ledger = ledger
@@ -51,10 +65,10 @@ class Execution:
 
     # --- orders ------------------------------------------------------------------------------------------
     @staticmethod
-    def native(broker: Any) -> bool:
+    def native(broker: Broker) -> bool:
         return bool(broker.capabilities.native_protections)
 
-    def watched(self, broker: Any, s: State, symbol: str) -> State | None:
+    def watched(self, broker: Broker, s: State, symbol: str) -> State | None:
         """The levels the runner itself watches for an open book (as a state), or None when the venue holds them.
 
         Everything where the venue holds no stops; where it does, the levels it refused to hold for this book.
@@ -68,7 +82,7 @@ class Execution:
                        target=s.target if "take_profit" in missing else math.nan)  # fmt: skip
 
     @staticmethod
-    def brackets(broker: Any) -> bool:
+    def brackets(broker: Broker) -> bool:
         return bool(getattr(broker.capabilities, "brackets", False))
 
     @staticmethod
@@ -81,9 +95,7 @@ class Execution:
             return None
         return await self.router.get_order(symbol, cid)
 
-    async def send(
-        self, req: OrderRequest, leg: str, ts: pd.Timestamp, detail: dict[str, Any] | None = None
-    ) -> Order | None:
+    async def send(self, req: OrderRequest, leg: str, ts: pd.Timestamp, detail: JsonMap | None = None) -> Order | None:
         """Write-ahead (with ``detail``: what recovery needs of the decision), then send once: a known id is
         looked up, never sent again."""
         price = None if req.price is None else str(req.price)
@@ -109,7 +121,7 @@ class Execution:
                            ack.venue_order_id)  # fmt: skip
         return order
 
-    async def enter(self, book: Book, pending: State, ts: pd.Timestamp, broker: Any) -> tuple[Book, State]:
+    async def enter(self, book: Book, pending: State, ts: pd.Timestamp, broker: Broker) -> tuple[Book, State]:
         strategy, symbol = self.config.strategy_id, book.symbol
         entry_id = client_id(strategy, symbol, ts.to_pydatetime(), "entry")
         stop_id = client_id(strategy, symbol, ts.to_pydatetime(), "sl")
@@ -143,7 +155,7 @@ class Execution:
                 return order
         return None
 
-    async def vanished(self, book: Book, broker: Any) -> Order | None:
+    async def vanished(self, book: Book, broker: Broker) -> Order | None:
         """A protection the venue executed as a new order of its own (Bitget plan orders, T-Invest stop orders):
         the position is gone and our protection with it. The exit is the venue's own order, found through the
         protection (its fill price and fees, never the trigger level); ``None`` while the venue does not know it."""
@@ -254,17 +266,17 @@ class Execution:
         rules = self.config.rules[order.symbol]
         return replace(opened(part, float(order.avg_price or 0), t, self.config.genome, rules), fee=float(order.fee))
 
-    async def flatten(self, stamp: pd.Timestamp) -> dict[str, Any]:
+    async def flatten(self, stamp: pd.Timestamp) -> FlattenReport:
         """The kill switch's flatten at ``stamp``: cancel AiTrade's entries, close its positions book by book, sweep.
 
         A book is flat only when its close filled (or its protection already
         did): a refused or failed close keeps the book open with its
         protections. ``flat`` is what the venues say afterwards.
         """
-        closed, cancelled, still_open, errors = 0, 0, set(), []
+        closed, cancelled, still_open, errors = 0, 0, set[str](), list[str]()
         for held in self.books.all().values():
             book, s = held, held.state
-            trades: list[dict[str, Any]] = []
+            trades: list[TradeRow] = []
             try:
                 if s.mode == PENDING:
                     await self.cancel(book.symbol, book.entry_id)
@@ -280,7 +292,9 @@ class Execution:
                     exit_order = fired or await self.exit(book, s, stamp, "kill")
                     if exit_order is None:
                         still_open.add(book.symbol)
-                        kept = [("flatten_refused", {"detail": "close not filled; kept open and protected"})]
+                        kept: list[Event] = [
+                            ("flatten_refused", {"detail": "close not filled; kept open and protected"})
+                        ]
                         await self.books.save(book, events=kept)
                         continue
                     trades.append(self.trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
@@ -309,16 +323,16 @@ class Execution:
         except AiTradeError as exc:
             venue_ok = False
             errors.append(f"positions: {exc}")
-        return {"closed": closed, "cancelled": cancelled, "open": sorted(still_open), "errors": errors,
-                "flat": venue_ok and not still_open}  # fmt: skip
+        return FlattenReport(closed=closed, cancelled=cancelled, open=sorted(still_open), errors=errors,
+                             flat=venue_ok and not still_open)  # fmt: skip
 
-    def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> dict[str, Any]:
+    def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> TradeRow:
         if reason is None:
             is_stop = exit_order.client_id != book.target_id
             reason = EXIT_REASONS[(TRAIL if s.trailed else SL) if is_stop else TP]
         entry, exit_px, qty = s.entry, float(exit_order.avg_price or 0), s.qty
         fees = s.fee + float(exit_order.fee)
         pnl = net_pnl(s.side, entry, exit_px, qty, fees)
-        return {"symbol": book.symbol, "side": "long" if s.side > 0 else "short", "entry_time": book.entry_bar,
-                "entry_price": entry, "exit_time": stamp, "exit_price": exit_px, "quantity": qty, "fees": fees,
-                "pnl": pnl, "exit_reason": reason, "exit_id": exit_order.client_id}  # fmt: skip
+        return TradeRow(symbol=book.symbol, side="long" if s.side > 0 else "short", entry_time=book.entry_bar,
+                        entry_price=entry, exit_time=stamp, exit_price=exit_px, quantity=qty, fees=fees, pnl=pnl,
+                        exit_reason=reason, exit_id=exit_order.client_id)  # fmt: skip

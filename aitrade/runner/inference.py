@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -23,6 +23,10 @@ import pandas as pd
 from aitrade.errors import DataError, UserError
 from aitrade.features import compute_features
 from aitrade.models import load_bundle
+from aitrade.runner.seams import JsonObject, items, num, obj, text
+
+if TYPE_CHECKING:
+    from aitrade.models.bundle import TrainedModel
 
 MEMORY_BARS = 600  # beyond the warm-up: RSI's Wilder smoothing keeps (13/14)^600 ~ 1e-19 of its start
 
@@ -42,21 +46,20 @@ class ModelSignals:
         meta_path = self.path / "meta.json"
         if not meta_path.is_file():
             raise UserError(f"no promoted model at {self.path}: promote a signals run first (aitrade promote RUN)")
-        self.meta: dict[str, Any] = json.loads(meta_path.read_text(encoding="utf-8"))
-        if (self.meta.get("leader") or {}).get("used"):
+        self.meta: JsonObject = obj(json.loads(meta_path.read_text(encoding="utf-8")))
+        if obj(self.meta.get("leader")).get("used"):
             raise UserError("the promoted run uses leader features; live inference with a leader is not built yet")
-        self.features: list[str] = list(self.meta["features"])
-        self.interval: str = self.meta["interval"]
-        self.mode: str = self.meta.get("mode", "walk")
-        self.window = max(
-            4 * int(self.meta.get("warmup_bars", 100)), int(self.meta.get("warmup_bars", 100)) + MEMORY_BARS
-        )
-        have = list(self.meta.get("symbols", []))
+        self.features = [str(f) for f in items(self.meta.get("features"))]
+        self.interval = text(self.meta.get("interval")) or ""
+        self.mode = text(self.meta.get("mode")) or "walk"
+        warmup = int(num(self.meta.get("warmup_bars"), 100))
+        self.window = max(4 * warmup, warmup + MEMORY_BARS)
+        have = [str(s) for s in items(self.meta.get("symbols"))]
         self.symbols = [s for s in (symbols or have)]
         missing = [s for s in self.symbols if s not in have]
         if missing:
             raise UserError(f"the promoted run has no model for {', '.join(missing)} (it has {', '.join(have)})")
-        self._models: dict[str, Any] = {}
+        self._models: dict[str, TrainedModel] = {}
         models = self.path / "models"
         if self.mode == "universal":
             model, _ = load_bundle(models / "UNIVERSAL", device=device)

@@ -48,10 +48,10 @@ from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from aitrade.errors import LedgerBusy, StateFileError
 from aitrade.redact import redact
+from aitrade.runner.seams import Event, IntentRow, JsonMap, JsonObject, SqlValue, TradeRow, obj
 from aitrade.sqlitedb import connect, fetch, immediate, is_busy, wal
 from aitrade.strategy import State
 
@@ -110,12 +110,14 @@ class Book:
     @classmethod
     def from_json(cls, text: str) -> Book:
         data = json.loads(text)
-        state: dict[str, Any] = {k: (math.nan if v is None and k in _NAN_FIELDS else v)
-                                 for k, v in data.pop("state").items()}  # fmt: skip
+        state = data.pop("state")
+        for name in _NAN_FIELDS:  # NaN is stored as null
+            if state.get(name) is None:
+                state[name] = math.nan
         return cls(state=State(**state), **data)
 
-    def with_state(self, state: State, **changes: Any) -> Book:
-        return replace(self, state=state, **changes)
+    def with_state(self, state: State) -> Book:
+        return replace(self, state=state)
 
     def flat(self, pnl: float = 0.0) -> Book:
         """No position and no orders: ids and the trailing count cleared, ``pnl`` added to the sleeve."""
@@ -128,13 +130,19 @@ _STATE_FIELDS = tuple(f.name for f in fields(State))
 _BOOK_FIELDS = tuple(f.name for f in fields(Book))
 
 
+def _trade_values(tr: TradeRow) -> tuple[SqlValue, ...]:
+    """A trade's values in the order of ``TRADE_COLUMNS``, then its exit id."""
+    return (tr["symbol"], tr["side"], tr["entry_time"], tr["entry_price"], tr["exit_time"], tr["exit_price"],
+            tr["quantity"], tr["fees"], tr["pnl"], tr["exit_reason"], tr["exit_id"])  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Change:
     """A book as saved after a bar, with the trades it closed and its events."""
 
     book: Book
-    trades: list[dict[str, Any]]
-    events: list[tuple[str, dict[str, Any]]]
+    trades: list[TradeRow]
+    events: list[Event]
 
 
 class TradeLedger:
@@ -191,7 +199,7 @@ class TradeLedger:
             raise StateFileError(f"trade ledger {self.path} is open read-only")
         return immediate(self._db, self._busy, durable=durable)
 
-    def _rows(self, sql: str, args: tuple[Any, ...] = ()) -> list[Any]:
+    def _rows(self, sql: str, args: tuple[SqlValue, ...] = ()) -> list[tuple[SqlValue, ...]]:
         return fetch(self._db, sql, args, self._busy)
 
     def close(self) -> None:
@@ -204,34 +212,34 @@ class TradeLedger:
         self.close()
 
     # --- session ---------------------------------------------------------------------------------
-    def session(self) -> dict[str, Any] | None:
+    def session(self) -> JsonObject | None:
         rows = self._rows("SELECT value FROM meta WHERE name = 'session'")
-        return json.loads(rows[0][0]) if rows else None
+        return obj(json.loads(str(rows[0][0]))) if rows else None
 
-    def begin_session(self, session: dict[str, Any]) -> dict[str, Any]:
+    def begin_session(self, session: JsonMap) -> JsonObject:
         """Record the session, or return the one recorded (the caller compares)."""
         with self._tx(durable=True) as db:
             rows = db.execute("SELECT value FROM meta WHERE name = 'session'").fetchall()
             if rows:
-                return json.loads(rows[0][0])
+                return obj(json.loads(rows[0][0]))
             db.execute("INSERT INTO meta VALUES ('session', ?)", (json.dumps(session, sort_keys=True),))
             self._event(db, "session", None, session)
-        return session
+        return dict(session)
 
     # --- books -----------------------------------------------------------------------------------
     def books(self) -> dict[str, Book]:
-        return {s: Book.from_json(d) for s, d in self._rows("SELECT symbol, data FROM books ORDER BY symbol")}
+        return {str(s): Book.from_json(str(d)) for s, d in self._rows("SELECT symbol, data FROM books ORDER BY symbol")}
 
     def book(self, symbol: str, cash: float) -> Book:
         rows = self._rows("SELECT data FROM books WHERE symbol = ?", (symbol,))
-        return Book.from_json(rows[0][0]) if rows else Book(symbol, cash=cash)
+        return Book.from_json(str(rows[0][0])) if rows else Book(symbol, cash=cash)
 
     def save_book(
         self,
         book: Book,
         *,
-        trades: Sequence[dict[str, Any]] = (),
-        events: Sequence[tuple[str, dict[str, Any]]] = (),
+        trades: Sequence[TradeRow] = (),
+        events: Sequence[Event] = (),
     ) -> None:
         """The book after a bar, with the trades it closed and its events, in one transaction."""
         self.save_books([Change(book, list(trades), list(events))])
@@ -243,13 +251,13 @@ class TradeLedger:
                 book = change.book
                 db.execute("INSERT OR REPLACE INTO books VALUES (?, ?)", (book.symbol, book.to_json()))
                 for tr in change.trades:
-                    db.execute(_INSERT_TRADE, (*(tr[c] for c in TRADE_COLUMNS), tr["exit_id"]))
+                    db.execute(_INSERT_TRADE, _trade_values(tr))
                 for kind, detail in change.events:
                     self._event(db, kind, book.symbol, detail)
 
     # --- intents ---------------------------------------------------------------------------------
     def write_intent(self, client_id: str, symbol: str, leg: str, side: str, order_type: str, quantity: str,
-                     price: str | None, bar: str, detail: dict[str, Any] | None = None) -> bool:  # fmt: skip
+                     price: str | None, bar: str, detail: JsonMap | None = None) -> bool:  # fmt: skip
         """Record an order before it is sent (fsynced). False when the id is already known (never send it again)."""
         stamp = now_iso()
         with self._tx(durable=True) as db:
@@ -261,36 +269,37 @@ class TradeLedger:
             )  # fmt: skip
             return cur.rowcount == 1
 
-    def intent(self, client_id: str) -> dict[str, Any] | None:
+    def intent(self, client_id: str) -> IntentRow | None:
         rows = self._rows("SELECT client_id, symbol, leg, side, order_type, quantity, price, bar, status, "
                           "venue_order_id, detail FROM intents WHERE client_id = ?", (client_id,))  # fmt: skip
         if not rows:
             return None
-        keys = ("client_id", "symbol", "leg", "side", "order_type", "quantity", "price", "bar", "status",
-                "venue_order_id", "detail")  # fmt: skip
-        out = dict(zip(keys, rows[0], strict=True))
-        out["detail"] = json.loads(out["detail"] or "{}")
-        return out
+        cid, symbol, leg, side, order_type, quantity, price, bar, status, venue_id, detail = rows[0]
+        return IntentRow(client_id=str(cid), symbol=str(symbol), leg=str(leg), side=str(side),
+                         order_type=str(order_type), quantity=str(quantity),
+                         price=None if price is None else str(price), bar=str(bar), status=str(status),
+                         venue_order_id=None if venue_id is None else str(venue_id),
+                         detail=obj(json.loads(str(detail or "{}"))))  # fmt: skip
 
-    def open_intents(self) -> list[dict[str, Any]]:
+    def open_intents(self) -> list[IntentRow]:
         ids = self._rows("SELECT client_id FROM intents WHERE status IN ('pending', 'sent') ORDER BY created")
-        return [i for (cid,) in ids if (i := self.intent(cid)) is not None]
+        return [i for (cid,) in ids if (i := self.intent(str(cid))) is not None]
 
     def intent_symbols(self) -> list[str]:
-        return [r[0] for r in self._rows("SELECT DISTINCT symbol FROM intents ORDER BY symbol")]
+        return [str(r[0]) for r in self._rows("SELECT DISTINCT symbol FROM intents ORDER BY symbol")]
 
-    def intents_after(self, symbol: str, bar: str) -> list[dict[str, Any]]:
+    def intents_after(self, symbol: str, bar: str) -> list[IntentRow]:
         """``symbol``'s intents decided after ``bar`` (not refused), in decision order: what a book saved at
         ``bar`` has not seen."""
         ids = self._rows("SELECT client_id FROM intents WHERE symbol = ? AND bar > ? AND status != 'rejected' "
                          "ORDER BY bar, created", (symbol, bar))  # fmt: skip
-        return [i for (cid,) in ids if (i := self.intent(cid)) is not None]
+        return [i for (cid,) in ids if (i := self.intent(str(cid))) is not None]
 
     def exit_intents(self, symbol: str, since_bar: str) -> list[str]:
         """Client ids of our exit orders for ``symbol`` decided at or after ``since_bar`` (time, abort, vol, kill)."""
         rows = self._rows("SELECT client_id FROM intents WHERE symbol = ? AND leg IN ('time', 'abort', 'vol', 'kill') "
                           "AND bar >= ? AND status != 'rejected'", (symbol, since_bar))  # fmt: skip
-        return [r[0] for r in rows]
+        return [str(r[0]) for r in rows]
 
     def mark(self, client_id: str, status: str, venue_order_id: str | None = None) -> None:
         with self._tx() as db:
@@ -298,26 +307,27 @@ class TradeLedger:
                        "WHERE client_id = ?", (status, venue_order_id, now_iso(), client_id))  # fmt: skip
 
     # --- trades and events -------------------------------------------------------------------------
-    def trades(self) -> list[dict[str, Any]]:
+    def trades(self) -> list[dict[str, SqlValue]]:
         columns = ", ".join(TRADE_COLUMNS)
         rows = self._rows(f"SELECT {columns} FROM trades ORDER BY entry_time, symbol, id")  # noqa: S608 (constants)
         return [dict(zip(TRADE_COLUMNS, r, strict=True)) for r in rows]
 
     def exits_since(self, rowid: int) -> list[tuple[int, str, float]]:
         """``(id, exit_time, pnl)`` of the trades booked after row ``rowid`` (a monitor reads only what is new)."""
-        return [(int(i), str(t), float(p)) for i, t, p in
+        return [(int(i or 0), str(t), float(p or 0)) for i, t, p in
                 self._rows("SELECT id, exit_time, pnl FROM trades WHERE id > ? ORDER BY id", (rowid,))]  # fmt: skip
 
-    def event(self, kind: str, symbol: str | None, detail: dict[str, Any]) -> None:
+    def event(self, kind: str, symbol: str | None, detail: JsonMap) -> None:
         with self._tx() as db:
             self._event(db, kind, symbol, detail)
 
     @staticmethod
-    def _event(db: sqlite3.Connection, kind: str, symbol: str | None, detail: dict[str, Any]) -> None:
+    def _event(db: sqlite3.Connection, kind: str, symbol: str | None, detail: JsonMap) -> None:
         text = redact(json.dumps(detail, default=str))  # a venue's error may echo our headers: never stored
         db.execute("INSERT INTO events (time, kind, symbol, detail) VALUES (?, ?, ?, ?)",
                    (now_iso(), kind, symbol, text))  # fmt: skip
 
-    def events(self, limit: int = 50) -> list[dict[str, Any]]:
+    def events(self, limit: int = 50) -> list[JsonObject]:
         rows = self._rows("SELECT time, kind, symbol, detail FROM events ORDER BY id DESC LIMIT ?", (limit,))
-        return [{"time": t, "kind": k, "symbol": s, "detail": json.loads(d)} for t, k, s, d in rows]
+        return [{"time": str(t), "kind": str(k), "symbol": None if s is None else str(s),
+                 "detail": obj(json.loads(str(d)))} for t, k, s, d in rows]  # fmt: skip

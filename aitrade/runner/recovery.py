@@ -21,10 +21,8 @@ In order:
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Any
 
 import pandas as pd
 
@@ -34,13 +32,14 @@ from aitrade.errors import SkipError
 from aitrade.rules import FLAT, OPEN, PENDING
 from aitrade.runner.execution import EXIT_LEGS, STOP_MOVE, Execution, dec
 from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.runner.seams import Event, RunIO, Say, TradeRow, text
 
 
 class Recovery:
     """One startup's reconciliation; ``run()`` returns the counts the start event records."""
 
     def __init__(self, ex: Execution, ledger: TradeLedger, strategy_id: str, sleeve: float,
-                 run_io: Callable[..., Awaitable[Any]], say: Callable[[str], None]) -> None:  # fmt: skip
+                 run_io: RunIO, say: Say) -> None:  # fmt: skip
         self.ex, self.ledger, self.strategy_id, self.sleeve = ex, ledger, strategy_id, sleeve
         self.run_io, self.say = run_io, say
 
@@ -78,7 +77,7 @@ class Recovery:
         """The decisions recorded after the book's last saved bar, applied in order."""
         adopted = 0
         for intent in await self.run_io(self.ledger.intents_after, book.symbol, book.last_bar or ""):
-            after = intent["detail"].get("book")
+            after = text(intent["detail"].get("book"))
             leg = intent["leg"]
             if leg in EXIT_LEGS and book.state.mode == OPEN and intent["detail"].get("entry_id") == book.entry_id:
                 order = await self.ex.lookup(book.symbol, intent["client_id"])
@@ -122,8 +121,8 @@ class Recovery:
         exit of ours is left to the bar that re-processes it (it knows the bar's time).
         """
         ex, s, symbol = self.ex, book.state, book.symbol
-        events: list[tuple[str, dict[str, Any]]] = []
-        trades: list[dict[str, Any]] = []
+        events: list[Event] = []
+        trades: list[TradeRow] = []
         if s.mode == PENDING:
             order = await ex.lookup(symbol, book.entry_id)
             if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):

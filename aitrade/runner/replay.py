@@ -16,12 +16,19 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, TypeAlias
 
 import numpy as np
 import pandas as pd
 
 from aitrade.errors import UserError
+
+if TYPE_CHECKING:
+    from aitrade.runner.inference import ModelSignals
+
+#: a point in time as a user or a file gives it (ISO text, a datetime, a Timestamp)
+Moment: TypeAlias = "str | datetime | pd.Timestamp"
 
 
 @dataclass(frozen=True)
@@ -40,7 +47,9 @@ class BarSignal:
 class ArtifactReplay:
     """Steps of a signals artifact's frame between ``start`` (inclusive) and ``end`` (exclusive)."""
 
-    def __init__(self, frame: pd.DataFrame, *, start: Any = None, end: Any = None, speed: float = 0.0) -> None:
+    def __init__(
+        self, frame: pd.DataFrame, *, start: Moment | None = None, end: Moment | None = None, speed: float = 0.0
+    ) -> None:
         if speed < 0:
             raise UserError(f"--speed must be 0 (as fast as possible) or a positive number of bars per second, "
                             f"got {speed:g}")  # fmt: skip
@@ -77,8 +86,8 @@ class ModelReplay:
     ``bars`` hold history before ``start`` for the features' warm-up; steps begin at ``start``.
     """
 
-    def __init__(self, bars: dict[str, pd.DataFrame], model: Any, *, start: Any = None, end: Any = None,
-                 speed: float = 0.0) -> None:  # fmt: skip
+    def __init__(self, bars: dict[str, pd.DataFrame], model: ModelSignals, *, start: Moment | None = None,
+                 end: Moment | None = None, speed: float = 0.0) -> None:  # fmt: skip
         if speed < 0:
             raise UserError(f"--speed must be 0 (as fast as possible) or a positive number of bars per second, "
                             f"got {speed:g}")  # fmt: skip
@@ -119,6 +128,6 @@ class ModelReplay:
             await asyncio.sleep(1.0 / self.speed if self.speed > 0 else 0)
 
 
-def _utc(value: Any) -> pd.Timestamp:
+def _utc(value: Moment) -> pd.Timestamp:
     ts = pd.Timestamp(value)
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")

@@ -15,13 +15,18 @@ import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from aitrade.errors import AiTradeError
 from aitrade.intervals import interval_delta
 from aitrade.runner.replay import BarSignal
+from aitrade.runner.seams import Clock
+
+if TYPE_CHECKING:
+    from aitrade.router import Router
+    from aitrade.runner.inference import ModelSignals
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,8 @@ class WallClock:
 
 
 class VenueFeed:
-    def __init__(self, router: Any, model: Any, *, clock: Any = None, settle_s: float = 2.0, poll_s: float = 1.0,
+    def __init__(self, router: Router, model: ModelSignals, *, clock: Clock | None = None, settle_s: float = 2.0,
+                 poll_s: float = 1.0,
                  stale_bars: int = 3, retry_s: float = 15.0,
                  stop: Callable[[], bool] | None = None) -> None:  # fmt: skip
         self.router = router
