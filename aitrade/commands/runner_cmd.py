@@ -416,7 +416,7 @@ def trades(settings: Settings) -> pd.DataFrame:
     with TradeLedger(settings.state_dir / LEDGER_FILE, read_only=True) as ledger:
         frame = pd.DataFrame(ledger.trades(), columns=list(TRADE_COLUMNS))
     for col in ("entry_time", "exit_time"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
+        frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")  # bar times and fill times
     return frame
 
 

@@ -58,7 +58,7 @@ def _trades(settings: Settings, source: str | None) -> tuple[pd.DataFrame, Any, 
     run = Path(source)
     frame = pd.read_csv(run / "trades.csv")
     for col in ("entry_time", "exit_time"):
-        frame[col] = pd.to_datetime(frame[col], utc=True)
+        frame[col] = pd.to_datetime(frame[col], utc=True, format="ISO8601")
     genome = None
     best = run_json(run / "best_strategy_params.json")
     if best:

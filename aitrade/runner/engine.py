@@ -145,6 +145,7 @@ class Runner:
         self._settings_stamp: float | str | None = "unseen"
         self._closes: dict[str, float] = {}
         self._covered_at = -1e18
+        self._exit_retry_at: dict[str, float] = {}  # symbol -> when a refused synthetic exit is tried again
         self._flatten_backoff_s = 0.0
         self._open_books: int | None = None  # books not flat, counted once per tick (the position limit)
         self._flatten_retry_at = 0.0
@@ -312,6 +313,9 @@ class Runner:
         levels = self.ex.watched(broker, s, book.symbol)
         if levels is None:
             return
+        now = asyncio.get_running_loop().time()
+        if now < self._exit_retry_at.get(book.symbol, 0.0):
+            return  # a refused exit is tried again every COVER_EVERY_S, not on every poll
         price = float(await broker.last_price(book.symbol))
         hit, why = protection_exit(levels, price, price, price)
         if hit < 0:
@@ -319,6 +323,7 @@ class Runner:
         stamp, named = pd.Timestamp.now(tz="UTC"), EXIT_REASONS[why]
         filled = await self.ex.exit(book, s, stamp, named)
         if filled is None:
+            self._exit_retry_at[book.symbol] = now + COVER_EVERY_S
             return
         trade = self.ex.trade(book, s, filled, stamp.isoformat(), named)
         events: list[Event] = [("synthetic_exit", {"reason": named, "price": price})]
@@ -454,6 +459,12 @@ class Runner:
                     s, exited = State(), True
         elif s.mode == OPEN:
             fired = await self.ex.fired(book) or await self.ex.vanished(book, broker)
+            held = None if fired is not None else await self.ex.shrunk(book, broker)
+            if held is not None:  # a protection closed part of it (or a hand trade): follow the venue
+                events.append(("reduced_at_venue", {"from": s.qty, "to": float(held)}))
+                book = await self.ex.reduce(book, held, ts)
+                s = book.state
+                await self.ex.cover(book)
             levels = self.ex.watched(broker, s, symbol)
             hit, why = (-1.0, -1) if fired is not None or levels is None else protection_exit(
                 levels, bar.open, bar.high, bar.low)  # fmt: skip

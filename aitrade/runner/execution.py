@@ -42,6 +42,20 @@ def dec(x: float) -> Decimal:
     return Decimal(repr(float(x)))
 
 
+EXIT_ATTEMPTS = 3  # a market exit and at most two follow-ups for what the venue did not fill
+DONE = (OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED)  # nothing more will fill
+
+
+def _combined(parts: list[Order]) -> Order:
+    """One exit of several orders (a partial fill and its follow-ups): total quantity, average price, all fees;
+    booked under the first order's id."""
+    filled = sum((p.filled for p in parts), Decimal(0))
+    notional = sum((p.filled * (p.avg_price or Decimal(0)) for p in parts), Decimal(0))
+    first = parts[0]
+    return replace(first, quantity=filled, status=OrderStatus.FILLED, filled=filled, avg_price=notional / filled,
+                   fee=sum((p.fee for p in parts), Decimal(0)))  # fmt: skip
+
+
 class FlattenReport(TypedDict):
     """What a flatten did, as the venues say it now (the kill switch's confirmation records it)."""
 
@@ -184,6 +198,29 @@ class Execution:
         await self.run_io(self.ledger.event, "exit_fill_unknown", book.symbol, detail)
         return None
 
+    async def shrunk(self, book: Book, broker: Broker) -> Decimal | None:
+        """What the venue still holds of an open book whose stop is gone there while the position is not: a
+        protection that closed only part of it, or a hand trade. ``None`` when nothing is missing."""
+        if not self.native(broker) or self.brackets(broker):
+            return None
+        if book.stop_id in {p.client_id for p in await broker.protections(book.symbol)}:
+            return None
+        s = book.state
+        held = sum((p.quantity for p in await broker.positions() if p.symbol == book.symbol), Decimal(0))
+        if held == 0 or (held > 0) != (s.side > 0) or abs(held) >= dec(s.qty):
+            return None
+        return abs(held)
+
+    async def reduce(self, book: Book, held: Decimal, stamp: pd.Timestamp) -> Book:
+        """The book follows a position the venue reduced: the quantity it holds, its protections re-armed under
+        fresh ids (the old ones are spent at the venue)."""
+        await self.drop_protections(book)
+        n = book.trail_n + 1
+        when = stamp.to_pydatetime()
+        return replace(book, state=replace(book.state, qty=float(held)), trail_n=n,
+                       stop_id=client_id(self.config.strategy_id, book.symbol, when, "sl", n),
+                       target_id=client_id(self.config.strategy_id, book.symbol, when, "tp", n))  # fmt: skip
+
     async def protections(self, book: Book) -> list[Protection]:
         ours = {book.stop_id, book.target_id}
         return [p for p in await self.router.broker_for(book.symbol).protections(book.symbol) if p.client_id in ours]
@@ -206,8 +243,12 @@ class Execution:
         for kind, cid, level in (("stop_loss", book.stop_id, s.stop), ("take_profit", book.target_id, s.target)):
             if kind in have or not cid or not math.isfinite(level):
                 continue
+            protection = Protection(symbol, kind, dec(level), qty, cid)
+            if await broker.protection_fill(protection) is not None:
+                have.add(kind)  # it fired: the position is gone, the bar that follows books the exit
+                continue
             try:
-                await self.router.place_protection(Protection(symbol, kind, dec(level), qty, cid))
+                await self.router.place_protection(protection)
                 failpoints.hit("protection_placed")
                 placed += 1
                 have.add(kind)
@@ -251,14 +292,31 @@ class Execution:
     async def exit(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Order | None:
         """A market exit at the close (time, abort, vol_exit, kill): the order first, the protections only once it
         filled. A refused or unfilled exit returns ``None`` and leaves the position protected as it was."""
-        side = Side.SELL if s.side > 0 else Side.BUY
-        cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), LEG_OF_REASON[reason])
+        side, leg = Side.SELL if s.side > 0 else Side.BUY, LEG_OF_REASON[reason]
+        cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), leg)
         req = OrderRequest(book.symbol, side, dec(s.qty), cid, reduce_only=True)
-        order = await self.send(req, LEG_OF_REASON[reason], ts, {"entry_id": book.entry_id})
-        if order is None or order.status is not OrderStatus.FILLED:
+        order = await self.send(req, leg, ts, {"entry_id": book.entry_id})
+        parts = [order] if order is not None else []
+        # a market exit the venue filled in part and cancelled the rest of: the rest goes under follow-up ids
+        for attempt in range(1, EXIT_ATTEMPTS):
+            last = parts[-1] if parts else None
+            if last is not None and last.filled and last.status not in DONE:  # a market order left part-filled
+                await self.cancel(book.symbol, last.client_id)
+                last = await self.lookup(book.symbol, last.client_id) or last
+                parts[-1] = last
+            if last is None or last.status is OrderStatus.FILLED or last.status not in DONE or not last.filled:
+                break
+            rest = parts[0].quantity - sum((p.filled for p in parts), Decimal(0))
+            again = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), leg, attempt)
+            follow = await self.send(OrderRequest(book.symbol, side, rest, again, reduce_only=True), leg, ts,
+                                     {"entry_id": book.entry_id, "rest_of": cid})  # fmt: skip
+            if follow is None:
+                break
+            parts.append(follow)
+        if not parts or parts[-1].status is not OrderStatus.FILLED:
             return None
         await self.drop_protections(book)
-        return order
+        return parts[0] if len(parts) == 1 else _combined(parts)
 
     def opened_part(self, s: State, order: Order, t: int) -> State:
         """A pending entry that filled only in part: a position of what filled, its protections sized to it."""
@@ -289,6 +347,10 @@ class Execution:
                 if s.mode == OPEN:
                     broker = self.router.broker_for(book.symbol)
                     fired = await self.fired(book) or await self.vanished(book, broker)
+                    venue_qty = sum((abs(p.quantity) for p in await broker.positions() if p.symbol == book.symbol),
+                               Decimal(0))  # fmt: skip
+                    if fired is None and 0 < venue_qty < dec(s.qty):  # the venue holds less (a part closed): that
+                        s = replace(s, qty=float(venue_qty))
                     exit_order = fired or await self.exit(book, s, stamp, "kill")
                     if exit_order is None:
                         still_open.add(book.symbol)

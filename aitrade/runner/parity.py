@@ -47,7 +47,7 @@ class Parity:
 def _frame(trades: pd.DataFrame) -> pd.DataFrame:
     out = trades.copy()
     for col in ("entry_time", "exit_time"):
-        out[col] = pd.to_datetime(out[col], utc=True)
+        out[col] = pd.to_datetime(out[col], utc=True, format="ISO8601")
     return out
 
 

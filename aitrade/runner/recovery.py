@@ -27,7 +27,6 @@ from decimal import Decimal
 import pandas as pd
 
 from aitrade.brokers.base import Order, OrderStatus, OrderType, Side
-from aitrade.brokers.ids import client_id
 from aitrade.errors import SkipError
 from aitrade.rules import FLAT, OPEN, PENDING
 from aitrade.runner.execution import EXIT_LEGS, STOP_MOVE, Execution, dec
@@ -151,12 +150,8 @@ class Recovery:
                 book = book.flat(trades[0]["pnl"])
             else:
                 events.append(("external_reduce", {"from": s.qty, "to": float(abs(held))}))
-                await ex.drop_protections(book)
-                n = book.trail_n + 1
-                stamp = pd.Timestamp(book.last_bar or pd.Timestamp.now(tz="UTC")).to_pydatetime()
-                book = replace(book, state=replace(s, qty=float(abs(held))), trail_n=n,
-                               stop_id=client_id(self.strategy_id, symbol, stamp, "sl", n),
-                               target_id=client_id(self.strategy_id, symbol, stamp, "tp", n))  # fmt: skip
+                stamp = pd.Timestamp(book.last_bar or pd.Timestamp.now(tz="UTC"))
+                book = await ex.reduce(book, abs(held), stamp)
         else:
             return book
         await self.run_io(self.ledger.save_book, book, trades=trades, events=events)
