@@ -240,13 +240,15 @@ class Execution:
         have = {p.kind for p in await self.protections(book)}
         placed = 0
         qty = dec(s.qty)
-        for kind, cid, level in (("stop_loss", book.stop_id, s.stop), ("take_profit", book.target_id, s.target)):
-            if kind in have or not cid or not math.isfinite(level):
-                continue
+        levels = (("stop_loss", book.stop_id, s.stop), ("take_profit", book.target_id, s.target))
+        wanted = [
+            (kind, cid, level) for kind, cid, level in levels if kind not in have and cid and math.isfinite(level)
+        ]
+        for kind, cid, level in wanted:  # one that fired ended the position: the bar that follows books the exit
+            if await broker.protection_fill(Protection(symbol, kind, dec(level), qty, cid)) is not None:
+                return 0  # and nothing is re-armed over it (its ids are spent at the venue)
+        for kind, cid, level in wanted:
             protection = Protection(symbol, kind, dec(level), qty, cid)
-            if await broker.protection_fill(protection) is not None:
-                have.add(kind)  # it fired: the position is gone, the bar that follows books the exit
-                continue
             try:
                 await self.router.place_protection(protection)
                 failpoints.hit("protection_placed")
