@@ -36,6 +36,7 @@ import shutil
 import sqlite3
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -89,17 +90,19 @@ class PowerCut:
     """The power-loss model: each state file is put back as it stood at its last fsynced commit.
 
     Every fsynced commit (:data:`aitrade.sqlitedb.FSYNCED`) copies its database as committed then (an fsync of
-    the WAL covers every earlier commit in it). Once cut, no copy is taken; ``restore`` drops each file's WAL
+    the WAL covers every earlier commit in it). Once cut (``cut`` set, or ``until()`` true), no copy is taken; ``restore`` drops each file's WAL
     tail by putting the last copy back. Commits never followed by an fsync are lost, even where a checkpoint
     would have kept them (the pessimistic case).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, until: Callable[[], bool] | None = None) -> None:
         self.copies: dict[Path, Path] = {}
         self.cut = False
+        self.until = until  # the power fails as soon as this is true (checked at every fsync)
 
     def __call__(self, db: sqlite3.Connection) -> None:
-        if self.cut:
+        if self.cut or (self.until is not None and self.until()):
+            self.cut = True
             return
         path = Path(db.execute("PRAGMA database_list").fetchone()[2])
         copy = path.with_name(path.name + ".fsynced")
@@ -138,7 +141,8 @@ def promote(home: Path) -> None:
     assert cli(["--home", str(home), "promote", str(run)]) == 0
 
 
-def _books(state: Path) -> dict:
+def books(state: Path) -> dict:
+    """The runner's books as the ledger holds them (none before the first start)."""
     if not (state / "trades.sqlite").exists():
         return {}
     ledger = TradeLedger(state / "trades.sqlite", read_only=True)
@@ -179,7 +183,7 @@ async def chaos_run(promoted: Path, root: Path, seed: int, bars: int = 36) -> Re
 
     def unmanaged() -> set[str]:
         stops = {p["symbol"] for p in fake.plans if p["planType"] == "loss_plan" and p["planStatus"] == "live"}
-        watched = {s for s, b in _books(state).items() if b.state.mode == OPEN}
+        watched = {s for s, b in books(state).items() if b.state.mode == OPEN}
         return {s for s, p in fake.positions.items() if p["qty"] != 0} - stops - watched
 
     async def crash(task: asyncio.Task, cut: bool) -> None:

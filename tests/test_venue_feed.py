@@ -14,9 +14,9 @@ from aitrade.commands import runner_cmd
 from aitrade.config import load_settings
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
+from tests.chaos import STEP, MarketClock, PowerCut
+from tests.chaos import books as ledger_books
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
-
-STEP = pd.Timedelta(hours=4)
 
 
 class ManualClock:
@@ -134,30 +134,6 @@ async def test_bars_that_stop_coming_pause_the_runner(promoted: Path, bitget: Fa
     assert clock.now() - start < 6 * STEP  # within the stale limit (3 bars) and the retry that confirms it
 
 
-class MarketClock(ManualClock):
-    """The market's clock for a live venue: the fake's candles follow it and its price is the last close,
-    while signatures and receive windows keep the real time."""
-
-    def __init__(self, start: pd.Timestamp, fake: FakeBitget) -> None:
-        self.t, self.fake = start, fake
-        self._move()
-
-    def _move(self) -> None:
-        ms = int(self.t.value // 1_000_000)
-        self.fake.market_now_ms = ms
-        step = int(STEP.total_seconds() * 1000)
-        last_open = ms // step * step - step
-        for sym in ("BTCUSDT", "ETHUSDT"):
-            rows = self.fake.truth(sym, int(STEP.total_seconds()), last_open, last_open + 1)
-            if rows:
-                self.fake.set_price(sym, Decimal(rows[-1][4]))  # fills resting limits, fires plans it crosses
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += pd.Timedelta(seconds=max(seconds, 0.001))
-        self._move()
-        await asyncio.sleep(0)
-
-
 def _live(promoted: Path, bitget: FakeBitget, home: Path):
     """A home trading live on the fake Bitget futures with the promoted model."""
     import shutil  # noqa: PLC0415
@@ -237,13 +213,7 @@ async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
     state = settings.state_dir
 
     def books() -> dict:
-        if not (state / "trades.sqlite").exists():
-            return {}
-        ledger = TradeLedger(state / "trades.sqlite", read_only=True)
-        try:
-            return ledger.books()
-        finally:
-            ledger.close()
+        return ledger_books(state)
 
     async def session(until) -> None:
         config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
@@ -429,40 +399,6 @@ async def test_a_venue_down_during_the_flatten_neither_crashes_the_runner_nor_re
     assert all(p["qty"] == 0 for p in bitget.positions.values())
 
 
-class PowerCut:
-    """The power-loss model: each state file is put back as it stood at its last fsynced commit.
-
-    Every fsynced commit (:data:`aitrade.sqlitedb.FSYNCED`) copies its database as committed then (an
-    fsync of the WAL covers every earlier commit in it). Once ``cut()`` is true, no copy is taken; ``restore``
-    drops each file's WAL tail by putting the last copy back. Commits that were never followed by an fsync
-    are lost, even where a checkpoint would have kept them (the pessimistic case).
-    """
-
-    def __init__(self, cut) -> None:
-        self.cut, self.copies, self.cut_at = cut, {}, None
-
-    def __call__(self, db) -> None:
-        import sqlite3  # noqa: PLC0415
-
-        if self.cut_at is not None or self.cut():
-            self.cut_at = self.cut_at or "cut"
-            return
-        path = Path(db.execute("PRAGMA database_list").fetchone()[2])
-        copy = path.with_name(path.name + ".fsynced")
-        target = sqlite3.connect(copy)
-        db.backup(target)
-        target.close()
-        self.copies[path] = copy
-
-    def restore(self) -> None:
-        import os  # noqa: PLC0415
-
-        for path, copy in self.copies.items():
-            for extra in ("-wal", "-shm"):
-                Path(f"{path}{extra}").unlink(missing_ok=True)
-            os.replace(copy, path)
-
-
 @pytest.mark.parametrize("orders", [1, 3, 6])
 async def test_a_power_cut_after_the_venue_took_an_order_sends_nothing_twice_and_leaves_nothing_unowned(
     promoted: Path, bitget: FakeBitget, tmp_path: Path, orders: int
@@ -483,16 +419,16 @@ async def test_a_power_cut_after_the_venue_took_an_order_sends_nothing_twice_and
 
     settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
     state = settings.state_dir
-    power = PowerCut(lambda: len(bitget.orders) + len(bitget.plans) >= orders)
+    power = PowerCut(until=lambda: len(bitget.orders) + len(bitget.plans) >= orders)
     sqlitedb.FSYNCED.append(power)
     try:
         stop = asyncio.Event()
         task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
-        while power.cut_at is None and len(bitget.orders) + len(bitget.plans) < orders:
+        while not power.cut and len(bitget.orders) + len(bitget.plans) < orders:
             assert clock.now() < start + 60 * STEP and not task.done(), "no orders in 60 bars"
             await asyncio.sleep(0)
         bitget.faults.add("500", path="/api/v2/", times=1_000_000)  # the machine is off: nothing more reaches it
-        power.cut_at = "cut"
+        power.cut = True
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
@@ -567,13 +503,7 @@ async def test_protections_the_venue_refuses_are_watched_by_the_runner_and_exit_
     seen: dict = {}
 
     def books() -> dict:
-        if not (state / "trades.sqlite").exists():
-            return {}
-        ledger = TradeLedger(state / "trades.sqlite", read_only=True)
-        try:
-            return ledger.books()
-        finally:
-            ledger.close()
+        return ledger_books(state)
 
     async def drive() -> None:
         while not any(b.state.mode == OPEN for b in books().values()):
