@@ -20,7 +20,7 @@ SYMBOLS = tuple(f"C{i:02d}USDT" for i in range(40))
 TRADES = 10_000
 
 
-def build(home: Path) -> None:
+def build(home: Path, total: int = TRADES) -> None:
     state = home / "state"
     ledger = TradeLedger(state / "trades.sqlite")
     ledger.begin_session({"capital": 40_000.0, "symbols": list(SYMBOLS)})
@@ -28,7 +28,7 @@ def build(home: Path) -> None:
         trades = [{"symbol": sym, "side": "long", "entry_time": f"2024-01-01T{(i % 24):02d}:00:00+00:00",
                    "entry_price": 100.0, "exit_time": f"2024-01-02T{(i % 24):02d}:00:00+00:00", "exit_price": 101.0,
                    "quantity": 1.0, "fees": 0.1, "pnl": 0.9, "exit_reason": "tp", "exit_id": f"x-{sym}-{i}"}
-                  for i in range(TRADES // len(SYMBOLS))]  # fmt: skip
+                  for i in range(total // len(SYMBOLS))]  # fmt: skip
         state_ = State(mode=OPEN, side=1, qty=1.0, entry=100.0, stop=98.0, target=104.0, atr=1.0) if k % 2 else State()
         ledger.save_book(Book(sym, state_, t=k, last_bar="2024-01-02T00:00:00+00:00", cash=1000.0), trades=trades)
     ledger.close()
@@ -65,7 +65,7 @@ def main() -> dict[str, float]:
     print(f"LIVE MONITOR snapshot, {len(SYMBOLS)} symbols ({len(snap.positions)} positions) and "
           f"{len(snap.equity):,} ledger trades: {per * 1e3:.1f} ms a refresh; traced memory after 300 more refreshes "
           f"{growth_kib:+.0f} KiB")  # fmt: skip
-    return {
+    return scaling() | {
         "monitor_refresh_ms": per * 1e3,
         "monitor_memory_growth_kib_per_300": growth_kib,
         "panel_refresh_ms": panel_ms,
@@ -76,6 +76,29 @@ def main() -> dict[str, float]:
 
 
 HOUR = 1800  # refreshes in an hour at the panel's 2 s
+
+
+def scaling() -> dict[str, float]:
+    """A running monitor's refresh (its equity tracker kept between refreshes, as the panel keeps it) at 1,000
+    and at 100,000 ledger trades: it reads only the rows booked since its last refresh."""
+    out = {}
+    for total in (1_000, 100_000):
+        with tempfile.TemporaryDirectory() as tmp:
+            home = Path(tmp)
+            build(home, total)
+            settings = load_settings(home)
+            tracker = monitor.EquityTracker()
+            monitor.snapshot(settings, equity=tracker)  # the first refresh reads the whole ledger once
+            t0 = time.perf_counter()
+            for _ in range(50):
+                monitor.snapshot(settings, equity=tracker)
+            out[total] = (time.perf_counter() - t0) / 50 * 1e3
+    ratio = out[100_000] / out[1_000]
+    print(
+        f"LIVE MONITOR refresh with its equity kept: {out[1_000]:.1f} ms at 1,000 trades, {out[100_000]:.1f} ms "
+        f"at 100,000 -> {ratio:.2f}x (goal <= 2x: new rows only, by rowid)"
+    )
+    return {"monitor_refresh_1k_ms": out[1_000], "monitor_refresh_100k_ms": out[100_000], "monitor_100k_vs_1k": ratio}
 
 
 def _peer(home: Path) -> float:

@@ -30,6 +30,7 @@ import signal
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, ParamSpec, TypedDict, TypeVar
 
@@ -66,7 +67,17 @@ from aitrade.strategy import (
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 P = ParamSpec("P")
-ACTIVE, REDUCING, HALTED = "ACTIVE", "REDUCING", "HALTED"
+
+
+class TradingState(StrEnum):
+    """Where the runner stands: trading; exits and protections only (the switch at pause, a guard); nothing."""
+
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    HALTED = "HALTED"
+
+
+ACTIVE, REDUCING, HALTED = TradingState.ACTIVE, TradingState.REDUCING, TradingState.HALTED
 COVER_EVERY_S = 15.0  # between bars, protections of open positions are re-checked this often
 BEAT_EVERY_S = 0.25  # the heartbeat's most frequent write (a replay at full speed ticks far faster)
 
@@ -108,7 +119,7 @@ class RunResult(TypedDict):
 
 @dataclass
 class Health:
-    state: str = ACTIVE
+    state: TradingState = ACTIVE
     ticks: int = 0
     last_error: str | None = None
     errors_in_row: int = 0
