@@ -157,9 +157,9 @@ class Execution:
     async def cancel(self, symbol: str, cid: str | None) -> None:
         if not cid:
             return
+        await self.run_io(self.ledger.mark, cid, "cancelled")  # first: a restart must know the cancel was ours
         with contextlib.suppress(SkipError):  # already gone
             await self.router.cancel_order(symbol, cid)
-        await self.run_io(self.ledger.mark, cid, "cancelled")
 
     async def fired(self, book: Book) -> Order | None:
         """A protection of this book that filled at the venue (the stop is looked at first)."""

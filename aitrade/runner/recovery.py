@@ -114,7 +114,7 @@ class Recovery:
     async def _follow_venue(self, book: Book) -> Book:
         """What changed at the venue while the runner was away, into the book.
 
-        An entry cancelled there ends the pending book. A position that shrank or vanished without a
+        An entry cancelled there (not by us) ends the pending book. A position that shrank or vanished without a
         fired protection or an exit of ours (the user traded by hand) is followed: the book shrinks,
         or closes with a trade marked ``external`` at the venue's last price. A fired protection or an
         exit of ours is left to the bar that re-processes it (it knows the bar's time).
@@ -126,6 +126,9 @@ class Recovery:
             order = await ex.lookup(symbol, book.entry_id)
             if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
                 return book
+            ours = await self.run_io(self.ledger.intent, book.entry_id) if book.entry_id else None
+            if ours is not None and ours["status"] == "cancelled":
+                return book  # we cancelled it (its expiry): the bar that re-processes it ends the book, no entry there
             events.append(("entry_gone", {"client_id": book.entry_id, "status": order.status.value}))
             book = book.flat()
         elif s.mode == OPEN:
