@@ -150,7 +150,10 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.wait_for_selector("text=flatten confirmed in", timeout=60_000)
         took = time.monotonic() - t0
         kill = control.read_kill(settings.state_dir)
-        assert kill.engaged and kill.flatten and kill.acted["state"] == "HALTED" and kill.acted["closed"] >= 1
+        assert kill.engaged and kill.flatten and kill.acted["state"] == "HALTED" and kill.acted["flat"] is True
+        # the position the monitor showed was closed by the flatten, or by its own stop or target a few bars
+        # before it (the replay runs on at 5 bars a second while the page is driven)
+        assert kill.acted["closed"] >= 1 or len(runner_cmd.trades(settings)) >= 1
         paper = _paper(settings.state_dir)
         assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
         _log(f"kill switch pressed -> HALTED with {kill.acted['closed']} position(s) closed, flat (confirmed in the "
