@@ -1,8 +1,8 @@
-"""The chaos harness (tests/chaos.py) in the suite: three seeded runs whose faults once broke an invariant.
+"""The chaos harness (tests/chaos.py) in the suite: two seeded runs whose faults once broke an invariant.
 
-Seed 1 half-fills a market exit (the rest was left open and every later close refused); seed 3 half-fills the
-order a venue stop executed (the stop was sent again under its spent id); seed 5 cuts the power after a stop
-fired (its cancelled target was re-armed under its spent id). More seeds: ``python -m tests.chaos``.
+Seed 1 half-fills a market exit (the rest was left open and every later close refused); seed 5 cuts the power
+after a stop fired (its cancelled target was re-armed under its spent id). Seed 3 (a venue stop whose order
+filled in half) and the rest run as a program: ``python -m tests.chaos --runs 20`` (a suite-time budget).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ def promoted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return home
 
 
-@pytest.mark.parametrize("seed", [1, 3, 5])
+@pytest.mark.parametrize("seed", [1, 5])
 async def test_chaos_run_keeps_every_invariant(promoted: Path, tmp_path: Path, seed: int) -> None:
     report = await chaos_run(promoted, tmp_path, seed)
     assert not report.broken, report.line()
