@@ -179,7 +179,7 @@ class Execution:
         if book.stop_id in live or (book.target_id and book.target_id in live):
             return None
         s = book.state
-        held = sum((p.quantity for p in await broker.positions() if p.symbol == book.symbol), Decimal(0))
+        held = await self._held(book.symbol, broker)
         if held != 0 and (held > 0) == (s.side > 0):
             return None
         for cid, kind in ((book.stop_id, "stop_loss"), (book.target_id, "take_profit")):
@@ -198,6 +198,11 @@ class Execution:
         await self.run_io(self.ledger.event, "exit_fill_unknown", book.symbol, detail)
         return None
 
+    @staticmethod
+    async def _held(symbol: str, broker: Broker) -> Decimal:
+        """The signed quantity of ``symbol`` the venue holds of ours."""
+        return sum((p.quantity for p in await broker.positions() if p.symbol == symbol), Decimal(0))
+
     async def shrunk(self, book: Book, broker: Broker) -> Decimal | None:
         """What the venue still holds of an open book whose stop is gone there while the position is not: a
         protection that closed only part of it, or a hand trade. ``None`` when nothing is missing."""
@@ -206,7 +211,7 @@ class Execution:
         if book.stop_id in {p.client_id for p in await broker.protections(book.symbol)}:
             return None
         s = book.state
-        held = sum((p.quantity for p in await broker.positions() if p.symbol == book.symbol), Decimal(0))
+        held = await self._held(book.symbol, broker)
         if held == 0 or (held > 0) != (s.side > 0) or abs(held) >= dec(s.qty):
             return None
         return abs(held)
@@ -349,8 +354,7 @@ class Execution:
                 if s.mode == OPEN:
                     broker = self.router.broker_for(book.symbol)
                     fired = await self.fired(book) or await self.vanished(book, broker)
-                    venue_qty = sum((abs(p.quantity) for p in await broker.positions() if p.symbol == book.symbol),
-                               Decimal(0))  # fmt: skip
+                    venue_qty = abs(await self._held(book.symbol, broker))
                     if fired is None and 0 < venue_qty < dec(s.qty):  # the venue holds less (a part closed): that
                         s = replace(s, qty=float(venue_qty))
                     exit_order = fired or await self.exit(book, s, stamp, "kill")

@@ -230,10 +230,6 @@ class TradeLedger:
     def books(self) -> dict[str, Book]:
         return {str(s): Book.from_json(str(d)) for s, d in self._rows("SELECT symbol, data FROM books ORDER BY symbol")}
 
-    def book(self, symbol: str, cash: float) -> Book:
-        rows = self._rows("SELECT data FROM books WHERE symbol = ?", (symbol,))
-        return Book.from_json(str(rows[0][0])) if rows else Book(symbol, cash=cash)
-
     def save_book(
         self,
         book: Book,

@@ -76,7 +76,8 @@ class Recovery:
         """The decisions recorded after the book's last saved bar, applied in order."""
         adopted = 0
         for intent in await self.run_io(self.ledger.intents_after, book.symbol, book.last_bar or ""):
-            after = text(intent["detail"].get("book"))
+            recorded = text(intent["detail"].get("book"))
+            after = None if recorded is None else Book.from_json(recorded)
             leg = intent["leg"]
             if leg in EXIT_LEGS and book.state.mode == OPEN and intent["detail"].get("entry_id") == book.entry_id:
                 order = await self.ex.lookup(book.symbol, intent["client_id"])
@@ -88,10 +89,10 @@ class Recovery:
                 await self.run_io(self.ledger.save_book, book, trades=[trade],
                                   events=[("replayed", {"client_id": intent["client_id"], "leg": leg})])  # fmt: skip
                 adopted += 1
-            elif after is not None and self._applies(book, leg, Book.from_json(after)):
+            elif after is not None and self._applies(book, leg, after):
                 if not await self._at_venue(book.symbol, leg, intent["client_id"]):
                     continue  # it never left: the bar's re-decision sends it, or nothing happened
-                book = Book.from_json(after)
+                book = after
                 await self.run_io(self.ledger.save_book, book,
                                   events=[("replayed", {"client_id": intent["client_id"], "leg": leg})])  # fmt: skip
                 adopted += 1
