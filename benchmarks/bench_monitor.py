@@ -14,6 +14,7 @@ from aitrade.commands import monitor
 from aitrade.config import load_settings
 from aitrade.runner import control
 from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.runner.seams import Trade
 from aitrade.strategy import OPEN, State
 
 SYMBOLS = tuple(f"C{i:02d}USDT" for i in range(40))
@@ -25,15 +26,15 @@ def build(home: Path, total: int = TRADES) -> None:
     ledger = TradeLedger(state / "trades.sqlite")
     ledger.begin_session({"capital": 40_000.0, "symbols": list(SYMBOLS)})
     for k, sym in enumerate(SYMBOLS):
-        trades = [{"symbol": sym, "side": "long", "entry_time": f"2024-01-01T{(i % 24):02d}:00:00+00:00",
+        trades = [Trade(**{"symbol": sym, "side": "long", "entry_time": f"2024-01-01T{(i % 24):02d}:00:00+00:00",
                    "entry_price": 100.0, "exit_time": f"2024-01-02T{(i % 24):02d}:00:00+00:00", "exit_price": 101.0,
-                   "quantity": 1.0, "fees": 0.1, "pnl": 0.9, "exit_reason": "tp", "exit_id": f"x-{sym}-{i}"}
+                   "quantity": 1.0, "fees": 0.1, "pnl": 0.9, "exit_reason": "tp", "exit_id": f"x-{sym}-{i}"})
                   for i in range(total // len(SYMBOLS))]  # fmt: skip
         state_ = State(mode=OPEN, side=1, qty=1.0, entry=100.0, stop=98.0, target=104.0, atr=1.0) if k % 2 else State()
         ledger.save_book(Book(sym, state_, t=k, last_bar="2024-01-02T00:00:00+00:00", cash=1000.0), trades=trades)
     ledger.close()
-    control.write_heartbeat(state, {"pid": 1, "phase": "running", "state": "ACTIVE",
-                                    "last_close": dict.fromkeys(SYMBOLS, 100.5)})  # fmt: skip
+    beat = control.Heartbeat(pid=1, phase="running", state="ACTIVE", last_close=dict.fromkeys(SYMBOLS, 100.5))
+    control.write_heartbeat(state, beat)
 
 
 def main() -> dict[str, float]:

@@ -149,10 +149,10 @@ def restart_time(root: Path) -> dict[str, float]:
 
     def ticking(pid: int, n: int) -> bool:
         try:
-            beat = control.read_heartbeat(state) or {}
+            beat = control.read_heartbeat(state) or control.Heartbeat()
         except StateFileError:  # being replaced
             return False
-        return beat.get("pid") == pid and beat.get("ticks", 0) >= n
+        return beat.pid == pid and beat.ticks >= n
 
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     while not ticking(proc.pid, 200):

@@ -133,7 +133,7 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.locator(".aitrade-runner-speed input").fill("5")
         page.locator(".aitrade-runner-speed input").press("Enter")
         page.locator("button.aitrade-runner-start").click()
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), 90, "a position")
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions, 90, "a position")
         page.wait_for_selector("text=runner started: pid", timeout=30_000)
 
         # LIVE MONITOR: a fresh heartbeat and the position

@@ -229,7 +229,7 @@ def test_panels_start_watch_kill_and_release_a_paper_runner(tmp_path: Path, arti
     _wait(lambda: "runner started" in panel.runner_status.value or "error" in panel.runner_status.value, 90, "start")
     assert "runner started: pid" in panel.runner_status.value, panel.runner_status.value
     try:
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), 60, "a position")
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions, 60, "a position")
         mon.refresh()
         assert mon.snap is not None and mon.snap.alive and mon.snap.staleness == "fresh"
         assert "data-staleness='fresh'" in mon.header.value and "ACTIVE" in mon.header.value
@@ -265,7 +265,9 @@ def test_panels_start_watch_kill_and_release_a_paper_runner(tmp_path: Path, arti
         kill.confirm_text.value = "RELEASE"
         kill.release.click()
         assert "released" in kill.status.value and not control.read_kill(settings.state_dir).engaged
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("state") == "ACTIVE", 30, "ACTIVE")
+        _wait(
+            lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).state == "ACTIVE", 30, "ACTIVE"
+        )
     finally:
         panel.stop_runner()
         _wait(lambda: "stopped" in panel.runner_status.value, 60, "the runner to stop")
@@ -388,13 +390,14 @@ def test_the_control_rooms_timed_refresh_reads_and_shows(tmp_path: Path) -> None
 def test_the_equity_tracker_reads_only_new_trades_and_restarts_on_a_new_ledger(tmp_path: Path) -> None:
     from aitrade.commands.monitor import EquityTracker  # noqa: PLC0415
     from aitrade.runner.ledger import Book, TradeLedger  # noqa: PLC0415
+    from aitrade.runner.seams import Trade  # noqa: PLC0415
 
     path = tmp_path / "trades.sqlite"
 
-    def trade(i: int) -> dict:
-        return {"symbol": "BTCUSDT", "side": "long", "entry_time": f"2024-01-01T{i:02d}:00:00+00:00",
+    def trade(i: int) -> Trade:
+        return Trade(**{"symbol": "BTCUSDT", "side": "long", "entry_time": f"2024-01-01T{i:02d}:00:00+00:00",
                 "entry_price": 1.0, "exit_time": f"2024-01-02T{i:02d}:00:00+00:00", "exit_price": 2.0,
-                "quantity": 1.0, "fees": 0.0, "pnl": float(i), "exit_reason": "tp", "exit_id": f"at-x-{i}"}  # fmt: skip
+                "quantity": 1.0, "fees": 0.0, "pnl": float(i), "exit_reason": "tp", "exit_id": f"at-x-{i}"})  # fmt: skip
 
     def book(*numbers: int) -> None:
         with TradeLedger(path) as ledger:

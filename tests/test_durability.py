@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterator
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from aitrade import sqlitedb
 from aitrade.brokers.base import Side
 from aitrade.brokers.inventory import OwnedInventory
 from aitrade.brokers.paperstore import PaperStore
-from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.runner.ledger import Book, Intent, IntentStatus, TradeLedger
 
 
 @pytest.fixture
@@ -52,13 +53,20 @@ def test_the_ledger_fsyncs_intents_and_the_session_only(tmp_path: Path, fsynced:
     ledger = TradeLedger(tmp_path / "trades.sqlite")
     fsynced.clear()
     ledger.begin_session({"mode": "paper"})
-    assert ledger.write_intent("at-X-entry-1", "X", "entry", "buy", "limit", "1", "10", "2024-01-01T00:00:00+00:00")
+    first = Intent("at-X-entry-1", "X", "entry", "buy", "limit", "1", "10", "2024-01-01T00:00:00+00:00")
+    assert ledger.write_intent(first)
     assert fsynced == ["trades.sqlite", "trades.sqlite"]
-    ledger.mark("at-X-entry-1", "sent", "v1")
+    ledger.mark("at-X-entry-1", IntentStatus.SENT, "v1")
     ledger.save_book(Book("X", cash=100.0), events=[("fill", {"price": "10"})])
     ledger.event("note", None, {})
     assert len(fsynced) == 2  # re-derivable: no fsync
-    assert not ledger.write_intent("at-X-entry-1", "X", "entry", "buy", "limit", "1", "10", "2024-01-01")
+    assert not ledger.write_intent(replace(first, bar="2024-01-01"))
+    # a tick's intents: one fsynced transaction for all of them; the known one is not fresh
+    others = [replace(first, client_id=f"at-{s}-entry-1", symbol=s) for s in ("Y", "Z")]
+    assert ledger.write_intents([first, *others]) == {"at-Y-entry-1", "at-Z-entry-1"}
+    assert len(fsynced) == 4
+    assert ledger.intent("at-Z-entry-1") == replace(others[1], status=IntentStatus.PENDING)
+    assert ledger.intent("at-X-entry-1") == replace(first, status=IntentStatus.SENT, venue_order_id="v1")
     ledger.close()
 
 

@@ -124,10 +124,10 @@ def test_kill_9_anywhere_then_restart_gives_the_same_trades(tmp_path: Path, arti
 
         def running(pid: int = proc.pid, state: Path = state) -> bool:
             try:
-                beat = control.read_heartbeat(state) or {}
+                beat = control.read_heartbeat(state) or control.Heartbeat()
             except StateFileError:
                 return False
-            return beat.get("pid") == pid and beat.get("ticks", 0) >= 3
+            return beat.pid == pid and beat.ticks >= 3
 
         _wait(lambda p=proc: running(p.pid) or p.poll() is not None, what="the runner ticking")
         time.sleep(rng.uniform(0.0, 0.4))  # somewhere between a decision and its protection
@@ -163,7 +163,7 @@ def test_kill_switch_flatten_pause_persistence_and_one_runner(tmp_path: Path, ar
     try:
         second = _cli(home, *start)
         assert second.returncode == 2 and "in use by process" in second.stderr  # one runner per home
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), what="a position")
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions, what="a position")
         t0 = time.monotonic()
         killed = _cli(home, "kill", "--level", "flatten", "--reason", "test flatten")
         took = time.monotonic() - t0
@@ -171,7 +171,9 @@ def test_kill_switch_flatten_pause_persistence_and_one_runner(tmp_path: Path, ar
         assert "confirmed" in killed.stdout
         kill = control.read_kill(settings.state_dir)
         assert kill.engaged and kill.flatten and kill.acted_at and kill.acted["state"] == "HALTED"
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("state") == "HALTED", what="HALTED")
+        _wait(
+            lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).state == "HALTED", what="HALTED"
+        )
         paper = _paper(settings.state_dir)
         assert all(float(p["qty"]) == 0 for p in paper["positions"].values())
         assert not paper["protections"]
@@ -188,7 +190,9 @@ def test_kill_switch_flatten_pause_persistence_and_one_runner(tmp_path: Path, ar
         refused = _cli(home, "unkill")
         assert refused.returncode == 2 and "--confirm" in refused.stderr
         assert _cli(home, "unkill", "--confirm").returncode == 0
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("state") == "ACTIVE", what="ACTIVE")
+        _wait(
+            lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).state == "ACTIVE", what="ACTIVE"
+        )
         paused = _cli(home, "kill", "--reason", "pause test")
         assert paused.returncode == 0 and "REDUCING" in paused.stdout
         ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
@@ -254,7 +258,7 @@ def test_kill_of_a_stuck_runner_stops_it_by_pid_and_flattens_here(tmp_path: Path
     pid = runner_cmd.running_pid(settings)
     assert pid is not None
     try:
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), what="a position")
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions, what="a position")
         os.kill(pid, signal.SIGSTOP)
         out = kill_cmd.kill(settings, "flatten", "stuck runner", wait_s=1.0, grace_s=2.0)
         assert out["confirmed"] and out["stopped"] == pid and out["close_all"]["flat"], out
@@ -390,17 +394,17 @@ def test_close_all_with_a_runner_alive_is_delegated_and_settings_are_picked_up(t
     start = ["runner", "start", "--signals", str(artifact), "--params", str(params), "--replay", "--speed", "20"]
     assert _cli(home, *start).returncode == 0
     try:
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("ticks", 0) > 3, what="ticks")
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).ticks > 3, what="ticks")
         save_runtime_settings(settings, {"RISK_PER_TRADE": 0.01, "MAX_OPEN_POSITIONS": 7, "EXECUTION_MODE": "live"})
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("settings_applied_at") is not None,
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).settings_applied_at is not None,
               what="the runtime settings picked up")  # fmt: skip
-        beat = control.read_heartbeat(settings.state_dir) or {}
-        assert beat["limits"]["risk_per_trade"] == 0.01 and beat["limits"]["max_open_positions"] == 7
+        beat = control.read_heartbeat(settings.state_dir) or control.Heartbeat()
+        assert beat.limits["risk_per_trade"] == 0.01 and beat.limits["max_open_positions"] == 7
         ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
         applied = [e for e in ledger.events(200) if e["kind"] == "settings"]
         ledger.close()
         assert applied and "needs_restart" in applied[0]["detail"]  # a mode change waits for a restart
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or {}).get("positions"), what="a position")
+        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions, what="a position")
         done = _cli(home, "close-all", "--confirm")
         assert done.returncode == 0 and "delegated to the runner" in done.stdout, done.stdout + done.stderr
         kill = control.read_kill(settings.state_dir)
@@ -421,8 +425,8 @@ def test_a_daily_drawdown_beyond_the_limit_pauses_the_runner(tmp_path: Path, art
     settings = load_settings(home)
     kill = control.read_kill(settings.state_dir)
     assert kill.engaged and kill.level == "pause" and "daily drawdown" in kill.reason and kill.acted_at
-    beat = control.read_heartbeat(settings.state_dir) or {}
-    assert beat["state"] == "REDUCING"
+    beat = control.read_heartbeat(settings.state_dir) or control.Heartbeat()
+    assert beat.state == "REDUCING"
     ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
     when = next(e["time"] for e in ledger.events(5000) if e["kind"] == "kill")
     late = ledger._rows("SELECT count(*) FROM intents WHERE leg = 'entry' AND created > ?", (when,))[0][0]
@@ -542,7 +546,7 @@ def test_killed_in_the_middle_of_a_flatten_finishes_it_on_restart(tmp_path: Path
     proc = subprocess.Popen(base, env={**env, "AITRADE_FAILPOINT": "flatten"}, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)  # fmt: skip
     try:
-        _wait(lambda: len((control.read_heartbeat(settings.state_dir) or {}).get("positions") or []) >= 2,
+        _wait(lambda: len((control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions or []) >= 2,
               what="two positions")  # fmt: skip
         control.arm(settings.state_dir, "flatten", "mid-flatten test")
         assert proc.wait(timeout=60) == -signal.SIGKILL  # died after closing the first book

@@ -26,7 +26,7 @@ def test_an_echoed_header_never_reaches_the_ledger_the_heartbeat_or_the_kill_fil
     echo = f"Invalid request; headers were {{'ACCESS-KEY': '{KEY}', 'ACCESS-PASSPHRASE': '{PASSPHRASE}'}}"
     with TradeLedger(state / "trades.sqlite") as ledger:
         ledger.event("error", "BTCUSDT", {"error": echo, "plain": f"key {KEY} in a sentence"})
-    control.write_heartbeat(state, {"last_error": echo})
+    control.write_heartbeat(state, control.Heartbeat(last_error=echo))
     kill = control.arm(state, "flatten", "test")
     control.confirm(state, kill, {"errors": [echo]})
     files = [p for p in state.rglob("*") if p.is_file()]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipywidgets as w
 
@@ -24,6 +24,9 @@ from widgets.common import (
     show_errors,
 )
 from widgets.jobs import JobsView
+
+if TYPE_CHECKING:
+    from aitrade.runner.control import Heartbeat
 
 LIVE_WORD = "LIVE"
 
@@ -315,25 +318,26 @@ class ControlPanel(w.VBox):
 
         in_background(lambda: runner_cmd.stop(self.settings), done)
 
-    def read_runner(self) -> tuple[int | None, dict[str, Any]]:
+    def read_runner(self) -> tuple[int | None, Heartbeat | None]:
         """The runner's pid (None when none runs) and its last heartbeat: file reads, off the kernel's loop."""
         from aitrade.runner import control  # noqa: PLC0415
 
         try:
-            beat = control.read_heartbeat(self.settings.state_dir) or {}
+            beat = control.read_heartbeat(self.settings.state_dir)
         except Exception:  # mid-write or corrupt: LIVE MONITOR says which
-            beat = {}
+            beat = None
         return runner_cmd.running_pid(self.settings), beat
 
-    def show_runner(self, runner: tuple[int | None, dict[str, Any]]) -> None:
+    def show_runner(self, runner: tuple[int | None, Heartbeat | None]) -> None:
         pid, beat = runner
         if pid:
-            state = beat.get("state", "starting") if beat.get("pid") == pid else "starting"
+            state = (beat.state or "starting") if beat is not None and beat.pid == pid else "starting"
             kind = {"ACTIVE": "ok", "REDUCING": "warn", "HALTED": "error"}.get(state, "info")
-            text = f"running: pid {pid}, {beat.get('mode', '?')} {beat.get('feed', '')}, state {state}"
+            mode, feed = (beat.mode or "?", beat.feed) if beat is not None else ("?", "")
+            text = f"running: pid {pid}, {mode} {feed}, state {state}"
             self.runner_state.value = coloured(text, kind, bold=True)
         else:
-            last = f" (last session ended {esc(beat.get('phase'))}, state {esc(beat.get('state'))})" if beat else ""
+            last = f" (last session ended {esc(beat.phase)}, state {esc(beat.state)})" if beat else ""
             self.runner_state.value = coloured("not running", "muted") + last
 
     def _runner_state(self) -> None:

@@ -247,12 +247,19 @@ class Capabilities:
     brackets: bool = False  # takes OrderRequest.bracket (protections armed at the fill)
 
 
+class ProtectionKind(StrEnum):
+    """What a protection closes a position at: its stop (a loss) or its target (a profit)."""
+
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+
+
 @dataclass(frozen=True)
 class Protection:
     """A native stop-loss or take-profit held at the venue for one position."""
 
     symbol: str
-    kind: str  # "stop_loss" | "take_profit"
+    kind: ProtectionKind
     trigger: Decimal
     quantity: Decimal
     client_id: str

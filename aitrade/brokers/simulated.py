@@ -44,6 +44,7 @@ from aitrade.brokers.base import (
     OrderType,
     Position,
     Protection,
+    ProtectionKind,
     Side,
 )
 from aitrade.brokers.paperstore import TABLES, PaperStore
@@ -363,8 +364,17 @@ class SimulatedBroker:
     async def protections(self, symbol: str | None = None) -> list[Protection]:
         symbols = list(self._protected) if symbol is None else [symbol]
         held = (self._state["protections"][cid] for s in symbols for cid in self._protected.get(s, {}))
-        return [Protection(p["symbol"], p["kind"], Decimal(p["trigger"]), Decimal(p["quantity"]), p["client_id"],
-                           p["venue_id"]) for p in held]  # fmt: skip
+        return [
+            Protection(
+                p["symbol"],
+                ProtectionKind(p["kind"]),
+                Decimal(p["trigger"]),
+                Decimal(p["quantity"]),
+                p["client_id"],
+                p["venue_id"],
+            )
+            for p in held
+        ]
 
     async def protection_fill(self, protection: Protection) -> Order | None:
         """A fired protection fills here under its own client id."""

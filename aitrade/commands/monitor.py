@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -20,7 +20,7 @@ from aitrade.config import Settings
 from aitrade.errors import StateFileError, UserError
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
-from aitrade.runner.seams import num, obj, text
+from aitrade.runner.seams import num
 from aitrade.strategy import OPEN, PENDING
 
 LEDGER_FILE = "trades.sqlite"
@@ -97,12 +97,12 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
     problems: list[str] = []
     pid = running_pid(settings)
     try:
-        beat = control.read_heartbeat(settings.state_dir) or {}
+        beat = control.read_heartbeat(settings.state_dir) or control.Heartbeat()
     except StateFileError as exc:
-        beat = {}
+        beat = control.Heartbeat()
         problems.append(f"heartbeat unreadable: {exc}")
-    age = control.heartbeat_age(beat) if beat.get("time") else None
-    closes = {s: num(v) for s, v in obj(beat.get("last_close")).items()}
+    age = beat.age_s
+    closes = beat.last_close
     positions: list[dict[str, Any]] = []
     orders: list[dict[str, Any]] = []
     recent: list[dict[str, Any]] = []
@@ -132,11 +132,11 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
                 series = (equity or EquityTracker()).update(ledger, session, capital)
                 recent = ledger.events(events)
     return Snapshot(
-        alive=pid is not None, pid=pid, state=text(beat.get("state")), phase=text(beat.get("phase")),
-        mode=text(beat.get("mode")), heartbeat_age_s=age, staleness=staleness(age, text(beat.get("phase"))),
-        positions=positions, orders=orders, coverage=obj(beat.get("coverage")), equity=series,
-        kill=control.read_kill(settings.state_dir).__dict__, last_error=text(beat.get("last_error")), events=recent,
-        limits=obj(beat.get("limits")), settings_applied_at=text(beat.get("settings_applied_at")), problems=problems,
+        alive=pid is not None, pid=pid, state=beat.state or None, phase=beat.phase or None, mode=beat.mode or None,
+        heartbeat_age_s=age, staleness=staleness(age, beat.phase or None), positions=positions, orders=orders,
+        coverage=asdict(beat.coverage) if beat.time else {}, equity=series,
+        kill=control.read_kill(settings.state_dir).__dict__, last_error=beat.last_error, events=recent,
+        limits=beat.limits, settings_applied_at=beat.settings_applied_at, problems=problems,
     )  # fmt: skip
 
 

@@ -286,7 +286,7 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
                     await alerts.close()
         finally:
             ledger.close()
-        return {**result, "archived": str(archived) if archived else None}
+        return {**asdict(result), "archived": str(archived) if archived else None}
     finally:
         lock.release()
 
@@ -326,8 +326,8 @@ def start_background(settings: Settings, argv: list[str]) -> dict[str, Any]:
     while time.monotonic() < deadline:
         code = proc.poll()
         beat = _beat_or_none(settings)
-        if beat and beat.get("pid") == proc.pid:
-            return {"pid": proc.pid, "log": str(log_path), "state": beat.get("state"), "phase": beat.get("phase")}
+        if beat and beat.pid == proc.pid:
+            return {"pid": proc.pid, "log": str(log_path), "state": beat.state, "phase": beat.phase}
         if code is not None:
             tail = log_path.read_text(encoding="utf-8", errors="replace").strip().splitlines()[-1:] or ["no output"]
             raise UserError(f"the runner exited at start (code {code}): {tail[0]} (log: {log_path})")
@@ -366,7 +366,7 @@ def start(settings: Settings, *, reset: bool = False, signals: str, params: str 
     return {**out, "archived": str(archived) if archived else None}
 
 
-def _beat_or_none(settings: Settings) -> dict[str, Any] | None:
+def _beat_or_none(settings: Settings) -> control.Heartbeat | None:
     try:
         return control.read_heartbeat(settings.state_dir)
     except StateFileError:
@@ -397,9 +397,10 @@ def status(settings: Settings) -> dict[str, Any]:
     except StateFileError as exc:
         beat, out["heartbeat_error"] = None, str(exc)
     if beat:
-        out.update({k: beat.get(k) for k in ("mode", "feed", "phase", "state", "ticks", "positions", "pending",
-                                             "coverage", "last_error", "last_bar")})  # fmt: skip
-        out["heartbeat_age_s"] = round(control.heartbeat_age(beat), 3)
+        said = beat.to_json()
+        out.update({k: said[k] for k in ("mode", "feed", "phase", "state", "ticks", "positions", "pending",
+                                         "coverage", "last_error", "last_bar")})  # fmt: skip
+        out["heartbeat_age_s"] = round(beat.age_s or 0.0, 3)
     ledger_path = settings.state_dir / LEDGER_FILE
     if ledger_path.exists():
         with TradeLedger(ledger_path, read_only=True) as ledger:
@@ -523,16 +524,16 @@ def watchdog_check(settings: Settings, *, stale_after_s: float = 120.0) -> dict[
         return {"ok": False, "reason": f"the heartbeat cannot be read: {exc}"}
     if beat is None:
         return {"ok": True, "reason": "no runner has run in this home"}
-    if beat.get("phase") in ("finished", "stopped"):
-        return {"ok": True, "reason": f"the runner {beat['phase']}"}
-    age = control.heartbeat_age(beat)
-    alive = pid_alive(beat.get("pid")) and running_pid(settings) is not None
+    if beat.ended:
+        return {"ok": True, "reason": f"the runner {beat.phase}"}
+    age = beat.age_s or 0.0
+    alive = pid_alive(beat.pid) and running_pid(settings) is not None
     if age <= stale_after_s:
-        return {"ok": True, "reason": f"heartbeat {age:.0f} s old", "pid": beat.get("pid")}
+        return {"ok": True, "reason": f"heartbeat {age:.0f} s old", "pid": beat.pid}
     if alive:
-        return {"ok": False, "reason": f"the runner (pid {beat.get('pid')}) is alive but its heartbeat is {age:.0f} s "
+        return {"ok": False, "reason": f"the runner (pid {beat.pid}) is alive but its heartbeat is {age:.0f} s "
                                        "old: it is stuck"}  # fmt: skip
-    return {"ok": False, "reason": f"the runner (pid {beat.get('pid')}) is gone and its heartbeat is {age:.0f} s old; "
+    return {"ok": False, "reason": f"the runner (pid {beat.pid}) is gone and its heartbeat is {age:.0f} s old; "
                                    f"positions may be unwatched: start it again"}  # fmt: skip
 
 

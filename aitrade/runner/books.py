@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from aitrade.rules import FLAT
 from aitrade.runner.ledger import Book, Change, TradeLedger
-from aitrade.runner.seams import Event, RunIO, TradeRow
+from aitrade.runner.seams import Event, RunIO, Trade
 
 
 class Books:
@@ -40,7 +40,7 @@ class Books:
     def open_count(self) -> int:
         return sum(b.state.mode != FLAT for b in self._books.values())
 
-    def stage(self, book: Book, trades: list[TradeRow], events: list[Event]) -> None:
+    def stage(self, book: Book, trades: list[Trade], events: list[Event]) -> None:
         self._books[book.symbol] = book
         self._staged.append(Change(book, trades, events))
 
@@ -54,7 +54,7 @@ class Books:
         self,
         book: Book,
         *,
-        trades: Sequence[TradeRow] = (),
+        trades: Sequence[Trade] = (),
         events: Sequence[Event] = (),
     ) -> None:
         """Stage ``book`` and commit everything staged now."""

@@ -13,14 +13,15 @@
 
 from __future__ import annotations
 
+import math
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from aitrade.errors import StateFileError, UserError
 from aitrade.redact import redact_json
-from aitrade.runner.seams import JsonMap, JsonObject, text
+from aitrade.runner.seams import JsonMap, JsonObject, items, num, obj, text
 from aitrade.statefile import atomic_write_json, read_json_object
 
 KILL_FILE = "kill_switch.json"
@@ -99,18 +100,108 @@ def release(state_dir: Path) -> KillSwitch:
 
 
 # --- heartbeat -------------------------------------------------------------------------------------
-def write_heartbeat(state_dir: Path, beat: JsonMap) -> None:
-    atomic_write_json(Path(state_dir) / HEARTBEAT_FILE, redact_json({**beat, "time": _now()}))
+@dataclass(frozen=True)
+class Held:
+    """An open position as the runner's book holds it."""
+
+    symbol: str
+    side: str  # "long" | "short"
+    quantity: float
+    entry: float
+    stop: float
+    target: float
+    protected: bool  # the book holds a stop (at the venue, or watched by the runner where the venue holds none)
 
 
-def read_heartbeat(state_dir: Path) -> JsonObject | None:
+@dataclass(frozen=True)
+class Coverage:
+    """How many open positions the runner's books hold, how many of them protected, seconds ever without."""
+
+    open: int = 0
+    protected: int = 0
+    seconds_uncovered: float = 0.0
+
+
+@dataclass(frozen=True)
+class Heartbeat:
+    """What the runner says of itself, written atomically every tick (what the CLI and the control room read).
+
+    ``time`` is stamped by :func:`write_heartbeat`. A file of an older AiTrade reads with defaults for what it
+    lacks.
+    """
+
+    pid: int | None = None
+    mode: str = ""
+    feed: str = ""
+    phase: str = ""  # running | finished | stopped
+    state: str = ""  # ACTIVE | REDUCING | HALTED
+    ticks: int = 0
+    last_bar: dict[str, str] = field(default_factory=dict)
+    positions: tuple[Held, ...] = ()
+    pending: int = 0
+    coverage: Coverage = Coverage()
+    last_error: str | None = None
+    kill: JsonObject = field(default_factory=dict)
+    equity: float = 0.0
+    day_start_equity: float = 0.0
+    last_close: dict[str, float] = field(default_factory=dict)
+    settings_applied_at: str | None = None
+    limits: JsonObject = field(default_factory=dict)
+    realised_cash: float | None = None
+    time: str | None = None
+
+    @property
+    def age_s(self) -> float | None:
+        """Seconds since it was written (None before it was)."""
+        if self.time is None:
+            return None
+        return (datetime.now(UTC) - datetime.fromisoformat(self.time)).total_seconds()
+
+    @property
+    def ended(self) -> bool:
+        return self.phase in ("finished", "stopped")
+
+    def to_json(self) -> JsonObject:
+        data: JsonObject = {**asdict(self)}
+        data["positions"] = [asdict(p) for p in self.positions]
+        return data
+
+    @classmethod
+    def from_json(cls, data: JsonObject) -> Heartbeat:
+        pid = data.get("pid")
+        cover = obj(data.get("coverage"))
+        positions = tuple(
+            Held(symbol=text(p.get("symbol")) or "", side=text(p.get("side")) or "", quantity=num(p.get("quantity")),
+                 entry=num(p.get("entry")), stop=num(p.get("stop"), math.nan), target=num(p.get("target"), math.nan),
+                 protected=bool(p.get("protected")))
+            for p in map(obj, items(data.get("positions")))
+        )  # fmt: skip
+        cash = data.get("realised_cash")
+        return cls(
+            pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
+            mode=text(data.get("mode")) or "", feed=text(data.get("feed")) or "",
+            phase=text(data.get("phase")) or "", state=text(data.get("state")) or "",
+            ticks=int(num(data.get("ticks"))),
+            last_bar={k: v for k, v in obj(data.get("last_bar")).items() if isinstance(v, str)},
+            positions=positions, pending=int(num(data.get("pending"))),
+            coverage=Coverage(int(num(cover.get("open"))), int(num(cover.get("protected"))),
+                              num(cover.get("seconds_uncovered"))),
+            last_error=text(data.get("last_error")), kill=obj(data.get("kill")),
+            equity=num(data.get("equity")), day_start_equity=num(data.get("day_start_equity")),
+            last_close={k: num(v) for k, v in obj(data.get("last_close")).items()},
+            settings_applied_at=text(data.get("settings_applied_at")), limits=obj(data.get("limits")),
+            realised_cash=None if cash is None else num(cash), time=text(data.get("time")),
+        )  # fmt: skip
+
+
+def write_heartbeat(state_dir: Path, beat: Heartbeat) -> None:
+    stamped = replace(beat, time=_now())
+    atomic_write_json(Path(state_dir) / HEARTBEAT_FILE, redact_json(stamped.to_json()))
+
+
+def read_heartbeat(state_dir: Path) -> Heartbeat | None:
     """The last heartbeat, or None when there is none; a corrupt file raises :class:`StateFileError`."""
     path = Path(state_dir) / HEARTBEAT_FILE
     if not path.exists():
         return None
-    return read_json_object(path, {}, move_aside=False)
-
-
-def heartbeat_age(beat: JsonObject) -> float:
-    """Seconds since the heartbeat was written."""
-    return (datetime.now(UTC) - datetime.fromisoformat(text(beat["time"]) or "")).total_seconds()
+    return Heartbeat.from_json(read_json_object(path, {}, move_aside=False))

@@ -27,41 +27,37 @@ import contextlib
 import logging
 import os
 import signal
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, ParamSpec, TypedDict, TypeVar
+from typing import TYPE_CHECKING, ParamSpec, TypeVar
 
 import pandas as pd
 
 from aitrade.brokers.base import Broker, OrderStatus
 from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableError, SkipError
-from aitrade.runner import control, failpoints
+from aitrade.runner import control
 from aitrade.runner.books import Books
-from aitrade.runner.execution import Execution, dec
-from aitrade.runner.ledger import Book, TradeLedger
+from aitrade.runner.execution import Execution
+from aitrade.runner.ledger import Book, IntentStatus, TradeLedger
 from aitrade.runner.recovery import Recovery
 from aitrade.runner.replay import BarSignal
-from aitrade.runner.seams import Alerts, Event, Feed, Json, JsonMap, TradeRow
+from aitrade.runner.seams import Alerts, Event, Feed, Json, JsonMap
+from aitrade.runner.step import BarStep, Plan
 
 if TYPE_CHECKING:
     from aitrade.config import Settings
     from aitrade.router import Router
 from aitrade.strategy import (
     EXIT_REASONS,
-    FLAT,
     OPEN,
     PENDING,
     Genome,
     Rules,
-    State,
-    close_reason,
-    decide_entry,
     opened,
     protection_exit,
-    trail,
 )
 
 log = logging.getLogger(__name__)
@@ -109,12 +105,13 @@ class RunnerConfig:
                 "long_only": not any(r.allow_short for r in self.rules.values())}  # fmt: skip
 
 
-class RunResult(TypedDict):
+@dataclass(frozen=True)
+class RunResult:
     """How a session ended: ran to the end of its feed or was stopped, after how many ticks, in what state."""
 
     finished: bool
     ticks: int
-    state: str
+    state: TradingState
 
 
 @dataclass
@@ -158,10 +155,13 @@ class Runner:
         self._covered_at = -1e18
         self._exit_retry_at: dict[str, float] = {}  # symbol -> when a refused synthetic exit is tried again
         self._flatten_backoff_s = 0.0
-        self._open_books: int | None = None  # books not flat, counted once per tick (the position limit)
         self._flatten_retry_at = 0.0
         self.books = Books(ledger, self._run_io, self.sleeve)
         self.ex = Execution(config, router, ledger, self.books, self._run_io, self._say)
+        self.step = BarStep(self.ex, self.books, ledger, self._run_io, self._say, self._takes_entries)
+
+    def _takes_entries(self) -> bool:
+        return not self.kill.engaged and self.health.state == ACTIVE
 
     def _say(self, text: str) -> None:
         if self.alerts is not None:
@@ -250,12 +250,21 @@ class Runner:
             await self.watch()
             await self.beat("running", every_s=BEAT_EVERY_S)
             return
-        self._open_books = None  # counted afresh at the first entry decision of this tick
+        self.step.begin_tick()
         venues: dict[str, list[str]] = {}  # each venue's symbols in turn; venues side by side
         for symbol in sorted(bars):
             if symbol in self.config.rules:
                 venues.setdefault(self.router.broker_for(symbol).name, []).append(symbol)
-        await asyncio.gather(*(self._venue_bars(symbols, ts, bars) for symbols in venues.values()))
+        decided = await asyncio.gather(*(self._decide(symbols, ts, bars) for symbols in venues.values()))
+        orders = [p.order.intent for plans in decided for p in plans if p.order is not None]
+        try:  # the write-ahead record of the tick's orders: one fsynced transaction, before any leaves
+            fresh = await self._run_io(self.ledger.write_intents, orders)
+        except AiTradeError as exc:
+            for plans in decided:
+                for plan in plans:
+                    await self._error(plan.symbol, exc)
+            return
+        await asyncio.gather(*(self._carry(plans, fresh) for plans in decided))
         await self.books.flush()
         self._closes.update({s: b.close for s, b in bars.items()})
         await self._drawdown_guard(ts)
@@ -263,17 +272,35 @@ class Runner:
         self.health.ticks += 1
         await self.beat("running", every_s=BEAT_EVERY_S)
 
-    async def _venue_bars(self, symbols: list[str], ts: pd.Timestamp, bars: dict[str, BarSignal]) -> None:
-        """One venue's symbols of a tick, one after the other; a slow venue holds up only its own."""
+    async def _decide(self, symbols: list[str], ts: pd.Timestamp, bars: dict[str, BarSignal]) -> list[Plan]:
+        """One venue's symbols of a tick, one after the other (a slow venue holds up only its own): the venue's
+        facts and the rules' decisions (:meth:`BarStep.decide`)."""
+        plans = []
         for symbol in symbols:
-            try:
-                await self.process_bar(symbol, ts, bars[symbol])
+            plan = await self._guarded(symbol, self.step.decide(symbol, ts, bars[symbol]))
+            if plan is not None:
+                plans.append(plan)
+        return plans
+
+    async def _carry(self, plans: list[Plan], fresh: set[str]) -> None:
+        """One venue's decided orders sent, in turn, once the tick's intents are written."""
+        for plan in plans:
+            stamp = await self._guarded(plan.symbol, self.step.carry(plan, fresh))
+            if stamp is not None:
+                self.health.last_bars[plan.symbol] = stamp
                 self.health.errors_in_row = 0
-            except (RetryableError, SkipError, ReconcileError) as exc:
-                await self._error(symbol, exc)
-            except HaltError as exc:
-                await self._error(symbol, exc)
-                self.health.state = HALTED
+
+    async def _guarded(self, symbol: str, work: Awaitable[T]) -> T | None:
+        """``work`` for ``symbol``; an error is counted (and a halt obeyed) and gives None: the bar's book is not
+        staged, as if the bar had not come."""
+        try:
+            return await work
+        except (RetryableError, SkipError, ReconcileError) as exc:
+            await self._error(symbol, exc)
+        except HaltError as exc:
+            await self._error(symbol, exc)
+            self.health.state = HALTED
+        return None
 
     async def _stale_guard(self) -> None:
         """A live feed whose closed bars stopped arriving arms ``pause``: no decision on data that is not there."""
@@ -312,7 +339,7 @@ class Runner:
         state = replace(opened(book.state, float(order.avg_price or 0), book.t + 1, self.config.genome, rules),
                         fee=float(order.fee))  # fmt: skip
         held = replace(book, state=state, entry_bar=pd.Timestamp.now(tz="UTC").isoformat())
-        await self._run_io(self.ledger.mark, order.client_id, "filled", order.venue_order_id)
+        await self._run_io(self.ledger.mark, order.client_id, IntentStatus.FILLED, order.venue_order_id)
         await self.ex.cover(held)
         self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
         fill = {"client_id": order.client_id, "price": str(order.avg_price), "quantity": str(order.filled)}
@@ -338,7 +365,7 @@ class Runner:
             return
         trade = self.ex.trade(book, s, filled, stamp.isoformat(), named)
         events: list[Event] = [("synthetic_exit", {"reason": named, "price": price})]
-        await self.books.save(book.flat(trade["pnl"]), trades=[trade], events=events)
+        await self.books.save(book.flat(trade.pnl), trades=[trade], events=events)
 
     async def _drawdown_guard(self, ts: pd.Timestamp) -> None:
         """Equity (realised sleeves plus open positions at the last close) against the day's start; beyond
@@ -420,118 +447,6 @@ class Runner:
         self._say(f"kill switch armed automatically (pause): {reason}; state REDUCING")
         await self._run_io(control.confirm, self.state_dir, kill, {"state": REDUCING})
 
-    # --- one symbol's bar --------------------------------------------------------------------------------
-    async def process_bar(self, symbol: str, ts: pd.Timestamp, bar: BarSignal) -> None:
-        book = self.books.get(symbol)
-        was_open = book.state.mode != FLAT
-        stamp = ts.isoformat()
-        if book.last_bar is not None and pd.Timestamp(book.last_bar) >= ts:
-            return  # processed before a restart
-        broker = self.router.broker_for(symbol)
-        if hasattr(broker, "on_bar"):  # a paper venue: the replayed market moves first
-            await broker.on_bar(symbol, dec(bar.high), dec(bar.low), dec(bar.close), open=dec(bar.open),
-                                time=ts.to_pydatetime())  # fmt: skip
-        t = book.t + 1
-        genome, rules = self.config.genome, self.config.rules[symbol]
-        s = book.state
-        trades: list[TradeRow] = []
-        events: list[Event] = []
-        exited = False
-        if s.mode == PENDING:
-            order = await self.ex.lookup(symbol, book.entry_id)
-            if order is not None and order.status is OrderStatus.FILLED:
-                failpoints.hit("fill_seen")
-                await self._run_io(self.ledger.mark, order.client_id, "filled", order.venue_order_id)
-                s = replace(opened(s, float(order.avg_price or 0), t, genome, rules), fee=float(order.fee))
-                book = replace(book, entry_bar=stamp)
-                events.append(("fill", {"client_id": order.client_id, "price": str(order.avg_price),
-                                        "quantity": str(order.filled)}))  # fmt: skip
-                fired = await self.ex.fired(book)
-                if fired is not None:  # the bracket's stop on the fill bar
-                    trades.append(self.ex.trade(book, s, fired, stamp))
-                    s, exited = State(), True
-                elif not self.ex.brackets(broker):
-                    book = book.with_state(s)
-                    await self.ex.cover(book)
-            elif t - s.placed >= genome.fill_wait:
-                await self.ex.cancel(symbol, book.entry_id)
-                again = await self.ex.lookup(symbol, book.entry_id)
-                if again is not None and again.status is OrderStatus.FILLED:  # filled while cancelling: next bar
-                    pass
-                elif again is not None and again.filled > 0 and again.avg_price:  # the part that filled is ours
-                    s = self.ex.opened_part(s, again, t)
-                    book = replace(book, entry_bar=stamp).with_state(s)
-                    events.append(("partial_fill", {"client_id": again.client_id, "price": str(again.avg_price),
-                                                    "quantity": str(again.filled)}))  # fmt: skip
-                    if not self.ex.brackets(broker):
-                        await self.ex.cover(book)
-                else:
-                    events.append(("expired", {"client_id": book.entry_id}))
-                    s, exited = State(), True
-        elif s.mode == OPEN:
-            fired = await self.ex.fired(book) or await self.ex.vanished(book, broker)
-            held = None if fired is not None else await self.ex.shrunk(book, broker)
-            if held is not None:  # a protection closed part of it (or a hand trade): follow the venue
-                events.append(("reduced_at_venue", {"from": s.qty, "to": float(held)}))
-                book = await self.ex.reduce(book, held, ts)
-                s = book.state
-                await self.ex.cover(book)
-            levels = self.ex.watched(broker, s, symbol)
-            hit, why = (-1.0, -1) if fired is not None or levels is None else protection_exit(
-                levels, bar.open, bar.high, bar.low)  # fmt: skip
-            if fired is not None:
-                trades.append(self.ex.trade(book, s, fired, stamp))
-                await self.ex.drop_protections(book)
-                s, exited = State(), True
-            elif hit >= 0:  # a synthetic stop or target, watched here: the venue holds none
-                named = EXIT_REASONS[why]
-                filled = await self.ex.exit(book, s, ts, named)
-                if filled is not None:
-                    trades.append(self.ex.trade(book, s, filled, stamp, named))
-                    events.append(("synthetic_exit", {"reason": named, "level": hit}))
-                    s, exited = State(), True
-            else:
-                moved = trail(s, bar.high, bar.low, genome)
-                reason = close_reason(moved, t, bar.high, bar.low, bar.atr, bar.p_long, bar.p_short, genome)
-                if reason >= 0:
-                    filled = await self.ex.exit(book, moved, ts, EXIT_REASONS[reason])
-                    if filled is not None:
-                        trades.append(self.ex.trade(book, moved, filled, stamp, EXIT_REASONS[reason]))
-                        s, exited = State(), True
-                    else:
-                        s = moved
-                else:
-                    if moved.stop != s.stop:
-                        book = await self.ex.move_stop(book, moved, ts)
-                    s = moved
-        if exited or s.mode == FLAT:
-            book = book.flat(sum(tr["pnl"] for tr in trades))
-        if s.mode == FLAT and not exited and await self._may_enter():
-            pending = decide_entry(t, bar.close, bar.atr, bar.p_long, bar.p_short, genome, rules, book.cash)
-            if pending is not None:
-                book, s = await self.ex.enter(book, pending, ts, broker)
-        book = replace(book, state=s, t=t, last_bar=stamp)
-        if self._open_books is not None:  # the running count follows this book's change
-            self._open_books += int(s.mode != FLAT) - int(was_open)
-        for tr in trades:
-            events.append(("trade", {k: tr[k] for k in ("side", "pnl", "exit_reason")}))
-            self._say(f"{symbol} {tr['side']} closed ({tr['exit_reason']}) at {tr['exit_price']:.6g}: "
-                      f"pnl {tr['pnl']:+.2f}")  # fmt: skip
-        for kind, detail in events:
-            if kind == "fill":
-                self._say(f"{symbol} entry filled: {detail['quantity']} at {detail['price']}")
-        self.books.stage(book, trades, events)  # committed with the tick's other books
-        self.health.last_bars[symbol] = stamp
-
-    async def _may_enter(self) -> bool:
-        """Whether one more position fits the limit, by the tick's running count of books that are not flat
-        (counted once per tick and kept as books change: one read, not one per flat symbol)."""
-        if self.kill.engaged or self.health.state != ACTIVE:
-            return False
-        if self._open_books is None:
-            self._open_books = self.books.open_count()
-        return self._open_books < self.config.max_open_positions
-
     # --- the kill switch ------------------------------------------------------------------------------------
     async def act_on_kill(self, kill: control.KillSwitch) -> None:
         """Act on an armed switch and confirm what the venues say now; a flatten not yet flat is retried with backoff
@@ -540,22 +455,22 @@ class Runner:
         report = None
         if kill.flatten:
             report = await self.ex.flatten(pd.Timestamp(kill.armed_at or pd.Timestamp.now(tz="UTC")))
-            acted.update(closed=report["closed"], cancelled=report["cancelled"], open=report["open"],
-                         errors=report["errors"], flat=report["flat"])  # fmt: skip
+            acted.update(closed=report.closed, cancelled=report.cancelled, open=report.open, errors=report.errors,
+                         flat=report.flat)  # fmt: skip
             self.health.state = HALTED
             loop_time = asyncio.get_running_loop().time()
-            if report["flat"]:
+            if report.flat:
                 self._flatten_backoff_s = 0.0
             else:
                 self._flatten_backoff_s = min(60.0, max(5.0, 2 * self._flatten_backoff_s))
                 self._flatten_retry_at = loop_time + self._flatten_backoff_s
-                self.health.last_error = f"flatten incomplete: {', '.join(report['open']) or 'venue not readable'}"
+                self.health.last_error = f"flatten incomplete: {', '.join(report.open) or 'venue not readable'}"
         else:
             self.health.state = REDUCING
         acted["state"] = self.health.state
         await self._run_io(self.ledger.event, "kill", None, {"level": kill.level, "reason": kill.reason, **acted})
-        if report is not None and not report["flat"]:
-            still, why = ", ".join(report["open"]) or "?", "; ".join(report["errors"]) or "none"
+        if report is not None and not report.flat:
+            still, why = ", ".join(report.open) or "?", "; ".join(report.errors) or "none"
             self._say(f"FLATTEN NOT DONE: still open at the venue: {still}; errors: {why}; "
                       f"retrying in {self._flatten_backoff_s:g} s")  # fmt: skip
         else:
@@ -577,23 +492,24 @@ class Runner:
             return
         self._last_beat = clock
         books = self.books.all()
-        positions: list[dict[str, Json]] = [
-            {"symbol": b.symbol, "side": "long" if b.state.side > 0 else "short", "quantity": b.state.qty,
-                      "entry": b.state.entry, "stop": b.state.stop, "target": b.state.target,
-                      "protected": 1 if b.stop_id is not None else 0}
-             for b in books.values() if b.state.mode == OPEN]  # fmt: skip
-        beat: dict[str, Json] = {"pid": os.getpid(), "mode": self.config.mode, "feed": self.config.feed, "phase": phase,
-                "state": self.health.state, "ticks": self.health.ticks, "last_bar": dict(self.health.last_bars),
-                "positions": positions, "pending": sum(b.state.mode == PENDING for b in books.values()),
-                "coverage": {"open": len(positions), "protected": sum(p["protected"] == 1 for p in positions),
-                             "seconds_uncovered": self.health.seconds_uncovered},
-                "last_error": self.health.last_error, "kill": asdict(self.kill),
-                "equity": self.health.equity, "day_start_equity": self.health.day_start_equity,
-                "last_close": dict(self._closes),
-                "settings_applied_at": self.health.settings_applied_at,
-                "limits": {"max_open_positions": self.config.max_open_positions,
-                           "max_daily_drawdown": self.config.max_daily_drawdown,
-                           "risk_per_trade": next(iter(self.config.rules.values())).risk_per_trade
-                           if self.config.rules else None},
-                "realised_cash": sum(b.cash for b in books.values()) if books else None}  # fmt: skip
+        positions = tuple(
+            control.Held(b.symbol, "long" if b.state.side > 0 else "short", b.state.qty, b.state.entry, b.state.stop,
+                         b.state.target, b.stop_id is not None)
+            for b in books.values() if b.state.mode == OPEN
+        )  # fmt: skip
+        rules = next(iter(self.config.rules.values()), None)
+        beat = control.Heartbeat(
+            pid=os.getpid(), mode=self.config.mode, feed=self.config.feed, phase=phase, state=self.health.state,
+            ticks=self.health.ticks, last_bar=dict(self.health.last_bars), positions=positions,
+            pending=sum(b.state.mode == PENDING for b in books.values()),
+            coverage=control.Coverage(len(positions), sum(p.protected for p in positions),
+                                      self.health.seconds_uncovered),
+            last_error=self.health.last_error, kill=asdict(self.kill), equity=self.health.equity,
+            day_start_equity=self.health.day_start_equity, last_close=dict(self._closes),
+            settings_applied_at=self.health.settings_applied_at,
+            limits={"max_open_positions": self.config.max_open_positions,
+                    "max_daily_drawdown": self.config.max_daily_drawdown,
+                    "risk_per_trade": None if rules is None else rules.risk_per_trade},
+            realised_cash=sum(b.cash for b in books.values()) if books else None,
+        )  # fmt: skip
         await self._run_io(control.write_heartbeat, self.state_dir, beat)

@@ -11,20 +11,30 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from decimal import Decimal
-from typing import TYPE_CHECKING, TypedDict
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from aitrade.brokers.base import Bracket, Broker, Order, OrderRequest, OrderStatus, OrderType, Protection, Side
+from aitrade.brokers.base import (
+    Bracket,
+    Broker,
+    Order,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Protection,
+    ProtectionKind,
+    Side,
+)
 from aitrade.brokers.ids import client_id
 from aitrade.errors import AiTradeError, SkipError
 from aitrade.rules import EXIT_REASONS, FLAT, OPEN, PENDING, SL, TP, TRAIL, net_pnl
 from aitrade.runner import failpoints
 from aitrade.runner.books import Books
-from aitrade.runner.ledger import Book, TradeLedger
-from aitrade.runner.seams import Event, JsonMap, RunIO, Say, TradeRow
+from aitrade.runner.ledger import Book, Intent, IntentStatus, TradeLedger
+from aitrade.runner.seams import Event, JsonMap, RunIO, Say, Trade
 
 if TYPE_CHECKING:
     from aitrade.router import Router
@@ -56,7 +66,11 @@ def _combined(parts: list[Order]) -> Order:
                    fee=sum((p.fee for p in parts), Decimal(0)))  # fmt: skip
 
 
-class FlattenReport(TypedDict):
+STOP, TARGET = ProtectionKind.STOP_LOSS, ProtectionKind.TAKE_PROFIT
+
+
+@dataclass(frozen=True)
+class FlattenReport:
     """What a flatten did, as the venues say it now (the kill switch's confirmation records it)."""
 
     closed: int
@@ -64,6 +78,17 @@ class FlattenReport(TypedDict):
     open: list[str]
     errors: list[str]
     flat: bool
+
+
+@dataclass(frozen=True)
+class Decided:
+    """An order a bar decided, with its write-ahead intent; sent once the tick's intents are written.
+
+    ``req`` is None for a trailing stop's move (a protection, placed by :meth:`Execution.finish_move`).
+    """
+
+    intent: Intent
+    req: OrderRequest | None = None
 
 
 class Execution:
@@ -75,7 +100,9 @@ class Execution:
         self.books = books
         self.run_io = run_io
         self.say = say
-        self.uncovered: dict[str, set[str]] = {}  # per open book, the protections the venue refused: watched here
+        self.uncovered: dict[
+            str, set[ProtectionKind]
+        ] = {}  # per open book, the protections the venue refused: watched here
 
     # --- orders ------------------------------------------------------------------------------------------
     @staticmethod
@@ -92,30 +119,43 @@ class Execution:
         missing = self.uncovered.get(symbol)
         if not missing:
             return None
-        return replace(s, stop=s.stop if "stop_loss" in missing else math.nan,
-                       target=s.target if "take_profit" in missing else math.nan)  # fmt: skip
+        return replace(s, stop=s.stop if STOP in missing else math.nan,
+                       target=s.target if TARGET in missing else math.nan)  # fmt: skip
 
     @staticmethod
     def brackets(broker: Broker) -> bool:
         return bool(getattr(broker.capabilities, "brackets", False))
 
     @staticmethod
-    def status(order: Order) -> str:
-        return {OrderStatus.FILLED: "filled", OrderStatus.CANCELLED: "cancelled",
-                OrderStatus.REJECTED: "rejected"}.get(order.status, "sent")  # fmt: skip
+    def status(order: Order) -> IntentStatus:
+        """The intent's standing that an order's status at the venue means."""
+        done = {OrderStatus.FILLED: IntentStatus.FILLED, OrderStatus.CANCELLED: IntentStatus.CANCELLED,
+                OrderStatus.REJECTED: IntentStatus.REJECTED}  # fmt: skip
+        return done.get(order.status, IntentStatus.SENT)
 
     async def lookup(self, symbol: str, cid: str | None) -> Order | None:
         if not cid:
             return None
         return await self.router.get_order(symbol, cid)
 
-    async def send(self, req: OrderRequest, leg: str, ts: pd.Timestamp, detail: JsonMap | None = None) -> Order | None:
-        """Write-ahead (with ``detail``: what recovery needs of the decision), then send once: a known id is
-        looked up, never sent again."""
+    @staticmethod
+    def decided(req: OrderRequest, leg: str, ts: pd.Timestamp, detail: JsonMap | None = None) -> Decided:
+        """An order and its intent (``detail``: what recovery needs of the decision)."""
         price = None if req.price is None else str(req.price)
-        fresh = await self.run_io(self.ledger.write_intent, req.client_id, req.symbol, leg, req.side.value,
-                                   req.order_type.value, str(req.quantity), price, ts.isoformat(),
-                                   detail)  # fmt: skip
+        intent = Intent(req.client_id, req.symbol, leg, req.side.value, req.order_type.value, str(req.quantity),
+                        price, ts.isoformat(), dict(detail or {}))  # fmt: skip
+        return Decided(intent, req)
+
+    async def send(self, req: OrderRequest, leg: str, ts: pd.Timestamp, detail: JsonMap | None = None) -> Order | None:
+        """Write-ahead (one fsynced intent), then send once."""
+        order = self.decided(req, leg, ts, detail)
+        return await self.dispatch(order, await self.run_io(self.ledger.write_intent, order.intent))
+
+    async def dispatch(self, order: Decided, fresh: bool) -> Order | None:
+        """Send an order whose intent is written; a known id (``fresh`` false) is looked up, never sent again."""
+        req = order.req
+        if req is None:
+            raise TypeError(f"{order.intent.client_id} is a protection's move, not an order")
         if not fresh:
             known = await self.lookup(req.symbol, req.client_id)
             if known is not None:
@@ -125,17 +165,18 @@ class Execution:
         try:
             ack = await self.router.place_order(req)
         except SkipError as exc:
-            await self.run_io(self.ledger.mark, req.client_id, "rejected")
+            await self.run_io(self.ledger.mark, req.client_id, IntentStatus.REJECTED)
             await self.run_io(self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id,
                                                                             "error": str(exc)})  # fmt: skip
             return None
         failpoints.hit("order_sent")
-        order = await self.lookup(req.symbol, req.client_id)
-        await self.run_io(self.ledger.mark, req.client_id, "sent" if order is None else self.status(order),
-                           ack.venue_order_id)  # fmt: skip
-        return order
+        placed = await self.lookup(req.symbol, req.client_id)
+        status = IntentStatus.SENT if placed is None else self.status(placed)
+        await self.run_io(self.ledger.mark, req.client_id, status, ack.venue_order_id)
+        return placed
 
-    async def enter(self, book: Book, pending: State, ts: pd.Timestamp, broker: Broker) -> tuple[Book, State]:
+    def entry(self, book: Book, pending: State, ts: pd.Timestamp, broker: Broker) -> tuple[Decided, Book]:
+        """The entry order of a decision, and the book it leads to once the venue has it."""
         strategy, symbol = self.config.strategy_id, book.symbol
         entry_id = client_id(strategy, symbol, ts.to_pydatetime(), "entry")
         stop_id = client_id(strategy, symbol, ts.to_pydatetime(), "sl")
@@ -149,15 +190,14 @@ class Execution:
                            bracket=bracket)  # fmt: skip
         after = replace(book, state=pending, t=pending.placed, last_bar=ts.isoformat(), entry_id=entry_id,
                         stop_id=stop_id, target_id=target_id, trail_n=0)  # fmt: skip
-        order = await self.send(req, "entry", ts, {"book": after.to_json()})
-        if order is None:
-            return book, State()
-        return replace(book, entry_id=entry_id, stop_id=stop_id, target_id=target_id, trail_n=0), pending
+        return self.decided(req, "entry", ts, {"book": after.to_json()}), after
 
     async def cancel(self, symbol: str, cid: str | None) -> None:
         if not cid:
             return
-        await self.run_io(self.ledger.mark, cid, "cancelled")  # first: a restart must know the cancel was ours
+        await self.run_io(
+            self.ledger.mark, cid, IntentStatus.CANCELLED
+        )  # first: a restart must know the cancel was ours
         with contextlib.suppress(SkipError):  # already gone
             await self.router.cancel_order(symbol, cid)
 
@@ -182,10 +222,10 @@ class Execution:
         held = await self._held(book.symbol, broker)
         if held != 0 and (held > 0) == (s.side > 0):
             return None
-        for cid, kind in ((book.stop_id, "stop_loss"), (book.target_id, "take_profit")):
+        for cid, kind in ((book.stop_id, STOP), (book.target_id, TARGET)):
             if not cid:
                 continue
-            trigger = s.stop if kind == "stop_loss" else s.target  # the venue finds it by our client id
+            trigger = s.stop if kind is STOP else s.target  # the venue finds it by our client id
             protection = Protection(book.symbol, kind, dec(trigger if math.isfinite(trigger) else 0), dec(s.qty), cid)
             order = await broker.protection_fill(protection)
             if order is not None:
@@ -245,7 +285,7 @@ class Execution:
         have = {p.kind for p in await self.protections(book)}
         placed = 0
         qty = dec(s.qty)
-        levels = (("stop_loss", book.stop_id, s.stop), ("take_profit", book.target_id, s.target))
+        levels = ((STOP, book.stop_id, s.stop), (TARGET, book.target_id, s.target))
         wanted = [
             (kind, cid, level) for kind, cid, level in levels if kind not in have and cid and math.isfinite(level)
         ]
@@ -263,7 +303,7 @@ class Execution:
                 await self.run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
                 self.say(f"{symbol}: could not place the {kind} ({exc}); watching its level here until it is")
         # what the venue does not hold (e.g. a stop the market is already beyond): the runner exits at the level
-        missing = {kind for kind, level in (("stop_loss", s.stop), ("take_profit", s.target))
+        missing = {kind for kind, level in ((STOP, s.stop), (TARGET, s.target))
                    if kind not in have and math.isfinite(level)}  # fmt: skip
         if missing:
             self.uncovered[symbol] = missing
@@ -273,36 +313,48 @@ class Execution:
             await self.run_io(self.ledger.event, "protection", symbol, {"placed": placed})
         return placed
 
-    async def move_stop(self, book: Book, moved: State, ts: pd.Timestamp) -> Book:
-        """Trailing: the new stop is placed before the old one is cancelled (never uncovered)."""
+    def stop_move(self, book: Book, moved: State, ts: pd.Timestamp) -> Decided:
+        """Trailing at a venue that holds the stop: the new stop's intent (a protection, no order)."""
         n = book.trail_n + 1
-        if not self.native(self.router.broker_for(book.symbol)):
-            return replace(book, trail_n=n)  # a synthetic stop moves in the book; the next bars are checked against it
         new_id = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), "trail", n)
-        old = [p for p in await self.protections(book) if p.kind == "stop_loss"]
         after = replace(book, state=moved, stop_id=new_id, trail_n=n, t=book.t + 1, last_bar=ts.isoformat())
         side = Side.SELL if moved.side > 0 else Side.BUY
-        fresh = await self.run_io(self.ledger.write_intent, new_id, book.symbol, STOP_MOVE, side.value, "stop",
-                                  str(dec(moved.qty)), str(dec(moved.stop)), ts.isoformat(),
-                                  {"book": after.to_json()})  # fmt: skip
-        broker = self.router.broker_for(book.symbol)
-        if fresh or new_id not in {p.client_id for p in await broker.protections(book.symbol)}:
-            await self.router.place_protection(Protection(book.symbol, "stop_loss", dec(moved.stop),
-                                                          dec(moved.qty), new_id))  # fmt: skip
+        return Decided(Intent(new_id, book.symbol, STOP_MOVE, side.value, "stop", str(dec(moved.qty)),
+                              str(dec(moved.stop)), ts.isoformat(), {"book": after.to_json()}))  # fmt: skip
+
+    async def finish_move(self, book: Book, moved: State, order: Decided, fresh: bool) -> Book:
+        """The new stop is placed before the old one is cancelled (never uncovered)."""
+        new_id, symbol = order.intent.client_id, book.symbol
+        broker = self.router.broker_for(symbol)
+        old = [p for p in await self.protections(book) if p.kind is STOP]
+        if fresh or new_id not in {p.client_id for p in await broker.protections(symbol)}:
+            await self.router.place_protection(Protection(symbol, STOP, dec(moved.stop), dec(moved.qty), new_id))
             failpoints.hit("protection_placed")
-        await self.run_io(self.ledger.mark, new_id, "sent")
+        await self.run_io(self.ledger.mark, new_id, IntentStatus.SENT)
         for p in old:
             with contextlib.suppress(SkipError):
                 await self.router.cancel_protection(p)
-        return replace(book, stop_id=new_id, trail_n=n)
+        return replace(book, stop_id=new_id, trail_n=book.trail_n + 1)
 
-    async def exit(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Order | None:
-        """A market exit at the close (time, abort, vol_exit, kill): the order first, the protections only once it
-        filled. A refused or unfilled exit returns ``None`` and leaves the position protected as it was."""
+    def exit_order(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Decided:
+        """A market exit of the whole position at the close (time, abort, vol_exit, kill, a watched level)."""
         side, leg = Side.SELL if s.side > 0 else Side.BUY, LEG_OF_REASON[reason]
         cid = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), leg)
         req = OrderRequest(book.symbol, side, dec(s.qty), cid, reduce_only=True)
-        order = await self.send(req, leg, ts, {"entry_id": book.entry_id})
+        return self.decided(req, leg, ts, {"entry_id": book.entry_id})
+
+    async def exit(self, book: Book, s: State, ts: pd.Timestamp, reason: str) -> Order | None:
+        """A market exit decided and sent at once (its own fsynced intent): :meth:`finish_exit`."""
+        order = self.exit_order(book, s, ts, reason)
+        return await self.finish_exit(book, order, await self.run_io(self.ledger.write_intent, order.intent))
+
+    async def finish_exit(self, book: Book, exit_order: Decided, fresh: bool) -> Order | None:
+        """Send a market exit: the order first, the protections only once it filled. A refused or unfilled exit
+        returns ``None`` and leaves the position protected as it was."""
+        req, leg, ts = exit_order.req, exit_order.intent.leg, pd.Timestamp(exit_order.intent.bar)
+        if req is None:
+            raise TypeError(f"{exit_order.intent.client_id} is not an exit order")
+        order = await self.dispatch(exit_order, fresh)
         parts = [order] if order is not None else []
         # a market exit the venue filled in part and cancelled the rest of: the rest goes under follow-up ids
         for attempt in range(1, EXIT_ATTEMPTS):
@@ -315,8 +367,8 @@ class Execution:
                 break
             rest = parts[0].quantity - sum((p.filled for p in parts), Decimal(0))
             again = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), leg, attempt)
-            follow = await self.send(OrderRequest(book.symbol, side, rest, again, reduce_only=True), leg, ts,
-                                     {"entry_id": book.entry_id, "rest_of": cid})  # fmt: skip
+            follow = await self.send(OrderRequest(book.symbol, req.side, rest, again, reduce_only=True), leg, ts,
+                                     {"entry_id": book.entry_id, "rest_of": req.client_id})  # fmt: skip
             if follow is None:
                 break
             parts.append(follow)
@@ -341,7 +393,7 @@ class Execution:
         closed, cancelled, still_open, errors = 0, 0, set[str](), list[str]()
         for held in self.books.all().values():
             book, s = held, held.state
-            trades: list[TradeRow] = []
+            trades: list[Trade] = []
             try:
                 if s.mode == PENDING:
                     await self.cancel(book.symbol, book.entry_id)
@@ -376,7 +428,7 @@ class Execution:
                     continue
             failpoints.hit("flatten")
             if s.mode != FLAT:
-                book = book.flat(sum(tr["pnl"] for tr in trades))
+                book = book.flat(sum(tr.pnl for tr in trades))
                 await self.books.save(book, trades=trades, events=[("flattened", {})])
         try:
             report = await self.router.close_all_positions(reason="kill")  # anything of ours the books did not hold
@@ -394,13 +446,13 @@ class Execution:
         return FlattenReport(closed=closed, cancelled=cancelled, open=sorted(still_open), errors=errors,
                              flat=venue_ok and not still_open)  # fmt: skip
 
-    def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> TradeRow:
+    def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> Trade:
         if reason is None:
             is_stop = exit_order.client_id != book.target_id
             reason = EXIT_REASONS[(TRAIL if s.trailed else SL) if is_stop else TP]
         entry, exit_px, qty = s.entry, float(exit_order.avg_price or 0), s.qty
         fees = s.fee + float(exit_order.fee)
         pnl = net_pnl(s.side, entry, exit_px, qty, fees)
-        return TradeRow(symbol=book.symbol, side="long" if s.side > 0 else "short", entry_time=book.entry_bar,
+        return Trade(symbol=book.symbol, side="long" if s.side > 0 else "short", entry_time=book.entry_bar,
                         entry_price=entry, exit_time=stamp, exit_price=exit_px, quantity=qty, fees=fees, pnl=pnl,
                         exit_reason=reason, exit_id=exit_order.client_id)  # fmt: skip

@@ -47,11 +47,12 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
+from enum import StrEnum
 from pathlib import Path
 
 from aitrade.errors import LedgerBusy, StateFileError
 from aitrade.redact import redact
-from aitrade.runner.seams import Event, IntentRow, JsonMap, JsonObject, SqlValue, TradeRow, obj
+from aitrade.runner.seams import Event, JsonMap, JsonObject, SqlValue, Trade, obj
 from aitrade.sqlitedb import connect, fetch, immediate, is_busy, wal
 from aitrade.strategy import State
 
@@ -76,6 +77,37 @@ _TABLES = (
 
 _INSERT_TRADE = (f"INSERT OR IGNORE INTO trades ({', '.join(TRADE_COLUMNS)}, exit_id) "  # noqa: S608 (constants)
                  f"VALUES ({', '.join('?' * (len(TRADE_COLUMNS) + 1))})")  # fmt: skip
+
+
+class IntentStatus(StrEnum):
+    """An intent's standing at its venue: written, not yet answered (``pending``); answered and live
+    (``sent``); done (``filled``, ``cancelled``, ``rejected``)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class Intent:
+    """An order (or a protection's move) the runner decided, as written before it leaves.
+
+    ``detail`` is what recovery needs of the decision (the book it leads to, the entry an exit closes).
+    """
+
+    client_id: str
+    symbol: str
+    leg: str
+    side: str
+    order_type: str
+    quantity: str
+    price: str | None
+    bar: str
+    detail: JsonMap = field(default_factory=dict)
+    status: IntentStatus = IntentStatus.PENDING
+    venue_order_id: str | None = None
 
 
 def now_iso() -> str:
@@ -130,10 +162,10 @@ _STATE_FIELDS = tuple(f.name for f in fields(State))
 _BOOK_FIELDS = tuple(f.name for f in fields(Book))
 
 
-def _trade_values(tr: TradeRow) -> tuple[SqlValue, ...]:
+def _trade_values(tr: Trade) -> tuple[SqlValue, ...]:
     """A trade's values in the order of ``TRADE_COLUMNS``, then its exit id."""
-    return (tr["symbol"], tr["side"], tr["entry_time"], tr["entry_price"], tr["exit_time"], tr["exit_price"],
-            tr["quantity"], tr["fees"], tr["pnl"], tr["exit_reason"], tr["exit_id"])  # fmt: skip
+    return (tr.symbol, tr.side, tr.entry_time, tr.entry_price, tr.exit_time, tr.exit_price,
+            tr.quantity, tr.fees, tr.pnl, tr.exit_reason, tr.exit_id)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -141,7 +173,7 @@ class Change:
     """A book as saved after a bar, with the trades it closed and its events."""
 
     book: Book
-    trades: list[TradeRow]
+    trades: list[Trade]
     events: list[Event]
 
 
@@ -234,7 +266,7 @@ class TradeLedger:
         self,
         book: Book,
         *,
-        trades: Sequence[TradeRow] = (),
+        trades: Sequence[Trade] = (),
         events: Sequence[Event] = (),
     ) -> None:
         """The book after a bar, with the trades it closed and its events, in one transaction."""
@@ -252,39 +284,49 @@ class TradeLedger:
                     self._event(db, kind, book.symbol, detail)
 
     # --- intents ---------------------------------------------------------------------------------
-    def write_intent(self, client_id: str, symbol: str, leg: str, side: str, order_type: str, quantity: str,
-                     price: str | None, bar: str, detail: JsonMap | None = None) -> bool:  # fmt: skip
-        """Record an order before it is sent (fsynced). False when the id is already known (never send it again)."""
+    def write_intents(self, intents: Sequence[Intent]) -> set[str]:
+        """Record orders before they are sent, all in one fsynced transaction (a tick's). Returns the ids
+        that are new; a known id is never sent again (its order is looked up instead)."""
+        if not intents:
+            return set()
         stamp = now_iso()
+        fresh: set[str] = set()
         with self._tx(durable=True) as db:
-            cur = db.execute(
-                "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?, ?, ?) "
-                "ON CONFLICT(client_id) DO NOTHING",
-                (client_id, symbol, leg, side, order_type, quantity, price, bar, json.dumps(detail or {}), stamp,
-                 stamp),
-            )  # fmt: skip
-            return cur.rowcount == 1
+            for i in intents:
+                cur = db.execute(
+                    "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?, ?, ?) "
+                    "ON CONFLICT(client_id) DO NOTHING",
+                    (i.client_id, i.symbol, i.leg, i.side, i.order_type, i.quantity, i.price, i.bar,
+                     json.dumps(i.detail), stamp, stamp),
+                )  # fmt: skip
+                if cur.rowcount == 1:
+                    fresh.add(i.client_id)
+        return fresh
 
-    def intent(self, client_id: str) -> IntentRow | None:
+    def write_intent(self, intent: Intent) -> bool:
+        """Record one order before it is sent (fsynced). False when the id is already known."""
+        return bool(self.write_intents([intent]))
+
+    def intent(self, client_id: str) -> Intent | None:
         rows = self._rows("SELECT client_id, symbol, leg, side, order_type, quantity, price, bar, status, "
                           "venue_order_id, detail FROM intents WHERE client_id = ?", (client_id,))  # fmt: skip
         if not rows:
             return None
         cid, symbol, leg, side, order_type, quantity, price, bar, status, venue_id, detail = rows[0]
-        return IntentRow(client_id=str(cid), symbol=str(symbol), leg=str(leg), side=str(side),
-                         order_type=str(order_type), quantity=str(quantity),
-                         price=None if price is None else str(price), bar=str(bar), status=str(status),
-                         venue_order_id=None if venue_id is None else str(venue_id),
-                         detail=obj(json.loads(str(detail or "{}"))))  # fmt: skip
+        return Intent(client_id=str(cid), symbol=str(symbol), leg=str(leg), side=str(side),
+                      order_type=str(order_type), quantity=str(quantity),
+                      price=None if price is None else str(price), bar=str(bar),
+                      detail=obj(json.loads(str(detail or "{}"))), status=IntentStatus(str(status)),
+                      venue_order_id=None if venue_id is None else str(venue_id))  # fmt: skip
 
-    def open_intents(self) -> list[IntentRow]:
+    def open_intents(self) -> list[Intent]:
         ids = self._rows("SELECT client_id FROM intents WHERE status IN ('pending', 'sent') ORDER BY created")
         return [i for (cid,) in ids if (i := self.intent(str(cid))) is not None]
 
     def intent_symbols(self) -> list[str]:
         return [str(r[0]) for r in self._rows("SELECT DISTINCT symbol FROM intents ORDER BY symbol")]
 
-    def intents_after(self, symbol: str, bar: str) -> list[IntentRow]:
+    def intents_after(self, symbol: str, bar: str) -> list[Intent]:
         """``symbol``'s intents decided after ``bar`` (not refused), in decision order: what a book saved at
         ``bar`` has not seen."""
         ids = self._rows("SELECT client_id FROM intents WHERE symbol = ? AND bar > ? AND status != 'rejected' "
@@ -297,7 +339,7 @@ class TradeLedger:
                           "AND bar >= ? AND status != 'rejected'", (symbol, since_bar))  # fmt: skip
         return [str(r[0]) for r in rows]
 
-    def mark(self, client_id: str, status: str, venue_order_id: str | None = None) -> None:
+    def mark(self, client_id: str, status: IntentStatus, venue_order_id: str | None = None) -> None:
         with self._tx() as db:
             db.execute("UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? "
                        "WHERE client_id = ?", (status, venue_order_id, now_iso(), client_id))  # fmt: skip

@@ -30,8 +30,8 @@ from aitrade.brokers.base import Order, OrderStatus, OrderType, Side
 from aitrade.errors import SkipError
 from aitrade.rules import FLAT, OPEN, PENDING
 from aitrade.runner.execution import EXIT_LEGS, STOP_MOVE, Execution, dec
-from aitrade.runner.ledger import Book, TradeLedger
-from aitrade.runner.seams import Event, RunIO, Say, TradeRow, text
+from aitrade.runner.ledger import Book, IntentStatus, TradeLedger
+from aitrade.runner.seams import Event, RunIO, Say, Trade, text
 
 
 class Recovery:
@@ -63,12 +63,12 @@ class Recovery:
     async def _resolve_intents(self) -> int:
         resolved = 0
         for intent in await self.run_io(self.ledger.open_intents):
-            if intent["leg"] == STOP_MOVE:  # a protection, not an order: its book holds it (step 2)
+            if intent.leg == STOP_MOVE:  # a protection, not an order: its book holds it (step 2)
                 continue
-            order = await self.ex.lookup(intent["symbol"], intent["client_id"])
+            order = await self.ex.lookup(intent.symbol, intent.client_id)
             if order is None:
                 continue  # not at the venue: a re-decision sends it under the same id; else it never went
-            await self.run_io(self.ledger.mark, intent["client_id"], self.ex.status(order), order.venue_order_id)
+            await self.run_io(self.ledger.mark, intent.client_id, self.ex.status(order), order.venue_order_id)
             resolved += 1
         return resolved
 
@@ -76,25 +76,25 @@ class Recovery:
         """The decisions recorded after the book's last saved bar, applied in order."""
         adopted = 0
         for intent in await self.run_io(self.ledger.intents_after, book.symbol, book.last_bar or ""):
-            recorded = text(intent["detail"].get("book"))
+            recorded = text(intent.detail.get("book"))
             after = None if recorded is None else Book.from_json(recorded)
-            leg = intent["leg"]
-            if leg in EXIT_LEGS and book.state.mode == OPEN and intent["detail"].get("entry_id") == book.entry_id:
-                order = await self.ex.lookup(book.symbol, intent["client_id"])
+            leg = intent.leg
+            if leg in EXIT_LEGS and book.state.mode == OPEN and intent.detail.get("entry_id") == book.entry_id:
+                order = await self.ex.lookup(book.symbol, intent.client_id)
                 if order is None or order.status is not OrderStatus.FILLED:
                     continue  # not done: the position is still there and the rules decide again
-                trade = self.ex.trade(book, book.state, order, intent["bar"], EXIT_LEGS[leg])
+                trade = self.ex.trade(book, book.state, order, intent.bar, EXIT_LEGS[leg])
                 await self.ex.drop_protections(book)
-                book = replace(book.flat(trade["pnl"]), last_bar=intent["bar"])
+                book = replace(book.flat(trade.pnl), last_bar=intent.bar)
                 await self.run_io(self.ledger.save_book, book, trades=[trade],
-                                  events=[("replayed", {"client_id": intent["client_id"], "leg": leg})])  # fmt: skip
+                                  events=[("replayed", {"client_id": intent.client_id, "leg": leg})])  # fmt: skip
                 adopted += 1
             elif after is not None and self._applies(book, leg, after):
-                if not await self._at_venue(book.symbol, leg, intent["client_id"]):
+                if not await self._at_venue(book.symbol, leg, intent.client_id):
                     continue  # it never left: the bar's re-decision sends it, or nothing happened
                 book = after
                 await self.run_io(self.ledger.save_book, book,
-                                  events=[("replayed", {"client_id": intent["client_id"], "leg": leg})])  # fmt: skip
+                                  events=[("replayed", {"client_id": intent.client_id, "leg": leg})])  # fmt: skip
                 adopted += 1
         return book, adopted
 
@@ -122,13 +122,13 @@ class Recovery:
         """
         ex, s, symbol = self.ex, book.state, book.symbol
         events: list[Event] = []
-        trades: list[TradeRow] = []
+        trades: list[Trade] = []
         if s.mode == PENDING:
             order = await ex.lookup(symbol, book.entry_id)
             if order is None or order.status not in (OrderStatus.CANCELLED, OrderStatus.REJECTED):
                 return book
             ours = await self.run_io(self.ledger.intent, book.entry_id) if book.entry_id else None
-            if ours is not None and ours["status"] == "cancelled":
+            if ours is not None and ours.status is IntentStatus.CANCELLED:
                 return book  # we cancelled it (its expiry): the bar that re-processes it ends the book, no entry there
             events.append(("entry_gone", {"client_id": book.entry_id, "status": order.status.value}))
             book = book.flat()
@@ -151,7 +151,7 @@ class Recovery:
                 events.append(("external_close", {"price": str(price), "quantity": s.qty}))
                 self.say(f"{symbol}: the position was closed outside AiTrade while the runner was down")
                 await ex.drop_protections(book)
-                book = book.flat(trades[0]["pnl"])
+                book = book.flat(trades[0].pnl)
             else:
                 events.append(("external_reduce", {"from": s.qty, "to": float(abs(held))}))
                 stamp = pd.Timestamp(book.last_bar or pd.Timestamp.now(tz="UTC"))

@@ -7,7 +7,8 @@ crosses its edges is declared here.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from typing import ParamSpec, Protocol, TypeAlias, TypedDict, TypeVar
+from dataclasses import dataclass
+from typing import ParamSpec, Protocol, TypeAlias, TypeVar
 
 import pandas as pd
 
@@ -26,11 +27,12 @@ P = ParamSpec("P")
 T = TypeVar("T")
 
 
-class TradeRow(TypedDict):
+@dataclass(frozen=True)
+class Trade:
     """A closed round trip (the backtest's ``trades.csv`` columns, plus the id of the exit order)."""
 
     symbol: str
-    side: str
+    side: str  # "long" | "short"
     entry_time: str | None
     entry_price: float
     exit_time: str
@@ -40,22 +42,6 @@ class TradeRow(TypedDict):
     pnl: float
     exit_reason: str
     exit_id: str
-
-
-class IntentRow(TypedDict):
-    """An order (or protection move) the runner decided, as recorded before it left."""
-
-    client_id: str
-    symbol: str
-    leg: str
-    side: str
-    order_type: str
-    quantity: str
-    price: str | None
-    bar: str
-    status: str
-    venue_order_id: str | None
-    detail: JsonObject
 
 
 class RunIO(Protocol):

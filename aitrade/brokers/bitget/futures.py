@@ -25,6 +25,7 @@ from aitrade.brokers.base import (
     OrderRequest,
     OrderStatus,
     Protection,
+    ProtectionKind,
     Side,
 )
 from aitrade.brokers.bitget import endpoints as ep
@@ -36,7 +37,7 @@ from aitrade.brokers.bitget.translate import dec, futures_order, rules_from_cont
 from aitrade.brokers.inventory import OwnedInventory
 from aitrade.errors import DuplicateOrder, OrderNotFound, ReconcileError, SkipError
 
-PLAN = {"stop_loss": "loss_plan", "take_profit": "profit_plan"}
+PLAN = {ProtectionKind.STOP_LOSS: "loss_plan", ProtectionKind.TAKE_PROFIT: "profit_plan"}
 KIND = {v: k for k, v in PLAN.items()}
 
 

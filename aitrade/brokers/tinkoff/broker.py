@@ -36,6 +36,7 @@ from aitrade.brokers.base import (
     OrderStatus,
     Position,
     Protection,
+    ProtectionKind,
     Side,
 )
 from aitrade.brokers.ids import is_our_tinvest_key, tinvest_legacy_order_id, tinvest_order_id
@@ -69,7 +70,10 @@ from aitrade.money import quotation_to_decimal
 log = logging.getLogger(__name__)
 D0 = Decimal(0)
 FULL_ACCESS = "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS"
-STOP_KIND = {"STOP_ORDER_TYPE_STOP_LOSS": "stop_loss", "STOP_ORDER_TYPE_TAKE_PROFIT": "take_profit"}
+STOP_KIND = {
+    "STOP_ORDER_TYPE_STOP_LOSS": ProtectionKind.STOP_LOSS,
+    "STOP_ORDER_TYPE_TAKE_PROFIT": ProtectionKind.TAKE_PROFIT,
+}
 CandleFn = Callable[[str, str, pd.Timestamp, pd.Timestamp], Awaitable[pd.DataFrame]]
 
 
