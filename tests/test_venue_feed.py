@@ -528,3 +528,53 @@ async def test_protections_the_venue_refuses_are_watched_by_the_runner_and_exit_
     beyond = (last["exit_price"] - level) * book.state.side  # at or beyond the level (a bar may gap through it)
     assert beyond <= 0.01 * level if last["exit_reason"] == "sl" else beyond >= -0.01 * level
     assert bitget.positions[book.symbol]["qty"] == 0
+
+
+async def test_an_entry_filled_in_part_is_a_position_protected_at_once_and_the_rest_is_cancelled(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    """Every resting entry the market crosses fills only half (the rest would rest on): the bar that sees it
+    cancels the rest and opens the book for the half, its stop at the venue sized to it, in the same tick,
+    not after the entry's ``fill_wait`` bars."""
+    from aitrade.strategy import OPEN  # noqa: PLC0415
+
+    settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
+    state = settings.state_dir
+    bitget.faults.add("partial", path=None, times=1_000_000)
+    stop = asyncio.Event()
+    seen: dict = {}
+
+    def half_filled() -> dict | None:
+        for order in bitget.orders.values():
+            if (
+                order["orderType"] == "limit"
+                and order["clientOid"].startswith("at-")
+                and 0 < Decimal(order["baseVolume"]) < Decimal(order["size"])
+            ):
+                return order
+        return None
+
+    async def drive() -> None:
+        while (order := half_filled()) is None:
+            assert clock.now() < start + 60 * STEP, "no entry was crossed in 60 bars"
+            await asyncio.sleep(0.01)
+        seen["order"], seen["at"] = order, clock.now()
+        symbol = order["symbol"]
+        while ledger_books(state).get(symbol) is None or ledger_books(state)[symbol].state.mode != OPEN:
+            assert clock.now() < seen["at"] + STEP, "the part was not opened by the next bar"
+            await asyncio.sleep(0.01)
+        seen["book"] = ledger_books(state)[symbol]
+        seen["plans"] = [dict(p) for p in bitget.plans if p["symbol"] == symbol and p["planStatus"] == "live"]
+        seen["status"] = order["status"]
+        stop.set()
+
+    task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+    await asyncio.wait_for(drive(), timeout=300)
+    await asyncio.wait_for(task, timeout=60)
+    order, book = seen["order"], seen["book"]
+    filled = Decimal(order["baseVolume"])
+    assert Decimal(repr(book.state.qty)) == filled < Decimal(order["size"])
+    assert seen["status"] == "cancelled"  # the rest does not rest on, unprotected
+    stops = [p for p in seen["plans"] if p["planType"] == "loss_plan"]
+    assert len(stops) == 1 and Decimal(stops[0]["size"]) == filled and stops[0]["clientOid"] == book.stop_id
+    assert abs(bitget.positions[order["symbol"]]["qty"]) == filled

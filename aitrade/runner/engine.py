@@ -331,14 +331,29 @@ class Runner:
             self._covered_at = loop.time()
 
     async def _watch_fill(self, book: Book) -> None:
+        """A pending entry between bars: filled, it is protected at once; filled in part, the rest is cancelled and
+        the part protected at once (:meth:`BarStep.take_part`)."""
         order = await self.ex.lookup(book.symbol, book.entry_id)
-        if order is None or order.status is not OrderStatus.FILLED:
+        if order is None or not order.filled:
             return
         seen = asyncio.get_running_loop().time()
+        stamp = pd.Timestamp.now(tz="UTC").isoformat()
+        if order.status is not OrderStatus.FILLED:
+            part = await self.step.take_part(book, book.t + 1, stamp)
+            if part is None:
+                return  # the rest filled meanwhile: the next poll opens the whole
+            if part.state.mode == OPEN:
+                self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
+                s = part.state
+                event = {"client_id": book.entry_id, "quantity": s.qty, "price": s.entry}
+                await self.books.save(part, events=[("partial_fill", event)])
+                self._say(f"{book.symbol} entry filled in part: {s.qty:g} at {s.entry:g}; the rest cancelled, "
+                          "the part protected")  # fmt: skip
+            return
         rules = self.config.rules[book.symbol]
         state = replace(opened(book.state, float(order.avg_price or 0), book.t + 1, self.config.genome, rules),
                         fee=float(order.fee))  # fmt: skip
-        held = replace(book, state=state, entry_bar=pd.Timestamp.now(tz="UTC").isoformat())
+        held = replace(book, state=state, entry_bar=stamp)
         await self._run_io(self.ledger.mark, order.client_id, IntentStatus.FILLED, order.venue_order_id)
         await self.ex.cover(held)
         self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen

@@ -381,7 +381,8 @@ class Execution:
         """A pending entry that filled only in part: a position of what filled, its protections sized to it."""
         part = replace(s, qty=float(order.filled))
         rules = self.config.rules[order.symbol]
-        return replace(opened(part, float(order.avg_price or 0), t, self.config.genome, rules), fee=float(order.fee))
+        price = float(order.avg_price or 0) or s.limit  # a venue that has not priced the fill yet: at our limit
+        return replace(opened(part, price, t, self.config.genome, rules), fee=float(order.fee))
 
     async def flatten(self, stamp: pd.Timestamp) -> FlattenReport:
         """The kill switch's flatten at ``stamp``: cancel AiTrade's entries, close its positions book by book, sweep.
@@ -398,7 +399,7 @@ class Execution:
                 if s.mode == PENDING:
                     await self.cancel(book.symbol, book.entry_id)
                     again = await self.lookup(book.symbol, book.entry_id)
-                    if again is not None and again.filled > 0 and again.avg_price:  # filled (in part) before
+                    if again is not None and again.filled > 0:  # filled (in part) before
                         s = self.opened_part(s, again, book.t)
                         book = book.with_state(s)
                     else:

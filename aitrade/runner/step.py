@@ -161,22 +161,34 @@ class BarStep:
             elif not ex.brackets(broker):
                 book = book.with_state(s)
                 await ex.cover(book)
-        elif plan.t - s.placed >= self.genome.fill_wait:
-            await ex.cancel(plan.symbol, book.entry_id)
-            again = await ex.lookup(plan.symbol, book.entry_id)
-            if again is not None and again.status is OrderStatus.FILLED:  # filled while cancelling: next bar
+        elif (order is not None and order.filled > 0) or plan.t - s.placed >= self.genome.fill_wait:
+            part = await self.take_part(book, plan.t, stamp)
+            if part is None:  # filled while cancelling: the next bar opens it
                 pass
-            elif again is not None and again.filled > 0 and again.avg_price:  # the part that filled is ours
-                s = ex.opened_part(s, again, plan.t)
-                book = replace(book, entry_bar=stamp).with_state(s)
-                plan.events.append(("partial_fill", {"client_id": again.client_id, "price": str(again.avg_price),
-                                                     "quantity": str(again.filled)}))  # fmt: skip
-                if not ex.brackets(broker):
-                    await ex.cover(book)
+            elif part.state.mode == OPEN:
+                book, s = part, part.state
+                plan.events.append(("partial_fill", {"client_id": book.entry_id, "quantity": s.qty,
+                                                     "price": s.entry}))  # fmt: skip
             else:
                 plan.events.append(("expired", {"client_id": book.entry_id}))
                 s, plan.exited = State(), True
         plan.book, plan.state = book, s
+
+    async def take_part(self, book: Book, t: int, stamp: str) -> Book | None:
+        """A pending entry that filled in part, or expired: the rest is cancelled; what filled (if anything) opens
+        the book at bar ``t``, protected at once (a stop on the part, not a wait for the rest). Returns the book
+        (flat-state when nothing filled), or None when the whole order filled meanwhile."""
+        ex = self.ex
+        await ex.cancel(book.symbol, book.entry_id)
+        again = await ex.lookup(book.symbol, book.entry_id)
+        if again is not None and again.status is OrderStatus.FILLED:
+            return None
+        if again is None or not again.filled:
+            return book.with_state(State())
+        opened_book = replace(book, entry_bar=stamp).with_state(ex.opened_part(book.state, again, t))
+        if not ex.brackets(ex.router.broker_for(book.symbol)):
+            await ex.cover(opened_book)
+        return opened_book
 
     async def _open(self, plan: Plan, bar: BarSignal) -> None:
         ex, book, s, ts = self.ex, plan.book, plan.state, plan.ts

@@ -221,13 +221,18 @@ class FakeBitget:
         return Decimal(f"{price_at(symbol, self.clock()):.2f}")
 
     def set_price(self, symbol: str, price: Decimal) -> None:
-        """Move the market: resting limits that are crossed fill, TP/SL plans that are touched fire."""
+        """Move the market: resting limits that are crossed fill (half of what is left on a ``partial`` fault for
+        the symbol, the rest resting on), TP/SL plans that are touched fire."""
         self.prices[symbol] = Decimal(price)
         for order in [*self.orders.values(), *self.spot_orders]:
             if order["symbol"] == symbol and order["status"] in LIVE and order["orderType"] == "limit":
                 limit = Decimal(order["price"])
                 if (order["side"] == "buy" and price <= limit) or (order["side"] == "sell" and price >= limit):
-                    self._fill(order, Decimal(order["size"]) - Decimal(order["baseVolume"]), limit)
+                    rest = Decimal(order["size"]) - Decimal(order["baseVolume"])
+                    if self.faults.take(symbol, frozenset({"partial"})) == "partial":
+                        step = Decimal("0.0001") if order["spot"] else Decimal(CONTRACTS[symbol]["sizeMultiplier"])
+                        rest = max(step, (rest / 2 / step).to_integral_value(rounding=ROUND_DOWN) * step)
+                    self._fill(order, rest, limit)
         for plan in [p for p in self.plans if p["symbol"] == symbol and p["planStatus"] == "live"]:
             long = plan["holdSide"] in ("buy", "long")
             trig = Decimal(plan["triggerPrice"])
