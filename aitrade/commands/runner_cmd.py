@@ -506,7 +506,7 @@ def paper_replay(settings: Settings, signals: str | Path, params: str | Path, fo
     config, feed = prepare(own, signals=str(signals), params=str(params), mode="paper", replay=True,
                            capital=1000.0, long_only=False, start=start, end=end, speed=0.0)  # fmt: skip
     own = replace(own, max_open_positions=max(own.max_open_positions, len(config.rules)))
-    config.max_open_positions = own.max_open_positions
+    config = replace(config, max_open_positions=own.max_open_positions)
     result = asyncio.run(run_foreground(own, config, feed))
     check = parity(own, out=folder / "parity.csv")
     return {**result, **check, "state": str(own.state_dir)}

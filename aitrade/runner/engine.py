@@ -78,9 +78,10 @@ COVER_EVERY_S = 15.0  # between bars, protections of open positions are re-check
 BEAT_EVERY_S = 0.25  # the heartbeat's most frequent write (a replay at full speed ticks far faster)
 
 
-@dataclass
+@dataclass(frozen=True)
 class RunnerConfig:
-    """What a runner session trades with (recorded in the ledger; a restart must match it)."""
+    """What a runner session trades with (recorded in the ledger; a restart must match it). The risk limits
+    change only through the runtime settings, as a new config (:meth:`Runner._reload_settings`)."""
 
     mode: str
     signals_run: str
@@ -425,17 +426,17 @@ class Runner:
         changes: dict[str, Json] = {}
         rules = {s: replace(r, risk_per_trade=fresh.risk_per_trade, max_notional=fresh.max_position_notional)
                  for s, r in self.config.rules.items()}  # fmt: skip
-        if rules != self.config.rules:
-            before = next(iter(self.config.rules.values()))
-            if before.risk_per_trade != fresh.risk_per_trade:
-                changes["risk_per_trade"] = fresh.risk_per_trade
-            if before.max_notional != fresh.max_position_notional:
-                changes["max_position_notional"] = fresh.max_position_notional
-            self.config.rules = rules
-        for name, attr in (("max_open_positions", "max_open_positions"), ("max_daily_drawdown", "max_daily_drawdown")):
-            if getattr(self.config, attr) != getattr(fresh, name):
-                changes[name] = getattr(fresh, name)
-                setattr(self.config, attr, getattr(fresh, name))
+        before = next(iter(self.config.rules.values()), None)
+        if before is not None and before.risk_per_trade != fresh.risk_per_trade:
+            changes["risk_per_trade"] = fresh.risk_per_trade
+        if before is not None and before.max_notional != fresh.max_position_notional:
+            changes["max_position_notional"] = fresh.max_position_notional
+        if self.config.max_open_positions != fresh.max_open_positions:
+            changes["max_open_positions"] = fresh.max_open_positions
+        if self.config.max_daily_drawdown != fresh.max_daily_drawdown:
+            changes["max_daily_drawdown"] = fresh.max_daily_drawdown
+        self.config = self.ex.config = replace(self.config, rules=rules, max_open_positions=fresh.max_open_positions,
+                                               max_daily_drawdown=fresh.max_daily_drawdown)  # fmt: skip
         detail: dict[str, Json] = {"applied": changes}
         wanted = getattr(fresh, "requested_mode", fresh.execution_mode)
         if wanted != self.config.mode and wanted in ("paper", "live"):
