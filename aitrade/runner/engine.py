@@ -259,7 +259,7 @@ class Runner:
         decided = await asyncio.gather(*(self._decide(symbols, ts, bars) for symbols in venues.values()))
         orders = [p.order.intent for plans in decided for p in plans if p.order is not None]
         try:  # the write-ahead record of the tick's orders: one fsynced transaction, before any leaves
-            fresh = await self._run_io(self.ledger.write_intents, orders)
+            fresh = await self._run_io(self.ledger.write_intents, orders) if orders else set[str]()
         except AiTradeError as exc:
             for plans in decided:
                 for plan in plans:
