@@ -108,6 +108,8 @@ class SimulatedBroker:
         self._starting_cash = Decimal(starting_cash)
         self._state: dict[str, Any] = {}
         self._last: dict[str, Decimal] = {}
+        self._holding = False  # changes kept in memory until write_held (a runner's tick)
+        self._unsaved = False
 
     # --- persistence -------------------------------------------------------------------------
     async def connect(self) -> None:
@@ -141,7 +143,22 @@ class SimulatedBroker:
         self.store.close()
         self.lock.release()
 
+    def hold_writes(self) -> None:
+        """Keep changes in memory until :meth:`write_held`: a runner's tick commits the account once, before its
+        books. A crash before that re-processes the tick's bars, which makes the same changes again (the bars
+        applied are part of what is held)."""
+        self._holding = True
+
+    def write_held(self) -> None:
+        self._holding = False
+        if self._unsaved:
+            self._save()
+
     def _save(self) -> None:
+        if self._holding:
+            self._unsaved = True
+            return
+        self._unsaved = False
         if self._state:
             for symbol in self._dirty["marks"]:
                 if symbol in self._last:

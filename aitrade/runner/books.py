@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from aitrade.rules import FLAT
-from aitrade.runner.ledger import Book, Change, TradeLedger
+from aitrade.runner.ledger import Book, Change, IntentStatus, Mark, TradeLedger
 from aitrade.runner.seams import Event, RunIO, Trade
 
 
@@ -26,6 +26,7 @@ class Books:
         self.ledger, self.run_io, self.sleeve = ledger, run_io, sleeve
         self._books: dict[str, Book] = {}
         self._staged: list[Change] = []
+        self._marks: list[Mark] = []
 
     async def load(self) -> None:
         """Read every book from the ledger (at start, after recovery wrote to it)."""
@@ -44,11 +45,17 @@ class Books:
         self._books[book.symbol] = book
         self._staged.append(Change(book, trades, events))
 
+    def mark(self, client_id: str, status: IntentStatus, venue_order_id: str | None = None) -> None:
+        """Stage an intent's new status (committed with the next flush: a status is not fsynced, and a restart
+        looks the order up at the venue anyway)."""
+        self._marks.append(Mark(client_id, status, venue_order_id))
+
     async def flush(self) -> None:
-        """Commit every staged book, with its trades and events, in one transaction."""
-        if self._staged:
+        """Commit every staged book, with its trades and events, and the staged statuses, in one transaction."""
+        if self._staged or self._marks:
             staged, self._staged = self._staged, []
-            await self.run_io(self.ledger.save_books, staged)
+            marks, self._marks = self._marks, []
+            await self.run_io(self.ledger.save_books, staged, marks)
 
     async def save(
         self,

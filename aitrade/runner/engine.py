@@ -256,16 +256,23 @@ class Runner:
         for symbol in sorted(bars):
             if symbol in self.config.rules:
                 venues.setdefault(self.router.broker_for(symbol).name, []).append(symbol)
-        decided = await asyncio.gather(*(self._decide(symbols, ts, bars) for symbols in venues.values()))
-        orders = [p.order.intent for plans in decided for p in plans if p.order is not None]
-        try:  # the write-ahead record of the tick's orders: one fsynced transaction, before any leaves
-            fresh = await self._run_io(self.ledger.write_intents, orders) if orders else set[str]()
-        except AiTradeError as exc:
-            for plans in decided:
-                for plan in plans:
-                    await self._error(plan.symbol, exc)
-            return
-        await asyncio.gather(*(self._carry(plans, fresh) for plans in decided))
+        paper = [b for b in self.router.brokers.values() if hasattr(b, "hold_writes")]
+        for broker in paper:  # a paper account commits once per tick, before the tick's books
+            broker.hold_writes()
+        try:
+            decided = await asyncio.gather(*(self._decide(symbols, ts, bars) for symbols in venues.values()))
+            orders = [p.order.intent for plans in decided for p in plans if p.order is not None]
+            try:  # the write-ahead record of the tick's orders: one fsynced transaction, before any leaves
+                fresh = await self._run_io(self.ledger.write_intents, orders) if orders else set[str]()
+            except AiTradeError as exc:
+                for plans in decided:
+                    for plan in plans:
+                        await self._error(plan.symbol, exc)
+                return
+            await asyncio.gather(*(self._carry(plans, fresh) for plans in decided))
+        finally:
+            for broker in paper:
+                broker.write_held()
         await self.books.flush()
         self._closes.update({s: b.close for s, b in bars.items()})
         await self._drawdown_guard(ts)
@@ -355,7 +362,7 @@ class Runner:
         state = replace(opened(book.state, float(order.avg_price or 0), book.t + 1, self.config.genome, rules),
                         fee=float(order.fee))  # fmt: skip
         held = replace(book, state=state, entry_bar=stamp)
-        await self._run_io(self.ledger.mark, order.client_id, IntentStatus.FILLED, order.venue_order_id)
+        self.books.mark(order.client_id, IntentStatus.FILLED, order.venue_order_id)
         await self.ex.cover(held)
         self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
         fill = {"client_id": order.client_id, "price": str(order.avg_price), "quantity": str(order.filled)}

@@ -159,20 +159,20 @@ class Execution:
         if not fresh:
             known = await self.lookup(req.symbol, req.client_id)
             if known is not None:
-                await self.run_io(self.ledger.mark, req.client_id, self.status(known), known.venue_order_id)
+                self.books.mark(req.client_id, self.status(known), known.venue_order_id)
                 return known
         failpoints.hit("intent_written")
         try:
             ack = await self.router.place_order(req)
         except SkipError as exc:
-            await self.run_io(self.ledger.mark, req.client_id, IntentStatus.REJECTED)
+            self.books.mark(req.client_id, IntentStatus.REJECTED)
             await self.run_io(self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id,
                                                                             "error": str(exc)})  # fmt: skip
             return None
         failpoints.hit("order_sent")
         placed = await self.lookup(req.symbol, req.client_id)
         status = IntentStatus.SENT if placed is None else self.status(placed)
-        await self.run_io(self.ledger.mark, req.client_id, status, ack.venue_order_id)
+        self.books.mark(req.client_id, status, ack.venue_order_id)
         return placed
 
     def entry(self, book: Book, pending: State, ts: pd.Timestamp, broker: Broker) -> tuple[Decided, Book]:
@@ -195,9 +195,9 @@ class Execution:
     async def cancel(self, symbol: str, cid: str | None) -> None:
         if not cid:
             return
-        await self.run_io(
-            self.ledger.mark, cid, IntentStatus.CANCELLED
-        )  # first: a restart must know the cancel was ours
+        # committed first (with every status staged before it): a restart must know the cancel was ours
+        self.books.mark(cid, IntentStatus.CANCELLED)
+        await self.books.flush()
         with contextlib.suppress(SkipError):  # already gone
             await self.router.cancel_order(symbol, cid)
 
@@ -330,7 +330,7 @@ class Execution:
         if fresh or new_id not in {p.client_id for p in await broker.protections(symbol)}:
             await self.router.place_protection(Protection(symbol, STOP, dec(moved.stop), dec(moved.qty), new_id))
             failpoints.hit("protection_placed")
-        await self.run_io(self.ledger.mark, new_id, IntentStatus.SENT)
+        self.books.mark(new_id, IntentStatus.SENT)
         for p in old:
             with contextlib.suppress(SkipError):
                 await self.router.cancel_protection(p)

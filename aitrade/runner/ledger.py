@@ -169,6 +169,15 @@ def _trade_values(tr: Trade) -> tuple[SqlValue, ...]:
 
 
 @dataclass(frozen=True)
+class Mark:
+    """An intent's new standing at its venue (re-derivable: recovery looks the order up again)."""
+
+    client_id: str
+    status: IntentStatus
+    venue_order_id: str | None = None
+
+
+@dataclass(frozen=True)
 class Change:
     """A book as saved after a bar, with the trades it closed and its events."""
 
@@ -272,9 +281,13 @@ class TradeLedger:
         """The book after a bar, with the trades it closed and its events, in one transaction."""
         self.save_books([Change(book, list(trades), list(events))])
 
-    def save_books(self, changes: Sequence[Change]) -> None:
-        """Several books (a tick's), each with its trades and events, in one transaction."""
+    def save_books(self, changes: Sequence[Change], marks: Sequence[Mark] = ()) -> None:
+        """Several books (a tick's), each with its trades and events, and intents' statuses, in one transaction."""
         with self._tx() as db:
+            stamp = now_iso()
+            for m in marks:
+                db.execute("UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? "
+                           "WHERE client_id = ?", (m.status, m.venue_order_id, stamp, m.client_id))  # fmt: skip
             for change in changes:
                 book = change.book
                 db.execute("INSERT OR REPLACE INTO books VALUES (?, ?)", (book.symbol, book.to_json()))

@@ -148,7 +148,7 @@ class BarStep:
         order = await ex.lookup(plan.symbol, book.entry_id)
         if order is not None and order.status is OrderStatus.FILLED:
             failpoints.hit("fill_seen")
-            await self.run_io(self.ledger.mark, order.client_id, IntentStatus.FILLED, order.venue_order_id)
+            self.books.mark(order.client_id, IntentStatus.FILLED, order.venue_order_id)
             s = replace(opened(s, float(order.avg_price or 0), plan.t, self.genome, self.rules(plan.symbol)),
                         fee=float(order.fee))  # fmt: skip
             book = replace(book, entry_bar=stamp)
