@@ -22,6 +22,7 @@ from aitrade.cliargs import FITNESSES, PRESETS, SOURCES, dashed, features_arg, i
 from aitrade.commands.table import format_table
 from aitrade.commands.text import num, pct, research_line
 from aitrade.config import Settings, load_settings
+from aitrade.defaults import CAPITAL, SIGNALS
 from aitrade.errors import AiTradeError, UserError
 from aitrade.log import setup_logging, teardown_logging
 from aitrade.redact import RedactingStream
@@ -407,31 +408,63 @@ def build_parser() -> argparse.ArgumentParser:
     dc.set_defaults(func=cmd_data_check)
 
     sig = sub.add_parser("signals", help="walk-forward or universal out-of-sample signals")
-    dashed(sig, "mode", default="walk", choices=("walk", "universal"),
-            help="walk (a model per asset) or universal (one shared model)")  # fmt: skip
-    dashed(sig, "train_window", type=arg(lo=50, integer=True), default=800, help="training bars per fold")
-    dashed(sig, "trade_window", type=POSITIVE_INT, default=400, help="predicted bars per fold (default 400)")
-    dashed(sig, "embargo", type=NONNEG_INT, default=12, help="unused bars between training and trading")
-    dashed(sig, "preset", default="classic", choices=PRESETS, help="regime quantiles")
+    d = SIGNALS
+    dashed(
+        sig,
+        "mode",
+        default=d.mode,
+        choices=("walk", "universal"),
+        help="walk (a model per asset) or universal (one shared model) (default %(default)s)",
+    )
+    dashed(
+        sig,
+        "train_window",
+        type=arg(lo=50, integer=True),
+        default=d.train_window,
+        help="training bars per fold (default %(default)s)",
+    )
+    dashed(
+        sig,
+        "trade_window",
+        type=POSITIVE_INT,
+        default=d.trade_window,
+        help="predicted bars per fold (default %(default)s)",
+    )
+    dashed(
+        sig,
+        "embargo",
+        type=NONNEG_INT,
+        default=d.embargo,
+        help="unused bars between training and trading (default %(default)s)",
+    )
+    dashed(sig, "preset", default=d.preset, choices=PRESETS, help="regime quantiles (default %(default)s)")
     dashed(sig, "cross_asset_wf", action="store_true", help="universal: re-train walking forward in time")
     dashed(sig, "reset", action="store_true", help="discard cached fold models")
     dashed(sig, "symbols", help="comma-separated (default: the universe's symbols the source has)")
-    dashed(sig, "source", default="sample", choices=SOURCES)
+    dashed(sig, "source", default=d.source, choices=SOURCES, help="where the bars come from (default %(default)s)")
     dashed(sig, "path", help="folder of <SYMBOL>.csv files (csv source)")
     dashed(sig, "interval", type=interval_arg, help="bar interval (default: the universe profile's)")
     dashed(sig, "start", help="UTC start, inclusive")
     dashed(sig, "end", help="UTC end, exclusive")
-    dashed(sig, "seed", type=NONNEG_INT, default=7)
-    dashed(sig, "model", default="mlp", choices=("mlp", "gru"), help="walk mode's net")
-    dashed(sig, "epochs", type=POSITIVE_INT, default=40)
-    dashed(sig, "horizon", type=POSITIVE_INT, default=12, help="label horizon in bars (default 12)")
-    dashed(sig, "label_tp", type=POSITIVE, default=1.5, help="label take-profit in ATR (default 1.5)")
-    dashed(sig, "label_sl", type=POSITIVE, default=1.0, help="label stop in ATR (default 1.0)")
-    dashed(sig, "features", type=features_arg, default=("core",),
+    dashed(sig, "seed", type=NONNEG_INT, default=d.seed, help="seeds the folds' models (default %(default)s)")
+    dashed(sig, "model", default=d.model, choices=("mlp", "gru"), help="walk mode's net (default %(default)s)")
+    dashed(
+        sig,
+        "epochs",
+        type=POSITIVE_INT,
+        default=d.epochs,
+        help="training epochs per model (default %(default)s: to the ridge optimum)",
+    )
+    dashed(sig, "horizon", type=POSITIVE_INT, default=d.horizon, help="label horizon in bars (default %(default)s)")
+    dashed(sig, "label_tp", type=POSITIVE, default=d.label_tp, help="label take-profit in ATR (default %(default)s)")
+    dashed(sig, "label_sl", type=POSITIVE, default=d.label_sl, help="label stop in ATR (default %(default)s)")
+    dashed(sig, "features", type=features_arg, default=(d.features,),
             help="feature sets and groups, comma-separated: core (default: returns, rsi, volume), all, or groups "
                  "such as returns,rsi,daily,leader")  # fmt: skip
-    dashed(sig, "jobs", type=POSITIVE_INT, default=1, help="local worker processes")
-    dashed(sig, "executor", default="local", choices=("local", "dask"))
+    dashed(sig, "jobs", type=POSITIVE_INT, default=d.jobs, help="local worker processes (default %(default)s)")
+    dashed(
+        sig, "executor", default=d.executor, choices=("local", "dask"), help="where folds train (default %(default)s)"
+    )
     dashed(sig, "scheduler", help="Dask scheduler address (default: a LocalCluster)")
     dashed(sig, "out", help="run folder (default runs/<run_id>)")
     sig.set_defaults(func=cmd_signals)
@@ -440,7 +473,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--signals", required=True, help="a run folder or its signals.parquet")
     bt.add_argument("--params", help="JSON/YAML genome (e.g. best_strategy_params.json); default: the profile's")
     bt.add_argument("--out", required=True, help="folder for trades.csv, metrics.json, equity.png")
-    bt.add_argument("--capital", type=POSITIVE, default=1000.0)
+    bt.add_argument("--capital", type=POSITIVE, default=CAPITAL, help="(default %(default)s)")
     bt.add_argument("--force", action="store_true", help="replace the results already in --out")
     dashed(bt, "long_only", action="store_true", help="no shorts (spot venues)")
     bt.set_defaults(func=cmd_backtest)
@@ -453,8 +486,8 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--fitness", choices=FITNESSES)
     for name in ("population", "generations", "survivors", "train_window", "test_window"):
         dashed(opt, name, type=POSITIVE_INT)
-    dashed(opt, "seed", type=NONNEG_INT, default=7)
-    dashed(opt, "capital", type=POSITIVE, default=1000.0)
+    dashed(opt, "seed", type=NONNEG_INT, default=SIGNALS.seed, help="seeds the genetic search (default %(default)s)")
+    dashed(opt, "capital", type=POSITIVE, default=CAPITAL, help="(default %(default)s)")
     dashed(opt, "long_only", action="store_true")
     dashed(opt, "out", help="run folder (default runs/<run_id>)")
     opt.set_defaults(func=cmd_optimize)

@@ -11,6 +11,7 @@ from typing import Any
 from aitrade.checks import POSITIVE, arg
 from aitrade.cliargs import SOURCES, dashed, interval_arg, print_json, symbol_list
 from aitrade.config import Settings
+from aitrade.defaults import CAPITAL
 
 
 # --- the runner and the kill switch ----------------------------------------------------------------------
@@ -150,7 +151,12 @@ def add_runner_commands(sub: Any) -> None:
     rs.add_argument("--start", help="replay from this UTC time (inclusive)")
     rs.add_argument("--end", help="replay up to this UTC time (exclusive)")
     rs.add_argument("--speed", type=arg(lo=0), default=0.0, help="bars per second (0: as fast as possible)")
-    rs.add_argument("--capital", type=POSITIVE, default=1000.0, help="split between the symbols, as in backtest")
+    rs.add_argument(
+        "--capital",
+        type=POSITIVE,
+        default=CAPITAL,
+        help="split between the symbols, as in backtest (default %(default)s)",
+    )
     dashed(rs, "long_only", action="store_true", help="no shorts")
     rs.add_argument("--foreground", action="store_true", help="run in this process (a replay exits at its end)")
     rs.add_argument("--reset", action="store_true", help="archive the ledger and paper accounts first")

@@ -17,6 +17,7 @@ import pandas as pd
 from numba import njit
 
 from aitrade.checks import number
+from aitrade.defaults import SIGNALS
 
 FLAT, LONG, SHORT = 0, 1, 2
 CLASSES = ("flat", "long", "short")
@@ -27,9 +28,9 @@ NO_LABEL = -1
 class LabelConfig:
     """Barriers in ATR multiples and the horizon in bars."""
 
-    tp: float = 1.5
-    sl: float = 1.0
-    horizon: int = 12
+    tp: float = SIGNALS.label_tp
+    sl: float = SIGNALS.label_sl
+    horizon: int = SIGNALS.horizon
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "tp", number("label take-profit (label_tp, ATR)", self.tp, lo=0, lo_open=True))

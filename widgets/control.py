@@ -11,6 +11,7 @@ from aitrade.cliargs import PRESETS, SOURCES
 from aitrade.commands import control_panel as cp
 from aitrade.commands import runner_cmd
 from aitrade.config import Settings
+from aitrade.defaults import CAPITAL, quick_look
 from aitrade.optimize.ga import GENES
 from widgets.common import (
     Status,
@@ -74,18 +75,21 @@ class ControlPanel(w.VBox):
 
     # --- research --------------------------------------------------------------------------------------------
     def _research(self) -> w.Widget:
+        q = quick_look  # the research notebooks' own defaults (aitrade.defaults), so the form and they agree
         f = {
-            "symbols": w.Text(value="BTCUSDT,ETHUSDT", layout=w.Layout(width="300px")),
-            "source": w.Dropdown(options=list(SOURCES), value="sample"),
-            "interval": w.Text(value="4h", layout=w.Layout(width="80px")),
-            "start": w.Text(placeholder="YYYY-MM-DD (optional)", layout=w.Layout(width="160px")),
-            "end": w.Text(value="2022-10-01", layout=w.Layout(width="160px")),
-            "train_window": w.IntText(value=400, layout=w.Layout(width="100px")),
-            "trade_window": w.IntText(value=200, layout=w.Layout(width="100px")),
-            "epochs": w.IntText(value=200, layout=w.Layout(width="100px")),
-            "seed": w.IntText(value=7, layout=w.Layout(width="100px")),
-            "model": w.Dropdown(options=list(cp.MODELS), value="mlp", description=""),
-            "preset": w.Dropdown(options=list(PRESETS), value="grinder"),
+            "symbols": w.Text(value=str(q("symbols")), layout=w.Layout(width="300px")),
+            "source": w.Dropdown(options=list(SOURCES), value=q("source")),
+            "interval": w.Text(value=str(q("interval")), layout=w.Layout(width="80px")),
+            "start": w.Text(
+                value=str(q("start") or ""), placeholder="YYYY-MM-DD (optional)", layout=w.Layout(width="160px")
+            ),
+            "end": w.Text(value=str(q("end") or ""), layout=w.Layout(width="160px")),
+            "train_window": w.IntText(value=q("train_window"), layout=w.Layout(width="100px")),
+            "trade_window": w.IntText(value=q("trade_window"), layout=w.Layout(width="100px")),
+            "epochs": w.IntText(value=q("epochs"), layout=w.Layout(width="100px")),
+            "seed": w.IntText(value=q("seed"), layout=w.Layout(width="100px")),
+            "model": w.Dropdown(options=list(cp.MODELS), value=q("model"), description=""),
+            "preset": w.Dropdown(options=list(PRESETS), value=q("preset")),
         }
         self.research_fields = f
         self.research_errors = {k: error_label() for k in f}
@@ -248,7 +252,7 @@ class ControlPanel(w.VBox):
         self.runner_replay = w.Checkbox(value=True, description="replay history through paper", indent=False,
                                         layout=w.Layout(width="auto"))  # fmt: skip
         self.runner_speed = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
-        self.runner_capital = w.FloatText(value=1000.0, layout=w.Layout(width="120px"))
+        self.runner_capital = w.FloatText(value=CAPITAL, layout=w.Layout(width="120px"))
         self.runner_start = w.Text(placeholder="replay from (UTC, optional)", layout=w.Layout(width="200px"))
         self.runner_end = w.Text(placeholder="replay up to (UTC, optional)", layout=w.Layout(width="200px"))
         self.runner_reset = w.Checkbox(value=False, description="archive the previous session first (--reset)",

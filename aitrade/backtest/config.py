@@ -11,13 +11,14 @@ from typing import Any
 
 from aitrade.checks import number
 from aitrade.costs import CostModel, cost_class, costs_for
+from aitrade.defaults import CAPITAL
 from aitrade.strategy import Rules
 from aitrade.universe import asset_class
 
 
 @dataclass(frozen=True)
 class BacktestConfig:
-    capital: float = 1000.0
+    capital: float = CAPITAL
     risk_per_trade: float = 0.02
     max_notional: float = math.inf
     allow_short: bool = True
@@ -36,7 +37,7 @@ class BacktestConfig:
             object.__setattr__(self, name, value)
 
     @classmethod
-    def from_settings(cls, settings: Any, capital: float = 1000.0, *, long_only: bool = False) -> BacktestConfig:
+    def from_settings(cls, settings: Any, capital: float = CAPITAL, *, long_only: bool = False) -> BacktestConfig:
         """Risk limits from :class:`aitrade.config.Settings`."""
         return cls(capital=capital, risk_per_trade=settings.risk_per_trade,
                    max_notional=settings.max_position_notional, allow_short=not long_only)  # fmt: skip

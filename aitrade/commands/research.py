@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from aitrade.config import Settings
+from aitrade.defaults import CAPITAL
 from aitrade.errors import UserError
 
 OPTIMIZER_OVERRIDES = ("fitness", "population", "generations", "survivors", "train_window", "test_window")
@@ -70,7 +71,7 @@ def optimize(
     settings_file: str | Path | None = None,
     overrides: dict[str, Any] | None = None,
     seed: int = 7,
-    capital: float = 1000.0,
+    capital: float = CAPITAL,
     long_only: bool = False,
     out: str | Path | None = None,
     exist_ok: bool = False,
@@ -116,7 +117,7 @@ def backtest(
     out: str | Path,
     *,
     params_file: str | Path | None = None,
-    capital: float = 1000.0,
+    capital: float = CAPITAL,
     long_only: bool = False,
     force: bool = False,
 ) -> StepResult:

@@ -24,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from aitrade.config import Settings
+from aitrade.defaults import CAPITAL
 from aitrade.errors import LockHeld, StateFileError, UserError
 from aitrade.locks import ProcessLock, pid_alive
 from aitrade.runner import control
@@ -352,7 +353,7 @@ def runner_argv(*, mode: str, signals: str, capital: float, speed: float, replay
 
 
 def start(settings: Settings, *, reset: bool = False, signals: str, params: str | None = None, mode: str = "paper",
-          replay: bool = False, capital: float = 1000.0, long_only: bool = False, start: str | None = None,
+          replay: bool = False, capital: float = CAPITAL, long_only: bool = False, start: str | None = None,
           end: str | None = None, speed: float = 0.0, source: str | None = None, symbols: list[str] | None = None,
           interval: str | None = None, path: str | None = None) -> dict[str, Any]:  # fmt: skip
     """Check, optionally archive the old session, and start the runner in the background (CLI and CONTROL)."""
@@ -455,7 +456,7 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
     if not run:
         raise UserError("the ledger names no signals run; pass --signals")
     genome = load_genome(params) if params else Genome.from_mapping(obj(session.get("genome")))
-    capital = num(session.get("capital"), 1000.0)
+    capital = num(session.get("capital"), CAPITAL)
     long_only = bool(session.get("long_only", False))
     sig = load_signals(run)
     end = _stamp(session.get("end"))

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 
 from aitrade.checks import choice, number
+from aitrade.defaults import SIGNALS
 from aitrade.errors import TooFewRows, UserError
 from aitrade.models.nets import N_CLASSES, build_net
 
@@ -51,12 +52,12 @@ class ModelConfig:
     stopping back on and ``calib_frac`` with ``calibration`` a calibration slice.
     """
 
-    kind: str = "mlp"  # mlp | gru | universal
+    kind: str = SIGNALS.model  # mlp | gru | universal
     hidden: tuple[int, ...] = (16,)
     dropout: float = 0.5
     seq_len: int = 16
     embed_dim: int = 4
-    epochs: int = 200
+    epochs: int = SIGNALS.epochs
     batch_size: int = 256
     lr: float = 2e-3
     weight_decay: float = 3e-3  # ridge on the linear path's weights (per mean loss)

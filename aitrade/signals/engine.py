@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 
 from aitrade import __version__
 from aitrade.checks import choice, number
+from aitrade.defaults import SIGNALS
 from aitrade.distributed import run_tasks
 from aitrade.errors import DataError, TooFewRows
 from aitrade.features import FEATURE_SET_VERSION
@@ -51,20 +52,20 @@ EXECUTORS = ("local", "dask")
 
 @dataclass(frozen=True)
 class SignalParams:
-    mode: str = "walk"
-    train_window: int = 800
-    trade_window: int = 400
-    embargo: int = 12
-    preset: str = "classic"
+    mode: str = SIGNALS.mode
+    train_window: int = SIGNALS.train_window
+    trade_window: int = SIGNALS.trade_window
+    embargo: int = SIGNALS.embargo
+    preset: str = SIGNALS.preset
     cross_asset_wf: bool = False
-    seed: int = 7
+    seed: int = SIGNALS.seed
     reset: bool = False
-    jobs: int = 1
-    executor: str = "local"
+    jobs: int = SIGNALS.jobs
+    executor: str = SIGNALS.executor
     scheduler: str | None = None
     model: ModelConfig = field(default_factory=ModelConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
-    features: tuple[str, ...] = ("core",)  # feature sets (core, all) and groups (returns, rsi, daily, ...)
+    features: tuple[str, ...] = (SIGNALS.features,)  # feature sets (core, all) and groups (returns, rsi, daily, ...)
 
     def __post_init__(self) -> None:
         choice("mode", self.mode, MODES)
