@@ -63,3 +63,8 @@ def test_the_default_pipeline_finds_the_planted_edge_and_nothing_in_noise(tmp_pa
     noise, (nl, ns) = found["noise"]
     for value in (noise["pooled_auc_long"], noise["pooled_auc_short"], nl, ns):
         assert abs(value - 0.5) < 0.03, noise  # nothing found where nothing is
+    # the linear baseline on the same rows finds the linear edge too, and nothing in the noise; the verdict says
+    # the default model adds nothing over it on a linear edge
+    assert edge["linear_pooled_auc_long"] > 0.63 and edge["linear_pooled_auc_short"] > 0.63, edge
+    assert abs(noise["linear_pooled_auc_long"] - 0.5) < 0.03 and abs(noise["linear_pooled_auc_short"] - 0.5) < 0.03
+    assert "linear baseline" in edge["verdict"] and "linear baseline" in noise["verdict"]

@@ -52,7 +52,7 @@ def signals(settings: Settings, params: Any, **options: Any) -> StepResult:
     from aitrade.signals import generate_signals  # noqa: PLC0415 (imports torch)
 
     run = generate_signals(settings, params, **options)
-    notes = []
+    notes = [f"verdict (pooled, out of sample): {run.summary['verdict']}"] if run.summary.get("verdict") else []
     if not run.meta["leader"]["used"]:
         notes.append(f"leader features left out: {run.meta['leader']['reason']}")
     skipped = [f for f in run.meta["fold_metrics"] if f.get("skipped")]

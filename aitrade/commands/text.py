@@ -13,7 +13,12 @@ def research_line(s: dict[str, Any]) -> str:
     per_fold = (f"per-fold average over {s.get('evaluated')} asset-folds: AUC long {num(s.get('auc_long'), 3)}, "
                 f"short {num(s.get('auc_short'), 3)}, log loss {num(s.get('log_loss'), 4)} vs "
                 f"{num(s.get('baseline_log_loss'), 4)}")  # fmt: skip
-    return f"{pooled}; {per_fold}"
+    linear = ""
+    if s.get("linear_pooled_log_loss") is not None:
+        linear = (f"; the linear baseline (logistic regression, same rows and folds), pooled: AUC long "
+                  f"{num(s.get('linear_pooled_auc_long'), 3)}, short {num(s.get('linear_pooled_auc_short'), 3)}, "
+                  f"log loss {num(s.get('linear_pooled_log_loss'), 4)}")  # fmt: skip
+    return f"{pooled}; {per_fold}{linear}"
 
 
 def pct(value: Any) -> str:

@@ -38,6 +38,7 @@ from aitrade.features import FEATURE_SET_VERSION
 from aitrade.features.sets import feature_groups
 from aitrade.labels import LabelConfig
 from aitrade.models import ModelConfig, fit_model, load_bundle, save_bundle
+from aitrade.signals.baseline import LinearBaseline
 from aitrade.signals.folds import Fold
 from aitrade.signals.metrics import fold_metrics
 from aitrade.signals.prepare import AssetData
@@ -152,7 +153,12 @@ def _fit_cached(task: dict[str, Any], key: str, fit: Any) -> tuple[Any, bool]:
     return model, False
 
 
-def _prediction_frame(panel: Panel, rows: np.ndarray, proba: np.ndarray, regime: np.ndarray, fold: int) -> pd.DataFrame:
+#: the linear baseline's probabilities ride with the predictions to the pooled metrics, then leave the artifact
+LINEAR_COLUMNS = ("linear_p_long", "linear_p_short")
+
+
+def _prediction_frame(panel: Panel, rows: np.ndarray, proba: np.ndarray, regime: np.ndarray, fold: int,
+                      linear: np.ndarray) -> pd.DataFrame:  # fmt: skip
     f = panel.frame.iloc[rows]
     ok = np.isfinite(proba).all(axis=1) & np.isfinite(f["atr"].to_numpy())
     return pd.DataFrame(
@@ -164,8 +170,18 @@ def _prediction_frame(panel: Panel, rows: np.ndarray, proba: np.ndarray, regime:
             "regime": regime[ok],
             **{c: f[c].to_numpy()[ok] for c in ("open", "high", "low", "close", "atr")},
             "fold": fold,
+            LINEAR_COLUMNS[0]: linear[ok, 1],
+            LINEAR_COLUMNS[1]: linear[ok, 2],
         }
     )
+
+
+def _linear(X: np.ndarray, y: np.ndarray, usable: np.ndarray, trade: np.ndarray, prior: np.ndarray) -> tuple[
+        np.ndarray, dict[str, Any]]:  # fmt: skip
+    """The linear baseline fitted on the model's training rows, its probabilities and metrics on ``trade``."""
+    proba = LinearBaseline(X[usable], y[usable]).predict_proba(X[trade])
+    m = fold_metrics(np.nan_to_num(proba, nan=1 / 3), y[trade], prior)
+    return proba, {f"linear_{k}": m.get(k) for k in ("log_loss", "auc_long", "auc_short")}
 
 
 def _write_predictions(frames: list[pd.DataFrame], path: str) -> None:
@@ -220,8 +236,9 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
         regime = thresholds.apply(fr["atr_rel"].to_numpy()[trade], fr["adx"].to_numpy()[trade])
         prior = np.bincount(panel.y[usable].astype(np.int64), minlength=3) / len(usable)
         info.update(fold_metrics(proba, panel.y[trade], prior))
-        info.update({"reused": reused, "model": key, "temperature": model.temperature})
-        frames.append(_prediction_frame(panel, trade, proba, regime, fold.index))
+        linear, linear_metrics = _linear(panel.X, panel.y, usable, trade, prior)
+        info.update({"reused": reused, "model": key, "temperature": model.temperature, **linear_metrics})
+        frames.append(_prediction_frame(panel, trade, proba, regime, fold.index, linear))
         fold_info.append(info)
         last_model = key
     _write_predictions(frames, task["out"])
@@ -268,6 +285,7 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         info["skipped"] = str(exc)
         return {"fold": fold.index, "folds": [info], "predictions": None}
     frames, per_asset = [], []
+    baseline = LinearBaseline(X[usable], y[usable])  # pooled features, no asset embedding
     for i, p in enumerate(panels):
         trade = p.rows(fold.trade_start, fold.trade_end)
         if not len(trade):
@@ -277,8 +295,11 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         th = RegimeThresholds.fit(p.frame["atr_rel"].to_numpy()[tr], p.frame["adx"].to_numpy()[tr], preset)
         regime = th.apply(p.frame["atr_rel"].to_numpy()[trade], p.frame["adx"].to_numpy()[trade])
         prior = np.bincount(y[usable].astype(np.int64), minlength=3) / len(usable)
-        per_asset.append({"symbol": p.symbol, "fold": fold.index, **fold_metrics(proba, p.y[trade], prior)})
-        frames.append(_prediction_frame(p, trade, proba, regime, fold.index))
+        linear = baseline.predict_proba(p.X[trade])
+        lm = fold_metrics(np.nan_to_num(linear, nan=1 / 3), p.y[trade], prior)
+        per_asset.append({"symbol": p.symbol, "fold": fold.index, **fold_metrics(proba, p.y[trade], prior),
+                          **{f"linear_{k}": lm.get(k) for k in ("log_loss", "auc_long", "auc_short")}})  # fmt: skip
+        frames.append(_prediction_frame(p, trade, proba, regime, fold.index, linear))
     _write_predictions(frames, task["out"])
     shared = {"reused": reused, "model": key, "temperature": model.temperature, "train_rows": len(train)}
     records = [{**r, **shared} for r in per_asset] or [{**info, **shared}]

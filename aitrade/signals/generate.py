@@ -19,7 +19,8 @@ from aitrade.features import FEATURE_SET_VERSION
 from aitrade.intervals import interval_delta, parse_interval
 from aitrade.runs import git_commit, new_run_dir, run_scope
 from aitrade.signals.artifact import write_signals
-from aitrade.signals.engine import MODES, SignalParams, run_engine
+from aitrade.signals.baseline import verdict
+from aitrade.signals.engine import LINEAR_COLUMNS, MODES, SignalParams, run_engine
 from aitrade.signals.folds import plan_folds
 from aitrade.signals.metrics import fold_metrics
 from aitrade.signals.prepare import LeaderPlan, leader_for, needed_warmup, plan_leaders, prepare_asset, select_features
@@ -47,7 +48,8 @@ def default_symbols(settings: Settings, source: str, interval: str) -> list[str]
     return picked
 
 
-def pooled_metrics(signals: pd.DataFrame, assets: dict[str, Any]) -> dict[str, Any]:
+def pooled_metrics(signals: pd.DataFrame, assets: dict[str, Any], columns: tuple[str, str] = ("p_long", "p_short"),
+                   prefix: str = "pooled_") -> dict[str, Any]:  # fmt: skip
     """Metrics over every out-of-sample row at once (pooled), beside the per-fold averages.
 
     Pooled AUC ranks probabilities across folds and symbols, so it also
@@ -59,13 +61,13 @@ def pooled_metrics(signals: pd.DataFrame, assets: dict[str, Any]) -> dict[str, A
         a = assets[sym]
         pos = np.searchsorted(a.times, pd.DatetimeIndex(g["ts"]).as_unit("ns").asi8)
         ys.append(a.y[pos])
-        ps.append(g[["p_long", "p_short"]].to_numpy())
+        ps.append(g[list(columns)].to_numpy())
     y, p = np.concatenate(ys), np.concatenate(ps)
     proba = np.column_stack([np.clip(1 - p.sum(axis=1), 0, 1), p])
     ok = y >= 0
     prior = np.bincount(y[ok].astype(np.int64), minlength=3) / max(1, int(ok.sum()))
     m = fold_metrics(proba, y, prior)
-    return {f"pooled_{k}": v for k, v in m.items() if k != "class_share"}
+    return {f"{prefix}{k}": v for k, v in m.items() if k != "class_share"}
 
 
 def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -168,6 +170,12 @@ def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: S
             "no out-of-sample predictions were made (every fold was skipped); see metrics in " + str(run_dir)
         )
     summary = {**_summary(records), **pooled_metrics(signals, assets)}
+    if set(LINEAR_COLUMNS) <= set(signals.columns):  # the linear baseline's, pooled the same way; not in the artifact
+        linear = pooled_metrics(signals, assets, LINEAR_COLUMNS, "linear_pooled_")
+        summary.update({k: linear[k] for k in ("linear_pooled_log_loss", "linear_pooled_auc_long",
+                                               "linear_pooled_auc_short")})  # fmt: skip
+        signals = signals.drop(columns=list(LINEAR_COLUMNS))
+    summary["verdict"] = verdict(summary)
     meta = {
         "mode": params.mode,
         "preset": params.preset,

@@ -1,0 +1,84 @@
+"""The linear baseline every signals run fits beside its model, and the verdict of the comparison.
+
+Each fold also fits a multinomial logistic regression (scikit-learn, standardised features, L2 with
+``C = 1``) on exactly the model's training rows (purged) and predicts the same out-of-sample rows. Its
+pooled AUC and log loss stand beside the model's: a model that does not beat it has found nothing a
+straight line would not.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+N_CLASSES = 3
+SMOOTH = 1e-3  # a class the training window never saw keeps this share of the (Laplace) training prior
+#: a difference smaller than these is no difference (pooled log loss in nats, mean of the two pooled AUCs)
+SAME_LOG_LOSS = 0.002
+SAME_AUC = 0.005
+
+
+class LinearBaseline:
+    """A standardised multinomial logistic regression over the model's features."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        from sklearn.linear_model import LogisticRegression  # noqa: PLC0415 (heavy; research only)
+        from sklearn.pipeline import make_pipeline  # noqa: PLC0415
+        from sklearn.preprocessing import StandardScaler  # noqa: PLC0415
+
+        ok = np.isfinite(X).all(axis=1) & (y >= 0)
+        X, y = X[ok], y[ok].astype(np.int64)
+        self.prior = (np.bincount(y, minlength=N_CLASSES) + 1.0) / (len(y) + N_CLASSES)
+        self.classes = np.unique(y)
+        self._fit = None
+        if len(self.classes) > 1:
+            self._fit = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2_000))
+            self._fit.fit(X, y)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, 3) probabilities; NaN for rows with a missing feature."""
+        out = np.full((len(X), N_CLASSES), np.nan)
+        ok = np.isfinite(X).all(axis=1)
+        if not ok.any():
+            return out
+        p = np.tile(self.prior, (int(ok.sum()), 1))
+        if self._fit is not None:
+            p = np.zeros_like(p)
+            p[:, self.classes] = self._fit.predict_proba(X[ok])
+            p = (1 - SMOOTH) * p + SMOOTH * self.prior
+        out[ok] = p
+        return out
+
+
+def verdict(summary: dict[str, Any]) -> str:
+    """In words: the model against the linear baseline and the class prior, pooled out of sample."""
+    model_ll, lin_ll = summary.get("pooled_log_loss"), summary.get("linear_pooled_log_loss")
+    prior_ll = summary.get("pooled_baseline_log_loss")
+    parts = []
+    if model_ll is not None and prior_ll is not None and model_ll > prior_ll + SAME_LOG_LOSS:
+        parts.append(f"worse than the class prior (log loss {model_ll:.4f} vs {prior_ll:.4f}): overconfident")
+    model_auc = _mean_auc(summary, "pooled_")
+    lin_auc = _mean_auc(summary, "linear_pooled_")
+    if model_ll is None or lin_ll is None or model_auc is None or lin_auc is None:
+        parts.append("no linear baseline to compare with")
+    else:
+        d_ll, d_auc = model_ll - lin_ll, model_auc - lin_auc
+        said = f"log loss {d_ll:+.4f}, AUC {d_auc:+.3f} against the linear baseline"
+        if d_auc > SAME_AUC and d_ll <= SAME_LOG_LOSS:
+            parts.append(f"the model beats the linear baseline ({said})")
+        elif d_auc > SAME_AUC:
+            parts.append(f"the model ranks better than the linear baseline but its probabilities are worse ({said})")
+        elif d_auc < -SAME_AUC:
+            parts.append(f"the model is worse than the linear baseline ({said})")
+        elif d_ll < -SAME_LOG_LOSS:
+            parts.append(f"the model adds nothing over the linear baseline but calibration ({said})")
+        else:
+            parts.append(f"the model adds nothing over the linear baseline ({said})")
+    return "; ".join(parts)
+
+
+def _mean_auc(summary: dict[str, Any], prefix: str) -> float | None:
+    values = [summary.get(f"{prefix}auc_long"), summary.get(f"{prefix}auc_short")]
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
