@@ -219,6 +219,8 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
         f"    {', '.join(meta['symbols'])} ({meta['interval']}), {s['folds']} folds, {s['oos_rows']} out-of-sample rows"
     )
     say(f"    out of sample, {research_line(s)}")
+    if s.get("verdict"):
+        say(f"    verdict: {s['verdict']}")
 
     say("\n2/4 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
           )  # fmt: skip

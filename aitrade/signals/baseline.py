@@ -72,7 +72,7 @@ def verdict(summary: dict[str, Any]) -> str:
         elif d_auc < -SAME_AUC:
             parts.append(f"the model is worse than the linear baseline ({said})")
         elif d_ll < -SAME_LOG_LOSS:
-            parts.append(f"the model adds nothing over the linear baseline but calibration ({said})")
+            parts.append(f"the model adds nothing over the linear baseline but better-calibrated odds ({said})")
         else:
             parts.append(f"the model adds nothing over the linear baseline ({said})")
     return "; ".join(parts)
