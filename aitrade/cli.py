@@ -213,7 +213,8 @@ def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
     print(f"run: {step.run_dir}")
     print(f"{m['windows']} windows; stitched out-of-sample: return {pct(m['total_return'])}, max drawdown "
           f"{pct(m['max_drawdown'])}, trades {m['trades']}")  # fmt: skip
-    print(f"deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m.get('dsr_trials')} evaluated genomes: "
+    print(f"deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m.get('dsr_trials')} effective trials "
+          f"({m.get('dsr_trials_raw')} GA evaluations): "
           f"{m.get('dsr_verdict')}")  # fmt: skip
     print(f"PBO {num(m.get('pbo_mean'), 3)} (in sample, mean over windows): {m.get('pbo_verdict')}")
     print(f"wrote {step.paths['wfo_report']}, {step.paths['best_params']}, {step.paths['equity_png']}")

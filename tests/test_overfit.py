@@ -9,7 +9,13 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from aitrade.backtest.overfit import deflated_sharpe, deflated_sharpe_from_returns, expected_max_sharpe, pbo_cscv
+from aitrade.backtest.overfit import (
+    deflated_sharpe,
+    deflated_sharpe_from_returns,
+    effective_trials,
+    expected_max_sharpe,
+    pbo_cscv,
+)
 
 
 def test_dsr_reproduces_the_papers_numerical_example() -> None:
@@ -76,3 +82,27 @@ def test_pbo_input_errors() -> None:
         pbo_cscv(np.zeros((100, 1)))
     with pytest.raises(ValueError, match="even"):
         pbo_cscv(np.zeros((100, 3)), 5)
+
+
+def test_effective_trials_count_correlated_trials_once() -> None:
+    """Copies are one trial, independent series are as many as they are, one common factor is about one trial
+    and clusters of near copies about as many as the clusters; a sample speaks for the rest."""
+    rng = np.random.default_rng(11)
+    base = rng.normal(size=(2_000, 1))
+    copies = np.repeat(base, 50, axis=1) * rng.uniform(0.5, 2.0, size=50)  # the same returns, scaled
+    assert effective_trials(copies) == pytest.approx(1.0, abs=1e-6)
+    independent = rng.normal(size=(2_000, 50))
+    assert effective_trials(independent) == pytest.approx(50, rel=0.05)
+    assert effective_trials(independent[:, :20], n=500) == pytest.approx(500, rel=0.05)
+    clusters = np.repeat(rng.normal(size=(2_000, 5)), 10, axis=1) + 0.1 * rng.normal(size=(2_000, 50))
+    assert 4.5 < effective_trials(clusters) < 6.0  # 50 genomes, 5 different bets
+    common = 0.7 * base + 0.3 * rng.normal(size=(2_000, 50))  # correlation about 0.84 between any two
+    assert 1.0 < effective_trials(common) < 2.0
+    assert effective_trials(common) < effective_trials(common[:, :20], n=500) < 20  # extrapolated, never fewer
+    assert effective_trials(np.zeros((100, 5))) == 1.0  # nothing moved: one (flat) trial
+    # the DSR with the effective count deflates less than with every raw trial
+    r = rng.normal(0.05, 1.0, size=1_000)
+    trials = rng.normal(0.0, 0.03, size=400)
+    raw = deflated_sharpe_from_returns(r, trials)
+    few = deflated_sharpe_from_returns(r, trials, n_trials=effective_trials(clusters))
+    assert few["n_trials"] < raw["n_trials"] == 400 and few["dsr"] > raw["dsr"]

@@ -71,6 +71,7 @@ def backtest_metrics(
     turnover_notional: float,
     trial_sharpes: np.ndarray | None = None,
     trial_length: int | None = None,
+    effective_trials: float | None = None,
 ) -> dict[str, Any]:
     """Every headline metric of one backtest; ``trial_sharpes`` (per-bar, over ``trial_length`` bars) deflate it.
 
@@ -87,13 +88,15 @@ def backtest_metrics(
     out["bars"] = len(equity)
     rets = equity.pct_change().dropna().to_numpy()
     trials = np.array([]) if trial_sharpes is None else np.asarray(trial_sharpes)
-    dsr = deflated_sharpe_from_returns(rets, trials if len(trials) else np.array([np.nan]), trial_length=trial_length)
+    dsr = deflated_sharpe_from_returns(rets, trials if len(trials) else np.array([np.nan]), trial_length=trial_length,
+                                       n_trials=effective_trials if len(trials) else None)  # fmt: skip
     out["per_bar_sharpe"] = dsr["sr"]
     if len(trials):
         out["deflated_sharpe"] = dsr["dsr"]
         out["deflated_sharpe_empirical"] = dsr["dsr_empirical"]
-        out["dsr_trials"] = dsr["n_trials"]
-        out["dsr_verdict"] = dsr_verdict(dsr["dsr"], int(dsr["n_trials"]))
+        out["dsr_trials"] = round(dsr["n_trials"])  # effective (independent) trials when given, else every trial
+        out["dsr_trials_raw"] = len(trials)
+        out["dsr_verdict"] = dsr_verdict(dsr["dsr"], round(dsr["n_trials"]))
     else:
         out["deflated_sharpe"] = None
         out["probabilistic_sharpe"] = dsr["dsr"]  # one trial: P(true SR > 0), nothing deflated

@@ -30,7 +30,30 @@ def sharpe(returns: np.ndarray) -> float:
     return float(r.mean() / sd) if sd > 0 else 0.0
 
 
-def expected_max_sharpe(sr_variance: float, n_trials: int) -> float:
+def effective_trials(returns: np.ndarray, n: int | None = None) -> float:
+    """The number of independent trials that correlated ones amount to: the participation ratio of their
+    correlation matrix, ``k**2 / sum(C**2)`` for ``k`` trials (the columns of the T x k matrix ``returns``),
+    which is 1 for copies of one trial, ``k`` for independent ones and about the number of clusters for
+    clusters of near copies.
+
+    With ``n`` (the columns being a sample of ``n`` trials) the ``n - k`` trials not in the sample count
+    with the sample's share of independent trials, ``(PR - 1) / (k - 1)``: erring toward more trials (a
+    harder deflation), never fewer. Genomes a GA evaluates are mostly near copies of each other; counting
+    each as a trial of its own deflates a Sharpe ratio for luck it never had the chance to have.
+    """
+    r = np.asarray(returns, dtype=float)
+    r = r.reshape(-1, 1) if r.ndim == 1 else r
+    r = r[:, r.std(axis=0) > 0]
+    k = r.shape[1]
+    total = k if n is None else max(int(n), k)
+    if k < 2:
+        return 1.0
+    c = np.corrcoef(r, rowvar=False)
+    pr = float(k * k / np.square(c).sum())
+    return pr + (total - k) * (pr - 1.0) / (k - 1)
+
+
+def expected_max_sharpe(sr_variance: float, n_trials: float) -> float:
     """Expected maximum Sharpe ratio of ``n_trials`` unskilled trials (the DSR benchmark SR0)."""
     if n_trials <= 1:
         return 0.0
@@ -48,7 +71,7 @@ def probabilistic_sharpe(sr: float, sr_benchmark: float, n_obs: int, skew: float
 
 
 def deflated_sharpe(
-    sr: float, n_obs: int, skew: float, kurtosis: float, *, n_trials: int, sr_variance: float
+    sr: float, n_obs: int, skew: float, kurtosis: float, *, n_trials: float, sr_variance: float
 ) -> tuple[float, float]:
     """(DSR, SR0) for a per-observation Sharpe ``sr`` chosen out of ``n_trials`` trials."""
     sr0 = expected_max_sharpe(sr_variance, n_trials)
@@ -56,7 +79,7 @@ def deflated_sharpe(
 
 
 def deflated_sharpe_from_returns(
-    returns: np.ndarray, trial_sharpes: np.ndarray, *, trial_length: int | None = None
+    returns: np.ndarray, trial_sharpes: np.ndarray, *, trial_length: int | None = None, n_trials: float | None = None
 ) -> dict[str, float]:
     """DSR of a return series against the best of ``len(trial_sharpes)`` trials, on the tested series' scale.
 
@@ -77,7 +100,7 @@ def deflated_sharpe_from_returns(
     sr = sharpe(r)
     skew = float(stats.skew(r)) if len(r) > 2 else 0.0
     kurt = float(stats.kurtosis(r, fisher=False)) if len(r) > 3 else 3.0
-    n_trials = max(1, len(trials))
+    n_trials = max(1.0, float(len(trials) if n_trials is None else n_trials))  # the effective count, when given
     n_obs = len(r)
     null_var = 1.0 / (n_obs - 1) if n_obs > 1 else 0.0
     dsr, sr0 = deflated_sharpe(sr, n_obs, skew, kurt, n_trials=n_trials, sr_variance=null_var)

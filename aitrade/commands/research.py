@@ -235,7 +235,8 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     say(f"    stitched out-of-sample over {m['windows']} windows: return {m['total_return']:.2%}, "
           f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, trades {m['trades']}, "
           f"win rate {m['win_rate']:.1%}")  # fmt: skip
-    say(f"    deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m['dsr_trials']} evaluated genomes: "
+    say(f"    deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m['dsr_trials']} effective trials "
+        f"({m.get('dsr_trials_raw')} GA evaluations): "
           f"{m.get('dsr_verdict')}")  # fmt: skip
     say(f"    PBO {num(m.get('pbo_mean'), 2)} (in sample, mean over windows): {m.get('pbo_verdict')}")
 

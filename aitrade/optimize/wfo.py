@@ -21,7 +21,7 @@ import pandas as pd
 
 from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest, simulate
 from aitrade.backtest.metrics import backtest_metrics
-from aitrade.backtest.overfit import pbo_cscv, pbo_verdict
+from aitrade.backtest.overfit import effective_trials, pbo_cscv, pbo_verdict
 from aitrade.errors import UserError
 from aitrade.optimize.fitness import FITNESSES, equity_fitness, portfolio_equity, sniper_fitness
 from aitrade.optimize.ga import GENES, GAResult, OptimizerConfig, evolve
@@ -39,6 +39,7 @@ class WindowResult:
     oos_equity: pd.Series
     pbo: float | None
     trial_sharpes: np.ndarray
+    effective_trials: float = 0.0  # the independent trials its evaluations amount to
 
 
 @dataclass
@@ -130,6 +131,23 @@ class TrialLog:
     def all_sharpes(self) -> np.ndarray:
         return np.concatenate(self.sharpes) if self.sharpes else np.zeros(0)
 
+    def effective(self, seed: int, sample: int = 200) -> float:
+        """Independent trials this window's evaluations amount to: distinct genomes (every never-trading one
+        is the same flat trial), shrunk by the mean correlation of their returns (a seeded sample of them)."""
+        if not self.genomes:
+            return 0.0
+        genomes = np.concatenate(self.genomes)
+        rets = np.concatenate(self.returns)
+        _, first = np.unique(np.round(genomes, 6), axis=0, return_index=True)
+        moving = np.array([i for i in sorted(first) if rets[i].std() > 0], dtype=np.int64)
+        flat = int(len(first) > len(moving))  # all flat genomes are one trial
+        if len(moving) < 2:
+            return float(max(1, len(moving) + flat))
+        picked = moving
+        if len(moving) > sample:
+            picked = np.sort(np.random.default_rng(seed).choice(moving, sample, replace=False))
+        return effective_trials(rets[picked].T.astype(float), n=len(moving)) + flat
+
     def pbo_matrix(self, seed: int, max_pbo: int = 200) -> np.ndarray:
         """T x N returns of distinct genomes that traded (never-trading ones carry no information)."""
         genomes = np.concatenate(self.genomes)
@@ -168,21 +186,24 @@ def walk_forward_optimize(
             continue
         evaluate, _, _, log = _evaluator(is_panel, config, cfg.fitness)
         ga = evolve(evaluate, cfg.ranges, cfg, seed + k)
-        trial_sharpes = log.all_sharpes()  # every evaluated genome: N used = N reported
+        trial_sharpes = log.all_sharpes()  # every evaluated genome (their dispersion); their count is effective
+        effective = log.effective(seed + k)
         try:
             pbo = pbo_cscv(log.pbo_matrix(seed + k), 8).pbo
         except ValueError:  # fewer than two distinct trading genomes, or too few bars
             pbo = None
         result = run_backtest(oos_panel, ga.genome(), config)
         metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
-                                   turnover_notional=result.turnover_notional, trial_sharpes=trial_sharpes)  # fmt: skip
+                                   turnover_notional=result.turnover_notional, trial_sharpes=trial_sharpes,
+                                   effective_trials=effective)  # fmt: skip
         scaled = result.equity / config.capital * level
         level = float(scaled.iloc[-1])
         frames.append(scaled)
         tr = result.trades.copy()
         tr["window"] = k
         trades.append(tr)
-        windows.append(WindowResult(k, (t0, t1), (t1, union[e - 1]), ga, metrics, scaled, pbo, trial_sharpes))
+        windows.append(WindowResult(k, (t0, t1), (t1, union[e - 1]), ga, metrics, scaled, pbo, trial_sharpes,
+                                    effective))  # fmt: skip
     if not windows:
         raise UserError("no walk-forward window had bars on both sides")
     stitched = pd.concat(frames)
@@ -193,16 +214,19 @@ def walk_forward_optimize(
     trials = np.concatenate([w.trial_sharpes for w in windows])
     exposure = float(np.mean([w.oos_metrics.get("exposure") or 0.0 for w in windows]))
     turnover = float((all_trades["entry_price"] * all_trades["quantity"] * 2).sum()) if len(all_trades) else 0.0
+    effective = float(sum(w.effective_trials for w in windows))
     metrics = backtest_metrics(stitched, all_trades, exposure=exposure, turnover_notional=turnover,
-                               trial_sharpes=trials, trial_length=train)  # fmt: skip
-    metrics["dsr_trials"] = len(trials)  # every evaluated genome of every window, as used in the DSR
+                               trial_sharpes=trials, trial_length=train, effective_trials=effective)  # fmt: skip
+    metrics["dsr_trials_effective"] = effective  # independent trials, summed over windows (as used in the DSR)
+    metrics["dsr_trials_raw"] = len(trials)  # every GA evaluation of every window
     metrics["ga_evaluations"] = int(sum(w.ga.evaluations for w in windows))
     pbos = [w.pbo for w in windows if w.pbo is not None]
     metrics["pbo_mean"] = float(np.mean(pbos)) if pbos else None
     metrics["pbo_verdict"] = pbo_verdict(metrics["pbo_mean"])
     metrics["statistics"] = (f"out of sample, stitched over {len(windows)} windows; deflated Sharpe against "
-                             f"{len(trials)} evaluated genomes (every GA evaluation); PBO per window over distinct "
-                             "trading genomes, in sample, averaged")  # fmt: skip
+                             f"{metrics['dsr_trials']} effective trials ({len(trials)} GA evaluations, distinct "
+                             "genomes shrunk by the mean correlation of their returns, summed over windows); PBO "
+                             "per window over distinct trading genomes, in sample, averaged")  # fmt: skip
     metrics["windows"] = len(windows)
     return WFOResult(windows, stitched, all_trades, metrics)
 
