@@ -217,6 +217,16 @@ def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
           f"({m.get('dsr_trials_raw')} GA evaluations): "
           f"{m.get('dsr_verdict')}")  # fmt: skip
     print(f"PBO {num(m.get('pbo_mean'), 3)} (in sample, mean over windows): {m.get('pbo_verdict')}")
+    earlier = m.get("trials_before") or {}
+    if earlier.get("runs"):
+        print(f"trial registry: {earlier['runs']} earlier optimisation(s) on the same data spent "
+              f"{earlier['effective']:.0f} effective trials; deflated Sharpe against all of them "
+              f"{num(m.get('deflated_sharpe_all_trials'), 3)}: {m.get('dsr_verdict_all_trials')}")  # fmt: skip
+    else:
+        print("trial registry: the first optimisation on this data in this home")
+    for scope in ("dsr_scope", "pbo_scope"):
+        if m.get(scope):
+            print(f"  {m[scope]}")
     print(f"wrote {step.paths['wfo_report']}, {step.paths['best_params']}, {step.paths['equity_png']}")
     for note in step.notes:
         print(f"warning: {note}")

@@ -109,7 +109,9 @@ def test_cli_optimize_validate_and_backtest_the_winner(signals_dir: Path, tmp_pa
     code = main(["--home", home, "optimize", "--signals", str(signals_dir), "--settings", str(DEMO), "--population", "8",
                  "--generations", "2", "--survivors", "3", "--train_window", "700", "--test-window", "350",
                  "--out", str(run)])  # fmt: skip
-    assert code == 0, capsys.readouterr().err
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "effective trials" in out and "the first optimisation on this data in this home" in out
     report = pd.read_csv(run / "wfo_report.csv")
     assert {"window", "is_fitness", "oos_total_return", "oos_sharpe", *GENES} <= set(report.columns)
     best = json.loads((run / "best_strategy_params.json").read_text())
@@ -126,6 +128,19 @@ def test_cli_optimize_validate_and_backtest_the_winner(signals_dir: Path, tmp_pa
                  str(run / "best_strategy_params.json"), "--out", str(tmp_path / "bt")]) == 0  # fmt: skip
     assert main(["--home", home, "optimize", "--signals", str(signals_dir), "--fitness", "luck", "--settings",
                  str(DEMO)]) == 2  # fmt: skip
+    # a second search of the same data (another seed) is judged against every trial spent on it so far
+    capsys.readouterr()
+    assert main(["--home", home, "optimize", "--signals", str(signals_dir), "--settings", str(DEMO), "--population",
+                 "8", "--generations", "2", "--survivors", "3", "--train_window", "700", "--test-window", "350",
+                 "--seed", "8", "--out", str(tmp_path / "opt2")]) == 0  # fmt: skip
+    assert "1 earlier optimisation(s) on the same data" in capsys.readouterr().out
+    again = json.loads((tmp_path / "opt2" / "metrics.json").read_text())
+    first = json.loads((run / "metrics.json").read_text())
+    assert again["trials_before"]["runs"] == 1
+    assert again["trials_before"]["effective"] == pytest.approx(first["dsr_trials_effective"])
+    assert again["deflated_sharpe_all_trials"] <= again["deflated_sharpe"]  # more trials deflate more
+    before = json.loads((tmp_path / "opt2" / "best_strategy_params.json").read_text())["provenance"]["trials_before"]
+    assert before["choices"][0]["seed"] == 7 and before["choices"][0]["run"] == str(run)
 
 
 def _rule_signals(folder: Path, symbols: tuple[str, ...]) -> Path:

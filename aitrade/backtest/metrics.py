@@ -97,6 +97,15 @@ def backtest_metrics(
         out["dsr_trials"] = round(dsr["n_trials"])  # effective (independent) trials when given, else every trial
         out["dsr_trials_raw"] = len(trials)
         out["dsr_verdict"] = dsr_verdict(dsr["dsr"], round(dsr["n_trials"]))
+        per_bar = out.get("sharpe", float("nan")) / dsr["sr"] if dsr["sr"] else float("nan")  # annualising factor
+        needed = dsr["sr_needed"] * per_bar if np.isfinite(per_bar) else float("nan")
+        out["dsr_sharpe_needed"] = needed  # annualised, as ``sharpe``
+        out["dsr_scope"] = (
+            f"over these {len(equity)} bars the deflated Sharpe calls significant (0.95) only an annualised Sharpe "
+            f"above {needed:.2f} against {round(dsr['n_trials'])} independent trials (this one: "
+            f"{out.get('sharpe', float('nan')):.2f}); it cannot see trials made before this run (other signals "
+            "runs, profiles or seeds tried on the same data: the trial registry counts those)"
+        )
     else:
         out["deflated_sharpe"] = None
         out["probabilistic_sharpe"] = dsr["dsr"]  # one trial: P(true SR > 0), nothing deflated

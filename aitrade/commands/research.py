@@ -102,13 +102,47 @@ def optimize(
     run_dir = new_run_dir(settings, "optimize", params, out, exist_ok=exist_ok)
     with contextlib.nullcontext(run_dir) if exist_ok else run_scope(run_dir):  # a runner-made folder: its runner
         result = walk_forward_optimize(panel, cfg, config, seed=seed, progress=progress)
+        choices = {"profile": cfg.profile, "fitness": cfg.fitness, "seed": seed, "settings": str(path),
+                   "population": cfg.population, "generations": cfg.generations, "long_only": long_only}  # fmt: skip
+        before = _count_trials(settings, result, sig.meta, str(run_dir), str(signals), choices, cfg.train_window)
         prov = provenance(signals, sig.meta, run=str(run_dir), seed=seed, profile=cfg.profile, fitness=cfg.fitness,
-                          settings=str(path), capital=capital, long_only=long_only)  # fmt: skip
+                          settings=str(path), capital=capital, long_only=long_only,
+                          trials_before=before.to_dict())  # fmt: skip
         paths = write_wfo(result, run_dir, prov, f"{cfg.profile} / {cfg.fitness}")
     notes = []
     if (result.metrics.get("total_return") or 0) <= 0:
         notes.append("the stitched out-of-sample return is not positive; do not trade these parameters")
     return StepResult(run_dir, paths, result.metrics, notes, {"result": result, "signals": sig})
+
+
+def _count_trials(settings: Settings, result: Any, meta: dict[str, Any], run: str, signals: str,
+                  choices: dict[str, Any], train_window: int) -> Any:  # fmt: skip
+    """Record this optimisation in the home's trial registry and judge it against every trial spent on its data.
+
+    Adds to ``result.metrics``: ``trials_before`` (earlier runs, GA evaluations and effective trials on the same
+    data) and, when there were any, the deflated Sharpe against all of them (``deflated_sharpe_all_trials``).
+    """
+    import numpy as np  # noqa: PLC0415
+
+    from aitrade.backtest.overfit import deflated_sharpe_from_returns, dsr_verdict  # noqa: PLC0415
+    from aitrade.trials import TrialRegistry, data_key  # noqa: PLC0415
+
+    m = result.metrics
+    key = data_key(meta)
+    with TrialRegistry(settings.state_dir / "trials.sqlite") as registry:
+        before = registry.before(key)
+        registry.record(key, run, signals, choices, int(m.get("dsr_trials_raw") or 0),
+                        float(m.get("dsr_trials_effective") or 0.0))  # fmt: skip
+    m["trials_before"] = {"runs": before.runs, "evaluations": before.evaluations, "effective": before.effective}
+    if before.runs:
+        total = float(m.get("dsr_trials_effective") or 0.0) + before.effective
+        rets = result.stitched.pct_change().dropna().to_numpy()
+        trials = np.concatenate([w.trial_sharpes for w in result.windows])
+        dsr = deflated_sharpe_from_returns(rets, trials, trial_length=train_window, n_trials=total)
+        m["deflated_sharpe_all_trials"] = dsr["dsr"]
+        m["dsr_verdict_all_trials"] = (f"{dsr_verdict(dsr['dsr'], round(total))} (this run's trials and those of "
+                                       f"{before.runs} earlier optimisation(s) on the same data)")  # fmt: skip
+    return before
 
 
 def backtest(

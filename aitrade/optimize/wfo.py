@@ -227,6 +227,12 @@ def walk_forward_optimize(
                              f"{metrics['dsr_trials']} effective trials ({len(trials)} GA evaluations, distinct "
                              "genomes shrunk by the mean correlation of their returns, summed over windows); PBO "
                              "per window over distinct trading genomes, in sample, averaged")  # fmt: skip
+    metrics["pbo_scope"] = (
+        f"PBO is measured in sample, in each of {len(windows)} windows of {train} bars, over the distinct genomes "
+        "that traded: how often the in-sample best falls below the median of the other half. Averaged over few "
+        "windows it separates a strong edge from noise on average, not run by run; it says nothing of the "
+        "out-of-sample result itself"
+    )
     metrics["windows"] = len(windows)
     return WFOResult(windows, stitched, all_trades, metrics)
 
