@@ -53,7 +53,8 @@ def test_the_generator_is_seeded_marked_and_plants_what_it_says() -> None:
 def test_the_default_pipeline_finds_the_planted_edge_and_nothing_in_noise(tmp_path: Path) -> None:
     found = {}
     for kind, symbols in (("edge", list(EDGE[:2])), ("noise", list(NOISE[:2]))):
-        run = generate_signals(load_settings(tmp_path / kind), SignalParams(), symbols=symbols, interval="1h",
+        # the defaults on two local processes (results do not depend on jobs: tests/test_signals.py)
+        run = generate_signals(load_settings(tmp_path / kind), SignalParams(jobs=2), symbols=symbols, interval="1h",
                                progress=False)  # fmt: skip
         found[kind] = (run.summary, _momentum_auc(symbols, run.signals))
     edge, (rule_long, rule_short) = found["edge"]
