@@ -298,7 +298,8 @@ def test_control_panel_runs_a_research_job_and_saves_ranges(tmp_path: Path) -> N
     run_dir = jobs.get(settings, job["id"])["run_dir"]
     assert run_dir in [v for _, v in panel.promote_run.options]
     panel.promote_run.value = run_dir
-    assert "pooled over" in panel.evidence.value
+    assert "pooled over" in panel.evidence.value and "linear baseline" in panel.evidence.value
+    assert "aitrade-verdict" in panel.evidence.value  # the verdict in words beside the numbers
     assert panel.promote_button.disabled
     panel.promote_ok.value = True
     panel.promote_button.click()

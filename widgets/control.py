@@ -224,10 +224,16 @@ class ControlPanel(w.VBox):
         ev = cp.evidence(self.settings, run)
         what = ", ".join(str(x) for x in (ev["mode"], ev["interval"], ", ".join(ev["symbols"] or [])) if x)
         parts = [f"<div><b>out of sample</b>{f' ({esc(what)})' if what else ''}: {esc(ev['research'])}</div>"]
+        if ev.get("verdict"):
+            good = str(ev["verdict"]).startswith("the model beats")
+            parts.append(
+                f"<div class='aitrade-verdict'>{coloured('verdict: ' + ev['verdict'], 'ok' if good else 'warn')}</div>"
+            )
         for o in ev["optimisations"]:
             parts.append(
                 f"<div><b>{esc(Path(o['run']).name)}</b>: Sharpe {o['sharpe'] or 0:.2f}, deflated Sharpe "
-                f"{o['deflated_sharpe'] or 0:.3f} over {esc(o['trials'])} trials ({esc(o['dsr_verdict'])}); "
+                f"{o['deflated_sharpe'] or 0:.3f} over {esc(o['trials'])} effective trials "
+                f"({esc(o.get('evaluations'))} evaluated; {esc(o['dsr_verdict'])}); "
                 f"PBO {o['pbo'] if o['pbo'] is None else round(o['pbo'], 3)} ({esc(o['pbo_verdict'])}). "
                 f"<i>{esc(o['statistics'])}</i></div>"
             )

@@ -224,6 +224,7 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
         "symbols": meta.get("symbols"),
         "interval": meta.get("interval"),
         "research": research_line(summary) if summary else "no metrics.json: out-of-sample metrics unknown",
+        "verdict": summary.get("verdict"),  # against the class prior and the linear baseline, in words
         "optimisations": [],
     }
     for opt in runs_using(settings, path):
@@ -233,6 +234,7 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
         out["optimisations"].append({
             "run": str(opt),
             "sharpe": m.get("sharpe"), "deflated_sharpe": m.get("deflated_sharpe"), "trials": m.get("dsr_trials"),
+            "evaluations": m.get("dsr_trials_raw"),
             "dsr_verdict": m.get("dsr_verdict"), "pbo": m.get("pbo_mean"), "pbo_verdict": m.get("pbo_verdict"),
             "statistics": m.get("statistics"),
         })  # fmt: skip
