@@ -57,6 +57,17 @@ def test_ci_runs_exactly_the_readme_test_command() -> None:
     assert "make demo" in first_block and "make test" in first_block
 
 
+def test_the_readme_and_docs_link_only_to_files_in_the_repository() -> None:
+    """Read on a fresh clone: every relative link resolves, and no document cites a file the repository lacks."""
+    for doc in (ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))):
+        text = doc.read_text()
+        assert "DESIGN.md" not in text, f"{doc.name} cites DESIGN.md, which is not in the repository"
+        for target in re.findall(r"\]\(([^)#\s]+)[^)]*\)", text):
+            if target.startswith(("http://", "https://", "mailto:")):
+                continue
+            assert (doc.parent / target).exists(), f"{doc.name} links to {target}, which does not exist"
+
+
 def test_gitignore_keeps_state_out_but_its_placeholder_in() -> None:
     ignore = (ROOT / ".gitignore").read_text().splitlines()
     for entry in (".venv/", "state/*", "!state/.gitkeep", "data_cache/", "runs/", "logs/"):
