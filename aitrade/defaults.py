@@ -11,7 +11,7 @@ reads this module before it imports anything heavy.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from types import MappingProxyType
 
 
@@ -34,9 +34,6 @@ class SignalDefaults:
     jobs: int = 1  # local worker processes
     executor: str = "local"
     source: str = "sample"  # the embedded bars
-
-    def as_dict(self) -> dict[str, object]:
-        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 SIGNALS = SignalDefaults()

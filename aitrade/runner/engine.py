@@ -41,11 +41,11 @@ from aitrade.errors import AiTradeError, HaltError, ReconcileError, RetryableErr
 from aitrade.runner import control
 from aitrade.runner.books import Books
 from aitrade.runner.execution import Execution
-from aitrade.runner.ledger import Book, IntentStatus, TradeLedger
+from aitrade.runner.ledger import Book, TradeLedger
 from aitrade.runner.recovery import Recovery
 from aitrade.runner.replay import BarSignal
 from aitrade.runner.seams import Alerts, Event, Feed, Json, JsonMap
-from aitrade.runner.step import BarStep, Plan
+from aitrade.runner.step import BarStep, Plan, partial_fill
 
 if TYPE_CHECKING:
     from aitrade.config import Settings
@@ -56,7 +56,6 @@ from aitrade.strategy import (
     PENDING,
     Genome,
     Rules,
-    opened,
     protection_exit,
 )
 
@@ -159,7 +158,8 @@ class Runner:
         self._flatten_retry_at = 0.0
         self.books = Books(ledger, self._run_io, self.sleeve)
         self.ex = Execution(config, router, ledger, self.books, self._run_io, self._say)
-        self.step = BarStep(self.ex, self.books, ledger, self._run_io, self._say, self._takes_entries)
+        self.step = BarStep(self.ex, self.books, self._say, self._takes_entries)
+        self._paper = [b for b in router.brokers.values() if hasattr(b, "hold_writes")]  # commit once per tick
 
     def _takes_entries(self) -> bool:
         return not self.kill.engaged and self.health.state == ACTIVE
@@ -256,8 +256,7 @@ class Runner:
         for symbol in sorted(bars):
             if symbol in self.config.rules:
                 venues.setdefault(self.router.broker_for(symbol).name, []).append(symbol)
-        paper = [b for b in self.router.brokers.values() if hasattr(b, "hold_writes")]
-        for broker in paper:  # a paper account commits once per tick, before the tick's books
+        for broker in self._paper:  # a paper account commits once per tick, before the tick's books
             broker.hold_writes()
         try:
             decided = await asyncio.gather(*(self._decide(symbols, ts, bars) for symbols in venues.values()))
@@ -271,7 +270,7 @@ class Runner:
                 return
             await asyncio.gather(*(self._carry(plans, fresh) for plans in decided))
         finally:
-            for broker in paper:
+            for broker in self._paper:
                 broker.write_held()
         await self.books.flush()
         self._closes.update({s: b.close for s, b in bars.items()})
@@ -353,20 +352,14 @@ class Runner:
             if part.state.mode == OPEN:
                 self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
                 s = part.state
-                event = {"client_id": book.entry_id, "quantity": s.qty, "price": s.entry}
-                await self.books.save(part, events=[("partial_fill", event)])
+                await self.books.save(part, events=[partial_fill(part)])
                 self._say(f"{book.symbol} entry filled in part: {s.qty:g} at {s.entry:g}; the rest cancelled, "
                           "the part protected")  # fmt: skip
             return
-        rules = self.config.rules[book.symbol]
-        state = replace(opened(book.state, float(order.avg_price or 0), book.t + 1, self.config.genome, rules),
-                        fee=float(order.fee))  # fmt: skip
-        held = replace(book, state=state, entry_bar=stamp)
-        self.books.mark(order.client_id, IntentStatus.FILLED, order.venue_order_id)
+        held, fill = self.step.take_fill(book, order, book.t + 1, stamp)
         await self.ex.cover(held)
         self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
-        fill = {"client_id": order.client_id, "price": str(order.avg_price), "quantity": str(order.filled)}
-        await self.books.save(held, events=[("fill", fill)])
+        await self.books.save(held, events=[fill])
         self._say(f"{book.symbol} entry filled: {order.filled} at {order.avg_price}; protections placed")
 
     async def _watch_levels(self, book: Book, broker: Broker) -> None:

@@ -75,6 +75,7 @@ _TABLES = (
 )
 
 
+_MARK = "UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? WHERE client_id = ?"
 _INSERT_TRADE = (f"INSERT OR IGNORE INTO trades ({', '.join(TRADE_COLUMNS)}, exit_id) "  # noqa: S608 (constants)
                  f"VALUES ({', '.join('?' * (len(TRADE_COLUMNS) + 1))})")  # fmt: skip
 
@@ -286,8 +287,7 @@ class TradeLedger:
         with self._tx() as db:
             stamp = now_iso()
             for m in marks:
-                db.execute("UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? "
-                           "WHERE client_id = ?", (m.status, m.venue_order_id, stamp, m.client_id))  # fmt: skip
+                db.execute(_MARK, (m.status, m.venue_order_id, stamp, m.client_id))
             for change in changes:
                 book = change.book
                 db.execute("INSERT OR REPLACE INTO books VALUES (?, ?)", (book.symbol, book.to_json()))
@@ -354,8 +354,7 @@ class TradeLedger:
 
     def mark(self, client_id: str, status: IntentStatus, venue_order_id: str | None = None) -> None:
         with self._tx() as db:
-            db.execute("UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? "
-                       "WHERE client_id = ?", (status, venue_order_id, now_iso(), client_id))  # fmt: skip
+            db.execute(_MARK, (status, venue_order_id, now_iso(), client_id))
 
     # --- trades and events -------------------------------------------------------------------------
     def trades(self) -> list[dict[str, SqlValue]]:

@@ -18,13 +18,13 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from aitrade.brokers.base import OrderStatus
+from aitrade.brokers.base import Order, OrderStatus
 from aitrade.runner import failpoints
 from aitrade.runner.books import Books
 from aitrade.runner.execution import Decided, Execution, dec
-from aitrade.runner.ledger import Book, IntentStatus, TradeLedger
+from aitrade.runner.ledger import Book, IntentStatus
 from aitrade.runner.replay import BarSignal
-from aitrade.runner.seams import Event, RunIO, Say, Trade
+from aitrade.runner.seams import Event, Say, Trade
 from aitrade.strategy import (
     EXIT_REASONS,
     FLAT,
@@ -70,6 +70,11 @@ class Move:
 Action = Entry | Exit | Move
 
 
+def partial_fill(book: Book) -> Event:
+    """The event of an entry opened for the part of its order that filled."""
+    return ("partial_fill", {"client_id": book.entry_id, "quantity": book.state.qty, "price": book.state.entry})
+
+
 @dataclass
 class Plan:
     """One symbol's bar after its facts and decision: the book so far, the trades and events it made, and the
@@ -95,9 +100,8 @@ class BarStep:
     """The bar step of one runner: ``may_enter`` says whether the runner takes new positions at all (its state
     and the kill switch); the position limit is counted here, once per tick (:meth:`begin_tick`)."""
 
-    def __init__(self, ex: Execution, books: Books, ledger: TradeLedger, run_io: RunIO, say: Say,
-                 may_enter: Callable[[], bool]) -> None:  # fmt: skip
-        self.ex, self.books, self.ledger, self.run_io, self.say = ex, books, ledger, run_io, say
+    def __init__(self, ex: Execution, books: Books, say: Say, may_enter: Callable[[], bool]) -> None:
+        self.ex, self.books, self.say = ex, books, say
         self.may_enter = may_enter
         self._open_books = 0  # books not flat: counted at the start of a tick, kept by its decisions
 
@@ -148,18 +152,14 @@ class BarStep:
         order = await ex.lookup(plan.symbol, book.entry_id)
         if order is not None and order.status is OrderStatus.FILLED:
             failpoints.hit("fill_seen")
-            self.books.mark(order.client_id, IntentStatus.FILLED, order.venue_order_id)
-            s = replace(opened(s, float(order.avg_price or 0), plan.t, self.genome, self.rules(plan.symbol)),
-                        fee=float(order.fee))  # fmt: skip
-            book = replace(book, entry_bar=stamp)
-            plan.events.append(("fill", {"client_id": order.client_id, "price": str(order.avg_price),
-                                         "quantity": str(order.filled)}))  # fmt: skip
+            book, fill = self.take_fill(book, order, plan.t, stamp)
+            s = book.state
+            plan.events.append(fill)
             fired = await ex.fired(book)
             if fired is not None:  # the bracket's stop on the fill bar
                 plan.trades.append(ex.trade(book, s, fired, stamp))
                 s, plan.exited = State(), True
             elif not ex.brackets(broker):
-                book = book.with_state(s)
                 await ex.cover(book)
         elif (order is not None and order.filled > 0) or plan.t - s.placed >= self.genome.fill_wait:
             part = await self.take_part(book, plan.t, stamp)
@@ -167,12 +167,20 @@ class BarStep:
                 pass
             elif part.state.mode == OPEN:
                 book, s = part, part.state
-                plan.events.append(("partial_fill", {"client_id": book.entry_id, "quantity": s.qty,
-                                                     "price": s.entry}))  # fmt: skip
+                plan.events.append(partial_fill(book))
             else:
                 plan.events.append(("expired", {"client_id": book.entry_id}))
                 s, plan.exited = State(), True
         plan.book, plan.state = book, s
+
+    def take_fill(self, book: Book, order: Order, t: int, stamp: str) -> tuple[Book, Event]:
+        """A pending entry whose order filled: the book opened at the fill (its fee kept) at bar ``t``, and the
+        fill's event; the intent is marked filled."""
+        self.books.mark(order.client_id, IntentStatus.FILLED, order.venue_order_id)
+        opened_at = opened(book.state, float(order.avg_price or 0), t, self.genome, self.rules(book.symbol))
+        fill: Event = ("fill", {"client_id": order.client_id, "price": str(order.avg_price),
+                                "quantity": str(order.filled)})  # fmt: skip
+        return replace(book, state=replace(opened_at, fee=float(order.fee)), entry_bar=stamp), fill
 
     async def take_part(self, book: Book, t: int, stamp: str) -> Book | None:
         """A pending entry that filled in part, or expired: the rest is cancelled; what filled (if anything) opens

@@ -12,6 +12,8 @@ from typing import Any
 
 import numpy as np
 
+from aitrade.signals.metrics import fold_metrics
+
 N_CLASSES = 3
 SMOOTH = 1e-3  # a class the training window never saw keeps this share of the (Laplace) training prior
 #: a difference smaller than these is no difference (pooled log loss in nats, mean of the two pooled AUCs)
@@ -49,6 +51,13 @@ class LinearBaseline:
             p = (1 - SMOOTH) * p + SMOOTH * self.prior
         out[ok] = p
         return out
+
+
+def linear_metrics(proba: np.ndarray, y: np.ndarray, prior: np.ndarray) -> dict[str, Any]:
+    """The baseline's fold metrics, as the model's are keyed, prefixed ``linear_`` (a row it cannot predict counts
+    as uniform)."""
+    m = fold_metrics(np.nan_to_num(proba, nan=1 / N_CLASSES), y, prior)
+    return {f"linear_{k}": m.get(k) for k in ("log_loss", "auc_long", "auc_short")}
 
 
 def verdict(summary: dict[str, Any]) -> str:

@@ -38,7 +38,7 @@ from aitrade.features import FEATURE_SET_VERSION
 from aitrade.features.sets import feature_groups
 from aitrade.labels import LabelConfig
 from aitrade.models import ModelConfig, fit_model, load_bundle, save_bundle
-from aitrade.signals.baseline import LinearBaseline
+from aitrade.signals.baseline import LinearBaseline, linear_metrics
 from aitrade.signals.folds import Fold
 from aitrade.signals.metrics import fold_metrics
 from aitrade.signals.prepare import AssetData
@@ -180,8 +180,7 @@ def _linear(X: np.ndarray, y: np.ndarray, usable: np.ndarray, trade: np.ndarray,
         np.ndarray, dict[str, Any]]:  # fmt: skip
     """The linear baseline fitted on the model's training rows, its probabilities and metrics on ``trade``."""
     proba = LinearBaseline(X[usable], y[usable]).predict_proba(X[trade])
-    m = fold_metrics(np.nan_to_num(proba, nan=1 / 3), y[trade], prior)
-    return proba, {f"linear_{k}": m.get(k) for k in ("log_loss", "auc_long", "auc_short")}
+    return proba, linear_metrics(proba, y[trade], prior)
 
 
 def _write_predictions(frames: list[pd.DataFrame], path: str) -> None:
@@ -296,9 +295,8 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         regime = th.apply(p.frame["atr_rel"].to_numpy()[trade], p.frame["adx"].to_numpy()[trade])
         prior = np.bincount(y[usable].astype(np.int64), minlength=3) / len(usable)
         linear = baseline.predict_proba(p.X[trade])
-        lm = fold_metrics(np.nan_to_num(linear, nan=1 / 3), p.y[trade], prior)
         per_asset.append({"symbol": p.symbol, "fold": fold.index, **fold_metrics(proba, p.y[trade], prior),
-                          **{f"linear_{k}": lm.get(k) for k in ("log_loss", "auc_long", "auc_short")}})  # fmt: skip
+                          **linear_metrics(linear, p.y[trade], prior)})  # fmt: skip
         frames.append(_prediction_frame(p, trade, proba, regime, fold.index, linear))
     _write_predictions(frames, task["out"])
     shared = {"reused": reused, "model": key, "temperature": model.temperature, "train_rows": len(train)}
