@@ -166,7 +166,10 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
         jobs=args.jobs,
         executor=args.executor,
         scheduler=args.scheduler,
-        model=ModelConfig(kind="universal" if args.mode == "universal" else args.model, epochs=args.epochs),
+        model=ModelConfig(
+            kind="universal" if args.mode == "universal" else args.model, epochs=args.epochs, capacity=args.capacity
+        ),
+        calibrate=args.calibrate,
         label=LabelConfig(tp=args.label_tp, sl=args.label_sl, horizon=args.horizon),
         features=args.features,
     )
@@ -465,6 +468,22 @@ def build_parser() -> argparse.ArgumentParser:
         type=POSITIVE_INT,
         default=d.epochs,
         help="training epochs per model (default %(default)s: to the ridge optimum)",
+    )
+    dashed(
+        sig,
+        "capacity",
+        default=d.capacity,
+        choices=("tuned", "fixed"),
+        help="the net's hidden size, dropout and ridge: tuned per window on a purged inner hold-out, or fixed "
+        "(default %(default)s)",
+    )
+    dashed(
+        sig,
+        "calibrate",
+        default=d.calibrate,
+        choices=("shrink", "none"),
+        help="out-of-sample calibration: shrink each fold toward its training prior, the weight fitted on earlier "
+        "folds (default %(default)s)",
     )
     dashed(sig, "horizon", type=POSITIVE_INT, default=d.horizon, help="label horizon in bars (default %(default)s)")
     dashed(sig, "label_tp", type=POSITIVE, default=d.label_tp, help="label take-profit in ATR (default %(default)s)")

@@ -26,6 +26,8 @@ class SignalDefaults:
     preset: str = "classic"  # regime quantiles
     seed: int = 7
     model: str = "mlp"  # walk mode's net: mlp or gru
+    calibrate: str = "shrink"  # out-of-sample calibration: shrink toward the training prior, or none
+    capacity: str = "tuned"  # the net's hidden size, dropout and ridge: chosen per window on inner hold-outs, or fixed
     epochs: int = 200  # to the ridge optimum (no early stopping by default)
     horizon: int = 12  # label horizon in bars
     label_tp: float = 1.5  # label take-profit in ATR

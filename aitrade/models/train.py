@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import math
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -23,15 +23,27 @@ from aitrade.checks import choice, number
 from aitrade.defaults import SIGNALS
 from aitrade.errors import TooFewRows, UserError
 from aitrade.models.nets import N_CLASSES, build_net
+from aitrade.models.shrink import fit_weight, shrink
 
 CLIP = 6.0
 
 
 KINDS = ("mlp", "gru", "universal")
 CALIBRATIONS = ("bias", "temperature", "none")
+CAPACITY_MODES = ("tuned", "fixed")
+#: the nets a tuned fit chooses from, most regularised first: the first is near a logistic regression (best on a
+#: linear edge), the last lets the hidden layer carry an interaction (measured on the planted CROSS series)
+CAPACITIES: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("heavy", {"hidden": (16,), "dropout": 0.5, "hidden_decay": 3e-2}),
+    ("middle", {"hidden": (32,), "dropout": 0.3, "hidden_decay": 1e-2}),
+    ("light", {"hidden": (32,), "dropout": 0.1, "hidden_decay": 3e-3}),
+)
+TUNING_VERSION = 1  # bump when inner_losses scores differently: cached scores of another version are not reused
+INNER_HOLDOUT = 0.3  # the share of a training window's time that scores the candidates
+INNER_MARGIN = 1e-3  # nats a lighter net must gain over a heavier one on the inner hold-out
 MODEL_RULES: dict[str, dict[str, Any]] = {
     "dropout": {"lo": 0, "hi": 0.9}, "seq_len": {"lo": 1, "integer": True}, "embed_dim": {"lo": 1, "integer": True},
-    "epochs": {"lo": 1, "integer": True}, "batch_size": {"lo": 1, "integer": True}, "lr": {"lo": 0, "lo_open": True},
+    "epochs": {"lo": 1, "integer": True}, "batch_size": {"lo": 0, "integer": True}, "lr": {"lo": 0, "lo_open": True},
     "weight_decay": {"lo": 0}, "hidden_decay": {"lo": 0}, "patience": {"lo": 1, "integer": True},
     "val_frac": {"lo": 0.0, "hi": 0.5},
     "calib_frac": {"lo": 0.0, "hi": 0.5},
@@ -42,24 +54,31 @@ MODEL_RULES: dict[str, dict[str, Any]] = {
 class ModelConfig:
     """Architecture and training settings of one model.
 
-    The defaults come from the planted-edge yardstick (:mod:`aitrade.data.planted`,
-    measured in the README): a fold's window holds a few hundred labelled rows,
-    so a 30% hold-out for early stopping and temperature scaling cost more
-    than they gave (out-of-sample log loss worse than the class prior). The
-    default therefore trains on the whole window to a ridge optimum: a linear
-    path (the net nests a multinomial logistic regression) plus a small hidden
-    layer held back by dropout and a heavier ridge. ``val_frac`` turns early
-    stopping back on and ``calib_frac`` with ``calibration`` a calibration slice.
+    The defaults come from the planted yardsticks (:mod:`aitrade.data.planted`,
+    measured in the README). A fold's window holds a few hundred labelled rows,
+    so hold-outs for early stopping and temperature scaling cost more than they
+    gave; the net trains on the whole window, in one batch, to a ridge optimum:
+    a linear path (the net nests a multinomial logistic regression) plus a
+    hidden layer. ``capacity="tuned"`` chooses the hidden layer's size, dropout
+    and ridge from :data:`CAPACITIES` on a purged inner hold-out of the window
+    (heavy regularisation finds a linear edge best, light lets the hidden layer
+    find an interaction); ``"fixed"`` uses ``hidden``, ``dropout`` and
+    ``hidden_decay`` as given. ``val_frac`` turns early stopping back on and
+    ``calib_frac`` with ``calibration`` a calibration slice (the signals run
+    calibrates out of sample by default: :mod:`aitrade.signals.calibration`).
     """
 
     kind: str = SIGNALS.model  # mlp | gru | universal
+    capacity: str = (
+        SIGNALS.capacity
+    )  # tuned: chosen from CAPACITIES per window; fixed: hidden, dropout, hidden_decay below
     hidden: tuple[int, ...] = (16,)
     dropout: float = 0.5
     seq_len: int = 16
     embed_dim: int = 4
     epochs: int = SIGNALS.epochs
-    batch_size: int = 256
-    lr: float = 2e-3
+    batch_size: int = 0  # 0: the whole window in one batch (full-batch Adam; a fold is a few thousand rows at most)
+    lr: float = 1e-2
     weight_decay: float = 3e-3  # ridge on the linear path's weights (per mean loss)
     hidden_decay: float = 3e-2  # ridge on the hidden layers' weights
     patience: int = 20  # early stopping, only with a validation slice (val_frac > 0)
@@ -72,6 +91,7 @@ class ModelConfig:
     def __post_init__(self) -> None:
         choice("model kind", self.kind, KINDS)
         choice("calibration", self.calibration, CALIBRATIONS)
+        choice("capacity", self.capacity, CAPACITY_MODES)
         for name, rule in MODEL_RULES.items():
             object.__setattr__(self, name, number(name, getattr(self, name), **rule))
         object.__setattr__(self, "hidden", tuple(number("hidden layer size", h, lo=1, integer=True)
@@ -279,26 +299,11 @@ def fit_scaling(logits: np.ndarray, y: np.ndarray, *, l2: float = 1e-3) -> tuple
     return float(math.exp(res.x[0])), np.concatenate([[0.0], res.x[1:]])
 
 
-def fit_model(
-    X: np.ndarray,
-    y: np.ndarray,
-    rows: np.ndarray,
-    times: np.ndarray,
-    *,
-    config: ModelConfig,
-    feature_names: list[str],
-    purge_ns: int,
-    seed: int,
-    asset_ids: np.ndarray | None = None,
-    assets: list[str] | None = None,
-) -> TrainedModel:
-    """Train on ``rows`` of ``X`` (labels ``y``; rows with label -1 or undefined inputs are skipped).
-
-    ``times`` holds the bar time (ns) of every row of ``X``; the training rows'
-    times drive the fit/validation/calibration split. ``purge_ns`` is the label
-    horizon in ns.
-    """
-    rows = np.asarray(rows)
+def _train(
+    X: np.ndarray, y: np.ndarray, rows: np.ndarray, times: np.ndarray, config: ModelConfig, feature_names: list[str],
+    purge_ns: int, seed: int, asset_ids: np.ndarray | None, assets: list[str] | None,
+) -> TrainedModel:  # fmt: skip
+    """One net trained on ``rows`` with ``config`` as it stands (no capacity search)."""
     fit_m, val_m, cal_m = split_by_time(times[rows], purge_ns, config.val_frac, config.calib_frac)
     labelled = y[rows] >= 0
     finite = np.isfinite(X[rows]).all(axis=1)
@@ -331,16 +336,23 @@ def fit_model(
         loss_fn = nn.CrossEntropyLoss(weight=weight)
         opt = torch.optim.Adam(net.parameters(), lr=config.lr)
         ridge = l2_penalty(net, config)
+        batch = config.batch_size or len(xf)  # 0: the whole window is one batch
         best, best_state, bad, epochs = math.inf, None, 0, 0
         for epoch in range(config.epochs):
             net.train()
-            order = torch.randperm(len(xf), generator=gen)
-            for start in range(0, len(order), config.batch_size):
-                b = order[start : start + config.batch_size].to(device)
+            if batch >= len(xf):  # full batch: no shuffling, no index copies
                 opt.zero_grad()
-                loss = loss_fn(net(xf[b], None if af is None else af[b]), yf[b]) + ridge().to(device)
+                loss = loss_fn(net(xf, af), yf) + ridge().to(device)
                 loss.backward()
                 opt.step()
+            else:
+                order = torch.randperm(len(xf), generator=gen)
+                for start in range(0, len(order), batch):
+                    b = order[start : start + batch].to(device)
+                    opt.zero_grad()
+                    loss = loss_fn(net(xf[b], None if af is None else af[b]), yf[b]) + ridge().to(device)
+                    loss.backward()
+                    opt.step()
             epochs = epoch + 1
             if len(xv) == 0:
                 continue
@@ -376,4 +388,102 @@ def fit_model(
         "device": str(device),
         "seed": seed,
     }
+    return model
+
+
+def inner_losses(
+    X: np.ndarray, y: np.ndarray, rows: np.ndarray, times: np.ndarray, config: ModelConfig, feature_names: list[str],
+    purge_ns: int, seed: int, asset_ids: np.ndarray | None = None, assets: list[str] | None = None,
+) -> dict[str, float | None]:  # fmt: skip
+    """Each of :data:`CAPACITIES`' log loss on the window's purged inner hold-out (None: too few rows to say).
+
+    Each candidate trains on the first ``1 - INNER_HOLDOUT`` of the window's
+    time and is scored on the rest, with the label horizon purged between them,
+    after the best shrink toward the inner fit's class shares: a signals run
+    calibrates out of sample that way, so the candidates are compared on what
+    survives calibration (their ranking), not on an overconfidence it removes.
+    Only the training window is read: the fold's own trade rows never are.
+    """
+    fit_m, hold_m, _ = split_by_time(times[rows], purge_ns, INNER_HOLDOUT, 0.0)
+    fit_rows, hold_rows = rows[fit_m], rows[hold_m & (y[rows] >= 0)]
+    known = y[fit_rows][y[fit_rows] >= 0].astype(np.int64)
+    shares = (np.bincount(known, minlength=N_CLASSES) + 1.0) / (len(known) + N_CLASSES)
+    losses: dict[str, float | None] = {}
+    for name, shape in CAPACITIES:
+        candidate = replace(config, capacity="fixed", **shape)
+        try:
+            model = _train(X, y, fit_rows, times, candidate, feature_names, purge_ns, seed, asset_ids, assets)
+        except TooFewRows:
+            losses[name] = None
+            continue
+        proba = model.predict_proba(X, hold_rows, asset_ids)
+        ok = np.isfinite(proba).all(axis=1)
+        t = y[hold_rows][ok].astype(np.int64)
+        if not len(t):
+            losses[name] = None
+            continue
+        prior = np.tile(shares, (len(t), 1))
+        shrunk = shrink(proba[ok], prior, fit_weight(proba[ok], prior, t))
+        losses[name] = float(-np.log(np.clip(shrunk[np.arange(len(t)), t], 1e-12, None)).mean())
+    return losses
+
+
+def pick_capacity(evidence: list[dict[str, float | None]]) -> str:
+    """The capacity with the lowest mean inner hold-out loss over ``evidence`` (this window's and earlier ones').
+
+    A lighter net must beat every heavier one by :data:`INNER_MARGIN` nats; a
+    tie keeps the net closer to the linear model. Windows where a candidate has
+    no score are left out of the comparison.
+    """
+    names = [name for name, _ in CAPACITIES]
+    complete = [e for e in evidence if all(e.get(n) is not None for n in names)]
+    if not complete:
+        return names[0]
+    mean = {n: float(np.mean([e[n] for e in complete])) for n in names}
+    chosen = names[0]
+    for n in names[1:]:
+        if mean[n] < mean[chosen] - INNER_MARGIN:
+            chosen = n
+    return chosen
+
+
+def with_capacity(config: ModelConfig, name: str) -> ModelConfig:
+    """``config`` fixed at the named capacity of :data:`CAPACITIES`."""
+    return replace(config, capacity="fixed", **dict(CAPACITIES)[name])
+
+
+def fit_model(
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    times: np.ndarray,
+    *,
+    config: ModelConfig,
+    feature_names: list[str],
+    purge_ns: int,
+    seed: int,
+    asset_ids: np.ndarray | None = None,
+    assets: list[str] | None = None,
+    evidence: list[dict[str, float | None]] | None = None,
+) -> TrainedModel:
+    """Train on ``rows`` of ``X`` (labels ``y``; rows with label -1 or undefined inputs are skipped).
+
+    ``times`` holds the bar time (ns) of every row of ``X``; the training rows'
+    times drive the fit/validation/calibration split. ``purge_ns`` is the label
+    horizon in ns. With ``capacity="tuned"`` (the default) the net's capacity
+    is chosen first by :func:`pick_capacity` over ``evidence`` (inner hold-out
+    losses of earlier windows, from :func:`inner_losses`) plus this window's,
+    then the chosen net trains on all of ``rows``.
+    """
+    rows = np.asarray(rows)
+    tuning: dict[str, Any] | None = None
+    if config.capacity == "tuned":
+        mine = inner_losses(X, y, rows, times, config, feature_names, purge_ns, seed, asset_ids, assets)
+        pooled = [*(evidence or []), mine]
+        chosen = pick_capacity(pooled)
+        config = with_capacity(config, chosen)
+        tuning = {"chosen": chosen, "inner_holdout_log_loss": mine, "windows_pooled": len(pooled)}
+    model = _train(X, y, rows, times, config, feature_names, purge_ns, seed, asset_ids, assets)
+    if tuning is not None:
+        model.info["capacity"] = tuning
     return model

@@ -6,8 +6,10 @@ shared ``UNIVERSAL`` bundle with an asset embedding. For each closed bar the
 features are computed by the same registry as research, on a rolling window of
 recent bars long enough that every feature has forgotten where the window
 starts (Wilder and EMA smoothing decay geometrically), and the model turns the
-last row into [flat, long, short]. On the bars its model produced in research,
-this gives the artifact's probabilities (tested to 1e-6): no train/serve skew.
+last row into [flat, long, short], then through the run's calibration map (its
+last block's shrink toward the prior). On the bars its model produced in
+research, this gives the artifact's probabilities (tested to 1e-6): no
+train/serve skew.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ import pandas as pd
 from aitrade.errors import DataError, UserError
 from aitrade.features import compute_features
 from aitrade.models import load_bundle
+from aitrade.signals.calibration import apply_live
 from aitrade.runner.seams import JsonObject, items, num, obj, text
 
 if TYPE_CHECKING:
@@ -60,6 +63,8 @@ class ModelSignals:
         if missing:
             raise UserError(f"the promoted run has no model for {', '.join(missing)} (it has {', '.join(have)})")
         self._models: dict[str, TrainedModel] = {}
+        live = obj(obj(self.meta.get("calibration")).get("live"))
+        self._maps = {s: obj(live.get(s)) for s in self.symbols if s in live}  # the artifact's calibration map
         models = self.path / "models"
         if self.mode == "universal":
             model, _ = load_bundle(models / "UNIVERSAL", device=device)
@@ -82,4 +87,5 @@ class ModelSignals:
         if self.mode == "universal":
             ids = np.full(len(X), model.assets.index(symbol), dtype=np.int64)
         proba = model.predict_proba(X, rows, ids)[0]
-        return Prediction(float(frame["atr"].iloc[-1]), float(proba[1]), float(proba[2]))
+        p_long, p_short = apply_live(float(proba[1]), float(proba[2]), self._maps.get(symbol))
+        return Prediction(float(frame["atr"].iloc[-1]), p_long, p_short)

@@ -15,6 +15,7 @@ predictions only.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -38,12 +39,22 @@ from aitrade.features import FEATURE_SET_VERSION
 from aitrade.features.sets import feature_groups
 from aitrade.labels import LabelConfig
 from aitrade.models import ModelConfig, fit_model, load_bundle, save_bundle
+from aitrade.models.train import (
+    CAPACITIES,
+    INNER_HOLDOUT,
+    TUNING_VERSION,
+    inner_losses,
+    pick_capacity,
+    with_capacity,
+)
 from aitrade.signals.baseline import LinearBaseline, linear_metrics
+from aitrade.signals.calibration import METHODS as CALIBRATIONS
+from aitrade.signals.calibration import PRIOR_COLUMNS
 from aitrade.signals.folds import Fold
 from aitrade.signals.metrics import fold_metrics
 from aitrade.signals.prepare import AssetData
 from aitrade.signals.regimes import PRESETS, RegimeThresholds, get_preset
-from aitrade.statefile import atomic_write
+from aitrade.statefile import atomic_write, atomic_write_json
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +75,7 @@ class SignalParams:
     jobs: int = SIGNALS.jobs
     executor: str = SIGNALS.executor
     scheduler: str | None = None
+    calibrate: str = SIGNALS.calibrate  # shrink each fold toward its training prior (see signals.calibration)
     model: ModelConfig = field(default_factory=ModelConfig)
     label: LabelConfig = field(default_factory=LabelConfig)
     features: tuple[str, ...] = (SIGNALS.features,)  # feature sets (core, all) and groups (returns, rsi, daily, ...)
@@ -72,6 +84,7 @@ class SignalParams:
         choice("mode", self.mode, MODES)
         choice("preset", self.preset, PRESETS)
         choice("executor", self.executor, EXECUTORS)
+        choice("calibrate", self.calibrate, CALIBRATIONS)
         object.__setattr__(self, "features", tuple(feature_groups(self.features)))
         for name, lo in (("train_window", 50), ("trade_window", 1), ("embargo", 0), ("jobs", 1), ("seed", 0)):
             object.__setattr__(self, name, number(name, getattr(self, name), lo=lo, integer=True))
@@ -153,12 +166,26 @@ def _fit_cached(task: dict[str, Any], key: str, fit: Any) -> tuple[Any, bool]:
     return model, False
 
 
+def _inner_cached(task: dict[str, Any], key: str, compute: Any) -> dict[str, float | None]:
+    """A window's inner hold-out losses (:func:`aitrade.models.inner_losses`), cached beside the fold models."""
+    path = Path(task["cache_dir"]) / f"{_key([key, TUNING_VERSION, CAPACITIES, INNER_HOLDOUT], [])}.inner.json"
+    with contextlib.suppress(OSError, ValueError):
+        cached = json.loads(path.read_text(encoding="utf-8"))
+        if isinstance(cached, dict):
+            return cached
+    losses = compute()
+    atomic_write_json(path, losses)
+    return losses
+
+
 #: the linear baseline's probabilities ride with the predictions to the pooled metrics, then leave the artifact
 LINEAR_COLUMNS = ("linear_p_long", "linear_p_short")
 
 
-def _prediction_frame(panel: Panel, rows: np.ndarray, proba: np.ndarray, regime: np.ndarray, fold: int,
-                      linear: np.ndarray) -> pd.DataFrame:  # fmt: skip
+def _prediction_frame(
+    panel: Panel, rows: np.ndarray, proba: np.ndarray, regime: np.ndarray, fold: int, linear: np.ndarray,
+    prior: np.ndarray,
+) -> pd.DataFrame:  # fmt: skip
     f = panel.frame.iloc[rows]
     ok = np.isfinite(proba).all(axis=1) & np.isfinite(f["atr"].to_numpy())
     return pd.DataFrame(
@@ -172,6 +199,7 @@ def _prediction_frame(panel: Panel, rows: np.ndarray, proba: np.ndarray, regime:
             "fold": fold,
             LINEAR_COLUMNS[0]: linear[ok, 1],
             LINEAR_COLUMNS[1]: linear[ok, 2],
+            **{c: float(v) for c, v in zip(PRIOR_COLUMNS, prior, strict=True)},
         }
     )
 
@@ -198,6 +226,7 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
     panel = Panel.read(task["symbol"], task["panel"])
     purge_ns = label.horizon * task["bar_ns"]
     frames, fold_info, last_model = [], [], None
+    evidence: list[dict[str, float | None]] = []  # inner hold-out losses of this symbol's windows so far
     for fd in task["folds"]:
         fold = _fold(fd)
         train = _train_rows(panel, fold, label.horizon)
@@ -218,10 +247,22 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
         seed = params["seed"] + fold.index
         key = _key([task["symbol"], fd, params["model"], params["label"], seed, panel.features, FEATURE_SET_VERSION,
                     __version__], [panel.X[train], panel.y[train]])  # fmt: skip
+        fit_cfg, tuning = cfg, None
+        if cfg.capacity == "tuned":  # chosen on this and the earlier windows' inner hold-outs: the past only
+            mine = _inner_cached(task, key, lambda train=train, seed=seed: inner_losses(
+                panel.X, panel.y, train, panel.times, cfg, panel.features, purge_ns, seed))  # fmt: skip
+            evidence.append(mine)
+            chosen = pick_capacity(evidence)
+            fit_cfg = with_capacity(cfg, chosen)
+            tuning = {"chosen": chosen, "inner_holdout_log_loss": mine, "windows_pooled": len(evidence)}
+            key = _key([key, fit_cfg.to_dict()], [])
 
-        def fit(train=train, seed=seed):
-            return fit_model(panel.X, panel.y, train, panel.times, config=cfg, feature_names=panel.features,
-                             purge_ns=purge_ns, seed=seed)  # fmt: skip
+        def fit(train=train, seed=seed, fit_cfg=fit_cfg, tuning=tuning):
+            model = fit_model(panel.X, panel.y, train, panel.times, config=fit_cfg, feature_names=panel.features,
+                              purge_ns=purge_ns, seed=seed)  # fmt: skip
+            if tuning is not None:
+                model.info["capacity"] = tuning
+            return model
 
         try:
             model, reused = _fit_cached(task, key, fit)
@@ -237,7 +278,9 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
         info.update(fold_metrics(proba, panel.y[trade], prior))
         linear, linear_metrics = _linear(panel.X, panel.y, usable, trade, prior)
         info.update({"reused": reused, "model": key, "temperature": model.temperature, **linear_metrics})
-        frames.append(_prediction_frame(panel, trade, proba, regime, fold.index, linear))
+        if "capacity" in model.info:
+            info["capacity"] = model.info["capacity"]["chosen"]
+        frames.append(_prediction_frame(panel, trade, proba, regime, fold.index, linear, prior))
         fold_info.append(info)
         last_model = key
     _write_predictions(frames, task["out"])
@@ -284,6 +327,7 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         info["skipped"] = str(exc)
         return {"fold": fold.index, "folds": [info], "predictions": None}
     frames, per_asset = [], []
+    prior = np.bincount(y[usable].astype(np.int64), minlength=3) / len(usable)
     baseline = LinearBaseline(X[usable], y[usable])  # pooled features, no asset embedding
     for i, p in enumerate(panels):
         trade = p.rows(fold.trade_start, fold.trade_end)
@@ -293,13 +337,14 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         tr = _train_rows(p, fold, label.horizon)
         th = RegimeThresholds.fit(p.frame["atr_rel"].to_numpy()[tr], p.frame["adx"].to_numpy()[tr], preset)
         regime = th.apply(p.frame["atr_rel"].to_numpy()[trade], p.frame["adx"].to_numpy()[trade])
-        prior = np.bincount(y[usable].astype(np.int64), minlength=3) / len(usable)
         linear = baseline.predict_proba(p.X[trade])
         per_asset.append({"symbol": p.symbol, "fold": fold.index, **fold_metrics(proba, p.y[trade], prior),
                           **linear_metrics(linear, p.y[trade], prior)})  # fmt: skip
-        frames.append(_prediction_frame(p, trade, proba, regime, fold.index, linear))
+        frames.append(_prediction_frame(p, trade, proba, regime, fold.index, linear, prior))
     _write_predictions(frames, task["out"])
     shared = {"reused": reused, "model": key, "temperature": model.temperature, "train_rows": len(train)}
+    if "capacity" in model.info:
+        shared["capacity"] = model.info["capacity"]["chosen"]
     records = [{**r, **shared} for r in per_asset] or [{**info, **shared}]
     return {
         "fold": fold.index,

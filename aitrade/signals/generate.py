@@ -19,10 +19,11 @@ from aitrade.features import FEATURE_SET_VERSION
 from aitrade.intervals import interval_delta, parse_interval
 from aitrade.runs import git_commit, new_run_dir, run_scope
 from aitrade.signals.artifact import write_signals
-from aitrade.signals.baseline import verdict
+from aitrade.signals.baseline import linear_metrics, verdict
+from aitrade.signals.calibration import PRIOR_COLUMNS, calibrate, live_maps
 from aitrade.signals.engine import LINEAR_COLUMNS, MODES, SignalParams, run_engine
 from aitrade.signals.folds import plan_folds
-from aitrade.signals.metrics import fold_metrics
+from aitrade.signals.metrics import fold_metrics, log_loss
 from aitrade.signals.prepare import LeaderPlan, leader_for, needed_warmup, plan_leaders, prepare_asset, select_features
 from aitrade.statefile import atomic_write_json
 
@@ -68,6 +69,67 @@ def pooled_metrics(signals: pd.DataFrame, assets: dict[str, Any], columns: tuple
     prior = np.bincount(y[ok].astype(np.int64), minlength=3) / max(1, int(ok.sum()))
     m = fold_metrics(proba, y, prior)
     return {f"{prefix}{k}": v for k, v in m.items() if k != "class_share"}
+
+
+def labels_of(signals: pd.DataFrame, assets: dict[str, Any]) -> np.ndarray:
+    """The label of every row of ``signals`` (-1 where unknown), in the frame's order."""
+    y = np.full(len(signals), -1, dtype=np.int64)
+    for sym, idx in signals.groupby("symbol", sort=False).indices.items():
+        a = assets[sym]
+        ts = pd.DatetimeIndex(signals["ts"].to_numpy()[idx]).as_unit("ns").asi8
+        y[idx] = a.y[np.searchsorted(a.times, ts)]
+    return y
+
+
+def _calibrate(signals: pd.DataFrame, records: list[dict[str, Any]], assets: dict[str, Any], folds: list[Any],
+               params: SignalParams, interval: str, warmup: int) -> tuple[
+        pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+    """The out-of-sample calibration (:mod:`aitrade.signals.calibration`) of the model and of its linear baseline.
+
+    The per-fold records are scored again on the calibrated probabilities (the
+    raw ones are in the fold models' bundles). Blocks are the folds' trade
+    windows; a universal model trained once is calibrated over blocks of
+    ``trade_window`` bars all the same, so its map also learns only from the past.
+    """
+    if params.calibrate == "none":
+        return signals, records, {"method": "none"}
+    bar_ns = int(interval_delta(interval).value)
+    blocks = np.array([f.trade_start for f in folds], dtype=np.int64)
+    if params.mode == "universal" and not params.cross_asset_wf:
+        timeline = np.unique(np.concatenate([a.times for a in assets.values()]))
+        blocks = np.array([f.trade_start for f in plan_folds(
+            timeline, warmup=warmup, train_window=params.train_window, trade_window=params.trade_window,
+            embargo=params.embargo, horizon=params.label.horizon)], dtype=np.int64)  # fmt: skip
+    y = labels_of(signals, assets)
+    pooled, purge = params.mode == "universal", params.label.horizon * bar_ns
+    signals, fitted = calibrate(signals, y, blocks, purge, pooled=pooled)
+    if set(LINEAR_COLUMNS) <= set(signals.columns):
+        signals, _ = calibrate(signals, y, blocks, purge, pooled=pooled, columns=LINEAR_COLUMNS)
+    scored = []
+    by_key = signals.groupby(["symbol", "fold"], sort=False).indices
+    for r in records:
+        idx = by_key.get((r.get("symbol"), r.get("fold")))
+        if not r.get("n") or idx is None:
+            scored.append(r)
+            continue
+        g = signals.iloc[idx]
+        prior = g[list(PRIOR_COLUMNS)].to_numpy()[0]
+        proba = np.column_stack([1 - g["p_long"] - g["p_short"], g["p_long"], g["p_short"]])
+        redo = {**fold_metrics(proba, y[idx], prior), "raw_log_loss": r.get("log_loss")}
+        if set(LINEAR_COLUMNS) <= set(g.columns):
+            lin = g[list(LINEAR_COLUMNS)].to_numpy()
+            redo.update(linear_metrics(np.column_stack([1 - lin.sum(axis=1), lin]), y[idx], prior))
+        scored.append({**r, **redo})
+    calibration = {
+        "method": "shrink",
+        "map": "p = weight * p_model + (1 - weight) * prior (the fold model's training class shares)",
+        "fitted_on": "earlier blocks' out-of-sample rows whose labels were known at the block's start; "
+        "the first block keeps the prior (weight 0)",
+        "pooled": pooled,
+        "blocks": fitted,
+        "live": live_maps(fitted, sorted(assets)),
+    }
+    return signals, scored, calibration
 
 
 def _summary(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -169,12 +231,21 @@ def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: S
         raise UserError(
             "no out-of-sample predictions were made (every fold was skipped); see metrics in " + str(run_dir)
         )
+    raw = pooled_metrics(signals, assets, prefix="raw_pooled_")
+    signals, records, calibration = _calibrate(signals, records, assets, folds, params, interval, warmup)
     summary = {**_summary(records), **pooled_metrics(signals, assets)}
+    summary["raw_pooled_log_loss"] = raw["raw_pooled_log_loss"]  # before the calibration: what it changed
+    summary["calibration"] = params.calibrate
     if set(LINEAR_COLUMNS) <= set(signals.columns):  # the linear baseline's, pooled the same way; not in the artifact
         linear = pooled_metrics(signals, assets, LINEAR_COLUMNS, "linear_pooled_")
         summary.update({k: linear[k] for k in ("linear_pooled_log_loss", "linear_pooled_auc_long",
                                                "linear_pooled_auc_short")})  # fmt: skip
         signals = signals.drop(columns=list(LINEAR_COLUMNS))
+    if set(PRIOR_COLUMNS) <= set(signals.columns):  # the forecast one could have made: each fold's training prior
+        y = labels_of(signals, assets)
+        known = y >= 0
+        summary["pooled_prior_log_loss"] = log_loss(signals.loc[known, list(PRIOR_COLUMNS)].to_numpy(), y[known])
+    signals = signals.drop(columns=[c for c in PRIOR_COLUMNS if c in signals.columns])
     summary["verdict"] = verdict(summary)
     meta = {
         "mode": params.mode,
@@ -197,6 +268,7 @@ def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: S
         "warmup_bars": warmup,
         "folds": [f.to_dict() for f in folds],
         "fold_metrics": records,
+        "calibration": calibration,
         "summary": summary,
     }
     write_signals(run_dir, signals, meta)
