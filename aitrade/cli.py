@@ -148,6 +148,13 @@ def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(not r["ok"] for r in rows) else 0
 
 
+def model_kind(mode: str, model: str) -> str:
+    """The model kind of a signals run: universal mode shares one net (or one booster) across assets."""
+    if mode == "universal" and model == "gru":
+        raise UserError("--model gru applies to walk mode; universal mode uses mlp (the shared net) or lgbm")
+    return "universal" if mode == "universal" and model == "mlp" else model
+
+
 def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import research  # noqa: PLC0415
     from aitrade.labels import LabelConfig  # noqa: PLC0415 (torch is heavy)
@@ -166,15 +173,11 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
         jobs=args.jobs,
         executor=args.executor,
         scheduler=args.scheduler,
-        model=ModelConfig(
-            kind="universal" if args.mode == "universal" else args.model, epochs=args.epochs, capacity=args.capacity
-        ),
+        model=ModelConfig(kind=model_kind(args.mode, args.model), epochs=args.epochs, capacity=args.capacity),
         calibrate=args.calibrate,
         label=LabelConfig(tp=args.label_tp, sl=args.label_sl, horizon=args.horizon),
         features=args.features,
     )
-    if args.mode == "universal" and args.model != "mlp":
-        raise UserError("--model applies to walk mode; universal mode uses the shared net with an asset embedding")
     step = research.signals(
         settings, params, symbols=symbol_list(args.symbols), source=args.source, interval=args.interval,
         start=args.start, end=args.end, path=args.path, out=args.out,
@@ -461,7 +464,14 @@ def build_parser() -> argparse.ArgumentParser:
     dashed(sig, "start", help="UTC start, inclusive")
     dashed(sig, "end", help="UTC end, exclusive")
     dashed(sig, "seed", type=NONNEG_INT, default=d.seed, help="seeds the folds' models (default %(default)s)")
-    dashed(sig, "model", default=d.model, choices=("mlp", "gru"), help="walk mode's net (default %(default)s)")
+    dashed(
+        sig,
+        "model",
+        default=d.model,
+        choices=("mlp", "gru", "lgbm"),
+        help="mlp or gru (a net per asset; universal mode: the shared net with an asset embedding) or lgbm "
+        "(gradient-boosted trees, in either mode) (default %(default)s)",
+    )
     dashed(
         sig,
         "epochs",

@@ -25,7 +25,7 @@ class SignalDefaults:
     embargo: int = 12  # unused bars between training and trading
     preset: str = "classic"  # regime quantiles
     seed: int = 7
-    model: str = "mlp"  # walk mode's net: mlp or gru
+    model: str = "mlp"  # mlp or gru (nets), lgbm (gradient-boosted trees)
     calibrate: str = "shrink"  # out-of-sample calibration: shrink toward the training prior, or none
     capacity: str = "tuned"  # the net's hidden size, dropout and ridge: chosen per window on inner hold-outs, or fixed
     epochs: int = 200  # to the ridge optimum (no early stopping by default)

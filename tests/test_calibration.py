@@ -25,7 +25,9 @@ def _frame(n: int, rng: np.random.Generator, informative: bool) -> tuple[pd.Data
         else:
             p = rng.dirichlet([2, 4, 4], size=n)  # confident noise: as sharp, about nothing
         ts = pd.date_range("2024-01-01", periods=n, freq="1h", tz="UTC")
-        frame = pd.DataFrame({"symbol": sym, "ts": ts, "p_long": p[:, 1], "p_short": p[:, 2], "fold": np.arange(n) // 100})
+        frame = pd.DataFrame(
+            {"symbol": sym, "ts": ts, "p_long": p[:, 1], "p_short": p[:, 2], "fold": np.arange(n) // 100}
+        )
         for c, v in zip(PRIOR_COLUMNS, PRIOR, strict=True):
             frame[c] = v
         rows.append(frame)

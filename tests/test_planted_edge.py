@@ -14,7 +14,7 @@ import pytest
 
 from aitrade.config import load_settings
 from aitrade.data import load_bars
-from aitrade.data.planted import EDGE, NOISE, hidden_drift, planted_bars
+from aitrade.data.planted import CROSS, EDGE, NOISE, cross_rule, hidden_drift, planted_bars
 from aitrade.features import compute_features
 from aitrade.labels import LabelConfig, triple_barrier
 from aitrade.signals import SignalParams, generate_signals
@@ -69,3 +69,45 @@ def test_the_default_pipeline_finds_the_planted_edge_and_nothing_in_noise(tmp_pa
     assert edge["linear_pooled_auc_long"] > 0.63 and edge["linear_pooled_auc_short"] > 0.63, edge
     assert abs(noise["linear_pooled_auc_long"] - 0.5) < 0.03 and abs(noise["linear_pooled_auc_short"] - 0.5) < 0.03
     assert "linear baseline" in edge["verdict"] and "linear baseline" in noise["verdict"]
+    # calibrated by default: where there is nothing to find, no worse than the training prior's forecast
+    assert noise["pooled_log_loss"] < noise["pooled_prior_log_loss"] + 0.003, noise
+    assert noise["raw_pooled_log_loss"] > noise["pooled_prior_log_loss"] + 0.01, noise  # which the raw nets were not
+
+
+def test_the_cross_generator_plants_an_edge_only_the_interaction_reveals() -> None:
+    ys, rule, momentum, volume = [], [], [], []
+    for sym in CROSS[:4]:
+        bars = planted_bars(sym)
+        assert bars.attrs["synthetic"] and bars.equals(planted_bars(sym))
+        y = triple_barrier(bars, compute_features(bars, "1h", ["atr"])["atr"], LabelConfig()).to_numpy()
+        f = compute_features(bars, "1h", ["ret_24", "volume_z"])
+        r = cross_rule(bars).to_numpy()
+        ok = (y >= 0) & np.isfinite(r) & np.isfinite(f["volume_z"].to_numpy())
+        ys.append(y[ok])
+        rule.append(r[ok])
+        momentum.append(f["ret_24"].to_numpy()[ok])
+        volume.append(f["volume_z"].to_numpy()[ok])
+    y, r, m, v = (np.concatenate(a) for a in (ys, rule, momentum, volume))
+    assert auc(r, y == 1) > 0.66 and auc(-r, y == 2) > 0.66  # the product of the two features ranks the labels
+    for alone in (auc(m, y == 1), auc(-m, y == 2), auc(v, y == 1), auc(v, y == 2)):
+        assert abs(alone - 0.5) < 0.06  # either feature alone says little
+    drift = hidden_drift(CROSS[0]).to_numpy()
+    rule_0 = (
+        cross_rule(planted_bars(CROSS[0])).shift(1).to_numpy()
+    )  # the drift of a bar is the rule at the close before
+    known = np.isfinite(rule_0) & (np.arange(len(drift)) > 60)
+    assert (drift[known] == rule_0[known]).mean() > 0.99
+
+
+@pytest.mark.slow
+def test_the_default_pipeline_finds_an_interaction_the_linear_baseline_cannot(tmp_path: Path) -> None:
+    run = generate_signals(
+        load_settings(tmp_path), SignalParams(jobs=2), symbols=list(CROSS[:2]), interval="1h", progress=False
+    )
+    s = run.summary
+    assert s["pooled_auc_long"] >= 0.62 and s["pooled_auc_short"] >= 0.62, s
+    assert s["pooled_log_loss"] < s["pooled_baseline_log_loss"] - 0.01, s  # better than the class prior
+    assert abs(s["linear_pooled_auc_long"] - 0.5) < 0.03 and abs(s["linear_pooled_auc_short"] - 0.5) < 0.03, s
+    assert "beats the linear baseline" in s["verdict"], s["verdict"]
+    chosen = [r["capacity"] for r in run.meta["fold_metrics"] if r.get("capacity")]
+    assert chosen.count("light") + chosen.count("middle") > len(chosen) / 2, chosen  # the inner hold-outs saw it

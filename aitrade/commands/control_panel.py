@@ -31,7 +31,7 @@ RESEARCH = {
     "optimizer": "20 genetic optimiser",
     "backtest_report": "30 backtest report",
 }
-MODELS = ("mlp", "gru")
+MODELS = ("mlp", "gru", "lgbm")
 
 
 def live_choice(settings: Settings) -> tuple[bool, str]:

@@ -22,13 +22,14 @@ from torch import nn
 from aitrade.checks import choice, number
 from aitrade.defaults import SIGNALS
 from aitrade.errors import TooFewRows, UserError
+from aitrade.models.boosted import ROUND_CHOICES, ROUNDS, BoostedModel, boosted_inner_losses, train_boosted
 from aitrade.models.nets import N_CLASSES, build_net
 from aitrade.models.shrink import fit_weight, shrink
 
 CLIP = 6.0
 
 
-KINDS = ("mlp", "gru", "universal")
+KINDS = ("mlp", "gru", "universal", "lgbm")
 CALIBRATIONS = ("bias", "temperature", "none")
 CAPACITY_MODES = ("tuned", "fixed")
 #: the nets a tuned fit chooses from, most regularised first: the first is near a logistic regression (best on a
@@ -42,12 +43,19 @@ TUNING_VERSION = 1  # bump when inner_losses scores differently: cached scores o
 INNER_HOLDOUT = 0.3  # the share of a training window's time that scores the candidates
 INNER_MARGIN = 1e-3  # nats a lighter net must gain over a heavier one on the inner hold-out
 MODEL_RULES: dict[str, dict[str, Any]] = {
-    "dropout": {"lo": 0, "hi": 0.9}, "seq_len": {"lo": 1, "integer": True}, "embed_dim": {"lo": 1, "integer": True},
-    "epochs": {"lo": 1, "integer": True}, "batch_size": {"lo": 0, "integer": True}, "lr": {"lo": 0, "lo_open": True},
-    "weight_decay": {"lo": 0}, "hidden_decay": {"lo": 0}, "patience": {"lo": 1, "integer": True},
+    "dropout": {"lo": 0, "hi": 0.9},
+    "seq_len": {"lo": 1, "integer": True},
+    "rounds": {"lo": 1, "integer": True},
+    "embed_dim": {"lo": 1, "integer": True},
+    "epochs": {"lo": 1, "integer": True},
+    "batch_size": {"lo": 0, "integer": True},
+    "lr": {"lo": 0, "lo_open": True},
+    "weight_decay": {"lo": 0},
+    "hidden_decay": {"lo": 0},
+    "patience": {"lo": 1, "integer": True},
     "val_frac": {"lo": 0.0, "hi": 0.5},
     "calib_frac": {"lo": 0.0, "hi": 0.5},
-}  # fmt: skip
+}
 
 
 @dataclass(frozen=True)
@@ -68,12 +76,13 @@ class ModelConfig:
     calibrates out of sample by default: :mod:`aitrade.signals.calibration`).
     """
 
-    kind: str = SIGNALS.model  # mlp | gru | universal
+    kind: str = SIGNALS.model  # mlp | gru | universal (the shared net) | lgbm (gradient-boosted trees)
     capacity: str = (
         SIGNALS.capacity
     )  # tuned: chosen from CAPACITIES per window; fixed: hidden, dropout, hidden_decay below
     hidden: tuple[int, ...] = (16,)
     dropout: float = 0.5
+    rounds: int = ROUNDS  # lgbm: boosting rounds with capacity="fixed" (tuned: chosen from ROUND_CHOICES)
     seq_len: int = 16
     embed_dim: int = 4
     epochs: int = SIGNALS.epochs
@@ -195,6 +204,10 @@ class TrainedModel:
         return out
 
 
+#: a fitted model of any kind: a torch net or a booster; both predict (n, 3) probabilities the same way
+Model = TrainedModel | BoostedModel
+
+
 def split_by_time(times: np.ndarray, purge_ns: int, val_frac: float, calib_frac: float) -> tuple[np.ndarray, ...]:
     """Boolean masks (fit, val, calib) over rows sorted or not, by time quantiles, with purges."""
     uniq = np.unique(times)
@@ -302,8 +315,10 @@ def fit_scaling(logits: np.ndarray, y: np.ndarray, *, l2: float = 1e-3) -> tuple
 def _train(
     X: np.ndarray, y: np.ndarray, rows: np.ndarray, times: np.ndarray, config: ModelConfig, feature_names: list[str],
     purge_ns: int, seed: int, asset_ids: np.ndarray | None, assets: list[str] | None,
-) -> TrainedModel:  # fmt: skip
-    """One net trained on ``rows`` with ``config`` as it stands (no capacity search)."""
+) -> Model:  # fmt: skip
+    """One model trained on ``rows`` with ``config`` as it stands (no capacity search)."""
+    if config.kind == "lgbm":
+        return train_boosted(X, y, rows, config, feature_names, seed, asset_ids, assets, config.rounds)
     fit_m, val_m, cal_m = split_by_time(times[rows], purge_ns, config.val_frac, config.calib_frac)
     labelled = y[rows] >= 0
     finite = np.isfinite(X[rows]).all(axis=1)
@@ -406,6 +421,8 @@ def inner_losses(
     """
     fit_m, hold_m, _ = split_by_time(times[rows], purge_ns, INNER_HOLDOUT, 0.0)
     fit_rows, hold_rows = rows[fit_m], rows[hold_m & (y[rows] >= 0)]
+    if config.kind == "lgbm":
+        return boosted_inner_losses(X, y, fit_rows, hold_rows, config, feature_names, seed, asset_ids, assets)
     known = y[fit_rows][y[fit_rows] >= 0].astype(np.int64)
     shares = (np.bincount(known, minlength=N_CLASSES) + 1.0) / (len(known) + N_CLASSES)
     losses: dict[str, float | None] = {}
@@ -428,14 +445,21 @@ def inner_losses(
     return losses
 
 
-def pick_capacity(evidence: list[dict[str, float | None]]) -> str:
+def capacity_names(kind: str) -> list[str]:
+    """The capacities a tuned fit of ``kind`` chooses from, most regularised first."""
+    if kind == "lgbm":
+        return [str(r) for r in ROUND_CHOICES]
+    return [name for name, _ in CAPACITIES]
+
+
+def pick_capacity(evidence: list[dict[str, float | None]], kind: str = "mlp") -> str:
     """The capacity with the lowest mean inner hold-out loss over ``evidence`` (this window's and earlier ones').
 
     A lighter net must beat every heavier one by :data:`INNER_MARGIN` nats; a
     tie keeps the net closer to the linear model. Windows where a candidate has
     no score are left out of the comparison.
     """
-    names = [name for name, _ in CAPACITIES]
+    names = capacity_names(kind)
     complete = [e for e in evidence if all(e.get(n) is not None for n in names)]
     if not complete:
         return names[0]
@@ -448,7 +472,9 @@ def pick_capacity(evidence: list[dict[str, float | None]]) -> str:
 
 
 def with_capacity(config: ModelConfig, name: str) -> ModelConfig:
-    """``config`` fixed at the named capacity of :data:`CAPACITIES`."""
+    """``config`` fixed at the named capacity (of :data:`CAPACITIES`, or a round count for lgbm)."""
+    if config.kind == "lgbm":
+        return replace(config, capacity="fixed", rounds=int(name))
     return replace(config, capacity="fixed", **dict(CAPACITIES)[name])
 
 
@@ -465,7 +491,7 @@ def fit_model(
     asset_ids: np.ndarray | None = None,
     assets: list[str] | None = None,
     evidence: list[dict[str, float | None]] | None = None,
-) -> TrainedModel:
+) -> Model:
     """Train on ``rows`` of ``X`` (labels ``y``; rows with label -1 or undefined inputs are skipped).
 
     ``times`` holds the bar time (ns) of every row of ``X``; the training rows'
@@ -480,7 +506,7 @@ def fit_model(
     if config.capacity == "tuned":
         mine = inner_losses(X, y, rows, times, config, feature_names, purge_ns, seed, asset_ids, assets)
         pooled = [*(evidence or []), mine]
-        chosen = pick_capacity(pooled)
+        chosen = pick_capacity(pooled, config.kind)
         config = with_capacity(config, chosen)
         tuning = {"chosen": chosen, "inner_holdout_log_loss": mine, "windows_pooled": len(pooled)}
     model = _train(X, y, rows, times, config, feature_names, purge_ns, seed, asset_ids, assets)

@@ -25,11 +25,11 @@ import pandas as pd
 from aitrade.errors import DataError, UserError
 from aitrade.features import compute_features
 from aitrade.models import load_bundle
-from aitrade.signals.calibration import apply_live
 from aitrade.runner.seams import JsonObject, items, num, obj, text
+from aitrade.signals.calibration import apply_live
 
 if TYPE_CHECKING:
-    from aitrade.models.bundle import TrainedModel
+    from aitrade.models.train import Model
 
 MEMORY_BARS = 600  # beyond the warm-up: RSI's Wilder smoothing keeps (13/14)^600 ~ 1e-19 of its start
 
@@ -62,7 +62,7 @@ class ModelSignals:
         missing = [s for s in self.symbols if s not in have]
         if missing:
             raise UserError(f"the promoted run has no model for {', '.join(missing)} (it has {', '.join(have)})")
-        self._models: dict[str, TrainedModel] = {}
+        self._models: dict[str, Model] = {}
         live = obj(obj(self.meta.get("calibration")).get("live"))
         self._maps = {s: obj(live.get(s)) for s in self.symbols if s in live}  # the artifact's calibration map
         models = self.path / "models"

@@ -39,6 +39,7 @@ from aitrade.features import FEATURE_SET_VERSION
 from aitrade.features.sets import feature_groups
 from aitrade.labels import LabelConfig
 from aitrade.models import ModelConfig, fit_model, load_bundle, save_bundle
+from aitrade.models.bundle import copy_bundle
 from aitrade.models.train import (
     CAPACITIES,
     INNER_HOLDOUT,
@@ -252,7 +253,7 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
             mine = _inner_cached(task, key, lambda train=train, seed=seed: inner_losses(
                 panel.X, panel.y, train, panel.times, cfg, panel.features, purge_ns, seed))  # fmt: skip
             evidence.append(mine)
-            chosen = pick_capacity(evidence)
+            chosen = pick_capacity(evidence, cfg.kind)
             fit_cfg = with_capacity(cfg, chosen)
             tuning = {"chosen": chosen, "inner_holdout_log_loss": mine, "windows_pooled": len(evidence)}
             key = _key([key, fit_cfg.to_dict()], [])
@@ -285,11 +286,7 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
         last_model = key
     _write_predictions(frames, task["out"])
     if last_model is not None:
-        for suffix in (".pt", ".json"):
-            shutil.copyfile(
-                Path(task["cache_dir"]) / f"{last_model}{suffix}",
-                Path(task["models_dir"]) / f"{panel.symbol}{suffix}",
-            )
+        copy_bundle(Path(task["cache_dir"]) / last_model, Path(task["models_dir"]) / panel.symbol)
     return {"symbol": panel.symbol, "folds": fold_info, "predictions": task["out"]}
 
 
@@ -395,8 +392,7 @@ def run_engine(
         if res.get("model") is not None and (last_universal is None or res["fold"] > last_universal[0]):
             last_universal = (res["fold"], res["model"])
     if last_universal is not None:
-        for suffix in (".pt", ".json"):
-            shutil.copyfile(cache_dir / f"{last_universal[1]}{suffix}", models_dir / f"UNIVERSAL{suffix}")
+        copy_bundle(cache_dir / last_universal[1], models_dir / "UNIVERSAL")
     signals = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
     if not signals.empty:  # workers finish in any order; the artifact does not depend on it
         signals = signals.sort_values(["symbol", "ts"], kind="stable").reset_index(drop=True)
