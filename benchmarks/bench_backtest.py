@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
 import pandas as pd
 
 from aitrade.backtest.engine import BacktestConfig, Panel, run_backtest, simulate
-from aitrade.backtest.kernel import N_TRADE_FIELDS, rules_array, simulate_nb
+from aitrade.backtest.kernel import N_STATS, N_TRADE_FIELDS, rules_array, simulate_nb, simulate_serial_nb
 from aitrade.backtest.reference import run_reference
 from aitrade.optimize.ga import OptimizerConfig, evolve
 from aitrade.optimize.wfo import _evaluator
@@ -28,7 +30,7 @@ def market(seed: int, n: int = N_BARS) -> dict[str, np.ndarray]:
 
 
 def panel() -> Panel:
-    data = [market(s) for s in range(N_SYMBOLS)]
+    data = [market(s, N_BARS) for s in range(N_SYMBOLS)]
     idx = pd.date_range("2020-01-01", periods=N_BARS, freq="1h", tz="UTC")
     arrays = {k: np.concatenate([d[k] for d in data]) for k in data[0]}
     return Panel([f"S{i:02d}USDT" for i in range(N_SYMBOLS)], [idx] * N_SYMBOLS,
@@ -82,10 +84,10 @@ def main() -> dict[str, float]:
 
     one = {k: v[:N_BARS] for k, v in p.arrays.items()}
     rules = Rules()
-    buf, eq = np.zeros((5000, N_TRADE_FIELDS)), np.zeros(N_BARS)
+    buf, eq, st = np.zeros((5000, N_TRADE_FIELDS)), np.zeros(N_BARS), np.zeros(N_STATS)
     gen = Genome()
     args = (one["open"], one["high"], one["low"], one["close"], one["atr"], one["p_long"], one["p_short"])
-    kernel = best_of(lambda: simulate_nb(*args, np.array(gen.as_tuple()), rules_array(rules), 1000.0, buf, eq))
+    kernel = best_of(lambda: simulate_nb(*args, np.array(gen.as_tuple()), rules_array(rules), 1000.0, buf, eq, st))
     ref = best_of(lambda: run_reference(*args, gen, rules, 1000.0), repeat=1)
     out["kernel_vs_reference_speedup"] = ref / kernel
     print(f"rules kernel vs plain-Python reference (1 x {N_BARS} bars): {kernel * 1e3:.2f} ms vs {ref * 1e3:.0f} ms "
@@ -106,7 +108,42 @@ def main() -> dict[str, float]:
     out["ga_60x30_wall_s"] = wall
     print(f"default GA ({cfg.population} x {cfg.generations}, {res.evaluations} evaluations) over "
           f"{N_SYMBOLS} assets x {N_BARS} bars: {wall:.1f} s wall on this machine")  # fmt: skip
+    # the floor: the rules kernel alone, on one thread, over the same number of (genome, symbol) runs
+    a = p.arrays
+    rules = rules_array(BacktestConfig().rules(p.symbols[0]))
+    args = (a["open"], a["high"], a["low"], a["close"], a["atr"], a["p_long"], a["p_short"], p.offsets)
+    one_pass = best_of(lambda: simulate_serial_nb(*args, pop, rules, 50.0, 1))
+    floor = one_pass * res.evaluations / len(pop)
+    out["ga_vs_serial_kernel_floor"] = wall / floor
+    print(
+        f"  the serial kernel floor for {res.evaluations} evaluations: {floor:.1f} s -> the GA takes "
+        f"{wall / floor:.2f}x of it (goal <= 3x; the GA runs the kernel on every core)"
+    )
+    rss = {n: _evaluation_peak_mb(n) for n in (N_BARS, 4 * N_BARS)}
+    out["evaluation_peak_mb_10k"], out["evaluation_peak_mb_40k"] = rss[N_BARS], rss[4 * N_BARS]
+    print(
+        f"  peak memory of a process evaluating one population, {N_SYMBOLS} x {N_BARS:,} vs x {4 * N_BARS:,} bars: "
+        f"{rss[N_BARS]:.0f} vs {rss[4 * N_BARS]:.0f} MB (bars grow 4x; trades kept: none, only their statistics)"
+    )
     return out
+
+
+def _evaluation_peak_mb(bars: int) -> float:
+    """Peak RSS (MB) of a fresh process that builds a panel of ``bars`` per symbol and evaluates one population."""
+    code = (
+        "import resource, numpy as np\n"
+        "from benchmarks import bench_backtest as b\n"
+        f"b.N_BARS = {bars}\n"
+        "from aitrade.backtest.engine import BacktestConfig\n"
+        "from aitrade.optimize.ga import OptimizerConfig\n"
+        "from aitrade.optimize.wfo import _evaluator\n"
+        "cfg = OptimizerConfig.from_yaml('params/optimizer_crypto.yaml')\n"
+        "evaluate = _evaluator(b.panel(), BacktestConfig(), 'sniper')[0]\n"
+        "evaluate(cfg.ranges.sample(np.random.default_rng(0), cfg.population))\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return float(done.stdout.strip().splitlines()[-1])
 
 
 if __name__ == "__main__":

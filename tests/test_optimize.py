@@ -180,13 +180,29 @@ def test_deflated_sharpe_and_pbo_tell_a_planted_edge_from_noise(tmp_path: Path) 
 
 
 def test_sniper_cannot_be_won_by_never_losing() -> None:
-    from aitrade.backtest.kernel import COL, N_TRADE_FIELDS  # noqa: PLC0415
+    from aitrade.backtest.kernel import STAT_FIELDS  # noqa: PLC0415
     from aitrade.optimize.fitness import sniper_fitness  # noqa: PLC0415
 
-    trades = np.zeros((2, 1, 40, N_TRADE_FIELDS))
-    trades[:, 0, :, COL["entry_price"]], trades[:, 0, :, COL["qty"]] = 100.0, 1.0
-    trades[0, 0, :15, COL["pnl"]] = 1.0  # 15 trades of +1%, none lost
-    trades[1, 0, :40, COL["pnl"]] = np.tile([2.0, -0.5], 20)  # a long record with losses and a higher mean
-    score = sniper_fitness(trades, np.array([[15], [40]]), min_trades=10)
+    def stats(returns: np.ndarray) -> np.ndarray:
+        loss = returns[returns < 0]
+        row = {
+            "trades": len(returns),
+            "ret_sum": returns.sum(),
+            "losses": len(loss),
+            "loss_sum": loss.sum(),
+            "loss_sq": (loss**2).sum(),
+        }
+        return np.array([row[f] for f in STAT_FIELDS])
+
+    lucky = np.full(15, 0.01)  # 15 trades of +1%, none lost
+    record = np.tile([0.02, -0.005], 20)  # a long record with losses and a higher mean
+    score = sniper_fitness(np.stack([stats(lucky), stats(record)])[:, None, :], min_trades=10)
     assert score[0] == pytest.approx(10.0)  # mean 1% over the 0.1% risk floor; the original scored 21,351
     assert 1.0 < score[1] < 10.0
+    # the original formula on the trade returns themselves (numpy's population stdev of the losses)
+    losses = record[record < 0]
+    want = record.mean() / max(losses.std(), np.sqrt(np.mean(np.minimum(record, 0) ** 2)), 1e-3)
+    assert score[1] == pytest.approx(want, rel=1e-9)
+    few = sniper_fitness(stats(lucky[:5])[None, None, :], min_trades=10)
+    losing = sniper_fitness(stats(-record)[None, None, :], min_trades=10)
+    assert few[0] == -20.0 and losing[0] == -10.0

@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from aitrade.backtest.kernel import N_TRADE_FIELDS, rules_array, simulate_many_nb, simulate_nb
+from aitrade.backtest.kernel import (
+    N_STATS,
+    N_TRADE_FIELDS,
+    rules_array,
+    simulate_many_nb,
+    simulate_nb,
+    simulate_serial_nb,
+)
 from aitrade.backtest.reference import run_reference
 from aitrade.errors import UserError
 from aitrade.strategy import ABORT, END, SL, TIME, TP, TRAIL, VOL, Genome, Rules, State, close_out, step
@@ -29,8 +36,8 @@ def run(bars, p_long, p_short=None, genome=G, rules=NO_COST, capital=10_000.0):
     stepped, stepped_equity = run_step(o, h, lo, c, atr, pl, ps, genome, rules, capital)
     assert stepped == trades
     np.testing.assert_array_equal(stepped_equity, equity)
-    out, eq = np.zeros((64, N_TRADE_FIELDS)), np.zeros(n)
-    k = simulate_nb(o, h, lo, c, atr, pl, ps, np.array(genome.as_tuple()), _rules(rules), capital, out, eq)
+    out, eq, st = np.zeros((64, N_TRADE_FIELDS)), np.zeros(n), np.zeros(N_STATS)
+    k = simulate_nb(o, h, lo, c, atr, pl, ps, np.array(genome.as_tuple()), _rules(rules), capital, out, eq, st)
     assert k == len(trades)
     for row, tr in zip(out[:k], trades, strict=True):
         assert tuple(row) == (tr.side, tr.entry_bar, tr.exit_bar, tr.entry_price, tr.exit_price, tr.qty, tr.fees,
@@ -210,9 +217,12 @@ def test_kernel_step_and_reference_give_identical_trades(m) -> None:
     stepped, stepped_equity = run_step(o, h, lo, c, atr, pl, ps, genome, rules, 10_000.0)
     assert stepped == trades
     np.testing.assert_array_equal(stepped_equity, equity)
-    out, eq = np.zeros((256, N_TRADE_FIELDS)), np.zeros(len(c))
-    k = simulate_nb(o, h, lo, c, atr, pl, ps, np.array(genome.as_tuple()), _rules(rules), 10_000.0, out, eq)
+    out, eq, st = np.zeros((256, N_TRADE_FIELDS)), np.zeros(len(c)), np.zeros(N_STATS)
+    k = simulate_nb(o, h, lo, c, atr, pl, ps, np.array(genome.as_tuple()), _rules(rules), 10_000.0, out, eq, st)
     assert k == len(trades)
+    r = np.array([t.pnl / (t.entry_price * t.qty) for t in trades])  # the statistics are the trades' own
+    want = [len(r), r.sum(), (r < 0).sum(), r[r < 0].sum(), (r[r < 0] ** 2).sum()]
+    np.testing.assert_allclose(st, want, rtol=1e-12, atol=1e-15)
     expected = np.array([[t.side, t.entry_bar, t.exit_bar, t.entry_price, t.exit_price, t.qty, t.fees, t.pnl, t.reason]
                          for t in trades]).reshape(-1, N_TRADE_FIELDS)  # fmt: skip
     np.testing.assert_array_equal(out[:k], expected)
@@ -232,14 +242,21 @@ def test_population_kernel_matches_single_runs() -> None:
     offsets = np.r_[0, np.cumsum(lens)]
     genomes = np.array([Genome(conf=x, sl=1.0 + x).as_tuple() for x in (0.55, 0.65, 0.75)])
     rules = _rules(Rules())
-    trades, counts, equity = simulate_many_nb(*cat, offsets, genomes, rules, 1_000.0, 128)
+    trades, counts, equity, stats = simulate_many_nb(*cat, offsets, genomes, rules, 1_000.0, 128)
+    serial = simulate_serial_nb(*cat, offsets, genomes, rules, 1_000.0, 128)
+    for got, want in zip(serial, (trades, counts, equity, stats), strict=True):
+        np.testing.assert_array_equal(got, want)  # one thread or many: the same results
+    lean = simulate_many_nb(*cat, offsets, genomes, rules, 1_000.0, 1)  # no room for trade records
+    for got, want in zip(lean[1:], (counts, equity, stats), strict=True):
+        np.testing.assert_array_equal(got, want)  # counts, equity and statistics do not need them
     for p in range(3):
         for s, (a, b) in enumerate(zip(offsets[:-1], offsets[1:], strict=True)):
-            out, eq = np.zeros((128, N_TRADE_FIELDS)), np.zeros(b - a)
-            k = simulate_nb(*(x[a:b] for x in cat), genomes[p], rules, 1_000.0, out, eq)
+            out, eq, st = np.zeros((128, N_TRADE_FIELDS)), np.zeros(b - a), np.zeros(N_STATS)
+            k = simulate_nb(*(x[a:b] for x in cat), genomes[p], rules, 1_000.0, out, eq, st)
             assert counts[p, s] == k
             np.testing.assert_array_equal(trades[p, s, :k], out[:k])
             np.testing.assert_array_equal(equity[p, a:b], eq)
+            np.testing.assert_array_equal(stats[p, s], st)
 
 
 def test_a_change_of_the_rules_drops_the_compiled_kernels() -> None:

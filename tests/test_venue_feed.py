@@ -357,6 +357,49 @@ async def test_a_flatten_the_venue_refuses_is_not_reported_done_keeps_the_stop_a
     assert all(b.state.mode != OPEN for b in books().values())
 
 
+async def test_a_flatten_that_meets_an_entry_filled_on_its_way_books_the_trade_and_closes_it(
+    promoted: Path, bitget: FakeBitget, tmp_path: Path
+) -> None:
+    """The kill cancels a resting entry that the market fills while the cancel is on its way (chaos seed 5): the
+    fill becomes a position, the position is closed, and its trade is in the ledger (it once failed to be written,
+    for want of an entry time, so the venue saw one more entry than the ledger had trades)."""
+    from aitrade.strategy import PENDING  # noqa: PLC0415
+
+    settings, config, spec, clock, start = _live_runner(promoted, bitget, tmp_path)
+    stop = asyncio.Event()
+    state = settings.state_dir
+    seen: dict = {}
+
+    def pending() -> str | None:
+        if not (state / "trades.sqlite").exists():
+            return None
+        held = ledger_books(state)
+        return next((s for s, b in held.items() if b.state.mode == PENDING), None)
+
+    async def drive() -> None:
+        while (symbol := pending()) is None:
+            assert clock.now() < start + 60 * STEP, "no entry rested at the venue in 60 bars"
+            await asyncio.sleep(0.005)
+        seen["symbol"] = symbol
+        bitget.faults.add("fill-before-cancel", path=symbol)
+        control.arm(state, "flatten", "an entry fills on the cancel's way")
+        while not control.read_kill(state).acted.get("flat"):
+            assert clock.now() < start + 90 * STEP, control.read_kill(state).acted
+            await asyncio.sleep(0.01)
+        stop.set()
+
+    task = asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop))
+    await asyncio.wait_for(drive(), timeout=240)
+    await asyncio.wait_for(task, timeout=60)
+    assert "fill-before-cancel" in bitget.faults.fired  # the race happened
+    entries = [o for o in bitget.orders.values() if "-entry-" in o["clientOid"] and Decimal(o["baseVolume"]) > 0]
+    trades = runner_cmd.trades(settings)
+    assert len(trades) == len(entries), (len(trades), len(entries))  # every filled entry is a trade
+    last = trades[trades["symbol"] == seen["symbol"]].iloc[-1]
+    assert last["exit_reason"] == "kill" and pd.notna(last["entry_time"])
+    assert all(p["qty"] == 0 for p in bitget.positions.values())
+
+
 async def test_a_venue_down_during_the_flatten_neither_crashes_the_runner_nor_reports_flat(
     promoted: Path, bitget: FakeBitget, tmp_path: Path
 ) -> None:

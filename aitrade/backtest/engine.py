@@ -23,7 +23,15 @@ import numpy as np
 import pandas as pd
 
 from aitrade.backtest.config import BacktestConfig
-from aitrade.backtest.kernel import COL, N_TRADE_FIELDS, genome_array, mark_to_market_nb, rules_array, simulate_many_nb
+from aitrade.backtest.kernel import (
+    COL,
+    N_TRADE_FIELDS,
+    genome_array,
+    mark_to_market_nb,
+    rules_array,
+    simulate_many_nb,
+    simulate_serial_nb,
+)
 from aitrade.rules import EXIT_REASONS
 from aitrade.signals.artifact import Signals
 from aitrade.strategy import Genome
@@ -132,22 +140,25 @@ class BacktestResult:
 
 def simulate(
     panel: Panel, genomes: np.ndarray, config: BacktestConfig, *, max_trades: int | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The kernel over every symbol for a population of genomes (rows). Symbols must share one rule set.
 
+    Returns (trades, counts, equity, stats): see :func:`simulate_many_nb`.
     ``max_trades`` sizes the trade buffer per genome and symbol (default
-    ``config.max_trades``). Counts and equity stay exact when it overflows;
-    only the records past the buffer are not kept, so a caller that needs
-    equity alone passes 1.
+    ``config.max_trades``). Counts, equity and the trade statistics stay exact
+    when it overflows; only the records past the buffer are not kept, so a
+    caller that needs no trade records passes 1. One genome runs on one thread.
     """
     rules = {tuple(rules_array(config.rules(s))) for s in panel.symbols}
     if len(rules) != 1:
         raise ValueError("simulate() needs symbols with one cost model; run asset classes separately")
     a = panel.arrays
     capital = config.capital / max(1, len(panel.symbols))
-    return simulate_many_nb(
+    genomes = np.ascontiguousarray(genomes, dtype=np.float64)
+    kernel = simulate_serial_nb if len(genomes) == 1 else simulate_many_nb
+    return kernel(
         a["open"], a["high"], a["low"], a["close"], a["atr"], a["p_long"], a["p_short"], panel.offsets,
-        np.ascontiguousarray(genomes, dtype=np.float64), np.array(next(iter(rules))), capital,
+        genomes, np.array(next(iter(rules))), capital,
         config.max_trades if max_trades is None else max(1, int(max_trades)),
     )  # fmt: skip
 
@@ -159,7 +170,7 @@ def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> Backte
     for sym in panel.symbols:
         sub = panel.select([sym])
         own = replace(config, capital=capital, costs={sym: config.cost(sym)})
-        trades, counts, realised = simulate(sub, genome_array(genome)[None, :], own)
+        trades, counts, realised, _ = simulate(sub, genome_array(genome)[None, :], own)
         k = int(counts[0, 0])
         if k >= config.max_trades:
             raise ValueError(f"{sym}: more than {config.max_trades} trades; raise max_trades")

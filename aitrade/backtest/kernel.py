@@ -2,7 +2,11 @@
 
 ``simulate_nb`` runs one symbol and one genome; ``simulate_many_nb`` runs every
 (individual, symbol) pair of a population over ragged, concatenated symbol
-arrays in one call, in parallel over individuals. Every decision is a call to
+arrays in one call, in parallel over individuals (``simulate_serial_nb`` is
+the same loop on one thread, for one genome: no parallel region to open).
+Each pair also accumulates its trades' statistics (:data:`STAT_FIELDS`), so a
+fitness over trade returns needs no trade records: memory that does not grow
+with the number of trades. Every decision is a call to
 :mod:`aitrade.rules` (compiled into the loop); this module only keeps the
 state in scalars and writes the trades. The plain-Python reference
 (:mod:`aitrade.backtest.reference`) is the independent check: a property test
@@ -39,6 +43,12 @@ COL = {name: i for i, name in enumerate(TRADE_FIELDS)}
 _SIDE, _ENTRY_BAR, _EXIT_BAR, _ENTRY_PRICE = COL["side"], COL["entry_bar"], COL["exit_bar"], COL["entry_price"]
 _EXIT_PRICE, _QTY, _FEES, _PNL, _REASON = COL["exit_price"], COL["qty"], COL["fees"], COL["pnl"], COL["reason"]
 
+#: per (genome, symbol): trades, and over their net returns (pnl / entry notional) the sum, the count of losses,
+#: the sum of losses and the sum of squared losses (the sniper fitness needs nothing else)
+STAT_FIELDS = ("trades", "ret_sum", "losses", "loss_sum", "loss_sq")
+N_STATS = len(STAT_FIELDS)
+_N_TRADES, _RET_SUM, _LOSSES, _LOSS_SUM, _LOSS_SQ = range(N_STATS)
+
 GENES = Genome.genes()
 _G = {g: i for i, g in enumerate(GENES)}
 _SL, _TP, _CONF, _PULLBACK, _FILL_WAIT = _G["sl"], _G["tp"], _G["conf"], _G["pullback"], _G["fill_wait"]
@@ -66,10 +76,18 @@ def rules_array(rules: Rules) -> np.ndarray:
 
 
 @njit(cache=True)
-def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules):
-    """Close a trade: write it to row ``n`` of ``out`` (when there is room); return (n + 1, net pnl)."""
+def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules, stats):
+    """Close a trade: add it to ``stats``, write it to row ``n`` of ``out`` (when there is room); return
+    (n + 1, net pnl)."""
     px = R.exit_price(side, price, rules[_SLIP], rules[_TICK])
     fees, pnl = R.settle(side, entry, px, qty, fee_in, rules[_FEE_RATE])
+    r = pnl / (entry * qty)
+    stats[_N_TRADES] += 1.0
+    stats[_RET_SUM] += r
+    if r < 0:
+        stats[_LOSSES] += 1.0
+        stats[_LOSS_SUM] += r
+        stats[_LOSS_SQ] += r * r
     if n < out.shape[0]:
         out[n, _SIDE] = side
         out[n, _ENTRY_BAR] = entry_bar
@@ -84,8 +102,9 @@ def _record(out, n, side, entry_bar, t, entry, price, qty, fee_in, reason, rules
 
 
 @njit(cache=True)
-def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out, equity) -> int:
-    """Run one symbol; trades go to ``out`` (rows), realised cash per bar to ``equity``. Returns the trade count."""
+def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out, equity, stats) -> int:
+    """Run one symbol; trades go to ``out`` (rows), realised cash per bar to ``equity``, trade statistics to
+    ``stats`` (:data:`STAT_FIELDS`, added to). Returns the trade count."""
     sl, tp, conf, pullback = genome[_SL], genome[_TP], genome[_CONF], genome[_PULLBACK]
     fill_wait, max_hold = int(genome[_FILL_WAIT]), int(genome[_MAX_HOLD])
     trail_act, trail_off, vol_exit, abort = genome[_TRAIL_ACT], genome[_TRAIL_OFF], genome[_VOL_EXIT], genome[_ABORT]
@@ -124,7 +143,7 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                     best = fill
                     trailed = False
                     if R.stop_touched(side, stop, h[t], low[t]):
-                        n, pnl = _record(out, n, side, entry_bar, t, entry, stop, qty, fee, SL, rules)
+                        n, pnl = _record(out, n, side, entry_bar, t, entry, stop, qty, fee, SL, rules, stats)
                         cash += pnl
                         mode = 0
                         side = 0
@@ -132,7 +151,7 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
         elif mode == OPEN:
             hit, reason = R.protection_exit(side, stop, target, trailed, o[t], h[t], low[t])
             if hit >= 0:
-                n, pnl = _record(out, n, side, entry_bar, t, entry, hit, qty, fee, reason, rules)
+                n, pnl = _record(out, n, side, entry_bar, t, entry, hit, qty, fee, reason, rules, stats)
                 cash += pnl
                 mode = 0
                 side = 0
@@ -145,7 +164,7 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                     side, t - entry_bar, h[t], low[t], atr[t], p_long[t], p_short[t], max_hold, abort, vol_exit
                 )
                 if reason >= 0:
-                    n, pnl = _record(out, n, side, entry_bar, t, entry, c[t], qty, fee, reason, rules)
+                    n, pnl = _record(out, n, side, entry_bar, t, entry, c[t], qty, fee, reason, rules, stats)
                     cash += pnl
                     mode = 0
                     side = 0
@@ -176,7 +195,7 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
                         qty = q
         equity[t] = cash
     if mode == OPEN and m > 0:
-        n, pnl = _record(out, n, side, entry_bar, m - 1, entry, c[m - 1], qty, fee, END, rules)
+        n, pnl = _record(out, n, side, entry_bar, m - 1, entry, c[m - 1], qty, fee, END, rules, stats)
         cash += pnl
         equity[m - 1] = cash
     return n
@@ -184,15 +203,15 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
 
 @njit(cache=True, parallel=True)
 def simulate_many_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules, capital, max_trades):
-    """Every genome (rows of ``genomes``) over every symbol (``offsets`` into the concatenated arrays).
+    """Every genome (rows of ``genomes``) over every symbol (``offsets`` into the concatenated arrays), in parallel.
 
-    Returns (trades[P, S, max_trades, 9], counts[P, S], equity[P, total_bars]).
+    Returns (trades[P, S, max_trades, 9], counts[P, S], equity[P, total_bars], stats[P, S, N_STATS]).
     """
-    n_pop = genomes.shape[0]
-    n_sym = len(offsets) - 1
+    n_pop, n_sym = genomes.shape[0], len(offsets) - 1
     trades = np.zeros((n_pop, n_sym, max_trades, N_TRADE_FIELDS))
     counts = np.zeros((n_pop, n_sym), dtype=np.int64)
     equity = np.zeros((n_pop, len(c)))
+    stats = np.zeros((n_pop, n_sym, N_STATS))
     for p in prange(n_pop):
         for s in range(n_sym):
             a, b = offsets[s], offsets[s + 1]
@@ -209,8 +228,38 @@ def simulate_many_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules
                 capital,
                 trades[p, s],
                 equity[p, a:b],
+                stats[p, s],
             )
-    return trades, counts, equity
+    return trades, counts, equity, stats
+
+
+@njit(cache=True)
+def simulate_serial_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules, capital, max_trades):
+    """:func:`simulate_many_nb` on one thread (one genome: a parallel region would cost more than it gives)."""
+    n_pop, n_sym = genomes.shape[0], len(offsets) - 1
+    trades = np.zeros((n_pop, n_sym, max_trades, N_TRADE_FIELDS))
+    counts = np.zeros((n_pop, n_sym), dtype=np.int64)
+    equity = np.zeros((n_pop, len(c)))
+    stats = np.zeros((n_pop, n_sym, N_STATS))
+    for p in range(n_pop):
+        for s in range(n_sym):
+            a, b = offsets[s], offsets[s + 1]
+            counts[p, s] = simulate_nb(
+                o[a:b],
+                h[a:b],
+                low[a:b],
+                c[a:b],
+                atr[a:b],
+                p_long[a:b],
+                p_short[a:b],
+                genomes[p],
+                rules,
+                capital,
+                trades[p, s],
+                equity[p, a:b],
+                stats[p, s],
+            )
+    return trades, counts, equity, stats
 
 
 @njit(cache=True)
@@ -264,4 +313,4 @@ def fresh_cache(dispatchers: tuple, digest: str) -> bool:
     return dropped
 
 
-fresh_cache((_record, simulate_nb, simulate_many_nb), rules_digest())
+fresh_cache((_record, simulate_nb, simulate_many_nb, simulate_serial_nb), rules_digest())

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from aitrade.backtest.kernel import COL
+from aitrade.backtest.kernel import STAT_FIELDS
 
-PNL, ENTRY_PRICE, QTY = COL["pnl"], COL["entry_price"], COL["qty"]
+STAT = {name: i for i, name in enumerate(STAT_FIELDS)}
 
 FITNESSES = ("sharpe", "sortino", "calmar", "sniper")
 NO_TRADES, LOSING = -20.0, -10.0
@@ -46,9 +46,9 @@ def equity_fitness(curve: np.ndarray, kind: str, bars_per_year: float) -> np.nda
     return np.where(mdd < 0, cagr / np.abs(np.where(mdd < 0, mdd, -1.0)), np.where(cagr > 0, cagr * 100, 0.0))
 
 
-def sniper_fitness(trades: np.ndarray, counts: np.ndarray, min_trades: int) -> np.ndarray:
-    """The original's score: mean net trade return over the risk of losing; -20 with too few trades,
-    -10 when the mean is not positive.
+def sniper_fitness(stats: np.ndarray, min_trades: int) -> np.ndarray:
+    """The original's score from the kernel's trade statistics (``stats[P, S, N_STATS]``): mean net trade return
+    over the risk of losing; -20 with too few trades, -10 when the mean is not positive.
 
     The original divided by the stdev of the losing trades alone, so a run with
     one or no losing trade scored in the tens of thousands. The risk here is the
@@ -56,20 +56,12 @@ def sniper_fitness(trades: np.ndarray, counts: np.ndarray, min_trades: int) -> n
     counted, wins as zero), floored at 0.1%: a handful of lucky trades cannot
     outscore a long record.
     """
-    n_pop = trades.shape[0]
-    out = np.empty(n_pop)
-    for p in range(n_pop):
-        rows = [trades[p, s, : counts[p, s]] for s in range(trades.shape[1])]
-        rets = np.concatenate([r[:, PNL] / (r[:, ENTRY_PRICE] * r[:, QTY]) for r in rows])
-        if len(rets) < min_trades:
-            out[p] = NO_TRADES
-            continue
-        mean = rets.mean()
-        if mean <= 0:
-            out[p] = LOSING
-            continue
-        losses = rets[rets < 0]
-        sd = losses.std() if len(losses) > 1 else 0.0
-        downside = float(np.sqrt(np.mean(np.minimum(rets, 0.0) ** 2)))
-        out[p] = mean / max(sd, downside, 1e-3)
-    return out
+    total = stats.sum(axis=1)  # over symbols
+    n, ret_sum, losses, loss_sum, loss_sq = (total[:, STAT[f]] for f in STAT_FIELDS)
+    safe_n, safe_losses = np.maximum(n, 1.0), np.maximum(losses, 1.0)
+    mean = ret_sum / safe_n
+    loss_sd = np.sqrt(np.maximum(loss_sq / safe_losses - (loss_sum / safe_losses) ** 2, 0.0))
+    sd = np.where(losses > 1, loss_sd, 0.0)
+    downside = np.sqrt(loss_sq / safe_n)
+    score = mean / np.maximum(np.maximum(sd, downside), 1e-3)
+    return np.where(n < min_trades, NO_TRADES, np.where(mean <= 0, LOSING, score))

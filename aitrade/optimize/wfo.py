@@ -69,9 +69,6 @@ class WFOResult:
         return pd.DataFrame(rows)
 
 
-TRADE_BUFFER = 256  # trades per genome and symbol kept on the first pass (sniper fitness only)
-
-
 def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
     union = panel.timeline()
     positions = [union.get_indexer(i) for i in panel.index]
@@ -82,20 +79,16 @@ def _evaluator(panel: Panel, config: BacktestConfig, fitness: str):
     capital = config.capital / max(1, len(panel.symbols))
 
     def curves(pop: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        # Equity fitnesses need no trade records: a one-row buffer (counts and equity stay exact). Sniper
-        # needs every trade's return: a small buffer first, and a second pass sized to the largest count.
-        buffer = TRADE_BUFFER if fitness == "sniper" else 1
-        trades, counts, equity = simulate(panel, pop, config, max_trades=buffer)
-        if fitness == "sniper" and counts.max(initial=0) > buffer:
-            trades, counts, equity = simulate(panel, pop, config, max_trades=int(counts.max()))
+        # one kernel pass, no trade records: the kernel accumulates what the sniper fitness needs (its stats)
+        _, counts, equity, stats = simulate(panel, pop, config, max_trades=1)
         curve = portfolio_equity(equity, panel.offsets, positions, len(union))
-        return trades, counts, np.where(np.isfinite(curve), curve, capital * len(panel.symbols))
+        return stats, counts, np.where(np.isfinite(curve), curve, capital * len(panel.symbols))
 
     def evaluate(pop: np.ndarray) -> np.ndarray:
-        trades, counts, curve = curves(pop)
+        stats, counts, curve = curves(pop)
         trials.record(pop, curve, counts)
         if fitness == "sniper":
-            return sniper_fitness(trades, counts, min_trades)
+            return sniper_fitness(stats, min_trades)
         return equity_fitness(curve, fitness, bars_per_year)
 
     trials = TrialLog()

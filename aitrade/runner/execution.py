@@ -399,9 +399,11 @@ class Execution:
                 if s.mode == PENDING:
                     await self.cancel(book.symbol, book.entry_id)
                     again = await self.lookup(book.symbol, book.entry_id)
-                    if again is not None and again.filled > 0:  # filled (in part) before
+                    if again is not None and again.filled > 0:  # filled (in part) before the cancel reached it
+                        if again.status is OrderStatus.FILLED:  # wholly: the intent filled, it was not cancelled
+                            self.books.mark(again.client_id, IntentStatus.FILLED, again.venue_order_id)
                         s = self.opened_part(s, again, book.t)
-                        book = book.with_state(s)
+                        book = replace(book, entry_bar=book.last_bar or stamp.isoformat()).with_state(s)
                     else:
                         cancelled += 1
                 if s.mode == OPEN:
@@ -454,6 +456,7 @@ class Execution:
         entry, exit_px, qty = s.entry, float(exit_order.avg_price or 0), s.qty
         fees = s.fee + float(exit_order.fee)
         pnl = net_pnl(s.side, entry, exit_px, qty, fees)
-        return Trade(symbol=book.symbol, side="long" if s.side > 0 else "short", entry_time=book.entry_bar,
+        entered = book.entry_bar or book.last_bar or stamp  # a trade is always recorded, whenever it was entered
+        return Trade(symbol=book.symbol, side="long" if s.side > 0 else "short", entry_time=entered,
                         entry_price=entry, exit_time=stamp, exit_price=exit_px, quantity=qty, fees=fees, pnl=pnl,
                         exit_reason=reason, exit_id=exit_order.client_id)  # fmt: skip

@@ -1,9 +1,11 @@
-"""The linear baseline every signals run fits beside its model, and the verdict of the comparison.
+"""The baselines every signals run fits beside its model, and the verdict of the comparison.
 
 Each fold also fits a multinomial logistic regression (scikit-learn, standardised features, L2 with
 ``C = 1``) on exactly the model's training rows (purged) and predicts the same out-of-sample rows. Its
 pooled AUC and log loss stand beside the model's: a model that does not beat it has found nothing a
-straight line would not.
+straight line would not. Unless the model is LightGBM itself, a gradient-boosted baseline (LightGBM
+with the fixed small-data settings of :mod:`aitrade.models.boosted`) is fitted the same way: a net
+that ranks worse than it misses interactions that trees find.
 """
 
 from __future__ import annotations
@@ -53,17 +55,55 @@ class LinearBaseline:
         return out
 
 
-def linear_metrics(proba: np.ndarray, y: np.ndarray, prior: np.ndarray) -> dict[str, Any]:
-    """The baseline's fold metrics, as the model's are keyed, prefixed ``linear_`` (a row it cannot predict counts
-    as uniform)."""
+class BoostedBaseline:
+    """LightGBM with fixed small-data settings (no capacity search: a baseline is not tuned)."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray) -> None:
+        from aitrade.models.boosted import ROUNDS, train_boosted  # noqa: PLC0415
+        from aitrade.models.train import ModelConfig  # noqa: PLC0415
+
+        ok = np.isfinite(X).all(axis=1) & (y >= 0)
+        self.prior = (np.bincount(y[ok].astype(np.int64), minlength=N_CLASSES) + 1.0) / (int(ok.sum()) + N_CLASSES)
+        self._fit = None
+        if len(np.unique(y[ok])) > 1:
+            config = ModelConfig(kind="lgbm", capacity="fixed", rounds=ROUNDS)
+            names = [f"f{i}" for i in range(X.shape[1])]
+            self._fit = train_boosted(X, y, np.flatnonzero(ok), config, names, 0, None, None, ROUNDS)
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        """(n, 3) probabilities; NaN for rows with a missing feature."""
+        if self._fit is None:
+            out = np.tile(self.prior, (len(X), 1))
+            out[~np.isfinite(X).all(axis=1)] = np.nan
+            return out
+        p = self._fit.predict_proba(X, np.arange(len(X)))
+        return (1 - SMOOTH) * p + SMOOTH * self.prior
+
+
+#: each baseline's probability columns: they ride with the predictions to the pooled metrics, then leave the artifact
+BASELINES = {"linear": ("linear_p_long", "linear_p_short"), "lgbm": ("lgbm_p_long", "lgbm_p_short")}
+
+
+def fit_baselines(X: np.ndarray, y: np.ndarray, model_kind: str) -> dict[str, LinearBaseline | BoostedBaseline]:
+    """The baselines of a model of ``model_kind`` fitted on its training rows (no boosted one beside a booster)."""
+    fitted: dict[str, LinearBaseline | BoostedBaseline] = {"linear": LinearBaseline(X, y)}
+    if model_kind != "lgbm":
+        fitted["lgbm"] = BoostedBaseline(X, y)
+    return fitted
+
+
+def baseline_metrics(name: str, proba: np.ndarray, y: np.ndarray, prior: np.ndarray) -> dict[str, Any]:
+    """A baseline's fold metrics, keyed as the model's are and prefixed with its name (a row it cannot predict
+    counts as uniform)."""
     m = fold_metrics(np.nan_to_num(proba, nan=1 / N_CLASSES), y, prior)
-    return {f"linear_{k}": m.get(k) for k in ("log_loss", "auc_long", "auc_short")}
+    return {f"{name}_{k}": m.get(k) for k in ("log_loss", "auc_long", "auc_short")}
 
 
 def verdict(summary: dict[str, Any]) -> str:
     """In words: the model against the linear baseline and the class prior, pooled out of sample."""
     model_ll, lin_ll = summary.get("pooled_log_loss"), summary.get("linear_pooled_log_loss")
-    prior_ll = summary.get("pooled_baseline_log_loss")
+    # the prior a trader could have used: each fold's training class shares (older runs: the out-of-sample shares)
+    prior_ll = summary.get("pooled_prior_log_loss", summary.get("pooled_baseline_log_loss"))
     parts = []
     if model_ll is not None and prior_ll is not None and model_ll > prior_ll + SAME_LOG_LOSS:
         parts.append(f"worse than the class prior (log loss {model_ll:.4f} vs {prior_ll:.4f}): overconfident")
@@ -84,6 +124,13 @@ def verdict(summary: dict[str, Any]) -> str:
             parts.append(f"the model adds nothing over the linear baseline but better-calibrated odds ({said})")
         else:
             parts.append(f"the model adds nothing over the linear baseline ({said})")
+    trees = _mean_auc(summary, "lgbm_pooled_")
+    if model_auc is not None and trees is not None:
+        gap = trees - model_auc
+        if gap > SAME_AUC:
+            parts.append(f"LightGBM on the same rows ranks better (AUC {gap:+.3f}): the model misses what trees find")
+        else:
+            parts.append(f"LightGBM on the same rows finds no more (AUC {gap:+.3f})")
     return "; ".join(parts)
 
 

@@ -48,7 +48,7 @@ from aitrade.models.train import (
     pick_capacity,
     with_capacity,
 )
-from aitrade.signals.baseline import LinearBaseline, linear_metrics
+from aitrade.signals.baseline import BASELINES, baseline_metrics, fit_baselines
 from aitrade.signals.calibration import METHODS as CALIBRATIONS
 from aitrade.signals.calibration import PRIOR_COLUMNS
 from aitrade.signals.folds import Fold
@@ -179,17 +179,13 @@ def _inner_cached(task: dict[str, Any], key: str, compute: Any) -> dict[str, flo
     return losses
 
 
-#: the linear baseline's probabilities ride with the predictions to the pooled metrics, then leave the artifact
-LINEAR_COLUMNS = ("linear_p_long", "linear_p_short")
-
-
 def _prediction_frame(
-    panel: Panel, rows: np.ndarray, proba: np.ndarray, regime: np.ndarray, fold: int, linear: np.ndarray,
-    prior: np.ndarray,
+    panel: Panel, rows: np.ndarray, proba: np.ndarray, regime: np.ndarray, fold: int,
+    baselines: dict[str, np.ndarray], prior: np.ndarray,
 ) -> pd.DataFrame:  # fmt: skip
     f = panel.frame.iloc[rows]
     ok = np.isfinite(proba).all(axis=1) & np.isfinite(f["atr"].to_numpy())
-    return pd.DataFrame(
+    frame = pd.DataFrame(
         {
             "symbol": panel.symbol,
             "ts": f["ts"].to_numpy()[ok],
@@ -198,18 +194,22 @@ def _prediction_frame(
             "regime": regime[ok],
             **{c: f[c].to_numpy()[ok] for c in ("open", "high", "low", "close", "atr")},
             "fold": fold,
-            LINEAR_COLUMNS[0]: linear[ok, 1],
-            LINEAR_COLUMNS[1]: linear[ok, 2],
             **{c: float(v) for c, v in zip(PRIOR_COLUMNS, prior, strict=True)},
         }
     )
+    for name, p in baselines.items():
+        frame[BASELINES[name][0]], frame[BASELINES[name][1]] = p[ok, 1], p[ok, 2]
+    return frame
 
 
-def _linear(X: np.ndarray, y: np.ndarray, usable: np.ndarray, trade: np.ndarray, prior: np.ndarray) -> tuple[
-        np.ndarray, dict[str, Any]]:  # fmt: skip
-    """The linear baseline fitted on the model's training rows, its probabilities and metrics on ``trade``."""
-    proba = LinearBaseline(X[usable], y[usable]).predict_proba(X[trade])
-    return proba, linear_metrics(proba, y[trade], prior)
+def _baselines(X: np.ndarray, y: np.ndarray, usable: np.ndarray, trade: np.ndarray, prior: np.ndarray,
+               kind: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
+    """The baselines fitted on the model's training rows: their probabilities and metrics on ``trade``."""
+    probas, metrics = {}, {}
+    for name, fitted in fit_baselines(X[usable], y[usable], kind).items():
+        probas[name] = fitted.predict_proba(X[trade])
+        metrics.update(baseline_metrics(name, probas[name], y[trade], prior))
+    return probas, metrics
 
 
 def _write_predictions(frames: list[pd.DataFrame], path: str) -> None:
@@ -277,11 +277,11 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
         regime = thresholds.apply(fr["atr_rel"].to_numpy()[trade], fr["adx"].to_numpy()[trade])
         prior = np.bincount(panel.y[usable].astype(np.int64), minlength=3) / len(usable)
         info.update(fold_metrics(proba, panel.y[trade], prior))
-        linear, linear_metrics = _linear(panel.X, panel.y, usable, trade, prior)
-        info.update({"reused": reused, "model": key, "temperature": model.temperature, **linear_metrics})
+        baselines, scores = _baselines(panel.X, panel.y, usable, trade, prior, cfg.kind)
+        info.update({"reused": reused, "model": key, "temperature": model.temperature, **scores})
         if "capacity" in model.info:
             info["capacity"] = model.info["capacity"]["chosen"]
-        frames.append(_prediction_frame(panel, trade, proba, regime, fold.index, linear, prior))
+        frames.append(_prediction_frame(panel, trade, proba, regime, fold.index, baselines, prior))
         fold_info.append(info)
         last_model = key
     _write_predictions(frames, task["out"])
@@ -325,7 +325,7 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         return {"fold": fold.index, "folds": [info], "predictions": None}
     frames, per_asset = [], []
     prior = np.bincount(y[usable].astype(np.int64), minlength=3) / len(usable)
-    baseline = LinearBaseline(X[usable], y[usable])  # pooled features, no asset embedding
+    fitted = fit_baselines(X[usable], y[usable], cfg.kind)  # pooled features, no asset id
     for i, p in enumerate(panels):
         trade = p.rows(fold.trade_start, fold.trade_end)
         if not len(trade):
@@ -334,10 +334,12 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         tr = _train_rows(p, fold, label.horizon)
         th = RegimeThresholds.fit(p.frame["atr_rel"].to_numpy()[tr], p.frame["adx"].to_numpy()[tr], preset)
         regime = th.apply(p.frame["atr_rel"].to_numpy()[trade], p.frame["adx"].to_numpy()[trade])
-        linear = baseline.predict_proba(p.X[trade])
-        per_asset.append({"symbol": p.symbol, "fold": fold.index, **fold_metrics(proba, p.y[trade], prior),
-                          **linear_metrics(linear, p.y[trade], prior)})  # fmt: skip
-        frames.append(_prediction_frame(p, trade, proba, regime, fold.index, linear, prior))
+        baselines = {name: b.predict_proba(p.X[trade]) for name, b in fitted.items()}
+        record = {"symbol": p.symbol, "fold": fold.index, **fold_metrics(proba, p.y[trade], prior)}
+        for name, bp in baselines.items():
+            record.update(baseline_metrics(name, bp, p.y[trade], prior))
+        per_asset.append(record)
+        frames.append(_prediction_frame(p, trade, proba, regime, fold.index, baselines, prior))
     _write_predictions(frames, task["out"])
     shared = {"reused": reused, "model": key, "temperature": model.temperature, "train_rows": len(train)}
     if "capacity" in model.info:

@@ -19,9 +19,9 @@ from aitrade.features import FEATURE_SET_VERSION
 from aitrade.intervals import interval_delta, parse_interval
 from aitrade.runs import git_commit, new_run_dir, run_scope
 from aitrade.signals.artifact import write_signals
-from aitrade.signals.baseline import linear_metrics, verdict
+from aitrade.signals.baseline import BASELINES, baseline_metrics, verdict
 from aitrade.signals.calibration import PRIOR_COLUMNS, calibrate, live_maps
-from aitrade.signals.engine import LINEAR_COLUMNS, MODES, SignalParams, run_engine
+from aitrade.signals.engine import MODES, SignalParams, run_engine
 from aitrade.signals.folds import plan_folds
 from aitrade.signals.metrics import fold_metrics, log_loss
 from aitrade.signals.prepare import LeaderPlan, leader_for, needed_warmup, plan_leaders, prepare_asset, select_features
@@ -84,7 +84,7 @@ def labels_of(signals: pd.DataFrame, assets: dict[str, Any]) -> np.ndarray:
 def _calibrate(signals: pd.DataFrame, records: list[dict[str, Any]], assets: dict[str, Any], folds: list[Any],
                params: SignalParams, interval: str, warmup: int) -> tuple[
         pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
-    """The out-of-sample calibration (:mod:`aitrade.signals.calibration`) of the model and of its linear baseline.
+    """The out-of-sample calibration (:mod:`aitrade.signals.calibration`) of the model and of its baselines.
 
     The per-fold records are scored again on the calibrated probabilities (the
     raw ones are in the fold models' bundles). Blocks are the folds' trade
@@ -103,8 +103,9 @@ def _calibrate(signals: pd.DataFrame, records: list[dict[str, Any]], assets: dic
     y = labels_of(signals, assets)
     pooled, purge = params.mode == "universal", params.label.horizon * bar_ns
     signals, fitted = calibrate(signals, y, blocks, purge, pooled=pooled)
-    if set(LINEAR_COLUMNS) <= set(signals.columns):
-        signals, _ = calibrate(signals, y, blocks, purge, pooled=pooled, columns=LINEAR_COLUMNS)
+    for columns in BASELINES.values():  # each baseline calibrated the same way, from its own past
+        if set(columns) <= set(signals.columns):
+            signals, _ = calibrate(signals, y, blocks, purge, pooled=pooled, columns=columns)
     scored = []
     by_key = signals.groupby(["symbol", "fold"], sort=False).indices
     for r in records:
@@ -116,9 +117,10 @@ def _calibrate(signals: pd.DataFrame, records: list[dict[str, Any]], assets: dic
         prior = g[list(PRIOR_COLUMNS)].to_numpy()[0]
         proba = np.column_stack([1 - g["p_long"] - g["p_short"], g["p_long"], g["p_short"]])
         redo = {**fold_metrics(proba, y[idx], prior), "raw_log_loss": r.get("log_loss")}
-        if set(LINEAR_COLUMNS) <= set(g.columns):
-            lin = g[list(LINEAR_COLUMNS)].to_numpy()
-            redo.update(linear_metrics(np.column_stack([1 - lin.sum(axis=1), lin]), y[idx], prior))
+        for name, columns in BASELINES.items():
+            if set(columns) <= set(g.columns):
+                b = g[list(columns)].to_numpy()
+                redo.update(baseline_metrics(name, np.column_stack([1 - b.sum(axis=1), b]), y[idx], prior))
         scored.append({**r, **redo})
     calibration = {
         "method": "shrink",
@@ -236,11 +238,12 @@ def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: S
     summary = {**_summary(records), **pooled_metrics(signals, assets)}
     summary["raw_pooled_log_loss"] = raw["raw_pooled_log_loss"]  # before the calibration: what it changed
     summary["calibration"] = params.calibrate
-    if set(LINEAR_COLUMNS) <= set(signals.columns):  # the linear baseline's, pooled the same way; not in the artifact
-        linear = pooled_metrics(signals, assets, LINEAR_COLUMNS, "linear_pooled_")
-        summary.update({k: linear[k] for k in ("linear_pooled_log_loss", "linear_pooled_auc_long",
-                                               "linear_pooled_auc_short")})  # fmt: skip
-        signals = signals.drop(columns=list(LINEAR_COLUMNS))
+    for name, columns in BASELINES.items():  # the baselines', pooled the same way; not in the artifact
+        if set(columns) <= set(signals.columns):
+            pooled = pooled_metrics(signals, assets, columns, f"{name}_pooled_")
+            keys = [f"{name}_pooled_{k}" for k in ("log_loss", "auc_long", "auc_short")]
+            summary.update({k: pooled[k] for k in keys})
+            signals = signals.drop(columns=list(columns))
     if set(PRIOR_COLUMNS) <= set(signals.columns):  # the forecast one could have made: each fold's training prior
         y = labels_of(signals, assets)
         known = y >= 0

@@ -574,6 +574,10 @@ class FakeBitget:
     def mix_cancel(self, body: dict) -> web.Response:
         order = self.orders.get(body.get("clientOid", "")) or next(
             (o for o in self.orders.values() if o["orderId"] == body.get("orderId")), None)  # fmt: skip
+        resting = order is not None and order["status"] in LIVE and order["orderType"] == "limit"
+        # a fault: the market went through the limit while the cancel was on its way, so the order fills first
+        if resting and self.faults.take(order["symbol"], frozenset({"fill-before-cancel"})) == "fill-before-cancel":
+            self._fill(order, Decimal(order["size"]) - Decimal(order["baseVolume"]), Decimal(order["price"]))
         if order is None or order["status"] not in LIVE:
             return self.error("40768", "Order does not exist")
         order["status"] = order["state"] = "cancelled"
