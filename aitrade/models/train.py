@@ -25,6 +25,7 @@ from aitrade.errors import TooFewRows, UserError
 from aitrade.models.boosted import ROUND_CHOICES, ROUNDS, BoostedModel, boosted_inner_losses, train_boosted
 from aitrade.models.nets import N_CLASSES, build_net
 from aitrade.models.shrink import fit_weight, shrink
+from aitrade.models.stacked import stacked_proba, train_stacked
 
 CLIP = 6.0
 
@@ -39,7 +40,7 @@ CAPACITIES: tuple[tuple[str, dict[str, Any]], ...] = (
     ("middle", {"hidden": (32,), "dropout": 0.3, "hidden_decay": 1e-2}),
     ("light", {"hidden": (32,), "dropout": 0.1, "hidden_decay": 3e-3}),
 )
-TUNING_VERSION = 1  # bump when inner_losses scores differently: cached scores of another version are not reused
+TUNING_VERSION = 2  # bump when inner_losses scores differently: cached scores of another version are not reused
 INNER_HOLDOUT = 0.3  # the share of a training window's time that scores the candidates
 INNER_MARGIN = 1e-3  # nats a lighter net must gain over a heavier one on the inner hold-out
 MODEL_RULES: dict[str, dict[str, Any]] = {
@@ -425,6 +426,8 @@ def inner_losses(
         return boosted_inner_losses(X, y, fit_rows, hold_rows, config, feature_names, seed, asset_ids, assets)
     known = y[fit_rows][y[fit_rows] >= 0].astype(np.int64)
     shares = (np.bincount(known, minlength=N_CLASSES) + 1.0) / (len(known) + N_CLASSES)
+    if config.kind in ("mlp", "universal") and all(len(shape["hidden"]) == 1 for _, shape in CAPACITIES):
+        return _stacked_losses(X, y, fit_rows, hold_rows, config, shares, seed, asset_ids, assets)
     losses: dict[str, float | None] = {}
     for name, shape in CAPACITIES:
         candidate = replace(config, capacity="fixed", **shape)
@@ -436,13 +439,52 @@ def inner_losses(
         proba = model.predict_proba(X, hold_rows, asset_ids)
         ok = np.isfinite(proba).all(axis=1)
         t = y[hold_rows][ok].astype(np.int64)
-        if not len(t):
-            losses[name] = None
-            continue
-        prior = np.tile(shares, (len(t), 1))
-        shrunk = shrink(proba[ok], prior, fit_weight(proba[ok], prior, t))
-        losses[name] = float(-np.log(np.clip(shrunk[np.arange(len(t)), t], 1e-12, None)).mean())
+        losses[name] = _shrunk_loss(proba[ok], shares, t) if len(t) else None
     return losses
+
+
+def _shrunk_loss(proba: np.ndarray, shares: np.ndarray, t: np.ndarray) -> float:
+    """Log loss after the best shrink toward ``shares`` (what the run's out-of-sample calibration would leave)."""
+    prior = np.tile(shares, (len(t), 1))
+    shrunk = shrink(proba, prior, fit_weight(proba, prior, t))
+    return float(-np.log(np.clip(shrunk[np.arange(len(t)), t], 1e-12, None)).mean())
+
+
+def _stacked_losses(
+    X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray, hold_rows: np.ndarray, config: ModelConfig,
+    shares: np.ndarray, seed: int, asset_ids: np.ndarray | None, assets: list[str] | None,
+) -> dict[str, float | None]:  # fmt: skip
+    """:func:`inner_losses` for one-hidden-layer nets: every candidate trained at once (:mod:`.stacked`)."""
+    names = [name for name, _ in CAPACITIES]
+    fit = fit_rows[(y[fit_rows] >= 0) & np.isfinite(X[fit_rows]).all(axis=1)]
+    hold = hold_rows[np.isfinite(X[hold_rows]).all(axis=1)]
+    if len(fit) < 30 or not len(hold):
+        return {name: None for name in names}
+    mean, std = X[fit].mean(axis=0), X[fit].std(axis=0)
+    std = np.where(std > 1e-12, std, 1.0)
+    device = pick_device(config.device)
+    universal = config.kind == "universal" and asset_ids is not None
+
+    def inputs(rows: np.ndarray) -> tuple[torch.Tensor, torch.Tensor | None]:
+        z = np.clip((X[rows] - mean) / std, -CLIP, CLIP)
+        a = None
+        if universal and asset_ids is not None:
+            a = torch.as_tensor(asset_ids[rows], dtype=torch.long, device=device)
+        return torch.as_tensor(z, dtype=torch.float32, device=device), a
+
+    shapes = [shape for _, shape in CAPACITIES]
+    with deterministic(seed) as gen:
+        x, a = inputs(fit)
+        net = train_stacked(
+            x, torch.as_tensor(y[fit].astype(np.int64), device=device), a, gen=gen,
+            hidden=[int(sh["hidden"][0]) for sh in shapes], dropout=[float(sh["dropout"]) for sh in shapes],
+            hidden_decay=[float(sh["hidden_decay"]) for sh in shapes], weight_decay=config.weight_decay,
+            lr=config.lr, epochs=config.epochs, n_assets=len(assets or []) if universal else 0,
+            embed_dim=config.embed_dim, device=device,
+        )  # fmt: skip
+        proba = stacked_proba(net, *inputs(hold))
+    t = y[hold].astype(np.int64)
+    return {name: _shrunk_loss(proba[k], shares, t) for k, name in enumerate(names)}
 
 
 def capacity_names(kind: str) -> list[str]:
