@@ -201,64 +201,88 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
     return n
 
 
+@njit(cache=True)
+def _genome_nb(o, h, low, c, atr, p_long, p_short, offsets, genome, rules, capital, trades, counts, equity, stats):
+    """One genome over every symbol, into its rows of the population's outputs."""
+    for s in range(len(offsets) - 1):
+        a, b = offsets[s], offsets[s + 1]
+        counts[s] = simulate_nb(
+            o[a:b],
+            h[a:b],
+            low[a:b],
+            c[a:b],
+            atr[a:b],
+            p_long[a:b],
+            p_short[a:b],
+            genome,
+            rules,
+            capital,
+            trades[s],
+            equity[a:b],
+            stats[s],
+        )
+
+
+@njit(cache=True)
+def _outputs_nb(n_pop, n_sym, n_bars, max_trades):
+    return (
+        np.zeros((n_pop, n_sym, max_trades, N_TRADE_FIELDS)),
+        np.zeros((n_pop, n_sym), dtype=np.int64),
+        np.zeros((n_pop, n_bars)),
+        np.zeros((n_pop, n_sym, N_STATS)),
+    )
+
+
 @njit(cache=True, parallel=True)
 def simulate_many_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules, capital, max_trades):
     """Every genome (rows of ``genomes``) over every symbol (``offsets`` into the concatenated arrays), in parallel.
 
     Returns (trades[P, S, max_trades, 9], counts[P, S], equity[P, total_bars], stats[P, S, N_STATS]).
     """
-    n_pop, n_sym = genomes.shape[0], len(offsets) - 1
-    trades = np.zeros((n_pop, n_sym, max_trades, N_TRADE_FIELDS))
-    counts = np.zeros((n_pop, n_sym), dtype=np.int64)
-    equity = np.zeros((n_pop, len(c)))
-    stats = np.zeros((n_pop, n_sym, N_STATS))
-    for p in prange(n_pop):
-        for s in range(n_sym):
-            a, b = offsets[s], offsets[s + 1]
-            counts[p, s] = simulate_nb(
-                o[a:b],
-                h[a:b],
-                low[a:b],
-                c[a:b],
-                atr[a:b],
-                p_long[a:b],
-                p_short[a:b],
-                genomes[p],
-                rules,
-                capital,
-                trades[p, s],
-                equity[p, a:b],
-                stats[p, s],
-            )
+    trades, counts, equity, stats = _outputs_nb(genomes.shape[0], len(offsets) - 1, len(c), max_trades)
+    for p in prange(genomes.shape[0]):
+        _genome_nb(
+            o,
+            h,
+            low,
+            c,
+            atr,
+            p_long,
+            p_short,
+            offsets,
+            genomes[p],
+            rules,
+            capital,
+            trades[p],
+            counts[p],
+            equity[p],
+            stats[p],
+        )
     return trades, counts, equity, stats
 
 
 @njit(cache=True)
 def simulate_serial_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules, capital, max_trades):
     """:func:`simulate_many_nb` on one thread (one genome: a parallel region would cost more than it gives)."""
-    n_pop, n_sym = genomes.shape[0], len(offsets) - 1
-    trades = np.zeros((n_pop, n_sym, max_trades, N_TRADE_FIELDS))
-    counts = np.zeros((n_pop, n_sym), dtype=np.int64)
-    equity = np.zeros((n_pop, len(c)))
-    stats = np.zeros((n_pop, n_sym, N_STATS))
-    for p in range(n_pop):
-        for s in range(n_sym):
-            a, b = offsets[s], offsets[s + 1]
-            counts[p, s] = simulate_nb(
-                o[a:b],
-                h[a:b],
-                low[a:b],
-                c[a:b],
-                atr[a:b],
-                p_long[a:b],
-                p_short[a:b],
-                genomes[p],
-                rules,
-                capital,
-                trades[p, s],
-                equity[p, a:b],
-                stats[p, s],
-            )
+    trades, counts, equity, stats = _outputs_nb(genomes.shape[0], len(offsets) - 1, len(c), max_trades)
+    for p in range(genomes.shape[0]):
+        _genome_nb(
+            o,
+            h,
+            low,
+            c,
+            atr,
+            p_long,
+            p_short,
+            offsets,
+            genomes[p],
+            rules,
+            capital,
+            trades[p],
+            counts[p],
+            equity[p],
+            stats[p],
+        )
     return trades, counts, equity, stats
 
 
@@ -313,4 +337,4 @@ def fresh_cache(dispatchers: tuple, digest: str) -> bool:
     return dropped
 
 
-fresh_cache((_record, simulate_nb, simulate_many_nb, simulate_serial_nb), rules_digest())
+fresh_cache((_record, simulate_nb, _genome_nb, _outputs_nb, simulate_many_nb, simulate_serial_nb), rules_digest())

@@ -41,35 +41,28 @@ def copy_bundle(source: Path, target: Path) -> None:
 def save_bundle(model: Model, path: str | Path, **extra: Any) -> Path:
     """Write the weights and ``path.json`` atomically; returns the JSON path."""
     base = Path(path)
-    if isinstance(model, BoostedModel):
-        atomic_write_bytes(base.with_suffix(".txt"), booster_text(model).encode("utf-8"))
-        meta = {
-            "bundle_version": BUNDLE_VERSION,
-            "config": model.config.to_dict(),
-            "n_features": len(model.feature_names),
-            "feature_names": model.feature_names,
-            "assets": model.assets,
-            "classes": ["flat", "long", "short"],
-            "info": model.info,
-            "versions": {"aitrade": __version__, "lightgbm": _lightgbm_version(), "numpy": np.__version__},
-            **extra,
-        }
-        return atomic_write_json(base.with_suffix(".json"), meta)
-    buf = io.BytesIO()
-    torch.save({k: v.detach().cpu() for k, v in model.net.state_dict().items()}, buf)
-    atomic_write_bytes(base.with_suffix(".pt"), buf.getvalue())
-    meta = {
+    common = {
         "bundle_version": BUNDLE_VERSION,
         "config": model.config.to_dict(),
         "n_features": len(model.feature_names),
         "feature_names": model.feature_names,
         "assets": model.assets,
+        "classes": ["flat", "long", "short"],
+        "info": model.info,
+    }
+    if isinstance(model, BoostedModel):
+        atomic_write_bytes(base.with_suffix(".txt"), booster_text(model).encode("utf-8"))
+        versions = {"aitrade": __version__, "lightgbm": _lightgbm_version(), "numpy": np.__version__}
+        return atomic_write_json(base.with_suffix(".json"), {**common, "versions": versions, **extra})
+    buf = io.BytesIO()
+    torch.save({k: v.detach().cpu() for k, v in model.net.state_dict().items()}, buf)
+    atomic_write_bytes(base.with_suffix(".pt"), buf.getvalue())
+    meta = {
+        **common,
         "mean": model.mean.tolist(),
         "std": model.std.tolist(),
         "temperature": model.temperature,
         "bias": [float(b) for b in model.bias],
-        "classes": ["flat", "long", "short"],
-        "info": model.info,
         "versions": {"aitrade": __version__, "torch": torch.__version__, "numpy": np.__version__},
         **extra,
     }

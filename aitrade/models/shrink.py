@@ -8,10 +8,28 @@ use one definition.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import numpy as np
 
 EPS = 1e-12
+
+
+def golden_section(f: Callable[[float], float], lo: float, hi: float, tol: float = 1e-6) -> float:
+    """The minimiser of a unimodal ``f`` on [lo, hi], to ``tol``."""
+    g = (math.sqrt(5) - 1) / 2
+    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
+    fa, fb = f(a), f(b)
+    while hi - lo > tol:
+        if fa <= fb:
+            hi, b, fb = b, a, fa
+            a = hi - g * (hi - lo)
+            fa = f(a)
+        else:
+            lo, a, fa = a, b, fb
+            b = lo + g * (hi - lo)
+            fb = f(b)
+    return (lo + hi) / 2
 
 
 def fit_weight(proba: np.ndarray, prior: np.ndarray, y: np.ndarray) -> float:
@@ -26,20 +44,7 @@ def fit_weight(proba: np.ndarray, prior: np.ndarray, y: np.ndarray) -> float:
     def loss(w: float) -> float:
         return float(-np.log(np.clip(w * p + (1.0 - w) * q, EPS, None)).mean())
 
-    lo, hi = 0.0, 1.0
-    g = (math.sqrt(5) - 1) / 2
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = loss(a), loss(b)
-    while hi - lo > 1e-6:
-        if fa <= fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = loss(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = loss(b)
-    w = (lo + hi) / 2
+    w = golden_section(loss, 0.0, 1.0)
     for edge in (0.0, 1.0):  # the optimum may sit on a bound
         if loss(edge) <= loss(w):
             w = edge

@@ -24,7 +24,7 @@ from aitrade.defaults import SIGNALS
 from aitrade.errors import TooFewRows, UserError
 from aitrade.models.boosted import ROUND_CHOICES, ROUNDS, BoostedModel, boosted_inner_losses, train_boosted
 from aitrade.models.nets import N_CLASSES, build_net
-from aitrade.models.shrink import fit_weight, shrink
+from aitrade.models.shrink import fit_weight, golden_section, shrink
 from aitrade.models.stacked import stacked_proba, train_stacked
 
 CLIP = 6.0
@@ -88,7 +88,7 @@ class ModelConfig:
     embed_dim: int = 4
     epochs: int = SIGNALS.epochs
     batch_size: int = 0  # 0: the whole window in one batch (full-batch Adam; a fold is a few thousand rows at most)
-    lr: float = 1e-2
+    lr: float = 5e-3
     weight_decay: float = 3e-3  # ridge on the linear path's weights (per mean loss)
     hidden_decay: float = 3e-2  # ridge on the hidden layers' weights
     patience: int = 20  # early stopping, only with a validation slice (val_frac > 0)
@@ -241,20 +241,7 @@ def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
         return float(-logp[np.arange(len(y)), y].mean())
 
-    lo, hi = -2.5, 2.5
-    g = (math.sqrt(5) - 1) / 2
-    a, b = hi - g * (hi - lo), lo + g * (hi - lo)
-    fa, fb = nll(a), nll(b)
-    for _ in range(60):
-        if fa < fb:
-            hi, b, fb = b, a, fa
-            a = hi - g * (hi - lo)
-            fa = nll(a)
-        else:
-            lo, a, fa = a, b, fb
-            b = lo + g * (hi - lo)
-            fb = nll(b)
-    return float(math.exp((lo + hi) / 2))
+    return float(math.exp(golden_section(nll, -2.5, 2.5, tol=1e-9)))
 
 
 def l2_penalty(net: nn.Module, config: ModelConfig) -> Callable[[], torch.Tensor]:
