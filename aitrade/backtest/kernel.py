@@ -202,8 +202,10 @@ def simulate_nb(o, h, low, c, atr, p_long, p_short, genome, rules, capital, out,
 
 
 @njit(cache=True)
-def _genome_nb(o, h, low, c, atr, p_long, p_short, offsets, genome, rules, capital, trades, counts, equity, stats):
-    """One genome over every symbol, into its rows of the population's outputs."""
+def _genome_nb(bars, offsets, genome, rules, capital, trades, counts, equity, stats):
+    """One genome over every symbol of ``bars`` (open, high, low, close, atr, p_long, p_short), into its rows of
+    the population's outputs."""
+    o, h, low, c, atr, p_long, p_short = bars
     for s in range(len(offsets) - 1):
         a, b = offsets[s], offsets[s + 1]
         counts[s] = simulate_nb(
@@ -239,50 +241,20 @@ def simulate_many_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules
 
     Returns (trades[P, S, max_trades, 9], counts[P, S], equity[P, total_bars], stats[P, S, N_STATS]).
     """
+    bars = (o, h, low, c, atr, p_long, p_short)
     trades, counts, equity, stats = _outputs_nb(genomes.shape[0], len(offsets) - 1, len(c), max_trades)
     for p in prange(genomes.shape[0]):
-        _genome_nb(
-            o,
-            h,
-            low,
-            c,
-            atr,
-            p_long,
-            p_short,
-            offsets,
-            genomes[p],
-            rules,
-            capital,
-            trades[p],
-            counts[p],
-            equity[p],
-            stats[p],
-        )
+        _genome_nb(bars, offsets, genomes[p], rules, capital, trades[p], counts[p], equity[p], stats[p])
     return trades, counts, equity, stats
 
 
 @njit(cache=True)
 def simulate_serial_nb(o, h, low, c, atr, p_long, p_short, offsets, genomes, rules, capital, max_trades):
     """:func:`simulate_many_nb` on one thread (one genome: a parallel region would cost more than it gives)."""
+    bars = (o, h, low, c, atr, p_long, p_short)
     trades, counts, equity, stats = _outputs_nb(genomes.shape[0], len(offsets) - 1, len(c), max_trades)
     for p in range(genomes.shape[0]):
-        _genome_nb(
-            o,
-            h,
-            low,
-            c,
-            atr,
-            p_long,
-            p_short,
-            offsets,
-            genomes[p],
-            rules,
-            capital,
-            trades[p],
-            counts[p],
-            equity[p],
-            stats[p],
-        )
+        _genome_nb(bars, offsets, genomes[p], rules, capital, trades[p], counts[p], equity[p], stats[p])
     return trades, counts, equity, stats
 
 
