@@ -148,17 +148,10 @@ def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
     return 1 if any(not r["ok"] for r in rows) else 0
 
 
-def model_kind(mode: str, model: str) -> str:
-    """The model kind of a signals run: universal mode shares one net (or one booster) across assets."""
-    if mode == "universal" and model == "gru":
-        raise UserError("--model gru applies to walk mode; universal mode uses mlp (the shared net) or lgbm")
-    return "universal" if mode == "universal" and model == "mlp" else model
-
-
 def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import research  # noqa: PLC0415
     from aitrade.labels import LabelConfig  # noqa: PLC0415 (torch is heavy)
-    from aitrade.models import ModelConfig  # noqa: PLC0415
+    from aitrade.models import ModelConfig, model_kind  # noqa: PLC0415
     from aitrade.signals import SignalParams  # noqa: PLC0415
 
     params = SignalParams(

@@ -77,6 +77,14 @@ def main() -> dict[str, float]:
     out["backtest_vs_vectorbt"] = user / peer
     print(f"the user's backtest (kernel, mark to market, trade table) vs from_signals: "
           f"{user * 1e3:.0f} ms vs {peer * 1e3:.1f} ms -> {user / peer:.2f}x vectorbt's time")  # fmt: skip
+    result = run_backtest(p, simple, config)
+    same = best_of(result.account)  # vectorbt's own run over the same orders: the same trades and equity out
+    out["backtest_vs_vectorbt_same_output"] = user / same
+    print(
+        f"the user's backtest vs vectorbt producing the same outputs (Portfolio.from_orders over the same orders; "
+        f"its trades and value equal ours, tested): {user * 1e3:.0f} ms vs {same * 1e3:.0f} ms -> "
+        f"{user / same:.2f}x (goal <= 1.5x)"
+    )
     with_pf = best_of(lambda: run_backtest(p, simple, config).portfolio)
     out["backtest_with_portfolio_vs_vectorbt"] = with_pf / peer
     print(f"  with vectorbt's portfolio of the same orders built too (notebook 30's trade records): "

@@ -157,7 +157,7 @@ CASES: list[tuple[list[str], str]] = [
     ([*S, "--jobs", "all"], "got 'all'"),
     ([*S, "--symbols", "NOPE"], "NOPE"),
     ([*S, "--start", "2024-13-45"], "bad date"),
-    ([*S, "--mode", "universal", "--model", "gru"], "--model gru applies to walk mode"),
+    ([*S, "--mode", "universal", "--model", "gru"], "model gru applies to walk mode"),
     ([*S, "--out", "{lab}/afile"], "afile"),
     ([*S, "--source", "csv"], "--path"),
     # --- backtest -------------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ from aitrade.strategy import Genome
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
 
-@pytest.fixture(scope="module", params=["walk-mlp", "walk-gru", "walk-lgbm", "universal"])
+@pytest.fixture(scope="module", params=["walk-mlp", "walk-gru", "walk-lgbm", "universal", "universal-lgbm"])
 def promoted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     home = tmp_path_factory.mktemp(request.param)
     (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.99\n")

@@ -1,7 +1,7 @@
-"""torch models: networks, the training engine, model bundles."""
+"""Models: torch networks and LightGBM boosters, the training engine, model bundles."""
 
 from aitrade.models.bundle import BUNDLE_VERSION, load_bundle, save_bundle
-from aitrade.models.train import ModelConfig, TrainedModel, fit_model, fit_temperature, pick_device
+from aitrade.models.train import ModelConfig, TrainedModel, fit_model, fit_temperature, model_kind, pick_device
 
 __all__ = [
     "BUNDLE_VERSION",
@@ -10,6 +10,7 @@ __all__ = [
     "fit_model",
     "fit_temperature",
     "load_bundle",
+    "model_kind",
     "pick_device",
     "save_bundle",
 ]

@@ -205,6 +205,15 @@ class TrainedModel:
         return out
 
 
+def model_kind(mode: str, model: str) -> str:
+    """The model kind of a signals run in ``mode`` for the user's ``model`` (mlp, gru, lgbm): universal mode shares
+    one net with an asset embedding (``universal``) or one booster (``lgbm``) across assets."""
+    choice("model", model, ("mlp", "gru", "lgbm"))
+    if mode == "universal" and model == "gru":
+        raise UserError("model gru applies to walk mode; universal mode uses mlp (the shared net) or lgbm")
+    return "universal" if mode == "universal" and model == "mlp" else model
+
+
 #: a fitted model of any kind: a torch net or a booster; both predict (n, 3) probabilities the same way
 Model = TrainedModel | BoostedModel
 
