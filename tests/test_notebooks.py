@@ -42,6 +42,31 @@ def test_each_notebook_runs_with_ci_params(tmp_path: Path, name: str) -> None:
     assert meta["params"]["train_window"] == 300 and meta["params"]["model"]["epochs"] == 3
 
 
+@pytest.mark.parametrize("name", ["10_walk_forward", "11_universal"])
+def test_a_research_notebook_run_as_in_jupyterlab_leaves_a_complete_run_that_promote_accepts(
+    tmp_path: Path, name: str
+) -> None:
+    """Run All in JupyterLab passes no run folder: the notebook makes its own and must complete it (it once stayed
+    running, then interrupted, and promote refused it)."""
+    import papermill  # noqa: PLC0415
+
+    from aitrade.runs import run_status  # noqa: PLC0415
+
+    small = {"home": str(tmp_path), "train_window": 300, "trade_window": 300, "epochs": 3}
+    papermill.execute_notebook(
+        str(REPO / "notebooks" / f"{name}.ipynb"),
+        str(tmp_path / "out.ipynb"),
+        parameters=small,
+        cwd=str(REPO / "notebooks"),
+        progress_bar=False,
+    )
+    runs = [p for p in (tmp_path / "runs").iterdir() if (p / "signals.parquet").is_file()]
+    assert len(runs) == 1 and run_status(runs[0]) == "complete"
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    assert "next: optimise the trading rules" in json.dumps([c.get("outputs") for c in out.cells])
+    assert main(["--home", str(tmp_path), "promote", str(runs[0])]) == 0
+
+
 def test_unknown_yaml_key_is_an_error(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("train_window: 300\ntrain_windw: 400\n")

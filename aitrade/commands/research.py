@@ -58,6 +58,10 @@ def signals(settings: Settings, params: Any, **options: Any) -> StepResult:
     skipped = [f for f in run.meta["fold_metrics"] if f.get("skipped")]
     if skipped:
         notes.append(f"{len(skipped)} asset-folds skipped (too few rows or no bars); see fold_metrics in meta.json")
+    notes.append(
+        f"next: optimise the trading rules over it (aitrade optimize --signals {run.run_dir}, or notebook "
+        f"20 with signals set to it), then promote it (aitrade promote {run.run_dir}) to trade its models"
+    )
     paths = {"signals": run.run_dir / "signals.parquet", "meta": run.run_dir / "meta.json",
              "metrics": run.run_dir / "metrics.json", "fold_metrics_png": run.run_dir / "fold_metrics.png"}  # fmt: skip
     return StepResult(run.run_dir, paths, run.summary, notes, {"result": run})
