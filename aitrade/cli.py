@@ -248,7 +248,7 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_promote(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import research  # noqa: PLC0415
 
-    step = research.promote(settings, args.run)
+    step = research.promote(settings, args.run, override=args.override)
     print(f"promoted {args.run} -> {step.run_dir}")
     return 0
 
@@ -531,6 +531,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     pro = sub.add_parser("promote", help="copy a run's signals and models to state/production/")
     pro.add_argument("run", help="runs/<run_id>")
+    pro.add_argument(
+        "--override",
+        metavar="REASON",
+        help="promote a model worse than the class prior anyway, for this typed reason (recorded in promoted.json)",
+    )
     pro.set_defaults(func=cmd_promote)
 
     nb = sub.add_parser("notebook", help="run a parameterised notebook").add_subparsers(

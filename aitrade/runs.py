@@ -181,8 +181,15 @@ def staged_output(out: str | Path, *, force: bool, names: tuple[str, ...]) -> It
 PROMOTED = ("signals.parquet", "meta.json", "metrics.json", "params.json")
 
 
-def promote(settings: Settings, run: str | Path) -> Path:
-    """Copy a run's signals and models to ``state/production/`` (replaced as a whole)."""
+MIN_REASON = 12  # characters of a typed override reason: a sentence, not "ok"
+
+
+def promote(settings: Settings, run: str | Path, *, override: str | None = None) -> Path:
+    """Copy a run's signals and models to ``state/production/`` (replaced as a whole).
+
+    A model whose pooled out-of-sample log loss is worse than the class prior's is refused unless
+    ``override`` gives a typed reason; the reason and the two figures go into ``promoted.json``.
+    """
     src = Path(run).expanduser()
     if not src.is_absolute() and not src.exists():
         src = settings.home / src
@@ -190,8 +197,20 @@ def promote(settings: Settings, run: str | Path) -> Path:
     if not (src / "signals.parquet").is_file() or not (src / "meta.json").is_file():
         raise UserError(f"{src} is not a finished research run (no signals.parquet/meta.json)")
     from aitrade.signals.artifact import load_signals  # noqa: PLC0415 (validates before promoting)
+    from aitrade.signals.baseline import worse_than_prior  # noqa: PLC0415
 
-    load_signals(src)
+    summary = load_signals(src).meta.get("summary") or {}
+    worse = worse_than_prior(summary)
+    reason = " ".join((override or "").split())
+    if worse is not None and len(reason) < MIN_REASON:
+        raise UserError(
+            f"{src.name}: the model's out-of-sample log loss {worse[0]:.4f} is worse than the class prior's "
+            f"{worse[1]:.4f} (it is overconfident); promote it only with a typed reason of at least {MIN_REASON} "
+            "characters (--override 'why')" + (f", not {reason!r}" if reason else "")
+        )
+    record: dict[str, Any] = {"run": str(src.resolve()), "at": datetime.now(UTC).isoformat()}
+    if worse is not None:
+        record["override"] = {"reason": redact(reason), "model_log_loss": worse[0], "prior_log_loss": worse[1]}
     dest = settings.state_dir / "production"
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".production-", dir=settings.state_dir))
@@ -201,7 +220,7 @@ def promote(settings: Settings, run: str | Path) -> Path:
                 shutil.copy2(src / name, staging / name)
         if (src / "models").is_dir():
             shutil.copytree(src / "models", staging / "models")
-        atomic_write_json(staging / "promoted.json", {"run": str(src.resolve()), "at": datetime.now(UTC).isoformat()})
+        atomic_write_json(staging / "promoted.json", record)
         old = None
         if dest.exists():
             old = dest.with_name(f".production-old-{os.getpid()}")

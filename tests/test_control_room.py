@@ -302,6 +302,10 @@ def test_control_panel_runs_a_research_job_and_saves_ranges(tmp_path: Path) -> N
     assert "aitrade-verdict" in panel.evidence.value  # the verdict in words beside the numbers
     assert panel.promote_button.disabled
     panel.promote_ok.value = True
+    if "worse than the class prior" in panel.evidence.value:  # (a 3-epoch model often is): a typed reason first
+        panel.promote_button.click()
+        assert "typed reason" in panel.promote_status.value and not (settings.state_dir / "production").exists()
+        panel.promote_override.value = "a test of the override path"
     panel.promote_button.click()
     assert "promoted to" in panel.promote_status.value and (settings.state_dir / "production").is_dir()
     # genome ranges: a bad range is refused beside the field, a good one saved to the home's params/

@@ -34,7 +34,19 @@ def promoted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if mode == "universal":
         args += ["--cross_asset_wf"]
     assert main(args) == 0
-    assert main(["--home", str(home), "promote", str(run)]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "promote",
+                str(run),
+                "--override",
+                "a test fixture: it tests the plumbing, not the model",
+            ]
+        )
+        == 0
+    )
     return home, run
 
 

@@ -183,12 +183,71 @@ def test_cli_signals_and_promote(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "run:" in out and "log loss" in out
     assert json.loads((tmp_path / "run1" / "meta.json").read_text())["preset"] == "grinder"
-    assert main(["--home", home, "promote", str(tmp_path / "run1")]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                home,
+                "promote",
+                str(tmp_path / "run1"),
+                "--override",
+                "a test fixture: it tests the plumbing, not the model",
+            ]
+        )
+        == 0
+    )
     prod = tmp_path / "state" / "production"
     assert (prod / "signals.parquet").is_file() and (prod / "models" / "UNIVERSAL.pt").is_file()
     code = main(["--home", home, "signals", "--mode", "sideways"])
     assert code == 2 and "invalid choice: 'sideways'" in capsys.readouterr().err
     assert main(["--home", home, "promote", str(tmp_path / "nothing")]) == 2
+
+
+def test_a_model_worse_than_the_prior_is_promoted_only_with_a_typed_reason(tmp_path: Path, capsys) -> None:
+    home = str(tmp_path)
+    run = tmp_path / "overconfident"
+    # uncalibrated, on noise, with a light net: out of sample it is worse than the class prior
+    assert (
+        main(
+            [
+                "--home",
+                home,
+                "signals",
+                "--symbols",
+                "NOISE1USDT",
+                "--interval",
+                "1h",
+                "--calibrate",
+                "none",
+                "--capacity",
+                "fixed",
+                "--train_window",
+                "300",
+                "--trade_window",
+                "300",
+                "--epochs",
+                "60",
+                "--end",
+                "2023-05-01",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    verdict = json.loads((run / "meta.json").read_text())["summary"]["verdict"]
+    assert "worse than the class prior" in verdict, verdict
+    capsys.readouterr()
+    assert main(["--home", home, "promote", str(run)]) == 2
+    err = capsys.readouterr().err
+    assert "worse than the class prior" in err and "--override" in err and err.count("\n") == 1
+    assert not (tmp_path / "state" / "production").exists()  # nothing promoted
+    assert main(["--home", home, "promote", str(run), "--override", "ok"]) == 2  # a word is not a reason
+    reason = "paper-trading it to watch the calibration live"
+    assert main(["--home", home, "promote", str(run), "--override", reason]) == 0
+    record = json.loads((tmp_path / "state" / "production" / "promoted.json").read_text())
+    assert record["override"]["reason"] == reason
+    assert record["override"]["model_log_loss"] > record["override"]["prior_log_loss"]
 
 
 def test_universal_without_cross_asset_wf_trains_once_and_predicts_only_later_bars(tmp_path: Path) -> None:

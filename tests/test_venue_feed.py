@@ -43,7 +43,19 @@ def promoted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = home / "runs" / "sig"
     assert main(["--home", str(home), "signals", "--symbols", "BTCUSDT,ETHUSDT", "--interval", "4h",
                  "--train_window", "500", "--trade_window", "250", "--epochs", "20", "--out", str(run)]) == 0  # fmt: skip
-    assert main(["--home", str(home), "promote", str(run)]) == 0
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "promote",
+                str(run),
+                "--override",
+                "a test fixture: it tests the plumbing, not the model",
+            ]
+        )
+        == 0
+    )
     return home
 
 

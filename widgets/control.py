@@ -204,7 +204,11 @@ class ControlPanel(w.VBox):
         reload = w.Button(description="reload runs")
         reload.on_click(lambda _: self.load_runs())
         self.load_runs()
-        confirm = w.HBox([self.promote_ok, self.promote_button])
+        self.promote_override = w.Text(
+            placeholder="only for a model worse than the class prior: why promote it anyway (recorded)",
+            layout=w.Layout(width="560px"),
+        )
+        confirm = w.VBox([self.promote_override, w.HBox([self.promote_ok, self.promote_button])])
         return w.VBox([w.HBox([self.promote_run, reload]), self.evidence, confirm, self.promote_status])
 
     def load_runs(self) -> None:
@@ -217,6 +221,8 @@ class ControlPanel(w.VBox):
 
     def show_evidence(self) -> None:
         self.promote_ok.value = False
+        if hasattr(self, "promote_override"):
+            self.promote_override.value = ""
         run = self.promote_run.value
         if not run:
             self.evidence.value = "<i>no complete signals run yet</i>"
@@ -243,12 +249,18 @@ class ControlPanel(w.VBox):
 
     def promote(self) -> None:
         try:
-            out = cp.promote(self.settings, self.promote_run.value, confirm=self.promote_ok.value)
+            out = cp.promote(
+                self.settings,
+                self.promote_run.value,
+                confirm=self.promote_ok.value,
+                override=self.promote_override.value,
+            )
         except Exception as exc:
             self.promote_status.error(exc)
             return
         self.promote_status.say(f"promoted to {out['production']}: `--signals model` now trades it", "ok")
         self.promote_ok.value = False
+        self.promote_override.value = ""
 
     # --- the runner ------------------------------------------------------------------------------------------
     def _runner(self) -> w.Widget:

@@ -243,13 +243,14 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
     return out
 
 
-def promote(settings: Settings, run: str | Path, *, confirm: bool) -> dict[str, Any]:
-    """Promote ``run`` to ``state/production`` (what ``--signals model`` trades); needs ``confirm``."""
+def promote(settings: Settings, run: str | Path, *, confirm: bool, override: str | None = None) -> dict[str, Any]:
+    """Promote ``run`` to ``state/production`` (what ``--signals model`` trades); needs ``confirm``, and a typed
+    ``override`` reason for a model worse than the class prior."""
     from aitrade.commands.research import promote as promote_run  # noqa: PLC0415
 
     if not confirm:
         raise UserError("promotion needs the confirmation ticked after reading the evidence")
-    result = promote_run(settings, run)
+    result = promote_run(settings, run, override=override or None)
     return {"production": str(result.run_dir), "run": str(run)}
 
 

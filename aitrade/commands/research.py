@@ -208,11 +208,12 @@ def validate(run: str | Path) -> StepResult:
     return StepResult(path / "validation", {"metrics": path / "validation" / "metrics.json"}, report)
 
 
-def promote(settings: Settings, run: str | Path) -> StepResult:
-    """Copy a complete run's signals and models to ``state/production/`` (replaced as a whole)."""
+def promote(settings: Settings, run: str | Path, *, override: str | None = None) -> StepResult:
+    """Copy a complete run's signals and models to ``state/production/`` (replaced as a whole); a model worse
+    than the class prior needs ``override``, a typed reason (recorded)."""
     from aitrade.runs import promote as promote_run  # noqa: PLC0415
 
-    dest = promote_run(settings, run)
+    dest = promote_run(settings, run, override=override)
     return StepResult(dest, {"production": dest}, {})
 
 
@@ -293,7 +294,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
 
     from aitrade.commands import runner_cmd  # noqa: PLC0415
 
-    promote(settings, sig_run)
+    promote(settings, sig_run, override="the demo promotes its run to show the runner's replay parity")
     windows = pd.read_csv(opt_run / "wfo_report.csv")
     last = windows.iloc[-1]
     replay = runner_cmd.paper_replay(settings, sig_run, opt_run / "best_strategy_params.json", bt_run / "paper_replay",

@@ -99,14 +99,25 @@ def baseline_metrics(name: str, proba: np.ndarray, y: np.ndarray, prior: np.ndar
     return {f"{name}_{k}": m.get(k) for k in ("log_loss", "auc_long", "auc_short")}
 
 
+def worse_than_prior(summary: dict[str, Any]) -> tuple[float, float] | None:
+    """(model, prior) pooled out-of-sample log loss when the model is worse than the class prior, else None.
+
+    The prior is the forecast a trader could have used: each fold's training class shares (runs made before
+    they were recorded: the out-of-sample shares).
+    """
+    model_ll = summary.get("pooled_log_loss")
+    prior_ll = summary.get("pooled_prior_log_loss", summary.get("pooled_baseline_log_loss"))
+    if model_ll is not None and prior_ll is not None and model_ll > prior_ll + SAME_LOG_LOSS:
+        return float(model_ll), float(prior_ll)
+    return None
+
+
 def verdict(summary: dict[str, Any]) -> str:
     """In words: the model against the linear baseline and the class prior, pooled out of sample."""
     model_ll, lin_ll = summary.get("pooled_log_loss"), summary.get("linear_pooled_log_loss")
-    # the prior a trader could have used: each fold's training class shares (older runs: the out-of-sample shares)
-    prior_ll = summary.get("pooled_prior_log_loss", summary.get("pooled_baseline_log_loss"))
     parts = []
-    if model_ll is not None and prior_ll is not None and model_ll > prior_ll + SAME_LOG_LOSS:
-        parts.append(f"worse than the class prior (log loss {model_ll:.4f} vs {prior_ll:.4f}): overconfident")
+    if worse := worse_than_prior(summary):
+        parts.append(f"worse than the class prior (log loss {worse[0]:.4f} vs {worse[1]:.4f}): overconfident")
     model_auc = _mean_auc(summary, "pooled_")
     lin_auc = _mean_auc(summary, "linear_pooled_")
     if model_ll is None or lin_ll is None or model_auc is None or lin_auc is None:
