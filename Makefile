@@ -6,10 +6,10 @@ STAMP := $(VENV)/.aitrade-installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test lint bench lab venv clean
+.PHONY: help demo test test-fast lint bench lab venv clean
 
 help: ## list the targets
-	@grep -hE '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "AiTrade needs Python >= 3.11, found " + sys.version.split()[0])'
@@ -24,6 +24,14 @@ demo: $(STAMP) ## the main job, offline on the embedded data
 
 test: $(STAMP) ## the whole test suite
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+# unit and contract tests (pure functions, the wire formats, the brokers against loopback fakes): under a minute
+FAST_TESTS := $(addprefix tests/test_,calibration labels strategy statefile ids retry_money tinkoff_translate \
+	tinvest_errors bitget_requests schema config defaults log kill_file overfit baseline models tinvest_wire_facts \
+	broker_base architecture features cache_and_asof broker_contract simulated_broker csv_source venue_fills \
+	backtest durability secrets_at_rest)
+test-fast: $(STAMP) ## unit and contract tests only (under a minute); make test runs everything
+	$(BIN)/python -m pytest -q $(addsuffix .py,$(FAST_TESTS)) $(PYTEST_ARGS)
 
 lint: $(STAMP) ## ruff check, format check and mypy
 	$(BIN)/ruff check aitrade widgets tests benchmarks conftest.py
