@@ -265,6 +265,7 @@ def test_panels_start_watch_kill_and_release_a_paper_runner(tmp_path: Path, arti
         kill.confirm_text.value = "RELEASE"
         kill.release.click()
         assert "released" in kill.status.value and not control.read_kill(settings.state_dir).engaged
+        assert kill.reason.value == "" and kill.arm.disabled  # no reason left armed in the form for the next kill
         _wait(
             lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).state == "ACTIVE", 30, "ACTIVE"
         )

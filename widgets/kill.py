@@ -115,6 +115,7 @@ class KillSwitchPanel(w.VBox):
             self.status.error(exc)
             return
         self.confirm_text.value = ""
+        self.reason.value = ""  # the next arming needs a reason of its own, not the last one still armed in the form
         runner = f"the runner (pid {out['runner']}) reconciles, then trades" if out["runner"] else "no runner alive"
         self.status.say(f"released; {runner}", "ok")
         self.refresh()
