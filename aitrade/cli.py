@@ -401,11 +401,11 @@ def build_parser() -> argparse.ArgumentParser:
     df = data.add_parser("fetch", help="fetch bars into data_cache/")
     df.add_argument("--source", default="sample", choices=SOURCES, help="where from (default sample)")
     df.add_argument("--symbols", help="comma-separated, e.g. BTCUSDT,ETHUSDT")
-    df.add_argument("--interval", default="1h", type=interval_arg)
+    df.add_argument("--interval", default="1h", type=interval_arg, help="bar interval (default %(default)s)")
     df.add_argument("--start", help="UTC date/time, inclusive (ISO-8601)")
     df.add_argument("--end", help="UTC date/time, exclusive (ISO-8601)")
     df.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
-    df.add_argument("--market", default="spot", choices=("spot", "futures"), help="Bitget market")
+    df.add_argument("--market", default="spot", choices=("spot", "futures"), help="Bitget market (default %(default)s)")
     df.add_argument("--refresh", action="store_true", help="fetch again even what is cached")
     df.set_defaults(func=cmd_data_fetch)
 
@@ -514,7 +514,7 @@ def build_parser() -> argparse.ArgumentParser:
     opt = sub.add_parser("optimize", help="genetic walk-forward optimisation of the trading rules")
     opt.add_argument("--signals", required=True, help="a signals run folder")
     opt.add_argument("--profile", default="crypto", choices=("crypto", "stocks", "both"),
-                     help="params/optimizer_<profile>.yaml")  # fmt: skip
+                     help="the ranges of params/optimizer_<profile>.yaml (default %(default)s)")  # fmt: skip
     opt.add_argument("--settings", help="an optimiser YAML instead of the profile's")
     opt.add_argument("--fitness", choices=FITNESSES)
     for name in ("population", "generations", "survivors", "train_window", "test_window"):
@@ -572,7 +572,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     jb = sub.add_parser("jobs", help="background jobs started from the control room (notebook runs, fetches)")
     jb.add_argument("--cancel", metavar="ID", help="cancel this job (its whole process group)")
-    jb.add_argument("--limit", type=arg(lo=1, integer=True), default=20)
+    jb.add_argument("--limit", type=arg(lo=1, integer=True), default=20, help="newest jobs shown (default %(default)s)")
     jb.add_argument("--json", action="store_true")
     jb.set_defaults(func=cmd_jobs)
 

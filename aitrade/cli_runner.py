@@ -135,7 +135,12 @@ def add_runner_commands(sub: Any) -> None:
     run = sub.add_parser("runner", help="the trading runner: start, stop, status, trades")
     rsub = run.add_subparsers(dest="sub", metavar="SUBCOMMAND")
     rs = rsub.add_parser("start", help="start the runner (in the background unless --foreground)")
-    rs.add_argument("--mode", choices=("paper", "live"), default="paper")
+    rs.add_argument(
+        "--mode",
+        choices=("paper", "live"),
+        default="paper",
+        help="paper brokers, or live venues (needs ALLOW_LIVE=1) (default %(default)s)",
+    )
     rs.add_argument(
         "--signals",
         required=True,
@@ -186,7 +191,12 @@ def add_runner_commands(sub: Any) -> None:
 
     kl = sub.add_parser("kill", help="arm the kill switch (pause: no new entries; flatten: close everything, halt)")
     kl.add_argument("--reason", required=True)
-    kl.add_argument("--level", choices=("pause", "flatten"), default="pause")
+    kl.add_argument(
+        "--level",
+        choices=("pause", "flatten"),
+        default="pause",
+        help="pause: no new entries, protections kept; flatten: close everything (default %(default)s)",
+    )
     kl.add_argument("--json", action="store_true")
     kl.set_defaults(func=cmd_kill)
     uk = sub.add_parser("unkill", help="release the kill switch")

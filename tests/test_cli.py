@@ -146,3 +146,23 @@ async def test_cli_doctor_online_pings_the_fakes(bitget: FakeBitget, tinvest: Fa
     assert code == 0, out + err
     assert "bitget ping" in out and "1 account(s)" in out
     assert tinvest.token not in out + err
+
+
+def test_every_option_says_its_default_in_its_help() -> None:
+    """`aitrade X --help` shows each option's default (a default nobody can see is a default nobody checks)."""
+    import argparse  # noqa: PLC0415
+
+    from aitrade.cli import build_parser  # noqa: PLC0415
+
+    def walk(parser: argparse.ArgumentParser, path: str):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from walk(sub, f"{path} {name}")
+            elif (
+                action.option_strings and action.dest not in ("help", "version") and action.default not in (None, False)
+            ):
+                yield path, action.option_strings[-1], action.help or ""
+
+    silent = [(path, option) for path, option, text in walk(build_parser(), "aitrade") if "default" not in text]
+    assert not silent, silent
