@@ -50,6 +50,7 @@ from aitrade.config import load_settings
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
 from aitrade.strategy import OPEN
+from tests import PROMOTE_ANYWAY
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
 
 STEP = pd.Timedelta(hours=4)
@@ -138,19 +139,7 @@ def promote(home: Path) -> None:
     run = home / "runs" / "sig"
     assert cli(["--home", str(home), "signals", "--symbols", "BTCUSDT,ETHUSDT", "--interval", "4h",
                 "--train_window", "500", "--trade_window", "250", "--epochs", "20", "--out", str(run)]) == 0  # fmt: skip
-    assert (
-        cli(
-            [
-                "--home",
-                str(home),
-                "promote",
-                str(run),
-                "--override",
-                "a test fixture: it tests the plumbing, not the model",
-            ]
-        )
-        == 0
-    )
+    assert cli(["--home", str(home), "promote", str(run), *PROMOTE_ANYWAY]) == 0
 
 
 def books(state: Path) -> dict:

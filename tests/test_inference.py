@@ -17,6 +17,7 @@ from aitrade.runner.inference import ModelSignals
 from aitrade.runner.parity import compare
 from aitrade.signals import load_signals
 from aitrade.strategy import Genome
+from tests import PROMOTE_ANYWAY
 
 SYMBOLS = ("BTCUSDT", "ETHUSDT")
 
@@ -34,19 +35,7 @@ def promoted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     if mode == "universal":
         args += ["--cross_asset_wf"]
     assert main(args) == 0
-    assert (
-        main(
-            [
-                "--home",
-                str(home),
-                "promote",
-                str(run),
-                "--override",
-                "a test fixture: it tests the plumbing, not the model",
-            ]
-        )
-        == 0
-    )
+    assert main(["--home", str(home), "promote", str(run), *PROMOTE_ANYWAY]) == 0
     return home, run
 
 

@@ -12,6 +12,7 @@ from aitrade.cli import main
 from aitrade.config import load_settings
 from aitrade.errors import UserError
 from aitrade.notebooks import NOTEBOOKS, REPO, declared_parameters, load_params, run_notebook
+from tests import PROMOTE_ANYWAY
 
 PRESENT = {k: v for k, v in NOTEBOOKS.items() if (REPO / "notebooks" / v).is_file()}
 
@@ -64,19 +65,7 @@ def test_a_research_notebook_run_as_in_jupyterlab_leaves_a_complete_run_that_pro
     assert len(runs) == 1 and run_status(runs[0]) == "complete"
     out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
     assert "next: optimise the trading rules" in json.dumps([c.get("outputs") for c in out.cells])
-    assert (
-        main(
-            [
-                "--home",
-                str(tmp_path),
-                "promote",
-                str(runs[0]),
-                "--override",
-                "a test fixture: it tests the plumbing, not the model",
-            ]
-        )
-        == 0
-    )
+    assert main(["--home", str(tmp_path), "promote", str(runs[0]), *PROMOTE_ANYWAY]) == 0
 
 
 def test_unknown_yaml_key_is_an_error(tmp_path: Path) -> None:

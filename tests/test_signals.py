@@ -16,6 +16,7 @@ from aitrade.errors import DataError, UserError
 from aitrade.models import ModelConfig
 from aitrade.signals import SignalParams, generate_signals, load_signals
 from aitrade.signals.artifact import write_signals
+from tests import PROMOTE_ANYWAY
 
 SMALL = dict(
     train_window=300,
@@ -183,19 +184,7 @@ def test_cli_signals_and_promote(tmp_path: Path, capsys) -> None:
     out = capsys.readouterr().out
     assert code == 0 and "run:" in out and "log loss" in out
     assert json.loads((tmp_path / "run1" / "meta.json").read_text())["preset"] == "grinder"
-    assert (
-        main(
-            [
-                "--home",
-                home,
-                "promote",
-                str(tmp_path / "run1"),
-                "--override",
-                "a test fixture: it tests the plumbing, not the model",
-            ]
-        )
-        == 0
-    )
+    assert main(["--home", home, "promote", str(tmp_path / "run1"), *PROMOTE_ANYWAY]) == 0
     prod = tmp_path / "state" / "production"
     assert (prod / "signals.parquet").is_file() and (prod / "models" / "UNIVERSAL.pt").is_file()
     code = main(["--home", home, "signals", "--mode", "sideways"])

@@ -9,13 +9,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from aitrade.cli import main
 from aitrade.commands import runner_cmd
 from aitrade.config import load_settings
 from aitrade.runner import control
 from aitrade.runner.ledger import TradeLedger
 from tests.chaos import STEP, MarketClock, PowerCut
 from tests.chaos import books as ledger_books
+from tests.chaos import promote as chaos_promote
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
 
 
@@ -40,22 +40,7 @@ class ManualClock:
 def promoted(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A walk model for BTCUSDT and ETHUSDT at 4h, trained on the embedded bars and promoted."""
     home = tmp_path_factory.mktemp("venue")
-    run = home / "runs" / "sig"
-    assert main(["--home", str(home), "signals", "--symbols", "BTCUSDT,ETHUSDT", "--interval", "4h",
-                 "--train_window", "500", "--trade_window", "250", "--epochs", "20", "--out", str(run)]) == 0  # fmt: skip
-    assert (
-        main(
-            [
-                "--home",
-                str(home),
-                "promote",
-                str(run),
-                "--override",
-                "a test fixture: it tests the plumbing, not the model",
-            ]
-        )
-        == 0
-    )
+    chaos_promote(home)
     return home
 
 
