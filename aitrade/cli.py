@@ -384,7 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", metavar="SUB", parser_class=_Parser
     )
     show = cfg.add_parser("show", help="every setting, secrets masked, with where it came from")
-    show.add_argument("--json", action="store_true")
+    show.add_argument("--json", action="store_true", help="print JSON instead of a table")
     show.set_defaults(func=cmd_config_show)
 
     doc = sub.add_parser("doctor", help="check the installation and configuration")
@@ -395,7 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
         dest="sub", metavar="SUB", parser_class=_Parser
     )
     dl = data.add_parser("list", help="embedded samples and cached files")
-    dl.add_argument("--json", action="store_true")
+    dl.add_argument("--json", action="store_true", help="print JSON instead of a table")
     dl.set_defaults(func=cmd_data_list)
 
     df = data.add_parser("fetch", help="fetch bars into data_cache/")
@@ -411,10 +411,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     dc = data.add_parser("check", help="quality report")
     dc.add_argument("--source", choices=SOURCES, help="default: the samples and the whole cache")
-    dc.add_argument("--symbols")
-    dc.add_argument("--interval", type=interval_arg)
-    dc.add_argument("--path")
-    dc.add_argument("--json", action="store_true")
+    dc.add_argument("--symbols", help="comma-separated (default: every table the source has)")
+    dc.add_argument("--interval", type=interval_arg, help="bar interval (default: every interval)")
+    dc.add_argument("--path", help="folder of <SYMBOL>.csv files (csv source)")
+    dc.add_argument("--json", action="store_true", help="print JSON instead of a table")
     dc.set_defaults(func=cmd_data_check)
 
     sig = sub.add_parser("signals", help="walk-forward or universal out-of-sample signals")
@@ -506,7 +506,7 @@ def build_parser() -> argparse.ArgumentParser:
     bt.add_argument("--signals", required=True, help="a run folder or its signals.parquet")
     bt.add_argument("--params", help="JSON/YAML genome (e.g. best_strategy_params.json); default: the profile's")
     bt.add_argument("--out", required=True, help="folder for trades.csv, metrics.json, equity.png")
-    bt.add_argument("--capital", type=POSITIVE, default=CAPITAL, help="(default %(default)s)")
+    bt.add_argument("--capital", type=POSITIVE, default=CAPITAL, help="starting capital (default %(default)s)")
     bt.add_argument("--force", action="store_true", help="replace the results already in --out")
     dashed(bt, "long_only", action="store_true", help="no shorts (spot venues)")
     bt.set_defaults(func=cmd_backtest)
@@ -516,17 +516,22 @@ def build_parser() -> argparse.ArgumentParser:
     opt.add_argument("--profile", default="crypto", choices=("crypto", "stocks", "both"),
                      help="the ranges of params/optimizer_<profile>.yaml (default %(default)s)")  # fmt: skip
     opt.add_argument("--settings", help="an optimiser YAML instead of the profile's")
-    opt.add_argument("--fitness", choices=FITNESSES)
+    opt.add_argument("--fitness", choices=FITNESSES, help="what the search maximises (default: the settings file's)")
     for name in ("population", "generations", "survivors", "train_window", "test_window"):
-        dashed(opt, name, type=POSITIVE_INT)
+        dashed(
+            opt,
+            name,
+            type=POSITIVE_INT,
+            help=f"the genetic search's {name.replace('_', ' ')} (default: the settings file's)",
+        )
     dashed(opt, "seed", type=NONNEG_INT, default=SIGNALS.seed, help="seeds the genetic search (default %(default)s)")
-    dashed(opt, "capital", type=POSITIVE, default=CAPITAL, help="(default %(default)s)")
-    dashed(opt, "long_only", action="store_true")
+    dashed(opt, "capital", type=POSITIVE, default=CAPITAL, help="starting capital (default %(default)s)")
+    dashed(opt, "long_only", action="store_true", help="no shorts (spot venues)")
     dashed(opt, "out", help="run folder (default runs/<run_id>)")
     opt.set_defaults(func=cmd_optimize)
 
     val = sub.add_parser("validate", help="validation report of an optimise run")
-    val.add_argument("--run", required=True)
+    val.add_argument("--run", required=True, help="an optimise run folder (runs/<run_id>)")
     val.set_defaults(func=cmd_validate)
 
     pro = sub.add_parser("promote", help="copy a run's signals and models to state/production/")
@@ -554,18 +559,18 @@ def build_parser() -> argparse.ArgumentParser:
     bst = brk.add_parser("status", help="accounts, positions, orders, protections (read-only, secrets masked)")
     bst.add_argument("--mode", choices=("paper", "live"), help="default: the effective execution mode")
     bst.add_argument("--symbols", help="comma-separated (default: the universe's)")
-    bst.add_argument("--json", action="store_true")
+    bst.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bst.set_defaults(func=cmd_broker_status)
     bin_ = brk.add_parser("instruments", help="order rules (tick, step, minimums) of symbols at their venues")
     bin_.add_argument("symbols", nargs="+", help="e.g. BTCUSDT SBER")
     bin_.add_argument("--mode", choices=("paper", "live"), default="live", help="live venues (default) or paper")
-    bin_.add_argument("--json", action="store_true")
+    bin_.add_argument("--json", action="store_true", help="print JSON instead of a table")
     bin_.set_defaults(func=cmd_broker_instruments)
 
     ca = sub.add_parser("close-all", help="cancel AiTrade's orders and close AiTrade's positions")
     ca.add_argument("--confirm", action="store_true", help="required: this sends orders")
     ca.add_argument("--mode", choices=("paper", "live"), help="default: the effective execution mode")
-    ca.add_argument("--json", action="store_true")
+    ca.add_argument("--json", action="store_true", help="print JSON instead of a table")
     ca.set_defaults(func=cmd_close_all)
 
     add_runner_commands(sub)
@@ -573,7 +578,7 @@ def build_parser() -> argparse.ArgumentParser:
     jb = sub.add_parser("jobs", help="background jobs started from the control room (notebook runs, fetches)")
     jb.add_argument("--cancel", metavar="ID", help="cancel this job (its whole process group)")
     jb.add_argument("--limit", type=arg(lo=1, integer=True), default=20, help="newest jobs shown (default %(default)s)")
-    jb.add_argument("--json", action="store_true")
+    jb.add_argument("--json", action="store_true", help="print JSON instead of a table")
     jb.set_defaults(func=cmd_jobs)
 
     room = sub.add_parser("control-room", help="serve the control room as a page (Voila on 127.0.0.1, with a token)")

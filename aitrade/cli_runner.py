@@ -169,7 +169,7 @@ def add_runner_commands(sub: Any) -> None:
     rp = rsub.add_parser("stop", help="stop after the current tick (positions and protections stay)")
     rp.set_defaults(func=cmd_runner_stop)
     rt = rsub.add_parser("status", help="alive, state, heartbeat, positions, kill switch")
-    rt.add_argument("--json", action="store_true")
+    rt.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rt.set_defaults(func=cmd_runner_status)
     rw = rsub.add_parser("watchdog", help="alert when the runner's heartbeat is stale (for cron or systemd)")
     rw.add_argument("--once", action="store_true", help="check once; exit 1 on an incident (cron)")
@@ -177,7 +177,7 @@ def add_runner_commands(sub: Any) -> None:
     rw.add_argument("--every", type=POSITIVE, default=30.0, help="seconds between checks (default 30)")
     rw.set_defaults(func=cmd_runner_watchdog)
     rr = rsub.add_parser("trades", help="closed trades from the ledger (the backtest's trades.csv columns)")
-    rr.add_argument("--json", action="store_true")
+    rr.add_argument("--json", action="store_true", help="print JSON instead of a table")
     rr.add_argument("--csv", help="write them to this file")
     rr.set_defaults(func=cmd_runner_trades)
 
@@ -186,18 +186,18 @@ def add_runner_commands(sub: Any) -> None:
     pa.add_argument("--params", help="genome file (default: the session's genome)")
     pa.add_argument("--ledger", help="trade ledger (default: state/trades.sqlite)")
     pa.add_argument("--out", help="write the per-trade differences to this CSV")
-    pa.add_argument("--json", action="store_true")
+    pa.add_argument("--json", action="store_true", help="print JSON instead of a table")
     pa.set_defaults(func=cmd_parity)
 
     kl = sub.add_parser("kill", help="arm the kill switch (pause: no new entries; flatten: close everything, halt)")
-    kl.add_argument("--reason", required=True)
+    kl.add_argument("--reason", required=True, help="why (recorded with the switch and shown everywhere it is)")
     kl.add_argument(
         "--level",
         choices=("pause", "flatten"),
         default="pause",
         help="pause: no new entries, protections kept; flatten: close everything (default %(default)s)",
     )
-    kl.add_argument("--json", action="store_true")
+    kl.add_argument("--json", action="store_true", help="print JSON instead of a table")
     kl.set_defaults(func=cmd_kill)
     uk = sub.add_parser("unkill", help="release the kill switch")
     uk.add_argument("--confirm", action="store_true", help="required")

@@ -148,8 +148,9 @@ async def test_cli_doctor_online_pings_the_fakes(bitget: FakeBitget, tinvest: Fa
     assert tinvest.token not in out + err
 
 
-def test_every_option_says_its_default_in_its_help() -> None:
-    """`aitrade X --help` shows each option's default (a default nobody can see is a default nobody checks)."""
+def test_every_option_says_what_it_is_and_its_default_in_its_help() -> None:
+    """`aitrade X --help` explains every option and shows its default (a default nobody can see is a default nobody
+    checks)."""
     import argparse  # noqa: PLC0415
 
     from aitrade.cli import build_parser  # noqa: PLC0415
@@ -159,10 +160,11 @@ def test_every_option_says_its_default_in_its_help() -> None:
             if isinstance(action, argparse._SubParsersAction):
                 for name, sub in action.choices.items():
                     yield from walk(sub, f"{path} {name}")
-            elif (
-                action.option_strings and action.dest not in ("help", "version") and action.default not in (None, False)
-            ):
-                yield path, action.option_strings[-1], action.help or ""
+            elif action.option_strings and action.dest not in ("help", "version"):
+                yield path, action.option_strings[-1], action.help or "", action.default not in (None, False)
 
-    silent = [(path, option) for path, option, text in walk(build_parser(), "aitrade") if "default" not in text]
+    options = list(walk(build_parser(), "aitrade"))
+    unexplained = [(path, option) for path, option, text, _ in options if not text or text.startswith("(")]
+    assert not unexplained, unexplained
+    silent = [(path, option) for path, option, text, has in options if has and "default" not in text]
     assert not silent, silent
