@@ -20,7 +20,7 @@ from aitrade.intervals import interval_delta, parse_interval
 from aitrade.runs import git_commit, new_run_dir, run_scope
 from aitrade.signals.artifact import write_signals
 from aitrade.signals.baseline import BASELINES, baseline_metrics, verdict
-from aitrade.signals.calibration import PRIOR_COLUMNS, calibrate, live_maps
+from aitrade.signals.calibration import PRIOR_COLUMNS, calibrate, live_maps, three
 from aitrade.signals.engine import MODES, SignalParams, run_engine
 from aitrade.signals.folds import plan_folds
 from aitrade.signals.metrics import fold_metrics, log_loss
@@ -50,21 +50,16 @@ def default_symbols(settings: Settings, source: str, interval: str) -> list[str]
 
 
 def pooled_metrics(signals: pd.DataFrame, assets: dict[str, Any], columns: tuple[str, str] = ("p_long", "p_short"),
-                   prefix: str = "pooled_") -> dict[str, Any]:  # fmt: skip
+                   prefix: str = "pooled_", y: np.ndarray | None = None) -> dict[str, Any]:  # fmt: skip
     """Metrics over every out-of-sample row at once (pooled), beside the per-fold averages.
 
     Pooled AUC ranks probabilities across folds and symbols, so it also
     measures whether a probability means the same thing everywhere; a per-fold
-    average can look good while the scale swings from fold to fold.
+    average can look good while the scale swings from fold to fold. ``y`` is
+    :func:`labels_of` the frame, when the caller has it already.
     """
-    ys, ps = [], []
-    for sym, g in signals.groupby("symbol", sort=False):
-        a = assets[sym]
-        pos = np.searchsorted(a.times, pd.DatetimeIndex(g["ts"]).as_unit("ns").asi8)
-        ys.append(a.y[pos])
-        ps.append(g[list(columns)].to_numpy())
-    y, p = np.concatenate(ys), np.concatenate(ps)
-    proba = np.column_stack([np.clip(1 - p.sum(axis=1), 0, 1), p])
+    y = labels_of(signals, assets) if y is None else y
+    proba = three(signals[columns[0]].to_numpy(), signals[columns[1]].to_numpy())
     ok = y >= 0
     prior = np.bincount(y[ok].astype(np.int64), minlength=3) / max(1, int(ok.sum()))
     m = fold_metrics(proba, y, prior)
@@ -81,8 +76,8 @@ def labels_of(signals: pd.DataFrame, assets: dict[str, Any]) -> np.ndarray:
     return y
 
 
-def _calibrate(signals: pd.DataFrame, records: list[dict[str, Any]], assets: dict[str, Any], folds: list[Any],
-               params: SignalParams, interval: str, warmup: int) -> tuple[
+def _calibrate(signals: pd.DataFrame, y: np.ndarray, records: list[dict[str, Any]], assets: dict[str, Any],
+               folds: list[Any], params: SignalParams, interval: str, warmup: int) -> tuple[
         pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
     """The out-of-sample calibration (:mod:`aitrade.signals.calibration`) of the model and of its baselines.
 
@@ -100,7 +95,6 @@ def _calibrate(signals: pd.DataFrame, records: list[dict[str, Any]], assets: dic
         blocks = np.array([f.trade_start for f in plan_folds(
             timeline, warmup=warmup, train_window=params.train_window, trade_window=params.trade_window,
             embargo=params.embargo, horizon=params.label.horizon)], dtype=np.int64)  # fmt: skip
-    y = labels_of(signals, assets)
     pooled, purge = params.mode == "universal", params.label.horizon * bar_ns
     signals, fitted = calibrate(signals, y, blocks, purge, pooled=pooled)
     for columns in BASELINES.values():  # each baseline calibrated the same way, from its own past
@@ -115,12 +109,12 @@ def _calibrate(signals: pd.DataFrame, records: list[dict[str, Any]], assets: dic
             continue
         g = signals.iloc[idx]
         prior = g[list(PRIOR_COLUMNS)].to_numpy()[0]
-        proba = np.column_stack([1 - g["p_long"] - g["p_short"], g["p_long"], g["p_short"]])
+        proba = three(g["p_long"].to_numpy(), g["p_short"].to_numpy())
         redo = {**fold_metrics(proba, y[idx], prior), "raw_log_loss": r.get("log_loss")}
         for name, columns in BASELINES.items():
             if set(columns) <= set(g.columns):
-                b = g[list(columns)].to_numpy()
-                redo.update(baseline_metrics(name, np.column_stack([1 - b.sum(axis=1), b]), y[idx], prior))
+                b = three(g[columns[0]].to_numpy(), g[columns[1]].to_numpy())
+                redo.update(baseline_metrics(name, b, y[idx], prior))
         scored.append({**r, **redo})
     calibration = {
         "method": "shrink",
@@ -233,19 +227,19 @@ def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: S
         raise UserError(
             "no out-of-sample predictions were made (every fold was skipped); see metrics in " + str(run_dir)
         )
-    raw = pooled_metrics(signals, assets, prefix="raw_pooled_")
-    signals, records, calibration = _calibrate(signals, records, assets, folds, params, interval, warmup)
-    summary = {**_summary(records), **pooled_metrics(signals, assets)}
+    y = labels_of(signals, assets)  # the rows stay as they are from here on: their labels are read once
+    raw = pooled_metrics(signals, assets, prefix="raw_pooled_", y=y)
+    signals, records, calibration = _calibrate(signals, y, records, assets, folds, params, interval, warmup)
+    summary = {**_summary(records), **pooled_metrics(signals, assets, y=y)}
     summary["raw_pooled_log_loss"] = raw["raw_pooled_log_loss"]  # before the calibration: what it changed
     summary["calibration"] = params.calibrate
     for name, columns in BASELINES.items():  # the baselines', pooled the same way; not in the artifact
         if set(columns) <= set(signals.columns):
-            pooled = pooled_metrics(signals, assets, columns, f"{name}_pooled_")
+            pooled = pooled_metrics(signals, assets, columns, f"{name}_pooled_", y=y)
             keys = [f"{name}_pooled_{k}" for k in ("log_loss", "auc_long", "auc_short")]
             summary.update({k: pooled[k] for k in keys})
             signals = signals.drop(columns=list(columns))
     if set(PRIOR_COLUMNS) <= set(signals.columns):  # the forecast one could have made: each fold's training prior
-        y = labels_of(signals, assets)
         known = y >= 0
         summary["pooled_prior_log_loss"] = log_loss(signals.loc[known, list(PRIOR_COLUMNS)].to_numpy(), y[known])
     signals = signals.drop(columns=[c for c in PRIOR_COLUMNS if c in signals.columns])
