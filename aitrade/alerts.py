@@ -25,8 +25,16 @@ log = logging.getLogger(__name__)
 
 
 class Alerts:
-    def __init__(self, settings: Settings, session: aiohttp.ClientSession, *, min_interval_s: float = 1.0,
-                 max_queue: int = 100, tries: int = 3, timeout_s: float = 10.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        *,
+        min_interval_s: float = 1.0,
+        max_queue: int = 100,
+        tries: int = 3,
+        timeout_s: float = 10.0,
+    ) -> None:
         self.enabled = bool(settings.alerts_enabled and settings.alert_tg_bot_token and settings.alert_tg_chat_id)
         self._token = settings.alert_tg_bot_token.get() if self.enabled else ""
         self._url = f"{settings.alert_tg_base_url.rstrip('/')}/bot{self._token}/sendMessage"
@@ -93,8 +101,7 @@ class Alerts:
                     problem = f"HTTP {resp.status}: {answer.get('description', '')}"
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 problem = f"{exc.__class__.__name__}: {exc}"
-            log.warning("alert not delivered (try %d of %d): %s", attempt, self.tries,
-                        redact(problem, [self._token]))  # fmt: skip
+            log.warning("alert not delivered (try %d of %d): %s", attempt, self.tries, redact(problem, [self._token]))
             if attempt < self.tries:
                 await asyncio.sleep(wait)
         self.failed += 1

@@ -25,8 +25,15 @@ def _describe(lo: float | None, hi: float | None, lo_open: bool, integer: bool) 
     return kind + (" " + " and ".join(parts) if parts else "")
 
 
-def number(name: str, value: Any, *, lo: float | None = None, hi: float | None = None, lo_open: bool = False,
-           integer: bool = False) -> Any:  # fmt: skip
+def number(
+    name: str,
+    value: Any,
+    *,
+    lo: float | None = None,
+    hi: float | None = None,
+    lo_open: bool = False,
+    integer: bool = False,
+) -> Any:
     """``value`` as float (or int when ``integer``), or a :class:`UserError` naming ``name`` and the range."""
     want = _describe(lo, hi, lo_open, integer)
     if isinstance(value, bool) or value is None:

@@ -136,8 +136,11 @@ def cmd_data_check(args: argparse.Namespace, settings: Settings) -> int:
         settings, source=args.source, symbols=symbol_list(args.symbols), interval=args.interval, path=args.path
     )
     if not rows:
-        asked = ", ".join(f"{k} {v}" for k, v in (("source", args.source), ("symbols", args.symbols),
-                                                   ("interval", args.interval)) if v)  # fmt: skip
+        asked = ", ".join(
+            f"{k} {v}"
+            for k, v in (("source", args.source), ("symbols", args.symbols), ("interval", args.interval))
+            if v
+        )
         raise UserError(f"no bar tables match {asked or 'anything'}; see `aitrade data list`")
     if args.json:
         print_json(rows)
@@ -172,9 +175,16 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
         features=args.features,
     )
     step = research.signals(
-        settings, params, symbols=symbol_list(args.symbols), source=args.source, interval=args.interval,
-        start=args.start, end=args.end, path=args.path, out=args.out,
-    )  # fmt: skip
+        settings,
+        params,
+        symbols=symbol_list(args.symbols),
+        source=args.source,
+        interval=args.interval,
+        start=args.start,
+        end=args.end,
+        path=args.path,
+        out=args.out,
+    )
     s, run = step.metrics, step.objects["result"]
     print(f"run: {step.run_dir}")
     print(f"signals: {len(run.signals)} out-of-sample rows, {len(run.meta['symbols'])} symbols, {s['folds']} folds")
@@ -189,12 +199,21 @@ def cmd_signals(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_backtest(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import research  # noqa: PLC0415
 
-    step = research.backtest(settings, args.signals, args.out, params_file=args.params, capital=args.capital,
-                             long_only=args.long_only, force=args.force)  # fmt: skip
+    step = research.backtest(
+        settings,
+        args.signals,
+        args.out,
+        params_file=args.params,
+        capital=args.capital,
+        long_only=args.long_only,
+        force=args.force,
+    )
     m = step.metrics
-    print(f"trades: {m['trades']}  total return {pct(m['total_return'])}  max drawdown {pct(m['max_drawdown'])}  "
-          f"Sharpe {num(m['sharpe'])} (one trial: a Sharpe, not deflated; probabilistic Sharpe "
-          f"{num(m.get('probabilistic_sharpe'), 3)})")  # fmt: skip
+    print(
+        f"trades: {m['trades']}  total return {pct(m['total_return'])}  max drawdown {pct(m['max_drawdown'])}  "
+        f"Sharpe {num(m['sharpe'])} (one trial: a Sharpe, not deflated; probabilistic Sharpe "
+        f"{num(m.get('probabilistic_sharpe'), 3)})"
+    )
     for note in step.notes:
         print(note)
     print(f"wrote {', '.join(str(p) for p in step.paths.values())}")
@@ -205,22 +224,36 @@ def cmd_optimize(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import research  # noqa: PLC0415
 
     overrides = {k: getattr(args, k) for k in research.OPTIMIZER_OVERRIDES}
-    step = research.optimize(settings, args.signals, profile=args.profile, settings_file=args.settings,
-                             overrides=overrides, seed=args.seed, capital=args.capital, long_only=args.long_only,
-                             out=args.out)  # fmt: skip
+    step = research.optimize(
+        settings,
+        args.signals,
+        profile=args.profile,
+        settings_file=args.settings,
+        overrides=overrides,
+        seed=args.seed,
+        capital=args.capital,
+        long_only=args.long_only,
+        out=args.out,
+    )
     m = step.metrics
     print(f"run: {step.run_dir}")
-    print(f"{m['windows']} windows; stitched out-of-sample: return {pct(m['total_return'])}, max drawdown "
-          f"{pct(m['max_drawdown'])}, trades {m['trades']}")  # fmt: skip
-    print(f"deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m.get('dsr_trials')} effective trials "
-          f"({m.get('dsr_trials_raw')} GA evaluations): "
-          f"{m.get('dsr_verdict')}")  # fmt: skip
+    print(
+        f"{m['windows']} windows; stitched out-of-sample: return {pct(m['total_return'])}, max drawdown "
+        f"{pct(m['max_drawdown'])}, trades {m['trades']}"
+    )
+    print(
+        f"deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m.get('dsr_trials')} effective trials "
+        f"({m.get('dsr_trials_raw')} GA evaluations): "
+        f"{m.get('dsr_verdict')}"
+    )
     print(f"PBO {num(m.get('pbo_mean'), 3)} (in sample, mean over windows): {m.get('pbo_verdict')}")
     earlier = m.get("trials_before") or {}
     if earlier.get("runs"):
-        print(f"trial registry: {earlier['runs']} earlier optimisation(s) on the same data spent "
-              f"{earlier['effective']:.0f} effective trials; deflated Sharpe against all of them "
-              f"{num(m.get('deflated_sharpe_all_trials'), 3)}: {m.get('dsr_verdict_all_trials')}")  # fmt: skip
+        print(
+            f"trial registry: {earlier['runs']} earlier optimisation(s) on the same data spent "
+            f"{earlier['effective']:.0f} effective trials; deflated Sharpe against all of them "
+            f"{num(m.get('deflated_sharpe_all_trials'), 3)}: {m.get('dsr_verdict_all_trials')}"
+        )
     else:
         print("trial registry: the first optimisation on this data in this home")
     for scope in ("dsr_scope", "pbo_scope"):
@@ -240,8 +273,10 @@ def cmd_validate(args: argparse.Namespace, settings: Settings) -> int:
     s = report["stitched_out_of_sample"]
     print(f"validation: {step.run_dir}")
     o = report["overfitting"]
-    print(f"return {pct(s['total_return'])}, Sharpe {num(s['sharpe'])}, max drawdown {pct(s['max_drawdown'])}, "
-          f"deflated Sharpe {num(o['deflated_sharpe'], 3)}, PBO {num(o['pbo_mean'], 3)}")  # fmt: skip
+    print(
+        f"return {pct(s['total_return'])}, Sharpe {num(s['sharpe'])}, max drawdown {pct(s['max_drawdown'])}, "
+        f"deflated Sharpe {num(o['deflated_sharpe'], 3)}, PBO {num(o['pbo_mean'], 3)}"
+    )
     return 0
 
 
@@ -280,8 +315,9 @@ def cmd_broker_status(args: argparse.Namespace, settings: Settings) -> int:
         return 1 if any("error" in b for b in out["brokers"].values()) else 0
     print(f"mode: {out['mode']}")
     for name, b in out["brokers"].items():
-        where = ", ".join(f"{k}={v}" for k, v in b.items() if k not in ("account", "positions", "protections",
-                                                                          "open_orders", "error"))  # fmt: skip
+        where = ", ".join(
+            f"{k}={v}" for k, v in b.items() if k not in ("account", "positions", "protections", "open_orders", "error")
+        )
         print(f"\n[{name}] {where}")
         if "error" in b:
             print(f"  error: {b['error']}")
@@ -306,8 +342,11 @@ def cmd_broker_instruments(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(rows)
     else:
-        print(format_table(rows, ["symbol", "broker", "tick", "step", "min_qty", "min_notional", "currency", "lot",
-                                  "shortable"]))  # fmt: skip
+        print(
+            format_table(
+                rows, ["symbol", "broker", "tick", "step", "min_qty", "min_notional", "currency", "lot", "shortable"]
+            )
+        )
     return 0
 
 
@@ -323,8 +362,10 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print_json(done)
         elif done["confirmed"]:
-            print(f"close-all delegated to the runner (pid {done['runner']}): {done['armed'].get('acted')}; the kill "
-                  "switch stays armed (flatten) until `aitrade unkill --confirm`")  # fmt: skip
+            print(
+                f"close-all delegated to the runner (pid {done['runner']}): {done['armed'].get('acted')}; the kill "
+                "switch stays armed (flatten) until `aitrade unkill --confirm`"
+            )
         else:
             print(f"close-all delegated to the runner: {done['message']}")
         return 0 if done["confirmed"] else 1
@@ -332,8 +373,10 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(out)
     else:
-        print(f"mode {out['mode']}: cancelled {len(out['cancelled'])} orders, "
-              f"{len(out['protections_cancelled'])} protections, closed {len(out['closed'])} positions")  # fmt: skip
+        print(
+            f"mode {out['mode']}: cancelled {len(out['cancelled'])} orders, "
+            f"{len(out['protections_cancelled'])} protections, closed {len(out['closed'])} positions"
+        )
         for a in out["closed"]:
             print(f"  closed with {a['client_id']} ({a['status']})")
         for e in out["errors"]:
@@ -362,8 +405,10 @@ def cmd_jobs(args: argparse.Namespace, settings: Settings) -> int:
     for j in found:
         p = j.get("progress") or {}
         cells = f"{p.get('done')}/{p.get('total')} cells" if p.get("total") else ""
-        print(f"{j['id']}  {j.get('status', '?'):<10} {j.get('title', '')}  {cells}  "
-              f"{j.get('elapsed_s', 0):.0f} s  {j.get('run_dir') or ''}  {j.get('error') or ''}".rstrip())  # fmt: skip
+        print(
+            f"{j['id']}  {j.get('status', '?'):<10} {j.get('title', '')}  {cells}  "
+            f"{j.get('elapsed_s', 0):.0f} s  {j.get('run_dir') or ''}  {j.get('error') or ''}".rstrip()
+        )
     return 0
 
 
@@ -491,9 +536,14 @@ def build_parser() -> argparse.ArgumentParser:
     dashed(sig, "horizon", type=POSITIVE_INT, default=d.horizon, help="label horizon in bars (default %(default)s)")
     dashed(sig, "label_tp", type=POSITIVE, default=d.label_tp, help="label take-profit in ATR (default %(default)s)")
     dashed(sig, "label_sl", type=POSITIVE, default=d.label_sl, help="label stop in ATR (default %(default)s)")
-    dashed(sig, "features", type=features_arg, default=(d.features,),
-            help="feature sets and groups, comma-separated: core (default: returns, rsi, volume), all, or groups "
-                 "such as returns,rsi,daily,leader")  # fmt: skip
+    dashed(
+        sig,
+        "features",
+        type=features_arg,
+        default=(d.features,),
+        help="feature sets and groups, comma-separated: core (default: returns, rsi, volume), all, or groups "
+        "such as returns,rsi,daily,leader",
+    )
     dashed(sig, "jobs", type=POSITIVE_INT, default=d.jobs, help="local worker processes (default %(default)s)")
     dashed(
         sig, "executor", default=d.executor, choices=("local", "dask"), help="where folds train (default %(default)s)"
@@ -513,8 +563,12 @@ def build_parser() -> argparse.ArgumentParser:
 
     opt = sub.add_parser("optimize", help="genetic walk-forward optimisation of the trading rules")
     opt.add_argument("--signals", required=True, help="a signals run folder")
-    opt.add_argument("--profile", default="crypto", choices=("crypto", "stocks", "both"),
-                     help="the ranges of params/optimizer_<profile>.yaml (default %(default)s)")  # fmt: skip
+    opt.add_argument(
+        "--profile",
+        default="crypto",
+        choices=("crypto", "stocks", "both"),
+        help="the ranges of params/optimizer_<profile>.yaml (default %(default)s)",
+    )
     opt.add_argument("--settings", help="an optimiser YAML instead of the profile's")
     opt.add_argument("--fitness", choices=FITNESSES, help="what the search maximises (default: the settings file's)")
     for name in ("population", "generations", "survivors", "train_window", "test_window"):
@@ -619,8 +673,11 @@ def _run(argv: Sequence[str] | None, out: RedactingStream, err: RedactingStream)
     func: Callable[[argparse.Namespace, Settings], int] | None = getattr(args, "func", None)
     if func is None:
         where = " ".join(x for x in (getattr(args, "command", None), getattr(args, "sub", None)) if x)
-        print(f"aitrade: error: {'`aitrade ' + where + '` needs a subcommand' if where else 'name a command'} "
-              "(see `aitrade --help`)", file=sys.stderr)  # fmt: skip
+        print(
+            f"aitrade: error: {'`aitrade ' + where + '` needs a subcommand' if where else 'name a command'} "
+            "(see `aitrade --help`)",
+            file=sys.stderr,
+        )
         return 2
     try:
         settings = load_settings(args.home)

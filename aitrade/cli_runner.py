@@ -18,10 +18,21 @@ from aitrade.defaults import CAPITAL
 def cmd_runner_start(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import runner_cmd  # noqa: PLC0415
 
-    options = {"signals": args.signals, "params": args.params, "mode": args.mode, "replay": args.replay,
-               "capital": args.capital, "long_only": args.long_only, "start": args.start, "end": args.end,
-               "speed": args.speed, "source": args.source, "symbols": symbol_list(args.symbols),
-               "interval": args.interval, "path": args.path}  # fmt: skip
+    options = {
+        "signals": args.signals,
+        "params": args.params,
+        "mode": args.mode,
+        "replay": args.replay,
+        "capital": args.capital,
+        "long_only": args.long_only,
+        "start": args.start,
+        "end": args.end,
+        "speed": args.speed,
+        "source": args.source,
+        "symbols": symbol_list(args.symbols),
+        "interval": args.interval,
+        "path": args.path,
+    }
     if not args.foreground:
         out = runner_cmd.start(settings, reset=args.reset, **options)
         if out["archived"]:
@@ -30,8 +41,10 @@ def cmd_runner_start(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     config, feed = runner_cmd.prepare(settings, **options)
     result = asyncio.run(runner_cmd.run_foreground(settings, config, feed, reset=args.reset))
-    print(f"runner {'finished the replay' if result['finished'] else 'stopped'} after {result['ticks']} ticks, "
-          f"state {result['state']}")  # fmt: skip
+    print(
+        f"runner {'finished the replay' if result['finished'] else 'stopped'} after {result['ticks']} ticks, "
+        f"state {result['state']}"
+    )
     return 0
 
 
@@ -54,17 +67,23 @@ def cmd_runner_status(args: argparse.Namespace, settings: Settings) -> int:
     print(f"runner: {'alive, pid ' + str(out['pid']) if out['alive'] else 'not running'}")
     if "state" in out:
         cov = out.get("coverage") or {}
-        print(f"  {out.get('mode')} {out.get('feed')}, {out.get('phase')}, state {out['state']}, "
-              f"heartbeat {out['heartbeat_age_s']:.1f} s ago, {out.get('ticks')} ticks")  # fmt: skip
-        print(f"  positions {len(out.get('positions') or [])} (protected {cov.get('protected', 0)}), "
-              f"pending entries {out.get('pending', 0)}")  # fmt: skip
+        print(
+            f"  {out.get('mode')} {out.get('feed')}, {out.get('phase')}, state {out['state']}, "
+            f"heartbeat {out['heartbeat_age_s']:.1f} s ago, {out.get('ticks')} ticks"
+        )
+        print(
+            f"  positions {len(out.get('positions') or [])} (protected {cov.get('protected', 0)}), "
+            f"pending entries {out.get('pending', 0)}"
+        )
         if out.get("last_error"):
             print(f"  last error: {out['last_error']}")
     if "heartbeat_error" in out:
         print(f"  heartbeat unreadable: {out['heartbeat_error']}")
     if "trades" in out:
-        print(f"  ledger: {out['trades']} closed trades, realised pnl {out['realised_pnl']:.2f}, "
-              f"{out['open_intents']} open intents")  # fmt: skip
+        print(
+            f"  ledger: {out['trades']} closed trades, realised pnl {out['realised_pnl']:.2f}, "
+            f"{out['open_intents']} open intents"
+        )
     state = f"ARMED ({kill['level']}): {kill['reason']}" if kill["engaged"] else "released"
     print(f"  kill switch: {state}")
     return 0
@@ -99,8 +118,10 @@ def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
         print_json(out)
     else:
         print(out["summary"])
-        print(f"  backtest {out['backtest_trades']} trades, session {out['session_trades']} trades"
-              + (f"; per-trade differences in {out['diff_csv']}" if out["diff_csv"] else ""))  # fmt: skip
+        print(
+            f"  backtest {out['backtest_trades']} trades, session {out['session_trades']} trades"
+            + (f"; per-trade differences in {out['diff_csv']}" if out["diff_csv"] else "")
+        )
         for note in out["notes"]:
             print(f"  note: {note}")
     return 0 if out["ok"] else 1
@@ -125,8 +146,10 @@ def cmd_unkill(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import kill_cmd  # noqa: PLC0415
 
     out = kill_cmd.unkill(settings, confirm=args.confirm)
-    print("kill switch released" + (f"; the runner (pid {out['runner']}) resumes after reconciling"
-                                    if out["runner"] else ""))  # fmt: skip
+    print(
+        "kill switch released"
+        + (f"; the runner (pid {out['runner']}) resumes after reconciling" if out["runner"] else "")
+    )
     return 0
 
 

@@ -369,9 +369,11 @@ def load_settings(
             raw[key], origins[key] = value, "runtime"
         quarantined = sorted(p.name for p in runtime_path.parent.glob(f"{RUNTIME_FILE}.corrupt-*"))
         if quarantined:
-            warnings.append(f"state/{RUNTIME_FILE} was corrupt and was moved aside to {quarantined[0]}: runtime "
-                            "risk limits are NOT applied; trading commands refuse to run until you restore or "
-                            "delete it")  # fmt: skip
+            warnings.append(
+                f"state/{RUNTIME_FILE} was corrupt and was moved aside to {quarantined[0]}: runtime "
+                "risk limits are NOT applied; trading commands refuse to run until you restore or "
+                "delete it"
+            )
 
     values: dict[str, Any] = {}
     for var, value in raw.items():

@@ -42,16 +42,23 @@ ASSET_CLASS = {"bitget": "crypto", "tinkoff": "stocks"}
 
 def _missing_credentials(settings: Settings, venue: str) -> list[str]:
     if venue == "bitget":
-        names = {"BITGET_API_KEY": settings.bitget_api_key, "BITGET_API_SECRET": settings.bitget_api_secret,
-                 "BITGET_API_PASSPHRASE": settings.bitget_api_passphrase}  # fmt: skip
+        names = {
+            "BITGET_API_KEY": settings.bitget_api_key,
+            "BITGET_API_SECRET": settings.bitget_api_secret,
+            "BITGET_API_PASSPHRASE": settings.bitget_api_passphrase,
+        }
     else:
         names = {"TINKOFF_API_TOKEN": settings.tinkoff_api_token}
     return [n for n, v in names.items() if not v]
 
 
 def _tinvest_rest(settings: Settings, session: aiohttp.ClientSession, *, quotes_only: bool) -> TinvestRest:
-    return TinvestRest(session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(),
-                       allowed_services=QUOTE_SERVICES if quotes_only else None)  # fmt: skip
+    return TinvestRest(
+        session,
+        settings.tinkoff_base_url,
+        settings.tinkoff_api_token.get(),
+        allowed_services=QUOTE_SERVICES if quotes_only else None,
+    )
 
 
 def build_brokers(
@@ -81,27 +88,40 @@ def build_brokers(
             raise ConfigError(f"live trading on {', '.join(venues)} needs {', '.join(missing)}")
         for venue in venues:
             if venue == "bitget":
-                http = BitgetHttp(session, settings.bitget_base_url, settings.bitget_api_key.get(),
-                                  settings.bitget_api_secret.get(), settings.bitget_api_passphrase.get(),
-                                  demo=settings.bitget_demo)  # fmt: skip
+                http = BitgetHttp(
+                    session,
+                    settings.bitget_base_url,
+                    settings.bitget_api_key.get(),
+                    settings.bitget_api_secret.get(),
+                    settings.bitget_api_passphrase.get(),
+                    demo=settings.bitget_demo,
+                )
                 env = "demo" if settings.bitget_demo else "live"
-                inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.sqlite",
-                                     read_only=read_only)  # fmt: skip
-                bitget_candles = BitgetCandles(session, settings.bitget_base_url, market=settings.bitget_market,
-                                               retry=http.retry).fetch  # fmt: skip
+                inv = OwnedInventory(state / f"owned_bitget_{settings.bitget_market}_{env}.sqlite", read_only=read_only)
+                bitget_candles = BitgetCandles(
+                    session, settings.bitget_base_url, market=settings.bitget_market, retry=http.retry
+                ).fetch
                 out[venue] = bitget_broker(
-                    http, inv, market=settings.bitget_market, margin_mode=settings.bitget_margin_mode,
-                    leverage=settings.bitget_leverage, candles=bitget_candles,
-                )  # fmt: skip
+                    http,
+                    inv,
+                    market=settings.bitget_market,
+                    margin_mode=settings.bitget_margin_mode,
+                    leverage=settings.bitget_leverage,
+                    candles=bitget_candles,
+                )
             else:
                 rest = _tinvest_rest(settings, session, quotes_only=False)
                 env = "sandbox" if settings.tinkoff_sandbox else "live"
                 inv = OwnedInventory(state / f"owned_tinkoff_{env}.sqlite", read_only=read_only)
                 instruments = TinvestInstruments(rest, settings.instruments_path)
                 out[venue] = TinkoffBroker(
-                    rest, instruments, inv, sandbox=settings.tinkoff_sandbox, account_id=settings.tinkoff_account_id,
+                    rest,
+                    instruments,
+                    inv,
+                    sandbox=settings.tinkoff_sandbox,
+                    account_id=settings.tinkoff_account_id,
                     candles=TinvestCandles(rest, instruments).fetch,
-                )  # fmt: skip
+                )
         return out
     for venue in venues:
         feed: Any = None
@@ -123,10 +143,17 @@ def build_brokers(
         profile = profile_for(ASSET_CLASS[venue])
         shorting = venue == "tinkoff" or settings.bitget_market == "futures"
         sim = SimulatedBroker(
-            f"{venue}-paper", state / f"paper_{venue}.sqlite", prices, costs_for(ASSET_CLASS[venue]),
-            currency=CURRENCY[venue], starting_cash=Decimal(str(profile.deposit)), shorting=shorting, candles=candles,
-            read_only=read_only, bars_only=not market_data,
-        )  # fmt: skip
+            f"{venue}-paper",
+            state / f"paper_{venue}.sqlite",
+            prices,
+            costs_for(ASSET_CLASS[venue]),
+            currency=CURRENCY[venue],
+            starting_cash=Decimal(str(profile.deposit)),
+            shorting=shorting,
+            candles=candles,
+            read_only=read_only,
+            bars_only=not market_data,
+        )
         prices.broker = sim
         out[venue] = sim
     return out

@@ -56,8 +56,12 @@ class ProcessLock:
             raise LockHeld(self.refusal()) from None
         fh.seek(0)
         fh.truncate()
-        info = {"pid": os.getpid(), "purpose": purpose, "since": datetime.now(UTC).isoformat(timespec="seconds"),
-                "command": " ".join(sys.argv[:4])}  # fmt: skip
+        info = {
+            "pid": os.getpid(),
+            "purpose": purpose,
+            "since": datetime.now(UTC).isoformat(timespec="seconds"),
+            "command": " ".join(sys.argv[:4]),
+        }
         fh.write(json.dumps(info))
         fh.flush()
         self._fh = fh

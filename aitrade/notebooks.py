@@ -140,9 +140,14 @@ def execute_notebook(settings: Settings, run: NotebookRun, *, timeout_s: int | N
     with run_scope(run.run_dir):
         try:
             papermill.execute_notebook(
-                str(run.notebook), str(run.executed), parameters=run.params, cwd=str(settings.home),
-                progress_bar=False, execution_timeout=timeout_s, kernel_name="python3",
-            )  # fmt: skip
+                str(run.notebook),
+                str(run.executed),
+                parameters=run.params,
+                cwd=str(settings.home),
+                progress_bar=False,
+                execution_timeout=timeout_s,
+                kernel_name="python3",
+            )
         except papermill.PapermillExecutionError as exc:
             raise UserError(error_summary(run.notebook.name, exc, run.executed, settings.secrets())) from None
 
@@ -182,6 +187,8 @@ def notebook_progress(executed: str | Path) -> dict[str, Any]:
 def error_summary(name: str, exc: Any, executed: Path, secrets: tuple[str, ...] = ()) -> str:
     """One line for a failed notebook: the cell, the error, where the partly executed copy is (secrets redacted)."""
     value = " ".join(str(getattr(exc, "evalue", "") or exc).split())[:300]
-    line = (f"notebook {name} failed in cell {getattr(exc, 'exec_count', '?')}: {getattr(exc, 'ename', 'Error')}: "
-            f"{value}; the partly executed notebook is {executed} (the run is marked failed)")  # fmt: skip
+    line = (
+        f"notebook {name} failed in cell {getattr(exc, 'exec_count', '?')}: {getattr(exc, 'ename', 'Error')}: "
+        f"{value}; the partly executed notebook is {executed} (the run is marked failed)"
+    )
     return redact(line, secrets)

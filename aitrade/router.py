@@ -91,9 +91,11 @@ class Router:
         self.routing = routing
         self.symbols = tuple(symbols if symbols is not None else settings.assets)
         self.venues = sorted({route(s, routing) for s in self.symbols})
-        built = (dict(brokers) if brokers is not None
-                 else build_brokers(settings, session, mode, self.venues, read_only=read_only,
-                                    market_data=market_data))  # fmt: skip
+        built = (
+            dict(brokers)
+            if brokers is not None
+            else build_brokers(settings, session, mode, self.venues, read_only=read_only, market_data=market_data)
+        )
         self.brokers: dict[str, Any] = {k: ReadOnly(b) if read_only else b for k, b in built.items()}
         self._started = False
 
@@ -121,8 +123,9 @@ class Router:
     def broker_for(self, symbol: str) -> Broker:
         name = route(symbol, self.routing)
         if name not in self.brokers:
-            raise UnknownSymbolError(f"{symbol} routes to {name}, which this router did not build (universe "
-                                     f"{self.settings.universe_mode})")  # fmt: skip
+            raise UnknownSymbolError(
+                f"{symbol} routes to {name}, which this router did not build (universe {self.settings.universe_mode})"
+            )
         return self.brokers[name]
 
     # --- orders ------------------------------------------------------------------------------
@@ -198,8 +201,11 @@ class Router:
                 continue
             for pos in positions:
                 try:
-                    before = {p.client_id for p in await broker.protections(pos.symbol) if p.client_id.startswith(
-                        CLIENT_ID_PREFIX)}  # fmt: skip
+                    before = {
+                        p.client_id
+                        for p in await broker.protections(pos.symbol)
+                        if p.client_id.startswith(CLIENT_ID_PREFIX)
+                    }
                     cid = client_id(f"{self.settings.strategy_id}|{reason}", pos.symbol, stamp, "kill")
                     ack = await broker.close_position(pos.symbol, cid)  # protections go once the position is gone
                     if ack is not None:
@@ -212,7 +218,12 @@ class Router:
                 report.open += [p.symbol for p in await broker.positions()]
             except AiTradeError as exc:
                 report.errors.append(f"{name}: positions after close-all: {exc}")
-        log.log(logging.WARNING if report.errors else logging.INFO,
-                "close-all (%s): %d orders cancelled, %d positions closed, %d errors", reason, len(report.cancelled),
-                len(report.closed), len(report.errors))  # fmt: skip
+        log.log(
+            logging.WARNING if report.errors else logging.INFO,
+            "close-all (%s): %d orders cancelled, %d positions closed, %d errors",
+            reason,
+            len(report.cancelled),
+            len(report.closed),
+            len(report.errors),
+        )
         return report

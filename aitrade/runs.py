@@ -75,8 +75,15 @@ def new_run_dir(
         raise UserError(f"cannot create the run folder {path}: {exc.strerror or exc}") from exc
     atomic_write_json(path / params_name, params)
     if not (exist_ok and (path / RUN_FILE).exists()):
-        atomic_write_json(path / RUN_FILE, {"status": "running", "kind": kind, "pid": os.getpid(),
-                                            "started": datetime.now(UTC).isoformat(timespec="seconds")})  # fmt: skip
+        atomic_write_json(
+            path / RUN_FILE,
+            {
+                "status": "running",
+                "kind": kind,
+                "pid": os.getpid(),
+                "started": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+        )
     return path
 
 
@@ -137,8 +144,7 @@ def require_complete(path: str | Path, what: str, *, allow_running: bool = False
     status = run_status(path)
     if status in ("failed", "interrupted") or (status == "running" and not allow_running):
         reason = read_json_object(Path(path) / RUN_FILE, {}).get("error")
-        raise UserError(f"{what} {path} is {status}" + (f" ({reason})" if reason else "") +
-                        "; use a complete run")  # fmt: skip
+        raise UserError(f"{what} {path} is {status}" + (f" ({reason})" if reason else "") + "; use a complete run")
 
 
 @contextmanager

@@ -29,8 +29,11 @@ _TABLE = """CREATE TABLE IF NOT EXISTS trials (
 
 def data_key(meta: Mapping[str, Any]) -> str:
     """The data a signals run's trials searched: its symbols, interval and the bars' fingerprints."""
-    parts = {"symbols": sorted(meta.get("symbols") or []), "interval": meta.get("interval"),
-             "data": meta.get("data_fingerprint") or meta.get("data_range")}  # fmt: skip
+    parts = {
+        "symbols": sorted(meta.get("symbols") or []),
+        "interval": meta.get("interval"),
+        "data": meta.get("data_fingerprint") or meta.get("data_range"),
+    }
     return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
@@ -60,19 +63,34 @@ class TrialRegistry:
         return LedgerBusy(f"the trial registry {self.path} stayed locked; try again")
 
     def before(self, data: str) -> Before:
-        rows = fetch(self._db, "SELECT run, signals, choices, evaluations, effective FROM trials WHERE data = ? "
-                     "ORDER BY id", (data,), self._busy)  # fmt: skip
-        choices = tuple({"run": r, "signals": s, **json.loads(c), "evaluations": e, "effective": f}
-                        for r, s, c, e, f in rows)  # fmt: skip
+        rows = fetch(
+            self._db,
+            "SELECT run, signals, choices, evaluations, effective FROM trials WHERE data = ? ORDER BY id",
+            (data,),
+            self._busy,
+        )
+        choices = tuple(
+            {"run": r, "signals": s, **json.loads(c), "evaluations": e, "effective": f} for r, s, c, e, f in rows
+        )
         return Before(len(rows), sum(int(r[3]) for r in rows), float(sum(float(r[4]) for r in rows)), choices)
 
-    def record(self, data: str, run: str, signals: str, choices: Mapping[str, Any], evaluations: int,
-               effective: float) -> None:  # fmt: skip
+    def record(
+        self, data: str, run: str, signals: str, choices: Mapping[str, Any], evaluations: int, effective: float
+    ) -> None:
         with immediate(self._db, self._busy) as db:
-            db.execute("INSERT INTO trials (time, data, run, signals, choices, evaluations, effective) "
-                       "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                       (datetime.now(UTC).isoformat(), data, run, signals, json.dumps(dict(choices), default=str),
-                        int(evaluations), float(effective)))  # fmt: skip
+            db.execute(
+                "INSERT INTO trials (time, data, run, signals, choices, evaluations, effective) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    datetime.now(UTC).isoformat(),
+                    data,
+                    run,
+                    signals,
+                    json.dumps(dict(choices), default=str),
+                    int(evaluations),
+                    float(effective),
+                ),
+            )
 
     def close(self) -> None:
         self._db.close()

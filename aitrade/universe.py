@@ -42,10 +42,28 @@ CRYPTO_UNIVERSE: MappingProxyType[str, str] = MappingProxyType(
 
 #: 21 MOEX instruments traded through T-Invest: 16 shares and 5 FX/metal pairs.
 EQUITY_UNIVERSE: tuple[str, ...] = (
-    "SBER", "GAZP", "LKOH", "GMKN", "TATN", "NVTK", "SNGS", "ROSN", "PLZL", "MGNT",
-    "NLMK", "CHMF", "ALRS", "MOEX", "T", "SNGSP",
-    "CNYRUB_TOM", "HKDRUB_TOM", "TRYRUB_TOM", "KZTRUB_TOM", "GLDRUB_TOM",
-)  # fmt: skip
+    "SBER",
+    "GAZP",
+    "LKOH",
+    "GMKN",
+    "TATN",
+    "NVTK",
+    "SNGS",
+    "ROSN",
+    "PLZL",
+    "MGNT",
+    "NLMK",
+    "CHMF",
+    "ALRS",
+    "MOEX",
+    "T",
+    "SNGSP",
+    "CNYRUB_TOM",
+    "HKDRUB_TOM",
+    "TRYRUB_TOM",
+    "KZTRUB_TOM",
+    "GLDRUB_TOM",
+)
 
 #: Ticker -> FIGI, as the original's get_instruments.py produced them. Used to
 #: cross-check instruments resolved at run time (tickers can be reassigned).
@@ -153,11 +171,19 @@ CRYPTO_PROFILE = RiskProfile(
     currency="USDT",
     strategy=MappingProxyType(
         {
-            "sl": 2.0, "tp": 3.5, "conf": 0.60, "vol_exit": 6.0, "trail_act": 1.2,
-            "trail_off": 0.3, "max_hold": 48, "abort": 0.75, "pullback": 0.20, "fill_wait": 8,
+            "sl": 2.0,
+            "tp": 3.5,
+            "conf": 0.60,
+            "vol_exit": 6.0,
+            "trail_act": 1.2,
+            "trail_off": 0.3,
+            "max_hold": 48,
+            "abort": 0.75,
+            "pullback": 0.20,
+            "fill_wait": 8,
         }
     ),
-)  # fmt: skip
+)
 
 STOCKS_PROFILE = RiskProfile(
     name="stocks",
@@ -173,11 +199,19 @@ STOCKS_PROFILE = RiskProfile(
     currency="RUB",
     strategy=MappingProxyType(
         {
-            "sl": 1.5, "tp": 2.5, "conf": 0.55, "vol_exit": 4.0, "trail_act": 0.8,
-            "trail_off": 0.4, "max_hold": 32, "abort": 0.75, "pullback": 0.15, "fill_wait": 12,
+            "sl": 1.5,
+            "tp": 2.5,
+            "conf": 0.55,
+            "vol_exit": 4.0,
+            "trail_act": 0.8,
+            "trail_off": 0.4,
+            "max_hold": 32,
+            "abort": 0.75,
+            "pullback": 0.15,
+            "fill_wait": 12,
         }
     ),
-)  # fmt: skip
+)
 
 RISK_PROFILES: MappingProxyType[str, RiskProfile] = MappingProxyType(
     {"crypto": CRYPTO_PROFILE, "stocks": STOCKS_PROFILE}

@@ -24,17 +24,26 @@ def market(seed: int, n: int = N_BARS) -> dict[str, np.ndarray]:
     c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
     o = np.r_[c[0], c[:-1]]
     return {
-        "open": o, "high": np.maximum(o, c) * 1.004, "low": np.minimum(o, c) * 0.996, "close": c,
-        "atr": c * 0.01, "p_long": rng.uniform(0, 1, n), "p_short": rng.uniform(0, 1, n),
-    }  # fmt: skip
+        "open": o,
+        "high": np.maximum(o, c) * 1.004,
+        "low": np.minimum(o, c) * 0.996,
+        "close": c,
+        "atr": c * 0.01,
+        "p_long": rng.uniform(0, 1, n),
+        "p_short": rng.uniform(0, 1, n),
+    }
 
 
 def panel() -> Panel:
     data = [market(s, N_BARS) for s in range(N_SYMBOLS)]
     idx = pd.date_range("2020-01-01", periods=N_BARS, freq="1h", tz="UTC")
     arrays = {k: np.concatenate([d[k] for d in data]) for k in data[0]}
-    return Panel([f"S{i:02d}USDT" for i in range(N_SYMBOLS)], [idx] * N_SYMBOLS,
-                 np.arange(N_SYMBOLS + 1, dtype=np.int64) * N_BARS, arrays)  # fmt: skip
+    return Panel(
+        [f"S{i:02d}USDT" for i in range(N_SYMBOLS)],
+        [idx] * N_SYMBOLS,
+        np.arange(N_SYMBOLS + 1, dtype=np.int64) * N_BARS,
+        arrays,
+    )
 
 
 def best_of(fn, repeat: int = 3) -> float:
@@ -51,8 +60,18 @@ def main() -> dict[str, float]:
 
     out: dict[str, float] = {}
     p = panel()
-    simple = Genome(sl=2.0, tp=3.0, conf=0.9, pullback=0.0, fill_wait=1, max_hold=10_000, trail_act=1e6,
-                    trail_off=1.0, vol_exit=1e6, abort=1.0)  # fmt: skip
+    simple = Genome(
+        sl=2.0,
+        tp=3.0,
+        conf=0.9,
+        pullback=0.0,
+        fill_wait=1,
+        max_hold=10_000,
+        trail_act=1e6,
+        trail_off=1.0,
+        vol_exit=1e6,
+        abort=1.0,
+    )
     config = BacktestConfig(capital=1e6, allow_short=False)
     g = np.array([simple.as_tuple()])
     simulate(p, g, config)  # compile
@@ -63,20 +82,34 @@ def main() -> dict[str, float]:
     tp = pd.DataFrame((3.0 * p.arrays["atr"] / p.arrays["close"]).reshape(N_SYMBOLS, N_BARS).T)
 
     def vbt_run() -> None:
-        vbt.Portfolio.from_signals(close, entries, False, sl_stop=sl, tp_stop=tp, fees=0.00075, slippage=0.0005,
-                                   init_cash=1e6 / N_SYMBOLS, size=0.1, size_type="percent")  # fmt: skip
+        vbt.Portfolio.from_signals(
+            close,
+            entries,
+            False,
+            sl_stop=sl,
+            tp_stop=tp,
+            fees=0.00075,
+            slippage=0.0005,
+            init_cash=1e6 / N_SYMBOLS,
+            size=0.1,
+            size_type="percent",
+        )
 
     vbt_run()  # compile
     peer = best_of(vbt_run)
     out["kernel_vs_vectorbt"] = ours / peer
-    print(f"rules kernel vs vectorbt from_signals ({N_SYMBOLS} x {N_BARS} bars, entries + ATR stop/target): "
-          f"{ours * 1e3:.1f} ms vs {peer * 1e3:.1f} ms -> {ours / peer:.2f}x vectorbt's time")  # fmt: skip
+    print(
+        f"rules kernel vs vectorbt from_signals ({N_SYMBOLS} x {N_BARS} bars, entries + ATR stop/target): "
+        f"{ours * 1e3:.1f} ms vs {peer * 1e3:.1f} ms -> {ours / peer:.2f}x vectorbt's time"
+    )
 
     run_backtest(p, simple, config)  # what `aitrade backtest` runs: the kernel, mark to market, the trade table
     user = best_of(lambda: run_backtest(p, simple, config))
     out["backtest_vs_vectorbt"] = user / peer
-    print(f"the user's backtest (kernel, mark to market, trade table) vs from_signals: "
-          f"{user * 1e3:.0f} ms vs {peer * 1e3:.1f} ms -> {user / peer:.2f}x vectorbt's time")  # fmt: skip
+    print(
+        f"the user's backtest (kernel, mark to market, trade table) vs from_signals: "
+        f"{user * 1e3:.0f} ms vs {peer * 1e3:.1f} ms -> {user / peer:.2f}x vectorbt's time"
+    )
     result = run_backtest(p, simple, config)
     same = best_of(result.account)  # vectorbt's own run over the same orders: the same trades and equity out
     out["backtest_vs_vectorbt_same_output"] = user / same
@@ -87,8 +120,10 @@ def main() -> dict[str, float]:
     )
     with_pf = best_of(lambda: run_backtest(p, simple, config).portfolio)
     out["backtest_with_portfolio_vs_vectorbt"] = with_pf / peer
-    print(f"  with vectorbt's portfolio of the same orders built too (notebook 30's trade records): "
-          f"{with_pf * 1e3:.0f} ms -> {with_pf / peer:.2f}x")  # fmt: skip
+    print(
+        f"  with vectorbt's portfolio of the same orders built too (notebook 30's trade records): "
+        f"{with_pf * 1e3:.0f} ms -> {with_pf / peer:.2f}x"
+    )
 
     one = {k: v[:N_BARS] for k, v in p.arrays.items()}
     rules = Rules()
@@ -98,8 +133,10 @@ def main() -> dict[str, float]:
     kernel = best_of(lambda: simulate_nb(*args, np.array(gen.as_tuple()), rules_array(rules), 1000.0, buf, eq, st))
     ref = best_of(lambda: run_reference(*args, gen, rules, 1000.0), repeat=1)
     out["kernel_vs_reference_speedup"] = ref / kernel
-    print(f"rules kernel vs plain-Python reference (1 x {N_BARS} bars): {kernel * 1e3:.2f} ms vs {ref * 1e3:.0f} ms "
-          f"-> {ref / kernel:.0f}x faster")  # fmt: skip
+    print(
+        f"rules kernel vs plain-Python reference (1 x {N_BARS} bars): {kernel * 1e3:.2f} ms vs {ref * 1e3:.0f} ms "
+        f"-> {ref / kernel:.0f}x faster"
+    )
 
     cfg = OptimizerConfig.from_yaml("params/optimizer_crypto.yaml")
     pop = cfg.ranges.sample(np.random.default_rng(0), cfg.population)
@@ -108,14 +145,18 @@ def main() -> dict[str, float]:
     t = best_of(lambda: evaluate(pop))
     rate = cfg.population * N_SYMBOLS * N_BARS / t
     out["individual_bars_per_s"] = rate
-    print(f"optimiser throughput: {cfg.population} individuals x {N_SYMBOLS * N_BARS:,} bars in {t:.2f} s "
-          f"-> {rate / 1e6:.1f} M individual-bars/s")  # fmt: skip
+    print(
+        f"optimiser throughput: {cfg.population} individuals x {N_SYMBOLS * N_BARS:,} bars in {t:.2f} s "
+        f"-> {rate / 1e6:.1f} M individual-bars/s"
+    )
     t0 = time.perf_counter()
     res = evolve(evaluate, cfg.ranges, cfg, seed=7)
     wall = time.perf_counter() - t0
     out["ga_60x30_wall_s"] = wall
-    print(f"default GA ({cfg.population} x {cfg.generations}, {res.evaluations} evaluations) over "
-          f"{N_SYMBOLS} assets x {N_BARS} bars: {wall:.1f} s wall on this machine")  # fmt: skip
+    print(
+        f"default GA ({cfg.population} x {cfg.generations}, {res.evaluations} evaluations) over "
+        f"{N_SYMBOLS} assets x {N_BARS} bars: {wall:.1f} s wall on this machine"
+    )
     # the floor: the rules kernel alone, on one thread, over the same number of (genome, symbol) runs
     a = p.arrays
     rules = rules_array(BacktestConfig().rules(p.symbols[0]))

@@ -26,10 +26,24 @@ def build(home: Path, total: int = TRADES) -> None:
     ledger = TradeLedger(state / "trades.sqlite")
     ledger.begin_session({"capital": 40_000.0, "symbols": list(SYMBOLS)})
     for k, sym in enumerate(SYMBOLS):
-        trades = [Trade(**{"symbol": sym, "side": "long", "entry_time": f"2024-01-01T{(i % 24):02d}:00:00+00:00",
-                   "entry_price": 100.0, "exit_time": f"2024-01-02T{(i % 24):02d}:00:00+00:00", "exit_price": 101.0,
-                   "quantity": 1.0, "fees": 0.1, "pnl": 0.9, "exit_reason": "tp", "exit_id": f"x-{sym}-{i}"})
-                  for i in range(total // len(SYMBOLS))]  # fmt: skip
+        trades = [
+            Trade(
+                **{
+                    "symbol": sym,
+                    "side": "long",
+                    "entry_time": f"2024-01-01T{(i % 24):02d}:00:00+00:00",
+                    "entry_price": 100.0,
+                    "exit_time": f"2024-01-02T{(i % 24):02d}:00:00+00:00",
+                    "exit_price": 101.0,
+                    "quantity": 1.0,
+                    "fees": 0.1,
+                    "pnl": 0.9,
+                    "exit_reason": "tp",
+                    "exit_id": f"x-{sym}-{i}",
+                }
+            )
+            for i in range(total // len(SYMBOLS))
+        ]
         state_ = State(mode=OPEN, side=1, qty=1.0, entry=100.0, stop=98.0, target=104.0, atr=1.0) if k % 2 else State()
         ledger.save_book(Book(sym, state_, t=k, last_bar="2024-01-02T00:00:00+00:00", cash=1000.0), trades=trades)
     ledger.close()
@@ -59,13 +73,18 @@ def main() -> dict[str, float]:
         peer = _peer(home)
         panel_ms, panel_growth, rss = _panel(settings)
     growth_kib = (after - first) / 1024
-    print(f"LIVE MONITOR panel refresh (snapshot, tables, equity chart of {TRADES:,} points): {panel_ms:.1f} ms, "
-          f"{panel_ms / peer:.1f}x a bare read of the same files ({peer:.1f} ms); traced memory over 200 refreshes "
-          f"{panel_growth:+.0f} KiB; RSS over an hour of refreshes at 2 s ({HOUR:,}), by quarter: "
-          + ", ".join(f"{q:+.1f}" for q in rss) + " MiB")  # fmt: skip
-    print(f"LIVE MONITOR snapshot, {len(SYMBOLS)} symbols ({len(snap.positions)} positions) and "
-          f"{len(snap.equity):,} ledger trades: {per * 1e3:.1f} ms a refresh; traced memory after 300 more refreshes "
-          f"{growth_kib:+.0f} KiB")  # fmt: skip
+    print(
+        f"LIVE MONITOR panel refresh (snapshot, tables, equity chart of {TRADES:,} points): {panel_ms:.1f} ms, "
+        f"{panel_ms / peer:.1f}x a bare read of the same files ({peer:.1f} ms); traced memory over 200 refreshes "
+        f"{panel_growth:+.0f} KiB; RSS over an hour of refreshes at 2 s ({HOUR:,}), by quarter: "
+        + ", ".join(f"{q:+.1f}" for q in rss)
+        + " MiB"
+    )
+    print(
+        f"LIVE MONITOR snapshot, {len(SYMBOLS)} symbols ({len(snap.positions)} positions) and "
+        f"{len(snap.equity):,} ledger trades: {per * 1e3:.1f} ms a refresh; traced memory after 300 more refreshes "
+        f"{growth_kib:+.0f} KiB"
+    )
     return scaling() | {
         "monitor_refresh_ms": per * 1e3,
         "monitor_memory_growth_kib_per_300": growth_kib,

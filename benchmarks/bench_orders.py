@@ -39,8 +39,18 @@ N, WARMUP, ROUNDS = 300, 20, 6
 
 async def _bare_bitget(session: aiohttp.ClientSession, url: str) -> None:
     path = "/api/v2/mix/order/place-order"
-    body = body_text({"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed", "marginCoin": "USDT",
-                      "size": "0.1", "side": "buy", "orderType": "market", "clientOid": uuid.uuid4().hex})  # fmt: skip
+    body = body_text(
+        {
+            "symbol": "BTCUSDT",
+            "productType": "USDT-FUTURES",
+            "marginMode": "crossed",
+            "marginCoin": "USDT",
+            "size": "0.1",
+            "side": "buy",
+            "orderType": "market",
+            "clientOid": uuid.uuid4().hex,
+        }
+    )
     headers = signed_headers(KEY, SECRET, PASSPHRASE, int(time.time() * 1000), "POST", path, "", body)
     async with session.post(url + path, data=body, headers=headers) as resp:
         data = json.loads(await resp.text())
@@ -48,11 +58,18 @@ async def _bare_bitget(session: aiohttp.ClientSession, url: str) -> None:
 
 
 async def _bare_tinvest(session: aiohttp.ClientSession, url: str, token: str, account: str, uid: str) -> None:
-    body = {"instrumentId": uid, "quantity": "1", "direction": "ORDER_DIRECTION_BUY", "accountId": account,
-            "orderType": "ORDER_TYPE_MARKET", "orderId": str(uuid.uuid4())}  # fmt: skip
+    body = {
+        "instrumentId": uid,
+        "quantity": "1",
+        "direction": "ORDER_DIRECTION_BUY",
+        "accountId": account,
+        "orderType": "ORDER_TYPE_MARKET",
+        "orderId": str(uuid.uuid4()),
+    }
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
-    async with session.post(url + "/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder",
-                            data=json.dumps(body), headers=headers) as resp:  # fmt: skip
+    async with session.post(
+        url + "/tinkoff.public.invest.api.contract.v1.OrdersService/PostOrder", data=json.dumps(body), headers=headers
+    ) as resp:
         data = json.loads(await resp.text())
     assert "orderId" in data, data
 
@@ -70,9 +87,16 @@ async def _run() -> dict[str, dict[str, float]]:
     tinvest.set_price("SBER", Decimal("250.00"))
     bitget.margin = tinvest.cash = Decimal(10) ** 12
     home = Path(tempfile.mkdtemp(prefix="aitrade-bench-"))
-    env = {"EXECUTION_MODE": "live", "ALLOW_LIVE": "1", "BITGET_API_KEY": KEY, "BITGET_API_SECRET": SECRET,
-           "BITGET_API_PASSPHRASE": PASSPHRASE, "BITGET_BASE_URL": burl, "TINKOFF_API_TOKEN": tinvest.token,
-           "TINKOFF_BASE_URL": turl}  # fmt: skip
+    env = {
+        "EXECUTION_MODE": "live",
+        "ALLOW_LIVE": "1",
+        "BITGET_API_KEY": KEY,
+        "BITGET_API_SECRET": SECRET,
+        "BITGET_API_PASSPHRASE": PASSPHRASE,
+        "BITGET_BASE_URL": burl,
+        "TINKOFF_API_TOKEN": tinvest.token,
+        "TINKOFF_BASE_URL": turl,
+    }
     out: dict[str, dict[str, float]] = {}
     try:
         async with aiohttp.ClientSession() as session:
@@ -91,9 +115,11 @@ async def _run() -> dict[str, dict[str, float]]:
 
             cases = {
                 "bitget": (lambda: ours("BTCUSDT", "0.1"), lambda: _bare_bitget(session, burl)),
-                "tinkoff": (lambda: ours("SBER", "10"), lambda: _bare_tinvest(session, turl, tinvest.token, account,
-                                                                               uid)),
-            }  # fmt: skip
+                "tinkoff": (
+                    lambda: ours("SBER", "10"),
+                    lambda: _bare_tinvest(session, turl, tinvest.token, account, uid),
+                ),
+            }
             for name, (routed, bare) in cases.items():
                 times: dict[str, list[float]] = {"router": [], "bare": []}
                 for _ in range(WARMUP):
@@ -106,9 +132,14 @@ async def _run() -> dict[str, dict[str, float]]:
                             await fn()
                             times[label].append((time.perf_counter() - t0) * 1000)
                 r, b = _stats(times["router"]), _stats(times["bare"])
-                out[name] = {"router_p50_ms": r["p50_ms"], "router_p99_ms": r["p99_ms"], "bare_p50_ms": b["p50_ms"],
-                             "bare_p99_ms": b["p99_ms"], "p50_ratio": r["p50_ms"] / b["p50_ms"],
-                             "p99_ratio": r["p99_ms"] / b["p99_ms"]}  # fmt: skip
+                out[name] = {
+                    "router_p50_ms": r["p50_ms"],
+                    "router_p99_ms": r["p99_ms"],
+                    "bare_p50_ms": b["p50_ms"],
+                    "bare_p99_ms": b["p99_ms"],
+                    "p50_ratio": r["p50_ms"] / b["p50_ms"],
+                    "p99_ratio": r["p99_ms"] / b["p99_ms"],
+                }
             await router.close()
     finally:
         await bitget.stop()
@@ -140,17 +171,21 @@ def main() -> dict[str, dict[str, float]]:
     out = asyncio.run(_run())
     out["ledger"] = _ledger_claims()
     led = out["ledger"]
-    print(f"  ledger   one client-id record p50 {led['claim_full_p50_ms']:.3f} ms (synchronous=FULL, the shipped "
-          f"setting) vs {led['claim_normal_p50_ms']:.3f} ms (NORMAL): the fsync is the difference")  # fmt: skip
+    print(
+        f"  ledger   one client-id record p50 {led['claim_full_p50_ms']:.3f} ms (synchronous=FULL, the shipped "
+        f"setting) vs {led['claim_normal_p50_ms']:.3f} ms (NORMAL): the fsync is the difference"
+    )
     for name, r in out.items():
         if name == "ledger":
             continue
         r["added_p50_ms"] = r["router_p50_ms"] - r["bare_p50_ms"]
         r["added_p99_ms"] = r["router_p99_ms"] - r["bare_p99_ms"]
-        print(f"  {name:8s} router+client p50 {r['router_p50_ms']:.2f} ms  p99 {r['router_p99_ms']:.2f} ms | "
-              f"bare aiohttp p50 {r['bare_p50_ms']:.2f} ms  p99 {r['bare_p99_ms']:.2f} ms | "
-              f"added latency p50 {r['added_p50_ms']:+.2f} ms  p99 {r['added_p99_ms']:+.2f} ms | "
-              f"ratio p50 {r['p50_ratio']:.2f}x  p99 {r['p99_ratio']:.2f}x")  # fmt: skip
+        print(
+            f"  {name:8s} router+client p50 {r['router_p50_ms']:.2f} ms  p99 {r['router_p99_ms']:.2f} ms | "
+            f"bare aiohttp p50 {r['bare_p50_ms']:.2f} ms  p99 {r['bare_p99_ms']:.2f} ms | "
+            f"added latency p50 {r['added_p50_ms']:+.2f} ms  p99 {r['added_p99_ms']:+.2f} ms | "
+            f"ratio p50 {r['p50_ratio']:.2f}x  p99 {r['p99_ratio']:.2f}x"
+        )
     return out
 
 

@@ -31,8 +31,20 @@ def artifact(folder: Path, symbols: tuple[str, ...] = SYMBOLS, bars: int = BARS)
         o = np.r_[c[0], c[:-1]]
         pl = rng.uniform(0, 0.9, bars)
         ohlc = {"open": o, "high": np.maximum(o, c) * 1.004, "low": np.minimum(o, c) * 0.996, "close": c}
-        frames.append(pd.DataFrame({"symbol": sym, "ts": idx, "p_long": pl, "p_short": rng.uniform(0, 1 - pl),
-                                    "regime": 0, **ohlc, "atr": c * 0.01, "fold": 0}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": sym,
+                    "ts": idx,
+                    "p_long": pl,
+                    "p_short": rng.uniform(0, 1 - pl),
+                    "regime": 0,
+                    **ohlc,
+                    "atr": c * 0.01,
+                    "fold": 0,
+                }
+            )
+        )
     write_signals(folder, pd.concat(frames), {"mode": "bench", "synthetic": list(symbols)})
     (folder / "run.json").write_text(json.dumps({"status": "complete"}))
     return folder
@@ -59,8 +71,18 @@ def tick_latency(root: Path) -> dict[str, float]:
     params = root / "wide.json"
     params.write_text(json.dumps(Genome(conf=0.5, pullback=0.0, fill_wait=1).to_dict()))
     settings = load_settings(home)
-    config, feed = runner_cmd.prepare(settings, signals=str(run), params=str(params), mode="paper", replay=True,
-                                      capital=40_000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    config, feed = runner_cmd.prepare(
+        settings,
+        signals=str(run),
+        params=str(params),
+        mode="paper",
+        replay=True,
+        capital=40_000.0,
+        long_only=False,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     t0 = time.perf_counter()
     asyncio.run(runner_cmd.run_foreground(settings, config, feed))
     per_tick = (time.perf_counter() - t0) / 300
@@ -88,10 +110,15 @@ def tick_latency(root: Path) -> dict[str, float]:
 
     (root / "bare").mkdir()
     router_s = asyncio.run(bare())
-    print(f"one tick over 40 symbols (decisions, write-ahead intents, orders, books) {per_tick * 1e3:.1f} ms against "
-          f"40 bare router orders with lookups {router_s * 1e3:.1f} ms -> {per_tick / router_s:.2f}x")  # fmt: skip
-    return {"tick_40_symbols_ms": per_tick * 1e3, "bare_router_40_orders_ms": router_s * 1e3,
-            "tick_vs_bare_router": per_tick / router_s}  # fmt: skip
+    print(
+        f"one tick over 40 symbols (decisions, write-ahead intents, orders, books) {per_tick * 1e3:.1f} ms against "
+        f"40 bare router orders with lookups {router_s * 1e3:.1f} ms -> {per_tick / router_s:.2f}x"
+    )
+    return {
+        "tick_40_symbols_ms": per_tick * 1e3,
+        "bare_router_40_orders_ms": router_s * 1e3,
+        "tick_vs_bare_router": per_tick / router_s,
+    }
 
 
 def _replay_wall(root: Path, symbols: tuple[str, ...], bars: int) -> float:
@@ -101,9 +128,18 @@ def _replay_wall(root: Path, symbols: tuple[str, ...], bars: int) -> float:
     params = root / "genome.json"
     params.write_text(json.dumps(Genome(conf=0.5, pullback=0.0, fill_wait=1).to_dict()))
     settings = load_settings(home)
-    config, feed = runner_cmd.prepare(settings, signals=str(run), params=str(params), mode="paper", replay=True,
-                                      capital=1000.0 * len(symbols), long_only=False, start=None, end=None,
-                                      speed=0.0)  # fmt: skip
+    config, feed = runner_cmd.prepare(
+        settings,
+        signals=str(run),
+        params=str(params),
+        mode="paper",
+        replay=True,
+        capital=1000.0 * len(symbols),
+        long_only=False,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     t0 = time.perf_counter()
     asyncio.run(runner_cmd.run_foreground(settings, config, feed))
     return time.perf_counter() - t0
@@ -121,10 +157,12 @@ def tick_scaling(where: Path) -> dict[str, float]:
                 walls.append(_replay_wall(Path(tmp), symbols, bars))
         out[f"tick_{n}_symbols_ms"] = (walls[1] - walls[0]) / 300 * 1e3
     ratio = out["tick_100_symbols_ms"] / out["tick_1_symbols_ms"]
-    print(f"one tick on {where}: {out['tick_1_symbols_ms']:.2f} ms at 1 symbol, {out['tick_10_symbols_ms']:.2f} ms "
-          f"at 10, {out['tick_100_symbols_ms']:.1f} ms at 100 (goal < 50 ms) -> 100 symbols take {ratio:.0f}x one "
-          f"symbol; per symbol {out['tick_1_symbols_ms']:.2f}, {out['tick_10_symbols_ms'] / 10:.2f}, "
-          f"{out['tick_100_symbols_ms'] / 100:.2f} ms (linear when these agree)")  # fmt: skip
+    print(
+        f"one tick on {where}: {out['tick_1_symbols_ms']:.2f} ms at 1 symbol, {out['tick_10_symbols_ms']:.2f} ms "
+        f"at 10, {out['tick_100_symbols_ms']:.1f} ms at 100 (goal < 50 ms) -> 100 symbols take {ratio:.0f}x one "
+        f"symbol; per symbol {out['tick_1_symbols_ms']:.2f}, {out['tick_10_symbols_ms'] / 10:.2f}, "
+        f"{out['tick_100_symbols_ms'] / 100:.2f} ms (linear when these agree)"
+    )
     return out | {"tick_100_vs_1": ratio}
 
 
@@ -143,8 +181,19 @@ def restart_time(root: Path) -> dict[str, float]:
     home = _home(root)
     run = artifact(root / "sig", SYMBOLS, 1_500)
     env = {**os.environ, "AITRADE_HOME": str(home)}
-    cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(run), "--replay", "--foreground",
-           "--speed", "100"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "aitrade",
+        "runner",
+        "start",
+        "--signals",
+        str(run),
+        "--replay",
+        "--foreground",
+        "--speed",
+        "100",
+    ]
     state = home / "state"
 
     def ticking(pid: int, n: int) -> bool:
@@ -173,9 +222,11 @@ def restart_time(root: Path) -> dict[str, float]:
     took = time.perf_counter() - t0
     again.send_signal(signal.SIGTERM)
     again.wait()
-    print(f"kill -9 with {len(open_books)} positions open: restarted, reconciled and ticking in {took:.1f} s "
-          f"(interpreter and imports included); positions without a protection at the venue meanwhile: "
-          f"{uncovered}")  # fmt: skip
+    print(
+        f"kill -9 with {len(open_books)} positions open: restarted, reconciled and ticking in {took:.1f} s "
+        f"(interpreter and imports included); positions without a protection at the venue meanwhile: "
+        f"{uncovered}"
+    )
     return {"restart_to_trading_s": took, "positions_open_at_kill": len(open_books), "uncovered": uncovered}
 
 
@@ -190,8 +241,18 @@ def replay_time(root: Path) -> tuple[float, int, Path]:
     params = root / "genome.json"
     params.write_text(json.dumps(GENOME.to_dict()))
     settings = load_settings(home)
-    config, sig = runner_cmd.prepare(settings, signals=str(run), params=str(params), mode="paper", replay=True,
-                                     capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    config, sig = runner_cmd.prepare(
+        settings,
+        signals=str(run),
+        params=str(params),
+        mode="paper",
+        replay=True,
+        capital=1000.0,
+        long_only=False,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     t0 = time.perf_counter()
     asyncio.run(runner_cmd.run_foreground(settings, config, sig))
     return time.perf_counter() - t0, len(runner_cmd.trades(settings)), run
@@ -206,13 +267,19 @@ def main() -> dict[str, float]:
         result = run_backtest(panel, GENOME, BacktestConfig(capital=1000.0))
         backtest = time.perf_counter() - t0
     bars = len(SYMBOLS) * BARS
-    print(f"paper replay through the runner ({len(SYMBOLS)} symbols x {BARS} bars, {trades} trades; backtest "
-          f"{len(result.trades)}): {replay:.1f} s = {bars / replay:,.0f} symbol-bars/s; "
-          f"the backtest {backtest * 1e3:.0f} ms "
-          f"-> the replay takes {replay / backtest:,.0f}x the backtest's time (a write-ahead ledger and a paper "
-          "venue per bar)")  # fmt: skip
-    out = {"replay_s": replay, "backtest_s": backtest, "replay_vs_backtest": replay / backtest,
-           "replay_symbol_bars_per_s": bars / replay}  # fmt: skip
+    print(
+        f"paper replay through the runner ({len(SYMBOLS)} symbols x {BARS} bars, {trades} trades; backtest "
+        f"{len(result.trades)}): {replay:.1f} s = {bars / replay:,.0f} symbol-bars/s; "
+        f"the backtest {backtest * 1e3:.0f} ms "
+        f"-> the replay takes {replay / backtest:,.0f}x the backtest's time (a write-ahead ledger and a paper "
+        "venue per bar)"
+    )
+    out = {
+        "replay_s": replay,
+        "backtest_s": backtest,
+        "replay_vs_backtest": replay / backtest,
+        "replay_symbol_bars_per_s": bars / replay,
+    }
     if TMPFS.is_dir():
         with tempfile.TemporaryDirectory(dir=TMPFS) as tmp:
             in_memory, _, _ = replay_time(Path(tmp))

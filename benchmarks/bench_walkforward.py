@@ -71,8 +71,9 @@ def main() -> dict[str, float]:
         bare_loop(x, t, fixed, seed)
         bare.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
-        fit_model(X, y, np.arange(n), times, config=ModelConfig(device="cpu"), feature_names=names, purge_ns=0,
-                  seed=seed)  # fmt: skip
+        fit_model(
+            X, y, np.arange(n), times, config=ModelConfig(device="cpu"), feature_names=names, purge_ns=0, seed=seed
+        )
         tuned.append(time.perf_counter() - t0)
         t0 = time.perf_counter()  # the same search by hand: each candidate on 70% of the rows, then the final fit
         inner = int(n * (1 - INNER_HOLDOUT))

@@ -137,8 +137,28 @@ class Report:
 def promote(home: Path) -> None:
     """A walk model for BTCUSDT and ETHUSDT at 4h, trained on the embedded bars and promoted in ``home``."""
     run = home / "runs" / "sig"
-    assert cli(["--home", str(home), "signals", "--symbols", "BTCUSDT,ETHUSDT", "--interval", "4h",
-                "--train_window", "500", "--trade_window", "250", "--epochs", "20", "--out", str(run)]) == 0  # fmt: skip
+    assert (
+        cli(
+            [
+                "--home",
+                str(home),
+                "signals",
+                "--symbols",
+                "BTCUSDT,ETHUSDT",
+                "--interval",
+                "4h",
+                "--train_window",
+                "500",
+                "--trade_window",
+                "250",
+                "--epochs",
+                "20",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     assert cli(["--home", str(home), "promote", str(run), *PROMOTE_ANYWAY]) == 0
 
 
@@ -175,9 +195,18 @@ async def chaos_run(promoted: Path, root: Path, seed: int, bars: int = 36) -> Re
     sqlitedb.FSYNCED.append(power)
 
     def start() -> tuple[asyncio.Task, asyncio.Event]:
-        config, spec = runner_cmd.prepare(settings, signals="model", params=str(root / "genome.json"), mode="live",
-                                          replay=False, capital=1000.0, long_only=False, start=None, end=None,
-                                          speed=0.0)  # fmt: skip
+        config, spec = runner_cmd.prepare(
+            settings,
+            signals="model",
+            params=str(root / "genome.json"),
+            mode="live",
+            replay=False,
+            capital=1000.0,
+            long_only=False,
+            start=None,
+            end=None,
+            speed=0.0,
+        )
         spec.clock, spec.poll_s = clock, 1800.0
         stop = asyncio.Event()
         return asyncio.create_task(runner_cmd.run_foreground(settings, config, spec, stop=stop)), stop

@@ -49,8 +49,15 @@ class FakeTelegram:
             return web.json_response({"ok": False, "description": "Bad Gateway"}, status=502)
         if self.too_many:
             self.too_many -= 1
-            return web.json_response({"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                                      "parameters": {"retry_after": 1}}, status=429)  # fmt: skip
+            return web.json_response(
+                {
+                    "ok": False,
+                    "error_code": 429,
+                    "description": "Too Many Requests: retry after 1",
+                    "parameters": {"retry_after": 1},
+                },
+                status=429,
+            )
         body = await request.json()
         self.messages.append(body)
         return web.json_response({"ok": True, "result": {"message_id": len(self.messages)}})
@@ -66,13 +73,15 @@ async def telegram():
 
 def _settings(home: Path, url: str, enabled: bool = True):
     home.mkdir(exist_ok=True)
-    (home / ".env").write_text(f"ALERTS_ENABLED={int(enabled)}\nALERT_TG_BOT_TOKEN={TOKEN}\nALERT_TG_CHAT_ID=42\n"
-                               f"ALERT_TG_BASE_URL={url}\n")  # fmt: skip
+    (home / ".env").write_text(
+        f"ALERTS_ENABLED={int(enabled)}\nALERT_TG_BOT_TOKEN={TOKEN}\nALERT_TG_CHAT_ID=42\nALERT_TG_BASE_URL={url}\n"
+    )
     return load_settings(home)
 
 
-async def test_alerts_are_delivered_in_order_and_429_is_honoured(tmp_path: Path, telegram: FakeTelegram,
-                                                                 caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+async def test_alerts_are_delivered_in_order_and_429_is_honoured(
+    tmp_path: Path, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
     telegram.too_many = 1
     settings = _settings(tmp_path / "h", telegram.url)  # type: ignore[attr-defined]
     async with aiohttp.ClientSession() as http:
@@ -88,8 +97,9 @@ async def test_alerts_are_delivered_in_order_and_429_is_honoured(tmp_path: Path,
     assert "429" in caplog.text and TOKEN not in caplog.text
 
 
-async def test_an_outage_never_blocks_and_the_queue_is_bounded(tmp_path: Path, telegram: FakeTelegram,
-                                                               caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+async def test_an_outage_never_blocks_and_the_queue_is_bounded(
+    tmp_path: Path, telegram: FakeTelegram, caplog: pytest.LogCaptureFixture
+) -> None:
     telegram.down, telegram.delay = True, 0.2
     settings = _settings(tmp_path / "h", telegram.url)  # type: ignore[attr-defined]
     async with aiohttp.ClientSession() as http:
@@ -114,8 +124,9 @@ async def test_alerts_are_off_unless_enabled(tmp_path: Path, telegram: FakeTeleg
     assert not alerts.enabled and not telegram.messages
 
 
-async def test_the_watchdog_alerts_on_a_stale_heartbeat_of_a_dead_runner(tmp_path: Path, telegram: FakeTelegram,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+async def test_the_watchdog_alerts_on_a_stale_heartbeat_of_a_dead_runner(
+    tmp_path: Path, telegram: FakeTelegram, capsys: pytest.CaptureFixture[str]
+) -> None:
     settings = _settings(tmp_path / "h", telegram.url)  # type: ignore[attr-defined]
 
     def watch(**kw: float) -> int:
@@ -141,8 +152,18 @@ async def test_a_slow_telegram_does_not_slow_the_runner(tmp_path: Path, telegram
     telegram.delay = 0.5
     settings = _settings(tmp_path / "h", telegram.url)  # type: ignore[attr-defined]
     run = make_signals(tmp_path / "sig", n=300, seed=3)
-    config, sig = runner_cmd.prepare(settings, signals=str(run), params=None, mode="paper", replay=True,
-                                     capital=1000.0, long_only=True, start=None, end=None, speed=0.0)  # fmt: skip
+    config, sig = runner_cmd.prepare(
+        settings,
+        signals=str(run),
+        params=None,
+        mode="paper",
+        replay=True,
+        capital=1000.0,
+        long_only=True,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     t0 = time.perf_counter()
     result = await runner_cmd.run_foreground(settings, config, sig)
     took = time.perf_counter() - t0

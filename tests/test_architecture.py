@@ -11,8 +11,17 @@ from aitrade.optimize.fitness import FITNESSES as REAL_FITNESSES
 from aitrade.signals.regimes import PRESETS as REAL_PRESETS
 
 PACKAGE = Path(__file__).resolve().parents[1] / "aitrade"
-RESEARCH = ("aitrade.data", "aitrade.backtest", "aitrade.signals", "aitrade.optimize", "aitrade.models",
-            "aitrade.features", "aitrade.labels", "aitrade.router", "aitrade.factory")  # fmt: skip
+RESEARCH = (
+    "aitrade.data",
+    "aitrade.backtest",
+    "aitrade.signals",
+    "aitrade.optimize",
+    "aitrade.models",
+    "aitrade.features",
+    "aitrade.labels",
+    "aitrade.router",
+    "aitrade.factory",
+)
 
 
 def _imports(path: Path) -> set[str]:
@@ -66,9 +75,11 @@ def test_the_trading_rules_are_written_once() -> None:
     """``aitrade/rules.py`` is pure (the standard library only); the kernel, ``strategy.step`` and the paper venue
     import it and compare no bar price with a level themselves."""
     assert _imports(PACKAGE / "rules.py") <= {"__future__", "math", "decimal", "types", "typing"}
-    bar_vs_level = re.compile(r"\b(o|h|low|high|open)(\[t\])?\s*[<>]=?\s*(limit|stop|target|trig)\b"
-                              r"|\b(limit|stop|target|trig)\s*[<>]=?\s*(o|h|low|high|open)(\[t\])?\b"
-                              r"|trail_act\s*\*|>=\s*max_hold|vol_exit\s*\*")  # fmt: skip
+    bar_vs_level = re.compile(
+        r"\b(o|h|low|high|open)(\[t\])?\s*[<>]=?\s*(limit|stop|target|trig)\b"
+        r"|\b(limit|stop|target|trig)\s*[<>]=?\s*(o|h|low|high|open)(\[t\])?\b"
+        r"|trail_act\s*\*|>=\s*max_hold|vol_exit\s*\*"
+    )
     callers = ("backtest/kernel.py", "strategy.py", "brokers/simulated.py")
     for name in (*callers, "runner/engine.py", "runner/execution.py", "backtest/engine.py"):
         text = (PACKAGE / name).read_text()

@@ -30,9 +30,20 @@ def make_signals(folder: Path, symbols=("BTCUSDT", "ETHUSDT"), n: int = 1500, se
         b, a = bars[ok], atr[ok]
         pl = rng.uniform(0, 0.9, len(b))
         ps = rng.uniform(0, 1 - pl)
-        frames.append(pd.DataFrame({"symbol": sym, "ts": b.index, "p_long": pl, "p_short": ps, "regime": 0,
-                                    **{c: b[c].to_numpy() for c in ("open", "high", "low", "close")}, "atr": a.to_numpy(),
-                                    "fold": 0}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": sym,
+                    "ts": b.index,
+                    "p_long": pl,
+                    "p_short": ps,
+                    "regime": 0,
+                    **{c: b[c].to_numpy() for c in ("open", "high", "low", "close")},
+                    "atr": a.to_numpy(),
+                    "fold": 0,
+                }
+            )
+        )
     write_signals(folder, pd.concat(frames), {"mode": "test", "synthetic": list(symbols)})
     return folder
 
@@ -61,13 +72,27 @@ def test_vectorbt_accounting_matches_the_kernel(signals_dir: Path) -> None:
 
 def test_same_bar_entry_and_stop_is_accounted(tmp_path: Path) -> None:
     idx = pd.date_range("2024-01-01", periods=6, freq="4h", tz="UTC")
-    frame = pd.DataFrame({"symbol": "BTCUSDT", "ts": idx, "p_long": [0.9, 0, 0, 0, 0, 0], "p_short": 0.0, "regime": 0,
-                          "open": [100, 100, 100, 99, 99, 99.0], "high": [100.2, 100.1, 100, 99.2, 99.1, 99.0],
-                          "low": [99.8, 98.0, 98.9, 98.8, 98.9, 98.9], "close": [100, 98.5, 99, 99, 99, 99.0],
-                          "atr": 1.0, "fold": 0})  # fmt: skip
+    frame = pd.DataFrame(
+        {
+            "symbol": "BTCUSDT",
+            "ts": idx,
+            "p_long": [0.9, 0, 0, 0, 0, 0],
+            "p_short": 0.0,
+            "regime": 0,
+            "open": [100, 100, 100, 99, 99, 99.0],
+            "high": [100.2, 100.1, 100, 99.2, 99.1, 99.0],
+            "low": [99.8, 98.0, 98.9, 98.8, 98.9, 98.9],
+            "close": [100, 98.5, 99, 99, 99, 99.0],
+            "atr": 1.0,
+            "fold": 0,
+        }
+    )
     write_signals(tmp_path / "s", frame, {"mode": "test"})
-    res = run_backtest(Panel.from_signals(load_signals(tmp_path / "s")), Genome(conf=0.6, pullback=0.5, sl=1.0),
-                       BacktestConfig(capital=1000.0, max_notional=500.0))  # fmt: skip
+    res = run_backtest(
+        Panel.from_signals(load_signals(tmp_path / "s")),
+        Genome(conf=0.6, pullback=0.5, sl=1.0),
+        BacktestConfig(capital=1000.0, max_notional=500.0),
+    )
     t = res.trades.iloc[0]
     assert t["entry_time"] == t["exit_time"] == idx[1] and t["exit_reason"] == "sl"
     assert len(res.portfolio.trades.records_readable) == 1
@@ -107,10 +132,26 @@ def test_equity_is_marked_at_every_close_whatever_the_time_unit(signals_dir: Pat
 
 def test_metrics_are_complete(signals_dir: Path) -> None:
     res = run_backtest(Panel.from_signals(load_signals(signals_dir)), Genome(conf=0.55), BacktestConfig())
-    m = backtest_metrics(res.equity, res.trades, exposure=res.exposure, turnover_notional=res.turnover_notional,
-                         trial_sharpes=np.array([0.01, 0.02, -0.01, 0.0]))  # fmt: skip
-    for key in ("total_return", "cagr", "sharpe", "sortino", "calmar", "max_drawdown", "win_rate", "profit_factor",
-                "exposure", "turnover", "deflated_sharpe"):  # fmt: skip
+    m = backtest_metrics(
+        res.equity,
+        res.trades,
+        exposure=res.exposure,
+        turnover_notional=res.turnover_notional,
+        trial_sharpes=np.array([0.01, 0.02, -0.01, 0.0]),
+    )
+    for key in (
+        "total_return",
+        "cagr",
+        "sharpe",
+        "sortino",
+        "calmar",
+        "max_drawdown",
+        "win_rate",
+        "profit_factor",
+        "exposure",
+        "turnover",
+        "deflated_sharpe",
+    ):
         assert key in m
     assert m["max_drawdown"] <= 0 and 0 <= m["win_rate"] <= 1 and 0 < m["exposure"] < 1 and m["dsr_trials"] == 4
     table = monthly_returns(res.equity)
@@ -120,11 +161,35 @@ def test_metrics_are_complete(signals_dir: Path) -> None:
 def test_cli_backtest_round_trips_best_params(signals_dir: Path, tmp_path: Path, capsys) -> None:
     params = tmp_path / "best_strategy_params.json"
     params.write_text(json.dumps({**Genome(conf=0.55).to_dict(), "provenance": {"run": "x", "seed": 7}}))
-    assert main(["--home", str(tmp_path), "backtest", "--signals", str(signals_dir), "--params", str(params),
-                 "--out", str(tmp_path / "bt")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--home",
+                str(tmp_path),
+                "backtest",
+                "--signals",
+                str(signals_dir),
+                "--params",
+                str(params),
+                "--out",
+                str(tmp_path / "bt"),
+            ]
+        )
+        == 0
+    )
     trades = pd.read_csv(tmp_path / "bt" / "trades.csv")
-    assert list(trades.columns) == ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price",
-                                    "quantity", "fees", "pnl", "exit_reason"]  # fmt: skip
+    assert list(trades.columns) == [
+        "symbol",
+        "side",
+        "entry_time",
+        "entry_price",
+        "exit_time",
+        "exit_price",
+        "quantity",
+        "fees",
+        "pnl",
+        "exit_reason",
+    ]
     metrics = json.loads((tmp_path / "bt" / "metrics.json").read_text())
     assert metrics["trades"] == len(trades) and metrics["genome"]["conf"] == 0.55
     assert (tmp_path / "bt" / "equity.png").is_file()

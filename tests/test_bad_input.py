@@ -30,23 +30,46 @@ def lab(tmp_path_factory: pytest.TempPathFactory) -> Path:
     lab = tmp_path_factory.mktemp("lab")
     make_signals(lab / "sig", n=400)
     files = {
-        "list.json": "[1, 2]", "bad.json": "{oops", "latin1.yaml": b"conf: 0.6 # caf\xe9\n", "bad.yaml": "sl: [1, 2\n",
-        "list.yaml": "- 1\n- 2\n", "unknown.yaml": "stop_loss: 1\n", "conf.yaml": "conf: 1.7\n", "inf.yaml": "sl: .inf\n",
-        "fill.yaml": "fill_wait: 2.7\n", "wide.yaml": "tp: wide\n", "hold0.yaml": "max_hold: 0\n",
-        "nan.yaml": "vol_exit: .nan\n", "neg.yaml": "pullback: -0.5\n", "abort.yaml": "abort: 2\n",
-        "opt_words.yaml": GOOD_YAML.replace("[1, 2]", "[one, 2]"), "opt_rev.yaml": GOOD_YAML.replace("[1, 2]", "[2, 1]"),
-        "opt_int.yaml": GOOD_YAML.replace("[1, 5]", "[1.5, 5]"), "opt_unknown.yaml": GOOD_YAML + "populatoin: 5\n",
-        "opt_pop.yaml": GOOD_YAML + "population: many\n", "opt_surv.yaml": GOOD_YAML + "population: 5\nsurvivors: 5\n",
-        "opt_fit.yaml": GOOD_YAML + "fitness: luck\n", "opt_range.yaml": GOOD_YAML.replace("[1, 2]", "[1, 2, 3]"),
-        "opt_missing.yaml": "ranges: {sl: [1, 2]}\n", "opt_list.yaml": "- 1\n", "opt_bad.yaml": "ranges: {sl: [1\n",
-        "nb_bad.yaml": "epochs: [1\n", "nb_list.yaml": "- 1\n", "nb_unknown.yaml": "epoch: 3\n",
-        "nb_latin1.yaml": b"seed: 7 # caf\xe9\n", "afile": "x",
-    }  # fmt: skip
+        "list.json": "[1, 2]",
+        "bad.json": "{oops",
+        "latin1.yaml": b"conf: 0.6 # caf\xe9\n",
+        "bad.yaml": "sl: [1, 2\n",
+        "list.yaml": "- 1\n- 2\n",
+        "unknown.yaml": "stop_loss: 1\n",
+        "conf.yaml": "conf: 1.7\n",
+        "inf.yaml": "sl: .inf\n",
+        "fill.yaml": "fill_wait: 2.7\n",
+        "wide.yaml": "tp: wide\n",
+        "hold0.yaml": "max_hold: 0\n",
+        "nan.yaml": "vol_exit: .nan\n",
+        "neg.yaml": "pullback: -0.5\n",
+        "abort.yaml": "abort: 2\n",
+        "opt_words.yaml": GOOD_YAML.replace("[1, 2]", "[one, 2]"),
+        "opt_rev.yaml": GOOD_YAML.replace("[1, 2]", "[2, 1]"),
+        "opt_int.yaml": GOOD_YAML.replace("[1, 5]", "[1.5, 5]"),
+        "opt_unknown.yaml": GOOD_YAML + "populatoin: 5\n",
+        "opt_pop.yaml": GOOD_YAML + "population: many\n",
+        "opt_surv.yaml": GOOD_YAML + "population: 5\nsurvivors: 5\n",
+        "opt_fit.yaml": GOOD_YAML + "fitness: luck\n",
+        "opt_range.yaml": GOOD_YAML.replace("[1, 2]", "[1, 2, 3]"),
+        "opt_missing.yaml": "ranges: {sl: [1, 2]}\n",
+        "opt_list.yaml": "- 1\n",
+        "opt_bad.yaml": "ranges: {sl: [1\n",
+        "nb_bad.yaml": "epochs: [1\n",
+        "nb_list.yaml": "- 1\n",
+        "nb_unknown.yaml": "epoch: 3\n",
+        "nb_latin1.yaml": b"seed: 7 # caf\xe9\n",
+        "afile": "x",
+    }
     for name, text in files.items():
         (lab / name).write_bytes(text if isinstance(text, bytes) else text.encode())
     (lab / "dir.yaml").mkdir()
-    for name, meta in (("meta_list", b"[1]"), ("meta_latin1", b'{"mode": "caf\xe9"}'), ("meta_bad", b"{oops"),
-                       ("meta_v9", b'{"schema_version": 9}')):  # fmt: skip
+    for name, meta in (
+        ("meta_list", b"[1]"),
+        ("meta_latin1", b'{"mode": "caf\xe9"}'),
+        ("meta_bad", b"{oops"),
+        ("meta_v9", b'{"schema_version": 9}'),
+    ):
         make_signals(lab / name, n=300)
         (lab / name / "meta.json").write_bytes(meta)
     make_signals(lab / "failed", n=300)
@@ -311,8 +334,9 @@ def test_bad_input_is_one_line_and_exit_2(capsys, home: Path, lab: Path, argv: l
     _check(capsys, home, _fill(argv, home, lab), needle.format(home=home, lab=lab))
 
 
-@pytest.mark.parametrize(("env", "argv", "needle"), ENV_CASES, ids=[next(iter(e)) + "=" + v for e, _, _ in ENV_CASES
-                                                                    for v in e.values()])  # fmt: skip
+@pytest.mark.parametrize(
+    ("env", "argv", "needle"), ENV_CASES, ids=[next(iter(e)) + "=" + v for e, _, _ in ENV_CASES for v in e.values()]
+)
 def test_bad_settings_are_one_line_and_exit_2(capsys, monkeypatch, home: Path, env, argv, needle) -> None:
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -329,21 +353,45 @@ def test_bad_runtime_settings_are_one_line_and_exit_2(capsys, home: Path, conten
 def test_the_table_is_large_enough() -> None:
     assert len(CASES) + len(ENV_CASES) + len(RUNTIME_CASES) >= 150
     commands = {a[0] for a, _ in CASES if a and not a[0].startswith("-")}
-    assert commands >= {"config", "doctor", "data", "signals", "backtest", "optimize", "validate", "promote",
-                        "notebook", "broker", "close-all"}  # fmt: skip
+    assert commands >= {
+        "config",
+        "doctor",
+        "data",
+        "signals",
+        "backtest",
+        "optimize",
+        "validate",
+        "promote",
+        "notebook",
+        "broker",
+        "close-all",
+    }
 
 
 def test_a_typo_is_refused_before_torch_is_imported() -> None:
-    code = ("import sys; from aitrade.cli import main; rc = main(['signals', '--epochs', '0']); "
-            "print(rc, 'torch' in sys.modules, 'vectorbt' in sys.modules)")  # fmt: skip
+    code = (
+        "import sys; from aitrade.cli import main; rc = main(['signals', '--epochs', '0']); "
+        "print(rc, 'torch' in sys.modules, 'vectorbt' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
     assert out.stdout.split() == ["2", "False", "False"], out.stdout + out.stderr
 
 
 def test_degenerate_backtests_finish_and_say_so(capsys, home: Path, lab: Path) -> None:
     (home / "never.yaml").write_text("conf: 1.0\n")  # the rules never enter
-    code = main(["--home", str(home), "backtest", "--signals", str(lab / "sig"), "--params", str(home / "never.yaml"),
-                 "--out", str(home / "bt")])  # fmt: skip
+    code = main(
+        [
+            "--home",
+            str(home),
+            "backtest",
+            "--signals",
+            str(lab / "sig"),
+            "--params",
+            str(home / "never.yaml"),
+            "--out",
+            str(home / "bt"),
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 0 and "no trades" in out and "Sharpe n/a" in out, out + err
     assert json.loads((home / "bt" / "metrics.json").read_text())["trades"] == 0
@@ -357,8 +405,20 @@ def test_degenerate_backtests_finish_and_say_so(capsys, home: Path, lab: Path) -
 
 
 def test_a_failing_notebook_is_one_line_and_its_run_is_marked_failed(capsys, home: Path) -> None:
-    code = main(["--home", str(home), "notebook", "run", "walk_forward", "-f", str(ROOT / "params" / "ci.yaml"),
-                 "-p", "symbols", "NOPEUSDT"])  # fmt: skip
+    code = main(
+        [
+            "--home",
+            str(home),
+            "notebook",
+            "run",
+            "walk_forward",
+            "-f",
+            str(ROOT / "params" / "ci.yaml"),
+            "-p",
+            "symbols",
+            "NOPEUSDT",
+        ]
+    )
     out, err = capsys.readouterr()
     assert code == 2 and err.count("\n") == 1 and "failed in cell" in err and "NOPEUSDT" in err, err
     run = next((home / "runs").iterdir())

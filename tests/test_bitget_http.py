@@ -14,14 +14,23 @@ from aitrade.net.retry import RetryPolicy
 from tests.fakes.bitget import KEY, PASSPHRASE, SECRET, FakeBitget
 
 FAST = RetryPolicy(attempts=4, base_s=0.01, cap_s=0.05)
-ORDER = {"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed", "marginCoin": "USDT",
-         "size": "0.5", "side": "buy", "orderType": "market", "clientOid": "at-BTCUSDT-entry-1"}  # fmt: skip
+ORDER = {
+    "symbol": "BTCUSDT",
+    "productType": "USDT-FUTURES",
+    "marginMode": "crossed",
+    "marginCoin": "USDT",
+    "size": "0.5",
+    "side": "buy",
+    "orderType": "market",
+    "clientOid": "at-BTCUSDT-entry-1",
+}
 
 
 def client(session, fake, **kw) -> BitgetHttp:
     args = {"key": KEY, "secret": SECRET, "passphrase": PASSPHRASE, **kw}
-    return BitgetHttp(session, fake.url, args.pop("key"), args.pop("secret"), args.pop("passphrase"), retry=FAST,
-                      **args)  # fmt: skip
+    return BitgetHttp(
+        session, fake.url, args.pop("key"), args.pop("secret"), args.pop("passphrase"), retry=FAST, **args
+    )
 
 
 async def test_signed_get_and_post(bitget: FakeBitget) -> None:
@@ -33,8 +42,15 @@ async def test_signed_get_and_post(bitget: FakeBitget) -> None:
         assert ack["clientOid"] == ORDER["clientOid"]
 
 
-@pytest.mark.parametrize(("kw", "code"), [({"secret": "wrong"}, "40009"), ({"passphrase": "nope"}, "40012"),
-                                          ({"key": "other"}, "40006"), ({"demo": True}, "40099")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kw", "code"),
+    [
+        ({"secret": "wrong"}, "40009"),
+        ({"passphrase": "nope"}, "40012"),
+        ({"key": "other"}, "40006"),
+        ({"demo": True}, "40099"),
+    ],
+)
 async def test_credentials_and_environment_errors_halt_without_retry(bitget: FakeBitget, kw, code: str) -> None:
     async with aiohttp.ClientSession() as s:
         with pytest.raises(AuthError, match=code):
@@ -65,8 +81,11 @@ async def test_timeout_after_send_becomes_reconcile_and_the_lookup_resolves_it(b
         http = client(s, bitget, timeout_s=0.3)
         with pytest.raises(ReconcileError, match="look it up"):
             await http.call(ep.MIX_PLACE, body=ORDER, what="place")
-        found = await http.call(ep.MIX_DETAIL, what="detail",
-                                params={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "clientOid": ORDER["clientOid"]})  # fmt: skip
+        found = await http.call(
+            ep.MIX_DETAIL,
+            what="detail",
+            params={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "clientOid": ORDER["clientOid"]},
+        )
         assert found["clientOid"] == ORDER["clientOid"] and found["state"] == "filled"
     assert len(bitget.orders) == 1  # nothing was re-sent
 
@@ -78,19 +97,20 @@ async def test_429_is_retried_and_5xx_on_a_post_is_reconcile(bitget: FakeBitget)
         await http.call(ep.MIX_PLACE, body=ORDER, what="place")
         bitget.faults.add("500", path="/api/v2/mix/order/place-order")
         with pytest.raises(ReconcileError):
-            await http.call(ep.MIX_PLACE, body={**ORDER, "clientOid": "at-2"},
-                            what="place")  # fmt: skip
+            await http.call(ep.MIX_PLACE, body={**ORDER, "clientOid": "at-2"}, what="place")
 
 
 async def test_skip_and_not_found(bitget: FakeBitget) -> None:
     async with aiohttp.ClientSession() as s:
         http = client(s, bitget)
         with pytest.raises(SkipError, match="43012"):
-            await http.call(ep.MIX_PLACE, body={**ORDER, "size": "1000", "clientOid": "at-3"},
-                            what="place")  # fmt: skip
+            await http.call(ep.MIX_PLACE, body={**ORDER, "size": "1000", "clientOid": "at-3"}, what="place")
         with pytest.raises(OrderNotFound, match="40109"):
-            await http.call(ep.MIX_DETAIL, what="detail",
-                            params={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "clientOid": "nope"})  # fmt: skip
+            await http.call(
+                ep.MIX_DETAIL,
+                what="detail",
+                params={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "clientOid": "nope"},
+            )
 
 
 def test_translation_table() -> None:

@@ -21,16 +21,25 @@ from aitrade.brokers.bitget.auth import body_text, prehash, query_string, sign, 
 from aitrade.errors import SkipError
 
 VECTORS = [  # reference/broker_apis.md A2.3
-    ("test_secret", "1700000000000GET/api/v2/mix/market/candles?granularity=1H&limit=100&productType=USDT-FUTURES&symbol=BTCUSDT",
-     "u94qJ0Kvi6577a+i2Xwle79YMdUsy5xRQsHsznv16aU="),
+    (
+        "test_secret",
+        "1700000000000GET/api/v2/mix/market/candles?granularity=1H&limit=100&productType=USDT-FUTURES&symbol=BTCUSDT",
+        "u94qJ0Kvi6577a+i2Xwle79YMdUsy5xRQsHsznv16aU=",
+    ),
     ("test_secret", "1700000000000GET/api/v2/spot/account/assets", "Jqf52RLP2UuzLYx8D9TN3deGHkRlaw84EbcGzXZebGU="),
-    ("test_secret", '1700000000000POST/api/v2/mix/order/place-order{"symbol":"BTCUSDT","productType":"USDT-FUTURES",'
-     '"marginMode":"crossed","marginCoin":"USDT","size":"0.001","side":"buy","orderType":"market","clientOid":"abc-123"}',
-     "RnvUPZxZK4xJnxSjdl5/iwS/iuHTPafAqHHgrumvnlU="),
+    (
+        "test_secret",
+        '1700000000000POST/api/v2/mix/order/place-order{"symbol":"BTCUSDT","productType":"USDT-FUTURES",'
+        '"marginMode":"crossed","marginCoin":"USDT","size":"0.001","side":"buy","orderType":"market","clientOid":"abc-123"}',
+        "RnvUPZxZK4xJnxSjdl5/iwS/iuHTPafAqHHgrumvnlU=",
+    ),
     ("testSecretKey", "1640001112223GET/api/endpoint?one=1", "PkrcX9sNRrsVMILrMTqXa8wm3bqLE23p6Aokx9mSIfI="),
-    ("test_secret", "16273667805456GET/api/mix/v2/market/depth?limit=20&symbol=BTCUSDT",
-     "uNJ4l9BxA08kSximkm5p3LG3pXAf//kmEkDVe6Y1lbE="),
-]  # fmt: skip
+    (
+        "test_secret",
+        "16273667805456GET/api/mix/v2/market/depth?limit=20&symbol=BTCUSDT",
+        "uNJ4l9BxA08kSximkm5p3LG3pXAf//kmEkDVe6Y1lbE=",
+    ),
+]
 
 
 @pytest.mark.parametrize(("secret", "message", "expected"), VECTORS)
@@ -41,16 +50,34 @@ def test_signer_matches_the_reference_vectors(secret: str, message: str, expecte
 def test_prehash_query_and_body_are_built_as_signed() -> None:
     q = query_string({"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "limit": 100, "granularity": "1H"})
     assert prehash(1700000000000, "get", "/api/v2/mix/market/candles", q) == VECTORS[0][1]
-    body = body_text({"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed", "marginCoin": "USDT",
-                      "size": "0.001", "side": "buy", "orderType": "market", "clientOid": "abc-123"})  # fmt: skip
+    body = body_text(
+        {
+            "symbol": "BTCUSDT",
+            "productType": "USDT-FUTURES",
+            "marginMode": "crossed",
+            "marginCoin": "USDT",
+            "size": "0.001",
+            "side": "buy",
+            "orderType": "market",
+            "clientOid": "abc-123",
+        }
+    )
     assert prehash(1700000000000, "POST", "/api/v2/mix/order/place-order", "", body) == VECTORS[2][1]
     h = signed_headers("k", "test_secret", "p", 1700000000000, "GET", "/api/v2/spot/account/assets", demo=True)
     assert h["ACCESS-SIGN"] == VECTORS[1][2] and h["ACCESS-TIMESTAMP"] == "1700000000000" and h["paptrading"] == "1"
     assert "paptrading" not in signed_headers("k", "s", "p", 1, "GET", "/x")
 
 
-RULES = InstrumentRules("SBER", tick=Decimal("0.01"), step=Decimal("10"), min_qty=Decimal("10"),
-                        min_notional=Decimal("0"), currency="RUB", shortable=True, lot=10)  # fmt: skip
+RULES = InstrumentRules(
+    "SBER",
+    tick=Decimal("0.01"),
+    step=Decimal("10"),
+    min_qty=Decimal("10"),
+    min_notional=Decimal("0"),
+    currency="RUB",
+    shortable=True,
+    lot=10,
+)
 prices = st.decimals(min_value=Decimal("0.01"), max_value=Decimal("100000"), places=6)
 ticks = st.sampled_from([Decimal("0.01"), Decimal("0.5"), Decimal("0.0005"), Decimal("1")])
 steps = st.sampled_from([Decimal("0.001"), Decimal("1"), Decimal("10"), Decimal("0.0001")])

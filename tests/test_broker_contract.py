@@ -69,8 +69,11 @@ class Harness:
         return len(self.venue.spot_orders if self.kind == "bitget-spot" else self.venue.orders)
 
     def place_path(self) -> str:
-        return {"bitget-futures": "/api/v2/mix/order/place-order", "bitget-spot": "/api/v2/spot/trade/place-order",
-                "tinkoff": "PostOrder"}[self.kind]  # fmt: skip
+        return {
+            "bitget-futures": "/api/v2/mix/order/place-order",
+            "bitget-spot": "/api/v2/spot/trade/place-order",
+            "tinkoff": "PostOrder",
+        }[self.kind]
 
     def venue_qty(self) -> Decimal:
         """What the whole account holds at the venue in the symbol (ours and not)."""
@@ -101,11 +104,13 @@ def simulated(tmp_path: Path) -> Harness:
     costs = CostModel(fee_rate=0.0006, slippage=0.0005)
 
     def make() -> SimulatedBroker:
-        return SimulatedBroker("bitget-paper", tmp_path / "paper.json", prices, costs, starting_cash=D(10_000),
-                               rules=rules)  # fmt: skip
+        return SimulatedBroker(
+            "bitget-paper", tmp_path / "paper.json", prices, costs, starting_cash=D(10_000), rules=rules
+        )
 
-    return Harness("simulated", make(), "BTCUSDT", D("0.5"), D("0.50049"), D("0.0004"), D(100), make=make,
-                   extra={"prices": prices})  # fmt: skip
+    return Harness(
+        "simulated", make(), "BTCUSDT", D("0.5"), D("0.50049"), D("0.0004"), D(100), make=make, extra={"prices": prices}
+    )
 
 
 @pytest.fixture(params=["simulated", "bitget-futures", "bitget-spot", "tinkoff", "tinkoff-printed"])
@@ -147,8 +152,14 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
         def make() -> BitgetBroker:
             http = BitgetHttp(session, fake.url, kw.get("key", KEY), SECRET, PASSPHRASE, retry=FAST, timeout_s=0.4)
             candles = BitgetCandles(session, fake.url, market=market, retry=FAST).fetch
-            return bitget_broker(http, OwnedInventory(inv_path), market=market, receive_window_ms=600,
-                                settle_margin_ms=150, candles=candles)  # fmt: skip
+            return bitget_broker(
+                http,
+                OwnedInventory(inv_path),
+                market=market,
+                receive_window_ms=600,
+                settle_margin_ms=150,
+                candles=candles,
+            )
 
         odd, tiny = (D("0.50049"), D("0.0004")) if market == "futures" else (D("0.50049"), D("0.001"))
         harness = Harness(kind, make(), "BTCUSDT", D("0.5"), odd, tiny, D(100), fake, make)
@@ -165,8 +176,13 @@ async def _harness(kind: str, tmp_path: Path, **kw: Any) -> Harness:
         def make() -> TinkoffBroker:
             rest = TinvestRest(session, fake.url, kw.get("token", fake.token), retry=FAST, timeout_s=0.4)
             instruments = TinvestInstruments(rest, tmp_path / "instruments.json")
-            return TinkoffBroker(rest, instruments, OwnedInventory(inv_path), sandbox=True,
-                                 candles=TinvestCandles(rest, instruments).fetch)  # fmt: skip
+            return TinkoffBroker(
+                rest,
+                instruments,
+                OwnedInventory(inv_path),
+                sandbox=True,
+                candles=TinvestCandles(rest, instruments).fetch,
+            )
 
         harness = Harness("tinkoff", make(), "SBER", D(20), D(25), D(5), D("250.00"), fake, make)
     if kw.get("connect", True):
@@ -264,8 +280,9 @@ async def test_protections_are_placed_listed_and_cancelled(h: Harness) -> None:
             await h.broker.place_protection(sl)
         return
     with pytest.raises(SkipError, match="no position"):
-        await h.broker.place_protection(Protection("ETHUSDT" if h.symbol != "SBER" else "GAZP", "stop_loss", D(1),
-                                                   D(1), cid("none")))  # fmt: skip
+        await h.broker.place_protection(
+            Protection("ETHUSDT" if h.symbol != "SBER" else "GAZP", "stop_loss", D(1), D(1), cid("none"))
+        )
     placed_sl = await h.broker.place_protection(sl)
     tp = await h.broker.place_protection(Protection(h.symbol, "take_profit", h.price * D("1.2"), h.qty, cid("tp")))
     assert placed_sl.venue_id and tp.venue_id
@@ -355,8 +372,9 @@ async def test_a_timeout_on_a_protection_is_resolved_by_lookup(venue: Harness) -
     await buy(venue)
     path = "PostSandboxStopOrder" if venue.kind == "tinkoff" else "place-tpsl-order"
     venue.venue.faults.add("after", path=path)
-    placed = await venue.broker.place_protection(Protection(venue.symbol, "stop_loss", venue.price * D("0.9"),
-                                                            venue.qty, cid("p-sl")))  # fmt: skip
+    placed = await venue.broker.place_protection(
+        Protection(venue.symbol, "stop_loss", venue.price * D("0.9"), venue.qty, cid("p-sl"))
+    )
     listed = [p for p in await venue.broker.protections(venue.symbol) if p.client_id == cid("p-sl")]
     assert placed.venue_id and len(listed) == 1 and "after" in venue.venue.faults.fired
 

@@ -90,8 +90,9 @@ def _shot(page: Any, name: str) -> None:
 def chromium() -> Iterator[Any]:
     sync_playwright = _browser_or_skip()
     with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True,
-                                    args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])  # fmt: skip
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"]
+        )
         yield browser
         browser.close()
 
@@ -156,8 +157,10 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         assert kill.acted["closed"] >= 1 or len(runner_cmd.trades(settings)) >= 1
         paper = _paper(settings.state_dir)
         assert all(float(p["qty"]) == 0 for p in paper["positions"].values()) and not paper["protections"]
-        _log(f"kill switch pressed -> HALTED with {kill.acted['closed']} position(s) closed, flat (confirmed in the "
-             f"page): {took:.2f} s")  # fmt: skip
+        _log(
+            f"kill switch pressed -> HALTED with {kill.acted['closed']} position(s) closed, flat (confirmed in the "
+            f"page): {took:.2f} s"
+        )
         page.wait_for_selector(".aitrade-state >> text=HALTED", timeout=30_000)
         _shot(page, "kill_switch")
 
@@ -215,15 +218,30 @@ def test_the_notebook_renders_the_panels_in_jupyterlab(chromium: Any, room_home:
     )
     shutil.copy2(REPO / "notebooks" / "00_control_room.ipynb", served)
     lab = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
-    env = {**os.environ, "AITRADE_HOME": str(room_home), "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
-           "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrt")}  # fmt: skip
+    env = {
+        **os.environ,
+        "AITRADE_HOME": str(room_home),
+        "JUPYTER_CONFIG_DIR": str(tmp_path / "jcfg"),
+        "JUPYTER_RUNTIME_DIR": str(tmp_path / "jrt"),
+    }
     with open(tmp_path / "lab.log", "ab") as log:
         proc = subprocess.Popen(
-            [lab, "lab", "--no-browser", f"--port={port}", "--ServerApp.ip=127.0.0.1",
-             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={served}",
-             "--LabApp.news_url=", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--allow-root"],
-            env=env, stdout=log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                lab,
+                "lab",
+                "--no-browser",
+                f"--port={port}",
+                "--ServerApp.ip=127.0.0.1",
+                f"--IdentityProvider.token={token}",
+                f"--ServerApp.root_dir={served}",
+                "--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+                "--allow-root",
+            ],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     page = None
     try:
         _wait_http(f"http://127.0.0.1:{port}/api/status?token={token}")

@@ -118,19 +118,36 @@ def test_doctor_offline(capsys, home: Path) -> None:
 
 async def _cli(*argv: str, env: dict[str, str]) -> tuple[int, str, str]:
     proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "aitrade", *argv,
-        env={**os.environ, **env}, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "aitrade",
+        *argv,
+        env={**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     out, err = await proc.communicate()
     return proc.returncode or 0, out.decode(), err.decode()
 
 
 async def test_cli_fetches_bitget_into_the_cache(bitget: FakeBitget, home: Path) -> None:
     code, out, err = await _cli(
-        "--home", str(home), "data", "fetch", "--source", "bitget", "--symbols", "BTCUSDT,ETHUSDT",
-        "--interval", "1h", "--start", "2024-01-01", "--end", "2024-03-01",
+        "--home",
+        str(home),
+        "data",
+        "fetch",
+        "--source",
+        "bitget",
+        "--symbols",
+        "BTCUSDT,ETHUSDT",
+        "--interval",
+        "1h",
+        "--start",
+        "2024-01-01",
+        "--end",
+        "2024-03-01",
         env={"BITGET_BASE_URL": bitget.url},
-    )  # fmt: skip
+    )
     assert code == 0, err
     assert "BTCUSDT" in out and "ETHUSDT" in out and "1440" in out
     entry = BarCache(home / "data_cache").read("bitget", "1h", "ETHUSDT")

@@ -24,8 +24,18 @@ from tests.test_backtest import make_signals
 from tests.test_runner import GENOMES, _home, _paper, _params, _wait
 
 # wide stops, no trailing, no time or volatility exit: a position stays open until the kill switch closes it
-HOLDING = {"sl": 8.0, "tp": 16.0, "conf": 0.55, "pullback": 0.0, "fill_wait": 1, "max_hold": 500, "trail_act": 100.0,
-           "trail_off": 1.0, "vol_exit": 100.0, "abort": 1.0}  # fmt: skip
+HOLDING = {
+    "sl": 8.0,
+    "tp": 16.0,
+    "conf": 0.55,
+    "pullback": 0.0,
+    "fill_wait": 1,
+    "max_hold": 500,
+    "trail_act": 100.0,
+    "trail_off": 1.0,
+    "vol_exit": 100.0,
+    "abort": 1.0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -35,9 +45,19 @@ def artifact(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 # --- controllers ------------------------------------------------------------------------------------------------
 def test_research_form_errors_name_each_field() -> None:
-    values, errors = cp.check_research({"symbols": "btcusdt, ,ethusdt", "train_window": "300", "epochs": 0,
-                                        "start": "2022-05-01", "end": "2022-01-01", "model": "lstm",
-                                        "interval": "7x", "source": "nasdaq", "seed": -1})  # fmt: skip
+    values, errors = cp.check_research(
+        {
+            "symbols": "btcusdt, ,ethusdt",
+            "train_window": "300",
+            "epochs": 0,
+            "start": "2022-05-01",
+            "end": "2022-01-01",
+            "model": "lstm",
+            "interval": "7x",
+            "source": "nasdaq",
+            "seed": -1,
+        }
+    )
     assert values["symbols"] == "BTCUSDT,ETHUSDT" and values["train_window"] == 300
     assert set(errors) == {"epochs", "end", "model", "interval", "source", "seed"}
     assert "not after start" in errors["end"] and "mlp, gru" in errors["model"]
@@ -106,10 +126,23 @@ def test_data_factory_helpers(tmp_path: Path) -> None:
     settings = load_settings(_home(tmp_path))
     assert data_cmd.fold_metrics(settings) is None and data_cmd.validation_images(settings) is None
     assert data_cmd.fetch_argv(source="bitget", symbols="btcusdt, ethusdt", interval="1h", start="2024-01-01") == [
-        "--source", "bitget", "--symbols", "BTCUSDT,ETHUSDT", "--interval", "1h", "--market", "spot",
-        "--start", "2024-01-01"]  # fmt: skip
-    for kwargs, message in (({"source": "csv"}, "fetch source must be"), ({"symbols": " , "}, "at least one symbol"),
-                            ({"interval": "7x"}, "interval"), ({"start": "yesterday-ish"}, "start")):  # fmt: skip
+        "--source",
+        "bitget",
+        "--symbols",
+        "BTCUSDT,ETHUSDT",
+        "--interval",
+        "1h",
+        "--market",
+        "spot",
+        "--start",
+        "2024-01-01",
+    ]
+    for kwargs, message in (
+        ({"source": "csv"}, "fetch source must be"),
+        ({"symbols": " , "}, "at least one symbol"),
+        ({"interval": "7x"}, "interval"),
+        ({"start": "yesterday-ish"}, "start"),
+    ):
         with pytest.raises(UserError, match=message):
             data_cmd.fetch_argv(**{"source": "bitget", "symbols": "BTCUSDT", "interval": "1h", **kwargs})
 
@@ -120,8 +153,22 @@ def test_war_room_chart_rebuilds_levels_from_the_genome(tmp_path: Path, artifact
     home = _home(tmp_path)
     settings = load_settings(home)
     run = home / "runs" / "opt"
-    assert main(["--home", str(home), "backtest", "--signals", str(artifact), "--params",
-                 str(_params(tmp_path, GENOMES["market_like"])), "--out", str(run)]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "backtest",
+                "--signals",
+                str(artifact),
+                "--params",
+                str(_params(tmp_path, GENOMES["market_like"])),
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
     (run / "params.json").write_text(json.dumps({"kind": "backtest", "signals": str(artifact)}))
     (run / "best_strategy_params.json").write_text(json.dumps(GENOMES["market_like"]))
     sources = warroom.trade_sources(settings, artifact)
@@ -184,8 +231,9 @@ def test_a_notebook_job_reports_progress_and_completes(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_a_cancelled_job_stops_its_process_group_and_says_so(tmp_path: Path) -> None:
     settings = load_settings(_home(tmp_path))
-    job = jobs.start_notebook(settings, "walk_forward", params_file=REPO / "params" / "ci.yaml",
-                              overrides={"epochs": 400})  # fmt: skip
+    job = jobs.start_notebook(
+        settings, "walk_forward", params_file=REPO / "params" / "ci.yaml", overrides={"epochs": 400}
+    )
     _wait(lambda: (jobs.get(settings, job["id"]).get("progress") or {}).get("done", 0) >= 2, 120, "cells to run")
     out = jobs.cancel(settings, job["id"])
     assert out["status"] == "cancelled"
@@ -362,10 +410,12 @@ def test_a_job_outlives_the_kernel_that_started_it(tmp_path: Path) -> None:
 
     home = _home(tmp_path)
     settings = load_settings(home)
-    code = ("import sys; from aitrade.commands import jobs; from aitrade.config import load_settings; "
-            f"j = jobs.start_notebook(load_settings({str(home)!r}), 'walk_forward', "
-            f"params_file={str(REPO / 'params' / 'ci.yaml')!r}); print(j['id']); sys.stdout.flush(); "
-            "import os, signal; os.kill(os.getpid(), signal.SIGKILL)")  # fmt: skip
+    code = (
+        "import sys; from aitrade.commands import jobs; from aitrade.config import load_settings; "
+        f"j = jobs.start_notebook(load_settings({str(home)!r}), 'walk_forward', "
+        f"params_file={str(REPO / 'params' / 'ci.yaml')!r}); print(j['id']); sys.stdout.flush(); "
+        "import os, signal; os.kill(os.getpid(), signal.SIGKILL)"
+    )
     kernel = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False)
     assert kernel.returncode == -signal.SIGKILL  # the "kernel" died right after starting the job
     job_id = kernel.stdout.strip()
@@ -401,9 +451,21 @@ def test_the_equity_tracker_reads_only_new_trades_and_restarts_on_a_new_ledger(t
     path = tmp_path / "trades.sqlite"
 
     def trade(i: int) -> Trade:
-        return Trade(**{"symbol": "BTCUSDT", "side": "long", "entry_time": f"2024-01-01T{i:02d}:00:00+00:00",
-                "entry_price": 1.0, "exit_time": f"2024-01-02T{i:02d}:00:00+00:00", "exit_price": 2.0,
-                "quantity": 1.0, "fees": 0.0, "pnl": float(i), "exit_reason": "tp", "exit_id": f"at-x-{i}"})  # fmt: skip
+        return Trade(
+            **{
+                "symbol": "BTCUSDT",
+                "side": "long",
+                "entry_time": f"2024-01-01T{i:02d}:00:00+00:00",
+                "entry_price": 1.0,
+                "exit_time": f"2024-01-02T{i:02d}:00:00+00:00",
+                "exit_price": 2.0,
+                "quantity": 1.0,
+                "fees": 0.0,
+                "pnl": float(i),
+                "exit_reason": "tp",
+                "exit_id": f"at-x-{i}",
+            }
+        )
 
     def book(*numbers: int) -> None:
         with TradeLedger(path) as ledger:

@@ -41,9 +41,15 @@ def test_the_library_takes_its_defaults_from_the_one_owner() -> None:
 
     p, m, label = SignalParams(), ModelConfig(), LabelConfig()
     assert (p.mode, p.train_window, p.trade_window, p.embargo, p.preset, p.seed, p.jobs, p.executor) == (
-        SIGNALS.mode, SIGNALS.train_window, SIGNALS.trade_window, SIGNALS.embargo, SIGNALS.preset, SIGNALS.seed,
-        SIGNALS.jobs, SIGNALS.executor,
-    )  # fmt: skip
+        SIGNALS.mode,
+        SIGNALS.train_window,
+        SIGNALS.trade_window,
+        SIGNALS.embargo,
+        SIGNALS.preset,
+        SIGNALS.seed,
+        SIGNALS.jobs,
+        SIGNALS.executor,
+    )
     assert p.features == SignalParams(features=(SIGNALS.features,)).features
     assert (m.kind, m.epochs) == (SIGNALS.model, SIGNALS.epochs)
     assert (label.tp, label.sl, label.horizon) == (SIGNALS.label_tp, SIGNALS.label_sl, SIGNALS.horizon)

@@ -146,9 +146,25 @@ def test_the_fused_columns_match_the_pandas_definitions(crypto, full) -> None:
     from benchmarks import pandas_features  # noqa: PLC0415
 
     peer = pandas_features.features(crypto["ETHUSDT"], with_levels=False)
-    same = ["bb_width", "volume_z", "realized_vol_24", "realized_vol_96", "vol_ratio", "close_z_48", "ret_z_96",
-            "fib_pos", "fib_382", "fib_500", "fib_618", "streak_3", "ret_1", "ret_24", "rvol"]  # fmt: skip
+    same = [
+        "bb_width",
+        "volume_z",
+        "realized_vol_24",
+        "realized_vol_96",
+        "vol_ratio",
+        "close_z_48",
+        "ret_z_96",
+        "fib_pos",
+        "fib_382",
+        "fib_500",
+        "fib_618",
+        "streak_3",
+        "ret_1",
+        "ret_24",
+        "rvol",
+    ]
     start = 300
     for name in same:
-        np.testing.assert_allclose(full[name].to_numpy()[start:], peer[name].to_numpy()[start:], rtol=1e-9,
-                                   atol=1e-9, err_msg=name)  # fmt: skip
+        np.testing.assert_allclose(
+            full[name].to_numpy()[start:], peer[name].to_numpy()[start:], rtol=1e-9, atol=1e-9, err_msg=name
+        )

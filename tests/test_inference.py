@@ -28,8 +28,25 @@ def promoted(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
     (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.99\n")
     mode, _, model = request.param.partition("-")
     run = home / "runs" / "sig"
-    args = ["--home", str(home), "signals", "--symbols", ",".join(SYMBOLS), "--interval", "4h", "--mode", mode,
-            "--train_window", "500", "--trade_window", "250", "--epochs", "30", "--out", str(run)]  # fmt: skip
+    args = [
+        "--home",
+        str(home),
+        "signals",
+        "--symbols",
+        ",".join(SYMBOLS),
+        "--interval",
+        "4h",
+        "--mode",
+        mode,
+        "--train_window",
+        "500",
+        "--trade_window",
+        "250",
+        "--epochs",
+        "30",
+        "--out",
+        str(run),
+    ]
     if model:
         args += ["--model", model]
     if mode == "universal":
@@ -65,8 +82,24 @@ def test_the_runner_trades_on_live_inference_as_the_backtest_does_on_the_artifac
     genome = Genome(conf=0.45, pullback=0.2, sl=1.5, tp=2.5, fill_wait=3)
     params = home / "genome.json"
     params.write_text(pd.Series(genome.to_dict()).to_json())
-    code = main(["--home", str(home), "runner", "start", "--signals", "model", "--replay", "--source", "sample",
-                 "--params", str(params), "--start", start.isoformat(), "--foreground"])  # fmt: skip
+    code = main(
+        [
+            "--home",
+            str(home),
+            "runner",
+            "start",
+            "--signals",
+            "model",
+            "--replay",
+            "--source",
+            "sample",
+            "--params",
+            str(params),
+            "--start",
+            start.isoformat(),
+            "--foreground",
+        ]
+    )
     assert code == 0
     settings = load_settings(home)
     got = runner_cmd.trades(settings)

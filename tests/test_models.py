@@ -43,8 +43,16 @@ def test_same_seed_same_probabilities(kind: str) -> None:
 
 def test_model_learns_and_undefined_inputs_give_nan_not_zero() -> None:
     X, y, t = toy()
-    m = fit_model(X, y, np.arange(700), t, config=ModelConfig(epochs=30, device="cpu"), feature_names=list("abcdef"),
-                  purge_ns=12 * HOUR, seed=1)  # fmt: skip
+    m = fit_model(
+        X,
+        y,
+        np.arange(700),
+        t,
+        config=ModelConfig(epochs=30, device="cpu"),
+        feature_names=list("abcdef"),
+        purge_ns=12 * HOUR,
+        seed=1,
+    )
     p = m.predict_proba(X, np.arange(700, 888))
     acc = (p.argmax(axis=1) == y[700:888])[y[700:888] >= 0].mean()
     prior = np.bincount(y[700:888][y[700:888] >= 0]).max() / (y[700:888] >= 0).sum()
@@ -73,8 +81,16 @@ def test_temperature_scaling_fixes_overconfidence() -> None:
 
 def test_bundle_round_trip_with_weights_only(tmp_path: Path) -> None:
     X, y, t = toy()
-    m = fit_model(X, y, np.arange(700), t, config=ModelConfig(epochs=5, device="cpu"), feature_names=list("abcdef"),
-                  purge_ns=12 * HOUR, seed=2)  # fmt: skip
+    m = fit_model(
+        X,
+        y,
+        np.arange(700),
+        t,
+        config=ModelConfig(epochs=5, device="cpu"),
+        feature_names=list("abcdef"),
+        purge_ns=12 * HOUR,
+        seed=2,
+    )
     meta_path = save_bundle(m, tmp_path / "BTCUSDT_fold0", label_config={"tp": 1.5, "sl": 1.0, "horizon": 12})
     loaded, meta = load_bundle(tmp_path / "BTCUSDT_fold0", device="cpu")
     rows = np.arange(700, 888)

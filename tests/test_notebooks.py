@@ -77,8 +77,22 @@ def test_unknown_yaml_key_is_an_error(tmp_path: Path) -> None:
 
 
 def test_cli_override_and_one_line_errors(tmp_path: Path, capsys) -> None:
-    code = main(["--home", str(tmp_path), "notebook", "run", "walk_forward", "-f", str(REPO / "params" / "ci.yaml"),
-                 "-p", "train_window", "320", "--out", str(tmp_path / "nbrun")])  # fmt: skip
+    code = main(
+        [
+            "--home",
+            str(tmp_path),
+            "notebook",
+            "run",
+            "walk_forward",
+            "-f",
+            str(REPO / "params" / "ci.yaml"),
+            "-p",
+            "train_window",
+            "320",
+            "--out",
+            str(tmp_path / "nbrun"),
+        ]
+    )
     assert code == 0, capsys.readouterr().err
     assert json.loads((tmp_path / "nbrun" / "meta.json").read_text())["params"]["train_window"] == 320
     assert (tmp_path / "nbrun" / "10_walk_forward.ipynb").is_file()
@@ -104,8 +118,9 @@ def test_committed_notebooks_have_no_outputs_and_one_parameters_cell(path: Path)
     assert declared_parameters(path)
 
 
-NOTEBOOK_PARAMS = sorted(p for p in (REPO / "params").glob("*.yaml") if not p.name.startswith("optimizer_")
-                         or p.name == "optimizer_run.yaml")  # fmt: skip
+NOTEBOOK_PARAMS = sorted(
+    p for p in (REPO / "params").glob("*.yaml") if not p.name.startswith("optimizer_") or p.name == "optimizer_run.yaml"
+)
 
 
 @pytest.mark.parametrize("yaml_file", NOTEBOOK_PARAMS, ids=lambda p: p.name)

@@ -63,8 +63,13 @@ async def test_bitget_account_through_a_read_only_router(tmp_path) -> None:
     values = [os.environ.get(n) or "" for n in names]
     if not all(values):
         pytest.skip(f"set {', '.join(names)} (and AITRADE_ONLINE_BITGET_DEMO=1 for a demo key) to run this check")
-    env = {"BITGET_API_KEY": values[0], "BITGET_API_SECRET": values[1], "BITGET_API_PASSPHRASE": values[2],
-           "BITGET_DEMO": os.environ.get("AITRADE_ONLINE_BITGET_DEMO", "0"), "UNIVERSE_MODE": "crypto"}  # fmt: skip
+    env = {
+        "BITGET_API_KEY": values[0],
+        "BITGET_API_SECRET": values[1],
+        "BITGET_API_PASSPHRASE": values[2],
+        "BITGET_DEMO": os.environ.get("AITRADE_ONLINE_BITGET_DEMO", "0"),
+        "UNIVERSE_MODE": "crypto",
+    }
     settings = load_settings(tmp_path, env)
     async with aiohttp.ClientSession() as s, Router(settings, s, mode="live", read_only=True) as router:
         broker = router.brokers["bitget"]

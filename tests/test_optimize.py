@@ -106,9 +106,29 @@ def test_every_fitness_runs(signals_dir: Path, fitness: str) -> None:
 
 def test_cli_optimize_validate_and_backtest_the_winner(signals_dir: Path, tmp_path: Path, capsys) -> None:
     home, run = str(tmp_path), tmp_path / "opt"
-    code = main(["--home", home, "optimize", "--signals", str(signals_dir), "--settings", str(DEMO), "--population", "8",
-                 "--generations", "2", "--survivors", "3", "--train_window", "700", "--test-window", "350",
-                 "--out", str(run)])  # fmt: skip
+    code = main(
+        [
+            "--home",
+            home,
+            "optimize",
+            "--signals",
+            str(signals_dir),
+            "--settings",
+            str(DEMO),
+            "--population",
+            "8",
+            "--generations",
+            "2",
+            "--survivors",
+            "3",
+            "--train_window",
+            "700",
+            "--test-window",
+            "350",
+            "--out",
+            str(run),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0
     assert "effective trials" in out and "the first optimisation on this data in this home" in out
@@ -124,15 +144,56 @@ def test_cli_optimize_validate_and_backtest_the_winner(signals_dir: Path, tmp_pa
     v = json.loads((run / "validation" / "metrics.json").read_text())
     assert {"stitched_out_of_sample", "per_trade", "overfitting", "monthly_returns"} <= set(v)
     assert (run / "validation" / "monthly_returns.png").is_file()
-    assert main(["--home", home, "backtest", "--signals", str(signals_dir), "--params",
-                 str(run / "best_strategy_params.json"), "--out", str(tmp_path / "bt")]) == 0  # fmt: skip
-    assert main(["--home", home, "optimize", "--signals", str(signals_dir), "--fitness", "luck", "--settings",
-                 str(DEMO)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "--home",
+                home,
+                "backtest",
+                "--signals",
+                str(signals_dir),
+                "--params",
+                str(run / "best_strategy_params.json"),
+                "--out",
+                str(tmp_path / "bt"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        main(["--home", home, "optimize", "--signals", str(signals_dir), "--fitness", "luck", "--settings", str(DEMO)])
+        == 2
+    )
     # a second search of the same data (another seed) is judged against every trial spent on it so far
     capsys.readouterr()
-    assert main(["--home", home, "optimize", "--signals", str(signals_dir), "--settings", str(DEMO), "--population",
-                 "8", "--generations", "2", "--survivors", "3", "--train_window", "700", "--test-window", "350",
-                 "--seed", "8", "--out", str(tmp_path / "opt2")]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--home",
+                home,
+                "optimize",
+                "--signals",
+                str(signals_dir),
+                "--settings",
+                str(DEMO),
+                "--population",
+                "8",
+                "--generations",
+                "2",
+                "--survivors",
+                "3",
+                "--train_window",
+                "700",
+                "--test-window",
+                "350",
+                "--seed",
+                "8",
+                "--out",
+                str(tmp_path / "opt2"),
+            ]
+        )
+        == 0
+    )
     assert "1 earlier optimisation(s) on the same data" in capsys.readouterr().out
     again = json.loads((tmp_path / "opt2" / "metrics.json").read_text())
     first = json.loads((run / "metrics.json").read_text())
@@ -157,17 +218,29 @@ def _rule_signals(folder: Path, symbols: tuple[str, ...]) -> Path:
         ok = atr.notna() & z.notna()
         b, a, zz = bars[ok], atr[ok], np.tanh(z[ok].to_numpy() / 2)
         pl, ps = 0.3 + 0.35 * np.clip(zz, 0, None), 0.3 + 0.35 * np.clip(-zz, 0, None)
-        frames.append(pd.DataFrame({"symbol": sym, "ts": b.index, "p_long": pl, "p_short": ps, "regime": 0,
-                                    **{c: b[c].to_numpy() for c in ("open", "high", "low", "close")},
-                                    "atr": a.to_numpy(), "fold": 0}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": sym,
+                    "ts": b.index,
+                    "p_long": pl,
+                    "p_short": ps,
+                    "regime": 0,
+                    **{c: b[c].to_numpy() for c in ("open", "high", "low", "close")},
+                    "atr": a.to_numpy(),
+                    "fold": 0,
+                }
+            )
+        )
     write_signals(folder, pd.concat(frames), {"mode": "test", "synthetic": list(symbols)})
     return folder
 
 
 @pytest.mark.slow
 def test_deflated_sharpe_and_pbo_tell_a_planted_edge_from_noise(tmp_path: Path) -> None:
-    cfg = dataclasses.replace(OptimizerConfig.from_yaml(DEMO), population=16, generations=4, survivors=5,
-                              train_window=1200, test_window=600)  # fmt: skip
+    cfg = dataclasses.replace(
+        OptimizerConfig.from_yaml(DEMO), population=16, generations=4, survivors=5, train_window=1200, test_window=600
+    )
     out = {}
     for kind, symbols in (("edge", ("EDGE1USDT", "EDGE2USDT")), ("noise", ("NOISE1USDT", "NOISE2USDT"))):
         panel = Panel.from_signals(load_signals(_rule_signals(tmp_path / kind, symbols)))

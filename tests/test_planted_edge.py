@@ -54,8 +54,9 @@ def test_the_default_pipeline_finds_the_planted_edge_and_nothing_in_noise(tmp_pa
     found = {}
     for kind, symbols in (("edge", list(EDGE[:2])), ("noise", list(NOISE[:2]))):
         # the defaults on two local processes (results do not depend on jobs: tests/test_signals.py)
-        run = generate_signals(load_settings(tmp_path / kind), SignalParams(jobs=2), symbols=symbols, interval="1h",
-                               progress=False)  # fmt: skip
+        run = generate_signals(
+            load_settings(tmp_path / kind), SignalParams(jobs=2), symbols=symbols, interval="1h", progress=False
+        )
         found[kind] = (run.summary, _momentum_auc(symbols, run.signals))
     edge, (rule_long, rule_short) = found["edge"]
     assert edge["pooled_auc_long"] > 0.63 and edge["pooled_auc_short"] > 0.63, edge

@@ -95,8 +95,9 @@ async def test_rate_window_never_exceeds_its_count_in_any_window_bursts_included
 
 async def test_rate_windows_per_key_and_overall() -> None:
     now, sleep = _fake_time()
-    limiter = RateLimiter({"a": Window(5, 1.0)}, Window(3, 1.0), overall=Window(6, 1.0), clock=lambda: now["t"],
-                          sleep=sleep)  # fmt: skip
+    limiter = RateLimiter(
+        {"a": Window(5, 1.0)}, Window(3, 1.0), overall=Window(6, 1.0), clock=lambda: now["t"], sleep=sleep
+    )
     for _ in range(5):
         await limiter.acquire("a")
     assert now["t"] == 0.0
@@ -113,9 +114,16 @@ async def test_rate_windows_per_key_and_overall() -> None:
 
 @pytest.mark.parametrize(
     ("value", "units", "nano"),
-    [("114.25", "114", 250000000), ("-200.20", "-200", -200000000), ("-0.01", "0", -10000000),
-     ("1.5", "1", 500000000), ("-1.5", "-1", -500000000), ("0.000000001", "0", 1), ("0.01", "0", 10000000)],
-)  # fmt: skip
+    [
+        ("114.25", "114", 250000000),
+        ("-200.20", "-200", -200000000),
+        ("-0.01", "0", -10000000),
+        ("1.5", "1", 500000000),
+        ("-1.5", "-1", -500000000),
+        ("0.000000001", "0", 1),
+        ("0.01", "0", 10000000),
+    ],
+)
 def test_quotation_vectors(value: str, units: str, nano: int) -> None:
     assert decimal_to_quotation(Decimal(value)) == {"units": units, "nano": nano}
     assert quotation_to_decimal({"units": units, "nano": nano}) == Decimal(value)

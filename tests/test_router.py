@@ -27,9 +27,17 @@ SYMBOLS = ("BTCUSDT", "SBER")
 
 
 def live_env(bitget: FakeBitget, tinvest: FakeTinvest, **extra: str) -> dict[str, str]:
-    return {"EXECUTION_MODE": "live", "ALLOW_LIVE": "1", "BITGET_API_KEY": KEY, "BITGET_API_SECRET": SECRET,
-            "BITGET_API_PASSPHRASE": PASSPHRASE, "BITGET_BASE_URL": bitget.url, "TINKOFF_API_TOKEN": tinvest.token,
-            "TINKOFF_BASE_URL": tinvest.url, **extra}  # fmt: skip
+    return {
+        "EXECUTION_MODE": "live",
+        "ALLOW_LIVE": "1",
+        "BITGET_API_KEY": KEY,
+        "BITGET_API_SECRET": SECRET,
+        "BITGET_API_PASSPHRASE": PASSPHRASE,
+        "BITGET_BASE_URL": bitget.url,
+        "TINKOFF_API_TOKEN": tinvest.token,
+        "TINKOFF_BASE_URL": tinvest.url,
+        **extra,
+    }
 
 
 def test_routing_table_has_no_silent_default() -> None:
@@ -47,8 +55,9 @@ async def test_modes_are_guarded(home: Path) -> None:
         settings = load_settings(home, {"EXECUTION_MODE": "live", "ALLOW_LIVE": "1", "TINKOFF_API_TOKEN": "t"})
         with pytest.raises(ConfigError, match="BITGET_API_KEY, BITGET_API_SECRET, BITGET_API_PASSPHRASE"):
             Router(settings, s)  # the universe needs Bitget: missing keys fail at start, not at the first order
-        stocks = load_settings(home, {"EXECUTION_MODE": "live", "ALLOW_LIVE": "1", "UNIVERSE_MODE": "stocks",
-                                      "TINKOFF_API_TOKEN": "t"})  # fmt: skip
+        stocks = load_settings(
+            home, {"EXECUTION_MODE": "live", "ALLOW_LIVE": "1", "UNIVERSE_MODE": "stocks", "TINKOFF_API_TOKEN": "t"}
+        )
         router = Router(stocks, s)  # only the brokers the universe needs are built
         assert list(router.brokers) == ["tinkoff"] and isinstance(router.brokers["tinkoff"], TinkoffBroker)
         with pytest.raises(UnknownSymbolError, match="did not build"):
@@ -56,9 +65,15 @@ async def test_modes_are_guarded(home: Path) -> None:
 
 
 async def test_paper_never_holds_a_client_that_can_trade(home: Path, bitget: FakeBitget, tinvest: FakeTinvest) -> None:
-    env = {"EXECUTION_MODE": "paper", "BITGET_API_KEY": KEY, "BITGET_API_SECRET": SECRET,
-           "BITGET_API_PASSPHRASE": PASSPHRASE, "BITGET_BASE_URL": bitget.url, "TINKOFF_API_TOKEN": tinvest.token,
-           "TINKOFF_BASE_URL": tinvest.url}  # fmt: skip
+    env = {
+        "EXECUTION_MODE": "paper",
+        "BITGET_API_KEY": KEY,
+        "BITGET_API_SECRET": SECRET,
+        "BITGET_API_PASSPHRASE": PASSPHRASE,
+        "BITGET_BASE_URL": bitget.url,
+        "TINKOFF_API_TOKEN": tinvest.token,
+        "TINKOFF_BASE_URL": tinvest.url,
+    }
     async with aiohttp.ClientSession() as s:
         router = Router(load_settings(home, env), s)
         assert all(isinstance(b, SimulatedBroker) for b in router.brokers.values())
@@ -110,10 +125,21 @@ async def test_live_router_aggregates_and_close_all_touches_only_ours(
     async with aiohttp.ClientSession() as s, Router(settings, s, symbols=SYMBOLS) as router:
         # the user's own resting order, placed by hand (not our prefix)
         user = router.brokers["bitget"]
-        await user.http.call(MIX_PLACE, what="a manual order",
-                             body={"symbol": "BTCUSDT", "productType": "USDT-FUTURES", "marginMode": "crossed",
-                                   "marginCoin": "USDT", "size": "0.1", "side": "buy", "orderType": "limit",
-                                   "price": "50.0", "clientOid": "manual-1"})  # fmt: skip
+        await user.http.call(
+            MIX_PLACE,
+            what="a manual order",
+            body={
+                "symbol": "BTCUSDT",
+                "productType": "USDT-FUTURES",
+                "marginMode": "crossed",
+                "marginCoin": "USDT",
+                "size": "0.1",
+                "side": "buy",
+                "orderType": "limit",
+                "price": "50.0",
+                "clientOid": "manual-1",
+            },
+        )
         await router.place_order(OrderRequest("BTCUSDT", Side.BUY, D("0.5"), "at-e-1"))
         with pytest.raises(SkipError, match="did not open"):  # a short would sell the user's shares
             await router.place_order(OrderRequest("SBER", Side.SELL, D(20), "at-e-2"))

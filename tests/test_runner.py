@@ -33,11 +33,31 @@ from aitrade.strategy import FLAT, OPEN
 from tests.test_backtest import make_signals
 
 GENOMES = {
-    "trailing": {"sl": 1.2, "tp": 3.0, "conf": 0.55, "pullback": 0.3, "fill_wait": 3, "max_hold": 30,
-                 "trail_act": 0.8, "trail_off": 0.5, "vol_exit": 4.0, "abort": 0.8},
-    "market_like": {"sl": 2.0, "tp": 2.0, "conf": 0.6, "pullback": 0.0, "fill_wait": 1, "max_hold": 12,
-                    "trail_act": 100.0, "trail_off": 1.0, "vol_exit": 100.0, "abort": 0.5},
-}  # fmt: skip
+    "trailing": {
+        "sl": 1.2,
+        "tp": 3.0,
+        "conf": 0.55,
+        "pullback": 0.3,
+        "fill_wait": 3,
+        "max_hold": 30,
+        "trail_act": 0.8,
+        "trail_off": 0.5,
+        "vol_exit": 4.0,
+        "abort": 0.8,
+    },
+    "market_like": {
+        "sl": 2.0,
+        "tp": 2.0,
+        "conf": 0.6,
+        "pullback": 0.0,
+        "fill_wait": 1,
+        "max_hold": 12,
+        "trail_act": 100.0,
+        "trail_off": 1.0,
+        "vol_exit": 100.0,
+        "abort": 0.5,
+    },
+}
 
 
 def _home(tmp_path: Path, name: str = "home") -> Path:
@@ -49,8 +69,9 @@ def _home(tmp_path: Path, name: str = "home") -> Path:
 
 def _cli(home: Path, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "AITRADE_HOME": str(home)}
-    return subprocess.run([sys.executable, "-m", "aitrade", *args], env=env, capture_output=True, text=True,
-                          timeout=timeout, check=False)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "aitrade", *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 @pytest.fixture(scope="module")
@@ -75,8 +96,10 @@ def _params(tmp_path: Path, genes: dict) -> Path:
 
 def _backtest(home: Path, artifact: Path, params: Path) -> pd.DataFrame:
     out = home / "bt"
-    assert main(["--home", str(home), "backtest", "--signals", str(artifact), "--params", str(params), "--out",
-                 str(out)]) == 0  # fmt: skip
+    assert (
+        main(["--home", str(home), "backtest", "--signals", str(artifact), "--params", str(params), "--out", str(out)])
+        == 0
+    )
     return pd.read_csv(out / "trades.csv")
 
 
@@ -93,8 +116,20 @@ def _wait(predicate: Callable[[], object], timeout: float = 60.0, what: str = ""
 def test_a_paper_replay_makes_the_backtests_trades(tmp_path: Path, artifact: Path, genes: str) -> None:
     home = _home(tmp_path)
     params = _params(tmp_path, GENOMES[genes])
-    code = main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
-                 "--replay", "--foreground"])  # fmt: skip
+    code = main(
+        [
+            "--home",
+            str(home),
+            "runner",
+            "start",
+            "--signals",
+            str(artifact),
+            "--params",
+            str(params),
+            "--replay",
+            "--foreground",
+        ]
+    )
     assert code == 0
     expected = _backtest(home, artifact, params)
     settings = load_settings(home)
@@ -114,8 +149,21 @@ def test_kill_9_anywhere_then_restart_gives_the_same_trades(tmp_path: Path, arti
     home = _home(tmp_path)
     params = _params(tmp_path, GENOMES["trailing"])
     env = {**os.environ, "AITRADE_HOME": str(home)}
-    cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(artifact), "--params", str(params),
-           "--replay", "--foreground", "--speed", "150"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "aitrade",
+        "runner",
+        "start",
+        "--signals",
+        str(artifact),
+        "--params",
+        str(params),
+        "--replay",
+        "--foreground",
+        "--speed",
+        "150",
+    ]
     rng = random.Random(7)
     kills = 0
     for _ in range(4):
@@ -199,8 +247,9 @@ def test_kill_switch_flatten_pause_persistence_and_one_runner(tmp_path: Path, ar
         armed_at = pd.Timestamp(control.read_kill(settings.state_dir).acted_at)
         time.sleep(1.5)
         entries = [i for i in ledger.open_intents()] + []
-        late = ledger._rows("SELECT count(*) FROM intents WHERE leg = 'entry' AND created > ?",
-                            (armed_at.isoformat(),))[0][0]  # fmt: skip
+        late = ledger._rows(
+            "SELECT count(*) FROM intents WHERE leg = 'entry' AND created > ?", (armed_at.isoformat(),)
+        )[0][0]
         ledger.close()
         assert late == 0 and isinstance(entries, list)
         status = _cli(home, "runner", "status", "--json")
@@ -213,8 +262,25 @@ def test_kill_switch_flatten_pause_persistence_and_one_runner(tmp_path: Path, ar
 def test_kill_without_a_runner_flattens_through_the_router(tmp_path: Path, artifact: Path) -> None:
     home = _home(tmp_path)
     params = _params(tmp_path, GENOMES["trailing"])
-    assert main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
-                 "--replay", "--foreground", "--end", "2022-06-01"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "runner",
+                "start",
+                "--signals",
+                str(artifact),
+                "--params",
+                str(params),
+                "--replay",
+                "--foreground",
+                "--end",
+                "2022-06-01",
+            ]
+        )
+        == 0
+    )
     settings = load_settings(home)
     before = _paper(settings.state_dir)
     assert main(["--home", str(home), "kill", "--level", "flatten", "--reason", "no runner"]) == 0
@@ -225,15 +291,29 @@ def test_kill_without_a_runner_flattens_through_the_router(tmp_path: Path, artif
 
 
 @pytest.mark.parametrize("damage", ["deleted", "emptied"])
-def test_a_lost_ledger_over_held_positions_refuses_a_fresh_session(tmp_path: Path, artifact: Path, damage: str,
-                                                                   capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_a_lost_ledger_over_held_positions_refuses_a_fresh_session(
+    tmp_path: Path, artifact: Path, damage: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = _home(tmp_path)
     params = _params(tmp_path, GENOMES["trailing"])
-    base = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params), "--replay",
-            "--foreground"]  # fmt: skip
+    base = [
+        "--home",
+        str(home),
+        "runner",
+        "start",
+        "--signals",
+        str(artifact),
+        "--params",
+        str(params),
+        "--replay",
+        "--foreground",
+    ]
     settings = load_settings(home)
-    end = next(e for e in ("2022-03-01", "2022-03-15", "2022-04-01", "2022-05-01", "2022-06-01")
-               if main([*base, "--end", e]) == 0 and runner_cmd.holdings_without_ledger(settings, "paper"))  # fmt: skip
+    end = next(
+        e
+        for e in ("2022-03-01", "2022-03-15", "2022-04-01", "2022-05-01", "2022-06-01")
+        if main([*base, "--end", e]) == 0 and runner_cmd.holdings_without_ledger(settings, "paper")
+    )
     ledger = settings.state_dir / "trades.sqlite"
     for f in settings.state_dir.glob("trades.sqlite-*"):
         f.unlink()
@@ -286,8 +366,9 @@ def test_kill_of_a_stuck_runner_stops_it_by_pid_and_flattens_here(tmp_path: Path
         (["--signals", "{run}", "--replay", "--start", "2030-01-01", "--foreground"], "holds no bars"),
     ],
 )
-def test_bad_starts_are_one_line_and_send_nothing(tmp_path: Path, artifact: Path, args: list[str], message: str,
-                                                  capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_bad_starts_are_one_line_and_send_nothing(
+    tmp_path: Path, artifact: Path, args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = _home(tmp_path)
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"sl": -1}))
@@ -298,8 +379,9 @@ def test_bad_starts_are_one_line_and_send_nothing(tmp_path: Path, artifact: Path
     assert not (home / "state" / "paper_bitget.sqlite").exists()
 
 
-def test_a_corrupt_kill_switch_counts_as_armed_and_another_session_is_refused(tmp_path: Path, artifact: Path,
-                                                                                capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+def test_a_corrupt_kill_switch_counts_as_armed_and_another_session_is_refused(
+    tmp_path: Path, artifact: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     home = _home(tmp_path)
     state = home / "state"
     state.mkdir()
@@ -313,8 +395,18 @@ def test_a_corrupt_kill_switch_counts_as_armed_and_another_session_is_refused(tm
     (state / "kill_switch.json").unlink()
     (state / "runner_heartbeat.json").unlink()
     params = _params(tmp_path, GENOMES["trailing"])
-    base = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params), "--replay",
-            "--foreground"]  # fmt: skip
+    base = [
+        "--home",
+        str(home),
+        "runner",
+        "start",
+        "--signals",
+        str(artifact),
+        "--params",
+        str(params),
+        "--replay",
+        "--foreground",
+    ]
     assert main([*base, "--end", "2022-03-01"]) == 0
     capsys.readouterr()
     assert main([*base, "--end", "2022-04-01"]) == 2
@@ -328,8 +420,7 @@ def test_the_demos_paper_replay_keeps_its_state_apart_and_matches(tmp_path: Path
     home.mkdir()
     settings = load_settings(home)
     params = _params(tmp_path, GENOMES["trailing"])
-    out = runner_cmd.paper_replay(settings, artifact, params, tmp_path / "replay", start="2022-02-01",
-                                  end="2022-04-01")  # fmt: skip
+    out = runner_cmd.paper_replay(settings, artifact, params, tmp_path / "replay", start="2022-02-01", end="2022-04-01")
     assert out["ok"] and out["session_trades"] > 5 and out["finished"]
     assert not (home / "state").exists()  # the user's state is untouched
     assert (tmp_path / "replay" / "state" / "trades.sqlite").exists() and (tmp_path / "replay" / "parity.csv").exists()
@@ -361,8 +452,20 @@ def test_a_position_sold_by_hand_while_the_runner_was_down_is_followed(tmp_path:
     settings = load_settings(home)
     for end in ("2022-02-10", "2022-02-11", "2022-02-12", "2022-02-14", "2022-02-16", "2022-02-18"):
         runner_cmd.reset_session(settings)
-        args = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
-                "--replay", "--foreground", "--end", end]  # fmt: skip
+        args = [
+            "--home",
+            str(home),
+            "runner",
+            "start",
+            "--signals",
+            str(artifact),
+            "--params",
+            str(params),
+            "--replay",
+            "--foreground",
+            "--end",
+            end,
+        ]
         assert main(args) == 0
         ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
         held = [b for b in ledger.books().values() if b.state.mode == OPEN]
@@ -396,8 +499,10 @@ def test_close_all_with_a_runner_alive_is_delegated_and_settings_are_picked_up(t
     try:
         _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).ticks > 3, what="ticks")
         save_runtime_settings(settings, {"RISK_PER_TRADE": 0.01, "MAX_OPEN_POSITIONS": 7, "EXECUTION_MODE": "live"})
-        _wait(lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).settings_applied_at is not None,
-              what="the runtime settings picked up")  # fmt: skip
+        _wait(
+            lambda: (control.read_heartbeat(settings.state_dir) or control.Heartbeat()).settings_applied_at is not None,
+            what="the runtime settings picked up",
+        )
         beat = control.read_heartbeat(settings.state_dir) or control.Heartbeat()
         assert beat.limits["risk_per_trade"] == 0.01 and beat.limits["max_open_positions"] == 7
         ledger = TradeLedger(settings.state_dir / "trades.sqlite", read_only=True)
@@ -420,8 +525,23 @@ def test_a_daily_drawdown_beyond_the_limit_pauses_the_runner(tmp_path: Path, art
     home.mkdir()
     (home / ".env").write_text("MAX_OPEN_POSITIONS=50\nBITGET_MARKET=futures\nMAX_DAILY_DRAWDOWN=0.004\n")
     params = _params(tmp_path, GENOMES["trailing"])
-    assert main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
-                 "--replay", "--foreground"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "runner",
+                "start",
+                "--signals",
+                str(artifact),
+                "--params",
+                str(params),
+                "--replay",
+                "--foreground",
+            ]
+        )
+        == 0
+    )
     settings = load_settings(home)
     kill = control.read_kill(settings.state_dir)
     assert kill.engaged and kill.level == "pause" and "daily drawdown" in kill.reason and kill.acted_at
@@ -446,16 +566,38 @@ async def test_a_venue_without_native_stops_is_protected_by_the_runner(tmp_path:
     home = _home(tmp_path)
     settings = load_settings(home)
     params = _params(tmp_path, GENOMES["trailing"])
-    config, feed = runner_cmd.prepare(settings, signals=str(artifact), params=str(params), mode="paper", replay=True,
-                                      capital=1000.0, long_only=False, start=None, end="2022-03-01", speed=0.0)  # fmt: skip
+    config, feed = runner_cmd.prepare(
+        settings,
+        signals=str(artifact),
+        params=str(params),
+        mode="paper",
+        replay=True,
+        capital=1000.0,
+        long_only=False,
+        start=None,
+        end="2022-03-01",
+        speed=0.0,
+    )
     prices = PaperPrices(None)
-    sim = SimulatedBroker("bitget-paper", settings.state_dir / "paper_bitget.sqlite", prices, costs_for("crypto"),
-                          bars_only=True, native_protections=False)  # fmt: skip
+    sim = SimulatedBroker(
+        "bitget-paper",
+        settings.state_dir / "paper_bitget.sqlite",
+        prices,
+        costs_for("crypto"),
+        bars_only=True,
+        native_protections=False,
+    )
     prices.broker = sim
     ledger = TradeLedger(settings.state_dir / "trades.sqlite")
     async with aiohttp.ClientSession() as http:
-        router = Router(settings, http, mode="paper", symbols=list(config.rules),
-                        routing=dict.fromkeys(config.rules, "bitget"), brokers={"bitget": sim})  # fmt: skip
+        router = Router(
+            settings,
+            http,
+            mode="paper",
+            symbols=list(config.rules),
+            routing=dict.fromkeys(config.rules, "bitget"),
+            brokers={"bitget": sim},
+        )
         async with router:
             await Runner(config, router, ledger, settings.state_dir, feed).run()
     trades = pd.DataFrame(ledger.trades())
@@ -478,17 +620,40 @@ def _market(seed: int, n: int, symbols: tuple[str, ...]) -> pd.DataFrame:
         hi = np.maximum(o, c) * (1 + np.abs(rng.normal(0, 0.004, n)))
         lo = np.minimum(o, c) * (1 - np.abs(rng.normal(0, 0.004, n)))
         pl = rng.uniform(0, 0.95, n)
-        frames.append(pd.DataFrame({"symbol": sym, "ts": idx, "p_long": pl, "p_short": rng.uniform(0, 1 - pl),
-                                    "regime": 0, "open": o, "high": hi, "low": lo, "close": c,
-                                    "atr": c * rng.uniform(0.004, 0.02), "fold": 0}))  # fmt: skip
+        frames.append(
+            pd.DataFrame(
+                {
+                    "symbol": sym,
+                    "ts": idx,
+                    "p_long": pl,
+                    "p_short": rng.uniform(0, 1 - pl),
+                    "regime": 0,
+                    "open": o,
+                    "high": hi,
+                    "low": lo,
+                    "close": c,
+                    "atr": c * rng.uniform(0.004, 0.02),
+                    "fold": 0,
+                }
+            )
+        )
     return pd.concat(frames)
 
 
 @settings_(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(seed=st.integers(0, 10_000), sl=st.floats(0.3, 3.0), tp=st.floats(0.5, 4.0), conf=st.floats(0.4, 0.8),
-       pullback=st.floats(0.0, 1.0), fill_wait=st.integers(1, 5), max_hold=st.integers(2, 60),
-       trail_act=st.floats(0.2, 5.0), trail_off=st.floats(0.1, 2.0), vol_exit=st.floats(1.0, 8.0),
-       abort=st.floats(0.3, 1.0))  # fmt: skip
+@given(
+    seed=st.integers(0, 10_000),
+    sl=st.floats(0.3, 3.0),
+    tp=st.floats(0.5, 4.0),
+    conf=st.floats(0.4, 0.8),
+    pullback=st.floats(0.0, 1.0),
+    fill_wait=st.integers(1, 5),
+    max_hold=st.integers(2, 60),
+    trail_act=st.floats(0.2, 5.0),
+    trail_off=st.floats(0.1, 2.0),
+    vol_exit=st.floats(1.0, 8.0),
+    abort=st.floats(0.3, 1.0),
+)
 def test_replay_parity_over_generated_markets(
     tmp_path_factory: pytest.TempPathFactory, seed: int, **genes: float
 ) -> None:
@@ -498,26 +663,60 @@ def test_replay_parity_over_generated_markets(
     run = root / "sig"
     write_signals(run, frame, {"mode": "test", "synthetic": ["BTCUSDT", "ETHUSDT"]})
     params = _params(root, genes)
-    assert main(["--home", str(home), "runner", "start", "--signals", str(run), "--params", str(params), "--replay",
-                 "--foreground"]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "--home",
+                str(home),
+                "runner",
+                "start",
+                "--signals",
+                str(run),
+                "--params",
+                str(params),
+                "--replay",
+                "--foreground",
+            ]
+        )
+        == 0
+    )
     expected = _backtest(home, run, params)
     report = compare(expected, runner_cmd.trades(load_settings(home)))
     assert report.ok, report.diff.head().to_string()
 
 
-@pytest.mark.parametrize(("point", "nth"), [("intent_written", 7), ("order_sent", 9), ("fill_seen", 5),
-                                            ("protection_placed", 3)])  # fmt: skip
-def test_killed_at_each_point_between_decision_and_protection(tmp_path: Path, artifact: Path, point: str,
-                                                              nth: int) -> None:  # fmt: skip
+@pytest.mark.parametrize(
+    ("point", "nth"), [("intent_written", 7), ("order_sent", 9), ("fill_seen", 5), ("protection_placed", 3)]
+)
+def test_killed_at_each_point_between_decision_and_protection(
+    tmp_path: Path, artifact: Path, point: str, nth: int
+) -> None:
     """SIGKILL at a named point (the n-th time it is reached), then a restart: the backtest's trades, no order
     twice, every open position protected once the restarted runner has reconciled."""
     home = _home(tmp_path)
     params = _params(tmp_path, GENOMES["trailing"])
-    cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(artifact), "--params", str(params),
-           "--replay", "--foreground"]  # fmt: skip
+    cmd = [
+        sys.executable,
+        "-m",
+        "aitrade",
+        "runner",
+        "start",
+        "--signals",
+        str(artifact),
+        "--params",
+        str(params),
+        "--replay",
+        "--foreground",
+    ]
     env = {**os.environ, "AITRADE_HOME": str(home)}
-    died = subprocess.run(cmd, env={**env, "AITRADE_FAILPOINT": f"{point}:{nth}"}, capture_output=True, text=True,
-                          timeout=300, check=False)  # fmt: skip
+    died = subprocess.run(
+        cmd,
+        env={**env, "AITRADE_FAILPOINT": f"{point}:{nth}"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
     assert died.returncode == -signal.SIGKILL, died.stderr
     again = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300, check=False)
     assert again.returncode == 0, again.stderr
@@ -541,13 +740,29 @@ def test_killed_in_the_middle_of_a_flatten_finishes_it_on_restart(tmp_path: Path
     params = _params(tmp_path, GENOMES["trailing"])
     settings = load_settings(home)
     env = {**os.environ, "AITRADE_HOME": str(home)}
-    base = [sys.executable, "-m", "aitrade", "runner", "start", "--signals", str(artifact), "--params", str(params),
-            "--replay", "--foreground", "--speed", "20"]  # fmt: skip
-    proc = subprocess.Popen(base, env={**env, "AITRADE_FAILPOINT": "flatten"}, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+    base = [
+        sys.executable,
+        "-m",
+        "aitrade",
+        "runner",
+        "start",
+        "--signals",
+        str(artifact),
+        "--params",
+        str(params),
+        "--replay",
+        "--foreground",
+        "--speed",
+        "20",
+    ]
+    proc = subprocess.Popen(
+        base, env={**env, "AITRADE_FAILPOINT": "flatten"}, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
     try:
-        _wait(lambda: len((control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions or []) >= 2,
-              what="two positions")  # fmt: skip
+        _wait(
+            lambda: len((control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions or []) >= 2,
+            what="two positions",
+        )
         control.arm(settings.state_dir, "flatten", "mid-flatten test")
         assert proc.wait(timeout=60) == -signal.SIGKILL  # died after closing the first book
     finally:
@@ -592,8 +807,18 @@ async def test_a_slow_venue_holds_up_only_its_own_symbols(tmp_path: Path, artifa
     home = _home(tmp_path)
     settings = load_settings(home)
     params = _params(tmp_path, GENOMES["trailing"])
-    config, feed = runner_cmd.prepare(settings, signals=str(artifact), params=str(params), mode="paper", replay=True,
-                                      capital=1000.0, long_only=False, start=None, end="2022-01-05", speed=0.0)  # fmt: skip
+    config, feed = runner_cmd.prepare(
+        settings,
+        signals=str(artifact),
+        params=str(params),
+        mode="paper",
+        replay=True,
+        capital=1000.0,
+        long_only=False,
+        start=None,
+        end="2022-01-05",
+        speed=0.0,
+    )
     sims = {}
     for name, delay in (("slow", 0.2), ("fast", 0.0)):
         prices = PaperPrices(None)
@@ -622,8 +847,25 @@ def test_the_monitor_snapshot_reads_what_the_runner_left(tmp_path: Path, artifac
     assert not empty.alive and empty.staleness == "none" and not empty.positions and empty.equity.empty
     for end in ("2022-02-10", "2022-02-11", "2022-02-12", "2022-02-14", "2022-02-16", "2022-02-18"):
         runner_cmd.reset_session(settings)
-        assert main(["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params),
-                     "--replay", "--foreground", "--end", end]) == 0  # fmt: skip
+        assert (
+            main(
+                [
+                    "--home",
+                    str(home),
+                    "runner",
+                    "start",
+                    "--signals",
+                    str(artifact),
+                    "--params",
+                    str(params),
+                    "--replay",
+                    "--foreground",
+                    "--end",
+                    end,
+                ]
+            )
+            == 0
+        )
         snap = monitor.snapshot(settings)
         if snap.positions:
             break
@@ -659,9 +901,18 @@ def test_reset_never_archives_a_session_a_runner_holds(tmp_path: Path) -> None:
 def test_parity_calls_a_trade_booked_twice_different() -> None:
     from aitrade.runner.parity import compare  # noqa: PLC0415
 
-    row = {"symbol": "BTCUSDT", "side": "long", "entry_time": "2024-01-01T00:00:00Z", "entry_price": 100.0,
-           "exit_time": "2024-01-02T00:00:00Z", "exit_price": 110.0, "quantity": 1.0, "fees": 0.1, "pnl": 9.9,
-           "exit_reason": "tp"}  # fmt: skip
+    row = {
+        "symbol": "BTCUSDT",
+        "side": "long",
+        "entry_time": "2024-01-01T00:00:00Z",
+        "entry_price": 100.0,
+        "exit_time": "2024-01-02T00:00:00Z",
+        "exit_price": 110.0,
+        "quantity": 1.0,
+        "fees": 0.1,
+        "pnl": 9.9,
+        "exit_reason": "tp",
+    }
     backtest = pd.DataFrame([row])
     assert compare(backtest, pd.DataFrame([row])).ok
     twice = compare(backtest, pd.DataFrame([row, row]))
@@ -675,8 +926,20 @@ def test_open_books_over_a_deleted_paper_account_are_refused_in_one_line(
 ) -> None:
     home = _home(tmp_path)
     params = _params(tmp_path, GENOMES["trailing"])
-    base = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params), "--replay",
-            "--foreground", "--end", "2022-03-01"]  # fmt: skip
+    base = [
+        "--home",
+        str(home),
+        "runner",
+        "start",
+        "--signals",
+        str(artifact),
+        "--params",
+        str(params),
+        "--replay",
+        "--foreground",
+        "--end",
+        "2022-03-01",
+    ]
     assert main(base) == 0
     settings = load_settings(home)
     assert kill_cmd.held_symbols(settings)  # the session holds open books

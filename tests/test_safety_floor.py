@@ -72,8 +72,10 @@ def test_two_reducing_orders_never_close_more_than_ours(tmp_path: Path) -> None:
 def test_two_processes_applying_fills_count_every_one(tmp_path: Path) -> None:
     ledger = tmp_path / "owned.sqlite"
     OwnedInventory(ledger).close()
-    procs = [subprocess.Popen([sys.executable, "-m", "tests.proc", "fills", str(ledger), "40", tag], cwd=ROOT)
-             for tag in ("a", "b")]  # fmt: skip
+    procs = [
+        subprocess.Popen([sys.executable, "-m", "tests.proc", "fills", str(ledger), "40", tag], cwd=ROOT)
+        for tag in ("a", "b")
+    ]
     assert [p.wait(timeout=120) for p in procs] == [0, 0]
     assert OwnedInventory(ledger).quantity("X") == 80
 
@@ -109,10 +111,21 @@ def test_read_only_ledger_creates_and_writes_nothing(tmp_path: Path) -> None:
 
 def test_the_account_lock_names_its_holder(tmp_path: Path) -> None:
     lock = tmp_path / "a.lock"
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from aitrade.locks import ProcessLock; l = ProcessLock(sys.argv[1], 'x'); "
-        "l.acquire('runner'); print('ready', flush=True); sys.stdin.read()"), str(lock)],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, cwd=ROOT)  # fmt: skip
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            (
+                "import sys, time; from aitrade.locks import ProcessLock; l = ProcessLock(sys.argv[1], 'x'); "
+                "l.acquire('runner'); print('ready', flush=True); sys.stdin.read()"
+            ),
+            str(lock),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
     try:
         assert holder.stdout.readline().strip() == "ready"
         mine = ProcessLock(lock, "the Bitget futures account")
@@ -129,8 +142,14 @@ def test_the_account_lock_names_its_holder(tmp_path: Path) -> None:
 # --- Bitget spot cannot double ------------------------------------------------------------------
 async def _spot(tmp_path: Path, fake: FakeBitget, session: aiohttp.ClientSession, **kw) -> BitgetBroker:
     http = BitgetHttp(session, fake.url, KEY, SECRET, PASSPHRASE, retry=FAST, timeout_s=0.4)
-    broker = bitget_broker(http, OwnedInventory(tmp_path / "owned_spot.sqlite"), market="spot",
-                          receive_window_ms=600, settle_margin_ms=150, **kw)  # fmt: skip
+    broker = bitget_broker(
+        http,
+        OwnedInventory(tmp_path / "owned_spot.sqlite"),
+        market="spot",
+        receive_window_ms=600,
+        settle_margin_ms=150,
+        **kw,
+    )
     await broker.connect()
     return broker
 
@@ -186,9 +205,17 @@ def _proc_env(bitget: FakeBitget, tinvest: FakeTinvest, **extra: str) -> dict[st
 
 
 async def _spawn(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sys.executable, "-m", "tests.proc", *args, env=env, cwd=ROOT,
-                                                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-                                                stderr=asyncio.subprocess.PIPE)  # fmt: skip
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.proc",
+        *args,
+        env=env,
+        cwd=ROOT,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
 
 
 async def test_close_all_from_another_process_is_refused_while_a_trader_runs_and_sells_only_ours(
@@ -242,8 +269,9 @@ async def test_two_concurrent_close_alls_never_sell_the_users_coin(
     env = _proc_env(bitget, tinvest)
     placed = await _spawn("place", str(home), "BTCUSDT", "buy", "0.5", "at-entry-2", env=env)
     await placed.communicate()
-    results = await asyncio.gather(*[
-        _cli("--home", str(home), "close-all", "--confirm", "--mode", "live", env=env) for _ in range(2)])  # fmt: skip
+    results = await asyncio.gather(
+        *[_cli("--home", str(home), "close-all", "--confirm", "--mode", "live", env=env) for _ in range(2)]
+    )
     assert sorted(code for code, _, _ in results) in ([0, 0], [0, 2]), results
     sells = [o for o in bitget.spot_orders if o["side"] == "sell"]
     assert len(sells) == 1 and bitget.coins["BTC"] == D(1)
@@ -268,12 +296,33 @@ async def test_a_venue_echoing_our_headers_never_puts_a_secret_on_the_console(ho
     bitget.url, tinvest.url = await bitget.start(), await tinvest.start()
     bitget.echo_headers = tinvest.echo_headers = True
     secrets = ("DISTINCT-KEY-7Q2X", "DISTINCT-PASS-9ZV4", "DISTINCT-SECRET-3M1", tinvest.token)
-    env = {**live_env(bitget, tinvest, UNIVERSE_MODE="both"), "BITGET_API_KEY": secrets[0],
-           "BITGET_API_PASSPHRASE": secrets[1], "BITGET_API_SECRET": secrets[2]}  # fmt: skip
-    fetch = ("data", "fetch", "--source", "tinvest", "--symbols", "SBER", "--interval", "1h", "--start", "2024-01-02",
-             "--end", "2024-01-05")  # fmt: skip
-    commands = [("broker", "status", "--mode", "live", "--json"), ("broker", "status", "--mode", "live"),
-                ("close-all", "--confirm", "--mode", "live"), ("doctor", "--online"), fetch]  # fmt: skip
+    env = {
+        **live_env(bitget, tinvest, UNIVERSE_MODE="both"),
+        "BITGET_API_KEY": secrets[0],
+        "BITGET_API_PASSPHRASE": secrets[1],
+        "BITGET_API_SECRET": secrets[2],
+    }
+    fetch = (
+        "data",
+        "fetch",
+        "--source",
+        "tinvest",
+        "--symbols",
+        "SBER",
+        "--interval",
+        "1h",
+        "--start",
+        "2024-01-02",
+        "--end",
+        "2024-01-05",
+    )
+    commands = [
+        ("broker", "status", "--mode", "live", "--json"),
+        ("broker", "status", "--mode", "live"),
+        ("close-all", "--confirm", "--mode", "live"),
+        ("doctor", "--online"),
+        fetch,
+    ]
     seen = 0
     try:
         for command in commands:

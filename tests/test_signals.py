@@ -65,8 +65,17 @@ def test_whole_pipeline_has_no_look_ahead(tmp_path: Path, crypto_bars, mode: str
         folder = write_csv(tmp_path / name / "csv", bars)
         settings = load_settings(tmp_path / name)
         params = SignalParams(mode=mode, cross_asset_wf=cross, **SMALL)
-        runs.append(generate_signals(settings, params, source="csv", path=str(folder), interval="4h",
-                                     symbols=["BTCUSDT", "ETHUSDT"], progress=False))  # fmt: skip
+        runs.append(
+            generate_signals(
+                settings,
+                params,
+                source="csv",
+                path=str(folder),
+                interval="4h",
+                symbols=["BTCUSDT", "ETHUSDT"],
+                progress=False,
+            )
+        )
     a, b = (r.signals.set_index(["symbol", "ts"]).sort_index() for r in runs)
     before_a = a[a.index.get_level_values("ts") <= t]
     before_b = b[b.index.get_level_values("ts") <= t]
@@ -78,8 +87,15 @@ def test_whole_pipeline_has_no_look_ahead(tmp_path: Path, crypto_bars, mode: str
 
 def test_signals_are_out_of_sample_and_aligned_by_time(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
-    r = generate_signals(settings, SignalParams(**SMALL), symbols=["BTCUSDT", "SBER"], interval="1h",
-                         start="2022-01-01", end="2022-06-01", progress=False)  # fmt: skip
+    r = generate_signals(
+        settings,
+        SignalParams(**SMALL),
+        symbols=["BTCUSDT", "SBER"],
+        interval="1h",
+        start="2022-01-01",
+        end="2022-06-01",
+        progress=False,
+    )
     meta = r.meta
     assert meta["leader"]["used"] is False and "MOEX" in meta["leader"]["reason"]
     assert not any(f.startswith("leader_") for f in meta["features"])
@@ -92,8 +108,9 @@ def test_signals_are_out_of_sample_and_aligned_by_time(tmp_path: Path) -> None:
         rows = r.signals[r.signals["symbol"] == sym]
         assert rows["ts"].is_monotonic_increasing and rows["ts"].is_unique
     # every row lies inside its fold's trade window, whatever the asset's calendar
-    bounds = {f["index"]: (pd.Timestamp(f["trade_start"]), pd.Timestamp(f["trade_end"] or "2100-01-01T00:00Z"))
-              for f in folds}  # fmt: skip
+    bounds = {
+        f["index"]: (pd.Timestamp(f["trade_start"]), pd.Timestamp(f["trade_end"] or "2100-01-01T00:00Z")) for f in folds
+    }
     lo = r.signals["fold"].map(lambda k: bounds[k][0])
     hi = r.signals["fold"].map(lambda k: bounds[k][1])
     assert ((r.signals["ts"] >= lo) & (r.signals["ts"] < hi)).all()
@@ -153,14 +170,27 @@ def test_dask_local_cluster(tmp_path: Path) -> None:
 
 def test_too_few_bars_says_what_is_needed(tmp_path: Path) -> None:
     with pytest.raises(UserError, match=r"too few bars .*need more than \d+ .*have 500"):
-        generate_signals(load_settings(tmp_path), SignalParams(**SMALL), symbols=["BTCUSDT"], interval="4h",
-                         start="2022-01-01", end=pd.Timestamp("2022-01-01") + pd.Timedelta(hours=4 * 500))  # fmt: skip
+        generate_signals(
+            load_settings(tmp_path),
+            SignalParams(**SMALL),
+            symbols=["BTCUSDT"],
+            interval="4h",
+            start="2022-01-01",
+            end=pd.Timestamp("2022-01-01") + pd.Timedelta(hours=4 * 500),
+        )
 
 
 def test_artifact_loader_refuses_bad_input(tmp_path: Path) -> None:
     settings = load_settings(tmp_path)
-    r = generate_signals(settings, SignalParams(**SMALL), symbols=["BTCUSDT"], interval="4h",
-                         start="2022-01-01", end="2022-07-01", progress=False)  # fmt: skip
+    r = generate_signals(
+        settings,
+        SignalParams(**SMALL),
+        symbols=["BTCUSDT"],
+        interval="4h",
+        start="2022-01-01",
+        end="2022-07-01",
+        progress=False,
+    )
     frame, meta = r.signals.copy(), dict(r.meta)
     with pytest.raises(DataError, match="missing column.*atr"):
         write_signals(tmp_path / "x", frame.drop(columns="atr"), meta)
@@ -178,9 +208,32 @@ def test_artifact_loader_refuses_bad_input(tmp_path: Path) -> None:
 
 def test_cli_signals_and_promote(tmp_path: Path, capsys) -> None:
     home = str(tmp_path)
-    code = main(["--home", home, "signals", "--mode", "universal", "--preset", "grinder", "--cross_asset_wf",
-                 "--train_window", "300", "--trade-window", "150", "--epochs", "3", "--symbols", "BTCUSDT,ETHUSDT",
-                 "--start", "2022-01-01", "--end", "2022-08-01", "--out", str(tmp_path / "run1")])  # fmt: skip
+    code = main(
+        [
+            "--home",
+            home,
+            "signals",
+            "--mode",
+            "universal",
+            "--preset",
+            "grinder",
+            "--cross_asset_wf",
+            "--train_window",
+            "300",
+            "--trade-window",
+            "150",
+            "--epochs",
+            "3",
+            "--symbols",
+            "BTCUSDT,ETHUSDT",
+            "--start",
+            "2022-01-01",
+            "--end",
+            "2022-08-01",
+            "--out",
+            str(tmp_path / "run1"),
+        ]
+    )
     out = capsys.readouterr().out
     assert code == 0 and "run:" in out and "log loss" in out
     assert json.loads((tmp_path / "run1" / "meta.json").read_text())["preset"] == "grinder"
@@ -240,9 +293,15 @@ def test_a_model_worse_than_the_prior_is_promoted_only_with_a_typed_reason(tmp_p
 
 
 def test_universal_without_cross_asset_wf_trains_once_and_predicts_only_later_bars(tmp_path: Path) -> None:
-    r = generate_signals(load_settings(tmp_path), SignalParams(mode="universal", preset="sniper", **SMALL),
-                         symbols=["BTCUSDT", "ETHUSDT"], interval="4h", start="2022-01-01", end="2022-08-01",
-                         progress=False)  # fmt: skip
+    r = generate_signals(
+        load_settings(tmp_path),
+        SignalParams(mode="universal", preset="sniper", **SMALL),
+        symbols=["BTCUSDT", "ETHUSDT"],
+        interval="4h",
+        start="2022-01-01",
+        end="2022-08-01",
+        progress=False,
+    )
     assert len(r.meta["folds"]) == 1 and r.summary["trained_models"] == 1
     assert (r.signals["ts"] >= pd.Timestamp(r.meta["folds"][0]["trade_start"])).all()
     assert set(r.signals["regime"].unique()) <= {0, 1, 2}
@@ -251,16 +310,28 @@ def test_universal_without_cross_asset_wf_trains_once_and_predicts_only_later_ba
 
 def test_gru_walk_mode(tmp_path: Path) -> None:
     params = SignalParams(**{**SMALL, "model": ModelConfig(kind="gru", epochs=2, hidden=(8,), seq_len=8, device="cpu")})
-    r = generate_signals(load_settings(tmp_path), params, symbols=["BTCUSDT"], interval="4h",
-                         start="2022-01-01", end="2022-07-01", progress=False)  # fmt: skip
+    r = generate_signals(
+        load_settings(tmp_path),
+        params,
+        symbols=["BTCUSDT"],
+        interval="4h",
+        start="2022-01-01",
+        end="2022-07-01",
+        progress=False,
+    )
     assert r.meta["model_config"]["kind"] == "gru" and len(r.signals) > 100
 
 
 def test_real_daily_stocks_with_late_starts_skip_folds_and_say_why(tmp_path: Path) -> None:
     """GOOG and FB start years after AAPL: their early folds are skipped with a reason, never a crash."""
     model = ModelConfig(epochs=3, hidden=(8,), device="cpu", val_frac=0.15, calib_frac=0.15, calibration="temperature")
-    r = generate_signals(load_settings(tmp_path), SignalParams(model=model, features=("all",)),
-                         symbols=["AAPL", "GOOG", "IBM", "MSFT", "FB"], interval="1d", progress=False)  # fmt: skip
+    r = generate_signals(
+        load_settings(tmp_path),
+        SignalParams(model=model, features=("all",)),
+        symbols=["AAPL", "GOOG", "IBM", "MSFT", "FB"],
+        interval="1d",
+        progress=False,
+    )
     skipped = [f for f in r.meta["fold_metrics"] if f.get("skipped")]
     assert {f["symbol"] for f in skipped} >= {"GOOG", "FB"} and all(f["skipped"] for f in skipped)
     assert set(r.signals["symbol"]) >= {"AAPL", "GOOG", "IBM", "MSFT"}  # FB's year and a half is one short window

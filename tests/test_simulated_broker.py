@@ -124,8 +124,10 @@ async def test_short_round_trip_accounts_cash(tmp_path: Path) -> None:
 
 async def test_a_json_paper_account_is_imported_once_and_saves_do_not_grow_with_history(tmp_path: Path) -> None:
     legacy = tmp_path / "sim.json"
-    legacy.write_text('{"cash": "900", "currency": "USDT", "seq": 3, "positions": {"BTCUSDT": {"qty": "1", '
-                      '"avg": "100"}}, "orders": {}, "protections": {}, "fills": []}')  # fmt: skip
+    legacy.write_text(
+        '{"cash": "900", "currency": "USDT", "seq": 3, "positions": {"BTCUSDT": {"qty": "1", '
+        '"avg": "100"}}, "orders": {}, "protections": {}, "fills": []}'
+    )
     b = await broker(tmp_path, Prices())
     assert (await b.positions())[0].quantity == Decimal("1") and (await b.account()).cash == Decimal("900")
     assert not legacy.exists() and (tmp_path / "sim.json.imported").exists()

@@ -22,8 +22,18 @@ from aitrade.errors import UserError
 from aitrade.strategy import ABORT, END, SL, TIME, TP, TRAIL, VOL, Genome, Rules, State, close_out, step
 
 NO_COST = Rules(risk_per_trade=0.01, fee_rate=0.0, slippage=0.0)
-G = Genome(sl=1.0, tp=2.0, conf=0.6, pullback=0.5, fill_wait=2, max_hold=10, trail_act=50.0, trail_off=1.0,
-           vol_exit=50.0, abort=0.99)  # fmt: skip
+G = Genome(
+    sl=1.0,
+    tp=2.0,
+    conf=0.6,
+    pullback=0.5,
+    fill_wait=2,
+    max_hold=10,
+    trail_act=50.0,
+    trail_off=1.0,
+    vol_exit=50.0,
+    abort=0.99,
+)
 
 
 def run(bars, p_long, p_short=None, genome=G, rules=NO_COST, capital=10_000.0):
@@ -40,8 +50,17 @@ def run(bars, p_long, p_short=None, genome=G, rules=NO_COST, capital=10_000.0):
     k = simulate_nb(o, h, lo, c, atr, pl, ps, np.array(genome.as_tuple()), _rules(rules), capital, out, eq, st)
     assert k == len(trades)
     for row, tr in zip(out[:k], trades, strict=True):
-        assert tuple(row) == (tr.side, tr.entry_bar, tr.exit_bar, tr.entry_price, tr.exit_price, tr.qty, tr.fees,
-                              tr.pnl, tr.reason)  # fmt: skip
+        assert tuple(row) == (
+            tr.side,
+            tr.entry_bar,
+            tr.exit_bar,
+            tr.entry_price,
+            tr.exit_price,
+            tr.qty,
+            tr.fees,
+            tr.pnl,
+            tr.reason,
+        )
     np.testing.assert_array_equal(eq, equity)
     return trades
 
@@ -159,11 +178,31 @@ def test_every_gene_has_an_effect() -> None:
     h, lo = np.maximum(o, c) * 1.004, np.minimum(o, c) * 0.996
     atr = np.full(n, 1.0) * c * 0.01
     pl, ps = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
-    base = Genome(sl=1.5, tp=3.0, conf=0.7, pullback=0.8, fill_wait=3, max_hold=20, trail_act=1.0, trail_off=0.5,
-                  vol_exit=3.0, abort=0.8)  # fmt: skip
+    base = Genome(
+        sl=1.5,
+        tp=3.0,
+        conf=0.7,
+        pullback=0.8,
+        fill_wait=3,
+        max_hold=20,
+        trail_act=1.0,
+        trail_off=0.5,
+        vol_exit=3.0,
+        abort=0.8,
+    )
     ref, _ = run_reference(o, h, lo, c, atr, pl, ps, base, NO_COST, 10_000.0)
-    changes = {"sl": 2.5, "tp": 2.0, "conf": 0.8, "pullback": 0.3, "fill_wait": 1, "max_hold": 5, "trail_act": 0.5,
-               "trail_off": 1.0, "vol_exit": 0.8, "abort": 0.6}  # fmt: skip
+    changes = {
+        "sl": 2.5,
+        "tp": 2.0,
+        "conf": 0.8,
+        "pullback": 0.3,
+        "fill_wait": 1,
+        "max_hold": 5,
+        "trail_act": 0.5,
+        "trail_off": 1.0,
+        "vol_exit": 0.8,
+        "abort": 0.6,
+    }
     for gene, value in changes.items():
         other, _ = run_reference(o, h, lo, c, atr, pl, ps, Genome(**{**base.to_dict(), gene: value}), NO_COST, 10_000.0)
         assert other != ref, f"changing {gene} changed nothing"
@@ -194,18 +233,28 @@ def market(draw):
     atr[rng.uniform(size=n) < 0.05] = np.nan
     pl, ps = rng.uniform(0, 1, n), rng.uniform(0, 1, n)
     genome = Genome(
-        sl=draw(st.floats(0.5, 3.0)), tp=draw(st.floats(0.5, 6.0)), conf=draw(st.floats(0.3, 0.9)),
-        pullback=draw(st.floats(0.0, 1.0)), fill_wait=draw(st.integers(1, 8)), max_hold=draw(st.integers(1, 40)),
-        trail_act=draw(st.floats(0.0, 3.0)), trail_off=draw(st.floats(0.1, 2.0)), vol_exit=draw(st.floats(0.5, 8.0)),
+        sl=draw(st.floats(0.5, 3.0)),
+        tp=draw(st.floats(0.5, 6.0)),
+        conf=draw(st.floats(0.3, 0.9)),
+        pullback=draw(st.floats(0.0, 1.0)),
+        fill_wait=draw(st.integers(1, 8)),
+        max_hold=draw(st.integers(1, 40)),
+        trail_act=draw(st.floats(0.0, 3.0)),
+        trail_off=draw(st.floats(0.1, 2.0)),
+        vol_exit=draw(st.floats(0.5, 8.0)),
         abort=draw(st.floats(0.3, 1.0)),
-    )  # fmt: skip
+    )
     rules = Rules(
-        risk_per_trade=draw(st.floats(0.001, 0.05)), max_notional=draw(st.sampled_from([math.inf, 2_000.0, 50_000.0])),
-        allow_short=draw(st.booleans()), fee_rate=draw(st.sampled_from([0.0, 0.00075, 0.00025])),
-        slippage=draw(st.sampled_from([0.0, 0.0005, 0.0008])), tick=draw(st.sampled_from([0.0, 0.01, 0.5])),
-        lot=draw(st.sampled_from([0.0, 0.001, 1.0])), min_qty=draw(st.sampled_from([0.0, 0.01])),
+        risk_per_trade=draw(st.floats(0.001, 0.05)),
+        max_notional=draw(st.sampled_from([math.inf, 2_000.0, 50_000.0])),
+        allow_short=draw(st.booleans()),
+        fee_rate=draw(st.sampled_from([0.0, 0.00075, 0.00025])),
+        slippage=draw(st.sampled_from([0.0, 0.0005, 0.0008])),
+        tick=draw(st.sampled_from([0.0, 0.01, 0.5])),
+        lot=draw(st.sampled_from([0.0, 0.001, 1.0])),
+        min_qty=draw(st.sampled_from([0.0, 0.01])),
         max_leverage=draw(st.sampled_from([1.0, 3.0, math.inf])),
-    )  # fmt: skip
+    )
     return o, h, lo, c, atr, pl, ps, genome, rules
 
 
@@ -223,8 +272,9 @@ def test_kernel_step_and_reference_give_identical_trades(m) -> None:
     r = np.array([t.pnl / (t.entry_price * t.qty) for t in trades])  # the statistics are the trades' own
     want = [len(r), r.sum(), (r < 0).sum(), r[r < 0].sum(), (r[r < 0] ** 2).sum()]
     np.testing.assert_allclose(st, want, rtol=1e-12, atol=1e-15)
-    expected = np.array([[t.side, t.entry_bar, t.exit_bar, t.entry_price, t.exit_price, t.qty, t.fees, t.pnl, t.reason]
-                         for t in trades]).reshape(-1, N_TRADE_FIELDS)  # fmt: skip
+    expected = np.array(
+        [[t.side, t.entry_bar, t.exit_bar, t.entry_price, t.exit_price, t.qty, t.fees, t.pnl, t.reason] for t in trades]
+    ).reshape(-1, N_TRADE_FIELDS)
     np.testing.assert_array_equal(out[:k], expected)
     np.testing.assert_array_equal(eq, equity)
 
@@ -236,8 +286,17 @@ def test_population_kernel_matches_single_runs() -> None:
     for n in lens:
         c = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, n)))
         o = np.r_[c[0], c[:-1]]
-        arrays.append((o, np.maximum(o, c) * 1.005, np.minimum(o, c) * 0.995, c, c * 0.01,
-                       rng.uniform(0, 1, n), rng.uniform(0, 1, n)))  # fmt: skip
+        arrays.append(
+            (
+                o,
+                np.maximum(o, c) * 1.005,
+                np.minimum(o, c) * 0.995,
+                c,
+                c * 0.01,
+                rng.uniform(0, 1, n),
+                rng.uniform(0, 1, n),
+            )
+        )
     cat = [np.concatenate([a[i] for a in arrays]) for i in range(7)]
     offsets = np.r_[0, np.cumsum(lens)]
     genomes = np.array([Genome(conf=x, sl=1.0 + x).as_tuple() for x in (0.55, 0.65, 0.75)])

@@ -20,8 +20,10 @@ from aitrade.brokers.tinkoff.translate import (
 from aitrade.errors import InvalidRequest, VenueProtocolError
 from aitrade.money import decimal_to_quotation
 
-SBER = rules_from_instrument("SBER", {"lot": 10, "minPriceIncrement": {"units": "0", "nano": 10000000},
-                                      "currency": "rub", "shortEnabledFlag": True})  # fmt: skip
+SBER = rules_from_instrument(
+    "SBER",
+    {"lot": 10, "minPriceIncrement": {"units": "0", "nano": 10000000}, "currency": "rub", "shortEnabledFlag": True},
+)
 UID = "e6123145-9665-43e0-8413-cd61b8aa9b13"
 
 
@@ -58,11 +60,20 @@ def test_stop_bodies() -> None:
 
 
 def test_partial_fill_is_not_filled_and_quantities_are_units() -> None:
-    state = {"orderId": "R123", "executionReportStatus": "EXECUTION_REPORT_STATUS_PARTIALLYFILL", "lotsRequested": "5",
-             "lotsExecuted": "2", "executedOrderPrice": q("5010"), "averagePositionPrice": q("250.5"),
-             "initialSecurityPrice": q("251"),
-             "executedCommission": q("0.25"), "direction": "ORDER_DIRECTION_BUY", "orderType": "ORDER_TYPE_LIMIT",
-             "orderRequestId": tinvest_order_id("at-1"), "orderDate": "2024-07-15T07:07:17.321267Z"}  # fmt: skip
+    state = {
+        "orderId": "R123",
+        "executionReportStatus": "EXECUTION_REPORT_STATUS_PARTIALLYFILL",
+        "lotsRequested": "5",
+        "lotsExecuted": "2",
+        "executedOrderPrice": q("5010"),
+        "averagePositionPrice": q("250.5"),
+        "initialSecurityPrice": q("251"),
+        "executedCommission": q("0.25"),
+        "direction": "ORDER_DIRECTION_BUY",
+        "orderType": "ORDER_TYPE_LIMIT",
+        "orderRequestId": tinvest_order_id("at-1"),
+        "orderDate": "2024-07-15T07:07:17.321267Z",
+    }
     o = order_from_state(state, "at-1", "SBER", SBER)
     assert o.status is OrderStatus.PARTIALLY_FILLED and not o.status.final
     assert o.quantity == 50 and o.filled == 20 and o.avg_price == Decimal("250.5") and o.venue_order_id == "R123"
@@ -80,15 +91,29 @@ def test_portfolio_positions_are_visible_and_cash_is_not_a_position() -> None:
         "totalAmountPortfolio": {"currency": "rub", **q("105000.5")},
         "totalAmountCurrencies": {"currency": "rub", **q("80000")},
         "positions": [
-            {"figi": "BBG004730N88", "instrumentUid": UID, "ticker": "SBER", "instrumentType": "share",
-             "quantity": q("20"), "quantityLots": q("2"), "averagePositionPrice": {"currency": "rub", **q("250")},
-             "currentPrice": {"currency": "rub", **q("255.5")}, "expectedYield": q("110")},
+            {
+                "figi": "BBG004730N88",
+                "instrumentUid": UID,
+                "ticker": "SBER",
+                "instrumentType": "share",
+                "quantity": q("20"),
+                "quantityLots": q("2"),
+                "averagePositionPrice": {"currency": "rub", **q("250")},
+                "currentPrice": {"currency": "rub", **q("255.5")},
+                "expectedYield": q("110"),
+            },
             {"figi": "RUB000UTSTOM", "instrumentType": "currency", "quantity": q("80000")},
-            {"figi": "BBG004731032", "ticker": "LKOH", "instrumentType": "share", "quantity": q("-1"),
-             "averagePositionPrice": {"currency": "rub", **q("7000")}, "currentPrice": {"currency": "rub", **q("6990")},
-             "expectedYield": q("10")},
+            {
+                "figi": "BBG004731032",
+                "ticker": "LKOH",
+                "instrumentType": "share",
+                "quantity": q("-1"),
+                "averagePositionPrice": {"currency": "rub", **q("7000")},
+                "currentPrice": {"currency": "rub", **q("6990")},
+                "expectedYield": q("10"),
+            },
         ],
-    }  # fmt: skip
+    }
     pos = positions_from_portfolio(portfolio, {UID: "SBER"}, "tinkoff")
     assert [(p.symbol, p.quantity) for p in pos] == [("SBER", 20), ("LKOH", -1)]
     assert pos[0].last_price == Decimal("255.5") and pos[0].unrealized_pnl == 110 and pos[0].avg_price == 250
@@ -102,8 +127,9 @@ def test_request_builders_refuse_what_the_contract_forbids() -> None:
     from aitrade.brokers.tinkoff.requests import PostOrder, PostStopOrder  # noqa: PLC0415
 
     key = tinvest_order_id("at-1")
-    ok = PostOrder(SBER, "1", UID, Side.SELL, OrderType.LIMIT, Decimal(20), key, Decimal("250.5"),
-                   confirm_margin_trade=True).wire()  # fmt: skip
+    ok = PostOrder(
+        SBER, "1", UID, Side.SELL, OrderType.LIMIT, Decimal(20), key, Decimal("250.5"), confirm_margin_trade=True
+    ).wire()
     assert ok["quantity"] == "2" and ok["confirmMarginTrade"] is True and ok["price"] == q("250.5")
     bad = [
         {"order_type": OrderType.MARKET, "price": Decimal(250)},  # a market order carries no price
@@ -113,8 +139,15 @@ def test_request_builders_refuse_what_the_contract_forbids() -> None:
         {"key": "at-1"},  # not a UUID (30028)
         {"instrument_id": ""},
     ]
-    base = {"rules": SBER, "account_id": "1", "instrument_id": UID, "side": Side.BUY, "order_type": OrderType.MARKET,
-            "quantity": Decimal(20), "key": key}  # fmt: skip
+    base = {
+        "rules": SBER,
+        "account_id": "1",
+        "instrument_id": UID,
+        "side": Side.BUY,
+        "order_type": OrderType.MARKET,
+        "quantity": Decimal(20),
+        "key": key,
+    }
     for change in bad:
         with pytest.raises(InvalidRequest):
             PostOrder(**(base | change))

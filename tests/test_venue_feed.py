@@ -57,8 +57,18 @@ async def test_closed_bars_only_in_order_with_back_fill_and_a_kill_switch_betwee
     # bars that have not closed by real time) never cuts what the fake venue has closed by manual time
     start = pd.Timestamp("2024-06-01T00:30:00Z")
     clock = ManualClock(start, bitget)
-    config, spec = runner_cmd.prepare(settings, signals="model", params=None, mode="paper", replay=False,
-                                      capital=1000.0, long_only=True, start=None, end=None, speed=0.0)  # fmt: skip
+    config, spec = runner_cmd.prepare(
+        settings,
+        signals="model",
+        params=None,
+        mode="paper",
+        replay=False,
+        capital=1000.0,
+        long_only=True,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     spec.clock, spec.poll_s = clock, 900.0  # an idle step every 15 simulated minutes
     seen: list[pd.Timestamp] = []
 
@@ -109,8 +119,18 @@ async def test_bars_that_stop_coming_pause_the_runner(promoted: Path, bitget: Fa
     settings = _settings(home, bitget.url)  # type: ignore[attr-defined]
     start = pd.Timestamp("2024-06-01T00:30:00Z")
     clock = ManualClock(start, bitget)
-    config, spec = runner_cmd.prepare(settings, signals="model", params=None, mode="paper", replay=False,
-                                      capital=1000.0, long_only=True, start=None, end=None, speed=0.0)  # fmt: skip
+    config, spec = runner_cmd.prepare(
+        settings,
+        signals="model",
+        params=None,
+        mode="paper",
+        replay=False,
+        capital=1000.0,
+        long_only=True,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     spec.clock, spec.poll_s = clock, 900.0
     stop = asyncio.Event()
 
@@ -153,8 +173,18 @@ def _live_runner(promoted: Path, bitget: FakeBitget, tmp_path: Path):
     params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.5, "tp": 3.0}))
     start = pd.Timestamp("2024-06-01T00:30:00Z")
     clock = MarketClock(start, bitget)
-    config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
-                                      capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    config, spec = runner_cmd.prepare(
+        settings,
+        signals="model",
+        params=str(params),
+        mode="live",
+        replay=False,
+        capital=1000.0,
+        long_only=False,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     spec.clock, spec.poll_s = clock, 1800.0
     return settings, config, spec, clock, start
 
@@ -203,8 +233,21 @@ async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
 
     settings = _live(promoted, bitget, tmp_path / "home")
     params = tmp_path / "genome.json"
-    params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.5, "tp": 30.0,
-                                  "max_hold": 1000, "abort": 1.0, "vol_exit": 100.0, "trail_act": 100.0}))  # fmt: skip
+    params.write_text(
+        json.dumps(
+            {
+                "conf": 0.34,
+                "pullback": 0.1,
+                "fill_wait": 4,
+                "sl": 1.5,
+                "tp": 30.0,
+                "max_hold": 1000,
+                "abort": 1.0,
+                "vol_exit": 100.0,
+                "trail_act": 100.0,
+            }
+        )
+    )
     start = pd.Timestamp("2024-06-01T00:30:00Z")
     clock = MarketClock(start, bitget)
     state = settings.state_dir
@@ -213,8 +256,18 @@ async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
         return ledger_books(state)
 
     async def session(until) -> None:
-        config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
-                                          capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+        config, spec = runner_cmd.prepare(
+            settings,
+            signals="model",
+            params=str(params),
+            mode="live",
+            replay=False,
+            capital=1000.0,
+            long_only=False,
+            start=None,
+            end=None,
+            speed=0.0,
+        )
         spec.clock, spec.poll_s = clock, 1800.0
         stop = asyncio.Event()
 
@@ -234,8 +287,11 @@ async def test_a_stop_that_fired_while_the_runner_was_down_is_booked_on_restart(
 
     await session(protected)
     book = next(b for b in books().values() if b.state.mode == OPEN)
-    plan = next(p for p in bitget.plans if p["symbol"] == book.symbol and p["planStatus"] == "live"
-                and p["planType"] == "loss_plan")  # fmt: skip
+    plan = next(
+        p
+        for p in bitget.plans
+        if p["symbol"] == book.symbol and p["planStatus"] == "live" and p["planType"] == "loss_plan"
+    )
     trigger = Decimal(plan["triggerPrice"])
     gap = trigger * (Decimal("0.9") if book.state.side > 0 else Decimal("1.1"))  # the market gaps through it
     bitget.set_price(book.symbol, gap)
@@ -479,9 +535,18 @@ async def test_a_power_cut_after_the_venue_took_an_order_sends_nothing_twice_and
     bitget.faults.queue.clear()
     taken = len(bitget.orders) + len(bitget.plans)
 
-    config, spec = runner_cmd.prepare(settings, signals="model", params=str(tmp_path / "genome.json"), mode="live",
-                                      replay=False, capital=1000.0, long_only=False, start=None, end=None,
-                                      speed=0.0)  # fmt: skip
+    config, spec = runner_cmd.prepare(
+        settings,
+        signals="model",
+        params=str(tmp_path / "genome.json"),
+        mode="live",
+        replay=False,
+        capital=1000.0,
+        long_only=False,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     spec.clock, spec.poll_s = clock, 1800.0
     restarted = clock.now()
     stop = asyncio.Event()
@@ -531,12 +596,35 @@ async def test_protections_the_venue_refuses_are_watched_by_the_runner_and_exit_
 
     settings = _live(promoted, bitget, tmp_path / "home")
     params = tmp_path / "genome.json"
-    params.write_text(json.dumps({"conf": 0.34, "pullback": 0.1, "fill_wait": 4, "sl": 1.0, "tp": 1.5,
-                                  "max_hold": 1000, "abort": 1.0, "vol_exit": 100.0, "trail_act": 100.0}))  # fmt: skip
+    params.write_text(
+        json.dumps(
+            {
+                "conf": 0.34,
+                "pullback": 0.1,
+                "fill_wait": 4,
+                "sl": 1.0,
+                "tp": 1.5,
+                "max_hold": 1000,
+                "abort": 1.0,
+                "vol_exit": 100.0,
+                "trail_act": 100.0,
+            }
+        )
+    )
     start = pd.Timestamp("2024-06-01T00:30:00Z")
     clock = MarketClock(start, bitget)
-    config, spec = runner_cmd.prepare(settings, signals="model", params=str(params), mode="live", replay=False,
-                                      capital=1000.0, long_only=False, start=None, end=None, speed=0.0)  # fmt: skip
+    config, spec = runner_cmd.prepare(
+        settings,
+        signals="model",
+        params=str(params),
+        mode="live",
+        replay=False,
+        capital=1000.0,
+        long_only=False,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
     spec.clock, spec.poll_s = clock, 1800.0
     state = settings.state_dir
     bitget.faults.add("refuse", path="/api/v2/mix/order/place-tpsl-order", times=1_000_000)

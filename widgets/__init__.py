@@ -47,8 +47,12 @@ class ControlRoom(w.VBox):
     def _read(self) -> dict[str, Any]:
         """Every file read of a refresh, in the worker thread; the jobs folder is listed once for both views."""
         found = list_jobs(self.settings, limit=50)
-        return {"kill": self.kill.read(), "jobs": self.control.jobs.select(found),
-                "fetches": self.factory.jobs.select(found), "runner": self.control.read_runner()}  # fmt: skip
+        return {
+            "kill": self.kill.read(),
+            "jobs": self.control.jobs.select(found),
+            "fetches": self.factory.jobs.select(found),
+            "runner": self.control.read_runner(),
+        }
 
     def _show(self, data: dict[str, Any]) -> None:
         self.kill.show(data["kill"])

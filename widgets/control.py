@@ -95,11 +95,17 @@ class ControlPanel(w.VBox):
         self.research_errors = {k: error_label() for k in f}
         for name, widget in f.items():
             widget.add_class(f"aitrade-research-{name.replace('_', '-')}")
-        self.params_file = w.Text(placeholder="params/ci.yaml (optional: a YAML of notebook parameters)",
-                                  layout=w.Layout(width="380px"))  # fmt: skip
+        self.params_file = w.Text(
+            placeholder="params/ci.yaml (optional: a YAML of notebook parameters)", layout=w.Layout(width="380px")
+        )
         self.params_file.add_class("aitrade-research-params")
-        self.use_form = w.Checkbox(value=True, description="the form's values override the file", indent=False,
-                                   style={"description_width": "initial"}, layout=w.Layout(width="auto"))  # fmt: skip
+        self.use_form = w.Checkbox(
+            value=True,
+            description="the form's values override the file",
+            indent=False,
+            style={"description_width": "initial"},
+            layout=w.Layout(width="auto"),
+        )
         self.use_form.add_class("aitrade-research-use-form")
         buttons = []
         for name, label in cp.RESEARCH.items():
@@ -110,8 +116,16 @@ class ControlPanel(w.VBox):
         self.research_status = Status(self.settings)
         labels = {"model": "model (walk)", "preset": "preset (universal)"}
         rows = [field_row(labels.get(k, k.replace("_", " ")), v, self.research_errors[k]) for k, v in f.items()]
-        return w.VBox([*rows, field_row("parameter file", self.params_file), self.use_form,
-                       w.HBox(buttons[:2]), w.HBox(buttons[2:]), self.research_status])  # fmt: skip
+        return w.VBox(
+            [
+                *rows,
+                field_row("parameter file", self.params_file),
+                self.use_form,
+                w.HBox(buttons[:2]),
+                w.HBox(buttons[2:]),
+                self.research_status,
+            ]
+        )
 
     def research_form(self) -> dict[str, Any]:
         return {
@@ -142,8 +156,10 @@ class ControlPanel(w.VBox):
     # --- genome ranges ---------------------------------------------------------------------------------------
     def _ranges(self) -> w.Widget:
         files = cp.optimizer_files(self.settings)
-        self.range_file = w.Dropdown(options=files, value="optimizer_demo.yaml" if "optimizer_demo.yaml" in files
-                                     else (files[0] if files else None))  # fmt: skip
+        self.range_file = w.Dropdown(
+            options=files,
+            value="optimizer_demo.yaml" if "optimizer_demo.yaml" in files else (files[0] if files else None),
+        )
         self.range_file.observe(lambda _: self.load_ranges(), "value")
         self.save_as = w.Text(layout=w.Layout(width="240px"))
         self.range_lo = {g: w.FloatText(layout=w.Layout(width="90px")) for g in GENES}
@@ -152,13 +168,28 @@ class ControlPanel(w.VBox):
         self.save_ranges_button = w.Button(description="save ranges", button_style="primary")
         self.save_ranges_button.on_click(lambda _: self.save_ranges())
         self.ranges_status = Status(self.settings)
-        rows = [w.HBox([w.Label(g, layout=w.Layout(width="90px")), self.range_lo[g], w.Label("to"), self.range_hi[g],
-                        self.range_errors[g]]) for g in GENES]  # fmt: skip
+        rows = [
+            w.HBox(
+                [
+                    w.Label(g, layout=w.Layout(width="90px")),
+                    self.range_lo[g],
+                    w.Label("to"),
+                    self.range_hi[g],
+                    self.range_errors[g],
+                ]
+            )
+            for g in GENES
+        ]
         self._range_data: dict[str, Any] = {}
         self.load_ranges()
-        return w.VBox([field_row("settings file", self.range_file), *rows,
-                       w.HBox([w.Label("save as params/"), self.save_as, self.save_ranges_button]),
-                       self.ranges_status])  # fmt: skip
+        return w.VBox(
+            [
+                field_row("settings file", self.range_file),
+                *rows,
+                w.HBox([w.Label("save as params/"), self.save_as, self.save_ranges_button]),
+                self.ranges_status,
+            ]
+        )
 
     def load_ranges(self) -> None:
         if not self.range_file.value:
@@ -194,8 +225,9 @@ class ControlPanel(w.VBox):
     def _promote(self) -> w.Widget:
         self.promote_run = w.Dropdown(options=[], layout=w.Layout(width="560px"))
         self.evidence = w.HTML()
-        self.promote_ok = w.Checkbox(value=False, description="I have read the evidence above", indent=False,
-                                      layout=w.Layout(width="auto"))  # fmt: skip
+        self.promote_ok = w.Checkbox(
+            value=False, description="I have read the evidence above", indent=False, layout=w.Layout(width="auto")
+        )
         self.promote_button = w.Button(description="promote", button_style="warning", disabled=True)
         self.promote_ok.observe(lambda c: setattr(self.promote_button, "disabled", not c["new"]), "value")
         self.promote_run.observe(lambda _: self.show_evidence(), "value")
@@ -265,16 +297,23 @@ class ControlPanel(w.VBox):
     # --- the runner ------------------------------------------------------------------------------------------
     def _runner(self) -> w.Widget:
         self.runner_signals = w.Dropdown(options=[], layout=w.Layout(width="560px"))
-        self.runner_params = w.Text(placeholder="genome file, e.g. runs/<optimise run>/best_strategy_params.json",
-                                    layout=w.Layout(width="560px"))  # fmt: skip
-        self.runner_replay = w.Checkbox(value=True, description="replay history through paper", indent=False,
-                                        layout=w.Layout(width="auto"))  # fmt: skip
+        self.runner_params = w.Text(
+            placeholder="genome file, e.g. runs/<optimise run>/best_strategy_params.json",
+            layout=w.Layout(width="560px"),
+        )
+        self.runner_replay = w.Checkbox(
+            value=True, description="replay history through paper", indent=False, layout=w.Layout(width="auto")
+        )
         self.runner_speed = w.FloatText(value=0.0, layout=w.Layout(width="100px"))
         self.runner_capital = w.FloatText(value=CAPITAL, layout=w.Layout(width="120px"))
         self.runner_start = w.Text(placeholder="replay from (UTC, optional)", layout=w.Layout(width="200px"))
         self.runner_end = w.Text(placeholder="replay up to (UTC, optional)", layout=w.Layout(width="200px"))
-        self.runner_reset = w.Checkbox(value=False, description="archive the previous session first (--reset)",
-                                       indent=False, layout=w.Layout(width="auto"))  # fmt: skip
+        self.runner_reset = w.Checkbox(
+            value=False,
+            description="archive the previous session first (--reset)",
+            indent=False,
+            layout=w.Layout(width="auto"),
+        )
         self.live_confirm = w.Text(placeholder=f"type {LIVE_WORD} for a live start", layout=w.Layout(width="220px"))
         self.start_button = w.Button(description="start runner", button_style="success", icon="play")
         self.stop_button = w.Button(description="stop runner", icon="stop")
@@ -287,25 +326,37 @@ class ControlPanel(w.VBox):
         self.start_button.on_click(lambda _: self.start_runner())
         self.stop_button.on_click(lambda _: self.stop_runner())
         self.load_runs()
-        return w.VBox([
-            field_row("signals", self.runner_signals), field_row("genome file", self.runner_params),
-            w.HBox([self.runner_replay, w.Label("bars per second (0: fast)"), self.runner_speed]),
-            field_row("capital", self.runner_capital), w.HBox([field_row("replay window", self.runner_start),
-                                                                 self.runner_end]),
-            self.runner_reset, self.live_confirm,
-            w.HBox([self.start_button, self.stop_button]), self.runner_state, self.runner_status,
-        ])  # fmt: skip
+        return w.VBox(
+            [
+                field_row("signals", self.runner_signals),
+                field_row("genome file", self.runner_params),
+                w.HBox([self.runner_replay, w.Label("bars per second (0: fast)"), self.runner_speed]),
+                field_row("capital", self.runner_capital),
+                w.HBox([field_row("replay window", self.runner_start), self.runner_end]),
+                self.runner_reset,
+                self.live_confirm,
+                w.HBox([self.start_button, self.stop_button]),
+                self.runner_state,
+                self.runner_status,
+            ]
+        )
 
     def start_runner(self) -> None:
         mode = self.mode.value
         if mode == "live" and self.live_confirm.value.strip() != LIVE_WORD:
             self.runner_status.say(f"a live start sends real orders: type {LIVE_WORD} in the box first", "error")
             return
-        options = {"signals": self.runner_signals.value, "params": self.runner_params.value.strip() or None,
-                   "mode": mode, "replay": self.runner_replay.value, "speed": self.runner_speed.value,
-                   "capital": self.runner_capital.value, "reset": self.runner_reset.value,
-                   "start": self.runner_start.value.strip() or None,
-                   "end": self.runner_end.value.strip() or None}  # fmt: skip
+        options = {
+            "signals": self.runner_signals.value,
+            "params": self.runner_params.value.strip() or None,
+            "mode": mode,
+            "replay": self.runner_replay.value,
+            "speed": self.runner_speed.value,
+            "capital": self.runner_capital.value,
+            "reset": self.runner_reset.value,
+            "start": self.runner_start.value.strip() or None,
+            "end": self.runner_end.value.strip() or None,
+        }
         if not options["signals"]:
             self.runner_status.say("choose the signals first", "error")
             return
@@ -319,8 +370,9 @@ class ControlPanel(w.VBox):
                 self.runner_status.error(error)
             else:
                 archived = f"; archived the old session to {out['archived']}" if out.get("archived") else ""
-                self.runner_status.say(f"runner started: pid {out['pid']}, state {out['state']}, log {out['log']}"
-                                       f"{archived}", "ok")  # fmt: skip
+                self.runner_status.say(
+                    f"runner started: pid {out['pid']}, state {out['state']}, log {out['log']}{archived}", "ok"
+                )
             self._runner_state()
 
         in_background(lambda: runner_cmd.start(self.settings, **options), done)
@@ -334,8 +386,12 @@ class ControlPanel(w.VBox):
             if error is not None:
                 self.runner_status.error(error)
             else:
-                self.runner_status.say(f"runner (pid {out['pid']}) stopped; positions and protections stay"
-                                       if out["stopped"] else out["message"], "ok")  # fmt: skip
+                self.runner_status.say(
+                    f"runner (pid {out['pid']}) stopped; positions and protections stay"
+                    if out["stopped"]
+                    else out["message"],
+                    "ok",
+                )
             self._runner_state()
 
         in_background(lambda: runner_cmd.stop(self.settings), done)

@@ -25,8 +25,9 @@ class DataFactoryPanel(w.VBox):
         self.interval = w.Text(value="1h", layout=w.Layout(width="80px"))
         self.start = w.Text(placeholder="YYYY-MM-DD", layout=w.Layout(width="140px"))
         self.end = w.Text(placeholder="YYYY-MM-DD (optional)", layout=w.Layout(width="160px"))
-        self.fetch_button = w.Button(description="fetch (background job)", button_style="primary",
-                                     layout=w.Layout(width="200px"))  # fmt: skip
+        self.fetch_button = w.Button(
+            description="fetch (background job)", button_style="primary", layout=w.Layout(width="200px")
+        )
         self.fetch_button.on_click(lambda _: self.fetch())
         self.fetch_status = Status(settings)
         self.jobs = JobsView(settings, kind="fetch", limit=5)
@@ -37,16 +38,27 @@ class DataFactoryPanel(w.VBox):
         self.images = w.VBox()
         reload = w.Button(description="reload")
         reload.on_click(lambda _: self.refresh())
-        super().__init__([
-            w.HBox([heading("Cache inventory"), reload]), self.inventory, self.samples,
-            heading("Fetch bars"),
-            field_row("source", self.source), field_row("symbols", self.symbols), field_row("interval", self.interval),
-            w.HBox([field_row("start", self.start), field_row("end", self.end, width="50px")]),
-            w.HBox([self.fetch_button, self.fetch_status]), self.jobs,
-            heading("Quality report"), self.quality_button, self.quality_table,
-            heading("Latest signals run: out-of-sample fold metrics against the class prior"), self.metrics,
-            heading("Latest validation report"), self.images,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                w.HBox([heading("Cache inventory"), reload]),
+                self.inventory,
+                self.samples,
+                heading("Fetch bars"),
+                field_row("source", self.source),
+                field_row("symbols", self.symbols),
+                field_row("interval", self.interval),
+                w.HBox([field_row("start", self.start), field_row("end", self.end, width="50px")]),
+                w.HBox([self.fetch_button, self.fetch_status]),
+                self.jobs,
+                heading("Quality report"),
+                self.quality_button,
+                self.quality_table,
+                heading("Latest signals run: out-of-sample fold metrics against the class prior"),
+                self.metrics,
+                heading("Latest validation report"),
+                self.images,
+            ]
+        )
         self.refresh()
 
     def refresh(self) -> None:
@@ -57,8 +69,11 @@ class DataFactoryPanel(w.VBox):
         samples = "; ".join(f"{s} {', '.join(v)}" for s, v in by_symbol.items())
         self.samples.value = f"<div style='font-size:12px;color:#555'><b>embedded samples</b>: {esc(samples)}</div>"
         rows = [{"where": "cache", **r} for r in inv["cache"]]
-        cols = [c for c in ("where", "source", "symbol", "interval", "rows", "start", "end", "error")
-                if any(c in r for r in rows)]  # fmt: skip
+        cols = [
+            c
+            for c in ("where", "source", "symbol", "interval", "rows", "start", "end", "error")
+            if any(c in r for r in rows)
+        ]
         self.inventory.value = table(rows, cols, empty="nothing fetched into the cache yet")
         self.jobs.refresh()
         self._metrics()
@@ -66,9 +81,13 @@ class DataFactoryPanel(w.VBox):
 
     def fetch(self) -> dict[str, Any] | None:
         try:
-            argv = data_cmd.fetch_argv(source=self.source.value, symbols=self.symbols.value,
-                                       interval=self.interval.value.strip(), start=self.start.value.strip() or None,
-                                       end=self.end.value.strip() or None)  # fmt: skip
+            argv = data_cmd.fetch_argv(
+                source=self.source.value,
+                symbols=self.symbols.value,
+                interval=self.interval.value.strip(),
+                start=self.start.value.strip() or None,
+                end=self.end.value.strip() or None,
+            )
             job = jobs.start_fetch(self.settings, argv)
         except Exception as exc:
             self.fetch_status.error(exc)
@@ -99,9 +118,10 @@ class DataFactoryPanel(w.VBox):
             self.metrics.value = "<i>no signals run yet</i>"
             return
         folds = found["folds"].round(4).to_dict("records")
-        self.metrics.value = (f"<div><code>{esc(Path(found['run']).name)}</code>: "
-                              f"{esc(research_line(found['summary']))}</div>"
-                              + table(folds, empty="no folds"))  # fmt: skip
+        self.metrics.value = (
+            f"<div><code>{esc(Path(found['run']).name)}</code>: "
+            f"{esc(research_line(found['summary']))}</div>" + table(folds, empty="no folds")
+        )
 
     def _images(self) -> None:
         found = data_cmd.validation_images(self.settings)

@@ -12,8 +12,15 @@ from aitrade.commands import jobs
 from aitrade.config import Settings
 from widgets.common import Status, coloured, esc, in_background
 
-KIND = {"completed": "ok", "running": "info", "starting": "info", "failed": "error", "cancelled": "warn",
-        "died": "error", "unreadable": "error"}  # fmt: skip
+KIND = {
+    "completed": "ok",
+    "running": "info",
+    "starting": "info",
+    "failed": "error",
+    "cancelled": "warn",
+    "died": "error",
+    "unreadable": "error",
+}
 
 
 class JobRow(w.HBox):
@@ -67,8 +74,14 @@ class JobRow(w.HBox):
 class JobsView(w.VBox):
     """The newest jobs, updated in place by :meth:`refresh` (rows keep their widgets between refreshes)."""
 
-    def __init__(self, settings: Settings, *, kind: str | None = None, limit: int = 8,
-                 on_completed: Callable[[dict[str, Any]], None] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        kind: str | None = None,
+        limit: int = 8,
+        on_completed: Callable[[dict[str, Any]], None] | None = None,
+    ) -> None:
         self.settings, self.kind, self.limit, self.on_completed = settings, kind, limit, on_completed
         self.rows: dict[str, JobRow] = {}
         self.status = Status(settings)

@@ -18,13 +18,15 @@ RELEASE_WORD = "RELEASE"
 class KillSwitchPanel(w.VBox):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.level = w.ToggleButtons(options=[("pause entries", "pause"), ("flatten everything", "flatten")],
-                                     value="pause", description="level")  # fmt: skip
+        self.level = w.ToggleButtons(
+            options=[("pause entries", "pause"), ("flatten everything", "flatten")], value="pause", description="level"
+        )
         self.reason = w.Text(
             placeholder="why (required, goes into the log and the alert)", layout=w.Layout(width="380px")
         )
-        self.arm = w.Button(description="ARM KILL SWITCH", button_style="danger", disabled=True,
-                            layout=w.Layout(width="200px"))  # fmt: skip
+        self.arm = w.Button(
+            description="ARM KILL SWITCH", button_style="danger", disabled=True, layout=w.Layout(width="200px")
+        )
         self.state = w.HTML()
         self.confirm_text = w.Text(placeholder=f"type {RELEASE_WORD} to release", layout=w.Layout(width="220px"))
         self.release = w.Button(description="release", button_style="success", disabled=True)
@@ -61,15 +63,19 @@ class KillSwitchPanel(w.VBox):
 
     def show(self, kill: control.KillSwitch) -> None:
         if kill.unreadable:
-            self.state.value = coloured(f"kill switch file unreadable, counted as an armed flatten: {kill.unreadable}",
-                                        "error", bold=True)  # fmt: skip
+            self.state.value = coloured(
+                f"kill switch file unreadable, counted as an armed flatten: {kill.unreadable}", "error", bold=True
+            )
             return
         if not kill.engaged:
             released = f" (released {esc(kill.released_at)})" if kill.released_at else ""
             self.state.value = coloured("not armed", "ok", bold=True) + released
             return
-        acted = "the runner has not confirmed yet" if not kill.acted_at else (
-            f"runner acted at {esc(kill.acted_at)}: {esc(_acted(kill.acted))}")  # fmt: skip
+        acted = (
+            "the runner has not confirmed yet"
+            if not kill.acted_at
+            else (f"runner acted at {esc(kill.acted_at)}: {esc(_acted(kill.acted))}")
+        )
         self.state.value = (
             coloured(f"ARMED: {kill.level}", "error", bold=True)
             + f" since {esc(kill.armed_at)} by {esc(kill.armed_by)}, reason: <i>{esc(kill.reason)}</i>; {acted}"

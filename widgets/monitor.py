@@ -27,11 +27,18 @@ class LiveMonitorPanel(w.VBox):
         self.positions.add_class("aitrade-monitor-positions")
         self.equity = go.FigureWidget(
             data=[go.Scatter(x=[], y=[], mode="lines", name="realised equity")],
-            layout=go.Layout(height=220, margin={"l": 50, "r": 10, "t": 30, "b": 30},
-                             title={"text": "equity from the ledger (realised, at each exit)", "font": {"size": 12}}),
-        )  # fmt: skip
-        self.auto = w.Checkbox(value=True, description=f"refresh every {every_s:g} s", indent=False,
-                               layout=w.Layout(width="auto", margin="0 0 0 16px"))  # fmt: skip
+            layout=go.Layout(
+                height=220,
+                margin={"l": 50, "r": 10, "t": 30, "b": 30},
+                title={"text": "equity from the ledger (realised, at each exit)", "font": {"size": 12}},
+            ),
+        )
+        self.auto = w.Checkbox(
+            value=True,
+            description=f"refresh every {every_s:g} s",
+            indent=False,
+            layout=w.Layout(width="auto", margin="0 0 0 16px"),
+        )
         self.auto.observe(self._toggle, "value")
         self.ticker = Ticker(self.read, self.show, every_s)
         self.snap: monitor.Snapshot | None = None
@@ -66,8 +73,11 @@ class LiveMonitorPanel(w.VBox):
         age = "no heartbeat" if snap.heartbeat_age_s is None else f"heartbeat {snap.heartbeat_age_s:.1f} s ago"
         runner = f"runner pid {snap.pid}" if snap.alive else "no runner running"
         kill = snap.kill or {}
-        kill_text = coloured(f"kill switch ARMED ({kill.get('level')})", "error", bold=True) if kill.get(
-            "engaged") else coloured("kill switch off", "ok")  # fmt: skip
+        kill_text = (
+            coloured(f"kill switch ARMED ({kill.get('level')})", "error", bold=True)
+            if kill.get("engaged")
+            else coloured("kill switch off", "ok")
+        )
         self.header.value = (
             f"<b>{esc(runner)}</b> · state <b class='aitrade-state'>{esc(snap.state or '-')}</b> · "
             f"phase {esc(snap.phase or '-')} · mode {esc(snap.mode or '-')} · "
@@ -84,13 +94,25 @@ class LiveMonitorPanel(w.VBox):
             kind = "ok" if covered >= open_ else "error"
             self.coverage.value = coloured(
                 f"{covered} of {open_} open positions protected; seconds uncovered so far "
-                f"{cov.get('seconds_uncovered', 0)}", kind, bold=covered < open_)  # fmt: skip
+                f"{cov.get('seconds_uncovered', 0)}",
+                kind,
+                bold=covered < open_,
+            )
         problems = "".join(f"<div>{coloured(p, 'error')}</div>" for p in snap.problems)
         last = coloured(snap.last_error, "error") if snap.last_error else coloured("no error", "ok")
         self.errors.value = problems + f"<div>last error: {last}</div>"
         self.events.value = table(
-            [{"time": str(e.get("time", ""))[:19].replace("T", " "), "kind": e.get("kind"), "symbol": e.get("symbol"),
-              "detail": str(e.get("detail", ""))[:160]} for e in snap.events], empty="no events")  # fmt: skip
+            [
+                {
+                    "time": str(e.get("time", ""))[:19].replace("T", " "),
+                    "kind": e.get("kind"),
+                    "symbol": e.get("symbol"),
+                    "detail": str(e.get("detail", ""))[:160],
+                }
+                for e in snap.events
+            ],
+            empty="no events",
+        )
         eq = snap.equity
         mark = (len(eq), float(eq.iloc[-1]) if len(eq) else None)
         if mark != self._equity_mark:  # redraw only when a trade closed: 10,000 points cost ~40 ms to send
@@ -157,8 +179,9 @@ class LiveMonitorPanel(w.VBox):
         elif state:
             self.pickup.value = coloured(f"picked up by the runner at {self.snap.settings_applied_at}", "ok")
         else:
-            self.pickup.value = coloured("waiting for the runner to pick them up (it re-reads the file each tick)",
-                                         "warn")  # fmt: skip
+            self.pickup.value = coloured(
+                "waiting for the runner to pick them up (it re-reads the file each tick)", "warn"
+            )
 
 
 __all__ = ["LiveMonitorPanel"]

@@ -31,45 +31,96 @@ def segments(x0: Any, x1: Any, y: Any) -> tuple[list[Any], list[Any]]:
 
 
 def figure(ch: warroom.Chart) -> go.Figure:
-    fig = make_subplots(rows=4, cols=1, shared_xaxes=True, vertical_spacing=0.03, row_heights=[0.5, 0.18, 0.16, 0.16],
-                        subplot_titles=(f"{ch.symbol}: price, trades, levels", "p_long / p_short (out of sample)",
-                                        "RSI and ADX", "ATR"))  # fmt: skip
+    fig = make_subplots(
+        rows=4,
+        cols=1,
+        shared_xaxes=True,
+        vertical_spacing=0.03,
+        row_heights=[0.5, 0.18, 0.16, 0.16],
+        subplot_titles=(
+            f"{ch.symbol}: price, trades, levels",
+            "p_long / p_short (out of sample)",
+            "RSI and ADX",
+            "ATR",
+        ),
+    )
     b, ind = ch.bars, ch.indicators
-    fig.add_trace(go.Candlestick(x=b.index, open=b["open"], high=b["high"], low=b["low"], close=b["close"],
-                                 name="price", showlegend=False), row=1, col=1)  # fmt: skip
+    fig.add_trace(
+        go.Candlestick(
+            x=b.index, open=b["open"], high=b["high"], low=b["low"], close=b["close"], name="price", showlegend=False
+        ),
+        row=1,
+        col=1,
+    )
     fig.add_trace(
         go.Scatter(x=ind.index, y=ind["support"], name="support", line={"color": "#2ca02c", "width": 1, "dash": "dot"}),
         row=1,
         col=1,
     )
-    fig.add_trace(go.Scatter(x=ind.index, y=ind["resistance"], name="resistance",
-                             line={"color": "#d62728", "width": 1, "dash": "dot"}), row=1, col=1)  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=ind.index, y=ind["resistance"], name="resistance", line={"color": "#d62728", "width": 1, "dash": "dot"}
+        ),
+        row=1,
+        col=1,
+    )
     t = ch.trades
     if len(t):
         long = t["side"] == "long"
-        for mask, symbol, colour, label in ((long, "triangle-up", "#1f77b4", "long entry"),
-                                            (~long, "triangle-down", "#9467bd", "short entry")):  # fmt: skip
-            fig.add_trace(go.Scatter(x=t.loc[mask, "entry_time"], y=t.loc[mask, "entry_price"], mode="markers",
-                                     name=label, marker={"symbol": symbol, "size": 10, "color": colour}),
-                          row=1, col=1)  # fmt: skip
-        fig.add_trace(go.Scatter(x=t["exit_time"], y=t["exit_price"], mode="markers", name="exit",
-                                 text=t["exit_reason"], hovertemplate="exit %{text}: %{y}<extra></extra>",
-                                 marker={"symbol": "x", "size": 8, "color": "black"}), row=1, col=1)  # fmt: skip
+        for mask, symbol, colour, label in (
+            (long, "triangle-up", "#1f77b4", "long entry"),
+            (~long, "triangle-down", "#9467bd", "short entry"),
+        ):
+            fig.add_trace(
+                go.Scatter(
+                    x=t.loc[mask, "entry_time"],
+                    y=t.loc[mask, "entry_price"],
+                    mode="markers",
+                    name=label,
+                    marker={"symbol": symbol, "size": 10, "color": colour},
+                ),
+                row=1,
+                col=1,
+            )
+        fig.add_trace(
+            go.Scatter(
+                x=t["exit_time"],
+                y=t["exit_price"],
+                mode="markers",
+                name="exit",
+                text=t["exit_reason"],
+                hovertemplate="exit %{text}: %{y}<extra></extra>",
+                marker={"symbol": "x", "size": 8, "color": "black"},
+            ),
+            row=1,
+            col=1,
+        )
         if "stop" in t:
             xs, ys = segments(t["entry_time"], t["exit_time"], t["stop"])
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="initial stop",
-                                     line={"color": "#d62728", "width": 2}), row=1, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(x=xs, y=ys, mode="lines", name="initial stop", line={"color": "#d62728", "width": 2}),
+                row=1,
+                col=1,
+            )
             xs, ys = segments(t["entry_time"], t["exit_time"], t["target"])
-            fig.add_trace(go.Scatter(x=xs, y=ys, mode="lines", name="initial target",
-                                     line={"color": "#2ca02c", "width": 2}), row=1, col=1)  # fmt: skip
+            fig.add_trace(
+                go.Scatter(x=xs, y=ys, mode="lines", name="initial target", line={"color": "#2ca02c", "width": 2}),
+                row=1,
+                col=1,
+            )
     fig.add_trace(go.Scatter(x=b.index, y=b["p_long"], name="p_long", line={"color": "#1f77b4"}), row=2, col=1)
     fig.add_trace(go.Scatter(x=b.index, y=b["p_short"], name="p_short", line={"color": "#ff7f0e"}), row=2, col=1)
     fig.add_trace(go.Scatter(x=ind.index, y=ind["rsi"], name="RSI", line={"color": "#8c564b"}), row=3, col=1)
     fig.add_trace(go.Scatter(x=ind.index, y=ind["adx"], name="ADX", line={"color": "#e377c2"}), row=3, col=1)
     fig.add_trace(go.Scatter(x=ind.index, y=ind["atr"], name="ATR", line={"color": "#7f7f7f"}), row=4, col=1)
-    fig.update_layout(height=860, width=1250, margin={"l": 60, "r": 10, "t": 90, "b": 30},
-                      xaxis_rangeslider_visible=False, dragmode="zoom",
-                      legend={"orientation": "h", "y": 1.1, "x": 0, "yanchor": "bottom"})  # fmt: skip
+    fig.update_layout(
+        height=860,
+        width=1250,
+        margin={"l": 60, "r": 10, "t": 90, "b": 30},
+        xaxis_rangeslider_visible=False,
+        dragmode="zoom",
+        legend={"orientation": "h", "y": 1.1, "x": 0, "yanchor": "bottom"},
+    )
     return fig
 
 
@@ -87,11 +138,16 @@ class WarRoomPanel(w.VBox):
         self.run.observe(lambda _: self._run_changed(), "value")
         self.draw_button.on_click(lambda _: self.draw())
         self.reload.on_click(lambda _: self.load_runs())
-        super().__init__([
-            w.HBox([field_row("signals run", self.run, width="100px"), self.reload]),
-            field_row("asset", self.symbol, width="100px"), field_row("trades", self.trades_from, width="100px"),
-            w.HBox([self.draw_button, self.status]), self.notes, self.fig,
-        ])  # fmt: skip
+        super().__init__(
+            [
+                w.HBox([field_row("signals run", self.run, width="100px"), self.reload]),
+                field_row("asset", self.symbol, width="100px"),
+                field_row("trades", self.trades_from, width="100px"),
+                w.HBox([self.draw_button, self.status]),
+                self.notes,
+                self.fig,
+            ]
+        )
         self.load_runs()
 
     def load_runs(self) -> None:

@@ -39,8 +39,12 @@ class BacktestConfig:
     @classmethod
     def from_settings(cls, settings: Any, capital: float = CAPITAL, *, long_only: bool = False) -> BacktestConfig:
         """Risk limits from :class:`aitrade.config.Settings`."""
-        return cls(capital=capital, risk_per_trade=settings.risk_per_trade,
-                   max_notional=settings.max_position_notional, allow_short=not long_only)  # fmt: skip
+        return cls(
+            capital=capital,
+            risk_per_trade=settings.risk_per_trade,
+            max_notional=settings.max_position_notional,
+            allow_short=not long_only,
+        )
 
     def cost(self, symbol: str) -> CostModel:
         if symbol in self.costs:
@@ -50,6 +54,12 @@ class BacktestConfig:
     def rules(self, symbol: str) -> Rules:
         c = self.cost(symbol)
         return Rules(
-            risk_per_trade=self.risk_per_trade, max_notional=self.max_notional, allow_short=self.allow_short,
-            fee_rate=c.fee_rate, slippage=c.slippage, tick=c.tick, lot=c.lot, min_qty=c.min_qty,
-        )  # fmt: skip
+            risk_per_trade=self.risk_per_trade,
+            max_notional=self.max_notional,
+            allow_short=self.allow_short,
+            fee_rate=c.fee_rate,
+            slippage=c.slippage,
+            tick=c.tick,
+            lot=c.lot,
+            min_qty=c.min_qty,
+        )

@@ -38,8 +38,18 @@ from aitrade.strategy import Genome
 
 __all__ = ["TRADE_COLUMNS", "BacktestConfig", "BacktestResult", "Panel", "run_backtest", "simulate"]
 
-TRADE_COLUMNS = ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "fees", "pnl",
-                 "exit_reason"]  # fmt: skip
+TRADE_COLUMNS = [
+    "symbol",
+    "side",
+    "entry_time",
+    "entry_price",
+    "exit_time",
+    "exit_price",
+    "quantity",
+    "fees",
+    "pnl",
+    "exit_reason",
+]
 
 
 @dataclass
@@ -157,10 +167,19 @@ def simulate(
     genomes = np.ascontiguousarray(genomes, dtype=np.float64)
     kernel = simulate_serial_nb if len(genomes) == 1 else simulate_many_nb
     return kernel(
-        a["open"], a["high"], a["low"], a["close"], a["atr"], a["p_long"], a["p_short"], panel.offsets,
-        genomes, np.array(next(iter(rules))), capital,
+        a["open"],
+        a["high"],
+        a["low"],
+        a["close"],
+        a["atr"],
+        a["p_long"],
+        a["p_short"],
+        panel.offsets,
+        genomes,
+        np.array(next(iter(rules))),
+        capital,
         config.max_trades if max_trades is None else max(1, int(max_trades)),
-    )  # fmt: skip
+    )
 
 
 def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> BacktestResult:
@@ -179,12 +198,14 @@ def run_backtest(panel: Panel, genome: Genome, config: BacktestConfig) -> Backte
     trade_df = _trade_frame(panel, records)
     equity, per_symbol, exposure = _equity(panel, values, records, capital)
     turnover = float(((trade_df["entry_price"] + trade_df["exit_price"]) * trade_df["quantity"]).sum())
-    return BacktestResult(trade_df, equity, per_symbol, exposure, turnover,
-                          lambda: _account(panel, records, config, capital))  # fmt: skip
+    return BacktestResult(
+        trade_df, equity, per_symbol, exposure, turnover, lambda: _account(panel, records, config, capital)
+    )
 
 
-def _equity(panel: Panel, values: list[np.ndarray], records: list[np.ndarray],
-            capital: float) -> tuple[pd.Series, pd.DataFrame, float]:  # fmt: skip
+def _equity(
+    panel: Panel, values: list[np.ndarray], records: list[np.ndarray], capital: float
+) -> tuple[pd.Series, pd.DataFrame, float]:
     """Portfolio and per-symbol equity on the shared timeline, and the share of symbol-bars in a position."""
     union = panel.timeline()
     n_sym, n_bars = len(panel.symbols), len(union)

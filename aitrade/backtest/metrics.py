@@ -88,8 +88,12 @@ def backtest_metrics(
     out["bars"] = len(equity)
     rets = equity.pct_change().dropna().to_numpy()
     trials = np.array([]) if trial_sharpes is None else np.asarray(trial_sharpes)
-    dsr = deflated_sharpe_from_returns(rets, trials if len(trials) else np.array([np.nan]), trial_length=trial_length,
-                                       n_trials=effective_trials if len(trials) else None)  # fmt: skip
+    dsr = deflated_sharpe_from_returns(
+        rets,
+        trials if len(trials) else np.array([np.nan]),
+        trial_length=trial_length,
+        n_trials=effective_trials if len(trials) else None,
+    )
     out["per_bar_sharpe"] = dsr["sr"]
     if len(trials):
         out["deflated_sharpe"] = dsr["dsr"]

@@ -111,8 +111,18 @@ def deflated_sharpe_from_returns(
     # the per-observation Sharpe this length would need for a DSR of 0.95 (at this series' skew and kurtosis)
     spread = 1.0 - skew * sr + (kurt - 1.0) / 4.0 * sr * sr
     needed = sr0 + stats.norm.ppf(0.95) * math.sqrt(max(spread, 0.0) / (n_obs - 1)) if n_obs > 1 else math.nan
-    return {"dsr": dsr, "sr": sr, "sr0": sr0, "dsr_empirical": dsr_emp, "sr0_empirical": sr0_emp,
-            "n_trials": n_trials, "skew": skew, "kurtosis": kurt, "n_obs": n_obs, "sr_needed": needed}  # fmt: skip
+    return {
+        "dsr": dsr,
+        "sr": sr,
+        "sr0": sr0,
+        "dsr_empirical": dsr_emp,
+        "sr0_empirical": sr0_emp,
+        "n_trials": n_trials,
+        "skew": skew,
+        "kurtosis": kurt,
+        "n_obs": n_obs,
+        "sr_needed": needed,
+    }
 
 
 def dsr_verdict(dsr: float | None, n_trials: int) -> str:

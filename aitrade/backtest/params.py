@@ -15,9 +15,26 @@ from aitrade.files import read_mapping
 from aitrade.strategy import Genome
 
 METADATA_KEYS = frozenset(
-    {"provenance", "fitness", "metrics", "profile", "mode", "seed", "run", "data", "created_at", "window", "windows",
-     "source", "notes", "oos", "in_sample", "trail_on", "version"}
-)  # fmt: skip
+    {
+        "provenance",
+        "fitness",
+        "metrics",
+        "profile",
+        "mode",
+        "seed",
+        "run",
+        "data",
+        "created_at",
+        "window",
+        "windows",
+        "source",
+        "notes",
+        "oos",
+        "in_sample",
+        "trail_on",
+        "version",
+    }
+)
 
 
 def genome_from_mapping(data: dict[str, Any], where: str = "parameters") -> Genome:

@@ -47,8 +47,9 @@ def exit_reasons(trades: pd.DataFrame) -> pd.DataFrame:
     """Trades, net P&L and win rate per exit reason."""
     if trades.empty:
         return pd.DataFrame(columns=["trades", "pnl", "win_rate"])
-    return trades.groupby("exit_reason").agg(trades=("pnl", "size"), pnl=("pnl", "sum"),
-                                             win_rate=("pnl", lambda x: float((x > 0).mean())))  # fmt: skip
+    return trades.groupby("exit_reason").agg(
+        trades=("pnl", "size"), pnl=("pnl", "sum"), win_rate=("pnl", lambda x: float((x > 0).mean()))
+    )
 
 
 def write_report(

@@ -59,8 +59,11 @@ _TABLES = (
     "CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)",
 )
 _INDEX = "CREATE INDEX IF NOT EXISTS orders_open ON orders (final, symbol)"
-_V1_COLUMNS = ("qty TEXT NOT NULL DEFAULT '0'", "reduce INTEGER NOT NULL DEFAULT 0",
-               "deadline_ms INTEGER NOT NULL DEFAULT 0")  # fmt: skip
+_V1_COLUMNS = (
+    "qty TEXT NOT NULL DEFAULT '0'",
+    "reduce INTEGER NOT NULL DEFAULT 0",
+    "deadline_ms INTEGER NOT NULL DEFAULT 0",
+)
 
 
 class OwnedInventory:
@@ -86,8 +89,13 @@ class OwnedInventory:
             if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
                 raise self._busy_error() from exc
             self.quarantined = self._quarantine()
-            log.error("ownership ledger %s was unreadable (%s); moved aside to %s; it will be rebuilt from the "
-                      "venue before anything is sent", self.path, exc, self.quarantined.name)  # fmt: skip
+            log.error(
+                "ownership ledger %s was unreadable (%s); moved aside to %s; it will be rebuilt from the "
+                "venue before anything is sent",
+                self.path,
+                exc,
+                self.quarantined.name,
+            )
             self._db = self._open()
 
     # --- opening ---------------------------------------------------------------------------------
@@ -127,8 +135,10 @@ class OwnedInventory:
                 db.execute(f"PRAGMA user_version = {SCHEMA}")
                 db.execute("COMMIT")
             elif version > SCHEMA:
-                raise StateFileError(f"ownership ledger {self.path} has schema {version}; this AiTrade reads up "
-                                     f"to {SCHEMA} (upgrade AiTrade)")  # fmt: skip
+                raise StateFileError(
+                    f"ownership ledger {self.path} has schema {version}; this AiTrade reads up "
+                    f"to {SCHEMA} (upgrade AiTrade)"
+                )
             db.execute("SELECT count(*) FROM orders").fetchone()
         except BaseException:
             db.close()
@@ -148,8 +158,10 @@ class OwnedInventory:
             db.close()
             if isinstance(exc, sqlite3.OperationalError) and is_busy(exc):
                 raise self._busy_error() from exc
-            raise StateFileError(f"ownership ledger {self.path} is unreadable ({exc}); a trading process will "
-                                 "move it aside and rebuild it from the venue") from exc  # fmt: skip
+            raise StateFileError(
+                f"ownership ledger {self.path} is unreadable ({exc}); a trading process will "
+                "move it aside and rebuild it from the venue"
+            ) from exc
         return db
 
     def _quarantine(self) -> Path:
@@ -162,8 +174,10 @@ class OwnedInventory:
     def _busy_error(self) -> LedgerBusy:
         holder = self.lock.holder()
         who = f" (account lock held by process {holder.get('pid')})" if holder else ""
-        return LedgerBusy(f"ownership ledger {self.path} stayed locked by another process for more than "
-                          f"{self.busy_timeout_s:g} s{who}; try again")  # fmt: skip
+        return LedgerBusy(
+            f"ownership ledger {self.path} stayed locked by another process for more than "
+            f"{self.busy_timeout_s:g} s{who}; try again"
+        )
 
     def close(self) -> None:
         self.lock.release()
@@ -187,8 +201,9 @@ class OwnedInventory:
     def require_owner(self, broker: str) -> None:
         """Only the process holding this account's lock sends anything (connect() takes it)."""
         if not self.lock.held:
-            raise HaltError(f"{broker}: this process does not hold the account lock (read-only, or not connected); "
-                            "nothing is sent")  # fmt: skip
+            raise HaltError(
+                f"{broker}: this process does not hold the account lock (read-only, or not connected); nothing is sent"
+            )
 
     # --- transactions ----------------------------------------------------------------------------
     @contextmanager
@@ -245,8 +260,7 @@ class OwnedInventory:
             else:
                 kept = mine if abs(mine) <= abs(venue_qty) else venue_qty
             if kept != mine:
-                log.warning("%s: AiTrade counted %s but the venue holds %s; counting %s", symbol, mine, venue_qty,
-                            kept)  # fmt: skip
+                log.warning("%s: AiTrade counted %s but the venue holds %s; counting %s", symbol, mine, venue_qty, kept)
                 self._set(symbol, kept, avg if kept else D0)
         return kept
 
@@ -257,8 +271,17 @@ class OwnedInventory:
             self._write("INSERT OR REPLACE INTO positions VALUES (?, ?, ?)", (symbol, str(qty), str(avg)))
 
     # --- orders and fills ------------------------------------------------------------------------
-    def claim(self, client_id: str, symbol: str, side: Side, quantity: Decimal, *, reduce: bool = False,
-              key: str = "", deadline_ms: int = 0) -> bool:  # fmt: skip
+    def claim(
+        self,
+        client_id: str,
+        symbol: str,
+        side: Side,
+        quantity: Decimal,
+        *,
+        reduce: bool = False,
+        key: str = "",
+        deadline_ms: int = 0,
+    ) -> bool:
         """Record an order before it is sent; False when the id is known already (look it up, never send).
 
         A ``reduce`` order (closing AiTrade's position) is refused with
@@ -281,14 +304,20 @@ class OwnedInventory:
                 held = self.position(symbol)[0]
                 sign = 1 if side is Side.BUY else -1
                 open_reducing = sum(
-                    (Decimal(q) - Decimal(f) for q, f in db.execute(
-                        "SELECT qty, filled FROM orders WHERE symbol = ? AND side = ? AND reduce = 1 AND final = 0",
-                        (symbol, side.value))),
+                    (
+                        Decimal(q) - Decimal(f)
+                        for q, f in db.execute(
+                            "SELECT qty, filled FROM orders WHERE symbol = ? AND side = ? AND reduce = 1 AND final = 0",
+                            (symbol, side.value),
+                        )
+                    ),
                     D0,
-                )  # fmt: skip
+                )
                 if held == 0 or (held > 0) == (sign > 0) or open_reducing > abs(held):
-                    raise SkipError(f"{side.value} {quantity} {symbol} would close more than AiTrade holds ({held}, "
-                                    f"with {open_reducing} already being closed)")  # fmt: skip
+                    raise SkipError(
+                        f"{side.value} {quantity} {symbol} would close more than AiTrade holds ({held}, "
+                        f"with {open_reducing} already being closed)"
+                    )
             if key:
                 db.execute("INSERT OR REPLACE INTO keys VALUES (?, ?)", (key, client_id))
         return True
@@ -313,8 +342,12 @@ class OwnedInventory:
     def swap_deadline(self, client_id: str, seen_ms: int, new_ms: int) -> bool:
         """Take the right to re-send: set a new deadline only if it is still ``seen_ms`` (compare-and-set)."""
         with self._tx() as db:
-            return bool(db.execute("UPDATE orders SET deadline_ms = ? WHERE client_id = ? AND deadline_ms = ?",
-                                   (int(new_ms), client_id, int(seen_ms))).rowcount)  # fmt: skip
+            return bool(
+                db.execute(
+                    "UPDATE orders SET deadline_ms = ? WHERE client_id = ? AND deadline_ms = ?",
+                    (int(new_ms), client_id, int(seen_ms)),
+                ).rowcount
+            )
 
     def deadline(self, client_id: str) -> int:
         row = self._rows("SELECT deadline_ms FROM orders WHERE client_id = ?", (client_id,))
@@ -341,16 +374,18 @@ class OwnedInventory:
         """Client id -> symbol of our orders that may still fill."""
         return dict(self._rows("SELECT client_id, symbol FROM orders WHERE final = 0 ORDER BY rowid"))
 
-    def apply(self, client_id: str, filled: Decimal, price: Decimal | None, *, final: bool,
-              fee_in_base: Decimal = D0) -> Decimal:  # fmt: skip
+    def apply(
+        self, client_id: str, filled: Decimal, price: Decimal | None, *, final: bool, fee_in_base: Decimal = D0
+    ) -> Decimal:
         """Count an order's cumulative ``filled`` quantity once; returns the newly counted part.
 
         ``fee_in_base`` is the cumulative fee taken in the bought coin (Bitget spot), which we do not hold.
         Read and written in one transaction, so two processes reporting fills never lose one.
         """
         with self._tx() as db:
-            row = db.execute("SELECT symbol, side, filled, fee_base, final FROM orders WHERE client_id = ?",
-                             (client_id,)).fetchone()  # fmt: skip
+            row = db.execute(
+                "SELECT symbol, side, filled, fee_base, final FROM orders WHERE client_id = ?", (client_id,)
+            ).fetchone()
             if row is None or row[4]:  # unknown, or final and counted already
                 return D0
             symbol, side, before, fee_before = row[0], Side(row[1]), Decimal(row[2]), Decimal(row[3])
@@ -365,8 +400,10 @@ class OwnedInventory:
                 fee_delta = fee_in_base - fee_before
                 self._add(symbol, (delta - fee_delta) if side is Side.BUY else -delta, price)
                 before, fee_before = filled, fee_in_base
-            self._write("UPDATE orders SET filled = ?, fee_base = ?, final = ? WHERE client_id = ?",
-                        (str(before), str(fee_before), int(final), client_id))  # fmt: skip
+            self._write(
+                "UPDATE orders SET filled = ?, fee_base = ?, final = ? WHERE client_id = ?",
+                (str(before), str(fee_before), int(final), client_id),
+            )
         return delta if counted else D0
 
     def _add(self, symbol: str, signed: Decimal, price: Decimal) -> None:

@@ -85,8 +85,9 @@ class PaperStore:
             if self.read_only:
                 raise StateFileError(f"paper account {self.path} is unreadable ({exc})") from exc
             aside = quarantine(self.path)
-            log.error("paper account %s was unreadable (%s); moved aside to %s; starting afresh", self.path, exc,
-                      aside.name)  # fmt: skip
+            log.error(
+                "paper account %s was unreadable (%s); moved aside to %s; starting afresh", self.path, exc, aside.name
+            )
             self._db = self._open()
         db = self._db
         state: dict[str, Any] = {name: json.loads(v) for name, v in db.execute("SELECT name, value FROM scalars")}
@@ -126,8 +127,10 @@ class PaperStore:
                 rows = state.get(table, {})
                 for key in dirty.get(table, ()):
                     if key in rows:
-                        db.execute(f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",  # noqa: S608 (table names)
-                                   (key, json.dumps(rows[key])))  # fmt: skip
+                        db.execute(
+                            f"INSERT OR REPLACE INTO {table} VALUES (?, ?)",  # noqa: S608 (table names)
+                            (key, json.dumps(rows[key])),
+                        )
                     else:
                         db.execute(f"DELETE FROM {table} WHERE key = ?", (key,))  # noqa: S608 (table names)
             for fill in fills[self._fills_saved :]:

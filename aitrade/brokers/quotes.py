@@ -27,6 +27,7 @@ class PaperPrices:
             return await self.feed.last_price(symbol)
         last = self.broker.last_seen(symbol) if self.broker is not None else None
         if last is None:
-            raise SkipError(f"paper has no price for {symbol} yet: feed it bars (on_bar) or configure the venue's "
-                            "market data")  # fmt: skip
+            raise SkipError(
+                f"paper has no price for {symbol} yet: feed it bars (on_bar) or configure the venue's market data"
+            )
         return last

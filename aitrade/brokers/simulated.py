@@ -101,8 +101,9 @@ class SimulatedBroker:
         self.costs = costs
         self.currency = currency
         # without native protections it plays a venue that holds no stops (Bitget spot): the runner watches them
-        self.capabilities = Capabilities(native_protections=native_protections, shorting=shorting,
-                                         brackets=native_protections)  # fmt: skip
+        self.capabilities = Capabilities(
+            native_protections=native_protections, shorting=shorting, brackets=native_protections
+        )
         self._rules = dict(rules or {})
         self._candles = candles
         self._starting_cash = Decimal(starting_cash)
@@ -194,8 +195,10 @@ class SimulatedBroker:
 
     def _owner(self) -> None:
         if not self.lock.held:
-            raise HaltError(f"{self.name}: this process does not hold the paper account's lock (read-only, or not "
-                            "connected); nothing is done")  # fmt: skip
+            raise HaltError(
+                f"{self.name}: this process does not hold the paper account's lock (read-only, or not "
+                "connected); nothing is done"
+            )
 
     # --- reference data ----------------------------------------------------------------------
     async def instrument(self, symbol: str) -> InstrumentRules:
@@ -203,8 +206,9 @@ class SimulatedBroker:
             return self._rules[symbol]
         tick = Decimal(str(self.costs.tick)) if self.costs.tick else FINE
         step = Decimal(str(self.costs.lot)) if self.costs.lot else FINE
-        return InstrumentRules(symbol, tick, step, Decimal(str(self.costs.min_qty)), D0, self.currency,
-                               self.capabilities.shorting)  # fmt: skip
+        return InstrumentRules(
+            symbol, tick, step, Decimal(str(self.costs.min_qty)), D0, self.currency, self.capabilities.shorting
+        )
 
     async def candles(self, symbol: str, interval: str, start: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
         """Bars from the market-data source paper was given (the venue's public data)."""
@@ -242,12 +246,18 @@ class SimulatedBroker:
     # --- orders ------------------------------------------------------------------------------
     def _order(self, raw: dict[str, Any]) -> Order:
         return Order(
-            client_id=raw["client_id"], venue_order_id=raw["venue_order_id"], symbol=raw["symbol"],
-            side=Side(raw["side"]), order_type=OrderType(raw["order_type"]), quantity=Decimal(raw["quantity"]),
-            price=None if raw["price"] is None else Decimal(raw["price"]), status=OrderStatus(raw["status"]),
-            filled=Decimal(raw["filled"]), avg_price=None if raw["avg_price"] is None else Decimal(raw["avg_price"]),
+            client_id=raw["client_id"],
+            venue_order_id=raw["venue_order_id"],
+            symbol=raw["symbol"],
+            side=Side(raw["side"]),
+            order_type=OrderType(raw["order_type"]),
+            quantity=Decimal(raw["quantity"]),
+            price=None if raw["price"] is None else Decimal(raw["price"]),
+            status=OrderStatus(raw["status"]),
+            filled=Decimal(raw["filled"]),
+            avg_price=None if raw["avg_price"] is None else Decimal(raw["avg_price"]),
             fee=Decimal(raw["fee"]),
-        )  # fmt: skip
+        )
 
     async def place_order(self, request: OrderRequest) -> OrderAck:
         self._owner()
@@ -260,8 +270,16 @@ class SimulatedBroker:
         if request.price is None:
             qty = rules.quantity(request.quantity)
             rules.check(qty, price, what=f"{request.side.value} {request.symbol}")
-            req = OrderRequest(request.symbol, request.side, qty, request.client_id, request.order_type, None,
-                               request.reduce_only, request.bracket)  # fmt: skip
+            req = OrderRequest(
+                request.symbol,
+                request.side,
+                qty,
+                request.client_id,
+                request.order_type,
+                None,
+                request.reduce_only,
+                request.bracket,
+            )
         pos = Decimal(self._state["positions"].get(req.symbol, {}).get("qty", "0"))
         after = pos + (req.quantity if req.side is Side.BUY else -req.quantity)
         if after < 0 and pos >= 0 and not self.capabilities.shorting:
@@ -272,22 +290,36 @@ class SimulatedBroker:
             )
         self._state["seq"] += 1
         raw: dict[str, Any] = {
-            "client_id": req.client_id, "venue_order_id": f"{self.name}-{self._state['seq']}", "symbol": req.symbol,
-            "side": req.side.value, "order_type": req.order_type.value, "quantity": str(req.quantity),
-            "price": None if req.price is None else str(req.price), "status": OrderStatus.NEW.value, "filled": "0",
-            "avg_price": None, "fee": "0", "created": _now().isoformat(),
-        }  # fmt: skip
+            "client_id": req.client_id,
+            "venue_order_id": f"{self.name}-{self._state['seq']}",
+            "symbol": req.symbol,
+            "side": req.side.value,
+            "order_type": req.order_type.value,
+            "quantity": str(req.quantity),
+            "price": None if req.price is None else str(req.price),
+            "status": OrderStatus.NEW.value,
+            "filled": "0",
+            "avg_price": None,
+            "fee": "0",
+            "created": _now().isoformat(),
+        }
         if req.bracket is not None:
             b = req.bracket
-            raw["bracket"] = {"stop_distance": str(b.stop_distance), "stop_id": b.stop_id,
-                              "target_distance": None if b.target_distance is None else str(b.target_distance),
-                              "target_id": b.target_id}  # fmt: skip
+            raw["bracket"] = {
+                "stop_distance": str(b.stop_distance),
+                "stop_id": b.stop_id,
+                "target_distance": None if b.target_distance is None else str(b.target_distance),
+                "target_id": b.target_id,
+            }
         self._state["orders"][req.client_id] = raw
         self._touch("orders", req.client_id)
         if req.order_type is OrderType.MARKET:
             self._fill(raw, await self._slipped(req.symbol, req.side, price))
-        elif not self.bars_only and req.price is not None and ((req.side is Side.BUY and price <= req.price)
-                                        or (req.side is Side.SELL and price >= req.price)):  # fmt: skip
+        elif (
+            not self.bars_only
+            and req.price is not None
+            and ((req.side is Side.BUY and price <= req.price) or (req.side is Side.SELL and price >= req.price))
+        ):
             self._fill(raw, req.price)  # a marketable limit fills at its limit
         self._save()
         return OrderAck(req.client_id, str(raw["venue_order_id"]), OrderStatus(str(raw["status"])))
@@ -331,13 +363,29 @@ class SimulatedBroker:
             if bracket.get("target_id"):
                 arms.append(("take_profit", bracket["target_id"], price + sign * Decimal(bracket["target_distance"])))
             for kind, cid, trigger in arms:
-                self._arm(cid, {
-                    "symbol": raw["symbol"], "kind": kind, "trigger": str(trigger), "quantity": str(qty),
-                    "client_id": cid, "venue_id": f"{self.name}-p-{cid}", "armed_by": raw["client_id"],
-                })  # fmt: skip
-        self._state["fills"].append({"client_id": raw["client_id"], "symbol": raw["symbol"], "side": side.value,
-                                     "quantity": str(qty), "price": str(price), "fee": str(fee),
-                                     "time": _now().isoformat()})  # fmt: skip
+                self._arm(
+                    cid,
+                    {
+                        "symbol": raw["symbol"],
+                        "kind": kind,
+                        "trigger": str(trigger),
+                        "quantity": str(qty),
+                        "client_id": cid,
+                        "venue_id": f"{self.name}-p-{cid}",
+                        "armed_by": raw["client_id"],
+                    },
+                )
+        self._state["fills"].append(
+            {
+                "client_id": raw["client_id"],
+                "symbol": raw["symbol"],
+                "side": side.value,
+                "quantity": str(qty),
+                "price": str(price),
+                "fee": str(fee),
+                "time": _now().isoformat(),
+            }
+        )
 
     async def get_order(self, symbol: str, client_id: str) -> Order | None:
         raw = self._state["orders"].get(client_id)
@@ -366,9 +414,14 @@ class SimulatedBroker:
         if held == 0:
             raise SkipError(f"{self.name} {protection.kind} {protection.symbol}: no position to protect")
         rules = await self.instrument(protection.symbol)
-        placed = Protection(protection.symbol, protection.kind, rules.price(protection.trigger),
-                            rules.quantity(min(protection.quantity, abs(held))), protection.client_id,
-                            f"{self.name}-p-{protection.client_id}")  # fmt: skip
+        placed = Protection(
+            protection.symbol,
+            protection.kind,
+            rules.price(protection.trigger),
+            rules.quantity(min(protection.quantity, abs(held))),
+            protection.client_id,
+            f"{self.name}-p-{protection.client_id}",
+        )
         self._arm(protection.client_id, {k: str(v) for k, v in asdict(placed).items()})
         self._save()
         return placed
@@ -460,10 +513,19 @@ class SimulatedBroker:
                 qty = min(Decimal(p["quantity"]), abs(pos))
                 self._state["seq"] += 1
                 raw = {
-                    "client_id": cid, "venue_order_id": f"{self.name}-{self._state['seq']}", "symbol": symbol,
-                    "side": order_side.value, "order_type": "market", "quantity": str(qty), "price": None,
-                    "status": "new", "filled": "0", "avg_price": None, "fee": "0", "created": _now().isoformat(),
-                }  # fmt: skip
+                    "client_id": cid,
+                    "venue_order_id": f"{self.name}-{self._state['seq']}",
+                    "symbol": symbol,
+                    "side": order_side.value,
+                    "order_type": "market",
+                    "quantity": str(qty),
+                    "price": None,
+                    "status": "new",
+                    "filled": "0",
+                    "avg_price": None,
+                    "fee": "0",
+                    "created": _now().isoformat(),
+                }
                 self._state["orders"][cid] = raw
                 self._touch("orders", cid)
                 self._fill(raw, await self._slipped(symbol, order_side, Decimal(at)))

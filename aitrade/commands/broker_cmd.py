@@ -23,15 +23,23 @@ def _endpoint(settings: Settings, name: str, mode: str) -> dict[str, Any]:
     if mode == "paper":
         return {"venue": f"simulated ({settings.state_dir / f'paper_{name}.sqlite'})"}
     if name == "bitget":
-        return {"venue": settings.bitget_base_url, "market": settings.bitget_market, "demo": settings.bitget_demo,
-                "api_key": settings.bitget_api_key.masked()}  # fmt: skip
-    return {"venue": settings.tinkoff_base_url, "sandbox": settings.tinkoff_sandbox,
-            "token": settings.tinkoff_api_token.masked()}  # fmt: skip
+        return {
+            "venue": settings.bitget_base_url,
+            "market": settings.bitget_market,
+            "demo": settings.bitget_demo,
+            "api_key": settings.bitget_api_key.masked(),
+        }
+    return {
+        "venue": settings.tinkoff_base_url,
+        "sandbox": settings.tinkoff_sandbox,
+        "token": settings.tinkoff_api_token.masked(),
+    }
 
 
 def _plain(obj: Any) -> Any:
-    return {k: str(v) if v is not None and not isinstance(v, (bool, int, str, dict)) else v
-            for k, v in asdict(obj).items()}  # fmt: skip
+    return {
+        k: str(v) if v is not None and not isinstance(v, (bool, int, str, dict)) else v for k, v in asdict(obj).items()
+    }
 
 
 async def status(settings: Settings, mode: str | None = None, symbols: list[str] | None = None) -> dict[str, Any]:
@@ -93,6 +101,12 @@ async def close_all(
         Router(settings, session, mode=mode, market_data=market_data, symbols=symbols) as router,
     ):
         report = await router.close_all_positions(reason=reason)
-    return {"mode": mode, "cancelled": report.cancelled, "protections_cancelled": report.protections_cancelled,
-            "closed": [_plain(a) for a in report.closed], "open": report.open, "errors": report.errors,
-            "flat": report.ok}  # fmt: skip
+    return {
+        "mode": mode,
+        "cancelled": report.cancelled,
+        "protections_cancelled": report.protections_cancelled,
+        "closed": [_plain(a) for a in report.closed],
+        "open": report.open,
+        "errors": report.errors,
+        "flat": report.ok,
+    }

@@ -231,13 +231,19 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
         if run_json(opt / "params.json").get("kind") != "optimize":
             continue
         m = run_json(opt / "metrics.json")
-        out["optimisations"].append({
-            "run": str(opt),
-            "sharpe": m.get("sharpe"), "deflated_sharpe": m.get("deflated_sharpe"), "trials": m.get("dsr_trials"),
-            "evaluations": m.get("dsr_trials_raw"),
-            "dsr_verdict": m.get("dsr_verdict"), "pbo": m.get("pbo_mean"), "pbo_verdict": m.get("pbo_verdict"),
-            "statistics": m.get("statistics"),
-        })  # fmt: skip
+        out["optimisations"].append(
+            {
+                "run": str(opt),
+                "sharpe": m.get("sharpe"),
+                "deflated_sharpe": m.get("deflated_sharpe"),
+                "trials": m.get("dsr_trials"),
+                "evaluations": m.get("dsr_trials_raw"),
+                "dsr_verdict": m.get("dsr_verdict"),
+                "pbo": m.get("pbo_mean"),
+                "pbo_verdict": m.get("pbo_verdict"),
+                "statistics": m.get("statistics"),
+            }
+        )
     if not out["optimisations"]:
         out["note"] = "no optimiser run has used these signals yet: no DSR or PBO to show (run 20 genetic optimiser)"
     return out
@@ -254,5 +260,14 @@ def promote(settings: Settings, run: str | Path, *, confirm: bool, override: str
     return {"production": str(result.run_dir), "run": str(run)}
 
 
-__all__ = ["RESEARCH", "check_ranges", "check_research", "evidence", "live_choice", "promote",
-           "save_optimizer", "signal_runs", "start_research"]  # fmt: skip
+__all__ = [
+    "RESEARCH",
+    "check_ranges",
+    "check_research",
+    "evidence",
+    "live_choice",
+    "promote",
+    "save_optimizer",
+    "signal_runs",
+    "start_research",
+]

@@ -41,18 +41,27 @@ def voila_argv(port: int, notebook: Path = NOTEBOOK) -> list[str]:
     """Voila's command line. The token is not on it (``ps`` would show it): ``auto_token`` makes the server's
     identity provider take it from JUPYTER_TOKEN in the environment :func:`launch` gives the process."""
     return [
-        sys.executable, "-m", "voila", str(notebook), f"--port={port}", "--no-browser", f"--Voila.ip={HOST}",
-        "--Voila.auto_token=True", "--strip_sources=True", "--show_tracebacks=False",
+        sys.executable,
+        "-m",
+        "voila",
+        str(notebook),
+        f"--port={port}",
+        "--no-browser",
+        f"--Voila.ip={HOST}",
+        "--Voila.auto_token=True",
+        "--strip_sources=True",
+        "--show_tracebacks=False",
         "--VoilaConfiguration.file_allowlist=[]",
-    ]  # fmt: skip
+    ]
 
 
 def url(port: int, token: str) -> str:
     return f"http://{HOST}:{port}/?token={token}"
 
 
-def launch(settings: Settings, port: int, *, token: str | None = None, log: Path | None = None) -> tuple[
-        subprocess.Popen[bytes], str]:  # fmt: skip
+def launch(
+    settings: Settings, port: int, *, token: str | None = None, log: Path | None = None
+) -> tuple[subprocess.Popen[bytes], str]:
     """Start Voila for ``settings.home`` on ``port``; returns the process and the URL with its token."""
     if not 1024 <= port <= 65535:
         raise UserError(f"--port must be between 1024 and 65535, got {port}")
@@ -65,9 +74,13 @@ def launch(settings: Settings, port: int, *, token: str | None = None, log: Path
     out = open(log, "ab") if log is not None else None  # noqa: SIM115 (handed to the child, closed below)
     try:
         proc = subprocess.Popen(  # noqa: S603 (our interpreter, our notebook)
-            voila_argv(port), cwd=str(NOTEBOOK.parent), env=env, stdin=subprocess.DEVNULL,
-            stdout=out or subprocess.DEVNULL, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            voila_argv(port),
+            cwd=str(NOTEBOOK.parent),
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out or subprocess.DEVNULL,
+            stderr=subprocess.STDOUT,
+        )
     finally:
         if out is not None:
             out.close()

@@ -90,8 +90,16 @@ def quality(
     return rows
 
 
-def fetch_argv(*, source: str, symbols: str, interval: str, start: str | None = None, end: str | None = None,
-               market: str = "spot", refresh: bool = False) -> list[str]:  # fmt: skip
+def fetch_argv(
+    *,
+    source: str,
+    symbols: str,
+    interval: str,
+    start: str | None = None,
+    end: str | None = None,
+    market: str = "spot",
+    refresh: bool = False,
+) -> list[str]:
     """``aitrade data fetch`` options from the DATA FACTORY form, checked before a job starts."""
     from aitrade.cliargs import SOURCES  # noqa: PLC0415
     from aitrade.intervals import parse_interval  # noqa: PLC0415
@@ -138,8 +146,21 @@ def fold_metrics(settings: Settings) -> dict[str, Any] | None:
         return None
     data = run_json(run / "metrics.json")
     folds = pd.DataFrame(data.get("folds") or [])
-    keep = [c for c in ("fold", "symbol", "n", "auc_long", "auc_short", "log_loss", "baseline_log_loss", "accuracy",
-                        "baseline_accuracy") if c in folds.columns]  # fmt: skip
+    keep = [
+        c
+        for c in (
+            "fold",
+            "symbol",
+            "n",
+            "auc_long",
+            "auc_short",
+            "log_loss",
+            "baseline_log_loss",
+            "accuracy",
+            "baseline_accuracy",
+        )
+        if c in folds.columns
+    ]
     return {"run": str(run), "folds": folds[keep] if len(folds) else folds, "summary": data.get("summary") or {}}
 
 

@@ -83,16 +83,28 @@ def _launch(settings: Settings, kind: str, title: str, spec: dict[str, Any]) -> 
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     job_id = f"{stamp}-{kind}-{secrets.token_hex(3)}"
     log = folder / f"{job_id}.log"
-    job: dict[str, Any] = {"id": job_id, "kind": kind, "title": title, "spec": spec, "status": "starting",
-                           "created_at": _now(), "pid": None, "log": str(log)}  # fmt: skip
+    job: dict[str, Any] = {
+        "id": job_id,
+        "kind": kind,
+        "title": title,
+        "spec": spec,
+        "status": "starting",
+        "created_at": _now(),
+        "pid": None,
+        "log": str(log),
+    }
     atomic_write_json(_path(settings, job_id), job)
     env = {**os.environ, "AITRADE_HOME": str(settings.home)}
     with open(log, "ab") as out:
         proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "aitrade.commands.jobs", job_id],
-            stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT, env=env,
-            start_new_session=True, close_fds=True,
-        )  # fmt: skip
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+            close_fds=True,
+        )
     threading.Thread(target=proc.wait, name=f"reap {job_id}", daemon=True).start()  # no zombie while we live
     job["pid"] = proc.pid
     return job

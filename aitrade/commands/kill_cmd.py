@@ -93,8 +93,14 @@ def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0, g
         if not report["flat"]:
             still = f"still open at the venue: {', '.join(report['open'])}; " if report["open"] else ""
             why = f"the flatten did not complete; the switch stays armed: {still}" + "; ".join(report["errors"])
-            return {"armed": asdict(armed), "runner": None, "stopped": stopped, "confirmed": False,
-                    "close_all": report, "message": why}  # fmt: skip
+            return {
+                "armed": asdict(armed),
+                "runner": None,
+                "stopped": stopped,
+                "confirmed": False,
+                "close_all": report,
+                "message": why,
+            }
         done = control.confirm(settings.state_dir, armed, {"by": by, **report})
         return {"armed": asdict(done), "runner": None, "stopped": stopped, "confirmed": True, "close_all": report}
     return {"armed": asdict(armed), "runner": None, "confirmed": True}

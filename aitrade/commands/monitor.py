@@ -123,21 +123,50 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
                     if s.mode == OPEN:
                         last = closes.get(book.symbol)
                         upnl = None if last is None else s.side * (last - s.entry) * s.qty
-                        positions.append({"symbol": book.symbol, "side": "long" if s.side > 0 else "short",
-                                          "quantity": s.qty, "entry": s.entry, "stop": s.stop, "target": s.target,
-                                          "last": last, "unrealised_pnl": upnl, "since": book.entry_bar})  # fmt: skip
+                        positions.append(
+                            {
+                                "symbol": book.symbol,
+                                "side": "long" if s.side > 0 else "short",
+                                "quantity": s.qty,
+                                "entry": s.entry,
+                                "stop": s.stop,
+                                "target": s.target,
+                                "last": last,
+                                "unrealised_pnl": upnl,
+                                "since": book.entry_bar,
+                            }
+                        )
                     elif s.mode == PENDING:
-                        orders.append({"symbol": book.symbol, "side": "buy" if s.side > 0 else "sell",
-                                       "quantity": s.qty, "limit": s.limit, "client_id": book.entry_id})  # fmt: skip
+                        orders.append(
+                            {
+                                "symbol": book.symbol,
+                                "side": "buy" if s.side > 0 else "sell",
+                                "quantity": s.qty,
+                                "limit": s.limit,
+                                "client_id": book.entry_id,
+                            }
+                        )
                 series = (equity or EquityTracker()).update(ledger, session, capital)
                 recent = ledger.events(events)
     return Snapshot(
-        alive=pid is not None, pid=pid, state=beat.state or None, phase=beat.phase or None, mode=beat.mode or None,
-        heartbeat_age_s=age, staleness=staleness(age, beat.phase or None), positions=positions, orders=orders,
-        coverage=asdict(beat.coverage) if beat.time else {}, equity=series,
-        kill=control.read_kill(settings.state_dir).__dict__, last_error=beat.last_error, events=recent,
-        limits=beat.limits, settings_applied_at=beat.settings_applied_at, problems=problems,
-    )  # fmt: skip
+        alive=pid is not None,
+        pid=pid,
+        state=beat.state or None,
+        phase=beat.phase or None,
+        mode=beat.mode or None,
+        heartbeat_age_s=age,
+        staleness=staleness(age, beat.phase or None),
+        positions=positions,
+        orders=orders,
+        coverage=asdict(beat.coverage) if beat.time else {},
+        equity=series,
+        kill=control.read_kill(settings.state_dir).__dict__,
+        last_error=beat.last_error,
+        events=recent,
+        limits=beat.limits,
+        settings_applied_at=beat.settings_applied_at,
+        problems=problems,
+    )
 
 
 # --- the risk editor ------------------------------------------------------------------------------------------

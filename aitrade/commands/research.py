@@ -39,8 +39,12 @@ def provenance(signals_path: str | Path, signals_meta: dict[str, Any], **extra: 
     from aitrade.runs import git_commit  # noqa: PLC0415
 
     keep = ("mode", "symbols", "interval", "data_fingerprint", "synthetic", "seed", "git_commit")
-    return {"signals": str(signals_path), "signals_meta": {k: signals_meta.get(k) for k in keep},
-            "git_commit": git_commit(), **extra}  # fmt: skip
+    return {
+        "signals": str(signals_path),
+        "signals_meta": {k: signals_meta.get(k) for k in keep},
+        "git_commit": git_commit(),
+        **extra,
+    }
 
 
 def signals(settings: Settings, params: Any, **options: Any) -> StepResult:
@@ -62,8 +66,12 @@ def signals(settings: Settings, params: Any, **options: Any) -> StepResult:
         f"next: optimise the trading rules over it (aitrade optimize --signals {run.run_dir}, or notebook "
         f"20 with signals set to it), then promote it (aitrade promote {run.run_dir}) to trade its models"
     )
-    paths = {"signals": run.run_dir / "signals.parquet", "meta": run.run_dir / "meta.json",
-             "metrics": run.run_dir / "metrics.json", "fold_metrics_png": run.run_dir / "fold_metrics.png"}  # fmt: skip
+    paths = {
+        "signals": run.run_dir / "signals.parquet",
+        "meta": run.run_dir / "meta.json",
+        "metrics": run.run_dir / "metrics.json",
+        "fold_metrics_png": run.run_dir / "fold_metrics.png",
+    }
     return StepResult(run.run_dir, paths, run.summary, notes, {"result": run})
 
 
@@ -101,17 +109,40 @@ def optimize(
     sig = load_signals(signals)
     config = BacktestConfig.from_settings(settings, capital, long_only=long_only)
     panel = Panel.from_signals(sig)
-    params = {"kind": "optimize", "settings": str(path), **chosen, "signals": str(signals), "seed": seed,
-              "capital": capital, "long_only": long_only}  # fmt: skip
+    params = {
+        "kind": "optimize",
+        "settings": str(path),
+        **chosen,
+        "signals": str(signals),
+        "seed": seed,
+        "capital": capital,
+        "long_only": long_only,
+    }
     run_dir = new_run_dir(settings, "optimize", params, out, exist_ok=exist_ok)
     with contextlib.nullcontext(run_dir) if exist_ok else run_scope(run_dir):  # a runner-made folder: its runner
         result = walk_forward_optimize(panel, cfg, config, seed=seed, progress=progress)
-        choices = {"profile": cfg.profile, "fitness": cfg.fitness, "seed": seed, "settings": str(path),
-                   "population": cfg.population, "generations": cfg.generations, "long_only": long_only}  # fmt: skip
+        choices = {
+            "profile": cfg.profile,
+            "fitness": cfg.fitness,
+            "seed": seed,
+            "settings": str(path),
+            "population": cfg.population,
+            "generations": cfg.generations,
+            "long_only": long_only,
+        }
         before = _count_trials(settings, result, sig.meta, str(run_dir), str(signals), choices, cfg.train_window)
-        prov = provenance(signals, sig.meta, run=str(run_dir), seed=seed, profile=cfg.profile, fitness=cfg.fitness,
-                          settings=str(path), capital=capital, long_only=long_only,
-                          trials_before=before.to_dict())  # fmt: skip
+        prov = provenance(
+            signals,
+            sig.meta,
+            run=str(run_dir),
+            seed=seed,
+            profile=cfg.profile,
+            fitness=cfg.fitness,
+            settings=str(path),
+            capital=capital,
+            long_only=long_only,
+            trials_before=before.to_dict(),
+        )
         paths = write_wfo(result, run_dir, prov, f"{cfg.profile} / {cfg.fitness}")
     notes = []
     if (result.metrics.get("total_return") or 0) <= 0:
@@ -119,8 +150,15 @@ def optimize(
     return StepResult(run_dir, paths, result.metrics, notes, {"result": result, "signals": sig})
 
 
-def _count_trials(settings: Settings, result: Any, meta: dict[str, Any], run: str, signals: str,
-                  choices: dict[str, Any], train_window: int) -> Any:  # fmt: skip
+def _count_trials(
+    settings: Settings,
+    result: Any,
+    meta: dict[str, Any],
+    run: str,
+    signals: str,
+    choices: dict[str, Any],
+    train_window: int,
+) -> Any:
     """Record this optimisation in the home's trial registry and judge it against every trial spent on its data.
 
     Adds to ``result.metrics``: ``trials_before`` (earlier runs, GA evaluations and effective trials on the same
@@ -135,8 +173,9 @@ def _count_trials(settings: Settings, result: Any, meta: dict[str, Any], run: st
     key = data_key(meta)
     with TrialRegistry(settings.state_dir / "trials.sqlite") as registry:
         before = registry.before(key)
-        registry.record(key, run, signals, choices, int(m.get("dsr_trials_raw") or 0),
-                        float(m.get("dsr_trials_effective") or 0.0))  # fmt: skip
+        registry.record(
+            key, run, signals, choices, int(m.get("dsr_trials_raw") or 0), float(m.get("dsr_trials_effective") or 0.0)
+        )
     m["trials_before"] = {"runs": before.runs, "evaluations": before.evaluations, "effective": before.effective}
     if before.runs:
         total = float(m.get("dsr_trials_effective") or 0.0) + before.effective
@@ -144,8 +183,10 @@ def _count_trials(settings: Settings, result: Any, meta: dict[str, Any], run: st
         trials = np.concatenate([w.trial_sharpes for w in result.windows])
         dsr = deflated_sharpe_from_returns(rets, trials, trial_length=train_window, n_trials=total)
         m["deflated_sharpe_all_trials"] = dsr["dsr"]
-        m["dsr_verdict_all_trials"] = (f"{dsr_verdict(dsr['dsr'], round(total))} (this run's trials and those of "
-                                       f"{before.runs} earlier optimisation(s) on the same data)")  # fmt: skip
+        m["dsr_verdict_all_trials"] = (
+            f"{dsr_verdict(dsr['dsr'], round(total))} (this run's trials and those of "
+            f"{before.runs} earlier optimisation(s) on the same data)"
+        )
     return before
 
 
@@ -175,20 +216,33 @@ def backtest(
     dest = Path(out).expanduser()
     with staged_output(dest, force=force, names=BACKTEST_FILES) as stage:  # refuses to overwrite before any work
         result = run_backtest(Panel.from_signals(sig), genome, config)
-        metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
-                                   turnover_notional=result.turnover_notional)  # fmt: skip
-        metrics = {"genome": genome.to_dict(), "capital": capital, **metrics,
-                   "sample": "in-sample" if overlap else "out-of-sample or unknown", "in_sample_overlap": overlap,
-                   "provenance": provenance(signals, sig.meta, params=str(params_file) if params_file else None,
-                                            capital=capital, long_only=long_only)}  # fmt: skip
+        metrics = backtest_metrics(
+            result.equity, result.trades, exposure=result.exposure, turnover_notional=result.turnover_notional
+        )
+        metrics = {
+            "genome": genome.to_dict(),
+            "capital": capital,
+            **metrics,
+            "sample": "in-sample" if overlap else "out-of-sample or unknown",
+            "in_sample_overlap": overlap,
+            "provenance": provenance(
+                signals,
+                sig.meta,
+                params=str(params_file) if params_file else None,
+                capital=capital,
+                long_only=long_only,
+            ),
+        }
         synthetic = " (SYNTHETIC DATA)" if sig.meta.get("synthetic") else ""
         hold = buy_and_hold(sig.frame, capital)
         metrics["buy_and_hold_return"] = float(hold.iloc[-1] / hold.iloc[0] - 1) if len(hold) else None
         write_report(result, metrics, stage, f"Backtest of {', '.join(sig.symbols)}{synthetic}", hold)
     notes = []
     if overlap:
-        notes.append(f"IN-SAMPLE: the genome was optimised on {overlap[0]} .. {overlap[1]}, which these signals "
-                     "cover; judge it on the optimiser's stitched out-of-sample result instead")  # fmt: skip
+        notes.append(
+            f"IN-SAMPLE: the genome was optimised on {overlap[0]} .. {overlap[1]}, which these signals "
+            "cover; judge it on the optimiser's stitched out-of-sample result instead"
+        )
     if not metrics["trades"]:
         notes.append("no trades: the rules never entered on these signals (check conf against the probabilities)")
     paths = {"trades": dest / "trades.csv", "metrics": dest / "metrics.json", "equity_png": dest / "equity.png"}
@@ -261,33 +315,47 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     if s.get("verdict"):
         say(f"    verdict: {s['verdict']}")
 
-    say("\n2/4 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
-          )  # fmt: skip
-    full = {"population": None, "generations": None, "survivors": None, "wfo_train_window": None,
-            "wfo_test_window": None}  # fmt: skip
+    say(
+        "\n2/4 walk-forward genetic optimisation (notebooks/20_optimizer.ipynb, params/optimizer_demo.yaml) ...",
+    )
+    full = {
+        "population": None,
+        "generations": None,
+        "survivors": None,
+        "wfo_train_window": None,
+        "wfo_test_window": None,
+    }
     opt_run, _ = run_notebook(
-        settings, "optimizer",
+        settings,
+        "optimizer",
         overrides={"signals": str(sig_run), "optimizer_settings": "params/optimizer_demo.yaml", **full},
-    )  # fmt: skip
+    )
     m = json.loads((opt_run / "metrics.json").read_text())
     say(f"    run: {opt_run}")
-    say(f"    stitched out-of-sample over {m['windows']} windows: return {m['total_return']:.2%}, "
-          f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, trades {m['trades']}, "
-          f"win rate {m['win_rate']:.1%}")  # fmt: skip
-    say(f"    deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m['dsr_trials']} effective trials "
+    say(
+        f"    stitched out-of-sample over {m['windows']} windows: return {m['total_return']:.2%}, "
+        f"Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}, trades {m['trades']}, "
+        f"win rate {m['win_rate']:.1%}"
+    )
+    say(
+        f"    deflated Sharpe {num(m.get('deflated_sharpe'), 3)} over {m['dsr_trials']} effective trials "
         f"({m.get('dsr_trials_raw')} GA evaluations): "
-          f"{m.get('dsr_verdict')}")  # fmt: skip
+        f"{m.get('dsr_verdict')}"
+    )
     say(f"    PBO {num(m.get('pbo_mean'), 2)} (in sample, mean over windows): {m.get('pbo_verdict')}")
 
     say("\n3/4 backtest report of the last window's genome (notebooks/30_backtest_report.ipynb) ...")
     bt_run, _ = run_notebook(
-        settings, "backtest_report",
+        settings,
+        "backtest_report",
         overrides={"signals": str(sig_run), "strategy_params": str(opt_run / "best_strategy_params.json")},
-    )  # fmt: skip
+    )
     b = json.loads((bt_run / "metrics.json").read_text())
     say(f"    run: {bt_run}")
-    say(f"    over all out-of-sample signals (the genome saw part of this period in optimisation): return "
-          f"{b['total_return']:.2%}, max drawdown {b['max_drawdown']:.2%}, trades {b['trades']}")  # fmt: skip
+    say(
+        f"    over all out-of-sample signals (the genome saw part of this period in optimisation): return "
+        f"{b['total_return']:.2%}, max drawdown {b['max_drawdown']:.2%}, trades {b['trades']}"
+    )
     notes = [f"{r['symbol']} {r['interval']}: {r['report']}" for r in bad]
     say("\n4/4 promote the signals run; paper-replay the last window through the runner ...")
     import pandas as pd  # noqa: PLC0415
@@ -297,17 +365,24 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     promote(settings, sig_run, override="the demo promotes its run to show the runner's replay parity")
     windows = pd.read_csv(opt_run / "wfo_report.csv")
     last = windows.iloc[-1]
-    replay = runner_cmd.paper_replay(settings, sig_run, opt_run / "best_strategy_params.json", bt_run / "paper_replay",
-                                     start=str(last["test_start"]), end=str(last["test_end"]))  # fmt: skip
+    replay = runner_cmd.paper_replay(
+        settings,
+        sig_run,
+        opt_run / "best_strategy_params.json",
+        bt_run / "paper_replay",
+        start=str(last["test_start"]),
+        end=str(last["test_end"]),
+    )
     say(f"    promoted to {settings.state_dir / 'production'}")
-    say(f"    replayed {last['test_start'][:10]} .. {last['test_end'][:10]} ({replay['ticks']} bars) through paper: "
-        f"{replay['session_trades']} trades; {replay['summary']}")  # fmt: skip
+    say(
+        f"    replayed {last['test_start'][:10]} .. {last['test_end'][:10]} ({replay['ticks']} bars) through paper: "
+        f"{replay['session_trades']} trades; {replay['summary']}"
+    )
     say(f"    runner state and ledger: {replay['state']}")
     if not replay["ok"]:
         notes.append(f"the paper replay differs from the backtest: see {replay['diff_csv']}")
     headline = f"return {m['total_return']:.2%}, Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"
     say(f"\nheadline (out-of-sample, stitched): {headline}")
-    say(f"report images: {opt_run / 'oos_equity.png'}, {opt_run / 'parameter_stability.png'}, "
-          f"{bt_run / 'equity.png'}")  # fmt: skip
+    say(f"report images: {opt_run / 'oos_equity.png'}, {opt_run / 'parameter_stability.png'}, {bt_run / 'equity.png'}")
     paths = {"signals": sig_run, "optimize": opt_run, "backtest": bt_run}
     return StepResult(opt_run, paths, m, notes)

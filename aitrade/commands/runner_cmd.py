@@ -96,20 +96,30 @@ def holdings_without_ledger(settings: Settings, mode: str) -> list[str]:
                 store.close()
             held += [f"{path.stem}: {sym} {p.get('qty')}" for sym, p in positions.items() if float(p.get("qty", 0))]
         return held
-    return [f"{name}: {sym} {qty}" for name, held_there in owned_positions(settings).items()
-            for sym, qty in held_there.items()]  # fmt: skip
+    return [
+        f"{name}: {sym} {qty}"
+        for name, held_there in owned_positions(settings).items()
+        for sym, qty in held_there.items()
+    ]
 
 
 def _refuse_a_lost_paper_account(settings: Settings, ledger: TradeLedger, routing: dict[str, str]) -> None:
     """Open books over a paper account that is gone: say so, never trade them against a fresh account."""
     open_books = sorted(s for s, b in ledger.books().items() if b.state.mode != FLAT)
-    lost = sorted({routing[s] for s in open_books if s in routing
-                   and not (settings.state_dir / f"paper_{routing[s]}.sqlite").exists()})  # fmt: skip
+    lost = sorted(
+        {
+            routing[s]
+            for s in open_books
+            if s in routing and not (settings.state_dir / f"paper_{routing[s]}.sqlite").exists()
+        }
+    )
     if lost:
         files = ", ".join(f"state/paper_{v}.sqlite" for v in lost)
-        raise UserError(f"state/trades.sqlite holds open books ({', '.join(open_books)}) but the paper account "
-                        f"{files} is missing; nothing started. Restore it from a backup, or start afresh with "
-                        "--reset (archives the ledger and the paper accounts)")  # fmt: skip
+        raise UserError(
+            f"state/trades.sqlite holds open books ({', '.join(open_books)}) but the paper account "
+            f"{files} is missing; nothing started. Restore it from a backup, or start afresh with "
+            "--reset (archives the ledger and the paper accounts)"
+        )
 
 
 def _refuse_a_lost_ledger(settings: Settings, mode: str) -> None:
@@ -127,10 +137,23 @@ def _refuse_a_lost_ledger(settings: Settings, mode: str) -> None:
         )
 
 
-def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, replay: bool, capital: float,
-            long_only: bool, start: str | None, end: str | None, speed: float, source: str | None = None,
-            symbols: list[str] | None = None, interval: str | None = None,
-            path: str | None = None) -> tuple[Any, Any]:  # fmt: skip
+def prepare(
+    settings: Settings,
+    *,
+    signals: str,
+    params: str | None,
+    mode: str,
+    replay: bool,
+    capital: float,
+    long_only: bool,
+    start: str | None,
+    end: str | None,
+    speed: float,
+    source: str | None = None,
+    symbols: list[str] | None = None,
+    interval: str | None = None,
+    path: str | None = None,
+) -> tuple[Any, Any]:
     """Check everything a start needs before any process or file is touched; returns (the runner's config, its feed).
 
     ``signals`` is a signals run (its own bars and probabilities are replayed) or ``model``: live inference
@@ -147,8 +170,10 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
     from aitrade.universe import asset_class  # noqa: PLC0415
 
     if not replay and signals != "model":
-        raise UserError("a signals run is history: add --replay to replay it through paper, or trade the promoted "
-                        "model on the venue's bars with --signals model")  # fmt: skip
+        raise UserError(
+            "a signals run is history: add --replay to replay it through paper, or trade the promoted "
+            "model on the venue's bars with --signals model"
+        )
     if replay and mode != "paper":
         raise UserError("a replay trades paper only (its market is history); use --mode paper")
     genome = load_genome(params) if params else Genome.from_mapping(settings.profile.strategy)
@@ -163,13 +188,15 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
         names = list(model.symbols)
         origin = f"model:{production.resolve()} (venue {model.interval})"
     elif signals == "model":
-        feed, origin = _model_feed(settings, source=source, symbols=symbols, interval=interval, path=path,
-                                   start=start, end=end, speed=speed)  # fmt: skip
+        feed, origin = _model_feed(
+            settings, source=source, symbols=symbols, interval=interval, path=path, start=start, end=end, speed=speed
+        )
         names = list(feed.symbols)
     else:
         if source or symbols or interval or path:
-            raise UserError("--source, --symbols, --interval and --path go with --signals model; a signals run "
-                            "replays its own bars")  # fmt: skip
+            raise UserError(
+                "--source, --symbols, --interval and --path go with --signals model; a signals run replays its own bars"
+            )
         run = Path(signals).expanduser()
         if not run.is_dir():
             raise UserError(f"signals run {run} does not exist")
@@ -187,12 +214,21 @@ def prepare(settings: Settings, *, signals: str, params: str | None, mode: str, 
         shorting = klass == "stocks" or settings.bitget_market == "futures"
         rule = base.rules(sym)
         rules[sym] = replace(rule, allow_short=rule.allow_short and shorting)
-    return RunnerConfig(mode=mode, signals_run=origin, genome=genome, rules=rules, capital=capital,
-                        feed="replay" if replay else "venue",
-                        start=start, end=end, speed=speed, strategy_id=settings.strategy_id,
-                        max_open_positions=max(settings.max_open_positions, 1),
-                        max_daily_drawdown=settings.max_daily_drawdown,
-                        params_file=str(params) if params else None), feed  # fmt: skip
+    return RunnerConfig(
+        mode=mode,
+        signals_run=origin,
+        genome=genome,
+        rules=rules,
+        capital=capital,
+        feed="replay" if replay else "venue",
+        start=start,
+        end=end,
+        speed=speed,
+        strategy_id=settings.strategy_id,
+        max_open_positions=max(settings.max_open_positions, 1),
+        max_daily_drawdown=settings.max_daily_drawdown,
+        params_file=str(params) if params else None,
+    ), feed
 
 
 @dataclass
@@ -216,8 +252,17 @@ def _promoted(settings: Settings, symbols: list[str] | None, interval: str | Non
     return model, production
 
 
-def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | None, interval: str | None,
-                path: str | None, start: str | None, end: str | None, speed: float) -> tuple[Any, str]:  # fmt: skip
+def _model_feed(
+    settings: Settings,
+    *,
+    source: str | None,
+    symbols: list[str] | None,
+    interval: str | None,
+    path: str | None,
+    start: str | None,
+    end: str | None,
+    speed: float,
+) -> tuple[Any, str]:
     """Bars from a data source with live inference by the promoted bundle."""
     from aitrade.data import load_bars  # noqa: PLC0415
     from aitrade.intervals import interval_delta  # noqa: PLC0415
@@ -231,8 +276,9 @@ def _model_feed(settings: Settings, *, source: str | None, symbols: list[str] | 
     return feed, f"model:{production.resolve()} ({src} {model.interval})"
 
 
-async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: bool = False,
-                         stop: asyncio.Event | None = None) -> dict[str, Any]:  # fmt: skip
+async def run_foreground(
+    settings: Settings, config: Any, feed: Any, *, reset: bool = False, stop: asyncio.Event | None = None
+) -> dict[str, Any]:
     """Run the loop in this process (the background runner runs this too). Holds the runner lock throughout.
 
     ``stop``: an event that ends the loop after its current tick, as SIGTERM does.
@@ -259,10 +305,12 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
             recorded = ledger.begin_session(wanted)
             if recorded != wanted:
                 window = f"{recorded.get('start')}..{recorded.get('end')}"
-                raise UserError("state/trades.sqlite belongs to another runner session (signals "
-                                f"{recorded.get('signals_run')}, window {window}); "
-                                "resume it with the same options, or start afresh with --reset (archives the "
-                                "ledger and paper accounts)")  # fmt: skip
+                raise UserError(
+                    "state/trades.sqlite belongs to another runner session (signals "
+                    f"{recorded.get('signals_run')}, window {window}); "
+                    "resume it with the same options, or start afresh with --reset (archives the "
+                    "ledger and paper accounts)"
+                )
             routing = {s: "bitget" if cost_class(s, asset_class(s)) == "crypto" else "tinkoff" for s in config.rules}
             if config.mode == "paper":
                 _refuse_a_lost_paper_account(settings, ledger, routing)
@@ -271,17 +319,34 @@ async def run_foreground(settings: Settings, config: Any, feed: Any, *, reset: b
                 alerts = Alerts(settings, http)
                 alerts.start()
                 try:
-                    brokers = build_brokers(settings, http, config.mode, set(routing.values()),
-                                            market_data=live_feed)  # fmt: skip
-                    router = Router(settings, http, mode=config.mode, symbols=list(routing), routing=routing,
-                                    brokers=brokers)  # fmt: skip
+                    brokers = build_brokers(settings, http, config.mode, set(routing.values()), market_data=live_feed)
+                    router = Router(
+                        settings, http, mode=config.mode, symbols=list(routing), routing=routing, brokers=brokers
+                    )
                     async with router:
                         stopped = stop or asyncio.Event()
-                        source = (VenueFeed(router, feed.model, clock=feed.clock, poll_s=feed.poll_s,
-                                            settle_s=feed.settle_s, stop=stopped.is_set)
-                                  if live_feed else feed)  # fmt: skip
-                        runner = Runner(config, router, ledger, settings.state_dir, source, alerts, stop=stopped,
-                                        settings_source=lambda: load_settings(settings.home))  # fmt: skip
+                        source = (
+                            VenueFeed(
+                                router,
+                                feed.model,
+                                clock=feed.clock,
+                                poll_s=feed.poll_s,
+                                settle_s=feed.settle_s,
+                                stop=stopped.is_set,
+                            )
+                            if live_feed
+                            else feed
+                        )
+                        runner = Runner(
+                            config,
+                            router,
+                            ledger,
+                            settings.state_dir,
+                            source,
+                            alerts,
+                            stop=stopped,
+                            settings_source=lambda: load_settings(settings.home),
+                        )
                         result = await runner.run()
                 finally:
                     await alerts.close()
@@ -336,8 +401,9 @@ def start_background(settings: Settings, argv: list[str]) -> dict[str, Any]:
     return {"pid": proc.pid, "log": str(log_path), "state": "starting", "phase": "no heartbeat yet"}
 
 
-def runner_argv(*, mode: str, signals: str, capital: float, speed: float, replay: bool, long_only: bool,
-                **optional: Any) -> list[str]:  # fmt: skip
+def runner_argv(
+    *, mode: str, signals: str, capital: float, speed: float, replay: bool, long_only: bool, **optional: Any
+) -> list[str]:
     """The options a background start hands to its foreground process (``optional``: params, start, end,
     source, symbols, interval, path; None or empty is left out)."""
     out = ["--mode", mode, "--signals", signals, "--capital", repr(float(capital)), "--speed", repr(float(speed))]
@@ -352,15 +418,40 @@ def runner_argv(*, mode: str, signals: str, capital: float, speed: float, replay
     return out
 
 
-def start(settings: Settings, *, reset: bool = False, signals: str, params: str | None = None, mode: str = "paper",
-          replay: bool = False, capital: float = CAPITAL, long_only: bool = False, start: str | None = None,
-          end: str | None = None, speed: float = 0.0, source: str | None = None, symbols: list[str] | None = None,
-          interval: str | None = None, path: str | None = None) -> dict[str, Any]:  # fmt: skip
+def start(
+    settings: Settings,
+    *,
+    reset: bool = False,
+    signals: str,
+    params: str | None = None,
+    mode: str = "paper",
+    replay: bool = False,
+    capital: float = CAPITAL,
+    long_only: bool = False,
+    start: str | None = None,
+    end: str | None = None,
+    speed: float = 0.0,
+    source: str | None = None,
+    symbols: list[str] | None = None,
+    interval: str | None = None,
+    path: str | None = None,
+) -> dict[str, Any]:
     """Check, optionally archive the old session, and start the runner in the background (CLI and CONTROL)."""
-    options: dict[str, Any] = {"signals": signals, "params": params, "mode": mode, "replay": replay,
-                               "capital": capital, "long_only": long_only, "start": start, "end": end,
-                               "speed": speed, "source": source, "symbols": symbols, "interval": interval,
-                               "path": path}  # fmt: skip
+    options: dict[str, Any] = {
+        "signals": signals,
+        "params": params,
+        "mode": mode,
+        "replay": replay,
+        "capital": capital,
+        "long_only": long_only,
+        "start": start,
+        "end": end,
+        "speed": speed,
+        "source": source,
+        "symbols": symbols,
+        "interval": interval,
+        "path": path,
+    }
     prepare(settings, **options)
     archived = reset_session(settings) if reset else None
     out = start_background(settings, runner_argv(**options))
@@ -399,8 +490,23 @@ def status(settings: Settings) -> dict[str, Any]:
         beat, out["heartbeat_error"] = None, str(exc)
     if beat:
         said = beat.to_json()
-        out.update({k: said[k] for k in ("mode", "feed", "phase", "state", "ticks", "positions", "pending",
-                                         "coverage", "last_error", "last_bar")})  # fmt: skip
+        out.update(
+            {
+                k: said[k]
+                for k in (
+                    "mode",
+                    "feed",
+                    "phase",
+                    "state",
+                    "ticks",
+                    "positions",
+                    "pending",
+                    "coverage",
+                    "last_error",
+                    "last_bar",
+                )
+            }
+        )
         out["heartbeat_age_s"] = round(beat.age_s or 0.0, 3)
     ledger_path = settings.state_dir / LEDGER_FILE
     if ledger_path.exists():
@@ -432,8 +538,14 @@ def ledger_session(settings: Settings) -> dict[str, Any] | None:
 
 
 # --- parity -------------------------------------------------------------------------------------------------
-def parity(settings: Settings, *, signals: str | None = None, params: str | None = None,
-           ledger: str | Path | None = None, out: str | Path | None = None) -> dict[str, Any]:  # fmt: skip
+def parity(
+    settings: Settings,
+    *,
+    signals: str | None = None,
+    params: str | None = None,
+    ledger: str | Path | None = None,
+    out: str | Path | None = None,
+) -> dict[str, Any]:
     """The ledger's closed trades against ``aitrade backtest`` of the same signals, genome, capital and window.
 
     The signals run, genome and window default to the ones the ledger's session recorded.
@@ -479,12 +591,23 @@ def parity(settings: Settings, *, signals: str | None = None, params: str | None
     if outside:
         notes.append(f"{outside} trades were closed by the kill switch or by hand: the backtest has no such exits")
     if settings.max_open_positions < len(panel.symbols) and not report.ok:
-        notes.append(f"MAX_OPEN_POSITIONS is {settings.max_open_positions} for {len(panel.symbols)} symbols: the "
-                     "runner skips entries beyond it, the backtest does not")  # fmt: skip
-    return {"ok": report.ok, "summary": report.summary(), "matched": report.matched, "missing": report.missing,
-            "extra": report.extra, "drift": report.drift, "max_rel": report.max_rel, "backtest_trades":
-            len(result.trades), "session_trades": len(session_trades), "diff_csv": str(written) if written else None,
-            "notes": notes}  # fmt: skip
+        notes.append(
+            f"MAX_OPEN_POSITIONS is {settings.max_open_positions} for {len(panel.symbols)} symbols: the "
+            "runner skips entries beyond it, the backtest does not"
+        )
+    return {
+        "ok": report.ok,
+        "summary": report.summary(),
+        "matched": report.matched,
+        "missing": report.missing,
+        "extra": report.extra,
+        "drift": report.drift,
+        "max_rel": report.max_rel,
+        "backtest_trades": len(result.trades),
+        "session_trades": len(session_trades),
+        "diff_csv": str(written) if written else None,
+        "notes": notes,
+    }
 
 
 def _stamp(value: Any) -> pd.Timestamp | None:
@@ -494,8 +617,15 @@ def _stamp(value: Any) -> pd.Timestamp | None:
     return ts.tz_localize("UTC") if ts.tzinfo is None else ts
 
 
-def paper_replay(settings: Settings, signals: str | Path, params: str | Path, folder: str | Path, *,
-                 start: str | None = None, end: str | None = None) -> dict[str, Any]:  # fmt: skip
+def paper_replay(
+    settings: Settings,
+    signals: str | Path,
+    params: str | Path,
+    folder: str | Path,
+    *,
+    start: str | None = None,
+    end: str | None = None,
+) -> dict[str, Any]:
     """A paper replay of ``signals`` through the runner with its own state under ``folder``, and its parity.
 
     The user's ``state/`` is not touched. Entries are not capped below the number of symbols, so the
@@ -504,8 +634,18 @@ def paper_replay(settings: Settings, signals: str | Path, params: str | Path, fo
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     own = replace(settings, home=folder, max_daily_drawdown=0.99)  # limits the backtest does not model are lifted
-    config, feed = prepare(own, signals=str(signals), params=str(params), mode="paper", replay=True,
-                           capital=1000.0, long_only=False, start=start, end=end, speed=0.0)  # fmt: skip
+    config, feed = prepare(
+        own,
+        signals=str(signals),
+        params=str(params),
+        mode="paper",
+        replay=True,
+        capital=1000.0,
+        long_only=False,
+        start=start,
+        end=end,
+        speed=0.0,
+    )
     own = replace(own, max_open_positions=max(own.max_open_positions, len(config.rules)))
     config = replace(config, max_open_positions=own.max_open_positions)
     result = asyncio.run(run_foreground(own, config, feed))
@@ -532,10 +672,15 @@ def watchdog_check(settings: Settings, *, stale_after_s: float = 120.0) -> dict[
     if age <= stale_after_s:
         return {"ok": True, "reason": f"heartbeat {age:.0f} s old", "pid": beat.pid}
     if alive:
-        return {"ok": False, "reason": f"the runner (pid {beat.pid}) is alive but its heartbeat is {age:.0f} s "
-                                       "old: it is stuck"}  # fmt: skip
-    return {"ok": False, "reason": f"the runner (pid {beat.pid}) is gone and its heartbeat is {age:.0f} s old; "
-                                   f"positions may be unwatched: start it again"}  # fmt: skip
+        return {
+            "ok": False,
+            "reason": f"the runner (pid {beat.pid}) is alive but its heartbeat is {age:.0f} s old: it is stuck",
+        }
+    return {
+        "ok": False,
+        "reason": f"the runner (pid {beat.pid}) is gone and its heartbeat is {age:.0f} s old; "
+        f"positions may be unwatched: start it again",
+    }
 
 
 async def _alert(settings: Settings, text: str) -> bool:
@@ -551,8 +696,9 @@ async def _alert(settings: Settings, text: str) -> bool:
         return alerts.sent > 0
 
 
-def watchdog(settings: Settings, *, once: bool, stale_after_s: float = 120.0, every_s: float = 30.0,
-             say: Any = print) -> int:  # fmt: skip
+def watchdog(
+    settings: Settings, *, once: bool, stale_after_s: float = 120.0, every_s: float = 30.0, say: Any = print
+) -> int:
     """``aitrade runner watchdog``: alert when the runner is stale; ``once`` for cron (exit 1 on an incident)."""
     alerted = False
     while True:

@@ -18,14 +18,18 @@ def research_line(s: dict[str, Any]) -> str:
         f"pooled over {s.get('pooled_n', s.get('oos_rows'))} rows: AUC long {num(s.get('pooled_auc_long'), 3)}, "
         f"short {num(s.get('pooled_auc_short'), 3)}, log loss {num(s.get('pooled_log_loss'), 4)}{calibrated} {versus}"
     )
-    per_fold = (f"per-fold average over {s.get('evaluated')} asset-folds: AUC long {num(s.get('auc_long'), 3)}, "
-                f"short {num(s.get('auc_short'), 3)}, log loss {num(s.get('log_loss'), 4)} vs "
-                f"{num(s.get('baseline_log_loss'), 4)}")  # fmt: skip
+    per_fold = (
+        f"per-fold average over {s.get('evaluated')} asset-folds: AUC long {num(s.get('auc_long'), 3)}, "
+        f"short {num(s.get('auc_short'), 3)}, log loss {num(s.get('log_loss'), 4)} vs "
+        f"{num(s.get('baseline_log_loss'), 4)}"
+    )
     linear = ""
     if s.get("linear_pooled_log_loss") is not None:
-        linear = (f"; the linear baseline (logistic regression, same rows and folds), pooled: AUC long "
-                  f"{num(s.get('linear_pooled_auc_long'), 3)}, short {num(s.get('linear_pooled_auc_short'), 3)}, "
-                  f"log loss {num(s.get('linear_pooled_log_loss'), 4)}")  # fmt: skip
+        linear = (
+            f"; the linear baseline (logistic regression, same rows and folds), pooled: AUC long "
+            f"{num(s.get('linear_pooled_auc_long'), 3)}, short {num(s.get('linear_pooled_auc_short'), 3)}, "
+            f"log loss {num(s.get('linear_pooled_log_loss'), 4)}"
+        )
     trees = ""
     if s.get("lgbm_pooled_log_loss") is not None:
         trees = (

@@ -36,8 +36,11 @@ class Chart:
 
 def trade_sources(settings: Settings, signals_run: str | Path) -> dict[str, str]:
     """Label -> source (a run folder with ``trades.csv``, or ``ledger``) of trades over ``signals_run``."""
-    out = {f"{run.name} (trades.csv)": str(run) for run in runs_using(settings, signals_run)
-           if (run / "trades.csv").is_file()}  # fmt: skip
+    out = {
+        f"{run.name} (trades.csv)": str(run)
+        for run in runs_using(settings, signals_run)
+        if (run / "trades.csv").is_file()
+    }
     signals = (ledger_session(settings) or {}).get("signals_run")
     if signals and Path(str(signals)).resolve() == Path(signals_run).resolve():
         out["the runner's ledger"] = "ledger"
@@ -83,8 +86,11 @@ def chart(settings: Settings, signals_run: str | Path, symbol: str, *, trades_fr
     rows = sig.symbol(symbol)
     bars = rows[["open", "high", "low", "close", "p_long", "p_short", "fold"]]
     interval = str(sig.meta.get("interval", "1h"))
-    feats = compute_features(rows[["open", "high", "low", "close"]].assign(volume=1.0), interval,
-                             ["atr", "rsi", "adx", "sup_dist_atr", "res_dist_atr"])  # fmt: skip
+    feats = compute_features(
+        rows[["open", "high", "low", "close"]].assign(volume=1.0),
+        interval,
+        ["atr", "rsi", "adx", "sup_dist_atr", "res_dist_atr"],
+    )
     ind = pd.DataFrame(
         {
             "atr": feats["atr"],
@@ -105,6 +111,8 @@ def chart(settings: Settings, signals_run: str | Path, symbol: str, *, trades_fr
         side = trades["side"].map({"long": 1.0, "short": -1.0}).to_numpy()
         trades["stop"] = trades["entry_price"] - side * genome.sl * atr_before
         trades["target"] = trades["entry_price"] + side * genome.tp * atr_before
-        notes.append("stop and target are the initial levels rebuilt from the genome (sl, tp x ATR before entry); "
-                     "trailing moved some stops later")  # fmt: skip
+        notes.append(
+            "stop and target are the initial levels rebuilt from the genome (sl, tp x ATR before entry); "
+            "trailing moved some stops later"
+        )
     return Chart(symbol, bars, ind, trades, label, notes)

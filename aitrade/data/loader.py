@@ -135,8 +135,14 @@ def _network(
 ) -> BitgetCandles | TinvestCandles:
     if source == "bitget":
         return BitgetCandles(session, settings.bitget_base_url, market=market, retry=retry, timeout_s=timeout_s)
-    return TinvestCandles.connect(session, settings.tinkoff_base_url, settings.tinkoff_api_token.get(),
-                                  settings.instruments_path, retry=retry, timeout_s=timeout_s)  # fmt: skip
+    return TinvestCandles.connect(
+        session,
+        settings.tinkoff_base_url,
+        settings.tinkoff_api_token.get(),
+        settings.instruments_path,
+        retry=retry,
+        timeout_s=timeout_s,
+    )
 
 
 def _window(interval: str, start: pd.Timestamp | None, end: pd.Timestamp | None) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -302,9 +308,18 @@ async def load_bars_async(
     lo, hi = _window(interval, t0, t1)
     if fetch:
         await fetch_bars(
-            names, interval, lo, hi, source=source, settings=settings, market=market, session=session,
-            retry=retry, timeout_s=timeout_s, progress=False,
-        )  # fmt: skip
+            names,
+            interval,
+            lo,
+            hi,
+            source=source,
+            settings=settings,
+            market=market,
+            session=session,
+            retry=retry,
+            timeout_s=timeout_s,
+            progress=False,
+        )
     cache = BarCache(settings.data_cache_dir)
     cache_name = cache_name_for(market) if source == "bitget" else source
     out: dict[str, pd.DataFrame] = {}

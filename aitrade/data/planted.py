@@ -146,13 +146,20 @@ def cross_rule(bars: pd.DataFrame) -> pd.Series:
     return np.sign(momentum) * np.sign(z)
 
 
-def planted_bars(symbol: str, seed: int = 7, *, strength: float | None = None, persistence: float = 100.0
-                 ) -> pd.DataFrame:  # fmt: skip
+def planted_bars(
+    symbol: str, seed: int = 7, *, strength: float | None = None, persistence: float = 100.0
+) -> pd.DataFrame:
     """Hourly bars of a planted-edge (``EDGE*``, ``CROSS*``) or noise-control (``NOISE*``) symbol, marked synthetic."""
     strength = (CROSS_STRENGTH if symbol in CROSS else 0.33) if strength is None else strength
     df = _planted(symbol, seed, float(strength), float(persistence)).copy()
-    df.attrs.update({"synthetic": True, "source": "sample", "planted": symbol in EDGE,
-                     "origin": f"planted edge generator (strength {strength}, persistence {persistence})"})  # fmt: skip
+    df.attrs.update(
+        {
+            "synthetic": True,
+            "source": "sample",
+            "planted": symbol in EDGE,
+            "origin": f"planted edge generator (strength {strength}, persistence {persistence})",
+        }
+    )
     return df
 
 

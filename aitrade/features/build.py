@@ -46,8 +46,9 @@ def compute_features(
     # one Fortran-ordered block: every column is contiguous, the groups' kernels write into it in
     # place, and the DataFrame wraps it without a copy
     block = np.empty((len(bars), len(unique)), order="F")
-    ctx = FeatureContext(bars=bars, interval=interval, leader=leader, block=block,
-                         slots={n: j for j, n in enumerate(unique)})  # fmt: skip
+    ctx = FeatureContext(
+        bars=bars, interval=interval, leader=leader, block=block, slots={n: j for j, n in enumerate(unique)}
+    )
     for name in unique:
         ctx.feature(name)
     frame = pd.DataFrame(block, index=bars.index, columns=unique, copy=False)

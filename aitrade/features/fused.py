@@ -155,9 +155,15 @@ def rsi_into(close: np.ndarray, n: int, out: np.ndarray) -> None:
 
 @fused
 def atr_relative_into(
-    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, atr: np.ndarray,
-    rel: np.ndarray, spread: np.ndarray, body: np.ndarray,
-) -> None:  # fmt: skip
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    atr: np.ndarray,
+    rel: np.ndarray,
+    spread: np.ndarray,
+    body: np.ndarray,
+) -> None:
     for i in range(len(c)):
         a = atr[i]
         rel[i] = a / c[i]
@@ -167,9 +173,14 @@ def atr_relative_into(
 
 @fused
 def adx_into(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, n: int,
-    adx: np.ndarray, pdi: np.ndarray, mdi: np.ndarray,
-) -> None:  # fmt: skip
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    n: int,
+    adx: np.ndarray,
+    pdi: np.ndarray,
+    mdi: np.ndarray,
+) -> None:
     """Wilder's ADX (from index ``2n - 1``), +DI and -DI in one pass."""
     m = len(close)
     if m <= n:
@@ -344,9 +355,16 @@ def window_max_into(x: np.ndarray, w: int, sign: float, out: np.ndarray) -> None
 
 @fused
 def fib_into(
-    high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int, tol: float,
-    pos: np.ndarray, f382: np.ndarray, f500: np.ndarray, f618: np.ndarray,
-) -> None:  # fmt: skip
+    high: np.ndarray,
+    low: np.ndarray,
+    close: np.ndarray,
+    period: int,
+    tol: float,
+    pos: np.ndarray,
+    f382: np.ndarray,
+    f500: np.ndarray,
+    f618: np.ndarray,
+) -> None:
     """Fibonacci zones over the previous ``period`` bars: the close's position in their range (0 at the low,
     1 at the high) and flags for closes within ``tol`` of the range from the 38.2%, 50% and 61.8% retracements."""
     m = len(close)
@@ -380,9 +398,16 @@ def fib_into(
 
 @fused
 def candles_into(
-    o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, atr: np.ndarray, rvol: np.ndarray,
-    streak: np.ndarray, ice: np.ndarray, whale: np.ndarray,
-) -> None:  # fmt: skip
+    o: np.ndarray,
+    h: np.ndarray,
+    lo: np.ndarray,
+    c: np.ndarray,
+    atr: np.ndarray,
+    rvol: np.ndarray,
+    streak: np.ndarray,
+    ice: np.ndarray,
+    whale: np.ndarray,
+) -> None:
     """Three-bar colour streak, iceberg pressure (rvol per bar range, clipped to [0, 20]) and its flag."""
     c1 = NAN
     c2 = NAN

@@ -142,9 +142,14 @@ def fib_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
 def candle_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
     o = _outs(ctx, ("streak_3", "iceberg_pressure", "whale_footprint"))
     f.candles_into(
-        ctx.col("open"), ctx.col("high"), ctx.col("low"), ctx.col("close"),
-        ctx.feature("atr"), ctx.feature("rvol"), *o.values(),
-    )  # fmt: skip
+        ctx.col("open"),
+        ctx.col("high"),
+        ctx.col("low"),
+        ctx.col("close"),
+        ctx.feature("atr"),
+        ctx.feature("rvol"),
+        *o.values(),
+    )
     return o
 
 
@@ -221,9 +226,15 @@ def leader_feature(ctx: FeatureContext) -> dict[str, np.ndarray]:
 
 
 DAILY_COLUMNS = (
-    "d1_atr_rel", "d1_rsi", "d1_adx", "d1_channel_pos",
-    "d1_ret_1", "d1_ret_5", "d1_sup_dist_atr", "d1_res_dist_atr",
-)  # fmt: skip
+    "d1_atr_rel",
+    "d1_rsi",
+    "d1_adx",
+    "d1_channel_pos",
+    "d1_ret_1",
+    "d1_ret_5",
+    "d1_sup_dist_atr",
+    "d1_res_dist_atr",
+)
 
 
 def _daily_warmup(interval: str) -> int:

@@ -93,9 +93,16 @@ def _usable(X: np.ndarray, y: np.ndarray, rows: np.ndarray) -> np.ndarray:
 
 
 def train_boosted(
-    X: np.ndarray, y: np.ndarray, rows: np.ndarray, config: ModelConfig, feature_names: list[str], seed: int,
-    asset_ids: np.ndarray | None, assets: list[str] | None, rounds: int,
-) -> BoostedModel:  # fmt: skip
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    config: ModelConfig,
+    feature_names: list[str],
+    seed: int,
+    asset_ids: np.ndarray | None,
+    assets: list[str] | None,
+    rounds: int,
+) -> BoostedModel:
     """A booster on the usable ``rows`` (labelled, every feature defined)."""
     import lightgbm  # noqa: PLC0415
 
@@ -110,9 +117,16 @@ def train_boosted(
 
 
 def boosted_inner_losses(
-    X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray, hold_rows: np.ndarray, config: ModelConfig,
-    feature_names: list[str], seed: int, asset_ids: np.ndarray | None, assets: list[str] | None,
-) -> dict[str, float | None]:  # fmt: skip
+    X: np.ndarray,
+    y: np.ndarray,
+    fit_rows: np.ndarray,
+    hold_rows: np.ndarray,
+    config: ModelConfig,
+    feature_names: list[str],
+    seed: int,
+    asset_ids: np.ndarray | None,
+    assets: list[str] | None,
+) -> dict[str, float | None]:
     """The inner hold-out's log loss (after the best shrink, as for the nets) at each of :data:`ROUND_CHOICES`."""
     try:
         model = train_boosted(X, y, fit_rows, config, feature_names, seed, asset_ids, assets, max(ROUND_CHOICES))

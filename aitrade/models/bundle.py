@@ -86,8 +86,9 @@ def load_bundle(path: str | Path, device: str = "auto") -> tuple[Model, dict[str
     except DataError:
         raise
     except Exception as exc:  # a truncated or foreign weights file fails in torch in many ways: all mean "damaged"
-        raise DataError(f"model bundle {base} is damaged ({exc.__class__.__name__}: "
-                        f"{str(exc).splitlines()[0] if str(exc) else ''})") from None  # fmt: skip
+        raise DataError(
+            f"model bundle {base} is damaged ({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''})"
+        ) from None
 
 
 def _lightgbm_version() -> str:
@@ -105,13 +106,22 @@ def _build(meta: dict[str, Any], weights_path: Path, device: str) -> tuple[Model
     config = ModelConfig.from_dict(meta["config"])
     if config.kind == "lgbm":
         text = weights_path.with_suffix(".txt").read_text(encoding="utf-8")
-        booster = BoostedModel(config, booster_from_text(text), list(meta["feature_names"]),
-                               list(meta.get("assets", [])), dict(meta.get("info", {})))  # fmt: skip
+        booster = BoostedModel(
+            config,
+            booster_from_text(text),
+            list(meta["feature_names"]),
+            list(meta.get("assets", [])),
+            dict(meta.get("info", {})),
+        )
         return booster, meta
     net = build_net(
-        config.kind, int(meta["n_features"]), n_assets=max(1, len(meta.get("assets", []))),
-        hidden=config.hidden, dropout=config.dropout, embed_dim=config.embed_dim,
-    )  # fmt: skip
+        config.kind,
+        int(meta["n_features"]),
+        n_assets=max(1, len(meta.get("assets", []))),
+        hidden=config.hidden,
+        dropout=config.dropout,
+        embed_dim=config.embed_dim,
+    )
     state = torch.load(weights_path, map_location="cpu", weights_only=True)
     net.load_state_dict(state)
     net.to(pick_device(device)).eval()

@@ -75,8 +75,15 @@ class UniversalNet(nn.Module):
         return self.body(torch.cat([x, self.embed(asset)], dim=1))
 
 
-def build_net(kind: str, n_features: int, *, n_assets: int = 1, hidden: tuple[int, ...] = (64, 32),
-              dropout: float = 0.1, embed_dim: int = 4) -> nn.Module:  # fmt: skip
+def build_net(
+    kind: str,
+    n_features: int,
+    *,
+    n_assets: int = 1,
+    hidden: tuple[int, ...] = (64, 32),
+    dropout: float = 0.1,
+    embed_dim: int = 4,
+) -> nn.Module:
     """The network of a model kind: ``mlp``, ``gru`` or ``universal``."""
     if kind == "mlp":
         return MLP(n_features, hidden, dropout)

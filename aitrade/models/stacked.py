@@ -37,8 +37,16 @@ class StackedMLP(nn.Module):
     units: torch.Tensor  # (k, 1, width): 1 for a candidate's own hidden units
     keep: torch.Tensor  # (k, 1, 1): each candidate's dropout keep rate
 
-    def __init__(self, n_features: int, hidden: list[int], dropout: list[float], gen: torch.Generator, *,
-                 n_assets: int = 0, embed_dim: int = 0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        n_features: int,
+        hidden: list[int],
+        dropout: list[float],
+        gen: torch.Generator,
+        *,
+        n_assets: int = 0,
+        embed_dim: int = 0,
+    ) -> None:
         super().__init__()
         k, width = len(hidden), max(hidden)
         self.k = k
@@ -72,10 +80,21 @@ class StackedMLP(nn.Module):
 
 
 def train_stacked(
-    x: torch.Tensor, y: torch.Tensor, asset: torch.Tensor | None, *, hidden: list[int], dropout: list[float],
-    hidden_decay: list[float], weight_decay: float, lr: float, epochs: int, gen: torch.Generator,
-    n_assets: int = 0, embed_dim: int = 0, device: torch.device | None = None,
-) -> StackedMLP:  # fmt: skip
+    x: torch.Tensor,
+    y: torch.Tensor,
+    asset: torch.Tensor | None,
+    *,
+    hidden: list[int],
+    dropout: list[float],
+    hidden_decay: list[float],
+    weight_decay: float,
+    lr: float,
+    epochs: int,
+    gen: torch.Generator,
+    n_assets: int = 0,
+    embed_dim: int = 0,
+    device: torch.device | None = None,
+) -> StackedMLP:
     """K candidates trained full-batch on normalised inputs ``x`` (labels ``y``), as :func:`fit_model` trains one."""
     net = StackedMLP(x.shape[1], hidden, dropout, gen, n_assets=n_assets, embed_dim=embed_dim).to(x.device)
     decay = torch.tensor(hidden_decay, dtype=torch.float32, device=x.device)

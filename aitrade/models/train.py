@@ -104,13 +104,16 @@ class ModelConfig:
         choice("capacity", self.capacity, CAPACITY_MODES)
         for name, rule in MODEL_RULES.items():
             object.__setattr__(self, name, number(name, getattr(self, name), **rule))
-        object.__setattr__(self, "hidden", tuple(number("hidden layer size", h, lo=1, integer=True)
-                                                 for h in self.hidden))  # fmt: skip
+        object.__setattr__(
+            self, "hidden", tuple(number("hidden layer size", h, lo=1, integer=True) for h in self.hidden)
+        )
         if self.calibration != "none" and self.calib_frac <= 0:
             raise UserError(f"calibration {self.calibration!r} needs a calibration slice (calib_frac > 0)")
         if self.val_frac + self.calib_frac >= 0.8:
-            raise UserError(f"val_frac + calib_frac must leave at least 20% of a window to fit, got "
-                            f"{self.val_frac + self.calib_frac:g}")  # fmt: skip
+            raise UserError(
+                f"val_frac + calib_frac must leave at least 20% of a window to fit, got "
+                f"{self.val_frac + self.calib_frac:g}"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -304,15 +307,28 @@ def fit_scaling(logits: np.ndarray, y: np.ndarray, *, l2: float = 1e-3) -> tuple
         grad_b = g.sum(axis=0)[1:] + 2 * l2 * theta[1:]
         return float(loss), np.concatenate([[grad_t], grad_b])
 
-    res = minimize(objective, np.zeros(N_CLASSES), jac=True, method="L-BFGS-B",
-                   bounds=[(-3.0, 3.0)] + [(-5.0, 5.0)] * (N_CLASSES - 1))  # fmt: skip
+    res = minimize(
+        objective,
+        np.zeros(N_CLASSES),
+        jac=True,
+        method="L-BFGS-B",
+        bounds=[(-3.0, 3.0)] + [(-5.0, 5.0)] * (N_CLASSES - 1),
+    )
     return float(math.exp(res.x[0])), np.concatenate([[0.0], res.x[1:]])
 
 
 def _train(
-    X: np.ndarray, y: np.ndarray, rows: np.ndarray, times: np.ndarray, config: ModelConfig, feature_names: list[str],
-    purge_ns: int, seed: int, asset_ids: np.ndarray | None, assets: list[str] | None,
-) -> Model:  # fmt: skip
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    times: np.ndarray,
+    config: ModelConfig,
+    feature_names: list[str],
+    purge_ns: int,
+    seed: int,
+    asset_ids: np.ndarray | None,
+    assets: list[str] | None,
+) -> Model:
     """One model trained on ``rows`` with ``config`` as it stands (no capacity search)."""
     if config.kind == "lgbm":
         return train_boosted(X, y, rows, config, feature_names, seed, asset_ids, assets, config.rounds)
@@ -328,9 +344,13 @@ def _train(
     device = pick_device(config.device)
     with deterministic(seed) as gen:
         net = build_net(
-            config.kind, X.shape[1], n_assets=max(1, len(assets or [])), hidden=config.hidden,
-            dropout=config.dropout, embed_dim=config.embed_dim,
-        ).to(device)  # fmt: skip
+            config.kind,
+            X.shape[1],
+            n_assets=max(1, len(assets or [])),
+            hidden=config.hidden,
+            dropout=config.dropout,
+            embed_dim=config.embed_dim,
+        ).to(device)
         model = TrainedModel(config, net, mean, std, 1.0, list(feature_names), list(assets or []))
 
         def tensors(mask: np.ndarray) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
@@ -404,9 +424,17 @@ def _train(
 
 
 def inner_losses(
-    X: np.ndarray, y: np.ndarray, rows: np.ndarray, times: np.ndarray, config: ModelConfig, feature_names: list[str],
-    purge_ns: int, seed: int, asset_ids: np.ndarray | None = None, assets: list[str] | None = None,
-) -> dict[str, float | None]:  # fmt: skip
+    X: np.ndarray,
+    y: np.ndarray,
+    rows: np.ndarray,
+    times: np.ndarray,
+    config: ModelConfig,
+    feature_names: list[str],
+    purge_ns: int,
+    seed: int,
+    asset_ids: np.ndarray | None = None,
+    assets: list[str] | None = None,
+) -> dict[str, float | None]:
     """Each of :data:`CAPACITIES`' log loss on the window's purged inner hold-out (None: too few rows to say).
 
     Each candidate trains on the first ``1 - INNER_HOLDOUT`` of the window's
@@ -447,9 +475,16 @@ def _shrunk_loss(proba: np.ndarray, shares: np.ndarray, t: np.ndarray) -> float:
 
 
 def _stacked_losses(
-    X: np.ndarray, y: np.ndarray, fit_rows: np.ndarray, hold_rows: np.ndarray, config: ModelConfig,
-    shares: np.ndarray, seed: int, asset_ids: np.ndarray | None, assets: list[str] | None,
-) -> dict[str, float | None]:  # fmt: skip
+    X: np.ndarray,
+    y: np.ndarray,
+    fit_rows: np.ndarray,
+    hold_rows: np.ndarray,
+    config: ModelConfig,
+    shares: np.ndarray,
+    seed: int,
+    asset_ids: np.ndarray | None,
+    assets: list[str] | None,
+) -> dict[str, float | None]:
     """:func:`inner_losses` for one-hidden-layer nets: every candidate trained at once (:mod:`.stacked`)."""
     names = [name for name, _ in CAPACITIES]
     fit = fit_rows[(y[fit_rows] >= 0) & np.isfinite(X[fit_rows]).all(axis=1)]
@@ -472,12 +507,20 @@ def _stacked_losses(
     with deterministic(seed) as gen:
         x, a = inputs(fit)
         net = train_stacked(
-            x, torch.as_tensor(y[fit].astype(np.int64), device=device), a, gen=gen,
-            hidden=[int(sh["hidden"][0]) for sh in shapes], dropout=[float(sh["dropout"]) for sh in shapes],
-            hidden_decay=[float(sh["hidden_decay"]) for sh in shapes], weight_decay=config.weight_decay,
-            lr=config.lr, epochs=config.epochs, n_assets=len(assets or []) if universal else 0,
-            embed_dim=config.embed_dim, device=device,
-        )  # fmt: skip
+            x,
+            torch.as_tensor(y[fit].astype(np.int64), device=device),
+            a,
+            gen=gen,
+            hidden=[int(sh["hidden"][0]) for sh in shapes],
+            dropout=[float(sh["dropout"]) for sh in shapes],
+            hidden_decay=[float(sh["hidden_decay"]) for sh in shapes],
+            weight_decay=config.weight_decay,
+            lr=config.lr,
+            epochs=config.epochs,
+            n_assets=len(assets or []) if universal else 0,
+            embed_dim=config.embed_dim,
+            device=device,
+        )
         proba = stacked_proba(net, *inputs(hold))
     t = y[hold].astype(np.int64)
     return {name: _shrunk_loss(proba[k], shares, t) for k, name in enumerate(names)}

@@ -80,8 +80,16 @@ class OptimizerConfig:
     def from_yaml(cls, path: str | Path) -> OptimizerConfig:
         p = Path(path)
         data = read_mapping(p, "optimiser settings")
-        allowed = {"profile", "fitness", "population", "generations", "survivors", "train_window", "test_window",
-                   "ranges"}  # fmt: skip
+        allowed = {
+            "profile",
+            "fitness",
+            "population",
+            "generations",
+            "survivors",
+            "train_window",
+            "test_window",
+            "ranges",
+        }
         unknown = sorted(set(data) - allowed)
         if unknown:
             raise UserError(f"{p}: unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
@@ -94,18 +102,23 @@ class OptimizerConfig:
                 raise UserError(f"{p}: range of {gene} must be [low, high], got {bounds!r}")
             ranges[str(gene)] = (number(f"{p}: low of {gene}", bounds[0]), number(f"{p}: high of {gene}", bounds[1]))
         return cls(
-            profile=str(data.get("profile", p.stem)), ranges=SearchSpace(ranges),
-            **{k: data[k] for k in ("fitness", "population", "generations", "survivors", "train_window", "test_window")
-               if k in data},
-        )  # fmt: skip
+            profile=str(data.get("profile", p.stem)),
+            ranges=SearchSpace(ranges),
+            **{
+                k: data[k]
+                for k in ("fitness", "population", "generations", "survivors", "train_window", "test_window")
+                if k in data
+            },
+        )
 
     def __post_init__(self) -> None:
         choice("fitness", self.fitness, FITNESSES)
         for name in ("population", "generations", "survivors", "train_window", "test_window"):
             object.__setattr__(self, name, number(name, getattr(self, name), lo=1, integer=True))
         if not 2 <= self.survivors < self.population:
-            raise UserError(f"survivors must be between 2 and population - 1 ({self.population - 1}), got "
-                            f"{self.survivors}")  # fmt: skip
+            raise UserError(
+                f"survivors must be between 2 and population - 1 ({self.population - 1}), got {self.survivors}"
+            )
 
 
 @dataclass

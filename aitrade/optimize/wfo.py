@@ -61,11 +61,13 @@ class WFOResult:
                     "test_end": w.test[1].isoformat(),
                     **{g: v for g, v in w.ga.genome().to_dict().items()},
                     "is_fitness": w.ga.best_fitness,
-                    **{f"oos_{k}": w.oos_metrics.get(k) for k in ("total_return", "sharpe", "max_drawdown", "trades",
-                                                                  "win_rate", "profit_factor")},
+                    **{
+                        f"oos_{k}": w.oos_metrics.get(k)
+                        for k in ("total_return", "sharpe", "max_drawdown", "trades", "win_rate", "profit_factor")
+                    },
                     "is_pbo": w.pbo,
                 }
-            )  # fmt: skip
+            )
         return pd.DataFrame(rows)
 
 
@@ -186,17 +188,23 @@ def walk_forward_optimize(
         except ValueError:  # fewer than two distinct trading genomes, or too few bars
             pbo = None
         result = run_backtest(oos_panel, ga.genome(), config)
-        metrics = backtest_metrics(result.equity, result.trades, exposure=result.exposure,
-                                   turnover_notional=result.turnover_notional, trial_sharpes=trial_sharpes,
-                                   effective_trials=effective)  # fmt: skip
+        metrics = backtest_metrics(
+            result.equity,
+            result.trades,
+            exposure=result.exposure,
+            turnover_notional=result.turnover_notional,
+            trial_sharpes=trial_sharpes,
+            effective_trials=effective,
+        )
         scaled = result.equity / config.capital * level
         level = float(scaled.iloc[-1])
         frames.append(scaled)
         tr = result.trades.copy()
         tr["window"] = k
         trades.append(tr)
-        windows.append(WindowResult(k, (t0, t1), (t1, union[e - 1]), ga, metrics, scaled, pbo, trial_sharpes,
-                                    effective))  # fmt: skip
+        windows.append(
+            WindowResult(k, (t0, t1), (t1, union[e - 1]), ga, metrics, scaled, pbo, trial_sharpes, effective)
+        )
     if not windows:
         raise UserError("no walk-forward window had bars on both sides")
     stitched = pd.concat(frames)
@@ -208,18 +216,27 @@ def walk_forward_optimize(
     exposure = float(np.mean([w.oos_metrics.get("exposure") or 0.0 for w in windows]))
     turnover = float((all_trades["entry_price"] * all_trades["quantity"] * 2).sum()) if len(all_trades) else 0.0
     effective = float(sum(w.effective_trials for w in windows))
-    metrics = backtest_metrics(stitched, all_trades, exposure=exposure, turnover_notional=turnover,
-                               trial_sharpes=trials, trial_length=train, effective_trials=effective)  # fmt: skip
+    metrics = backtest_metrics(
+        stitched,
+        all_trades,
+        exposure=exposure,
+        turnover_notional=turnover,
+        trial_sharpes=trials,
+        trial_length=train,
+        effective_trials=effective,
+    )
     metrics["dsr_trials_effective"] = effective  # independent trials, summed over windows (as used in the DSR)
     metrics["dsr_trials_raw"] = len(trials)  # every GA evaluation of every window
     metrics["ga_evaluations"] = int(sum(w.ga.evaluations for w in windows))
     pbos = [w.pbo for w in windows if w.pbo is not None]
     metrics["pbo_mean"] = float(np.mean(pbos)) if pbos else None
     metrics["pbo_verdict"] = pbo_verdict(metrics["pbo_mean"])
-    metrics["statistics"] = (f"out of sample, stitched over {len(windows)} windows; deflated Sharpe against "
-                             f"{metrics['dsr_trials']} effective trials ({len(trials)} GA evaluations, distinct "
-                             "genomes shrunk by the mean correlation of their returns, summed over windows); PBO "
-                             "per window over distinct trading genomes, in sample, averaged")  # fmt: skip
+    metrics["statistics"] = (
+        f"out of sample, stitched over {len(windows)} windows; deflated Sharpe against "
+        f"{metrics['dsr_trials']} effective trials ({len(trials)} GA evaluations, distinct "
+        "genomes shrunk by the mean correlation of their returns, summed over windows); PBO "
+        "per window over distinct trading genomes, in sample, averaged"
+    )
     metrics["pbo_scope"] = (
         f"PBO is measured in sample, in each of {len(windows)} windows of {train} bars, over the distinct genomes "
         "that traded: how often the in-sample best falls below the median of the other half. Averaged over few "

@@ -171,27 +171,41 @@ class Heartbeat:
         pid = data.get("pid")
         cover = obj(data.get("coverage"))
         positions = tuple(
-            Held(symbol=text(p.get("symbol")) or "", side=text(p.get("side")) or "", quantity=num(p.get("quantity")),
-                 entry=num(p.get("entry")), stop=num(p.get("stop"), math.nan), target=num(p.get("target"), math.nan),
-                 protected=bool(p.get("protected")))
+            Held(
+                symbol=text(p.get("symbol")) or "",
+                side=text(p.get("side")) or "",
+                quantity=num(p.get("quantity")),
+                entry=num(p.get("entry")),
+                stop=num(p.get("stop"), math.nan),
+                target=num(p.get("target"), math.nan),
+                protected=bool(p.get("protected")),
+            )
             for p in map(obj, items(data.get("positions")))
-        )  # fmt: skip
+        )
         cash = data.get("realised_cash")
         return cls(
             pid=pid if isinstance(pid, int) and not isinstance(pid, bool) else None,
-            mode=text(data.get("mode")) or "", feed=text(data.get("feed")) or "",
-            phase=text(data.get("phase")) or "", state=text(data.get("state")) or "",
+            mode=text(data.get("mode")) or "",
+            feed=text(data.get("feed")) or "",
+            phase=text(data.get("phase")) or "",
+            state=text(data.get("state")) or "",
             ticks=int(num(data.get("ticks"))),
             last_bar={k: v for k, v in obj(data.get("last_bar")).items() if isinstance(v, str)},
-            positions=positions, pending=int(num(data.get("pending"))),
-            coverage=Coverage(int(num(cover.get("open"))), int(num(cover.get("protected"))),
-                              num(cover.get("seconds_uncovered"))),
-            last_error=text(data.get("last_error")), kill=obj(data.get("kill")),
-            equity=num(data.get("equity")), day_start_equity=num(data.get("day_start_equity")),
+            positions=positions,
+            pending=int(num(data.get("pending"))),
+            coverage=Coverage(
+                int(num(cover.get("open"))), int(num(cover.get("protected"))), num(cover.get("seconds_uncovered"))
+            ),
+            last_error=text(data.get("last_error")),
+            kill=obj(data.get("kill")),
+            equity=num(data.get("equity")),
+            day_start_equity=num(data.get("day_start_equity")),
             last_close={k: num(v) for k, v in obj(data.get("last_close")).items()},
-            settings_applied_at=text(data.get("settings_applied_at")), limits=obj(data.get("limits")),
-            realised_cash=None if cash is None else num(cash), time=text(data.get("time")),
-        )  # fmt: skip
+            settings_applied_at=text(data.get("settings_applied_at")),
+            limits=obj(data.get("limits")),
+            realised_cash=None if cash is None else num(cash),
+            time=text(data.get("time")),
+        )
 
 
 def write_heartbeat(state_dir: Path, beat: Heartbeat) -> None:

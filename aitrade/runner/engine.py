@@ -99,10 +99,18 @@ class RunnerConfig:
     feed: str = "replay"
 
     def session(self) -> JsonMap:
-        return {"mode": self.mode, "feed": self.feed, "signals_run": self.signals_run, "genome": self.genome.to_dict(),
-                "capital": self.capital, "symbols": sorted(self.rules), "start": self.start, "end": self.end,
-                "strategy_id": self.strategy_id,
-                "long_only": not any(r.allow_short for r in self.rules.values())}  # fmt: skip
+        return {
+            "mode": self.mode,
+            "feed": self.feed,
+            "signals_run": self.signals_run,
+            "genome": self.genome.to_dict(),
+            "capital": self.capital,
+            "symbols": sorted(self.rules),
+            "start": self.start,
+            "end": self.end,
+            "strategy_id": self.strategy_id,
+            "long_only": not any(r.allow_short for r in self.rules.values()),
+        }
 
 
 @dataclass(frozen=True)
@@ -132,9 +140,18 @@ class Health:
 class Runner:
     """One asyncio loop over a replay feed; the router's brokers execute; the ledger remembers."""
 
-    def __init__(self, config: RunnerConfig, router: Router, ledger: TradeLedger, state_dir: Path, feed: Feed,
-                 alerts: Alerts | None = None, *, stop: asyncio.Event | None = None,
-                 settings_source: Callable[[], Settings] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        config: RunnerConfig,
+        router: Router,
+        ledger: TradeLedger,
+        state_dir: Path,
+        feed: Feed,
+        alerts: Alerts | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+        settings_source: Callable[[], Settings] | None = None,
+    ) -> None:
         """``stop`` ends the loop when set (SIGTERM and SIGINT set it too); ``settings_source`` re-reads the
         settings when ``state/runtime_settings.json`` changes."""
         self.config = config
@@ -193,8 +210,10 @@ class Runner:
                     break
                 await self.tick(ts, bars)
             await self.beat("finished" if finished else "stopped")
-            self._say(f"runner {'finished its replay' if finished else 'stopped'} after {self.health.ticks} ticks, "
-                      f"state {self.health.state}")  # fmt: skip
+            self._say(
+                f"runner {'finished its replay' if finished else 'stopped'} after {self.health.ticks} ticks, "
+                f"state {self.health.state}"
+            )
             await self._run_io(self.ledger.event, "stop", None, {"finished": finished, "ticks": self.health.ticks})
             return RunResult(finished=finished, ticks=self.health.ticks, state=self.health.state)
         finally:
@@ -209,8 +228,10 @@ class Runner:
             await self._run_io(self.ledger.event, "reconcile_failed", None, {"error": str(exc)})
             await self._run_io(control.arm, self.state_dir, "pause", reason, by="runner")
             self._say(f"NOT STARTED: {reason}")
-            raise HaltError(f"{reason}; the kill switch is armed (pause); fix the cause, then "
-                            "`aitrade unkill --confirm` and start again") from exc  # fmt: skip
+            raise HaltError(
+                f"{reason}; the kill switch is armed (pause); fix the cause, then "
+                "`aitrade unkill --confirm` and start again"
+            ) from exc
 
     async def _recover(self) -> None:
         """Reconcile with the venues and the write-ahead record (:mod:`aitrade.runner.recovery`), then report."""
@@ -220,11 +241,12 @@ class Runner:
         self.kill = await self._run_io(control.read_kill, self.state_dir)
         if self.kill.engaged:
             self.health.state = HALTED if self.kill.flatten else REDUCING
-        self._say(f"runner started (pid {os.getpid()}, {self.config.mode} replay): {counts['intents_resolved']} "
-                  f"intents resolved, {counts['books_replayed']} books replayed from them, "
-                  f"{counts['protections_repaired']} protections re-armed, state {self.health.state}")  # fmt: skip
-        await self._run_io(self.ledger.event, "start", None,
-                           {"pid": os.getpid(), **counts, "kill": self.kill.engaged})  # fmt: skip
+        self._say(
+            f"runner started (pid {os.getpid()}, {self.config.mode} replay): {counts['intents_resolved']} "
+            f"intents resolved, {counts['books_replayed']} books replayed from them, "
+            f"{counts['protections_repaired']} protections re-armed, state {self.health.state}"
+        )
+        await self._run_io(self.ledger.event, "start", None, {"pid": os.getpid(), **counts, "kill": self.kill.engaged})
         await self.beat("running")
 
     async def tick(self, ts: pd.Timestamp, bars: dict[str, BarSignal]) -> None:
@@ -353,8 +375,10 @@ class Runner:
                 self.health.seconds_uncovered += asyncio.get_running_loop().time() - seen
                 s = part.state
                 await self.books.save(part, events=[partial_fill(part)])
-                self._say(f"{book.symbol} entry filled in part: {s.qty:g} at {s.entry:g}; the rest cancelled, "
-                          "the part protected")  # fmt: skip
+                self._say(
+                    f"{book.symbol} entry filled in part: {s.qty:g} at {s.entry:g}; the rest cancelled, "
+                    "the part protected"
+                )
             return
         held, fill = self.step.take_fill(book, order, book.t + 1, stamp)
         await self.ex.cover(held)
@@ -424,8 +448,10 @@ class Runner:
             await self._run_io(self.ledger.event, "settings_rejected", None, {"error": why})
             return
         changes: dict[str, Json] = {}
-        rules = {s: replace(r, risk_per_trade=fresh.risk_per_trade, max_notional=fresh.max_position_notional)
-                 for s, r in self.config.rules.items()}  # fmt: skip
+        rules = {
+            s: replace(r, risk_per_trade=fresh.risk_per_trade, max_notional=fresh.max_position_notional)
+            for s, r in self.config.rules.items()
+        }
         before = next(iter(self.config.rules.values()), None)
         if before is not None and before.risk_per_trade != fresh.risk_per_trade:
             changes["risk_per_trade"] = fresh.risk_per_trade
@@ -435,16 +461,22 @@ class Runner:
             changes["max_open_positions"] = fresh.max_open_positions
         if self.config.max_daily_drawdown != fresh.max_daily_drawdown:
             changes["max_daily_drawdown"] = fresh.max_daily_drawdown
-        self.config = self.ex.config = replace(self.config, rules=rules, max_open_positions=fresh.max_open_positions,
-                                               max_daily_drawdown=fresh.max_daily_drawdown)  # fmt: skip
+        self.config = self.ex.config = replace(
+            self.config,
+            rules=rules,
+            max_open_positions=fresh.max_open_positions,
+            max_daily_drawdown=fresh.max_daily_drawdown,
+        )
         detail: dict[str, Json] = {"applied": changes}
         wanted = getattr(fresh, "requested_mode", fresh.execution_mode)
         if wanted != self.config.mode and wanted in ("paper", "live"):
             detail["needs_restart"] = f"execution mode {wanted} (running {self.config.mode})"
         self.health.settings_applied_at = pd.Timestamp.now(tz="UTC").isoformat()
         await self._run_io(self.ledger.event, "settings", None, detail)
-        self._say(f"runtime settings applied: {changes or 'no change to the limits'}"
-                  + (f"; {detail['needs_restart']} needs a restart" if "needs_restart" in detail else ""))  # fmt: skip
+        self._say(
+            f"runtime settings applied: {changes or 'no change to the limits'}"
+            + (f"; {detail['needs_restart']} needs a restart" if "needs_restart" in detail else "")
+        )
         await self.beat("running")
 
     async def _error(self, symbol: str, exc: Exception) -> None:
@@ -471,8 +503,13 @@ class Runner:
         report = None
         if kill.flatten:
             report = await self.ex.flatten(pd.Timestamp(kill.armed_at or pd.Timestamp.now(tz="UTC")))
-            acted.update(closed=report.closed, cancelled=report.cancelled, open=report.open, errors=report.errors,
-                         flat=report.flat)  # fmt: skip
+            acted.update(
+                closed=report.closed,
+                cancelled=report.cancelled,
+                open=report.open,
+                errors=report.errors,
+                flat=report.flat,
+            )
             self.health.state = HALTED
             loop_time = asyncio.get_running_loop().time()
             if report.flat:
@@ -487,8 +524,10 @@ class Runner:
         await self._run_io(self.ledger.event, "kill", None, {"level": kill.level, "reason": kill.reason, **acted})
         if report is not None and not report.flat:
             still, why = ", ".join(report.open) or "?", "; ".join(report.errors) or "none"
-            self._say(f"FLATTEN NOT DONE: still open at the venue: {still}; errors: {why}; "
-                      f"retrying in {self._flatten_backoff_s:g} s")  # fmt: skip
+            self._say(
+                f"FLATTEN NOT DONE: still open at the venue: {still}; errors: {why}; "
+                f"retrying in {self._flatten_backoff_s:g} s"
+            )
         else:
             self._say(f"kill switch ({kill.level}): {kill.reason}; state {self.health.state}, {acted}")
         self.kill = await self._run_io(control.confirm, self.state_dir, kill, acted)
@@ -509,23 +548,43 @@ class Runner:
         self._last_beat = clock
         books = self.books.all()
         positions = tuple(
-            control.Held(b.symbol, "long" if b.state.side > 0 else "short", b.state.qty, b.state.entry, b.state.stop,
-                         b.state.target, b.stop_id is not None)
-            for b in books.values() if b.state.mode == OPEN
-        )  # fmt: skip
+            control.Held(
+                b.symbol,
+                "long" if b.state.side > 0 else "short",
+                b.state.qty,
+                b.state.entry,
+                b.state.stop,
+                b.state.target,
+                b.stop_id is not None,
+            )
+            for b in books.values()
+            if b.state.mode == OPEN
+        )
         rules = next(iter(self.config.rules.values()), None)
         beat = control.Heartbeat(
-            pid=os.getpid(), mode=self.config.mode, feed=self.config.feed, phase=phase, state=self.health.state,
-            ticks=self.health.ticks, last_bar=dict(self.health.last_bars), positions=positions,
+            pid=os.getpid(),
+            mode=self.config.mode,
+            feed=self.config.feed,
+            phase=phase,
+            state=self.health.state,
+            ticks=self.health.ticks,
+            last_bar=dict(self.health.last_bars),
+            positions=positions,
             pending=sum(b.state.mode == PENDING for b in books.values()),
-            coverage=control.Coverage(len(positions), sum(p.protected for p in positions),
-                                      self.health.seconds_uncovered),
-            last_error=self.health.last_error, kill=asdict(self.kill), equity=self.health.equity,
-            day_start_equity=self.health.day_start_equity, last_close=dict(self._closes),
+            coverage=control.Coverage(
+                len(positions), sum(p.protected for p in positions), self.health.seconds_uncovered
+            ),
+            last_error=self.health.last_error,
+            kill=asdict(self.kill),
+            equity=self.health.equity,
+            day_start_equity=self.health.day_start_equity,
+            last_close=dict(self._closes),
             settings_applied_at=self.health.settings_applied_at,
-            limits={"max_open_positions": self.config.max_open_positions,
-                    "max_daily_drawdown": self.config.max_daily_drawdown,
-                    "risk_per_trade": None if rules is None else rules.risk_per_trade},
+            limits={
+                "max_open_positions": self.config.max_open_positions,
+                "max_daily_drawdown": self.config.max_daily_drawdown,
+                "risk_per_trade": None if rules is None else rules.risk_per_trade,
+            },
             realised_cash=sum(b.cash for b in books.values()) if books else None,
-        )  # fmt: skip
+        )
         await self._run_io(control.write_heartbeat, self.state_dir, beat)

@@ -41,8 +41,15 @@ if TYPE_CHECKING:
     from aitrade.runner.engine import RunnerConfig
 from aitrade.strategy import State, opened
 
-LEG_OF_REASON = {"time": "time", "abort": "abort", "vol_exit": "vol", "kill": "kill", "sl": "sl", "tp": "tp",
-                 "trail": "trail"}  # fmt: skip
+LEG_OF_REASON = {
+    "time": "time",
+    "abort": "abort",
+    "vol_exit": "vol",
+    "kill": "kill",
+    "sl": "sl",
+    "tp": "tp",
+    "trail": "trail",
+}
 EXIT_LEGS = {leg: reason for reason, leg in LEG_OF_REASON.items()}  # an exit order's leg -> its exit reason
 STOP_MOVE = "stop_move"  # the write-ahead record of a trailing stop's replacement (a protection, not an order)
 
@@ -62,8 +69,14 @@ def _combined(parts: list[Order]) -> Order:
     filled = sum((p.filled for p in parts), Decimal(0))
     notional = sum((p.filled * (p.avg_price or Decimal(0)) for p in parts), Decimal(0))
     first = parts[0]
-    return replace(first, quantity=filled, status=OrderStatus.FILLED, filled=filled, avg_price=notional / filled,
-                   fee=sum((p.fee for p in parts), Decimal(0)))  # fmt: skip
+    return replace(
+        first,
+        quantity=filled,
+        status=OrderStatus.FILLED,
+        filled=filled,
+        avg_price=notional / filled,
+        fee=sum((p.fee for p in parts), Decimal(0)),
+    )
 
 
 STOP, TARGET = ProtectionKind.STOP_LOSS, ProtectionKind.TAKE_PROFIT
@@ -92,8 +105,9 @@ class Decided:
 
 
 class Execution:
-    def __init__(self, config: RunnerConfig, router: Router, ledger: TradeLedger, books: Books, run_io: RunIO,
-                 say: Say) -> None:  # fmt: skip
+    def __init__(
+        self, config: RunnerConfig, router: Router, ledger: TradeLedger, books: Books, run_io: RunIO, say: Say
+    ) -> None:
         self.config = config
         self.router = router
         self.ledger = ledger
@@ -119,8 +133,9 @@ class Execution:
         missing = self.uncovered.get(symbol)
         if not missing:
             return None
-        return replace(s, stop=s.stop if STOP in missing else math.nan,
-                       target=s.target if TARGET in missing else math.nan)  # fmt: skip
+        return replace(
+            s, stop=s.stop if STOP in missing else math.nan, target=s.target if TARGET in missing else math.nan
+        )
 
     @staticmethod
     def brackets(broker: Broker) -> bool:
@@ -129,8 +144,11 @@ class Execution:
     @staticmethod
     def status(order: Order) -> IntentStatus:
         """The intent's standing that an order's status at the venue means."""
-        done = {OrderStatus.FILLED: IntentStatus.FILLED, OrderStatus.CANCELLED: IntentStatus.CANCELLED,
-                OrderStatus.REJECTED: IntentStatus.REJECTED}  # fmt: skip
+        done = {
+            OrderStatus.FILLED: IntentStatus.FILLED,
+            OrderStatus.CANCELLED: IntentStatus.CANCELLED,
+            OrderStatus.REJECTED: IntentStatus.REJECTED,
+        }
         return done.get(order.status, IntentStatus.SENT)
 
     async def lookup(self, symbol: str, cid: str | None) -> Order | None:
@@ -142,8 +160,17 @@ class Execution:
     def decided(req: OrderRequest, leg: str, ts: pd.Timestamp, detail: JsonMap | None = None) -> Decided:
         """An order and its intent (``detail``: what recovery needs of the decision)."""
         price = None if req.price is None else str(req.price)
-        intent = Intent(req.client_id, req.symbol, leg, req.side.value, req.order_type.value, str(req.quantity),
-                        price, ts.isoformat(), dict(detail or {}))  # fmt: skip
+        intent = Intent(
+            req.client_id,
+            req.symbol,
+            leg,
+            req.side.value,
+            req.order_type.value,
+            str(req.quantity),
+            price,
+            ts.isoformat(),
+            dict(detail or {}),
+        )
         return Decided(intent, req)
 
     async def send(self, req: OrderRequest, leg: str, ts: pd.Timestamp, detail: JsonMap | None = None) -> Order | None:
@@ -166,8 +193,9 @@ class Execution:
             ack = await self.router.place_order(req)
         except SkipError as exc:
             self.books.mark(req.client_id, IntentStatus.REJECTED)
-            await self.run_io(self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id,
-                                                                            "error": str(exc)})  # fmt: skip
+            await self.run_io(
+                self.ledger.event, "rejected", req.symbol, {"client_id": req.client_id, "error": str(exc)}
+            )
             return None
         failpoints.hit("order_sent")
         placed = await self.lookup(req.symbol, req.client_id)
@@ -186,10 +214,19 @@ class Execution:
         if self.brackets(broker):
             bracket = Bracket(dec(genome.sl * pending.atr), stop_id, dec(genome.tp * pending.atr), target_id)
         side = Side.BUY if pending.side > 0 else Side.SELL
-        req = OrderRequest(symbol, side, dec(pending.qty), entry_id, OrderType.LIMIT, dec(pending.limit),
-                           bracket=bracket)  # fmt: skip
-        after = replace(book, state=pending, t=pending.placed, last_bar=ts.isoformat(), entry_id=entry_id,
-                        stop_id=stop_id, target_id=target_id, trail_n=0)  # fmt: skip
+        req = OrderRequest(
+            symbol, side, dec(pending.qty), entry_id, OrderType.LIMIT, dec(pending.limit), bracket=bracket
+        )
+        after = replace(
+            book,
+            state=pending,
+            t=pending.placed,
+            last_bar=ts.isoformat(),
+            entry_id=entry_id,
+            stop_id=stop_id,
+            target_id=target_id,
+            trail_n=0,
+        )
         return self.decided(req, "entry", ts, {"book": after.to_json()}), after
 
     async def cancel(self, symbol: str, cid: str | None) -> None:
@@ -262,9 +299,13 @@ class Execution:
         await self.drop_protections(book)
         n = book.trail_n + 1
         when = stamp.to_pydatetime()
-        return replace(book, state=replace(book.state, qty=float(held)), trail_n=n,
-                       stop_id=client_id(self.config.strategy_id, book.symbol, when, "sl", n),
-                       target_id=client_id(self.config.strategy_id, book.symbol, when, "tp", n))  # fmt: skip
+        return replace(
+            book,
+            state=replace(book.state, qty=float(held)),
+            trail_n=n,
+            stop_id=client_id(self.config.strategy_id, book.symbol, when, "sl", n),
+            target_id=client_id(self.config.strategy_id, book.symbol, when, "tp", n),
+        )
 
     async def protections(self, book: Book) -> list[Protection]:
         ours = {book.stop_id, book.target_id}
@@ -303,8 +344,9 @@ class Execution:
                 await self.run_io(self.ledger.event, "protection_failed", symbol, {"kind": kind, "error": str(exc)})
                 self.say(f"{symbol}: could not place the {kind} ({exc}); watching its level here until it is")
         # what the venue does not hold (e.g. a stop the market is already beyond): the runner exits at the level
-        missing = {kind for kind, level in ((STOP, s.stop), (TARGET, s.target))
-                   if kind not in have and math.isfinite(level)}  # fmt: skip
+        missing = {
+            kind for kind, level in ((STOP, s.stop), (TARGET, s.target)) if kind not in have and math.isfinite(level)
+        }
         if missing:
             self.uncovered[symbol] = missing
         else:
@@ -319,8 +361,19 @@ class Execution:
         new_id = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), "trail", n)
         after = replace(book, state=moved, stop_id=new_id, trail_n=n, t=book.t + 1, last_bar=ts.isoformat())
         side = Side.SELL if moved.side > 0 else Side.BUY
-        return Decided(Intent(new_id, book.symbol, STOP_MOVE, side.value, "stop", str(dec(moved.qty)),
-                              str(dec(moved.stop)), ts.isoformat(), {"book": after.to_json()}))  # fmt: skip
+        return Decided(
+            Intent(
+                new_id,
+                book.symbol,
+                STOP_MOVE,
+                side.value,
+                "stop",
+                str(dec(moved.qty)),
+                str(dec(moved.stop)),
+                ts.isoformat(),
+                {"book": after.to_json()},
+            )
+        )
 
     async def finish_move(self, book: Book, moved: State, order: Decided, fresh: bool) -> Book:
         """The new stop is placed before the old one is cancelled (never uncovered)."""
@@ -367,8 +420,12 @@ class Execution:
                 break
             rest = parts[0].quantity - sum((p.filled for p in parts), Decimal(0))
             again = client_id(self.config.strategy_id, book.symbol, ts.to_pydatetime(), leg, attempt)
-            follow = await self.send(OrderRequest(book.symbol, req.side, rest, again, reduce_only=True), leg, ts,
-                                     {"entry_id": book.entry_id, "rest_of": req.client_id})  # fmt: skip
+            follow = await self.send(
+                OrderRequest(book.symbol, req.side, rest, again, reduce_only=True),
+                leg,
+                ts,
+                {"entry_id": book.entry_id, "rest_of": req.client_id},
+            )
             if follow is None:
                 break
             parts.append(follow)
@@ -420,8 +477,9 @@ class Execution:
                         ]
                         await self.books.save(book, events=kept)
                         continue
-                    trades.append(self.trade(book, s, exit_order, book.last_bar or stamp.isoformat(),
-                                              None if fired else "kill"))  # fmt: skip
+                    trades.append(
+                        self.trade(book, s, exit_order, book.last_bar or stamp.isoformat(), None if fired else "kill")
+                    )
                     closed += 1
             except AiTradeError as exc:
                 errors.append(f"{book.symbol}: {exc}")
@@ -446,8 +504,9 @@ class Execution:
         except AiTradeError as exc:
             venue_ok = False
             errors.append(f"positions: {exc}")
-        return FlattenReport(closed=closed, cancelled=cancelled, open=sorted(still_open), errors=errors,
-                             flat=venue_ok and not still_open)  # fmt: skip
+        return FlattenReport(
+            closed=closed, cancelled=cancelled, open=sorted(still_open), errors=errors, flat=venue_ok and not still_open
+        )
 
     def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> Trade:
         if reason is None:
@@ -457,6 +516,16 @@ class Execution:
         fees = s.fee + float(exit_order.fee)
         pnl = net_pnl(s.side, entry, exit_px, qty, fees)
         entered = book.entry_bar or book.last_bar or stamp  # a trade is always recorded, whenever it was entered
-        return Trade(symbol=book.symbol, side="long" if s.side > 0 else "short", entry_time=entered,
-                        entry_price=entry, exit_time=stamp, exit_price=exit_px, quantity=qty, fees=fees, pnl=pnl,
-                        exit_reason=reason, exit_id=exit_order.client_id)  # fmt: skip
+        return Trade(
+            symbol=book.symbol,
+            side="long" if s.side > 0 else "short",
+            entry_time=entered,
+            entry_price=entry,
+            exit_time=stamp,
+            exit_price=exit_px,
+            quantity=qty,
+            fees=fees,
+            pnl=pnl,
+            exit_reason=reason,
+            exit_id=exit_order.client_id,
+        )

@@ -57,8 +57,18 @@ from aitrade.sqlitedb import connect, fetch, immediate, is_busy, wal
 from aitrade.strategy import State
 
 SCHEMA = 1
-TRADE_COLUMNS = ("symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "fees", "pnl",
-                 "exit_reason")  # fmt: skip
+TRADE_COLUMNS = (
+    "symbol",
+    "side",
+    "entry_time",
+    "entry_price",
+    "exit_time",
+    "exit_price",
+    "quantity",
+    "fees",
+    "pnl",
+    "exit_reason",
+)
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS intents (
@@ -76,8 +86,10 @@ _TABLES = (
 
 
 _MARK = "UPDATE intents SET status = ?, venue_order_id = COALESCE(?, venue_order_id), updated = ? WHERE client_id = ?"
-_INSERT_TRADE = (f"INSERT OR IGNORE INTO trades ({', '.join(TRADE_COLUMNS)}, exit_id) "  # noqa: S608 (constants)
-                 f"VALUES ({', '.join('?' * (len(TRADE_COLUMNS) + 1))})")  # fmt: skip
+_INSERT_TRADE = (
+    f"INSERT OR IGNORE INTO trades ({', '.join(TRADE_COLUMNS)}, exit_id) "  # noqa: S608 (constants)
+    f"VALUES ({', '.join('?' * (len(TRADE_COLUMNS) + 1))})"
+)
 
 
 class IntentStatus(StrEnum):
@@ -154,8 +166,16 @@ class Book:
 
     def flat(self, pnl: float = 0.0) -> Book:
         """No position and no orders: ids and the trailing count cleared, ``pnl`` added to the sleeve."""
-        return replace(self, state=State(), cash=self.cash + pnl, entry_id=None, entry_bar=None, stop_id=None,
-                       target_id=None, trail_n=0)  # fmt: skip
+        return replace(
+            self,
+            state=State(),
+            cash=self.cash + pnl,
+            entry_id=None,
+            entry_bar=None,
+            stop_id=None,
+            target_id=None,
+            trail_n=0,
+        )
 
 
 _NAN_FIELDS = {f for f, v in asdict(State()).items() if isinstance(v, float)}
@@ -165,8 +185,19 @@ _BOOK_FIELDS = tuple(f.name for f in fields(Book))
 
 def _trade_values(tr: Trade) -> tuple[SqlValue, ...]:
     """A trade's values in the order of ``TRADE_COLUMNS``, then its exit id."""
-    return (tr.symbol, tr.side, tr.entry_time, tr.entry_price, tr.exit_time, tr.exit_price,
-            tr.quantity, tr.fees, tr.pnl, tr.exit_reason, tr.exit_id)  # fmt: skip
+    return (
+        tr.symbol,
+        tr.side,
+        tr.entry_time,
+        tr.entry_price,
+        tr.exit_time,
+        tr.exit_price,
+        tr.quantity,
+        tr.fees,
+        tr.pnl,
+        tr.exit_reason,
+        tr.exit_id,
+    )
 
 
 @dataclass(frozen=True)
@@ -209,8 +240,10 @@ class TradeLedger:
             wal(self._db)
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA:
-                raise StateFileError(f"trade ledger {self.path} has schema {version}; this AiTrade reads up to "
-                                     f"{SCHEMA} (upgrade AiTrade)")  # fmt: skip
+                raise StateFileError(
+                    f"trade ledger {self.path} has schema {version}; this AiTrade reads up to "
+                    f"{SCHEMA} (upgrade AiTrade)"
+                )
             if version < SCHEMA:
                 with self._tx() as db:
                     for sql in _TABLES:
@@ -233,8 +266,10 @@ class TradeLedger:
             ) from exc
 
     def _busy(self) -> LedgerBusy:
-        return LedgerBusy(f"trade ledger {self.path} stayed locked by another process for more than "
-                          f"{self.busy_timeout_s:g} s; try again")  # fmt: skip
+        return LedgerBusy(
+            f"trade ledger {self.path} stayed locked by another process for more than "
+            f"{self.busy_timeout_s:g} s; try again"
+        )
 
     def _tx(self, *, durable: bool = False) -> AbstractContextManager[sqlite3.Connection]:
         if self.read_only:
@@ -309,9 +344,20 @@ class TradeLedger:
                 cur = db.execute(
                     "INSERT INTO intents VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'pending', NULL, ?, ?, ?) "
                     "ON CONFLICT(client_id) DO NOTHING",
-                    (i.client_id, i.symbol, i.leg, i.side, i.order_type, i.quantity, i.price, i.bar,
-                     json.dumps(i.detail), stamp, stamp),
-                )  # fmt: skip
+                    (
+                        i.client_id,
+                        i.symbol,
+                        i.leg,
+                        i.side,
+                        i.order_type,
+                        i.quantity,
+                        i.price,
+                        i.bar,
+                        json.dumps(i.detail),
+                        stamp,
+                        stamp,
+                    ),
+                )
                 if cur.rowcount == 1:
                     fresh.add(i.client_id)
         return fresh
@@ -321,16 +367,27 @@ class TradeLedger:
         return bool(self.write_intents([intent]))
 
     def intent(self, client_id: str) -> Intent | None:
-        rows = self._rows("SELECT client_id, symbol, leg, side, order_type, quantity, price, bar, status, "
-                          "venue_order_id, detail FROM intents WHERE client_id = ?", (client_id,))  # fmt: skip
+        rows = self._rows(
+            "SELECT client_id, symbol, leg, side, order_type, quantity, price, bar, status, "
+            "venue_order_id, detail FROM intents WHERE client_id = ?",
+            (client_id,),
+        )
         if not rows:
             return None
         cid, symbol, leg, side, order_type, quantity, price, bar, status, venue_id, detail = rows[0]
-        return Intent(client_id=str(cid), symbol=str(symbol), leg=str(leg), side=str(side),
-                      order_type=str(order_type), quantity=str(quantity),
-                      price=None if price is None else str(price), bar=str(bar),
-                      detail=obj(json.loads(str(detail or "{}"))), status=IntentStatus(str(status)),
-                      venue_order_id=None if venue_id is None else str(venue_id))  # fmt: skip
+        return Intent(
+            client_id=str(cid),
+            symbol=str(symbol),
+            leg=str(leg),
+            side=str(side),
+            order_type=str(order_type),
+            quantity=str(quantity),
+            price=None if price is None else str(price),
+            bar=str(bar),
+            detail=obj(json.loads(str(detail or "{}"))),
+            status=IntentStatus(str(status)),
+            venue_order_id=None if venue_id is None else str(venue_id),
+        )
 
     def open_intents(self) -> list[Intent]:
         ids = self._rows("SELECT client_id FROM intents WHERE status IN ('pending', 'sent') ORDER BY created")
@@ -342,14 +399,19 @@ class TradeLedger:
     def intents_after(self, symbol: str, bar: str) -> list[Intent]:
         """``symbol``'s intents decided after ``bar`` (not refused), in decision order: what a book saved at
         ``bar`` has not seen."""
-        ids = self._rows("SELECT client_id FROM intents WHERE symbol = ? AND bar > ? AND status != 'rejected' "
-                         "ORDER BY bar, created", (symbol, bar))  # fmt: skip
+        ids = self._rows(
+            "SELECT client_id FROM intents WHERE symbol = ? AND bar > ? AND status != 'rejected' ORDER BY bar, created",
+            (symbol, bar),
+        )
         return [i for (cid,) in ids if (i := self.intent(str(cid))) is not None]
 
     def exit_intents(self, symbol: str, since_bar: str) -> list[str]:
         """Client ids of our exit orders for ``symbol`` decided at or after ``since_bar`` (time, abort, vol, kill)."""
-        rows = self._rows("SELECT client_id FROM intents WHERE symbol = ? AND leg IN ('time', 'abort', 'vol', 'kill') "
-                          "AND bar >= ? AND status != 'rejected'", (symbol, since_bar))  # fmt: skip
+        rows = self._rows(
+            "SELECT client_id FROM intents WHERE symbol = ? AND leg IN ('time', 'abort', 'vol', 'kill') "
+            "AND bar >= ? AND status != 'rejected'",
+            (symbol, since_bar),
+        )
         return [str(r[0]) for r in rows]
 
     def mark(self, client_id: str, status: IntentStatus, venue_order_id: str | None = None) -> None:
@@ -364,8 +426,10 @@ class TradeLedger:
 
     def exits_since(self, rowid: int) -> list[tuple[int, str, float]]:
         """``(id, exit_time, pnl)`` of the trades booked after row ``rowid`` (a monitor reads only what is new)."""
-        return [(int(i or 0), str(t), float(p or 0)) for i, t, p in
-                self._rows("SELECT id, exit_time, pnl FROM trades WHERE id > ? ORDER BY id", (rowid,))]  # fmt: skip
+        return [
+            (int(i or 0), str(t), float(p or 0))
+            for i, t, p in self._rows("SELECT id, exit_time, pnl FROM trades WHERE id > ? ORDER BY id", (rowid,))
+        ]
 
     def event(self, kind: str, symbol: str | None, detail: JsonMap) -> None:
         with self._tx() as db:
@@ -374,10 +438,13 @@ class TradeLedger:
     @staticmethod
     def _event(db: sqlite3.Connection, kind: str, symbol: str | None, detail: JsonMap) -> None:
         text = redact(json.dumps(detail, default=str))  # a venue's error may echo our headers: never stored
-        db.execute("INSERT INTO events (time, kind, symbol, detail) VALUES (?, ?, ?, ?)",
-                   (now_iso(), kind, symbol, text))  # fmt: skip
+        db.execute(
+            "INSERT INTO events (time, kind, symbol, detail) VALUES (?, ?, ?, ?)", (now_iso(), kind, symbol, text)
+        )
 
     def events(self, limit: int = 50) -> list[JsonObject]:
         rows = self._rows("SELECT time, kind, symbol, detail FROM events ORDER BY id DESC LIMIT ?", (limit,))
-        return [{"time": str(t), "kind": str(k), "symbol": None if s is None else str(s),
-                 "detail": obj(json.loads(str(d)))} for t, k, s, d in rows]  # fmt: skip
+        return [
+            {"time": str(t), "kind": str(k), "symbol": None if s is None else str(s), "detail": obj(json.loads(str(d)))}
+            for t, k, s, d in rows
+        ]

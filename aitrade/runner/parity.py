@@ -80,8 +80,22 @@ def compare(backtest: pd.DataFrame, session: pd.DataFrame, *, rel: float = 1e-9)
     m["problem"] = problems.str.strip()
     diff = m.loc[m["problem"] != "", :].drop(columns="_merge")
     if len(doubles):
-        diff = pd.concat([diff, doubles.rename(columns={c: f"{c}_session" for c in doubles.columns
-                                                        if c not in ("symbol", "entry_time", "problem")})])  # fmt: skip
+        diff = pd.concat(
+            [
+                diff,
+                doubles.rename(
+                    columns={c: f"{c}_session" for c in doubles.columns if c not in ("symbol", "entry_time", "problem")}
+                ),
+            ]
+        )
     missing = int(((m["_merge"] == "left_only") & ~open_at_end).sum())
-    return Parity(int(both.sum()), missing, int((m["_merge"] == "right_only").sum()), int(drifting.sum()),
-                  int(open_at_end.sum()), max_rel, diff.reset_index(drop=True), int(twice.sum()))  # fmt: skip
+    return Parity(
+        int(both.sum()),
+        missing,
+        int((m["_merge"] == "right_only").sum()),
+        int(drifting.sum()),
+        int(open_at_end.sum()),
+        max_rel,
+        diff.reset_index(drop=True),
+        int(twice.sum()),
+    )

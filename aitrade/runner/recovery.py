@@ -37,8 +37,9 @@ from aitrade.runner.seams import Event, RunIO, Say, Trade, text
 class Recovery:
     """One startup's reconciliation; ``run()`` returns the counts the start event records."""
 
-    def __init__(self, ex: Execution, ledger: TradeLedger, strategy_id: str, sleeve: float,
-                 run_io: RunIO, say: Say) -> None:  # fmt: skip
+    def __init__(
+        self, ex: Execution, ledger: TradeLedger, strategy_id: str, sleeve: float, run_io: RunIO, say: Say
+    ) -> None:
         self.ex, self.ledger, self.strategy_id, self.sleeve = ex, ledger, strategy_id, sleeve
         self.run_io, self.say = run_io, say
 
@@ -57,8 +58,12 @@ class Recovery:
                 repaired += await self.ex.cover(book)
         for symbol in sorted(books):
             orphans += await self._cancel_orphans(symbol, books)
-        return {"intents_resolved": resolved, "books_replayed": adopted, "protections_repaired": repaired,
-                "orphan_protections_cancelled": orphans}  # fmt: skip
+        return {
+            "intents_resolved": resolved,
+            "books_replayed": adopted,
+            "protections_repaired": repaired,
+            "orphan_protections_cancelled": orphans,
+        }
 
     async def _resolve_intents(self) -> int:
         resolved = 0
@@ -86,15 +91,20 @@ class Recovery:
                 trade = self.ex.trade(book, book.state, order, intent.bar, EXIT_LEGS[leg])
                 await self.ex.drop_protections(book)
                 book = replace(book.flat(trade.pnl), last_bar=intent.bar)
-                await self.run_io(self.ledger.save_book, book, trades=[trade],
-                                  events=[("replayed", {"client_id": intent.client_id, "leg": leg})])  # fmt: skip
+                await self.run_io(
+                    self.ledger.save_book,
+                    book,
+                    trades=[trade],
+                    events=[("replayed", {"client_id": intent.client_id, "leg": leg})],
+                )
                 adopted += 1
             elif after is not None and self._applies(book, leg, after):
                 if not await self._at_venue(book.symbol, leg, intent.client_id):
                     continue  # it never left: the bar's re-decision sends it, or nothing happened
                 book = after
-                await self.run_io(self.ledger.save_book, book,
-                                  events=[("replayed", {"client_id": intent.client_id, "leg": leg})])  # fmt: skip
+                await self.run_io(
+                    self.ledger.save_book, book, events=[("replayed", {"client_id": intent.client_id, "leg": leg})]
+                )
                 adopted += 1
         return book, adopted
 
@@ -145,8 +155,18 @@ class Recovery:
             if held == 0 or (held > 0) != (s.side > 0):
                 price = await broker.last_price(symbol)
                 exit_id = f"external-{symbol}-{book.entry_bar}"
-                fake = Order(exit_id, "", symbol, Side.SELL if s.side > 0 else Side.BUY, OrderType.MARKET,
-                             dec(s.qty), None, OrderStatus.FILLED, dec(s.qty), price)  # fmt: skip
+                fake = Order(
+                    exit_id,
+                    "",
+                    symbol,
+                    Side.SELL if s.side > 0 else Side.BUY,
+                    OrderType.MARKET,
+                    dec(s.qty),
+                    None,
+                    OrderStatus.FILLED,
+                    dec(s.qty),
+                    price,
+                )
                 trades.append(ex.trade(book, s, fake, book.last_bar or "", "external"))
                 events.append(("external_close", {"price": str(price), "quantity": s.qty}))
                 self.say(f"{symbol}: the position was closed outside AiTrade while the runner was down")

@@ -51,8 +51,9 @@ class ArtifactReplay:
         self, frame: pd.DataFrame, *, start: Moment | None = None, end: Moment | None = None, speed: float = 0.0
     ) -> None:
         if speed < 0:
-            raise UserError(f"--speed must be 0 (as fast as possible) or a positive number of bars per second, "
-                            f"got {speed:g}")  # fmt: skip
+            raise UserError(
+                f"--speed must be 0 (as fast as possible) or a positive number of bars per second, got {speed:g}"
+            )
         ts = pd.to_datetime(frame["ts"], utc=True)
         keep = np.ones(len(frame), dtype=bool)
         if start is not None:
@@ -86,11 +87,19 @@ class ModelReplay:
     ``bars`` hold history before ``start`` for the features' warm-up; steps begin at ``start``.
     """
 
-    def __init__(self, bars: dict[str, pd.DataFrame], model: ModelSignals, *, start: Moment | None = None,
-                 end: Moment | None = None, speed: float = 0.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        bars: dict[str, pd.DataFrame],
+        model: ModelSignals,
+        *,
+        start: Moment | None = None,
+        end: Moment | None = None,
+        speed: float = 0.0,
+    ) -> None:
         if speed < 0:
-            raise UserError(f"--speed must be 0 (as fast as possible) or a positive number of bars per second, "
-                            f"got {speed:g}")  # fmt: skip
+            raise UserError(
+                f"--speed must be 0 (as fast as possible) or a positive number of bars per second, got {speed:g}"
+            )
         self.bars = {s: b for s, b in bars.items() if len(b)}
         self.model = model
         self.symbols = sorted(self.bars)
@@ -121,8 +130,15 @@ class ModelReplay:
                 upto = b.iloc[:i]  # closed bars only: nothing after ts reaches the model
                 p = self.model.predict(s, upto)
                 row = upto.iloc[-1]
-                out[s] = BarSignal(float(row["open"]), float(row["high"]), float(row["low"]), float(row["close"]),
-                                   p.atr, p.p_long, p.p_short)  # fmt: skip
+                out[s] = BarSignal(
+                    float(row["open"]),
+                    float(row["high"]),
+                    float(row["low"]),
+                    float(row["close"]),
+                    p.atr,
+                    p.p_long,
+                    p.p_short,
+                )
             if out:
                 yield ts, out
             await asyncio.sleep(1.0 / self.speed if self.speed > 0 else 0)

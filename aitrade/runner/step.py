@@ -128,8 +128,9 @@ class BarStep:
             return None  # processed before a restart
         broker = self.ex.router.broker_for(symbol)
         if hasattr(broker, "on_bar"):  # a paper venue: the replayed market moves first
-            await broker.on_bar(symbol, dec(bar.high), dec(bar.low), dec(bar.close), open=dec(bar.open),
-                                time=ts.to_pydatetime())  # fmt: skip
+            await broker.on_bar(
+                symbol, dec(bar.high), dec(bar.low), dec(bar.close), open=dec(bar.open), time=ts.to_pydatetime()
+            )
         plan = Plan(symbol, ts, book.t + 1, book, book.state, book.state.mode != FLAT)
         if plan.state.mode == PENDING:
             await self._pending(plan)
@@ -139,8 +140,9 @@ class BarStep:
             plan.book = plan.book.flat(sum(tr.pnl for tr in plan.trades))
         self._open_books += int(plan.state.mode != FLAT) - int(plan.was_open)
         if plan.state.mode == FLAT and not plan.exited and self._room():
-            pending = decide_entry(plan.t, bar.close, bar.atr, bar.p_long, bar.p_short, self.genome,
-                                   self.rules(symbol), plan.book.cash)  # fmt: skip
+            pending = decide_entry(
+                plan.t, bar.close, bar.atr, bar.p_long, bar.p_short, self.genome, self.rules(symbol), plan.book.cash
+            )
             if pending is not None:
                 plan.action = Entry(*self.ex.entry(plan.book, pending, ts, broker))
                 self._open_books += 1  # taken (a refusal frees it at the next tick's count)
@@ -178,8 +180,10 @@ class BarStep:
         fill's event; the intent is marked filled."""
         self.books.mark(order.client_id, IntentStatus.FILLED, order.venue_order_id)
         opened_at = opened(book.state, float(order.avg_price or 0), t, self.genome, self.rules(book.symbol))
-        fill: Event = ("fill", {"client_id": order.client_id, "price": str(order.avg_price),
-                                "quantity": str(order.filled)})  # fmt: skip
+        fill: Event = (
+            "fill",
+            {"client_id": order.client_id, "price": str(order.avg_price), "quantity": str(order.filled)},
+        )
         return replace(book, state=replace(opened_at, fee=float(order.fee)), entry_bar=stamp), fill
 
     async def take_part(self, book: Book, t: int, stamp: str) -> Book | None:
@@ -209,8 +213,9 @@ class BarStep:
             s = book.state
             await ex.cover(book)
         levels = ex.watched(broker, s, plan.symbol)
-        hit, why = (-1.0, -1) if fired is not None or levels is None else protection_exit(
-            levels, bar.open, bar.high, bar.low)  # fmt: skip
+        hit, why = (
+            (-1.0, -1) if fired is not None or levels is None else protection_exit(levels, bar.open, bar.high, bar.low)
+        )
         if fired is not None:
             plan.trades.append(ex.trade(book, s, fired, ts.isoformat()))
             await ex.drop_protections(book)
@@ -241,8 +246,9 @@ class BarStep:
         if isinstance(action, Entry):
             if await self.ex.dispatch(action.order, action.order.intent.client_id in fresh) is not None:
                 after = action.after
-                plan.book = replace(plan.book, entry_id=after.entry_id, stop_id=after.stop_id,
-                                    target_id=after.target_id, trail_n=0)  # fmt: skip
+                plan.book = replace(
+                    plan.book, entry_id=after.entry_id, stop_id=after.stop_id, target_id=after.target_id, trail_n=0
+                )
                 plan.state = after.state
         elif isinstance(action, Exit):
             filled = await self.ex.finish_exit(plan.book, action.order, action.order.intent.client_id in fresh)
@@ -268,8 +274,7 @@ class BarStep:
         events = list(plan.events)
         for tr in plan.trades:
             events.append(("trade", {"side": tr.side, "pnl": tr.pnl, "exit_reason": tr.exit_reason}))
-            self.say(f"{symbol} {tr.side} closed ({tr.exit_reason}) at {tr.exit_price:.6g}: "
-                     f"pnl {tr.pnl:+.2f}")  # fmt: skip
+            self.say(f"{symbol} {tr.side} closed ({tr.exit_reason}) at {tr.exit_price:.6g}: pnl {tr.pnl:+.2f}")
         for kind, detail in plan.events:
             if kind == "fill":
                 self.say(f"{symbol} entry filled: {detail['quantity']} at {detail['price']}")

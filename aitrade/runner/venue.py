@@ -42,10 +42,18 @@ class WallClock:
 
 
 class VenueFeed:
-    def __init__(self, router: Router, model: ModelSignals, *, clock: Clock | None = None, settle_s: float = 2.0,
-                 poll_s: float = 1.0,
-                 stale_bars: int = 3, retry_s: float = 15.0,
-                 stop: Callable[[], bool] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        router: Router,
+        model: ModelSignals,
+        *,
+        clock: Clock | None = None,
+        settle_s: float = 2.0,
+        poll_s: float = 1.0,
+        stale_bars: int = 3,
+        retry_s: float = 15.0,
+        stop: Callable[[], bool] | None = None,
+    ) -> None:
         self.router = router
         self.model = model
         self.symbols = list(model.symbols)
@@ -118,6 +126,13 @@ class VenueFeed:
                     continue
                 p = self.model.predict(s, self.bars[s].loc[:ts])
                 row = f.loc[ts]
-                out[s] = BarSignal(float(row["open"]), float(row["high"]), float(row["low"]), float(row["close"]),
-                                   p.atr, p.p_long, p.p_short)  # fmt: skip
+                out[s] = BarSignal(
+                    float(row["open"]),
+                    float(row["high"]),
+                    float(row["low"]),
+                    float(row["close"]),
+                    p.atr,
+                    p.p_long,
+                    p.p_short,
+                )
             yield ts, out

@@ -10,10 +10,17 @@ from importlib import import_module
 from typing import Any
 
 _WHERE = {
-    "COLUMNS": "artifact", "SCHEMA_VERSION": "artifact", "Signals": "artifact", "load_signals": "artifact",
-    "write_signals": "artifact", "MODES": "engine", "SignalParams": "engine", "RunResult": "generate",
-    "generate_signals": "generate", "PRESETS": "regimes",
-}  # fmt: skip
+    "COLUMNS": "artifact",
+    "SCHEMA_VERSION": "artifact",
+    "Signals": "artifact",
+    "load_signals": "artifact",
+    "write_signals": "artifact",
+    "MODES": "engine",
+    "SignalParams": "engine",
+    "RunResult": "generate",
+    "generate_signals": "generate",
+    "PRESETS": "regimes",
+}
 __all__ = [
     "COLUMNS",
     "MODES",

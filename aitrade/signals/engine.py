@@ -180,9 +180,14 @@ def _inner_cached(task: dict[str, Any], key: str, compute: Any) -> dict[str, flo
 
 
 def _prediction_frame(
-    panel: Panel, rows: np.ndarray, proba: np.ndarray, regime: np.ndarray, fold: int,
-    baselines: dict[str, np.ndarray], prior: np.ndarray,
-) -> pd.DataFrame:  # fmt: skip
+    panel: Panel,
+    rows: np.ndarray,
+    proba: np.ndarray,
+    regime: np.ndarray,
+    fold: int,
+    baselines: dict[str, np.ndarray],
+    prior: np.ndarray,
+) -> pd.DataFrame:
     f = panel.frame.iloc[rows]
     ok = np.isfinite(proba).all(axis=1) & np.isfinite(f["atr"].to_numpy())
     frame = pd.DataFrame(
@@ -202,8 +207,9 @@ def _prediction_frame(
     return frame
 
 
-def _baselines(X: np.ndarray, y: np.ndarray, usable: np.ndarray, trade: np.ndarray, prior: np.ndarray,
-               kind: str) -> tuple[dict[str, np.ndarray], dict[str, Any]]:  # fmt: skip
+def _baselines(
+    X: np.ndarray, y: np.ndarray, usable: np.ndarray, trade: np.ndarray, prior: np.ndarray, kind: str
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """The baselines fitted on the model's training rows: their probabilities and metrics on ``trade``."""
     probas, metrics = {}, {}
     for name, fitted in fit_baselines(X[usable], y[usable], kind).items():
@@ -246,12 +252,28 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
             fold_info.append(info)
             continue
         seed = params["seed"] + fold.index
-        key = _key([task["symbol"], fd, params["model"], params["label"], seed, panel.features, FEATURE_SET_VERSION,
-                    __version__], [panel.X[train], panel.y[train]])  # fmt: skip
+        key = _key(
+            [
+                task["symbol"],
+                fd,
+                params["model"],
+                params["label"],
+                seed,
+                panel.features,
+                FEATURE_SET_VERSION,
+                __version__,
+            ],
+            [panel.X[train], panel.y[train]],
+        )
         fit_cfg, tuning = cfg, None
         if cfg.capacity == "tuned":  # chosen on this and the earlier windows' inner hold-outs: the past only
-            mine = _inner_cached(task, key, lambda train=train, seed=seed: inner_losses(
-                panel.X, panel.y, train, panel.times, cfg, panel.features, purge_ns, seed))  # fmt: skip
+            mine = _inner_cached(
+                task,
+                key,
+                lambda train=train, seed=seed: inner_losses(
+                    panel.X, panel.y, train, panel.times, cfg, panel.features, purge_ns, seed
+                ),
+            )
             evidence.append(mine)
             chosen = pick_capacity(evidence, cfg.kind)
             fit_cfg = with_capacity(cfg, chosen)
@@ -259,8 +281,16 @@ def walk_symbol_task(task: dict[str, Any]) -> dict[str, Any]:
             key = _key([key, fit_cfg.to_dict()], [])
 
         def fit(train=train, seed=seed, fit_cfg=fit_cfg, tuning=tuning):
-            model = fit_model(panel.X, panel.y, train, panel.times, config=fit_cfg, feature_names=panel.features,
-                              purge_ns=purge_ns, seed=seed)  # fmt: skip
+            model = fit_model(
+                panel.X,
+                panel.y,
+                train,
+                panel.times,
+                config=fit_cfg,
+                feature_names=panel.features,
+                purge_ns=purge_ns,
+                seed=seed,
+            )
             if tuning is not None:
                 model.info["capacity"] = tuning
             return model
@@ -311,12 +341,34 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
         return {"fold": fold.index, "folds": [info], "predictions": None}
     order = train[np.argsort(times[train], kind="stable")]
     seed = params["seed"] + fold.index
-    key = _key(["universal", task["fold"], params["model"], params["label"], seed, panels[0].features, assets,
-                FEATURE_SET_VERSION, __version__], [X[order], y[order]])  # fmt: skip
+    key = _key(
+        [
+            "universal",
+            task["fold"],
+            params["model"],
+            params["label"],
+            seed,
+            panels[0].features,
+            assets,
+            FEATURE_SET_VERSION,
+            __version__,
+        ],
+        [X[order], y[order]],
+    )
 
     def fit():
-        return fit_model(X, y, order, times, config=cfg, feature_names=panels[0].features,
-                         purge_ns=label.horizon * task["bar_ns"], seed=seed, asset_ids=aid, assets=assets)  # fmt: skip
+        return fit_model(
+            X,
+            y,
+            order,
+            times,
+            config=cfg,
+            feature_names=panels[0].features,
+            purge_ns=label.horizon * task["bar_ns"],
+            seed=seed,
+            asset_ids=aid,
+            assets=assets,
+        )
 
     try:
         model, reused = _fit_cached(task, key, fit)
@@ -354,9 +406,16 @@ def universal_fold_task(task: dict[str, Any]) -> dict[str, Any]:
 
 
 def run_engine(
-    assets: dict[str, AssetData], folds: list[Fold], params: SignalParams, *, work_dir: Path, cache_dir: Path,
-    models_dir: Path, bar_ns: int, progress: bool | None = None,
-) -> tuple[pd.DataFrame, list[dict[str, Any]]]:  # fmt: skip
+    assets: dict[str, AssetData],
+    folds: list[Fold],
+    params: SignalParams,
+    *,
+    work_dir: Path,
+    cache_dir: Path,
+    models_dir: Path,
+    bar_ns: int,
+    progress: bool | None = None,
+) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """Run every fold; return the out-of-sample predictions and the per-fold records."""
     if params.reset and cache_dir.exists():
         shutil.rmtree(cache_dir)
@@ -376,17 +435,26 @@ def run_engine(
     }
     fold_dicts = [asdict(f) for f in folds]
     if params.mode == "walk":
-        tasks = [{**common, "symbol": s, "panel": p, "folds": fold_dicts, "out": str(work_dir / f"pred_{s}.parquet")}
-                 for s, p in panels.items()]  # fmt: skip
+        tasks = [
+            {**common, "symbol": s, "panel": p, "folds": fold_dicts, "out": str(work_dir / f"pred_{s}.parquet")}
+            for s, p in panels.items()
+        ]
         fn, unit = walk_symbol_task, "asset"
     else:
-        tasks = [{**common, "fold": fd, "panels": panels, "out": str(work_dir / f"pred_fold{fd['index']}.parquet")}
-                 for fd in fold_dicts]  # fmt: skip
+        tasks = [
+            {**common, "fold": fd, "panels": panels, "out": str(work_dir / f"pred_fold{fd['index']}.parquet")}
+            for fd in fold_dicts
+        ]
         fn, unit = universal_fold_task, "fold"
     records, frames, last_universal = [], [], None
     results = run_tasks(fn, tasks, jobs=params.jobs, executor=params.executor, scheduler=params.scheduler)
-    bar = tqdm(results, total=len(tasks), desc=f"{params.mode} ({len(folds)} folds)", unit=unit,
-               disable=not progress if progress is not None else None)  # fmt: skip
+    bar = tqdm(
+        results,
+        total=len(tasks),
+        desc=f"{params.mode} ({len(folds)} folds)",
+        unit=unit,
+        disable=not progress if progress is not None else None,
+    )
     for res in bar:
         records.extend(res["folds"])
         if res.get("predictions") and Path(res["predictions"]).is_file():

@@ -49,8 +49,13 @@ def default_symbols(settings: Settings, source: str, interval: str) -> list[str]
     return picked
 
 
-def pooled_metrics(signals: pd.DataFrame, assets: dict[str, Any], columns: tuple[str, str] = ("p_long", "p_short"),
-                   prefix: str = "pooled_", y: np.ndarray | None = None) -> dict[str, Any]:  # fmt: skip
+def pooled_metrics(
+    signals: pd.DataFrame,
+    assets: dict[str, Any],
+    columns: tuple[str, str] = ("p_long", "p_short"),
+    prefix: str = "pooled_",
+    y: np.ndarray | None = None,
+) -> dict[str, Any]:
     """Metrics over every out-of-sample row at once (pooled), beside the per-fold averages.
 
     Pooled AUC ranks probabilities across folds and symbols, so it also
@@ -76,9 +81,16 @@ def labels_of(signals: pd.DataFrame, assets: dict[str, Any]) -> np.ndarray:
     return y
 
 
-def _calibrate(signals: pd.DataFrame, y: np.ndarray, records: list[dict[str, Any]], assets: dict[str, Any],
-               folds: list[Any], params: SignalParams, interval: str, warmup: int) -> tuple[
-        pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:  # fmt: skip
+def _calibrate(
+    signals: pd.DataFrame,
+    y: np.ndarray,
+    records: list[dict[str, Any]],
+    assets: dict[str, Any],
+    folds: list[Any],
+    params: SignalParams,
+    interval: str,
+    warmup: int,
+) -> tuple[pd.DataFrame, list[dict[str, Any]], dict[str, Any]]:
     """The out-of-sample calibration (:mod:`aitrade.signals.calibration`) of the model and of its baselines.
 
     The per-fold records are scored again on the calibrated probabilities (the
@@ -92,9 +104,20 @@ def _calibrate(signals: pd.DataFrame, y: np.ndarray, records: list[dict[str, Any
     blocks = np.array([f.trade_start for f in folds], dtype=np.int64)
     if params.mode == "universal" and not params.cross_asset_wf:
         timeline = np.unique(np.concatenate([a.times for a in assets.values()]))
-        blocks = np.array([f.trade_start for f in plan_folds(
-            timeline, warmup=warmup, train_window=params.train_window, trade_window=params.trade_window,
-            embargo=params.embargo, horizon=params.label.horizon)], dtype=np.int64)  # fmt: skip
+        blocks = np.array(
+            [
+                f.trade_start
+                for f in plan_folds(
+                    timeline,
+                    warmup=warmup,
+                    train_window=params.train_window,
+                    trade_window=params.trade_window,
+                    embargo=params.embargo,
+                    horizon=params.label.horizon,
+                )
+            ],
+            dtype=np.int64,
+        )
     pooled, purge = params.mode == "universal", params.label.horizon * bar_ns
     signals, fitted = calibrate(signals, y, blocks, purge, pooled=pooled)
     for columns in BASELINES.values():  # each baseline calibrated the same way, from its own past
@@ -202,27 +225,58 @@ def generate_signals(
     timeline = np.unique(np.concatenate([a.times for a in assets.values()]))
     single = params.mode == "universal" and not params.cross_asset_wf
     folds = plan_folds(
-        timeline, warmup=warmup, train_window=params.train_window, trade_window=params.trade_window,
-        embargo=params.embargo, horizon=params.label.horizon, single=single,
+        timeline,
+        warmup=warmup,
+        train_window=params.train_window,
+        trade_window=params.trade_window,
+        embargo=params.embargo,
+        horizon=params.label.horizon,
+        single=single,
         what=f"the {len(names)}-symbol timeline ({', '.join(names)})",
-    )  # fmt: skip
+    )
 
-    run_params = {"kind": "signals", **params.to_dict(), "symbols": names, "source": source, "interval": interval,
-                  "start": str(start) if start else None, "end": str(end) if end else None}  # fmt: skip
+    run_params = {
+        "kind": "signals",
+        **params.to_dict(),
+        "symbols": names,
+        "source": source,
+        "interval": interval,
+        "start": str(start) if start else None,
+        "end": str(end) if end else None,
+    }
     run_dir = new_run_dir(settings, params.mode, run_params, out, exist_ok=exist_ok)
     # a notebook's run folder is completed by its runner; a run made here is completed (or failed) here
     with contextlib.nullcontext(run_dir) if exist_ok else run_scope(run_dir):
-        return _generate(run_dir, assets, folds, params, bars, names, source, interval, features, plan, warmup,
-                         settings, progress)  # fmt: skip
+        return _generate(
+            run_dir, assets, folds, params, bars, names, source, interval, features, plan, warmup, settings, progress
+        )
 
 
-def _generate(run_dir: Path, assets: dict[str, Any], folds: list[Any], params: SignalParams,
-              bars: dict[str, pd.DataFrame], names: list[str], source: str, interval: str, features: list[str],
-              plan: Any, warmup: int, settings: Settings, progress: bool | None) -> RunResult:  # fmt: skip
+def _generate(
+    run_dir: Path,
+    assets: dict[str, Any],
+    folds: list[Any],
+    params: SignalParams,
+    bars: dict[str, pd.DataFrame],
+    names: list[str],
+    source: str,
+    interval: str,
+    features: list[str],
+    plan: Any,
+    warmup: int,
+    settings: Settings,
+    progress: bool | None,
+) -> RunResult:
     signals, records = run_engine(
-        assets, folds, params, work_dir=run_dir / "work", cache_dir=settings.state_dir / "fold_cache",
-        models_dir=run_dir / "models", bar_ns=int(interval_delta(interval).value), progress=progress,
-    )  # fmt: skip
+        assets,
+        folds,
+        params,
+        work_dir=run_dir / "work",
+        cache_dir=settings.state_dir / "fold_cache",
+        models_dir=run_dir / "models",
+        bar_ns=int(interval_delta(interval).value),
+        progress=progress,
+    )
     if signals.empty:
         raise UserError(
             "no out-of-sample predictions were made (every fold was skipped); see metrics in " + str(run_dir)

@@ -31,28 +31,87 @@ from tests.fakes.common import Bucket, FaultPlan, Server, apply_transport_fault,
 
 KEY, SECRET, PASSPHRASE = "bg-key", "bg-secret", "bg-passphrase"
 
-SPOT = {"1min": 60, "3min": 180, "5min": 300, "15min": 900, "30min": 1800, "1h": 3600, "4h": 14400,
-        "6Hutc": 21600, "12Hutc": 43200, "1Dutc": 86400, "1Wutc": 604800}  # fmt: skip
+SPOT = {
+    "1min": 60,
+    "3min": 180,
+    "5min": 300,
+    "15min": 900,
+    "30min": 1800,
+    "1h": 3600,
+    "4h": 14400,
+    "6Hutc": 21600,
+    "12Hutc": 43200,
+    "1Dutc": 86400,
+    "1Wutc": 604800,
+}
 #: the granularities the futures Get-Candle-Data page lists (no 2H there)
-MIX = {"1m": 60, "3m": 180, "5m": 300, "15m": 900, "30m": 1800, "1H": 3600, "4H": 14400, "6H": 21600,
-       "12H": 43200, "1D": 86400, "1W": 604800, "6Hutc": 21600, "12Hutc": 43200, "1Dutc": 86400,
-       "1Wutc": 604800}  # fmt: skip
-LOOKBACK_DAYS = {60: 30, 180: 30, 300: 30, 900: 30, 1800: 30, 3600: 60, 7200: 120, 14400: 240,
-                 21600: 360, 43200: 720, 86400: 1440, 604800: 1440}  # fmt: skip
+MIX = {
+    "1m": 60,
+    "3m": 180,
+    "5m": 300,
+    "15m": 900,
+    "30m": 1800,
+    "1H": 3600,
+    "4H": 14400,
+    "6H": 21600,
+    "12H": 43200,
+    "1D": 86400,
+    "1W": 604800,
+    "6Hutc": 21600,
+    "12Hutc": 43200,
+    "1Dutc": 86400,
+    "1Wutc": 604800,
+}
+LOOKBACK_DAYS = {
+    60: 30,
+    180: 30,
+    300: 30,
+    900: 30,
+    1800: 30,
+    3600: 60,
+    7200: 120,
+    14400: 240,
+    21600: 360,
+    43200: 720,
+    86400: 1440,
+    604800: 1440,
+}
 
 
 CONTRACTS = {
-    "BTCUSDT": {"pricePlace": "1", "priceEndStep": "1", "volumePlace": "3", "sizeMultiplier": "0.001",
-                "minTradeNum": "0.001", "minTradeUSDT": "5"},
-    "ETHUSDT": {"pricePlace": "2", "priceEndStep": "1", "volumePlace": "2", "sizeMultiplier": "0.01",
-                "minTradeNum": "0.01", "minTradeUSDT": "5"},
-}  # fmt: skip
+    "BTCUSDT": {
+        "pricePlace": "1",
+        "priceEndStep": "1",
+        "volumePlace": "3",
+        "sizeMultiplier": "0.001",
+        "minTradeNum": "0.001",
+        "minTradeUSDT": "5",
+    },
+    "ETHUSDT": {
+        "pricePlace": "2",
+        "priceEndStep": "1",
+        "volumePlace": "2",
+        "sizeMultiplier": "0.01",
+        "minTradeNum": "0.01",
+        "minTradeUSDT": "5",
+    },
+}
 SPOT_SYMBOLS = {
-    "BTCUSDT": {"pricePrecision": "2", "quantityPrecision": "4", "quotePrecision": "6", "minTradeAmount": "0",
-                "minTradeUSDT": "1"},
-    "ETHUSDT": {"pricePrecision": "2", "quantityPrecision": "4", "quotePrecision": "6", "minTradeAmount": "0",
-                "minTradeUSDT": "1"},
-}  # fmt: skip
+    "BTCUSDT": {
+        "pricePrecision": "2",
+        "quantityPrecision": "4",
+        "quotePrecision": "6",
+        "minTradeAmount": "0",
+        "minTradeUSDT": "1",
+    },
+    "ETHUSDT": {
+        "pricePrecision": "2",
+        "quantityPrecision": "4",
+        "quotePrecision": "6",
+        "minTradeAmount": "0",
+        "minTradeUSDT": "1",
+    },
+}
 TAKER = Decimal("0.0006")  # futures taker fee
 SPOT_FEE = Decimal("0.001")
 LIVE = ("live", "partially_filled")
@@ -122,8 +181,12 @@ class FakeBitget:
             ("GET", "/api/v2/mix/order/orders-plan-history"): self.plan_history,
             ("POST", "/api/v2/mix/order/cancel-plan-order"): self.cancel_plan,
         }
-        public = {"/api/v2/spot/public/symbols", "/api/v2/spot/market/tickers", "/api/v2/mix/market/contracts",
-                  "/api/v2/mix/market/ticker"}  # fmt: skip
+        public = {
+            "/api/v2/spot/public/symbols",
+            "/api/v2/spot/market/tickers",
+            "/api/v2/mix/market/contracts",
+            "/api/v2/mix/market/ticker",
+        }
         for (method, path), handler in routes.items():
             app.router.add_route(method, path, self._wrap(handler, private=path not in public))
         self.server = Server(app)
@@ -151,15 +214,17 @@ class FakeBitget:
         if fault in ("hang", "reset"):
             await apply_transport_fault(fault, request, self.hang_s)
         if fault == "429":
-            return web.json_response({"code": "429", "msg": "Too Many Requests", "requestTime": self.clock(),
-                                      "data": None}, status=429)  # fmt: skip
+            return web.json_response(
+                {"code": "429", "msg": "Too Many Requests", "requestTime": self.clock(), "data": None}, status=429
+            )
         if fault == "500":
             return web.Response(status=500, text="Internal Server Error")
         bucket = self.buckets.setdefault(request.path, Bucket(self.rate_limit, self.rate_limit))
         if not bucket.take():
             self.limited += 1
-            return web.json_response({"code": "429", "msg": "Too Many Requests", "requestTime": self.clock(),
-                                      "data": None}, status=429)  # fmt: skip
+            return web.json_response(
+                {"code": "429", "msg": "Too Many Requests", "requestTime": self.clock(), "data": None}, status=429
+            )
         return None
 
     async def _auth(self, request: web.Request, body: str) -> web.Response | None:
@@ -245,9 +310,16 @@ class FakeBitget:
                 held = abs(self.positions.get(symbol, {}).get("qty", D0))
                 size = min(Decimal(plan["size"]), held)
                 if size > 0:  # the venue's own market order, at the market (a gap goes past the trigger)
-                    order = self._new_mix({"symbol": symbol, "side": "sell" if long else "buy", "orderType": "market",
-                                           "size": _s(size), "reduceOnly": "YES",
-                                           "clientOid": f"plan-{plan['orderId']}"})  # fmt: skip
+                    order = self._new_mix(
+                        {
+                            "symbol": symbol,
+                            "side": "sell" if long else "buy",
+                            "orderType": "market",
+                            "size": _s(size),
+                            "reduceOnly": "YES",
+                            "clientOid": f"plan-{plan['orderId']}",
+                        }
+                    )
                     plan["executeOrderId"] = order["orderId"]
 
     def complete(self, client_oid: str) -> None:
@@ -259,8 +331,11 @@ class FakeBitget:
 
     # --- reference data -----------------------------------------------------------------------
     def spot_symbols(self, q: dict) -> web.Response:
-        rows = [{"symbol": s, "baseCoin": s[:-4], "quoteCoin": "USDT", "status": "online", **info}
-                for s, info in SPOT_SYMBOLS.items() if not q.get("symbol") or q["symbol"] == s]  # fmt: skip
+        rows = [
+            {"symbol": s, "baseCoin": s[:-4], "quoteCoin": "USDT", "status": "online", **info}
+            for s, info in SPOT_SYMBOLS.items()
+            if not q.get("symbol") or q["symbol"] == s
+        ]
         if q.get("symbol") and not rows:
             return self.error("40034", "Parameter symbol does not exist")
         return self.envelope(rows)
@@ -268,9 +343,21 @@ class FakeBitget:
     def contracts(self, q: dict) -> web.Response:
         if q.get("productType", "").upper() != "USDT-FUTURES":
             return self.error("40020", "Parameter productType error")
-        rows = [{"symbol": s, "baseCoin": s[:-4], "quoteCoin": "USDT", "symbolType": "perpetual",
-                 "symbolStatus": "normal", "supportMarginCoins": ["USDT"], "minLever": "1", "maxLever": "125", **c}
-                for s, c in CONTRACTS.items() if not q.get("symbol") or q["symbol"] == s]  # fmt: skip
+        rows = [
+            {
+                "symbol": s,
+                "baseCoin": s[:-4],
+                "quoteCoin": "USDT",
+                "symbolType": "perpetual",
+                "symbolStatus": "normal",
+                "supportMarginCoins": ["USDT"],
+                "minLever": "1",
+                "maxLever": "125",
+                **c,
+            }
+            for s, c in CONTRACTS.items()
+            if not q.get("symbol") or q["symbol"] == s
+        ]
         if q.get("symbol") and not rows:
             return self.error("40034", "Parameter symbol does not exist")
         return self.envelope(rows)
@@ -304,19 +391,39 @@ class FakeBitget:
                 self.usdt -= qty * price
                 self.coins[coin] = self.coins.get(coin, D0) + qty - fee
                 order["fee_total"] += fee
-                order["feeDetail"] = json.dumps({"newFees": {"c": 0, "d": 0, "deduction": False,
-                                                             "r": -float(order["fee_total"]),
-                                                             "t": -float(order["fee_total"]), "totalDeductionFee": 0},
-                                                 coin: {"deduction": False, "feeCoinCode": coin, "totalDeductionFee": 0,
-                                                        "totalFee": -float(order["fee_total"])}})  # fmt: skip
+                order["feeDetail"] = json.dumps(
+                    {
+                        "newFees": {
+                            "c": 0,
+                            "d": 0,
+                            "deduction": False,
+                            "r": -float(order["fee_total"]),
+                            "t": -float(order["fee_total"]),
+                            "totalDeductionFee": 0,
+                        },
+                        coin: {
+                            "deduction": False,
+                            "feeCoinCode": coin,
+                            "totalDeductionFee": 0,
+                            "totalFee": -float(order["fee_total"]),
+                        },
+                    }
+                )
             else:
                 fee = qty * price * SPOT_FEE
                 self.coins[coin] = self.coins.get(coin, D0) - qty
                 self.usdt += qty * price - fee
                 order["fee_total"] += fee
-                order["feeDetail"] = json.dumps({"USDT": {"deduction": False, "feeCoinCode": "USDT",
-                                                          "totalDeductionFee": 0,
-                                                          "totalFee": -float(order["fee_total"])}})  # fmt: skip
+                order["feeDetail"] = json.dumps(
+                    {
+                        "USDT": {
+                            "deduction": False,
+                            "feeCoinCode": "USDT",
+                            "totalDeductionFee": 0,
+                            "totalFee": -float(order["fee_total"]),
+                        }
+                    }
+                )
             order["status"] = "filled" if done else "partially_filled"
             return
         signed = qty if side == "buy" else -qty
@@ -343,11 +450,26 @@ class FakeBitget:
     def _order(self, body: dict, *, spot: bool) -> dict:
         self.seq += 1
         now = str(self.clock())
-        return {"orderId": str(self.seq), "clientOid": body.get("clientOid") or f"bg-{self.seq}",
-                "symbol": body["symbol"], "side": body["side"], "orderType": body["orderType"], "size": body["size"],
-                "price": body.get("price", ""), "baseVolume": "0", "priceAvg": "", "status": "live", "state": "live",
-                "fee": "0", "reduceOnly": body.get("reduceOnly", "NO"), "cTime": now, "uTime": now, "spot": spot,
-                "fee_total": D0, "feeDetail": ""}  # fmt: skip
+        return {
+            "orderId": str(self.seq),
+            "clientOid": body.get("clientOid") or f"bg-{self.seq}",
+            "symbol": body["symbol"],
+            "side": body["side"],
+            "orderType": body["orderType"],
+            "size": body["size"],
+            "price": body.get("price", ""),
+            "baseVolume": "0",
+            "priceAvg": "",
+            "status": "live",
+            "state": "live",
+            "fee": "0",
+            "reduceOnly": body.get("reduceOnly", "NO"),
+            "cTime": now,
+            "uTime": now,
+            "spot": spot,
+            "fee_total": D0,
+            "feeDetail": "",
+        }
 
     def _execute(self, order: dict, requested: Decimal) -> None:
         """Match a new order now: market fills (or half of it on a ``partial`` fault), a crossing limit fills."""
@@ -364,17 +486,48 @@ class FakeBitget:
 
     # --- spot ---------------------------------------------------------------------------------
     def assets(self, q: dict) -> web.Response:
-        rows = [{"coin": "USDT", "available": _s(self.usdt), "frozen": "0", "locked": "0", "limitAvailable": "0",
-                 "uTime": str(self.clock())}]  # fmt: skip
-        rows += [{"coin": c, "available": _s(v), "frozen": "0", "locked": "0", "limitAvailable": "0",
-                  "uTime": str(self.clock())} for c, v in sorted(self.coins.items()) if v != 0]  # fmt: skip
+        rows = [
+            {
+                "coin": "USDT",
+                "available": _s(self.usdt),
+                "frozen": "0",
+                "locked": "0",
+                "limitAvailable": "0",
+                "uTime": str(self.clock()),
+            }
+        ]
+        rows += [
+            {
+                "coin": c,
+                "available": _s(v),
+                "frozen": "0",
+                "locked": "0",
+                "limitAvailable": "0",
+                "uTime": str(self.clock()),
+            }
+            for c, v in sorted(self.coins.items())
+            if v != 0
+        ]
         if q.get("coin"):
             rows = [r for r in rows if r["coin"] == q["coin"]]
         return self.envelope(rows)
 
     def _spot_view(self, o: dict) -> dict:
-        keep = ("orderId", "clientOid", "symbol", "side", "orderType", "size", "price", "baseVolume", "priceAvg",
-                "status", "feeDetail", "cTime", "uTime")  # fmt: skip
+        keep = (
+            "orderId",
+            "clientOid",
+            "symbol",
+            "side",
+            "orderType",
+            "size",
+            "price",
+            "baseVolume",
+            "priceAvg",
+            "status",
+            "feeDetail",
+            "cTime",
+            "uTime",
+        )
         return {k: o[k] for k in keep} | {"quoteVolume": _s(Decimal(o["baseVolume"]) * Decimal(o["priceAvg"] or 0))}
 
     def _expired(self, body: dict) -> bool:
@@ -400,9 +553,10 @@ class FakeBitget:
         quote_sized = body["orderType"] == "market" and body["side"] == "buy"
         places = int(spec["quotePrecision"] if quote_sized else spec["quantityPrecision"])
         if size != size.quantize(Decimal(1).scaleb(-places)) or (
-            body.get("price") and Decimal(body["price"]) != Decimal(body["price"]).quantize(
-                Decimal(1).scaleb(-int(spec["pricePrecision"])))
-        ):  # fmt: skip
+            body.get("price")
+            and Decimal(body["price"])
+            != Decimal(body["price"]).quantize(Decimal(1).scaleb(-int(spec["pricePrecision"])))
+        ):
             return self.error("40808", f"checkBDScale error value={body['size']}/{body.get('price')}")
         if body["orderType"] == "market" and body["side"] == "buy":
             quote = size
@@ -446,8 +600,13 @@ class FakeBitget:
         return self.envelope([view])
 
     def spot_unfilled(self, q: dict) -> web.Response:
-        return self.envelope([self._spot_view(o) for o in self.spot_orders
-                              if o["status"] in LIVE and q.get("symbol") in (None, o["symbol"])])  # fmt: skip
+        return self.envelope(
+            [
+                self._spot_view(o)
+                for o in self.spot_orders
+                if o["status"] in LIVE and q.get("symbol") in (None, o["symbol"])
+            ]
+        )
 
     @staticmethod
     def _page(rows: list[dict], q: dict) -> list[dict]:
@@ -484,9 +643,20 @@ class FakeBitget:
         if q.get("productType", "").upper() != "USDT-FUTURES":
             return self.error("40020", "Parameter productType error")
         upnl = self._upnl()
-        return self.envelope([{"marginCoin": "USDT", "locked": "0", "available": _s(self.margin - self._used()),
-                               "accountEquity": _s(self.margin + upnl), "usdtEquity": _s(self.margin + upnl),
-                               "unrealizedPL": _s(upnl), "crossedUnrealizedPL": None, "assetMode": "single"}])  # fmt: skip
+        return self.envelope(
+            [
+                {
+                    "marginCoin": "USDT",
+                    "locked": "0",
+                    "available": _s(self.margin - self._used()),
+                    "accountEquity": _s(self.margin + upnl),
+                    "usdtEquity": _s(self.margin + upnl),
+                    "unrealizedPL": _s(upnl),
+                    "crossedUnrealizedPL": None,
+                    "assetMode": "single",
+                }
+            ]
+        )
 
     def mix_positions(self, q: dict) -> web.Response:
         rows = []
@@ -505,14 +675,22 @@ class FakeBitget:
                     "marginMode": "crossed",
                     "posMode": "one_way_mode",
                 }
-            )  # fmt: skip  (flat rows stay, with total "0", as on the venue)
+            )  # (flat rows stay, with total "0", as on the venue)
         return self.envelope(rows)
 
     def set_leverage(self, body: dict) -> web.Response:
         self.leverage[body["symbol"]] = int(body["leverage"])
         lev = body["leverage"]
-        return self.envelope({"symbol": body["symbol"], "marginCoin": "USDT", "longLeverage": lev,
-                              "shortLeverage": lev, "crossMarginLeverage": lev, "marginMode": "crossed"})  # fmt: skip
+        return self.envelope(
+            {
+                "symbol": body["symbol"],
+                "marginCoin": "USDT",
+                "longLeverage": lev,
+                "shortLeverage": lev,
+                "crossMarginLeverage": lev,
+                "marginMode": "crossed",
+            }
+        )
 
     def _new_mix(self, body: dict) -> dict:
         order = self._order(body, spot=False)
@@ -552,28 +730,51 @@ class FakeBitget:
         return self.envelope({"orderId": order["orderId"], "clientOid": order["clientOid"]})
 
     def _mix_view(self, o: dict, *, key: str) -> dict:
-        keep = ("orderId", "clientOid", "symbol", "side", "orderType", "size", "price", "baseVolume", "priceAvg",
-                "fee", "reduceOnly", "cTime", "uTime")  # fmt: skip
-        view = {k: o[k] for k in keep} | {"marginCoin": "USDT", "marginMode": "crossed", "posMode": "one_way_mode",
-                                          "force": "gtc", "productType": "USDT-FUTURES"}  # fmt: skip
+        keep = (
+            "orderId",
+            "clientOid",
+            "symbol",
+            "side",
+            "orderType",
+            "size",
+            "price",
+            "baseVolume",
+            "priceAvg",
+            "fee",
+            "reduceOnly",
+            "cTime",
+            "uTime",
+        )
+        view = {k: o[k] for k in keep} | {
+            "marginCoin": "USDT",
+            "marginMode": "crossed",
+            "posMode": "one_way_mode",
+            "force": "gtc",
+            "productType": "USDT-FUTURES",
+        }
         view[key] = o["status"].replace("cancelled", "canceled")
         return view
 
     def mix_detail(self, q: dict) -> web.Response:
         order = self.orders.get(q.get("clientOid", "")) or next(
-            (o for o in self.orders.values() if o["orderId"] == q.get("orderId")), None)  # fmt: skip
+            (o for o in self.orders.values() if o["orderId"] == q.get("orderId")), None
+        )
         if order is None:
             return self.error("40109", "The data of the order cannot be found, please confirm the order number")
         return self.envelope(self._mix_view(order, key="state"))
 
     def mix_pending(self, q: dict) -> web.Response:
-        rows = [self._mix_view(o, key="status") for o in self.orders.values()
-                if o["status"] in LIVE and q.get("symbol") in (None, o["symbol"])]  # fmt: skip
+        rows = [
+            self._mix_view(o, key="status")
+            for o in self.orders.values()
+            if o["status"] in LIVE and q.get("symbol") in (None, o["symbol"])
+        ]
         return self.envelope({"entrustedList": rows or None, "endId": rows[-1]["orderId"] if rows else None})
 
     def mix_cancel(self, body: dict) -> web.Response:
         order = self.orders.get(body.get("clientOid", "")) or next(
-            (o for o in self.orders.values() if o["orderId"] == body.get("orderId")), None)  # fmt: skip
+            (o for o in self.orders.values() if o["orderId"] == body.get("orderId")), None
+        )
         resting = order is not None and order["status"] in LIVE and order["orderType"] == "limit"
         # a fault: the market went through the limit while the cancel was on its way, so the order fills first
         if resting and self.faults.take(order["symbol"], frozenset({"fill-before-cancel"})) == "fill-before-cancel":
@@ -598,21 +799,37 @@ class FakeBitget:
             return self.error("40891", "Insufficient position, can not set profit or stop loss")
         trig, mark = Decimal(body["triggerPrice"]), self.price(symbol)
         if body["planType"] == "loss_plan" and ((long and trig >= mark) or (not long and trig <= mark)):
-            return self.error("40917" if long else "45122", "Stop price for long positions please < mark price"
-                              if long else "Short position stop loss price please > mark price")  # fmt: skip
+            return self.error(
+                "40917" if long else "45122",
+                "Stop price for long positions please < mark price"
+                if long
+                else "Short position stop loss price please > mark price",
+            )
         self.seq += 1
-        plan = {"orderId": str(self.seq), "clientOid": cid or f"plan-{self.seq}", "symbol": symbol,
-                "planType": body["planType"], "triggerPrice": body["triggerPrice"], "triggerType": body.get(
-                    "triggerType", "fill_price"), "size": body["size"], "holdSide": body["holdSide"],
-                "planStatus": "live", "marginCoin": "USDT", "cTime": str(self.clock())}  # fmt: skip
+        plan = {
+            "orderId": str(self.seq),
+            "clientOid": cid or f"plan-{self.seq}",
+            "symbol": symbol,
+            "planType": body["planType"],
+            "triggerPrice": body["triggerPrice"],
+            "triggerType": body.get("triggerType", "fill_price"),
+            "size": body["size"],
+            "holdSide": body["holdSide"],
+            "planStatus": "live",
+            "marginCoin": "USDT",
+            "cTime": str(self.clock()),
+        }
         self.plans.append(plan)
         return self.envelope({"orderId": plan["orderId"], "clientOid": plan["clientOid"]})
 
     def plan_pending(self, q: dict) -> web.Response:
         if q.get("planType") not in ("normal_plan", "track_plan", "profit_loss"):
             return self.error("40019", "Parameter planType cannot be empty")
-        rows = [dict(p) for p in self.plans if p["planStatus"] == "live" and q.get("symbol") in (None, p["symbol"])
-                and q["planType"] == "profit_loss"]  # fmt: skip
+        rows = [
+            dict(p)
+            for p in self.plans
+            if p["planStatus"] == "live" and q.get("symbol") in (None, p["symbol"]) and q["planType"] == "profit_loss"
+        ]
         return self.envelope({"entrustedList": rows or None, "endId": rows[-1]["orderId"] if rows else None})
 
     def plan_history(self, q: dict) -> web.Response:
@@ -635,8 +852,15 @@ class FakeBitget:
     def cancel_plan(self, body: dict) -> web.Response:
         ok, failed = [], []
         for ref in body.get("orderIdList") or []:
-            plan = next((p for p in self.plans if p["planStatus"] == "live" and (
-                p["orderId"] == ref.get("orderId") or p["clientOid"] == ref.get("clientOid"))), None)  # fmt: skip
+            plan = next(
+                (
+                    p
+                    for p in self.plans
+                    if p["planStatus"] == "live"
+                    and (p["orderId"] == ref.get("orderId") or p["clientOid"] == ref.get("clientOid"))
+                ),
+                None,
+            )
             if plan is None:
                 failed.append({**ref, "errorMsg": "plan order does not exist", "errorCode": "43025"})
             else:

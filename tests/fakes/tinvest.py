@@ -44,15 +44,35 @@ INTERVALS = {  # enum -> (seconds, max span days)
     "CANDLE_INTERVAL_DAY": (86400, 6 * 366),
 }
 INSTRUMENTS = {
-    ("SBER", "TQBR"): {"figi": "BBG004730N88", "uid": "e6123145-9665-43e0-8413-cd61b8aa9b13", "lot": 10,
-                       "tick": "0.01", "name": "Sberbank"},
-    ("GAZP", "TQBR"): {"figi": "BBG004730RP0", "uid": "962e2a95-02a9-4171-abd7-aa198dbe643a", "lot": 10,
-                       "tick": "0.01", "name": "Gazprom"},
-    ("LKOH", "TQBR"): {"figi": "BBG004731032", "uid": "02cfdf61-6298-4c0f-a9ca-9cabc82afaf3", "lot": 1,
-                       "tick": "0.5", "name": "Lukoil"},
-    ("CNYRUB_TOM", "CETS"): {"figi": "BBG0013HRTL0", "uid": "4587ab1d-a9c9-4910-a0d6-86c7b9c42510", "lot": 1000,
-                             "tick": "0.0005", "name": "Yuan"},
-}  # fmt: skip
+    ("SBER", "TQBR"): {
+        "figi": "BBG004730N88",
+        "uid": "e6123145-9665-43e0-8413-cd61b8aa9b13",
+        "lot": 10,
+        "tick": "0.01",
+        "name": "Sberbank",
+    },
+    ("GAZP", "TQBR"): {
+        "figi": "BBG004730RP0",
+        "uid": "962e2a95-02a9-4171-abd7-aa198dbe643a",
+        "lot": 10,
+        "tick": "0.01",
+        "name": "Gazprom",
+    },
+    ("LKOH", "TQBR"): {
+        "figi": "BBG004731032",
+        "uid": "02cfdf61-6298-4c0f-a9ca-9cabc82afaf3",
+        "lot": 1,
+        "tick": "0.5",
+        "name": "Lukoil",
+    },
+    ("CNYRUB_TOM", "CETS"): {
+        "figi": "BBG0013HRTL0",
+        "uid": "4587ab1d-a9c9-4910-a0d6-86c7b9c42510",
+        "lot": 1000,
+        "tick": "0.0005",
+        "name": "Yuan",
+    },
+}
 
 
 def _is_default(value: Any) -> bool:
@@ -79,11 +99,11 @@ def omit_defaults(msg: Any, *, top: bool = True) -> Any:
 class FakeTinvest:
     """State and handlers of the fake gateway."""
 
-    def __init__(self, *, token: str = "t.sandbox-token", listed: str = "2023-01-02T00:00:00Z",
-                 encoding: str = "omit"):  # fmt: skip
+    def __init__(self, *, token: str = "t.sandbox-token", listed: str = "2023-01-02T00:00:00Z", encoding: str = "omit"):
         if encoding not in ("omit", "print"):
-            raise ValueError(f"encoding is 'omit' (proto3 defaults left out, as grpc-gateway does) or 'print', "
-                             f"not {encoding!r}")  # fmt: skip
+            raise ValueError(
+                f"encoding is 'omit' (proto3 defaults left out, as grpc-gateway does) or 'print', not {encoding!r}"
+            )
         self.encoding = encoding
         self.post_price_zero = False  # PostOrder answers executedOrderPrice 0 (investAPI issue 372)
         self.state_without_average = False  # GetOrderState answers neither averagePositionPrice nor stages
@@ -130,9 +150,13 @@ class FakeTinvest:
     def ok(self, body: dict[str, Any]) -> web.Response:
         return web.json_response(
             omit_defaults(body) if self.encoding == "omit" else body,
-            headers={"x-tracking-id": uuid.uuid4().hex, "x-ratelimit-limit": "600", "x-ratelimit-remaining": "599",
-                     "x-ratelimit-reset": "1"},
-        )  # fmt: skip
+            headers={
+                "x-tracking-id": uuid.uuid4().hex,
+                "x-ratelimit-limit": "600",
+                "x-ratelimit-remaining": "599",
+                "x-ratelimit-reset": "1",
+            },
+        )
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         service, method = request.match_info["service"], request.match_info["method"]
@@ -140,8 +164,9 @@ class FakeTinvest:
             body = await request.json()
         except ValueError:
             return self.error(400, 3, "30001", "invalid json")
-        self.requests.append({"service": service, "method": method, "body": body,
-                              "auth": request.headers.get("Authorization", "")})  # fmt: skip
+        self.requests.append(
+            {"service": service, "method": method, "body": body, "auth": request.headers.get("Authorization", "")}
+        )
         if self.echo_headers:  # a misbehaving venue whose error body repeats the request, token and all
             return self.error(400, 3, "30001", f"invalid request; headers were {dict(request.headers)}")
         fault = self.faults.take(f"{service}/{method}")
@@ -179,9 +204,21 @@ class FakeTinvest:
     # --- services -----------------------------------------------------------------------------
 
     def UsersService_GetAccounts(self, body: dict[str, Any]) -> web.Response:
-        return self.ok({"accounts": [{"id": a, "type": "ACCOUNT_TYPE_TINKOFF", "name": "sandbox",
-                                      "status": "ACCOUNT_STATUS_OPEN", "accessLevel": "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS",
-                                      "openedDate": "2024-01-01T00:00:00Z"} for a in self.accounts]})  # fmt: skip
+        return self.ok(
+            {
+                "accounts": [
+                    {
+                        "id": a,
+                        "type": "ACCOUNT_TYPE_TINKOFF",
+                        "name": "sandbox",
+                        "status": "ACCOUNT_STATUS_OPEN",
+                        "accessLevel": "ACCOUNT_ACCESS_LEVEL_FULL_ACCESS",
+                        "openedDate": "2024-01-01T00:00:00Z",
+                    }
+                    for a in self.accounts
+                ]
+            }
+        )
 
     def SandboxService_OpenSandboxAccount(self, body: dict[str, Any]) -> web.Response:
         account = str(2000000001 + len(self.accounts))
@@ -191,11 +228,20 @@ class FakeTinvest:
     def _instrument(self, ticker: str, board: str) -> dict[str, Any]:
         info = INSTRUMENTS[(ticker, board)]
         return {
-            "figi": info["figi"], "ticker": ticker, "classCode": board, "uid": info["uid"], "lot": info["lot"],
-            "currency": "rub", "name": info["name"], "minPriceIncrement": decimal_to_quotation(Decimal(info["tick"])),
-            "shortEnabledFlag": True, "apiTradeAvailableFlag": True, "instrumentType": "share",
-            "exchange": "MOEX_EVENING_WEEKEND", "tradingStatus": "SECURITY_TRADING_STATUS_NORMAL_TRADING",
-        }  # fmt: skip
+            "figi": info["figi"],
+            "ticker": ticker,
+            "classCode": board,
+            "uid": info["uid"],
+            "lot": info["lot"],
+            "currency": "rub",
+            "name": info["name"],
+            "minPriceIncrement": decimal_to_quotation(Decimal(info["tick"])),
+            "shortEnabledFlag": True,
+            "apiTradeAvailableFlag": True,
+            "instrumentType": "share",
+            "exchange": "MOEX_EVENING_WEEKEND",
+            "tradingStatus": "SECURITY_TRADING_STATUS_NORMAL_TRADING",
+        }
 
     def InstrumentsService_GetInstrumentBy(self, body: dict[str, Any]) -> web.Response:
         id_type, ident = body.get("idType"), str(body.get("id", ""))
@@ -214,10 +260,18 @@ class FakeTinvest:
     def InstrumentsService_FindInstrument(self, body: dict[str, Any]) -> web.Response:
         query = str(body.get("query", "")).upper()
         found = [
-            {"figi": i["figi"], "ticker": t, "classCode": b, "uid": i["uid"], "lot": i["lot"],
-             "apiTradeAvailableFlag": True, "instrumentType": "share"}
-            for (t, b), i in INSTRUMENTS.items() if query in t
-        ]  # fmt: skip
+            {
+                "figi": i["figi"],
+                "ticker": t,
+                "classCode": b,
+                "uid": i["uid"],
+                "lot": i["lot"],
+                "apiTradeAvailableFlag": True,
+                "instrumentType": "share",
+            }
+            for (t, b), i in INSTRUMENTS.items()
+            if query in t
+        ]
         return self.ok({"instruments": found})
 
     def _uid_ticker(self, instrument_id: str) -> str | None:
@@ -267,14 +321,20 @@ class FakeTinvest:
                 Decimal(f"{price_at(ticker, ms + step_s * 1000):.2f}"),
             )
             weekend = (ts + pd.Timedelta(hours=3)).day_of_week == 5
-            candles.append({
-                "open": decimal_to_quotation(o), "high": decimal_to_quotation(max(o, c) + Decimal("0.10")),
-                "low": decimal_to_quotation(min(o, c) - Decimal("0.10")), "close": decimal_to_quotation(c),
-                "volume": str(100 + ms // 3_600_000 % 50), "time": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "isComplete": ts + pd.Timedelta(seconds=step_s) <= now,
-                "candleSource": "CANDLE_SOURCE_DEALER_WEEKEND" if weekend else "CANDLE_SOURCE_EXCHANGE",
-                "volumeBuy": "0", "volumeSell": "0",
-            })  # fmt: skip
+            candles.append(
+                {
+                    "open": decimal_to_quotation(o),
+                    "high": decimal_to_quotation(max(o, c) + Decimal("0.10")),
+                    "low": decimal_to_quotation(min(o, c) - Decimal("0.10")),
+                    "close": decimal_to_quotation(c),
+                    "volume": str(100 + ms // 3_600_000 % 50),
+                    "time": ts.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "isComplete": ts + pd.Timedelta(seconds=step_s) <= now,
+                    "candleSource": "CANDLE_SOURCE_DEALER_WEEKEND" if weekend else "CANDLE_SOURCE_EXCHANGE",
+                    "volumeBuy": "0",
+                    "volumeSell": "0",
+                }
+            )
         return self.ok({"candles": candles})
 
     # --- trading ------------------------------------------------------------------------------
@@ -325,8 +385,14 @@ class FakeTinvest:
         done_before = order["lotsExecuted"]
         self.seq += 1
         stamp = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-        order.setdefault("stages", []).append({"price": self._money(price), "quantity": str(lots),
-                                               "tradeId": f"T{900000 + self.seq}", "executionTime": stamp})  # fmt: skip
+        order.setdefault("stages", []).append(
+            {
+                "price": self._money(price),
+                "quantity": str(lots),
+                "tradeId": f"T{900000 + self.seq}",
+                "executionTime": stamp,
+            }
+        )
         self._operation(order, shares, price, fee, stamp)
         order["avg"] = (order["avg"] * done_before + price * lots) / (done_before + lots)
         order["lotsExecuted"] = done_before + lots
@@ -337,18 +403,40 @@ class FakeTinvest:
     def _operation(self, order: dict[str, Any], shares: Decimal, price: Decimal, fee: Decimal, stamp: str) -> None:
         """One executed OperationItem per fill (operations.proto), ``id`` the exchange order id."""
         buy = order["direction"] == "ORDER_DIRECTION_BUY"
-        self.operations.append({
-            "cursor": f"c{len(self.operations) + 1}", "brokerAccountId": order["account"], "id": order["exchangeId"],
-            "parentOperationId": "", "name": "Покупка ценных бумаг" if buy else "Продажа ценных бумаг",
-            "date": stamp, "type": "OPERATION_TYPE_BUY" if buy else "OPERATION_TYPE_SELL", "description": "",
-            "state": "OPERATION_STATE_EXECUTED", "instrumentUid": order["uid"], "figi": order["figi"],
-            "instrumentType": "share", "instrumentKind": "INSTRUMENT_TYPE_SHARE", "positionUid": order["uid"],
-            "payment": self._money(-shares * price if buy else shares * price), "price": self._money(price),
-            "commission": self._money(-fee), "quantity": str(int(shares)), "quantityRest": "0",
-            "quantityDone": str(int(shares)),
-            "tradesInfo": {"trades": [{"num": f"T{900000 + self.seq}", "date": stamp, "quantity": str(int(shares)),
-                                       "price": self._money(price)}]},
-        })  # fmt: skip
+        self.operations.append(
+            {
+                "cursor": f"c{len(self.operations) + 1}",
+                "brokerAccountId": order["account"],
+                "id": order["exchangeId"],
+                "parentOperationId": "",
+                "name": "Покупка ценных бумаг" if buy else "Продажа ценных бумаг",
+                "date": stamp,
+                "type": "OPERATION_TYPE_BUY" if buy else "OPERATION_TYPE_SELL",
+                "description": "",
+                "state": "OPERATION_STATE_EXECUTED",
+                "instrumentUid": order["uid"],
+                "figi": order["figi"],
+                "instrumentType": "share",
+                "instrumentKind": "INSTRUMENT_TYPE_SHARE",
+                "positionUid": order["uid"],
+                "payment": self._money(-shares * price if buy else shares * price),
+                "price": self._money(price),
+                "commission": self._money(-fee),
+                "quantity": str(int(shares)),
+                "quantityRest": "0",
+                "quantityDone": str(int(shares)),
+                "tradesInfo": {
+                    "trades": [
+                        {
+                            "num": f"T{900000 + self.seq}",
+                            "date": stamp,
+                            "quantity": str(int(shares)),
+                            "price": self._money(price),
+                        }
+                    ]
+                },
+            }
+        )
 
     def _state(self, order: dict[str, Any], *, post: bool = False) -> dict[str, Any]:
         """``OrderState`` (orders.proto: executedOrderPrice is the executed total) or ``PostOrderResponse``
@@ -358,35 +446,48 @@ class FakeTinvest:
         if post:
             avg = Decimal(0) if self.post_price_zero else order["avg"]
             return {
-                "orderId": order["exchangeId"], "orderRequestId": order["requestId"],
-                "executionReportStatus": order["status"], "lotsRequested": str(order["lotsRequested"]),
+                "orderId": order["exchangeId"],
+                "orderRequestId": order["requestId"],
+                "executionReportStatus": order["status"],
+                "lotsRequested": str(order["lotsRequested"]),
                 "lotsExecuted": str(order["lotsExecuted"]),
                 "initialOrderPrice": self._money(order["price"] * order["lotsRequested"] * lot),
                 "executedOrderPrice": self._money(avg),
                 "totalOrderAmount": self._money(executed_total + order["fee"]),
                 "initialCommission": self._money(order["price"] * order["lotsRequested"] * lot * Decimal("0.0005")),
-                "executedCommission": self._money(order["fee"]), "aciValue": self._money(Decimal(0)),
-                "figi": order["figi"], "direction": order["direction"],
-                "initialSecurityPrice": self._money(order["price"]), "orderType": order["orderType"], "message": "",
+                "executedCommission": self._money(order["fee"]),
+                "aciValue": self._money(Decimal(0)),
+                "figi": order["figi"],
+                "direction": order["direction"],
+                "initialSecurityPrice": self._money(order["price"]),
+                "orderType": order["orderType"],
+                "message": "",
                 "instrumentUid": order["uid"],
                 "responseMetadata": {"trackingId": uuid.uuid4().hex, "serverTime": self.clock().isoformat()},
-            }  # fmt: skip
+            }
         hide = self.state_without_average
         return {
-            "orderId": order["exchangeId"], "orderRequestId": order["requestId"],
-            "executionReportStatus": order["status"], "lotsRequested": str(order["lotsRequested"]),
+            "orderId": order["exchangeId"],
+            "orderRequestId": order["requestId"],
+            "executionReportStatus": order["status"],
+            "lotsRequested": str(order["lotsRequested"]),
             "lotsExecuted": str(order["lotsExecuted"]),
             "initialOrderPrice": self._money(order["price"] * order["lotsRequested"] * lot),
             "executedOrderPrice": self._money(executed_total),
             "totalOrderAmount": self._money(executed_total + order["fee"]),
             "averagePositionPrice": self._money(Decimal(0) if hide else order["avg"]),
             "initialCommission": self._money(order["price"] * order["lotsRequested"] * lot * Decimal("0.0005")),
-            "executedCommission": self._money(order["fee"]), "figi": order["figi"], "direction": order["direction"],
-            "initialSecurityPrice": self._money(order["price"]), "orderType": order["orderType"],
-            "instrumentUid": order["uid"], "currency": "rub",
-            "orderDate": order["date"], "stages": [] if hide else list(order.get("stages", [])),
+            "executedCommission": self._money(order["fee"]),
+            "figi": order["figi"],
+            "direction": order["direction"],
+            "initialSecurityPrice": self._money(order["price"]),
+            "orderType": order["orderType"],
+            "instrumentUid": order["uid"],
+            "currency": "rub",
+            "orderDate": order["date"],
+            "stages": [] if hide else list(order.get("stages", [])),
             "serviceCommission": self._money(Decimal(0)),
-        }  # fmt: skip
+        }
 
     def OrdersService_PostOrder(self, body: dict[str, Any]) -> web.Response:
         denied = self._account_ok(body)
@@ -426,11 +527,24 @@ class FakeTinvest:
         if not buy and shares > held and not body.get("confirmMarginTrade"):
             return self.error(400, 3, "30240", "confirm_margin_trade is required to open an uncovered position")
         self.seq += 1
-        order = {"requestId": key, "exchangeId": f"R{700000 + self.seq}", "ticker": ticker, "uid": info["uid"],
-                 "figi": info["figi"], "lot": info["lot"], "direction": body["direction"],
-                 "orderType": body.get("orderType"), "lotsRequested": lots, "lotsExecuted": 0, "price": price,
-                 "avg": Decimal(0), "fee": Decimal(0), "status": "EXECUTION_REPORT_STATUS_NEW",
-                 "date": self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"), "account": body["accountId"]}  # fmt: skip
+        order = {
+            "requestId": key,
+            "exchangeId": f"R{700000 + self.seq}",
+            "ticker": ticker,
+            "uid": info["uid"],
+            "figi": info["figi"],
+            "lot": info["lot"],
+            "direction": body["direction"],
+            "orderType": body.get("orderType"),
+            "lotsRequested": lots,
+            "lotsExecuted": 0,
+            "price": price,
+            "avg": Decimal(0),
+            "fee": Decimal(0),
+            "status": "EXECUTION_REPORT_STATUS_NEW",
+            "date": self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "account": body["accountId"],
+        }
         self.orders[(body["accountId"], key)] = order
         now = lots // 2 if self.faults.take(ticker, frozenset({"partial"})) == "partial" else lots
         if market:
@@ -454,17 +568,30 @@ class FakeTinvest:
             return self.error(404, 5, "50005", "order not found")
         return self.ok(self._state(order))
 
-    def place_foreign(self, ticker: str, lots: int, direction: str = "ORDER_DIRECTION_BUY", *,
-                      key: str | None = None) -> dict[str, Any]:  # fmt: skip
+    def place_foreign(
+        self, ticker: str, lots: int, direction: str = "ORDER_DIRECTION_BUY", *, key: str | None = None
+    ) -> dict[str, Any]:
         """An order the user placed by hand (or an older AiTrade with ``key``): filled at the market now."""
         info = next(i for (t, _), i in INSTRUMENTS.items() if t == ticker)
         self.seq += 1
-        order = {"requestId": key or str(uuid.uuid4()), "exchangeId": f"R{700000 + self.seq}", "ticker": ticker,
-                 "uid": info["uid"], "figi": info["figi"], "lot": info["lot"], "direction": direction,
-                 "orderType": "ORDER_TYPE_MARKET", "lotsRequested": lots, "lotsExecuted": 0,
-                 "price": self.price(ticker), "avg": Decimal(0), "fee": Decimal(0),
-                 "status": "EXECUTION_REPORT_STATUS_NEW", "date": self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
-                 "account": self.accounts[0]}  # fmt: skip
+        order = {
+            "requestId": key or str(uuid.uuid4()),
+            "exchangeId": f"R{700000 + self.seq}",
+            "ticker": ticker,
+            "uid": info["uid"],
+            "figi": info["figi"],
+            "lot": info["lot"],
+            "direction": direction,
+            "orderType": "ORDER_TYPE_MARKET",
+            "lotsRequested": lots,
+            "lotsExecuted": 0,
+            "price": self.price(ticker),
+            "avg": Decimal(0),
+            "fee": Decimal(0),
+            "status": "EXECUTION_REPORT_STATUS_NEW",
+            "date": self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            "account": self.accounts[0],
+        }
         self.orders[(order["account"], order["requestId"])] = order
         self._fill(order, lots, self.price(ticker))
         return order
@@ -474,8 +601,15 @@ class FakeTinvest:
         if denied is not None:
             return denied
         live = ("EXECUTION_REPORT_STATUS_NEW", "EXECUTION_REPORT_STATUS_PARTIALLYFILL")
-        return self.ok({"orders": [self._state(o) for o in self.orders.values()
-                                   if o["account"] == body["accountId"] and o["status"] in live]})  # fmt: skip
+        return self.ok(
+            {
+                "orders": [
+                    self._state(o)
+                    for o in self.orders.values()
+                    if o["account"] == body["accountId"] and o["status"] in live
+                ]
+            }
+        )
 
     def OrdersService_CancelOrder(self, body: dict[str, Any]) -> web.Response:
         denied = self._account_ok(body)
@@ -494,10 +628,17 @@ class FakeTinvest:
         for ident in body.get("instrumentId", []) or []:
             found = self._info(str(ident))
             if found is not None:
-                out.append({"figi": found[1]["figi"], "instrumentUid": found[1]["uid"], "ticker": found[0],
-                            "classCode": "TQBR", "price": decimal_to_quotation(self.price(found[0])),
-                            "time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
-                            "lastPriceType": "LAST_PRICE_EXCHANGE"})  # fmt: skip
+                out.append(
+                    {
+                        "figi": found[1]["figi"],
+                        "instrumentUid": found[1]["uid"],
+                        "ticker": found[0],
+                        "classCode": "TQBR",
+                        "price": decimal_to_quotation(self.price(found[0])),
+                        "time": self.clock().strftime("%Y-%m-%dT%H:%M:%SZ"),
+                        "lastPriceType": "LAST_PRICE_EXCHANGE",
+                    }
+                )
         return self.ok({"lastPrices": out})
 
     def OperationsService_GetPortfolio(self, body: dict[str, Any]) -> web.Response:
@@ -511,23 +652,42 @@ class FakeTinvest:
             info = next(i for (t, _), i in INSTRUMENTS.items() if t == ticker)
             last = self.price(ticker)
             shares_total += h["qty"] * last
-            positions.append({
-                "figi": info["figi"], "instrumentType": "share", "quantity": decimal_to_quotation(h["qty"]),
-                "quantityLots": decimal_to_quotation(h["qty"] / info["lot"]),
-                "averagePositionPrice": self._money(h["avg"]), "currentPrice": self._money(last),
-                "expectedYield": decimal_to_quotation((last - h["avg"]) * h["qty"]), "instrumentUid": info["uid"],
-                "positionUid": info["uid"], "blocked": False,
-            })  # fmt: skip
-        positions.append({"figi": "RUB000UTSTOM", "instrumentType": "currency",
-                          "quantity": decimal_to_quotation(self.cash), "currentPrice": self._money(Decimal(1)),
-                          "averagePositionPrice": self._money(Decimal(1))})  # fmt: skip
-        return self.ok({
-            "accountId": body["accountId"], "totalAmountShares": self._money(shares_total),
-            "totalAmountCurrencies": self._money(self.cash), "totalAmountBonds": self._money(Decimal(0)),
-            "totalAmountEtf": self._money(Decimal(0)), "totalAmountFutures": self._money(Decimal(0)),
-            "totalAmountPortfolio": self._money(self.cash + shares_total), "positions": positions,
-            "expectedYield": decimal_to_quotation(Decimal(0)),
-        })  # fmt: skip
+            positions.append(
+                {
+                    "figi": info["figi"],
+                    "instrumentType": "share",
+                    "quantity": decimal_to_quotation(h["qty"]),
+                    "quantityLots": decimal_to_quotation(h["qty"] / info["lot"]),
+                    "averagePositionPrice": self._money(h["avg"]),
+                    "currentPrice": self._money(last),
+                    "expectedYield": decimal_to_quotation((last - h["avg"]) * h["qty"]),
+                    "instrumentUid": info["uid"],
+                    "positionUid": info["uid"],
+                    "blocked": False,
+                }
+            )
+        positions.append(
+            {
+                "figi": "RUB000UTSTOM",
+                "instrumentType": "currency",
+                "quantity": decimal_to_quotation(self.cash),
+                "currentPrice": self._money(Decimal(1)),
+                "averagePositionPrice": self._money(Decimal(1)),
+            }
+        )
+        return self.ok(
+            {
+                "accountId": body["accountId"],
+                "totalAmountShares": self._money(shares_total),
+                "totalAmountCurrencies": self._money(self.cash),
+                "totalAmountBonds": self._money(Decimal(0)),
+                "totalAmountEtf": self._money(Decimal(0)),
+                "totalAmountFutures": self._money(Decimal(0)),
+                "totalAmountPortfolio": self._money(self.cash + shares_total),
+                "positions": positions,
+                "expectedYield": decimal_to_quotation(Decimal(0)),
+            }
+        )
 
     def OperationsService_GetOperationsByCursor(self, body: dict[str, Any]) -> web.Response:
         """operations.proto GetOperationsByCursor: newest first, ``limit`` (default 100, at most 1000), ``cursor``."""
@@ -578,16 +738,29 @@ class FakeTinvest:
         kind = body.get("stopOrderType")
         if kind not in ("STOP_ORDER_TYPE_STOP_LOSS", "STOP_ORDER_TYPE_TAKE_PROFIT", "STOP_ORDER_TYPE_STOP_LIMIT"):
             return self.error(400, 3, "30053", "post stop order error: stop_order_type is required")
-        if body.get("expirationType") not in ("STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL",
-                                              "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE"):  # fmt: skip
+        if body.get("expirationType") not in (
+            "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_CANCEL",
+            "STOP_ORDER_EXPIRATION_TYPE_GOOD_TILL_DATE",
+        ):
             return self.error(400, 3, "30053", "post stop order error: expiration_type is required")
         stop = quotation_to_decimal(body.get("stopPrice"))
         if stop <= 0 or stop % Decimal(info["tick"]) != 0:
             return self.error(400, 3, "30078", "price is not a multiple of min_price_increment")
         self.seq += 1
-        self.stops.append({"stopOrderId": str(uuid.uuid4()), "requestId": key, "account": body["accountId"],
-                           "ticker": ticker, "info": info, "lots": int(body["quantity"]), "kind": kind,
-                           "direction": body["direction"], "stop": stop, "status": "STOP_ORDER_STATUS_ACTIVE"})  # fmt: skip
+        self.stops.append(
+            {
+                "stopOrderId": str(uuid.uuid4()),
+                "requestId": key,
+                "account": body["accountId"],
+                "ticker": ticker,
+                "info": info,
+                "lots": int(body["quantity"]),
+                "kind": kind,
+                "direction": body["direction"],
+                "stop": stop,
+                "status": "STOP_ORDER_STATUS_ACTIVE",
+            }
+        )
         return self.ok({"stopOrderId": self.stops[-1]["stopOrderId"], "orderRequestId": key})
 
     def _get_stops(self, body: dict[str, Any]) -> web.Response:
@@ -595,13 +768,23 @@ class FakeTinvest:
         if denied is not None:
             return denied
         want = body.get("status") or "STOP_ORDER_STATUS_ACTIVE"
-        rows = [{"stopOrderId": x["stopOrderId"], "lotsRequested": str(x["lots"]), "figi": x["info"]["figi"],
-                 "direction": x["direction"], "currency": "rub", "orderType": x["kind"],
-                 "stopPrice": self._money(x["stop"]), "instrumentUid": x["info"]["uid"],
-                 "status": x["status"], "exchangeOrderId": x.get("exchangeOrderId", ""),
-                 "activationDateTime": x.get("activated", "")}
-                for x in self.stops if x["account"] == body["accountId"] and want in (x["status"],
-                                                                                      "STOP_ORDER_STATUS_ALL")]  # fmt: skip
+        rows = [
+            {
+                "stopOrderId": x["stopOrderId"],
+                "lotsRequested": str(x["lots"]),
+                "figi": x["info"]["figi"],
+                "direction": x["direction"],
+                "currency": "rub",
+                "orderType": x["kind"],
+                "stopPrice": self._money(x["stop"]),
+                "instrumentUid": x["info"]["uid"],
+                "status": x["status"],
+                "exchangeOrderId": x.get("exchangeOrderId", ""),
+                "activationDateTime": x.get("activated", ""),
+            }
+            for x in self.stops
+            if x["account"] == body["accountId"] and want in (x["status"], "STOP_ORDER_STATUS_ALL")
+        ]
         return self.ok({"stopOrders": rows})
 
     def _cancel_stop(self, body: dict[str, Any]) -> web.Response:
@@ -646,13 +829,24 @@ class FakeTinvest:
                 x["status"] = "STOP_ORDER_STATUS_EXECUTED"
                 x["activated"] = self.clock().strftime("%Y-%m-%dT%H:%M:%S.%fZ")
                 self.seq += 1
-                order = {"requestId": str(uuid.uuid4()), "exchangeId": f"R{700000 + self.seq}", "ticker": ticker,
-                         "uid": x["info"]["uid"], "figi": x["info"]["figi"], "lot": x["info"]["lot"],
-                         "direction": "ORDER_DIRECTION_SELL" if sell else "ORDER_DIRECTION_BUY",
-                         "orderType": "ORDER_TYPE_MARKET", "lotsRequested": x["lots"], "lotsExecuted": 0,
-                         "price": price, "avg": Decimal(0), "fee": Decimal(0),
-                         "status": "EXECUTION_REPORT_STATUS_NEW", "date": self.clock().isoformat(),
-                         "account": x["account"]}  # fmt: skip
+                order = {
+                    "requestId": str(uuid.uuid4()),
+                    "exchangeId": f"R{700000 + self.seq}",
+                    "ticker": ticker,
+                    "uid": x["info"]["uid"],
+                    "figi": x["info"]["figi"],
+                    "lot": x["info"]["lot"],
+                    "direction": "ORDER_DIRECTION_SELL" if sell else "ORDER_DIRECTION_BUY",
+                    "orderType": "ORDER_TYPE_MARKET",
+                    "lotsRequested": x["lots"],
+                    "lotsExecuted": 0,
+                    "price": price,
+                    "avg": Decimal(0),
+                    "fee": Decimal(0),
+                    "status": "EXECUTION_REPORT_STATUS_NEW",
+                    "date": self.clock().isoformat(),
+                    "account": x["account"],
+                }
                 self.orders[(x["account"], order["requestId"])] = order
                 x["exchangeOrderId"] = order["exchangeId"]  # StopOrder.exchange_order_id (stoporders.proto)
                 self._fill(order, x["lots"], price)

@@ -64,16 +64,25 @@ def post_order_body(
     req: OrderRequest, rules: InstrumentRules, account_id: str, instrument_id: str, key: str | None = None
 ) -> dict[str, Any]:
     """The ``OrdersService/PostOrder`` body of a normalised request (``key``: its idempotency key, else derived)."""
-    return PostOrder(rules, account_id, instrument_id, req.side, req.order_type, req.quantity,
-                     key or tinvest_order_id(req.client_id), req.price).wire()  # fmt: skip
+    return PostOrder(
+        rules,
+        account_id,
+        instrument_id,
+        req.side,
+        req.order_type,
+        req.quantity,
+        key or tinvest_order_id(req.client_id),
+        req.price,
+    ).wire()
 
 
 def post_stop_body(
     p: Protection, side: Side, rules: InstrumentRules, account_id: str, instrument_id: str
 ) -> dict[str, Any]:
     """``StopOrdersService/PostStopOrder``: a stop-loss (market on trigger) or a take-profit, good till cancelled."""
-    return PostStopOrder(rules, account_id, instrument_id, p.kind, side, p.quantity, p.trigger,
-                         tinvest_order_id(p.client_id)).wire()  # fmt: skip
+    return PostStopOrder(
+        rules, account_id, instrument_id, p.kind, side, p.quantity, p.trigger, tinvest_order_id(p.client_id)
+    ).wire()
 
 
 WIRE_DIRECTION = {"ORDER_DIRECTION_BUY": Side.BUY, "ORDER_DIRECTION_SELL": Side.SELL}
