@@ -58,6 +58,9 @@ def cmd_runner_stop(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_runner_status(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import runner_cmd  # noqa: PLC0415
+    from aitrade.commands.monitor import staleness  # noqa: PLC0415
+    from aitrade.commands.table import format_table  # noqa: PLC0415
+    from aitrade.commands.text import cell, header, signed_money, utc  # noqa: PLC0415
 
     out = runner_cmd.status(settings)
     if args.json:
@@ -66,22 +69,36 @@ def cmd_runner_status(args: argparse.Namespace, settings: Settings) -> int:
     kill = out["kill"]
     print(f"runner: {'alive, pid ' + str(out['pid']) if out['alive'] else 'not running'}")
     if "state" in out:
-        cov = out.get("coverage") or {}
+        fresh = staleness(out["heartbeat_age_s"], out.get("phase"))
+        said = "it said" if out["alive"] else "its last word, history now"
         print(
-            f"  {out.get('mode')} {out.get('feed')}, {out.get('phase')}, state {out['state']}, "
-            f"heartbeat {out['heartbeat_age_s']:.1f} s ago, {out.get('ticks')} ticks"
+            f"  heartbeat {out['heartbeat_age_s']:,.1f} s ago ({fresh}; {said}): {out.get('mode')} "
+            f"{out.get('feed')}, {out.get('phase')}, state {out['state']}, {out.get('ticks')} ticks"
         )
-        print(
-            f"  positions {len(out.get('positions') or [])} (protected {cov.get('protected', 0)}), "
-            f"pending entries {out.get('pending', 0)}"
-        )
+        if out["alive"]:
+            cov = out.get("coverage") or {}
+            print(
+                f"  positions {len(out.get('positions') or [])} (protected {cov.get('protected', 0)}), "
+                f"pending entries {out.get('pending', 0)}"
+            )
         if out.get("last_error"):
             print(f"  last error: {out['last_error']}")
     if "heartbeat_error" in out:
         print(f"  heartbeat unreadable: {out['heartbeat_error']}")
+    accounts = out.get("accounts")
+    if accounts:
+        print(f"  positions now, read from the accounts ({accounts['where']}) at {utc(accounts['read_at'])}:")
+        cols = ["symbol", "venue", "side", "quantity", "entry", "stop", "target"]
+        rows = [{header(c): cell(c, p.get(c)) for c in cols} for p in accounts["positions"]]
+        lines = format_table(rows, [header(c) for c in cols]).splitlines() if rows else ["none"]
+        print("\n".join(f"    {line}" for line in lines))
+        if accounts["orders"]:
+            print(f"  resting orders of AiTrade's: {len(accounts['orders'])}")
+        for error in accounts["errors"]:
+            print(f"  could not read: {error}")
     if "trades" in out:
         print(
-            f"  ledger: {out['trades']} closed trades, realised pnl {out['realised_pnl']:.2f}, "
+            f"  ledger: {out['trades']} closed trades, realised P&L {signed_money(out['realised_pnl'])}, "
             f"{out['open_intents']} open intents"
         )
     state = f"ARMED ({kill['level']}): {kill['reason']}" if kill["engaged"] else "released"

@@ -493,3 +493,49 @@ def test_the_equity_tracker_reads_only_new_trades_and_restarts_on_a_new_ledger(t
     book(5)
     third, _ = read(tracker)
     assert list(third) == [105.0]
+
+
+def test_with_no_runner_alive_the_monitor_shows_what_the_accounts_hold(
+    tmp_path: Path, artifact: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A finished replay leaves a position open; a flatten by `aitrade kill` with no runner closes it at the paper
+    venue. The monitor and `runner status` say so at the next refresh: the dead runner's heartbeat (which still
+    lists the position, protected) is history, never the positions shown, never green."""
+    from aitrade.cli import main  # noqa: PLC0415
+    from aitrade.commands import kill_cmd  # noqa: PLC0415
+    from widgets import ControlRoom  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    params = _params(tmp_path, HOLDING)
+    args = ["--home", str(home), "runner", "start", "--signals", str(artifact), "--params", str(params)]
+    assert main([*args, "--replay", "--foreground"]) == 0
+    beat = control.read_heartbeat(settings.state_dir)
+    assert beat is not None and beat.positions and beat.coverage.protected == len(beat.positions)
+    held = {p.symbol for p in beat.positions}
+
+    room = ControlRoom(home)
+    mon = room.monitor
+    mon.refresh()
+    assert mon.snap is not None and not mon.snap.alive and mon.snap.source == "accounts"
+    assert {p["symbol"] for p in mon.snap.positions} == held  # the paper account holds what the runner left
+    assert "no runner alive: read from the accounts" in mon.source.value
+    assert "its last word" in mon.header.value
+    trades = len(runner_cmd.trades(settings))
+    assert trades > 0 and len(mon.snap.equity) == trades  # a finished session's equity, from its ledger
+
+    out = kill_cmd.kill(settings, "flatten", "monitor truth test")
+    assert out["confirmed"] and out["runner"] is None
+    mon.refresh()  # one refresh later: nothing held, whatever the old heartbeat says
+    assert control.read_heartbeat(settings.state_dir).positions == beat.positions
+    assert mon.snap.positions == [] and "no open positions" in mon.positions.value
+    assert "0 of 0" in mon.coverage.value and "protected" not in mon.coverage.value.split("hold")[0]
+    # the ledger is the runner's: a flatten without it is booked when a runner next opens the session
+    assert len(mon.snap.equity) == len(runner_cmd.trades(settings)) == trades
+    room.close()
+
+    capsys.readouterr()
+    assert main(["--home", str(home), "runner", "status"]) == 0
+    said = capsys.readouterr().out
+    assert "positions now, read from the accounts" in said and "none" in said
+    assert "its last word, history now" in said

@@ -17,6 +17,7 @@ from typing import Any
 
 import ipywidgets as w
 
+from aitrade.commands.text import cell, header
 from aitrade.config import Settings, load_settings
 from aitrade.errors import AiTradeError
 from aitrade.redact import redact
@@ -42,23 +43,17 @@ def coloured(text: str, kind: str = "info", *, bold: bool = False) -> str:
     return f"<span style='color:{COLOURS.get(kind, kind)};{weight}'>{esc(text)}</span>"
 
 
-def fmt(value: Any) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
-    return str(value)
-
-
 def table(rows: Iterable[dict[str, Any]], columns: list[str] | None = None, *, empty: str = "none") -> str:
-    """An HTML table of ``rows`` (escaped); ``empty`` when there are none."""
+    """An HTML table of ``rows`` (escaped), each value written as its column's kind (prices, money, UTC times:
+    :func:`aitrade.commands.text.cell`); ``empty`` when there are none."""
     rows = list(rows)
     if not rows:
         return f"<i style='color:{COLOURS['muted']}'>{esc(empty)}</i>"
     cols = columns or list(rows[0])
-    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(c)}</th>" for c in cols)
+    head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(header(c))}</th>" for c in cols)
     body = "".join(
-        "<tr>" + "".join(f"<td style='padding:2px 8px'>{esc(fmt(r.get(c)))}</td>" for c in cols) + "</tr>" for r in rows
+        "<tr>" + "".join(f"<td style='padding:2px 8px'>{esc(cell(c, r.get(c)))}</td>" for c in cols) + "</tr>"
+        for r in rows
     )
     return f"<table style='border-collapse:collapse;font-size:12px'><tr>{head}</tr>{body}</table>"
 

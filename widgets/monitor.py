@@ -12,6 +12,8 @@ from aitrade.config import Settings
 from widgets.common import STALENESS, Status, Ticker, coloured, esc, field_row, heading, table
 
 POSITION_COLUMNS = ["symbol", "side", "quantity", "entry", "stop", "target", "last", "unrealised_pnl", "since"]
+ACCOUNT_COLUMNS = ["symbol", "venue", "side", "quantity", "entry", "stop", "target", "last", "unrealised_pnl"]
+ORDER_COLUMNS = ["symbol", "side", "quantity", "limit", "client_id"]
 
 
 class LiveMonitorPanel(w.VBox):
@@ -23,6 +25,8 @@ class LiveMonitorPanel(w.VBox):
         self.coverage = w.HTML()
         self.errors = w.HTML()
         self.events = w.HTML()
+        self.source = w.HTML()
+        self.source.add_class("aitrade-monitor-source")
         self.header.add_class("aitrade-monitor-header")
         self.positions.add_class("aitrade-monitor-positions")
         self.equity = go.FigureWidget(
@@ -44,11 +48,13 @@ class LiveMonitorPanel(w.VBox):
         self.snap: monitor.Snapshot | None = None
         self._equity_mark: tuple[int, float | None] = (-1, None)
         self._equity_tracker = monitor.EquityTracker()  # reads only the trades booked since the last refresh
+        self._accounts = monitor.AccountsReader()  # with no runner alive: the accounts, venues at most every 10 s
         self._risk()
         super().__init__(
             [
                 w.HBox([self.header, self.auto]),
                 heading("Positions (AiTrade's own)"),
+                self.source,
                 self.positions,
                 heading("Open orders"),
                 self.orders,
@@ -66,48 +72,50 @@ class LiveMonitorPanel(w.VBox):
 
     # --- the snapshot -----------------------------------------------------------------------------------
     def read(self) -> monitor.Snapshot:
-        return monitor.snapshot(self.settings, events=12, equity=self._equity_tracker)
+        return monitor.snapshot(self.settings, events=12, equity=self._equity_tracker, accounts=self._accounts)
 
     def show(self, snap: monitor.Snapshot) -> None:
         self.snap = snap
-        age = "no heartbeat" if snap.heartbeat_age_s is None else f"heartbeat {snap.heartbeat_age_s:.1f} s ago"
-        runner = f"runner pid {snap.pid}" if snap.alive else "no runner running"
+        age = "no heartbeat" if snap.heartbeat_age_s is None else f"heartbeat {snap.heartbeat_age_s:,.1f} s ago"
         kill = snap.kill or {}
         kill_text = (
             coloured(f"kill switch ARMED ({kill.get('level')})", "error", bold=True)
             if kill.get("engaged")
             else coloured("kill switch off", "ok")
         )
-        self.header.value = (
-            f"<b>{esc(runner)}</b> · state <b class='aitrade-state'>{esc(snap.state or '-')}</b> · "
-            f"phase {esc(snap.phase or '-')} · mode {esc(snap.mode or '-')} · "
-            f"<span class='aitrade-heartbeat' data-staleness='{esc(snap.staleness)}'>"
-            f"{coloured(age, STALENESS.get(snap.staleness, 'info'), bold=True)}</span> · {kill_text}"
+        beat = (
+            f"state <b class='aitrade-state'>{esc(snap.state or '-')}</b> · phase {esc(snap.phase or '-')} · "
+            f"mode {esc(snap.mode or '-')} · <span class='aitrade-heartbeat' data-staleness='{esc(snap.staleness)}'>"
+            f"{coloured(age, STALENESS.get(snap.staleness, 'info'), bold=True)}</span>"
         )
-        self.positions.value = table(snap.positions, POSITION_COLUMNS, empty="no open positions")
-        self.orders.value = table(snap.orders, empty="no resting entry orders")
-        cov = snap.coverage or {}
-        if not cov:
-            self.coverage.value = coloured("no coverage reported yet", "muted")
-        else:
-            open_, covered = cov.get("open", 0), cov.get("protected", 0)
-            kind = "ok" if covered >= open_ else "error"
-            self.coverage.value = coloured(
-                f"{covered} of {open_} open positions protected; seconds uncovered so far "
-                f"{cov.get('seconds_uncovered', 0)}",
-                kind,
-                bold=covered < open_,
-            )
+        if snap.alive:
+            runner = f"<b>runner pid {snap.pid}</b> · {beat}"
+        else:  # what a dead runner last said is history, written small and grey
+            runner = f"<b>no runner running</b> · <span style='color:#777'>its last word: {beat}</span>"
+        self.header.value = f"{runner} · {kill_text}"
+        stale = snap.source == "runner" and snap.staleness in ("stale", "none")
+        self.source.value = (
+            f"<span data-source='{esc(snap.source)}'>"
+            f"{coloured(snap.source_note, 'warn' if stale else 'muted', bold=stale)}</span>"
+        )
+        accounts = snap.source == "accounts"
+        self.positions.value = table(
+            snap.positions, ACCOUNT_COLUMNS if accounts else POSITION_COLUMNS, empty="no open positions"
+        )
+        self.orders.value = table(
+            snap.orders, ORDER_COLUMNS + (["venue"] if accounts else []), empty="no resting entry orders"
+        )
+        self.coverage.value = coverage_line(snap, stale)
         problems = "".join(f"<div>{coloured(p, 'error')}</div>" for p in snap.problems)
         last = coloured(snap.last_error, "error") if snap.last_error else coloured("no error", "ok")
         self.errors.value = problems + f"<div>last error: {last}</div>"
         self.events.value = table(
             [
                 {
-                    "time": str(e.get("time", ""))[:19].replace("T", " "),
+                    "time": e.get("time"),
                     "kind": e.get("kind"),
                     "symbol": e.get("symbol"),
-                    "detail": str(e.get("detail", ""))[:160],
+                    "detail": e.get("detail"),
                 }
                 for e in snap.events
             ],
@@ -182,6 +190,24 @@ class LiveMonitorPanel(w.VBox):
             self.pickup.value = coloured(
                 "waiting for the runner to pick them up (it re-reads the file each tick)", "warn"
             )
+
+
+def coverage_line(snap: monitor.Snapshot, stale: bool) -> str:
+    """Protection coverage in words, green only when it is fresh and whole."""
+    cov = snap.coverage or {}
+    if not cov:
+        return coloured("no coverage reported yet", "muted")
+    open_, covered = cov.get("open", 0), cov.get("protected", 0)
+    if snap.source == "accounts":
+        text = f"{covered} of {open_} open positions hold a stop at the venue (no runner alive: no synthetic stops)"
+    else:
+        text = (
+            f"{covered} of {open_} open positions protected; seconds uncovered so far "
+            f"{cov.get('seconds_uncovered', 0):,.0f}"
+        )
+    if stale:
+        return coloured(f"{text}, as of the last heartbeat (out of date)", "warn")
+    return coloured(text, "ok" if covered >= open_ else "error", bold=covered < open_)
 
 
 __all__ = ["LiveMonitorPanel"]

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pandas as pd
 
+from aitrade.commands.accounts import AccountsView, read_accounts
+from aitrade.commands.text import utc
 from aitrade.config import Settings
 from aitrade.errors import StateFileError, UserError
 from aitrade.runner import control
@@ -55,6 +59,8 @@ class Snapshot:
     limits: dict[str, Any] = field(default_factory=dict)
     settings_applied_at: str | None = None
     problems: list[str] = field(default_factory=list)  # files that could not be read, said in words
+    source: str = "runner"  # where positions, orders and coverage come from: runner | accounts | none
+    source_note: str = ""  # that, in words, with how old it is
 
 
 class EquityTracker:
@@ -91,7 +97,41 @@ class EquityTracker:
         return self._series
 
 
-def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | None = None) -> Snapshot:
+class AccountsReader:
+    """Reads the accounts for a monitor that refreshes every few seconds: paper accounts (local files) every time,
+    venues at most every ``venue_every_s`` (their rate limits are shared with whatever trades there)."""
+
+    def __init__(self, venue_every_s: float = 10.0) -> None:
+        self.venue_every_s = venue_every_s
+        self._last: AccountsView | None = None
+
+    def __call__(self, settings: Settings) -> AccountsView:
+        last = self._last
+        if last is not None and last.mode != "paper" and self._age(last) < self.venue_every_s:
+            return last
+        self._last = read_accounts(settings)
+        return self._last
+
+    @staticmethod
+    def _age(view: AccountsView) -> float:
+        return (datetime.now(UTC) - view.read_at).total_seconds()
+
+
+def has_accounts(settings: Settings) -> bool:
+    """Whether there is anything to read: a ledger, an ownership ledger or a paper account in this home."""
+    state = settings.state_dir
+    return any(state.glob(f"{LEDGER_FILE}")) or any(state.glob("owned_*.sqlite")) or any(state.glob("paper_*.sqlite"))
+
+
+def snapshot(
+    settings: Settings,
+    *,
+    events: int = 20,
+    equity: EquityTracker | None = None,
+    accounts: Callable[[Settings], AccountsView] = read_accounts,
+) -> Snapshot:
+    """What the monitor shows. With a runner alive, positions and orders are its ledger's books, priced at the
+    heartbeat's last closes; with none, they are what the accounts hold now (``accounts``), never a stale beat."""
     from aitrade.commands.runner_cmd import running_pid  # noqa: PLC0415
 
     problems: list[str] = []
@@ -148,8 +188,23 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
                         )
                 series = (equity or EquityTracker()).update(ledger, session, capital)
                 recent = ledger.events(events)
+    alive = pid is not None
+    coverage = asdict(beat.coverage) if beat.time else {}
+    if alive:
+        source = "runner"
+        said = "no heartbeat yet" if age is None else f"heartbeat {age:.0f} s ago"
+        note = f"the runner's ledger and heartbeat ({said})"
+        if staleness(age, beat.phase or None) in ("stale", "none"):
+            note += ": the runner has not written for a while, this may be out of date"
+    elif has_accounts(settings):
+        view = accounts(settings)
+        source, positions, orders, coverage = "accounts", view.positions, view.orders, view.coverage()
+        note = f"no runner alive: read from the accounts ({view.where or view.mode}) at {utc(view.read_at)}"
+        problems += [f"accounts: {e}" for e in view.errors]
+    else:
+        source, note, coverage = "none", "no runner alive and no session in this home", {}
     return Snapshot(
-        alive=pid is not None,
+        alive=alive,
         pid=pid,
         state=beat.state or None,
         phase=beat.phase or None,
@@ -158,7 +213,7 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
         staleness=staleness(age, beat.phase or None),
         positions=positions,
         orders=orders,
-        coverage=asdict(beat.coverage) if beat.time else {},
+        coverage=coverage,
         equity=series,
         kill=control.read_kill(settings.state_dir).__dict__,
         last_error=beat.last_error,
@@ -166,6 +221,8 @@ def snapshot(settings: Settings, *, events: int = 20, equity: EquityTracker | No
         limits=beat.limits,
         settings_applied_at=beat.settings_applied_at,
         problems=problems,
+        source=source,
+        source_note=note,
     )
 
 

@@ -508,6 +508,21 @@ def status(settings: Settings) -> dict[str, Any]:
             }
         )
         out["heartbeat_age_s"] = round(beat.age_s or 0.0, 3)
+    if pid is None:  # the heartbeat is history: what is held now is what the accounts say
+        from aitrade.commands.accounts import read_accounts  # noqa: PLC0415
+        from aitrade.commands.monitor import has_accounts  # noqa: PLC0415
+
+        if has_accounts(settings):
+            view = read_accounts(settings)
+            out["accounts"] = {
+                "mode": view.mode,
+                "where": view.where,
+                "read_at": view.read_at.isoformat(),
+                "positions": [{k: _plain_value(v) for k, v in p.items()} for p in view.positions],
+                "orders": [{k: _plain_value(v) for k, v in o.items()} for o in view.orders],
+                "coverage": view.coverage(),
+                "errors": view.errors,
+            }
     ledger_path = settings.state_dir / LEDGER_FILE
     if ledger_path.exists():
         with TradeLedger(ledger_path, read_only=True) as ledger:
@@ -517,6 +532,10 @@ def status(settings: Settings) -> dict[str, Any]:
             out["open_intents"] = len(ledger.open_intents())
             out["events"] = ledger.events(10)
     return out
+
+
+def _plain_value(value: Any) -> Any:
+    return str(value) if isinstance(value, Decimal) else value
 
 
 def trades(settings: Settings) -> pd.DataFrame:
