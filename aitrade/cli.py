@@ -18,6 +18,7 @@ from typing import Any, NoReturn
 from aitrade import __version__
 from aitrade.checks import NONNEG_INT, POSITIVE, POSITIVE_INT, arg
 from aitrade.cli_runner import add_runner_commands, cmd_kill, cmd_runner_start
+from aitrade.cli_runs import add_runs_commands
 from aitrade.cliargs import FITNESSES, PRESETS, SOURCES, dashed, features_arg, interval_arg, print_json, symbol_list
 from aitrade.commands.table import format_table
 from aitrade.commands.text import num, pct, research_line
@@ -628,6 +629,7 @@ def build_parser() -> argparse.ArgumentParser:
     ca.set_defaults(func=cmd_close_all)
 
     add_runner_commands(sub)
+    add_runs_commands(sub)
 
     jb = sub.add_parser("jobs", help="background jobs started from the control room (notebook runs, fetches)")
     jb.add_argument("--cancel", metavar="ID", help="cancel this job (its whole process group)")

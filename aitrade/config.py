@@ -242,6 +242,17 @@ class Settings:
     def runs_dir(self) -> Path:
         return self.home / "runs"
 
+    def resolve_path(self, text: str | Path) -> Path:
+        """A path a user typed: ``~`` expanded; a relative one against the home first (what the control room's
+        placeholders and the docs mean), then the working folder; the home's when neither holds it."""
+        path = Path(text).expanduser()
+        if path.is_absolute():
+            return path
+        in_home = self.home / path
+        if in_home.exists() or not path.exists():
+            return in_home
+        return path.resolve()
+
     @property
     def logs_dir(self) -> Path:
         return self.home / "logs"

@@ -196,9 +196,7 @@ def promote(settings: Settings, run: str | Path, *, override: str | None = None)
     A model whose pooled out-of-sample log loss is worse than the class prior's is refused unless
     ``override`` gives a typed reason; the reason and the two figures go into ``promoted.json``.
     """
-    src = Path(run).expanduser()
-    if not src.is_absolute() and not src.exists():
-        src = settings.home / src
+    src = settings.resolve_path(run)
     require_complete(src, "run")
     if not (src / "signals.parquet").is_file() or not (src / "meta.json").is_file():
         raise UserError(f"{src} is not a finished research run (no signals.parquet/meta.json)")

@@ -189,8 +189,22 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         # WAR ROOM and DATA FACTORY render
         _tab(page, "WAR ROOM")
         page.locator("button", has_text="reload runs").last.click()
-        page.locator("button", has_text="draw").click()
-        page.wait_for_selector("text=p_long / p_short (out of sample)", timeout=60_000)
+        symbols = page.locator(".aitrade-warroom-symbol select option").all_inner_texts()
+        assert len(symbols) >= 2, symbols
+        t0 = time.monotonic()
+        for click in range(20):  # every click draws: the chart of the asset asked for, with its traces
+            symbol = symbols[click % 2]
+            page.locator(".aitrade-warroom-symbol select").select_option(label=symbol)
+            page.locator("button.aitrade-warroom-draw").click()
+            chart = page.locator(".aitrade-warroom-chart .js-plotly-plot")
+            chart.locator(f"text={symbol}: price, trades, levels").wait_for(timeout=60_000)
+            page.wait_for_function(
+                "() => document.querySelectorAll('.aitrade-warroom-chart .js-plotly-plot .scatterlayer .trace')"
+                ".length >= 5",
+                timeout=60_000,
+            )
+            assert chart.count() == 1, f"click {click}: {chart.count()} charts"
+        _log(f"WAR ROOM: 20 draws in a row, each with its traces: {time.monotonic() - t0:.1f} s")
         page.wait_for_selector("text=trades from the runner's ledger", timeout=30_000)
         _shot(page, "war_room")
         _tab(page, "DATA FACTORY")

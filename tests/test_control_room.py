@@ -266,7 +266,7 @@ def test_panels_start_watch_kill_and_release_a_paper_runner(tmp_path: Path, arti
     assert not room.ticker.running  # no event loop here: the test refreshes by hand
     panel, kill, mon = room.control, room.kill, room.monitor
     panel.load_runs()
-    assert dict((v, k) for k, v in panel.runner_signals.options)[str(runs)] == "sig"
+    assert dict((v, k) for k, v in panel.runner_signals.options)[str(runs)].endswith(" · sig")
     # live cannot be chosen without ALLOW_LIVE, and a live start needs the typed word anyway
     panel.mode.value = "live"
     assert panel.mode.value == "paper" and "ALLOW_LIVE=1" in panel.mode_note.value
@@ -539,3 +539,74 @@ def test_with_no_runner_alive_the_monitor_shows_what_the_accounts_hold(
     said = capsys.readouterr().out
     assert "positions now, read from the accounts" in said and "none" in said
     assert "its last word, history now" in said
+
+
+def test_runs_are_picked_from_labelled_lists_and_typed_paths_resolve_against_the_home(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Pickers show kind, symbols, interval, age, status and the key metric; the promoted run is the runner's
+    default (not the newest); the optimiser's genome over the chosen signals is preselected; the genome field's
+    placeholder path works from a kernel whose folder is not the home; `aitrade runs` lists and compares."""
+    from aitrade.cli import main  # noqa: PLC0415
+    from tests import PROMOTE_ANYWAY  # noqa: PLC0415
+    from widgets import ControlRoom  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    older = make_signals(home / "runs" / "20260101T000000Z-sig-a", n=400, seed=3)
+    newer = make_signals(home / "runs" / "20260102T000000Z-sig-b", n=400, seed=4)
+    assert main(["--home", str(home), "promote", str(older), *PROMOTE_ANYWAY]) == 0
+    opt = home / "runs" / "20260103T000000Z-opt"
+    args = [
+        "--signals",
+        str(older),
+        "--population",
+        "6",
+        "--generations",
+        "1",
+        "--survivors",
+        "3",
+        "--train-window",
+        "150",
+    ]
+    assert main(["--home", str(home), "optimize", *args, "--test-window", "100", "--out", str(opt)]) == 0
+    (home / "runs" / "20260104T000000Z-broken").mkdir()  # a run that died before writing anything
+    (home / "runs" / "20260104T000000Z-broken" / "run.json").write_text('{"status": "failed", "kind": "x"}')
+
+    capsys.readouterr()
+    assert main(["--home", str(home), "runs"]) == 0
+    listed = capsys.readouterr().out
+    assert "* 20260101T000000Z-sig-a" in listed and "20260102T000000Z-sig-b" in listed
+    assert "optimise" in listed and "out of sample return" in listed and "broken" not in listed
+    assert main(["--home", str(home), "runs", "--all"]) == 0
+    assert "broken" in capsys.readouterr().out
+    assert main(["--home", str(home), "runs", "compare", "20260101", "20260103"]) == 0
+    compared = capsys.readouterr().out
+    assert "1: 20260101T000000Z-sig-a (promoted)" in compared and "different kinds" in compared
+    assert "deflated Sharpe" in compared and "Sharpe (annualised)" in compared
+
+    monkeypatch.chdir(tmp_path)  # a kernel's folder (notebooks/), not the home
+    room = ControlRoom(home)
+    panel = room.control
+    labels = dict((v, k) for k, v in panel.runner_signals.options)
+    assert labels[str(older)].startswith("PROMOTED · signals · ") and "ago" in labels[str(older)]
+    assert panel.runner_signals.value == str(older)  # the promoted run, though sig-b is newer
+    assert panel.runner_genome.value == str(opt / "best_strategy_params.json")
+    panel.runner_signals.value = str(newer)
+    assert panel.runner_genome.value == ""  # no optimiser run over these signals: the profile's rules
+    panel.runner_signals.value = str(older)
+    # the placeholder's own path, typed relative: resolved against the home, whatever the kernel's folder
+    panel.runner_params.value = "runs/20260103T000000Z-opt/best_strategy_params.json"
+    config, _feed = runner_cmd.prepare(
+        load_settings(home),
+        signals=panel.runner_signals.value,
+        params=panel.runner_params.value,
+        mode="paper",
+        replay=True,
+        capital=1000.0,
+        long_only=False,
+        start=None,
+        end=None,
+        speed=0.0,
+    )
+    assert config.params_file == str(opt / "best_strategy_params.json")
+    room.close()

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from aitrade.runner.control import Heartbeat
 
 LIVE_WORD = "LIVE"
+PROFILE_RULES = "the profile's trading rules (no genome file)"
 
 
 class ControlPanel(w.VBox):
@@ -223,7 +224,7 @@ class ControlPanel(w.VBox):
 
     # --- promotion -------------------------------------------------------------------------------------------
     def _promote(self) -> w.Widget:
-        self.promote_run = w.Dropdown(options=[], layout=w.Layout(width="560px"))
+        self.promote_run = w.Dropdown(options=[], layout=w.Layout(width="760px"))
         self.evidence = w.HTML()
         self.promote_ok = w.Checkbox(
             value=False, description="I have read the evidence above", indent=False, layout=w.Layout(width="auto")
@@ -245,11 +246,21 @@ class ControlPanel(w.VBox):
 
     def load_runs(self) -> None:
         runs = cp.signal_runs(self.settings)
-        set_options(self.promote_run, [(r["name"], r["run"]) for r in runs])
+        set_options(self.promote_run, [(r["label"], r["run"]) for r in runs])
         if hasattr(self, "runner_signals"):
-            choices = [(r["name"], r["run"]) for r in runs]
+            choices = [(r["label"], r["run"]) for r in runs]
             set_options(self.runner_signals, [*choices, ("model (the promoted bundle, live inference)", "model")])
+            promoted = next((r["run"] for r in runs if r["promoted"]), None)
+            if promoted is not None:  # the runner's default is what was promoted, not the newest run
+                self.runner_signals.value = promoted
+            self.load_genomes()
         self.show_evidence()
+
+    def load_genomes(self) -> None:
+        """The genome picker for the chosen signals: the newest optimiser run over them first."""
+        found = cp.genomes(self.settings, self.runner_signals.value)
+        set_options(self.runner_genome, [*((g["label"], g["path"]) for g in found), (PROFILE_RULES, "")])
+        self.runner_genome.value = next((g["path"] for g in found if g["over"]), "")
 
     def show_evidence(self) -> None:
         self.promote_ok.value = False
@@ -296,11 +307,13 @@ class ControlPanel(w.VBox):
 
     # --- the runner ------------------------------------------------------------------------------------------
     def _runner(self) -> w.Widget:
-        self.runner_signals = w.Dropdown(options=[], layout=w.Layout(width="560px"))
+        self.runner_signals = w.Dropdown(options=[], layout=w.Layout(width="760px"))
+        self.runner_genome = w.Dropdown(options=[], layout=w.Layout(width="760px"))
         self.runner_params = w.Text(
-            placeholder="genome file, e.g. runs/<optimise run>/best_strategy_params.json",
-            layout=w.Layout(width="560px"),
+            placeholder="or a genome file: runs/<optimise run>/best_strategy_params.json (against the home)",
+            layout=w.Layout(width="760px"),
         )
+        self.runner_signals.observe(lambda _: self.load_genomes(), "value")
         self.runner_replay = w.Checkbox(
             value=True, description="replay history through paper", indent=False, layout=w.Layout(width="auto")
         )
@@ -319,7 +332,7 @@ class ControlPanel(w.VBox):
         self.stop_button = w.Button(description="stop runner", icon="stop")
         self.runner_state = w.HTML()
         self.runner_status = Status(self.settings)
-        for name in ("signals", "params", "replay", "speed", "capital", "reset"):
+        for name in ("signals", "genome", "params", "replay", "speed", "capital", "reset"):
             getattr(self, f"runner_{name}").add_class(f"aitrade-runner-{name}")
         self.start_button.add_class("aitrade-runner-start")
         self.stop_button.add_class("aitrade-runner-stop")
@@ -329,7 +342,8 @@ class ControlPanel(w.VBox):
         return w.VBox(
             [
                 field_row("signals", self.runner_signals),
-                field_row("genome file", self.runner_params),
+                field_row("genome", self.runner_genome),
+                field_row("", self.runner_params),
                 w.HBox([self.runner_replay, w.Label("bars per second (0: fast)"), self.runner_speed]),
                 field_row("capital", self.runner_capital),
                 w.HBox([field_row("replay window", self.runner_start), self.runner_end]),
@@ -348,7 +362,7 @@ class ControlPanel(w.VBox):
             return
         options = {
             "signals": self.runner_signals.value,
-            "params": self.runner_params.value.strip() or None,
+            "params": self.runner_params.value.strip() or self.runner_genome.value or None,
             "mode": mode,
             "replay": self.runner_replay.value,
             "speed": self.runner_speed.value,

@@ -2,7 +2,7 @@
 
 Drawn with plotly's ``FigureWidget``: zoom, pan and hover in JupyterLab and in
 the Voila page with no extra extension (it is an anywidget), shared x-axes
-across the price, probability and indicator rows, and updated in place.
+across the price, probability and indicator rows; each drawing is a new widget.
 """
 
 from __future__ import annotations
@@ -127,14 +127,18 @@ def figure(ch: warroom.Chart) -> go.Figure:
 class WarRoomPanel(w.VBox):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.run = w.Dropdown(options=[], layout=w.Layout(width="560px"))
+        self.run = w.Dropdown(options=[], layout=w.Layout(width="760px"))
         self.symbol = w.Dropdown(options=[])
+        self.symbol.add_class("aitrade-warroom-symbol")
         self.trades_from = w.Dropdown(options=[], layout=w.Layout(width="560px"))
         self.draw_button = w.Button(description="draw", button_style="primary")
+        self.draw_button.add_class("aitrade-warroom-draw")
         self.reload = w.Button(description="reload runs")
         self.notes = w.HTML()
         self.status = Status(settings)
         self.fig = go.FigureWidget()
+        self.chart = w.Box([self.fig])
+        self.chart.add_class("aitrade-warroom-chart")
         self.run.observe(lambda _: self._run_changed(), "value")
         self.draw_button.on_click(lambda _: self.draw())
         self.reload.on_click(lambda _: self.load_runs())
@@ -145,14 +149,14 @@ class WarRoomPanel(w.VBox):
                 field_row("trades", self.trades_from, width="100px"),
                 w.HBox([self.draw_button, self.status]),
                 self.notes,
-                self.fig,
+                self.chart,
             ]
         )
         self.load_runs()
 
     def load_runs(self) -> None:
         runs = cp.signal_runs(self.settings)
-        set_options(self.run, [(r["name"], r["run"]) for r in runs])
+        set_options(self.run, [(r["label"], r["run"]) for r in runs])
         self._run_changed()
 
     def _run_changed(self) -> None:
@@ -181,11 +185,12 @@ class WarRoomPanel(w.VBox):
         except Exception as exc:
             self.status.error(exc)
             return None
-        fresh = figure(ch)
-        with self.fig.batch_update():
-            self.fig.data = []
-            self.fig.layout = fresh.layout
-            self.fig.add_traces(list(fresh.data))
+        # a new widget per drawing: its traces and layout are in the state the page renders it from. Deleting and
+        # adding traces on the shown widget are messages a view still loading plotly.js can miss (an empty chart
+        # until a reload)
+        old, self.fig = self.fig, go.FigureWidget(figure(ch))
+        self.chart.children = [self.fig]
+        old.close()
         closed = len(ch.trades)
         pnl = float(np.nansum(ch.trades["pnl"])) if closed else 0.0
         self.status.say(f"{ch.symbol}: {len(ch.bars)} bars, {closed} trades from {ch.source}, pnl {pnl:,.2f}", "ok")

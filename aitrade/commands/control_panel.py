@@ -22,7 +22,7 @@ from aitrade.commands.text import research_line
 from aitrade.config import Settings
 from aitrade.errors import UserError
 from aitrade.notebooks import REPO, declared_parameters, notebook_path
-from aitrade.runs import run_json, run_status, runs_using
+from aitrade.runs import run_json, runs_using
 from aitrade.statefile import atomic_write
 
 RESEARCH = {
@@ -199,17 +199,31 @@ def save_optimizer(settings: Settings, name: str, data: dict[str, Any]) -> Path:
 
 # --- runs, promotion and its evidence ----------------------------------------------------------------------------
 def signal_runs(settings: Settings) -> list[dict[str, Any]]:
-    """Runs holding signals (walk-forward, universal, an optimiser's own), not failed or running; newest first."""
-    root = settings.home / "runs"
-    out: list[dict[str, Any]] = []
-    if not root.is_dir():
-        return out
-    for meta in [*root.glob("*/meta.json"), *root.glob("*/signals/meta.json")]:
-        run = meta.parent
-        owner = run.parent if run.name == "signals" else run
-        if (run / "signals.parquet").is_file() and run_status(owner) in ("complete", "unknown"):  # as load_signals
-            out.append({"run": str(run), "name": str(run.relative_to(root))})
-    out.sort(key=lambda r: r["name"], reverse=True)
+    """Runs holding signals (walk-forward, universal, an optimiser's own), complete ones, newest first, each with
+    a picker's label (kind, symbols, interval, age, key metric; the promoted one marked)."""
+    from aitrade.runindex import SIGNALS, list_runs  # noqa: PLC0415
+
+    return [
+        {"run": str(r.path), "name": r.name, "label": r.label(), "promoted": r.promoted}
+        for r in list_runs(settings, (SIGNALS,), usable_only=True)
+    ]
+
+
+def genomes(settings: Settings, signals: str | Path | None = None) -> list[dict[str, Any]]:
+    """Genome files to trade with: optimiser runs' best genomes (over ``signals`` first, newest first), then the
+    home's ``params/*.json`` genome files."""
+    from aitrade.runindex import OPTIMISE, list_runs  # noqa: PLC0415
+
+    target = Path(signals).resolve() if signals and signals != "model" else None
+    found = [r for r in list_runs(settings, (OPTIMISE,), usable_only=True) if r.genome is not None]
+    over = [r for r in found if target is not None and r.signals is not None and r.signals.resolve() == target]
+    out = [
+        {"path": str(r.genome), "label": ("over these signals · " if r in over else "") + r.label(), "over": r in over}
+        for r in [*over, *(r for r in found if r not in over)]
+    ]
+    for path in sorted((settings.home / "params").glob("*.json")):
+        if path.name != "optimizer_ranges.json":
+            out.append({"path": str(path), "label": f"params/{path.name}", "over": False})
     return out
 
 
@@ -265,6 +279,7 @@ __all__ = [
     "check_ranges",
     "check_research",
     "evidence",
+    "genomes",
     "live_choice",
     "promote",
     "save_optimizer",

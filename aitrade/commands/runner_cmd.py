@@ -169,6 +169,8 @@ def prepare(
     from aitrade.strategy import Genome  # noqa: PLC0415
     from aitrade.universe import asset_class  # noqa: PLC0415
 
+    if params:  # typed in a panel or a shell: against the home first (the placeholders say runs/...)
+        params = str(settings.resolve_path(params))
     if not replay and signals != "model":
         raise UserError(
             "a signals run is history: add --replay to replay it through paper, or trade the promoted "
@@ -197,7 +199,7 @@ def prepare(
             raise UserError(
                 "--source, --symbols, --interval and --path go with --signals model; a signals run replays its own bars"
             )
-        run = Path(signals).expanduser()
+        run = settings.resolve_path(signals)
         if not run.is_dir():
             raise UserError(f"signals run {run} does not exist")
         require_complete(run, "signals run")
@@ -452,6 +454,9 @@ def start(
         "interval": interval,
         "path": path,
     }
+    for name in ("params", "signals", "path"):  # the background process gets absolute paths: its folder is not ours
+        if options[name] and options[name] != "model":
+            options[name] = str(settings.resolve_path(options[name]))
     prepare(settings, **options)
     archived = reset_session(settings) if reset else None
     out = start_background(settings, runner_argv(**options))
