@@ -21,7 +21,7 @@ from aitrade.cli_runner import add_runner_commands, cmd_kill, cmd_runner_start
 from aitrade.cli_runs import add_runs_commands
 from aitrade.cliargs import FITNESSES, PRESETS, SOURCES, dashed, features_arg, interval_arg, print_json, symbol_list
 from aitrade.commands.table import format_table
-from aitrade.commands.text import num, pct, research_line
+from aitrade.commands.text import cell, detail, header, money, num, pct, price, quantity, research_line, signed_money
 from aitrade.config import Settings, load_settings
 from aitrade.defaults import CAPITAL, SIGNALS
 from aitrade.errors import AiTradeError, UserError
@@ -323,15 +323,23 @@ def cmd_broker_status(args: argparse.Namespace, settings: Settings) -> int:
         if "error" in b:
             print(f"  error: {b['error']}")
             continue
-        acc = b["account"]
-        print(f"  equity {acc['equity']} {acc['currency']}, cash {acc['cash']}, unrealised {acc['unrealized_pnl']}")
+        acc, cur = b["account"], b["account"]["currency"]
+        print(
+            f"  equity {money(acc['equity'], cur)}, cash {money(acc['cash'], cur)}, "
+            f"unrealised {signed_money(acc['unrealized_pnl'], cur)}"
+        )
         print(f"  open orders: {b['open_orders']['ours']} ours, {b['open_orders']['others']} not ours")
         if b["positions"]:
-            print(format_table(b["positions"], ["symbol", "quantity", "avg_price", "last_price", "unrealized_pnl"]))
+            cols = ["symbol", "quantity", "avg_price", "last_price", "unrealized_pnl"]
+            rows = [{header(c): cell(c, p.get(c)) for c in cols} for p in b["positions"]]
+            print(format_table(rows, [header(c) for c in cols]))
         else:
             print("  no positions")
         for p in b["protections"]:
-            print(f"  protection {p['kind']} {p['symbol']} {p['quantity']} @ {p['trigger']} ({p['client_id']})")
+            print(
+                f"  protection {p['kind'].replace('_', ' ')} {p['symbol']} {quantity(p['quantity'])} "
+                f"at {price(p['trigger'])} ({p['client_id']})"
+            )
     return 1 if any("error" in b for b in out["brokers"].values()) else 0
 
 
@@ -363,8 +371,9 @@ def cmd_close_all(args: argparse.Namespace, settings: Settings) -> int:
         if args.json:
             print_json(done)
         elif done["confirmed"]:
+            acted = detail(done["armed"].get("acted"))
             print(
-                f"close-all delegated to the runner (pid {done['runner']}): {done['armed'].get('acted')}; the kill "
+                f"close-all delegated to the runner (pid {done['runner']}): {acted}; the kill "
                 "switch stays armed (flatten) until `aitrade unkill --confirm`"
             )
         else:

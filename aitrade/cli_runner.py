@@ -146,6 +146,7 @@ def cmd_parity(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import kill_cmd  # noqa: PLC0415
+    from aitrade.commands.text import detail  # noqa: PLC0415
 
     out = kill_cmd.kill(settings, args.level, args.reason)
     armed = out["armed"]
@@ -153,7 +154,8 @@ def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
     if args.json:
         print_json(out)
     elif out["confirmed"]:
-        print(f"kill switch armed ({armed['level']}): {armed['reason']}; {who} confirmed: {armed.get('acted')}")
+        acted = detail({k: v for k, v in (armed.get("acted") or {}).items() if k != "by"}, 400)
+        print(f"kill switch armed ({armed['level']}): {armed['reason']}; {who} confirmed: {acted}")
     else:
         print(f"kill switch armed ({armed['level']}): {armed['reason']}; {out['message']}")
     return 0 if out["confirmed"] else 1

@@ -127,9 +127,9 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.wait_for_selector(".aitrade-control-room", timeout=120_000)
         body = page.content()
         assert "from widgets import" not in body  # the page serves no code cells
-        _shot(page, "control")
+        _shot(page, "trade_start")
 
-        # CONTROL: start a paper replay runner
+        # TRADE: start a paper replay runner
         page.locator(".aitrade-runner-params input").fill(str(genome))
         page.locator(".aitrade-runner-speed input").fill("5")
         page.locator(".aitrade-runner-speed input").press("Enter")
@@ -169,12 +169,16 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.locator("button.aitrade-kill-release").click()
         page.wait_for_selector("text=released;", timeout=30_000)
         assert not control.read_kill(settings.state_dir).engaged
-        _tab(page, "CONTROL")
+        _tab(page, "TRADE")
+        page.wait_for_selector(".aitrade-trade-closed td", timeout=30_000)  # the session's closed trades, the log
+        page.wait_for_selector(".aitrade-trade-log pre", timeout=30_000)
+        _shot(page, "trade")
         page.locator("button.aitrade-runner-stop").click()
         page.wait_for_selector("text=stopped; positions and protections stay", timeout=60_000)
         assert runner_cmd.running_pid(settings) is None
 
-        # CONTROL: 10_walk_forward with params/ci.yaml as a background job, progress to the end
+        # RESEARCH: 10_walk_forward with params/ci.yaml as a background job, progress to the end
+        _tab(page, "RESEARCH")
         page.locator(".aitrade-research-use-form input").uncheck()
         page.locator(".aitrade-research-params input").fill("params/ci.yaml")
         page.locator("button.aitrade-run-walk-forward").click()
@@ -210,6 +214,12 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         _tab(page, "DATA FACTORY")
         page.wait_for_selector("text=Cache inventory", timeout=30_000)
         _shot(page, "data_factory")
+        _tab(page, "PROMOTE")
+        page.wait_for_selector("text=I have read the evidence above", timeout=30_000)
+        _shot(page, "promote")
+        _tab(page, "GENOME RANGES")
+        page.wait_for_selector("text=save ranges", timeout=30_000)
+        _shot(page, "genome_ranges")
     except BaseException:
         if page is not None:
             _shot(page, "failure_voila")
@@ -266,7 +276,7 @@ def test_the_notebook_renders_the_panels_in_jupyterlab(chromium: Any, room_home:
         page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
         page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
         page.wait_for_selector(".aitrade-control-room", timeout=120_000)
-        for title in ("CONTROL", "WAR ROOM", "LIVE MONITOR", "DATA FACTORY"):
+        for title in ("TRADE", "RESEARCH", "PROMOTE", "GENOME RANGES", "LIVE MONITOR", "WAR ROOM", "DATA FACTORY"):
             assert page.locator(".lm-TabBar-tab", has_text=title).count() >= 1
         assert page.locator(".aitrade-kill-arm").count() == 1
         _shot(page, "jupyterlab")

@@ -1,7 +1,9 @@
 """The AiTrade control room: ipywidgets panels over the command functions the CLI uses.
 
-``ControlRoom()`` shows the KILL SWITCH above four tabs (CONTROL, WAR ROOM,
-LIVE MONITOR, DATA FACTORY). The panels are clients: they read the ledger,
+``ControlRoom()`` shows the KILL SWITCH above the tabs: TRADE (the runner's start
+and stop beside open positions, closed trades, daily P&L and its log), RESEARCH
+(the research form and its jobs), PROMOTE, GENOME RANGES, LIVE MONITOR, WAR ROOM
+and DATA FACTORY. The panels are clients: they read the ledger,
 heartbeat, jobs and run folders, and act only through
 :mod:`aitrade.commands`. Closing the notebook or losing the kernel never
 touches a running runner or job; those are processes of their own.
@@ -14,14 +16,15 @@ from typing import Any
 import ipywidgets as w
 
 from aitrade.commands.jobs import list_jobs  # by name: the package's own widgets.jobs would shadow the module
-from widgets.common import Ticker, settings_for
-from widgets.control import ControlPanel
+from widgets.common import Ticker, heading, settings_for
+from widgets.control import JOBS_TITLE, ControlPanel
 from widgets.datafactory import DataFactoryPanel
 from widgets.kill import KillSwitchPanel
 from widgets.monitor import LiveMonitorPanel
+from widgets.trade import TradeView
 from widgets.warroom import WarRoomPanel
 
-TABS = ("CONTROL", "WAR ROOM", "LIVE MONITOR", "DATA FACTORY")
+TABS = ("TRADE", "RESEARCH", "PROMOTE", "GENOME RANGES", "LIVE MONITOR", "WAR ROOM", "DATA FACTORY")
 
 
 class ControlRoom(w.VBox):
@@ -34,7 +37,14 @@ class ControlRoom(w.VBox):
         self.warroom = WarRoomPanel(self.settings)
         self.monitor = LiveMonitorPanel(self.settings, every_s=every_s)
         self.factory = DataFactoryPanel(self.settings)
-        self.tabs = w.Tab(children=[self.control, self.warroom, self.monitor, self.factory])
+        parts = self.control.sections
+        self.trade = TradeView(w.VBox([parts["mode"], parts["runner"]]))
+        self.monitor.listeners.append(self.trade.show)
+        if self.monitor.snap is not None:
+            self.trade.show(self.monitor.snap)
+        research = w.VBox([parts["research"], heading(JOBS_TITLE), self.control.jobs])
+        views = [self.trade, research, parts["promote"], parts["ranges"], self.monitor, self.warroom, self.factory]
+        self.tabs = w.Tab(children=views)
         for i, title in enumerate(TABS):
             self.tabs.set_title(i, title)
         banner = w.HTML(f"<b>AiTrade control room</b> · home <code>{self.settings.home}</code>")
@@ -66,9 +76,18 @@ class ControlRoom(w.VBox):
         self.monitor.start()
 
     def close(self) -> None:
-        self.ticker.stop()
-        self.monitor.stop()
+        if hasattr(self, "ticker"):  # a room that failed half-built is closed by the garbage collector too
+            self.ticker.stop()
+            self.monitor.stop()
         super().close()
 
 
-__all__ = ["ControlPanel", "ControlRoom", "DataFactoryPanel", "KillSwitchPanel", "LiveMonitorPanel", "WarRoomPanel"]
+__all__ = [
+    "ControlPanel",
+    "ControlRoom",
+    "DataFactoryPanel",
+    "KillSwitchPanel",
+    "LiveMonitorPanel",
+    "TradeView",
+    "WarRoomPanel",
+]

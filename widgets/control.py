@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from aitrade.runner.control import Heartbeat
 
 LIVE_WORD = "LIVE"
+JOBS_TITLE = "Jobs (they keep running when this page or kernel closes)"
 PROFILE_RULES = "the profile's trading rules (no genome file)"
 
 
@@ -38,22 +39,26 @@ class ControlPanel(w.VBox):
         self.settings = settings
         self.status = Status(settings)
         self.jobs = JobsView(settings, on_completed=lambda _job: self.load_runs())  # new runs offered at once
-        super().__init__(
-            [
-                heading("Execution mode"),
-                self._mode(),
-                heading("Research"),
-                self._research(),
-                heading("Jobs (they keep running when this page or kernel closes)"),
-                self.jobs,
-                heading("Optimiser genome ranges"),
-                self._ranges(),
-                heading("Promote a run to production"),
-                self._promote(),
-                heading("Runner"),
-                self._runner(),
-            ]
-        )
+        self.sections = {
+            "mode": self._mode(),
+            "research": self._research(),
+            "ranges": self._ranges(),
+            "promote": self._promote(),
+            "runner": self._runner(),
+        }
+        titles = {
+            "mode": "Execution mode",
+            "research": "Research",
+            "ranges": "Optimiser genome ranges",
+            "promote": "Promote a run to production",
+            "runner": "Runner",
+        }
+        body: list[w.Widget] = []
+        for key, section in self.sections.items():
+            body += [heading(titles[key]), section]
+            if key == "research":
+                body += [heading(JOBS_TITLE), self.jobs]
+        super().__init__(body)  # the whole form (the control room lays its sections out in tabs)
         self.refresh()
 
     def refresh(self) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 import ipywidgets as w
 
 from aitrade.commands import kill_cmd
+from aitrade.commands.text import detail, utc
 from aitrade.config import Settings
 from aitrade.runner import control
 from widgets.common import Status, coloured, esc, in_background
@@ -68,17 +69,17 @@ class KillSwitchPanel(w.VBox):
             )
             return
         if not kill.engaged:
-            released = f" (released {esc(kill.released_at)})" if kill.released_at else ""
+            released = f" (released {esc(utc(kill.released_at))})" if kill.released_at else ""
             self.state.value = coloured("not armed", "ok", bold=True) + released
             return
         acted = (
             "the runner has not confirmed yet"
             if not kill.acted_at
-            else (f"runner acted at {esc(kill.acted_at)}: {esc(_acted(kill.acted))}")
+            else (f"acted at {esc(utc(kill.acted_at))}: {esc(_acted(kill.acted))}")
         )
         self.state.value = (
             coloured(f"ARMED: {kill.level}", "error", bold=True)
-            + f" since {esc(kill.armed_at)} by {esc(kill.armed_by)}, reason: <i>{esc(kill.reason)}</i>; {acted}"
+            + f" since {esc(utc(kill.armed_at))} by {esc(kill.armed_by)}, reason: <i>{esc(kill.reason)}</i>; {acted}"
         )
 
     def refresh(self) -> None:
@@ -129,7 +130,7 @@ class KillSwitchPanel(w.VBox):
 
 def _acted(acted: dict[str, Any]) -> str:
     keep = {k: v for k, v in acted.items() if k in ("state", "closed", "cancelled", "errors", "by", "flat")}
-    return ", ".join(f"{k} {v}" for k, v in (keep or acted).items())[:300]
+    return detail(keep or acted, 300)
 
 
 __all__ = ["KillSwitchPanel"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import ipywidgets as w
@@ -46,6 +47,7 @@ class LiveMonitorPanel(w.VBox):
         self.auto.observe(self._toggle, "value")
         self.ticker = Ticker(self.read, self.show, every_s)
         self.snap: monitor.Snapshot | None = None
+        self.listeners: list[Callable[[monitor.Snapshot], None]] = []  # other views of the same snapshot (TRADE)
         self._equity_mark: tuple[int, float | None] = (-1, None)
         self._equity_tracker = monitor.EquityTracker()  # reads only the trades booked since the last refresh
         self._accounts = monitor.AccountsReader()  # with no runner alive: the accounts, venues at most every 10 s
@@ -76,6 +78,8 @@ class LiveMonitorPanel(w.VBox):
 
     def show(self, snap: monitor.Snapshot) -> None:
         self.snap = snap
+        for listener in self.listeners:
+            listener(snap)
         age = "no heartbeat" if snap.heartbeat_age_s is None else f"heartbeat {snap.heartbeat_age_s:,.1f} s ago"
         kill = snap.kill or {}
         kill_text = (

@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -59,6 +60,10 @@ class Snapshot:
     limits: dict[str, Any] = field(default_factory=dict)
     settings_applied_at: str | None = None
     problems: list[str] = field(default_factory=list)  # files that could not be read, said in words
+    trades: list[dict[str, Any]] = field(default_factory=list)  # the last closed trades, newest first
+    daily: list[dict[str, Any]] = field(default_factory=list)  # realised P&L per UTC day, newest first
+    log_path: str | None = None  # the newest runner log
+    log_tail: list[str] = field(default_factory=list)  # its last lines, secrets redacted
     source: str = "runner"  # where positions, orders and coverage come from: runner | accounts | none
     source_note: str = ""  # that, in words, with how old it is
 
@@ -127,6 +132,8 @@ def snapshot(
     settings: Settings,
     *,
     events: int = 20,
+    trades: int = 20,
+    log_lines: int = 20,
     equity: EquityTracker | None = None,
     accounts: Callable[[Settings], AccountsView] = read_accounts,
 ) -> Snapshot:
@@ -146,6 +153,7 @@ def snapshot(
     positions: list[dict[str, Any]] = []
     orders: list[dict[str, Any]] = []
     recent: list[dict[str, Any]] = []
+    closed: list[dict[str, Any]] = []
     capital = 0.0
     series = pd.Series(dtype=float, name="equity")
     path = settings.state_dir / LEDGER_FILE
@@ -188,6 +196,7 @@ def snapshot(
                         )
                 series = (equity or EquityTracker()).update(ledger, session, capital)
                 recent = ledger.events(events)
+                closed = ledger.recent_trades(trades)
     alive = pid is not None
     coverage = asdict(beat.coverage) if beat.time else {}
     if alive:
@@ -203,6 +212,7 @@ def snapshot(
         problems += [f"accounts: {e}" for e in view.errors]
     else:
         source, note, coverage = "none", "no runner alive and no session in this home", {}
+    log, tail = log_tail(settings, log_lines)
     return Snapshot(
         alive=alive,
         pid=pid,
@@ -221,9 +231,53 @@ def snapshot(
         limits=beat.limits,
         settings_applied_at=beat.settings_applied_at,
         problems=problems,
+        trades=closed,
+        daily=daily_pnl(series, capital),
+        log_path=str(log) if log else None,
+        log_tail=tail,
         source=source,
         source_note=note,
     )
+
+
+def log_tail(settings: Settings, lines: int = 20) -> tuple[Path | None, list[str]]:
+    """The newest runner log and its last ``lines`` lines (read from the end; secrets redacted)."""
+    from aitrade.redact import redact  # noqa: PLC0415
+
+    logs = sorted((settings.state_dir / "logs").glob("runner-*.log"))
+    if not logs or lines <= 0:
+        return None, []
+    path = logs[-1]
+    try:
+        with open(path, "rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            size = fh.tell()
+            fh.seek(max(size - 64_000, 0))
+            text = fh.read().decode("utf-8", errors="replace")
+    except OSError:
+        return path, []
+    secrets = settings.secrets()
+    return path, [redact(line, secrets) for line in text.splitlines()[-lines:]]
+
+
+def daily_pnl(equity: pd.Series, capital: float, days: int = 14) -> list[dict[str, Any]]:
+    """Realised P&L per UTC day of exit from the equity series (newest first), with the day's trade count and
+    the equity at its close."""
+    if equity.empty:
+        return []
+    pnl = equity.diff()
+    pnl.iloc[0] = equity.iloc[0] - capital
+    frame = pd.DataFrame({"pnl": pnl, "equity": equity})
+    out = [
+        {
+            "day": day.strftime("%Y-%m-%d"),
+            "trades": len(g),
+            "pnl": float(g["pnl"].sum()),
+            "equity": float(g["equity"].iloc[-1]),
+        }
+        for day, g in frame.groupby(frame.index.floor("D"))
+    ]
+    return out[::-1][:days]
 
 
 # --- the risk editor ------------------------------------------------------------------------------------------

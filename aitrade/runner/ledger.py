@@ -424,6 +424,12 @@ class TradeLedger:
         rows = self._rows(f"SELECT {columns} FROM trades ORDER BY entry_time, symbol, id")  # noqa: S608 (constants)
         return [dict(zip(TRADE_COLUMNS, r, strict=True)) for r in rows]
 
+    def recent_trades(self, limit: int = 20) -> list[dict[str, SqlValue]]:
+        """The last ``limit`` trades booked, newest first."""
+        columns = ", ".join(TRADE_COLUMNS)
+        rows = self._rows(f"SELECT {columns} FROM trades ORDER BY id DESC LIMIT ?", (limit,))  # noqa: S608
+        return [dict(zip(TRADE_COLUMNS, r, strict=True)) for r in rows]
+
     def exits_since(self, rowid: int) -> list[tuple[int, str, float]]:
         """``(id, exit_time, pnl)`` of the trades booked after row ``rowid`` (a monitor reads only what is new)."""
         return [
