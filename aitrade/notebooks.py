@@ -129,6 +129,24 @@ def prepare_notebook(
     return NotebookRun(nb, run_dir, run_dir / nb.name, params)
 
 
+def _kernel_manager_class() -> type:
+    """A kernel manager that talks to its kernel over Unix sockets in Jupyter's private runtime folder, not loopback
+    TCP: no other user can connect to it, and the kernel has no "running over TCP without encryption" warning.
+    jupyter_client removes the socket files when the kernel shuts down."""
+    import uuid  # noqa: PLC0415
+
+    from jupyter_client.manager import AsyncKernelManager  # noqa: PLC0415
+    from jupyter_core.paths import jupyter_runtime_dir  # noqa: PLC0415
+
+    class IPCKernelManager(AsyncKernelManager):
+        def __init__(self, **kwargs: Any) -> None:
+            folder = Path(jupyter_runtime_dir())
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            super().__init__(transport="ipc", ip=str(folder / f"aitrade-kernel-{uuid.uuid4().hex[:12]}"), **kwargs)
+
+    return IPCKernelManager
+
+
 def execute_notebook(settings: Settings, run: NotebookRun, *, timeout_s: int | None = 1800) -> None:
     """Execute a prepared run; the run folder ends complete, or failed with the one-line reason.
 
@@ -147,6 +165,7 @@ def execute_notebook(settings: Settings, run: NotebookRun, *, timeout_s: int | N
                 progress_bar=False,
                 execution_timeout=timeout_s,
                 kernel_name="python3",
+                kernel_manager_class=_kernel_manager_class(),
             )
         except papermill.PapermillExecutionError as exc:
             raise UserError(error_summary(run.notebook.name, exc, run.executed, settings.secrets())) from None

@@ -381,8 +381,53 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     say(f"    runner state and ledger: {replay['state']}")
     if not replay["ok"]:
         notes.append(f"the paper replay differs from the backtest: see {replay['diff_csv']}")
-    headline = f"return {m['total_return']:.2%}, Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}"
-    say(f"\nheadline (out-of-sample, stitched): {headline}")
+    for line in headline(m, _stitched_buy_and_hold(sig_run, windows)):
+        say(line)
     say(f"report images: {opt_run / 'oos_equity.png'}, {opt_run / 'parameter_stability.png'}, {bt_run / 'equity.png'}")
     paths = {"signals": sig_run, "optimize": opt_run, "backtest": bt_run}
     return StepResult(opt_run, paths, m, notes)
+
+
+def _stitched_buy_and_hold(signals_run: Path, windows: Any) -> float | None:
+    """Buy and hold's return over the optimiser's stitched out-of-sample bars (first test start to last test end)."""
+    import pandas as pd  # noqa: PLC0415
+
+    from aitrade.backtest.report import buy_and_hold  # noqa: PLC0415
+    from aitrade.signals import load_signals  # noqa: PLC0415
+
+    frame = load_signals(signals_run).frame
+    start, end = pd.Timestamp(windows["test_start"].iloc[0]), pd.Timestamp(windows["test_end"].iloc[-1])
+    ts = pd.to_datetime(frame["ts"], utc=True)
+    hold = buy_and_hold(frame[(ts >= start) & (ts <= end)], 1.0)
+    return float(hold.iloc[-1] / hold.iloc[0] - 1) if len(hold) > 1 else None
+
+
+def headline(m: dict[str, Any], hold: float | None) -> list[str]:
+    """The optimiser run's stitched out-of-sample result with its verdicts: buy and hold, DSR, PBO, in words."""
+    from aitrade.commands.text import num  # noqa: PLC0415
+
+    ret = m["total_return"]
+    versus = "n/a" if hold is None else f"{hold:+.2%}"
+    beat = None if hold is None else ret > hold
+    lines = [
+        f"\nheadline (out of sample, stitched over {m.get('windows')} windows): return {ret:+.2%} against buy and "
+        f"hold {versus} over the same bars; Sharpe {m['sharpe']:.2f}, max drawdown {m['max_drawdown']:.2%}",
+        f"    deflated Sharpe {num(m.get('deflated_sharpe'), 3)}: {m.get('dsr_verdict')}",
+        f"    PBO {num(m.get('pbo_mean'), 2)}: {m.get('pbo_verdict')}",
+    ]
+    lucky = (m.get("deflated_sharpe") or 0.0) < 0.95
+    overfit = (m.get("pbo_mean") or 0.0) >= 0.5
+    if beat is False or lucky or overfit:
+        why = [
+            w
+            for w, bad in (
+                ("below buy and hold", beat is False),
+                ("not above luck", lucky),
+                ("likely overfit", overfit),
+            )
+            if bad
+        ]
+        lines.append(f"verdict: no tradeable edge shown ({', '.join(why)}); do not trade it live on this evidence")
+    else:
+        lines.append("verdict: beats buy and hold, above luck (DSR >= 0.95) and not overfit (PBO < 0.5)")
+    return lines
