@@ -6,7 +6,7 @@ STAMP := $(VENV)/.aitrade-installed
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint bench lab venv clean
+.PHONY: help demo test test-fast lint bench lab control-room venv clean
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -44,6 +44,9 @@ bench: $(STAMP) ## speed benchmarks, printed as ratios against peers run side by
 
 lab: $(STAMP) ## JupyterLab on notebooks/, with AITRADE_HOME set to this folder (runs/ and state/ land here)
 	AITRADE_HOME=$(CURDIR) $(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+
+control-room: $(STAMP) ## serve the control room page on 127.0.0.1:8866 (URL with its token in state/control-room.url)
+	AITRADE_HOME=$(CURDIR) $(BIN)/aitrade control-room --port $(or $(PORT),8866)
 
 clean: ## remove the virtual environment and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache .mypy_cache .hypothesis

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from aitrade.commands import jobs, runner_cmd
-from aitrade.commands.control_room import launch
+from aitrade.commands.control_room import launch, stop_page
 from aitrade.config import load_settings
 from aitrade.notebooks import REPO
 from aitrade.runner import control
@@ -227,7 +227,7 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
     finally:
         if runner_cmd.running_pid(settings) is not None:
             runner_cmd.stop(settings)
-        proc.terminate()
+        stop_page(proc)
         proc.wait(timeout=30)
 
 

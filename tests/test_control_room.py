@@ -610,3 +610,44 @@ def test_runs_are_picked_from_labelled_lists_and_typed_paths_resolve_against_the
     )
     assert config.params_file == str(opt / "best_strategy_params.json")
     room.close()
+
+
+@pytest.mark.slow
+def test_sigterm_stops_the_page_and_everything_it_started(tmp_path: Path) -> None:
+    """`aitrade control-room` stopped by SIGTERM (a service manager, `kill`): Voila and its kernels go with it."""
+    import socket  # noqa: PLC0415
+    import subprocess  # noqa: PLC0415
+    import sys  # noqa: PLC0415
+    import urllib.request  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "AITRADE_HOME": str(home)}
+    cli = subprocess.Popen(
+        [sys.executable, "-m", "aitrade", "control-room", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    url_file = home / "state" / "control-room.url"
+    _wait(url_file.exists, 60, "the page's URL file")
+    link = url_file.read_text().strip()
+
+    def answers() -> bool:
+        try:
+            urllib.request.urlopen(link, timeout=5)
+        except OSError:
+            return False
+        return True
+
+    _wait(answers, 120, "the page to answer")
+    group = os.getpgid(cli.pid)
+    children = [int(p) for p in (Path("/proc") / str(cli.pid) / "task" / str(cli.pid) / "children").read_text().split()]
+    assert children and all(os.getpgid(c) != group for c in children)  # Voila in a group of its own
+    voila = children[0]
+    cli.send_signal(signal.SIGTERM)
+    assert cli.wait(timeout=60) == 0
+    _wait(lambda: not pid_alive(voila), 30, "Voila to stop")
+    assert port_free(port)

@@ -10,12 +10,15 @@ never stops a runner or a job: they are processes of their own.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import signal
 import socket
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from aitrade.config import Settings
 from aitrade.errors import UserError
@@ -80,6 +83,7 @@ def launch(
             stdin=subprocess.DEVNULL,
             stdout=out or subprocess.DEVNULL,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own group: stopping the page stops Voila and the kernels it started
         )
     finally:
         if out is not None:
@@ -114,12 +118,37 @@ def serve(settings: Settings, port: int) -> int:
         "(readable only by you; the token is never printed or logged)"
     )
     print(f"  home {settings.home}; server log {log}. Ctrl-C stops the page only: runners and jobs keep running.")
+
+    def stop_on(signum: int, _frame: Any) -> None:
+        raise _Stopped(signum)
+
+    previous = {sig: signal.signal(sig, stop_on) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         return proc.wait()
-    except KeyboardInterrupt:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+    except (KeyboardInterrupt, _Stopped):
         return 0
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        stop_page(proc)
+
+
+class _Stopped(Exception):
+    """SIGTERM or SIGHUP reached ``aitrade control-room``."""
+
+
+def stop_page(proc: subprocess.Popen[bytes], grace_s: float = 10.0) -> None:
+    """Stop Voila and its kernels (its process group): SIGTERM, then SIGKILL after ``grace_s``. Runners and jobs
+    started from the page are sessions of their own and keep running."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            break
+        try:
+            proc.wait(timeout=grace_s)
+            break
+        except subprocess.TimeoutExpired:
+            continue
+    with contextlib.suppress(ProcessLookupError):  # kernels that outlived their server
+        os.killpg(proc.pid, signal.SIGKILL)
