@@ -6,7 +6,15 @@ import json
 import platform
 import sys
 
-from benchmarks import bench_backtest, bench_features, bench_monitor, bench_orders, bench_runner, bench_walkforward
+from benchmarks import (
+    bench_backtest,
+    bench_features,
+    bench_monitor,
+    bench_orders,
+    bench_runner,
+    bench_startup,
+    bench_walkforward,
+)
 
 
 def main() -> int:
@@ -22,6 +30,8 @@ def main() -> int:
     results["runner"] = bench_runner.main()
     print()
     results["monitor"] = bench_monitor.main()
+    print()
+    results["startup"] = bench_startup.main()
     print("\n" + json.dumps(results, indent=2, default=float))
     return 0
 

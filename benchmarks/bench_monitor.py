@@ -11,6 +11,7 @@ import tracemalloc
 from pathlib import Path
 
 from aitrade.commands import monitor
+from aitrade.commands.runner_cmd import runner_lock
 from aitrade.config import load_settings
 from aitrade.runner import control
 from aitrade.runner.ledger import Book, TradeLedger
@@ -49,6 +50,13 @@ def build(home: Path, total: int = TRADES) -> None:
     ledger.close()
     beat = control.Heartbeat(pid=1, phase="running", state="ACTIVE", last_close=dict.fromkeys(SYMBOLS, 100.5))
     control.write_heartbeat(state, beat)
+    # a runner alive (this process holds its lock): the monitor reads its ledger, as it does while one trades
+    lock = runner_lock(load_settings(home))
+    lock.acquire("bench: the runner")
+    _HELD.append(lock)
+
+
+_HELD: list[object] = []
 
 
 def main() -> dict[str, float]:

@@ -37,7 +37,7 @@ class AccountsView:
 
 
 def _scope(settings: Settings) -> tuple[str, bool, list[str] | None]:
-    """(mode, market data, symbols) of the session the ledger recorded, as ``aitrade kill`` flattens it."""
+    """(mode, market data, symbols) of the session the ledger recorded (the accounts ``aitrade kill`` flattens)."""
     from aitrade.commands.broker_cmd import default_mode  # noqa: PLC0415
     from aitrade.commands.kill_cmd import held_symbols  # noqa: PLC0415
     from aitrade.commands.runner_cmd import ledger_session  # noqa: PLC0415
@@ -46,7 +46,9 @@ def _scope(settings: Settings) -> tuple[str, bool, list[str] | None]:
     replayed = session.get("feed") == "replay"
     mode = "paper" if replayed else default_mode(settings, session.get("mode") or None)
     symbols = sorted(set(held_symbols(settings)) | set(session.get("symbols") or [])) or None
-    return mode, not replayed, symbols
+    # a paper account is read from its file, priced at the last bars fed to it: no venue is asked for quotes (a
+    # monitor refreshing every 2 s with no runner would otherwise poll the venue's tickers, or fail offline)
+    return mode, mode != "paper", symbols
 
 
 async def _read(settings: Settings, mode: str, market_data: bool, symbols: list[str] | None) -> AccountsView:
