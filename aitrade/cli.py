@@ -293,7 +293,9 @@ def cmd_notebook_run(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.notebooks import parse_value, run_notebook  # noqa: PLC0415
 
     overrides = {k: parse_value(v) for k, v in (args.param or [])}
-    run_dir, executed = run_notebook(settings, args.name, params_file=args.file, overrides=overrides, out=args.out)
+    run_dir, executed = run_notebook(
+        settings, args.name, params_file=args.file, overrides=overrides, out=args.out, progress=True
+    )
     print(f"run: {run_dir}")
     print(f"executed notebook: {executed}")
     return 0

@@ -147,7 +147,9 @@ def _kernel_manager_class() -> type:
     return IPCKernelManager
 
 
-def execute_notebook(settings: Settings, run: NotebookRun, *, timeout_s: int | None = 1800) -> None:
+def execute_notebook(
+    settings: Settings, run: NotebookRun, *, timeout_s: int | None = 1800, progress: bool = False
+) -> None:
     """Execute a prepared run; the run folder ends complete, or failed with the one-line reason.
 
     papermill saves the executed copy as each cell starts and ends, which is what
@@ -162,7 +164,7 @@ def execute_notebook(settings: Settings, run: NotebookRun, *, timeout_s: int | N
                 str(run.executed),
                 parameters=run.params,
                 cwd=str(settings.home),
-                progress_bar=False,
+                progress_bar=progress,  # papermill's tqdm bar of cells, on stderr (the CLI's runs)
                 execution_timeout=timeout_s,
                 kernel_name="python3",
                 kernel_manager_class=_kernel_manager_class(),
@@ -179,10 +181,11 @@ def run_notebook(
     overrides: dict[str, Any] | None = None,
     out: str | Path | None = None,
     timeout_s: int | None = 1800,
+    progress: bool = False,
 ) -> tuple[Path, Path]:
-    """Execute a notebook; return (run folder, executed notebook path)."""
+    """Execute a notebook; return (run folder, executed notebook path). ``progress``: a bar of cells on stderr."""
     run = prepare_notebook(settings, name, params_file=params_file, overrides=overrides, out=out)
-    execute_notebook(settings, run, timeout_s=timeout_s)
+    execute_notebook(settings, run, timeout_s=timeout_s, progress=progress)
     return run.run_dir, run.executed
 
 

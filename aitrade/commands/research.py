@@ -304,7 +304,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
         say(f"  {r['symbol']} {r['interval']}: {r['report']}")
 
     say("\n1/4 walk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...")
-    sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml")
+    sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml", progress=True)
     meta = json.loads((sig_run / "meta.json").read_text())
     s = meta["summary"]
     say(f"    run: {sig_run}")
@@ -328,6 +328,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     opt_run, _ = run_notebook(
         settings,
         "optimizer",
+        progress=True,
         overrides={"signals": str(sig_run), "optimizer_settings": "params/optimizer_demo.yaml", **full},
     )
     m = json.loads((opt_run / "metrics.json").read_text())
@@ -348,6 +349,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     bt_run, _ = run_notebook(
         settings,
         "backtest_report",
+        progress=True,
         overrides={"signals": str(sig_run), "strategy_params": str(opt_run / "best_strategy_params.json")},
     )
     b = json.loads((bt_run / "metrics.json").read_text())
