@@ -20,6 +20,7 @@ from aitrade.checks import NONNEG_INT, POSITIVE, POSITIVE_INT, arg
 from aitrade.cli_runner import add_runner_commands, cmd_kill, cmd_runner_start
 from aitrade.cli_runs import add_runs_commands
 from aitrade.cliargs import FITNESSES, PRESETS, SOURCES, dashed, features_arg, interval_arg, print_json, symbol_list
+from aitrade.cliexamples import describe
 from aitrade.commands.table import format_table
 from aitrade.commands.text import cell, detail, header, money, num, pct, price, quantity, research_line, signed_money
 from aitrade.config import Settings, load_settings
@@ -654,6 +655,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = sub.add_parser("demo", help="the main job, offline on the embedded data")
     demo.set_defaults(func=cmd_demo)
+    describe(p)
     return p
 
 

@@ -185,3 +185,32 @@ def test_every_option_says_what_it_is_and_its_default_in_its_help() -> None:
     assert not unexplained, unexplained
     silent = [(path, option) for path, option, text, has in options if has and "default" not in text]
     assert not silent, silent
+
+
+def test_every_command_has_a_description_and_an_example_that_parses() -> None:
+    """`aitrade X --help` says what X does and shows how to call it; every example is a valid command line."""
+    import argparse  # noqa: PLC0415
+    import re  # noqa: PLC0415
+    import shlex  # noqa: PLC0415
+
+    from aitrade.cli import build_parser  # noqa: PLC0415
+    from aitrade.cliexamples import EXAMPLES  # noqa: PLC0415
+
+    parser = build_parser()
+
+    def walk(p: argparse.ArgumentParser, path: str):
+        for action in p._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield f"{path} {name}".strip(), sub
+                    yield from walk(sub, f"{path} {name}")
+
+    commands = dict(walk(parser, ""))
+    assert not [c for c, sub in commands.items() if not sub.description], "commands without a description"
+    assert not [c for c, sub in commands.items() if "example" not in (sub.epilog or "")], "commands without examples"
+    assert set(EXAMPLES) == set(commands)
+    for command, lines in EXAMPLES.items():
+        for line in lines:
+            argv = shlex.split(re.sub(r"<([^>]*)>", lambda m: m.group(1).replace(" ", "_"), line))  # placeholders
+            assert argv[0] == "aitrade" and " ".join(argv[1:]).startswith(command.split()[0]), line
+            parser.parse_args(argv[1:])  # exits (SystemExit) on a bad example
