@@ -96,7 +96,7 @@ def cmd_data_list(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_data_fetch(args: argparse.Namespace, settings: Settings) -> int:
-    from aitrade.commands.data_cmd import fetch  # noqa: PLC0415
+    from aitrade.commands.data_cmd import fetch, fetch_table  # noqa: PLC0415
 
     symbols = symbol_list(args.symbols)
     if not symbols:
@@ -114,20 +114,7 @@ def cmd_data_fetch(args: argparse.Namespace, settings: Settings) -> int:
             refresh=args.refresh,
         )
     )
-    rows = [
-        {
-            "symbol": r.symbol,
-            "source": r.source,
-            "interval": r.interval,
-            "rows": r.rows,
-            "new": r.new_rows,
-            "requests": r.requests,
-            "quality": r.quality.summary(),
-            "file": r.path,
-        }
-        for r in results
-    ]
-    print(format_table(rows, ["symbol", "source", "interval", "rows", "new", "requests", "quality", "file"]))
+    print(fetch_table(results))
     return 0
 
 

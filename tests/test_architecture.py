@@ -47,6 +47,14 @@ def test_the_package_never_imports_the_widgets_or_pickle() -> None:
         assert not {"pickle", "cPickle", "dill", "joblib"} & mods, path
 
 
+def test_the_command_core_never_calls_back_into_its_front_ends() -> None:
+    """``aitrade/commands`` is what the CLI and the panels call: it never imports the CLI (a job process runs the
+    command core, not ``cli.main``)."""
+    for path in (PACKAGE / "commands").rglob("*.py"):
+        bad = sorted(m for m in _imports(path) if m in ("aitrade.cli", "aitrade.cli_runner", "aitrade.cli_runs"))
+        assert not bad, f"{path.relative_to(PACKAGE)} imports {bad}"
+
+
 def test_the_router_only_routes() -> None:
     mods = _imports(PACKAGE / "router.py")
     assert not any(m.startswith(("aitrade.brokers.bitget", "aitrade.brokers.tinkoff", "aitrade.data")) for m in mods)

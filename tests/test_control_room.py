@@ -125,18 +125,18 @@ def test_risk_editor_validates_saves_and_sees_the_pickup(tmp_path: Path) -> None
 def test_data_factory_helpers(tmp_path: Path) -> None:
     settings = load_settings(_home(tmp_path))
     assert data_cmd.fold_metrics(settings) is None and data_cmd.validation_images(settings) is None
-    assert data_cmd.fetch_argv(source="bitget", symbols="btcusdt, ethusdt", interval="1h", start="2024-01-01") == [
-        "--source",
-        "bitget",
-        "--symbols",
-        "BTCUSDT,ETHUSDT",
-        "--interval",
-        "1h",
-        "--market",
-        "spot",
-        "--start",
-        "2024-01-01",
-    ]
+    request = data_cmd.fetch_request(source="bitget", symbols="btcusdt, ethusdt", interval="1h", start="2024-01-01")
+    assert request == {
+        "source": "bitget",
+        "symbols": ["BTCUSDT", "ETHUSDT"],
+        "interval": "1h",
+        "start": "2024-01-01",
+        "end": None,
+        "market": "spot",
+        "refresh": False,
+    }
+    title = "data fetch --source bitget --symbols BTCUSDT,ETHUSDT --interval 1h --market spot --start 2024-01-01"
+    assert data_cmd.describe_request(request) == title
     for kwargs, message in (
         ({"source": "csv"}, "fetch source must be"),
         ({"symbols": " , "}, "at least one symbol"),
@@ -144,7 +144,7 @@ def test_data_factory_helpers(tmp_path: Path) -> None:
         ({"start": "yesterday-ish"}, "start"),
     ):
         with pytest.raises(UserError, match=message):
-            data_cmd.fetch_argv(**{"source": "bitget", "symbols": "BTCUSDT", "interval": "1h", **kwargs})
+            data_cmd.fetch_request(**{"source": "bitget", "symbols": "BTCUSDT", "interval": "1h", **kwargs})
 
 
 def test_war_room_chart_rebuilds_levels_from_the_genome(tmp_path: Path, artifact: Path) -> None:

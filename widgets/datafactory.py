@@ -81,14 +81,14 @@ class DataFactoryPanel(w.VBox):
 
     def fetch(self) -> dict[str, Any] | None:
         try:
-            argv = data_cmd.fetch_argv(
+            request = data_cmd.fetch_request(
                 source=self.source.value,
                 symbols=self.symbols.value,
                 interval=self.interval.value.strip(),
                 start=self.start.value.strip() or None,
                 end=self.end.value.strip() or None,
             )
-            job = jobs.start_fetch(self.settings, argv)
+            job = jobs.start_fetch(self.settings, request)
         except Exception as exc:
             self.fetch_status.error(exc)
             return None

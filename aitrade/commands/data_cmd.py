@@ -90,7 +90,7 @@ def quality(
     return rows
 
 
-def fetch_argv(
+def fetch_request(
     *,
     source: str,
     symbols: str,
@@ -99,8 +99,8 @@ def fetch_argv(
     end: str | None = None,
     market: str = "spot",
     refresh: bool = False,
-) -> list[str]:
-    """``aitrade data fetch`` options from the DATA FACTORY form, checked before a job starts."""
+) -> dict[str, Any]:
+    """The DATA FACTORY form as :func:`fetch`'s options, checked before a job starts."""
     from aitrade.cliargs import SOURCES  # noqa: PLC0415
     from aitrade.intervals import parse_interval  # noqa: PLC0415
 
@@ -113,10 +113,43 @@ def fetch_argv(
     for label, value in (("start", start), ("end", end)):
         if value:
             parse_time(value, label)
-    out = ["--source", source, "--symbols", ",".join(names), "--interval", interval, "--market", market]
-    out += ["--start", start] if start else []
-    out += ["--end", end] if end else []
-    return out + (["--refresh"] if refresh else [])
+    return {
+        "source": source,
+        "symbols": names,
+        "interval": interval,
+        "start": start,
+        "end": end,
+        "market": market,
+        "refresh": refresh,
+    }
+
+
+def describe_request(request: dict[str, Any]) -> str:
+    """A fetch request as the equivalent command line (a job's title)."""
+    parts = [f"--source {request['source']}", f"--symbols {','.join(request['symbols'])}"]
+    parts += [f"--interval {request['interval']}", f"--market {request['market']}"]
+    parts += [f"--{k} {request[k]}" for k in ("start", "end") if request.get(k)]
+    return "data fetch " + " ".join(parts + (["--refresh"] if request.get("refresh") else []))
+
+
+def fetch_table(results: list[FetchResult]) -> str:
+    """What a fetch did, one row per symbol (the CLI and a fetch job print it)."""
+    from aitrade.commands.table import format_table  # noqa: PLC0415
+
+    rows = [
+        {
+            "symbol": r.symbol,
+            "source": r.source,
+            "interval": r.interval,
+            "rows": r.rows,
+            "new": r.new_rows,
+            "requests": r.requests,
+            "quality": r.quality.summary(),
+            "file": r.path,
+        }
+        for r in results
+    ]
+    return format_table(rows, ["symbol", "source", "interval", "rows", "new", "requests", "quality", "file"])
 
 
 def latest_run(settings: Settings, kinds: tuple[str, ...], needs: tuple[str, ...]) -> Path | None:
@@ -175,4 +208,14 @@ def validation_images(settings: Settings) -> dict[str, Any] | None:
     return {"run": str(run), "images": [str(p) for p in images or sorted(run.glob("*.png"))], "note": note}
 
 
-__all__ = ["fetch", "fetch_argv", "fold_metrics", "inventory", "parse_time", "quality", "validation_images"]
+__all__ = [
+    "describe_request",
+    "fetch",
+    "fetch_request",
+    "fetch_table",
+    "fold_metrics",
+    "inventory",
+    "parse_time",
+    "quality",
+    "validation_images",
+]

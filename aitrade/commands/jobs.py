@@ -72,9 +72,11 @@ def start_notebook(
     return _launch(settings, "notebook", NOTEBOOKS[name], spec)
 
 
-def start_fetch(settings: Settings, argv: list[str]) -> dict[str, Any]:
-    """Start ``aitrade data fetch ARGV`` as a background job."""
-    return _launch(settings, "fetch", "data fetch " + " ".join(argv), {"argv": list(argv)})
+def start_fetch(settings: Settings, request: dict[str, Any]) -> dict[str, Any]:
+    """Start a fetch (:func:`aitrade.commands.data_cmd.fetch_request`'s options) as a background job."""
+    from aitrade.commands.data_cmd import describe_request  # noqa: PLC0415
+
+    return _launch(settings, "fetch", describe_request(request), {"request": request})
 
 
 def _launch(settings: Settings, kind: str, title: str, spec: dict[str, Any]) -> dict[str, Any]:
@@ -132,12 +134,14 @@ def _execute(job_id: str) -> int:
             run = prepare_notebook(settings, spec["name"], params_file=spec["params_file"], overrides=spec["overrides"])
             record(run_dir=str(run.run_dir), executed=str(run.executed))
             execute_notebook(settings, run)
-        elif job["kind"] == "fetch":
-            from aitrade.cli import main  # noqa: PLC0415
+        elif job["kind"] == "fetch":  # the command core, as `aitrade data fetch` calls it
+            import asyncio  # noqa: PLC0415
 
-            code = main(["data", "fetch", *job["spec"]["argv"]])
-            if code != 0:
-                raise UserError(f"data fetch exited with code {code} (see the job's log)")
+            from aitrade.commands.data_cmd import fetch, fetch_table  # noqa: PLC0415
+            from aitrade.log import setup_logging  # noqa: PLC0415
+
+            setup_logging(settings)
+            print(fetch_table(asyncio.run(fetch(settings, **job["spec"]["request"]))), flush=True)
         else:
             raise UserError(f"unknown job kind {job['kind']!r}")
     except KeyboardInterrupt:
