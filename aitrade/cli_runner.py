@@ -161,6 +161,23 @@ def cmd_kill(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if out["confirmed"] else 1
 
 
+def cmd_force_exit(args: argparse.Namespace, settings: Settings) -> int:
+    from aitrade.commands import kill_cmd  # noqa: PLC0415
+    from aitrade.commands.text import detail  # noqa: PLC0415
+
+    out = kill_cmd.force_exit(settings, args.symbol, args.reason)
+    if args.json:
+        print_json(out)
+    elif out["confirmed"]:
+        result = out["request"]["result"]
+        who = f"the runner (pid {out['runner']})" if out["runner"] else "this command (no runner alive)"
+        done = detail({k: v for k, v in result.items() if k in ("closed", "cancelled", "note")})
+        print(f"{result['symbol']} closed by {who}: {done}; flat at the venue")
+    else:
+        print(f"force exit of {out['request']['symbol']} not confirmed: {out['message']}")
+    return 0 if out["confirmed"] else 1
+
+
 def cmd_unkill(args: argparse.Namespace, settings: Settings) -> int:
     from aitrade.commands import kill_cmd  # noqa: PLC0415
 
@@ -241,6 +258,13 @@ def add_runner_commands(sub: Any) -> None:
     )
     kl.add_argument("--json", action="store_true", help="print JSON instead of a table")
     kl.set_defaults(func=cmd_kill)
+    fx = sub.add_parser(
+        "force-exit", help="close one position now, through the kill switch's path (trading goes on), with a reason"
+    )
+    fx.add_argument("symbol", help="the symbol whose position (and resting entry) AiTrade closes")
+    fx.add_argument("--reason", required=True, help="why (recorded in the request, the ledger and the alert)")
+    fx.add_argument("--json", action="store_true", help="print JSON instead of a line")
+    fx.set_defaults(func=cmd_force_exit)
     uk = sub.add_parser("unkill", help="release the kill switch")
     uk.add_argument("--confirm", action="store_true", help="required")
     uk.set_defaults(func=cmd_unkill)

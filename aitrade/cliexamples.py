@@ -40,6 +40,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "parity": ("aitrade parity --out parity.csv",),
     "kill": ("aitrade kill --level flatten --reason 'venue outage'",),
     "unkill": ("aitrade unkill --confirm",),
+    "force-exit": ("aitrade force-exit BTCUSDT --reason 'news: exchange halts withdrawals'",),
     "runs": ("aitrade runs", "aitrade runs --kind signals"),
     "runs list": ("aitrade runs list --all",),
     "runs compare": ("aitrade runs compare 20261203T2123 20261203T2241",),

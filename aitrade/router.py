@@ -167,8 +167,10 @@ class Router:
         return [p for b in self.brokers.values() for p in await b.protections()]
 
     # --- emergency ---------------------------------------------------------------------------
-    async def cancel_all_orders(self, report: CloseAllReport | None = None) -> CloseAllReport:
-        """Cancel every open order of ours (client-id prefix); nobody else's."""
+    async def cancel_all_orders(
+        self, report: CloseAllReport | None = None, *, only: str | None = None
+    ) -> CloseAllReport:
+        """Cancel every open order of ours (client-id prefix), of symbol ``only`` when given; nobody else's."""
         report = report or CloseAllReport()
         for name, broker in self.brokers.items():
             try:
@@ -177,7 +179,7 @@ class Router:
                 report.errors.append(f"{name}: open orders: {exc}")
                 continue
             for order in orders:
-                if not order.ours:
+                if not order.ours or (only is not None and order.symbol != only):
                     continue
                 try:
                     await broker.cancel_order(order.symbol, order.client_id)
@@ -186,12 +188,13 @@ class Router:
                     report.errors.append(f"{name}: cancel {order.client_id}: {exc}")
         return report
 
-    async def close_all_positions(self, *, reason: str = "kill") -> CloseAllReport:
+    async def close_all_positions(self, *, reason: str = "kill", only: str | None = None) -> CloseAllReport:
         """Cancel our orders, then close every position AiTrade holds (its protections first); report each step.
 
-        Every broker and symbol is tried even when one fails; the report lists what failed.
+        ``only``: that symbol's orders and position alone (a force exit). Every broker and symbol is tried even
+        when one fails; the report lists what failed.
         """
-        report = await self.cancel_all_orders()
+        report = await self.cancel_all_orders(only=only)
         stamp = datetime.now(UTC).replace(microsecond=0)
         for name, broker in self.brokers.items():
             try:
@@ -200,6 +203,8 @@ class Router:
                 report.errors.append(f"{name}: positions: {exc}")
                 continue
             for pos in positions:
+                if only is not None and pos.symbol != only:
+                    continue
                 try:
                     before = {
                         p.client_id
@@ -215,7 +220,7 @@ class Router:
                 except AiTradeError as exc:
                     report.errors.append(f"{name}: close {pos.symbol}: {exc}")
             try:  # what the venue says now: positions of ours still there
-                report.open += [p.symbol for p in await broker.positions()]
+                report.open += [p.symbol for p in await broker.positions() if only is None or p.symbol == only]
             except AiTradeError as exc:
                 report.errors.append(f"{name}: positions after close-all: {exc}")
         log.log(

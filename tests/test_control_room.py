@@ -651,3 +651,59 @@ def test_sigterm_stops_the_page_and_everything_it_started(tmp_path: Path) -> Non
     assert cli.wait(timeout=60) == 0
     _wait(lambda: not pid_alive(voila), 30, "Voila to stop")
     assert port_free(port)
+
+
+@pytest.mark.slow
+def test_a_force_exit_closes_one_position_through_the_kill_path_and_trading_goes_on(
+    tmp_path: Path, artifact: Path
+) -> None:
+    """TRADE's FORCE EXIT: with a runner alive it closes that symbol's position within a tick (a `kill` exit in the
+    ledger, the event with its reason) and nothing else; the runner stays ACTIVE, the switch unarmed. With no runner
+    alive, the command closes that one position at the venue itself."""
+    from aitrade.commands import kill_cmd  # noqa: PLC0415
+    from aitrade.runner.ledger import TradeLedger  # noqa: PLC0415
+    from widgets import ControlRoom  # noqa: PLC0415
+
+    home = _home(tmp_path)
+    settings = load_settings(home)
+    room = ControlRoom(home)
+    panel, trade, mon = room.control, room.trade, room.monitor
+    panel.load_runs()
+    panel.runner_signals.options = [("sig", str(artifact))]
+    panel.runner_signals.value = str(artifact)
+    panel.runner_params.value = str(_params(tmp_path, HOLDING))
+    panel.runner_speed.value = 20.0
+    panel.start_runner()
+    _wait(lambda: "runner started" in panel.runner_status.value or "error" in panel.runner_status.value, 90, "start")
+    assert "runner started: pid" in panel.runner_status.value, panel.runner_status.value
+    try:
+        _wait(lambda: len((control.read_heartbeat(settings.state_dir) or control.Heartbeat()).positions) >= 2, 90, "2")
+        mon.refresh()  # the TRADE view is drawn from the monitor's snapshot
+        assert len(trade.exit_symbol.options) >= 2 and trade.exit_button.disabled  # no reason, no button
+        symbol = trade.exit_symbol.value
+        trade.exit_reason.value = "panel force-exit test"
+        assert not trade.exit_button.disabled
+        trade.exit_button.click()
+        _wait(lambda: "flat in" in trade.exit_status.value or "still open" in trade.exit_status.value, 60, "done")
+        assert f"{symbol} flat in" in trade.exit_status.value, trade.exit_status.value
+        with TradeLedger(settings.state_dir / "trades.sqlite", read_only=True) as ledger:
+            events = [e for e in ledger.events(200) if e["kind"] == "force_exit"]
+            closed = [t for t in ledger.trades() if t["symbol"] == symbol and t["exit_reason"] == "kill"]
+        assert events and events[0]["detail"]["reason"] == "panel force-exit test" and len(closed) == 1
+        beat = control.read_heartbeat(settings.state_dir)
+        assert beat is not None and beat.state == "ACTIVE" and not control.read_kill(settings.state_dir).engaged
+        assert {p.symbol for p in beat.positions} - {symbol}  # the other position stays: one was closed, not all
+    finally:
+        panel.stop_runner()
+        _wait(lambda: "stopped" in panel.runner_status.value, 60, "the runner to stop")
+    room.close()
+
+    # no runner alive: the command closes that one position at the (paper) venue, and only it
+    held = {s for s, p in _paper(settings.state_dir)["positions"].items() if float(p["qty"])}
+    if not held:
+        pytest.fail("nothing left open after the stop: the no-runner path was not exercised")
+    target = sorted(held)[0]
+    out = kill_cmd.force_exit(settings, target, "no runner force-exit test")
+    assert out["confirmed"] and out["runner"] is None and out["request"]["result"]["closed"] == 1
+    after = {s for s, p in _paper(settings.state_dir)["positions"].items() if float(p["qty"])}
+    assert after == held - {target}

@@ -38,7 +38,7 @@ class ControlRoom(w.VBox):
         self.monitor = LiveMonitorPanel(self.settings, every_s=every_s)
         self.factory = DataFactoryPanel(self.settings)
         parts = self.control.sections
-        self.trade = TradeView(w.VBox([parts["mode"], parts["runner"]]))
+        self.trade = TradeView(self.settings, w.VBox([parts["mode"], parts["runner"]]))
         self.monitor.listeners.append(self.trade.show)
         if self.monitor.snap is not None:
             self.trade.show(self.monitor.snap)

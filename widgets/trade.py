@@ -7,17 +7,23 @@ session, finished or not; the newest runner log's last lines, secrets redacted.
 
 from __future__ import annotations
 
+import time
+from typing import Any
+
 import ipywidgets as w
 
-from aitrade.commands import monitor
-from widgets.common import coloured, esc, heading, table
+from aitrade.commands import kill_cmd, monitor
+from aitrade.commands.text import detail
+from aitrade.config import Settings
+from widgets.common import Status, coloured, esc, heading, in_background, set_options, table
 
 TRADE_COLUMNS = ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "pnl"]
 DAY_COLUMNS = ["day", "trades", "pnl", "equity"]
 
 
 class TradeView(w.VBox):
-    def __init__(self, runner: w.Widget) -> None:
+    def __init__(self, settings: Settings, runner: w.Widget) -> None:
+        self.settings = settings
         self.source = w.HTML()
         self.positions = w.HTML()
         self.positions.add_class("aitrade-trade-positions")
@@ -40,6 +46,7 @@ class TradeView(w.VBox):
                 heading("Open positions"),
                 self.source,
                 self.positions,
+                self._force_exit(),
                 columns,
                 heading("Runner log"),
                 self.log_name,
@@ -47,12 +54,60 @@ class TradeView(w.VBox):
             ]
         )
 
+    # --- per-trade force exit: the kill switch's path for one position -------------------------------------
+    def _force_exit(self) -> w.Widget:
+        self.exit_symbol = w.Dropdown(options=[], layout=w.Layout(width="160px"))
+        self.exit_reason = w.Text(placeholder="why (required, recorded)", layout=w.Layout(width="320px"))
+        self.exit_button = w.Button(description="FORCE EXIT", button_style="danger", disabled=True)
+        self.exit_status = Status(self.settings)
+        for name in ("symbol", "reason", "button"):
+            getattr(self, f"exit_{name}").add_class(f"aitrade-force-exit-{name}")
+        self.exit_reason.observe(lambda _: self._enable(), "value")
+        self.exit_symbol.observe(lambda _: self._enable(), "value")
+        self.exit_button.on_click(lambda _: self.force_exit())
+        self._busy = False
+        label = w.HTML("close one position now (its close first, its protections once filled; trading goes on):")
+        return w.VBox([label, w.HBox([self.exit_symbol, self.exit_reason, self.exit_button]), self.exit_status])
+
+    def _enable(self) -> None:
+        self.exit_button.disabled = self._busy or not self.exit_symbol.value or not self.exit_reason.value.strip()
+
+    def force_exit(self) -> None:
+        symbol, reason = self.exit_symbol.value, self.exit_reason.value.strip()
+        if not symbol or not reason:
+            self.exit_status.say("choose a position and give a reason first", "error")
+            return
+        self._busy = True
+        self._enable()
+        t0 = time.monotonic()
+        self.exit_status.say(f"closing {symbol} ...")
+
+        def done(out: Any, error: BaseException | None) -> None:
+            self._busy = False
+            if error is not None:
+                self.exit_status.error(error)
+            elif out["confirmed"]:
+                result = out["request"]["result"]
+                who = f"runner pid {out['runner']}" if out["runner"] else "no runner alive: closed here"
+                kept = detail({k: v for k, v in result.items() if k in ("closed", "cancelled", "note")})
+                self.exit_status.say(f"{symbol} flat in {time.monotonic() - t0:.1f} s ({who}): {kept}", "warn")
+                self.exit_reason.value = ""
+            else:
+                self.exit_status.say(out["message"], "error")
+            self._enable()
+
+        in_background(lambda: kill_cmd.force_exit(self.settings, symbol, reason), done)
+
     def show(self, snap: monitor.Snapshot) -> None:
         from widgets.monitor import ACCOUNT_COLUMNS, POSITION_COLUMNS  # noqa: PLC0415
 
         self.source.value = coloured(snap.source_note, "muted")
         cols = ACCOUNT_COLUMNS if snap.source == "accounts" else POSITION_COLUMNS
         self.positions.value = table(snap.positions, cols, empty="no open positions")
+        held = sorted({str(p["symbol"]) for p in [*snap.positions, *snap.orders]})
+        if held != sorted(str(o) for o in self.exit_symbol.options):
+            set_options(self.exit_symbol, held)
+            self._enable()
         rows = [{**t, "exit_reason": t.get("exit_reason")} for t in snap.trades]
         self.trades.value = table(rows, [*TRADE_COLUMNS, "exit_reason"], empty="no closed trades in this session")
         self.daily.value = table(snap.daily, DAY_COLUMNS, empty="no realised P&L yet")

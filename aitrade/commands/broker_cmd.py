@@ -89,18 +89,19 @@ async def close_all(
     reason: str = "cli",
     market_data: bool = True,
     symbols: list[str] | None = None,
+    only: str | None = None,
 ) -> dict[str, Any]:
     """Cancel AiTrade's orders and close AiTrade's positions on the brokers of ``symbols`` (default: the universe).
 
     ``market_data=False``: paper accounts priced by the last bars fed to them (after a replay). ``flat`` is what
-    the venues say afterwards.
+    the venues say afterwards. ``only``: that symbol's orders and position alone (a force exit).
     """
     mode = default_mode(settings, mode)
     async with (
         aiohttp.ClientSession() as session,
         Router(settings, session, mode=mode, market_data=market_data, symbols=symbols) as router,
     ):
-        report = await router.close_all_positions(reason=reason)
+        report = await router.close_all_positions(reason=reason, only=only)
     return {
         "mode": mode,
         "cancelled": report.cancelled,

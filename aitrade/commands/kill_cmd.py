@@ -106,6 +106,61 @@ def kill(settings: Settings, level: str, reason: str, *, wait_s: float = 30.0, g
     return {"armed": asdict(armed), "runner": None, "confirmed": True}
 
 
+def force_exit(settings: Settings, symbol: str, reason: str, *, wait_s: float = 30.0) -> dict[str, Any]:
+    """Close one position now through the kill switch's path, with a reason; trading goes on.
+
+    * a runner alive closes it within a tick (waited for; confirmed only when the venue says flat);
+    * no runner alive (or none confirming within ``wait_s``, then stopped like a stuck one is for a flatten): the
+      position is closed here through a router for that symbol alone.
+    """
+    req = control.request_exit(settings.state_dir, symbol, reason, by=f"aitrade force-exit (pid {os.getpid()})")
+    pid = running_pid(settings)
+    if pid is not None:
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            now = control.read_exit(settings.state_dir, req.id)
+            if now is not None and now.done_at is not None:
+                return _exit_out(now, pid)
+            if running_pid(settings) is None:
+                break
+            time.sleep(0.1)
+        else:
+            why = f"the runner (pid {pid}) has not acted within {wait_s:g} s; the request stays for its next tick"
+            return {"request": asdict(req), "runner": pid, "confirmed": False, "message": why}
+    from aitrade.commands.broker_cmd import close_all  # noqa: PLC0415
+
+    replayed = (ledger_session(settings) or {}).get("feed") == "replay"
+    report = asyncio.run(
+        close_all(
+            settings,
+            "paper" if replayed else None,
+            reason="force",
+            market_data=not replayed,
+            symbols=[req.symbol],
+            only=req.symbol,
+        )
+    )
+    result = {
+        "symbol": req.symbol,
+        "by": "aitrade force-exit (no runner alive)",
+        "closed": len(report["closed"]),
+        "cancelled": len(report["cancelled"]),
+        "errors": report["errors"],
+        "flat": report["flat"],
+    }
+    return _exit_out(control.confirm_exit(settings.state_dir, req, result), None)
+
+
+def _exit_out(req: control.ForceExit, runner: int | None) -> dict[str, Any]:
+    flat = bool(req.result.get("flat"))
+    out: dict[str, Any] = {"request": asdict(req), "runner": runner, "confirmed": flat}
+    if not flat:
+        out["message"] = f"{req.symbol} is still open at the venue (kept protected): " + (
+            "; ".join(str(e) for e in items(req.result.get("errors"))) or "the close was not filled"
+        )
+    return out
+
+
 def unkill(settings: Settings, *, confirm: bool) -> dict[str, Any]:
     if not confirm:
         raise UserError("releasing the kill switch needs --confirm")

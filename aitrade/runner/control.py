@@ -8,6 +8,11 @@
   across restarts until ``aitrade unkill --confirm`` releases it. A file that
   cannot be read counts as armed at ``flatten``: a kill switch never fails
   open.
+* ``state/force_exit/<id>.json``: a request to close one position now (the
+  kill switch's path for one symbol: its close first, its protections once
+  filled), with a reason; the runner confirms in the same file, or, with no
+  runner alive, the command that made it closes the position through the router.
+  One file per request: the writer never edits it, the runner only confirms it.
 * ``state/runner_heartbeat.json``: written atomically every tick.
 """
 
@@ -97,6 +102,72 @@ def release(state_dir: Path) -> KillSwitch:
     kill = KillSwitch(False, "pause", "", released_at=_now())
     atomic_write_json(Path(state_dir) / KILL_FILE, asdict(kill))
     return kill
+
+
+# --- force exit of one position ---------------------------------------------------------------------
+FORCE_DIR = "force_exit"
+
+
+@dataclass(frozen=True)
+class ForceExit:
+    """A request to close one symbol's position now, and (once done) what the venue said."""
+
+    id: str
+    symbol: str
+    reason: str
+    requested_at: str
+    by: str = ""
+    done_at: str | None = None
+    result: JsonObject = field(default_factory=dict)
+
+
+def request_exit(state_dir: Path, symbol: str, reason: str, *, by: str = "") -> ForceExit:
+    """Write a force-exit request (atomic, one file); a reason is required."""
+    reason = " ".join(str(reason).split())
+    symbol = str(symbol).strip().upper()
+    if not symbol:
+        raise UserError("name the symbol whose position to close")
+    if not reason:
+        raise UserError("a force exit needs a reason (it goes into the ledger and the alert)")
+    stamp = datetime.now(UTC)
+    req = ForceExit(f"{stamp:%Y%m%dT%H%M%S%f}-{symbol}", symbol, reason, stamp.isoformat(), by or f"pid {os.getpid()}")
+    folder = Path(state_dir) / FORCE_DIR
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(folder / f"{req.id}.json", asdict(req))
+    return req
+
+
+def read_exit(state_dir: Path, request_id: str) -> ForceExit | None:
+    path = Path(state_dir) / FORCE_DIR / f"{request_id}.json"
+    if not path.exists():
+        return None
+    data = read_json_object(path, {}, move_aside=False)
+    known = {k: data[k] for k in ForceExit.__dataclass_fields__ if k in data}
+    try:
+        return ForceExit(**known)
+    except TypeError as exc:
+        raise StateFileError(f"state file {path} is not a force-exit request: {exc}") from None
+
+
+def pending_exits(state_dir: Path) -> list[ForceExit]:
+    """Requests not yet done, oldest first (a file that cannot be read is skipped here and reported by its reader)."""
+    folder = Path(state_dir) / FORCE_DIR
+    out = []
+    for path in sorted(folder.glob("*.json")) if folder.is_dir() else []:
+        try:
+            req = read_exit(state_dir, path.stem)
+        except StateFileError:
+            continue
+        if req is not None and req.done_at is None:
+            out.append(req)
+    return out
+
+
+def confirm_exit(state_dir: Path, req: ForceExit, result: JsonMap) -> ForceExit:
+    """Record what closing it did (the venue's word); done once."""
+    done = replace(req, done_at=_now(), result=redact_json(dict(result)))
+    atomic_write_json(Path(state_dir) / FORCE_DIR / f"{req.id}.json", asdict(done))
+    return done
 
 
 # --- heartbeat -------------------------------------------------------------------------------------

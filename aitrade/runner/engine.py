@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from aitrade.router import Router
 from aitrade.strategy import (
     EXIT_REASONS,
+    FLAT,
     OPEN,
     PENDING,
     Genome,
@@ -264,6 +265,8 @@ class Runner:
             await self.recover()  # resume only after reconciliation
             self.health.state = ACTIVE
         self.kill = kill
+        for request in await self._run_io(control.pending_exits, self.state_dir):
+            await self.act_on_force_exit(request)
         await self._reload_settings()
         if self.health.state == HALTED:
             self.health.ticks += 1
@@ -531,6 +534,34 @@ class Runner:
         else:
             self._say(f"kill switch ({kill.level}): {kill.reason}; state {self.health.state}, {acted}")
         self.kill = await self._run_io(control.confirm, self.state_dir, kill, acted)
+        await self.beat("running")
+
+    async def act_on_force_exit(self, req: control.ForceExit) -> None:
+        """Close one position as the kill switch would (close first, protections once filled) and confirm what the
+        venue says now; trading goes on (the rules may enter it again on a later signal)."""
+        book = self.books.all().get(req.symbol)
+        result: dict[str, Json] = {"symbol": req.symbol, "by": f"runner (pid {os.getpid()})"}
+        errors: list[str] = []
+        if book is None or book.state.mode == FLAT:
+            result.update(closed=0, cancelled=0, note="nothing of ours open in this symbol")
+        else:
+            done = await self.ex.close_book(book, pd.Timestamp(req.requested_at))
+            result.update(closed=done.closed, cancelled=done.cancelled)
+            errors += done.errors
+        try:
+            held = {p.symbol for p in await self.router.positions()}
+            result["flat"] = req.symbol not in held
+        except AiTradeError as exc:
+            result["flat"] = False
+            errors.append(f"positions: {exc}")
+        result["errors"] = list(errors)
+        await self._run_io(self.ledger.event, "force_exit", req.symbol, {"reason": req.reason, **result})
+        if result["flat"]:
+            self._say(f"force exit of {req.symbol} ({req.reason}): closed, flat at the venue")
+        else:
+            self.health.last_error = f"force exit of {req.symbol} not done: still open (kept protected)"
+            self._say(f"FORCE EXIT NOT DONE: {req.symbol} is still open at the venue, kept protected; {result}")
+        await self._run_io(control.confirm_exit, self.state_dir, req, result)
         await self.beat("running")
 
     def _flatten_due(self, kill: control.KillSwitch) -> bool:

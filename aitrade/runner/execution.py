@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -91,6 +91,16 @@ class FlattenReport:
     open: list[str]
     errors: list[str]
     flat: bool
+
+
+@dataclass
+class BookClosed:
+    """What closing one book did: closed (0 or 1), entries cancelled, still open at the venue, errors."""
+
+    closed: int = 0
+    cancelled: int = 0
+    open: bool = False
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -450,47 +460,10 @@ class Execution:
         """
         closed, cancelled, still_open, errors = 0, 0, set[str](), list[str]()
         for held in self.books.all().values():
-            book, s = held, held.state
-            trades: list[Trade] = []
-            try:
-                if s.mode == PENDING:
-                    await self.cancel(book.symbol, book.entry_id)
-                    again = await self.lookup(book.symbol, book.entry_id)
-                    if again is not None and again.filled > 0:  # filled (in part) before the cancel reached it
-                        if again.status is OrderStatus.FILLED:  # wholly: the intent filled, it was not cancelled
-                            self.books.mark(again.client_id, IntentStatus.FILLED, again.venue_order_id)
-                        s = self.opened_part(s, again, book.t)
-                        book = replace(book, entry_bar=book.last_bar or stamp.isoformat()).with_state(s)
-                    else:
-                        cancelled += 1
-                if s.mode == OPEN:
-                    broker = self.router.broker_for(book.symbol)
-                    fired = await self.fired(book) or await self.vanished(book, broker)
-                    venue_qty = abs(await self._held(book.symbol, broker))
-                    if fired is None and 0 < venue_qty < dec(s.qty):  # the venue holds less (a part closed): that
-                        s = replace(s, qty=float(venue_qty))
-                    exit_order = fired or await self.exit(book, s, stamp, "kill")
-                    if exit_order is None:
-                        still_open.add(book.symbol)
-                        kept: list[Event] = [
-                            ("flatten_refused", {"detail": "close not filled; kept open and protected"})
-                        ]
-                        await self.books.save(book, events=kept)
-                        continue
-                    trades.append(
-                        self.trade(book, s, exit_order, book.last_bar or stamp.isoformat(), None if fired else "kill")
-                    )
-                    closed += 1
-            except AiTradeError as exc:
-                errors.append(f"{book.symbol}: {exc}")
-                if s.mode == OPEN:
-                    still_open.add(book.symbol)
-                    await self.run_io(self.ledger.event, "flatten_failed", book.symbol, {"error": str(exc)})
-                    continue
-            failpoints.hit("flatten")
-            if s.mode != FLAT:
-                book = book.flat(sum(tr.pnl for tr in trades))
-                await self.books.save(book, trades=trades, events=[("flattened", {})])
+            done = await self.close_book(held, stamp)
+            closed, cancelled, errors = closed + done.closed, cancelled + done.cancelled, errors + done.errors
+            if done.open:
+                still_open.add(held.symbol)
         try:
             report = await self.router.close_all_positions(reason="kill")  # anything of ours the books did not hold
             errors += report.errors
@@ -507,6 +480,52 @@ class Execution:
         return FlattenReport(
             closed=closed, cancelled=cancelled, open=sorted(still_open), errors=errors, flat=venue_ok and not still_open
         )
+
+    async def close_book(self, held: Book, stamp: pd.Timestamp) -> BookClosed:
+        """Close one book now, as the kill switch does (its resting entry cancelled, its position closed at market
+        under the ``kill`` leg of ``stamp``, its protections once that filled). A refused close keeps it open and
+        protected; the trade is booked as a ``kill`` exit."""
+        book, s = held, held.state
+        trades: list[Trade] = []
+        done = BookClosed()
+        try:
+            if s.mode == PENDING:
+                await self.cancel(book.symbol, book.entry_id)
+                again = await self.lookup(book.symbol, book.entry_id)
+                if again is not None and again.filled > 0:  # filled (in part) before the cancel reached it
+                    if again.status is OrderStatus.FILLED:  # wholly: the intent filled, it was not cancelled
+                        self.books.mark(again.client_id, IntentStatus.FILLED, again.venue_order_id)
+                    s = self.opened_part(s, again, book.t)
+                    book = replace(book, entry_bar=book.last_bar or stamp.isoformat()).with_state(s)
+                else:
+                    done.cancelled += 1
+            if s.mode == OPEN:
+                broker = self.router.broker_for(book.symbol)
+                fired = await self.fired(book) or await self.vanished(book, broker)
+                venue_qty = abs(await self._held(book.symbol, broker))
+                if fired is None and 0 < venue_qty < dec(s.qty):  # the venue holds less (a part closed): that
+                    s = replace(s, qty=float(venue_qty))
+                exit_order = fired or await self.exit(book, s, stamp, "kill")
+                if exit_order is None:
+                    done.open = True
+                    kept: list[Event] = [("flatten_refused", {"detail": "close not filled; kept open and protected"})]
+                    await self.books.save(book, events=kept)
+                    return done
+                trades.append(
+                    self.trade(book, s, exit_order, book.last_bar or stamp.isoformat(), None if fired else "kill")
+                )
+                done.closed += 1
+        except AiTradeError as exc:
+            done.errors.append(f"{book.symbol}: {exc}")
+            if s.mode == OPEN:
+                done.open = True
+                await self.run_io(self.ledger.event, "flatten_failed", book.symbol, {"error": str(exc)})
+                return done
+        failpoints.hit("flatten")
+        if s.mode != FLAT:
+            book = book.flat(sum(tr.pnl for tr in trades))
+            await self.books.save(book, trades=trades, events=[("flattened", {})])
+        return done
 
     def trade(self, book: Book, s: State, exit_order: Order, stamp: str, reason: str | None = None) -> Trade:
         if reason is None:
