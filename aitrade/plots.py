@@ -88,15 +88,87 @@ def show(fig: Figure) -> None:
 
 
 def metrics_table(metrics: dict[str, Any], column: str) -> Any:
-    """A metrics dict as a one-column table with readable numbers (nested values and lists left out)."""
-    rows = {k: v for k, v in metrics.items() if not isinstance(v, dict | list | tuple)}
+    """A metrics dict as a two-column table a trader reads: labels in words, values as percentages, fixed decimals
+    or counts (:data:`aitrade.commands.text.METRICS`); nested values, lists and sentences (verdicts and scopes,
+    printed in full by the notebooks) are left out, so nothing is cut."""
+    from aitrade.commands.text import metric_label, metric_value  # noqa: PLC0415
 
-    def fmt(v: Any) -> Any:
-        if isinstance(v, float):
-            return f"{v:.4g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.2e}"
-        return "n/a" if v is None else v
+    rows = {
+        k: v
+        for k, v in metrics.items()
+        if not isinstance(v, dict | list | tuple) and not (isinstance(v, str) and len(v) > 40)
+    }
+    frame = pd.DataFrame(
+        {"metric": [metric_label(k) for k in rows], column: [metric_value(k, v) for k, v in rows.items()]}
+    )
+    return frame.style.hide(axis="index").set_properties(**{"text-align": "left"})
 
-    return pd.DataFrame({column: [fmt(v) for v in rows.values()]}, index=list(rows))
+
+def trades_table(trades: pd.DataFrame) -> Any:
+    """Closed trades with headers in words, prices to six significant digits, P&L to the cent, UTC to the second."""
+    from aitrade.commands.text import cell, header  # noqa: PLC0415
+
+    cols = [
+        c
+        for c in (
+            "symbol",
+            "side",
+            "entry_time",
+            "entry_price",
+            "exit_time",
+            "exit_price",
+            "quantity",
+            "fees",
+            "pnl",
+            "exit_reason",
+        )
+        if c in trades
+    ]
+    frame = pd.DataFrame({header(c): [cell(c, v) for v in trades[c]] for c in cols})
+    return frame.style.hide(axis="index")
+
+
+def windows_table(report: pd.DataFrame) -> Any:
+    """The optimiser's windows (``wfo_report.csv``): test period, out-of-sample figures in percentages, the genes
+    chosen, the in-sample PBO; headers in words."""
+    from aitrade.commands.text import utc  # noqa: PLC0415
+
+    out = pd.DataFrame(
+        {
+            "window": report["window"],
+            "trained (UTC)": [
+                f"{utc(a, suffix=False)} .. {utc(b, suffix=False)}"
+                for a, b in zip(report["train_start"], report["train_end"], strict=True)
+            ],
+            "traded out of sample (UTC)": [
+                f"{utc(a, suffix=False)} .. {utc(b, suffix=False)}"
+                for a, b in zip(report["test_start"], report["test_end"], strict=True)
+            ],
+            "return": report["oos_total_return"],
+            "Sharpe": report["oos_sharpe"],
+            "max drawdown": report["oos_max_drawdown"],
+            "trades": report["oos_trades"],
+            "win rate": report["oos_win_rate"],
+            "PBO (in sample)": report.get("is_pbo"),
+        }
+    )
+    genes = [
+        g
+        for g in report.columns
+        if g not in {"window", "train_start", "train_end", "test_start", "test_end", "is_fitness", "is_pbo"}
+        and not g.startswith("oos_")
+    ]
+    for g in genes:
+        out[g] = report[g]
+    formats = {
+        "return": "{:+.2%}",
+        "Sharpe": "{:.2f}",
+        "max drawdown": "{:.2%}",
+        "win rate": "{:.1%}",
+        "PBO (in sample)": "{:.2f}",
+        **dict.fromkeys(genes, "{:.3g}"),
+    }
+    return out.style.hide(axis="index").format(formats, na_rep="n/a")
 
 
 def reliability_figure(signals: pd.DataFrame, label: dict[str, Any] | None = None, bins: int = 10) -> Figure:

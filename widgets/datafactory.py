@@ -9,10 +9,21 @@ import ipywidgets as w
 
 from aitrade.cliargs import SOURCES
 from aitrade.commands import data_cmd, jobs
-from aitrade.commands.text import research_line
+from aitrade.commands.text import metric_label, metric_value, research_line
 from aitrade.config import Settings
 from widgets.common import Status, coloured, esc, field_row, heading, in_background, table
 from widgets.jobs import JobsView
+
+#: one asset-fold's figures (out of sample), in words
+FOLD_COLUMNS = {
+    "n": "rows",
+    "auc_long": "AUC long",
+    "auc_short": "AUC short",
+    "log_loss": "log loss",
+    "baseline_log_loss": "class prior's log loss",
+    "accuracy": "accuracy",
+    "baseline_accuracy": "class prior's accuracy",
+}
 
 
 class DataFactoryPanel(w.VBox):
@@ -117,7 +128,10 @@ class DataFactoryPanel(w.VBox):
         if found is None:
             self.metrics.value = "<i>no signals run yet</i>"
             return
-        folds = found["folds"].round(4).to_dict("records")
+        folds = [
+            {FOLD_COLUMNS.get(k, metric_label(k)): metric_value(k, v) for k, v in row.items()}
+            for row in found["folds"].to_dict("records")
+        ]
         self.metrics.value = (
             f"<div><code>{esc(Path(found['run']).name)}</code>: "
             f"{esc(research_line(found['summary']))}</div>" + table(folds, empty="no folds")

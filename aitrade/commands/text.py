@@ -184,3 +184,90 @@ def cell(column: str, value: Any) -> str:
 
 def header(column: str) -> str:
     return HEADERS.get(column, column.replace("_", " "))
+
+
+#: Research and backtest metrics as a table shows them: label and how the value is written (pct, n2/n3/n4: fixed
+#: decimals, int, money, times). A key not here is shown by its words with four significant digits.
+METRICS: dict[str, tuple[str, str]] = {
+    "total_return": ("return", "pct"),
+    "buy_and_hold_return": ("buy and hold", "pct"),
+    "cagr": ("CAGR", "pct"),
+    "max_drawdown": ("max drawdown", "pct"),
+    "win_rate": ("win rate", "pct"),
+    "exposure": ("time in the market", "pct"),
+    "avg_trade_return": ("average trade", "pct"),
+    "sharpe": ("Sharpe (annualised)", "n2"),
+    "sortino": ("Sortino (annualised)", "n2"),
+    "calmar": ("Calmar", "n2"),
+    "profit_factor": ("profit factor", "n2"),
+    "per_bar_sharpe": ("Sharpe per bar", "n4"),
+    "deflated_sharpe": ("deflated Sharpe", "n3"),
+    "deflated_sharpe_empirical": ("deflated Sharpe (empirical)", "n3"),
+    "dsr_sharpe_needed": ("Sharpe needed for DSR 0.95", "n2"),
+    "probabilistic_sharpe": ("probabilistic Sharpe", "n3"),
+    "pbo_mean": ("PBO (in sample, mean over windows)", "n2"),
+    "dsr_trials_effective": ("effective trials", "n1"),
+    "turnover": ("turnover", "times"),
+    "capital": ("capital", "money"),
+    "total_fees": ("fees", "money"),
+    "log_loss": ("log loss, per-fold mean", "n4"),
+    "baseline_log_loss": ("class prior's log loss, per-fold mean", "n4"),
+    "pooled_log_loss": ("log loss, pooled", "n4"),
+    "raw_pooled_log_loss": ("log loss before calibration, pooled", "n4"),
+    "pooled_prior_log_loss": ("training prior's log loss, pooled", "n4"),
+    "pooled_baseline_log_loss": ("out-of-sample class shares' log loss, pooled", "n4"),
+    "linear_pooled_log_loss": ("linear baseline's log loss, pooled", "n4"),
+    "lgbm_pooled_log_loss": ("LightGBM's log loss, pooled", "n4"),
+    "accuracy": ("accuracy, per-fold mean", "pct"),
+    "baseline_accuracy": ("class prior's accuracy, per-fold mean", "pct"),
+    "pooled_accuracy": ("accuracy, pooled", "pct"),
+    "pooled_baseline_accuracy": ("class prior's accuracy, pooled", "pct"),
+    "auc_long": ("AUC long, per-fold mean", "n3"),
+    "auc_short": ("AUC short, per-fold mean", "n3"),
+    "pooled_auc_long": ("AUC long, pooled", "n3"),
+    "pooled_auc_short": ("AUC short, pooled", "n3"),
+    "linear_pooled_auc_long": ("linear baseline's AUC long, pooled", "n3"),
+    "linear_pooled_auc_short": ("linear baseline's AUC short, pooled", "n3"),
+    "lgbm_pooled_auc_long": ("LightGBM's AUC long, pooled", "n3"),
+    "lgbm_pooled_auc_short": ("LightGBM's AUC short, pooled", "n3"),
+    "oos_rows": ("out-of-sample rows", "int"),
+    "pooled_n": ("rows pooled", "int"),
+    "evaluated": ("asset-folds evaluated", "int"),
+    "folds": ("folds", "int"),
+    "trades": ("trades", "int"),
+    "long_trades": ("long trades", "int"),
+    "short_trades": ("short trades", "int"),
+    "bars": ("bars", "int"),
+    "windows": ("windows", "int"),
+    "ga_evaluations": ("GA evaluations", "int"),
+    "dsr_trials": ("trials (DSR)", "int"),
+    "dsr_trials_raw": ("trials, raw", "int"),
+    "trained_models": ("models trained", "int"),
+    "reused_models": ("models reused from the cache", "int"),
+    "start": ("from (UTC)", "time"),
+    "end": ("to (UTC)", "time"),
+}
+
+
+def metric_label(key: str) -> str:
+    return METRICS.get(key, (key.replace("_", " "), ""))[0]
+
+
+def metric_value(key: str, value: Any) -> str:
+    """A metric written as a trader reads it (see :data:`METRICS`)."""
+    kind = METRICS.get(key, ("", ""))[1]
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "n/a"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return utc(value) if kind == "time" else str(value)
+    if kind == "pct":
+        return f"{value:.2%}"
+    if kind.startswith("n") and kind[1:].isdigit():
+        return f"{value:,.{int(kind[1:])}f}"
+    if kind == "int":
+        return f"{int(value):,}"
+    if kind == "money":
+        return money(value)
+    if kind == "times":
+        return f"{value:,.1f}x"
+    return f"{value:,.4g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.2e}"
