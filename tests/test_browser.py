@@ -215,7 +215,8 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.wait_for_selector("text=Cache inventory", timeout=30_000)
         _shot(page, "data_factory")
         _tab(page, "PROMOTE")
-        page.wait_for_selector("text=I have read the evidence above", timeout=30_000)
+        page.locator(".aitrade-promote-run select").select_option(index=0)  # the newest: the job's walk-forward
+        page.wait_for_selector(".aitrade-verdict", timeout=30_000)  # its verdict in words, beside the figures
         _shot(page, "promote")
         _tab(page, "GENOME RANGES")
         page.wait_for_selector("text=save ranges", timeout=30_000)

@@ -51,8 +51,9 @@ def table(rows: Iterable[dict[str, Any]], columns: list[str] | None = None, *, e
         return f"<i style='color:{COLOURS['muted']}'>{esc(empty)}</i>"
     cols = columns or list(rows[0])
     head = "".join(f"<th style='text-align:left;padding:2px 8px'>{esc(header(c))}</th>" for c in cols)
+    wrap = {c: "" if c == "detail" else ";white-space:nowrap" for c in cols}  # only sentences wrap
     body = "".join(
-        "<tr>" + "".join(f"<td style='padding:2px 8px'>{esc(cell(c, r.get(c)))}</td>" for c in cols) + "</tr>"
+        "<tr>" + "".join(f"<td style='padding:2px 8px{wrap[c]}'>{esc(cell(c, r.get(c)))}</td>" for c in cols) + "</tr>"
         for r in rows
     )
     return f"<table style='border-collapse:collapse;font-size:12px'><tr>{head}</tr>{body}</table>"

@@ -230,6 +230,7 @@ class ControlPanel(w.VBox):
     # --- promotion -------------------------------------------------------------------------------------------
     def _promote(self) -> w.Widget:
         self.promote_run = w.Dropdown(options=[], layout=w.Layout(width="760px"))
+        self.promote_run.add_class("aitrade-promote-run")
         self.evidence = w.HTML()
         self.promote_ok = w.Checkbox(
             value=False, description="I have read the evidence above", indent=False, layout=w.Layout(width="auto")

@@ -16,6 +16,7 @@ from plotly.subplots import make_subplots
 
 from aitrade.commands import control_panel as cp
 from aitrade.commands import warroom
+from aitrade.commands.text import signed_money
 from aitrade.config import Settings
 from widgets.common import Status, esc, field_row, set_options
 
@@ -193,6 +194,8 @@ class WarRoomPanel(w.VBox):
         old.close()
         closed = len(ch.trades)
         pnl = float(np.nansum(ch.trades["pnl"])) if closed else 0.0
-        self.status.say(f"{ch.symbol}: {len(ch.bars)} bars, {closed} trades from {ch.source}, pnl {pnl:,.2f}", "ok")
+        self.status.say(
+            f"{ch.symbol}: {len(ch.bars):,} bars, {closed} trades from {ch.source}, P&L {signed_money(pnl)}", "ok"
+        )
         self.notes.value = "".join(f"<div style='color:#555'>{esc(n)}</div>" for n in ch.notes)
         return ch
