@@ -282,7 +282,7 @@ def cmd_notebook_run(args: argparse.Namespace, settings: Settings) -> int:
 
     overrides = {k: parse_value(v) for k, v in (args.param or [])}
     run_dir, executed = run_notebook(
-        settings, args.name, params_file=args.file, overrides=overrides, out=args.out, progress=True
+        settings, args.name, params_file=args.file, overrides=overrides, out=args.out, progress=sys.stderr.isatty()
     )
     print(f"run: {run_dir}")
     print(f"executed notebook: {executed}")

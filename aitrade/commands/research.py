@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -297,6 +298,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     from aitrade.notebooks import REPO, run_notebook  # noqa: PLC0415
 
     say("AiTrade demo: offline, on the embedded data (crypto bars are SYNTHETIC)\n")
+    bar = sys.stderr.isatty()  # papermill's bar of cells on a terminal; a log or a pipe gets the step lines only
     rows = quality(settings, source="sample")
     bad = [r for r in rows if not r["ok"]]
     say(f"data: {len(rows)} embedded bar tables, {len(rows) - len(bad)} pass the quality gate")
@@ -304,7 +306,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
         say(f"  {r['symbol']} {r['interval']}: {r['report']}")
 
     say("\n1/4 walk-forward signals (notebooks/10_walk_forward.ipynb, params/demo.yaml) ...")
-    sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml", progress=True)
+    sig_run, _ = run_notebook(settings, "walk_forward", params_file=REPO / "params" / "demo.yaml", progress=bar)
     meta = json.loads((sig_run / "meta.json").read_text())
     s = meta["summary"]
     say(f"    run: {sig_run}")
@@ -328,7 +330,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     opt_run, _ = run_notebook(
         settings,
         "optimizer",
-        progress=True,
+        progress=bar,
         overrides={"signals": str(sig_run), "optimizer_settings": "params/optimizer_demo.yaml", **full},
     )
     m = json.loads((opt_run / "metrics.json").read_text())
@@ -349,7 +351,7 @@ def demo(settings: Settings, say: Callable[[str], None] = print) -> StepResult:
     bt_run, _ = run_notebook(
         settings,
         "backtest_report",
-        progress=True,
+        progress=bar,
         overrides={"signals": str(sig_run), "strategy_params": str(opt_run / "best_strategy_params.json")},
     )
     b = json.loads((bt_run / "metrics.json").read_text())
