@@ -177,6 +177,22 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.wait_for_selector("text=stopped; positions and protections stay", timeout=60_000)
         assert runner_cmd.running_pid(settings) is None
 
+        # no runner alive: LIVE MONITOR reads the accounts (never the dead runner's heartbeat); a flatten armed
+        # now goes through the router, and the next refresh shows nothing held
+        _tab(page, "LIVE MONITOR")
+        page.wait_for_selector(".aitrade-monitor-source [data-source='accounts']", timeout=30_000)
+        page.locator(".aitrade-kill-level button", has_text="flatten").click()
+        page.locator(".aitrade-kill-reason input").fill("browser test flatten, no runner")
+        page.locator("button.aitrade-kill-arm").click()
+        page.wait_for_selector("text=no runner alive: done here", timeout=60_000)
+        page.wait_for_selector(".aitrade-monitor-positions >> text=no open positions", timeout=30_000)
+        page.wait_for_selector(".aitrade-monitor-orders >> text=no resting entry orders", timeout=30_000)
+        assert all(float(p["qty"]) == 0 for p in _paper(settings.state_dir)["positions"].values())
+        _shot(page, "live_monitor_no_runner")
+        page.locator(".aitrade-kill-confirm input").fill("RELEASE")
+        page.locator("button.aitrade-kill-release").click()
+        page.wait_for_selector("text=released;", timeout=30_000)
+
         # RESEARCH: 10_walk_forward with params/ci.yaml as a background job, progress to the end
         _tab(page, "RESEARCH")
         page.locator(".aitrade-research-use-form input").uncheck()

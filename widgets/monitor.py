@@ -30,6 +30,7 @@ class LiveMonitorPanel(w.VBox):
         self.source.add_class("aitrade-monitor-source")
         self.header.add_class("aitrade-monitor-header")
         self.positions.add_class("aitrade-monitor-positions")
+        self.orders.add_class("aitrade-monitor-orders")
         self.equity = go.FigureWidget(
             data=[go.Scatter(x=[], y=[], mode="lines", name="realised equity")],
             layout=go.Layout(

@@ -94,15 +94,15 @@ def price(value: Any, tick: Any = None) -> str:
 
 
 def quantity(value: Any) -> str:
-    """A quantity as held: its own digits, no float noise (``0.0015``, ``120``)."""
+    """A quantity as held: its own digits up to ten significant ones, no float noise (``0.0015``, ``120``)."""
     from decimal import Decimal  # noqa: PLC0415
 
     if value is None:
         return "-"
     dec = Decimal(str(value))
-    dec = round(dec, 8) if isinstance(value, float) else dec
-    text = f"{dec.normalize():f}"
-    return text
+    if dec.is_finite() and dec and len(dec.normalize().as_tuple().digits) > 10:  # float arithmetic's tail, not a lot
+        dec = round(dec, max(0, 9 - dec.adjusted()))
+    return f"{dec.normalize():f}"
 
 
 def signed_money(value: Any, currency: str = "") -> str:
