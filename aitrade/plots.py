@@ -107,23 +107,9 @@ def metrics_table(metrics: dict[str, Any], column: str) -> Any:
 def trades_table(trades: pd.DataFrame) -> Any:
     """Closed trades with headers in words, prices to six significant digits, P&L to the cent, UTC to the second."""
     from aitrade.commands.text import cell, header  # noqa: PLC0415
+    from aitrade.rules import TRADE_COLUMNS  # noqa: PLC0415
 
-    cols = [
-        c
-        for c in (
-            "symbol",
-            "side",
-            "entry_time",
-            "entry_price",
-            "exit_time",
-            "exit_price",
-            "quantity",
-            "fees",
-            "pnl",
-            "exit_reason",
-        )
-        if c in trades
-    ]
+    cols = [c for c in TRADE_COLUMNS if c in trades]
     frame = pd.DataFrame({header(c): [cell(c, v) for v in trades[c]] for c in cols})
     return frame.style.hide(axis="index")
 

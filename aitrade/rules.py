@@ -47,6 +47,19 @@ FLAT, PENDING, OPEN = 0, 1, 2
 #: exit reasons: the names (as booked and shown) and their codes, declared here only
 EXIT_REASONS = ("sl", "tp", "trail", "time", "abort", "vol_exit", "end")
 SL, TP, TRAIL, TIME, ABORT, VOL, END = 0, 1, 2, 3, 4, 5, 6
+#: a closed round trip's fields, in order: the backtest's trades, the runner's ledger and every trades table
+TRADE_COLUMNS = (
+    "symbol",
+    "side",
+    "entry_time",
+    "entry_price",
+    "exit_time",
+    "exit_price",
+    "quantity",
+    "fees",
+    "pnl",
+    "exit_reason",
+)
 NO_EXIT = -1
 P = TypeVar("P", float, Decimal)  # a price: float in the backtest and the runner, Decimal in the paper venue
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from aitrade.config import Settings
-from aitrade.runs import run_json, run_status
+from aitrade.runs import run_json, run_status, signals_summary
 
 SIGNALS, OPTIMISE, BACKTEST, OTHER = "signals", "optimise", "backtest", "other"
 KINDS = (SIGNALS, OPTIMISE, BACKTEST, OTHER)
@@ -165,7 +165,7 @@ def read_run(run: Path, promoted: Path | None = None, owner: Path | None = None)
     if kind == SIGNALS:
         symbols = tuple(str(s) for s in meta.get("symbols") or ())
         interval = meta.get("interval")
-        metric, verdict, figures = _signals_figures(metrics.get("summary") or meta.get("summary") or {})
+        metric, verdict, figures = _signals_figures(signals_summary(run))
     else:
         over = run_json(signals / "meta.json") if signals else {}
         symbols = tuple(str(s) for s in over.get("symbols") or ())

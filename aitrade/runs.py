@@ -114,6 +114,14 @@ def run_json(path: str | Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def signals_summary(run: str | Path) -> dict[str, Any]:
+    """A signals run's out-of-sample summary: the artifact's own record (``meta.json``, what promotion gates on),
+    else the one in ``metrics.json``; every verdict on the run reads it here."""
+    run = Path(run)
+    summary = run_json(run / "meta.json").get("summary") or run_json(run / "metrics.json").get("summary")
+    return summary if isinstance(summary, dict) else {}
+
+
 def runs_using(settings: Settings, signals_run: str | Path) -> list[Path]:
     """Run folders under the home's ``runs/`` made over ``signals_run`` (their ``params.json`` or
     ``notebook_params.json`` names it, or it is their own ``signals/``), newest first."""
@@ -203,7 +211,8 @@ def promote(settings: Settings, run: str | Path, *, override: str | None = None)
     from aitrade.signals.artifact import load_signals  # noqa: PLC0415 (validates before promoting)
     from aitrade.signals.baseline import worse_than_prior  # noqa: PLC0415
 
-    summary = load_signals(src).meta.get("summary") or {}
+    load_signals(src)
+    summary = signals_summary(src)
     worse = worse_than_prior(summary)
     reason = " ".join((override or "").split())
     if worse is not None and len(reason) < MIN_REASON:

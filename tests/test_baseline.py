@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from aitrade.signals.baseline import LinearBaseline, verdict
+from aitrade.signals.baseline import LinearBaseline, verdict, verdict_level
 
 
 def test_the_baseline_fits_a_linear_edge_and_keeps_every_class_possible() -> None:
@@ -42,3 +42,8 @@ def test_the_verdict_says_what_the_model_adds() -> None:
     assert "the model is worse than the linear baseline" in verdict(_summary(0.50, 1.06, 0.60, 1.00))
     assert "probabilities are worse" in verdict(_summary(0.60, 1.04, 0.55, 1.01))
     assert verdict({"pooled_log_loss": 1.0, "pooled_baseline_log_loss": 1.05}) == "no linear baseline to compare with"
+    # its colour, from the same figures: red below the prior, green only when it beats the linear baseline
+    assert verdict_level(_summary(0.50, 1.06, 0.60, 1.00)) == "error"
+    assert verdict_level(_summary(0.68, 0.98, 0.52, 1.04)) == "ok"
+    assert verdict_level(_summary(0.52, 1.04, 0.52, 1.041)) == "warn"
+    assert verdict_level({"pooled_log_loss": 1.0, "pooled_baseline_log_loss": 1.05}) == "warn"

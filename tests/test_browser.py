@@ -7,7 +7,9 @@ Screenshots and the timing log go to test-artifacts/ (AITRADE_ARTIFACTS override
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -19,19 +21,25 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import nbformat
 import pytest
+import yaml
 
+from aitrade.cli import main
 from aitrade.commands import jobs, runner_cmd
 from aitrade.commands.control_room import launch, stop_page
 from aitrade.config import load_settings
 from aitrade.notebooks import REPO
 from aitrade.runner import control
+from aitrade.runs import run_status
+from tests import PROMOTE_ANYWAY
 from tests.test_backtest import make_signals
 from tests.test_control_room import HOLDING
 from tests.test_runner import _home, _paper, _params, _wait
 
 CHROMIUM = "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("AITRADE_ARTIFACTS", REPO / "test-artifacts"))
+OVERCONFIDENT = "20251231T000000Z-overconfident-signals"  # a run worse than the class prior, out of sample
 INSTALL = "install it with `apt-get install chromium` (Debian's package; never `playwright install`)"
 
 pytestmark = pytest.mark.slow
@@ -102,6 +110,11 @@ def room_home(tmp_path: Path) -> Path:
     home = _home(tmp_path)
     (home / "runs").mkdir()
     make_signals(home / "runs" / "20260101T000000Z-replay-signals", n=700, seed=3)
+    worse = make_signals(home / "runs" / OVERCONFIDENT, n=300, seed=4)
+    meta = json.loads((worse / "meta.json").read_text())
+    meta["summary"] = {"pooled_log_loss": 1.1035, "pooled_prior_log_loss": 1.0951}
+    (worse / "meta.json").write_text(json.dumps(meta))
+    os.utime(worse, (1767139200, 1767139200))  # as old as its name says: the replay run stays the newest
     return home
 
 
@@ -111,7 +124,12 @@ def _tab(page: Any, title: str) -> None:
 
 def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path, tmp_path: Path) -> None:
     settings = load_settings(room_home)
-    genome = _params(tmp_path, HOLDING)
+    # the genome typed as the field's placeholder shows it: a path against the home, not the kernel's folder
+    (room_home / "runs" / "hand-picked").mkdir()
+    _params(room_home / "runs" / "hand-picked", HOLDING).rename(
+        room_home / "runs/hand-picked/best_strategy_params.json"
+    )
+    genome = "runs/hand-picked/best_strategy_params.json"
     port = _free_port()
     proc, url = launch(settings, port, log=tmp_path / "voila.log")
     page = None
@@ -130,7 +148,7 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         _shot(page, "trade_start")
 
         # TRADE: start a paper replay runner
-        page.locator(".aitrade-runner-params input").fill(str(genome))
+        page.locator(".aitrade-runner-params input").fill(genome)
         page.locator(".aitrade-runner-speed input").fill("5")
         page.locator(".aitrade-runner-speed input").press("Enter")
         page.locator("button.aitrade-runner-start").click()
@@ -231,9 +249,27 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.wait_for_selector("text=Cache inventory", timeout=30_000)
         _shot(page, "data_factory")
         _tab(page, "PROMOTE")
-        page.locator(".aitrade-promote-run select").select_option(index=0)  # the newest: the job's walk-forward
-        page.wait_for_selector(".aitrade-verdict", timeout=30_000)  # its verdict in words, beside the figures
-        _shot(page, "promote")
+        picker = page.locator(".aitrade-promote-run select")
+        picker.select_option(index=0)  # the newest: the job's walk-forward, its verdict in words beside the figures
+        verdict = page.locator(".aitrade-verdict")
+        verdict.wait_for(timeout=30_000)
+        assert "linear baseline" in verdict.inner_text()
+        # a run whose out-of-sample log loss is worse than the class prior's (the demo's figures, set by the test)
+        label = next(o for o in picker.locator("option").all_inner_texts() if o.endswith(OVERCONFIDENT))
+        picker.select_option(label=label)
+        page.wait_for_selector(".aitrade-verdict >> text=worse than the class prior", timeout=30_000)
+        # refused without a typed reason, though the evidence box is ticked
+        page.locator(".aitrade-promote-ok input").check()
+        page.locator("button.aitrade-promote").click()
+        page.wait_for_selector("text=promote it only with a typed reason", timeout=30_000)
+        _shot(page, "promote")  # the verdict in red and the refusal under it
+        assert not (settings.state_dir / "production").exists()
+        page.locator(".aitrade-promote-override input").fill("browser test: the override path, on paper only")
+        page.locator(".aitrade-promote-ok input").check()
+        page.locator("button.aitrade-promote").click()
+        page.wait_for_selector("text=`--signals model` now trades it", timeout=60_000)
+        promoted = json.loads((settings.state_dir / "production" / "promoted.json").read_text())
+        assert promoted["override"]["reason"] == "browser test: the override path, on paper only"
         _tab(page, "GENOME RANGES")
         page.wait_for_selector("text=save ranges", timeout=30_000)
         _shot(page, "genome_ranges")
@@ -248,6 +284,7 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         proc.wait(timeout=30)
 
 
+@pytest.mark.timeout(900)  # JupyterLab starts, then notebook 10 trains its folds in the browser's kernel
 def test_the_notebook_renders_the_panels_in_jupyterlab(chromium: Any, room_home: Path, tmp_path: Path) -> None:
     port, token = _free_port(), "aitrade-browser-test"
     served = tmp_path / "notebooks"  # a copy: JupyterLab saves what it opens, and the repository stays as it is
@@ -258,6 +295,16 @@ def test_the_notebook_renders_the_panels_in_jupyterlab(chromium: Any, room_home:
         '{"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": true}}'
     )
     shutil.copy2(REPO / "notebooks" / "00_control_room.ipynb", served)
+    # notebook 10 as a user leaves it after editing its parameters cell for a quick look (home stays None: the
+    # server's AITRADE_HOME); Run All passes no run folder, so the notebook must make and complete its own
+    walk = nbformat.read(REPO / "notebooks" / "10_walk_forward.ipynb", as_version=4)
+    cell = next(c for c in walk.cells if "parameters" in c.metadata.get("tags", []))
+    small = yaml.safe_load((REPO / "params" / "ci.yaml").read_text())  # the suite's small windows and 3 epochs
+    for name in ("start", "end", "train_window", "trade_window", "embargo", "epochs"):
+        value = json.dumps(small[name])
+        cell.source = re.sub(rf"^{name} = \S+", f"{name} = {value}", cell.source, count=1, flags=re.M)
+        assert f"{name} = {value}" in cell.source, name
+    nbformat.write(walk, served / "10_walk_forward.ipynb")
     lab = shutil.which("jupyter", path=str(Path(sys.executable).parent)) or "jupyter"
     env = {
         **os.environ,
@@ -297,6 +344,38 @@ def test_the_notebook_renders_the_panels_in_jupyterlab(chromium: Any, room_home:
             assert page.locator(".lm-TabBar-tab", has_text=title).count() >= 1
         assert page.locator(".aitrade-kill-arm").count() == 1
         _shot(page, "jupyterlab")
+
+        # Run All on 10_walk_forward: a complete run that promote accepts
+        before = set((room_home / "runs").iterdir())
+        page.goto(f"http://127.0.0.1:{port}/lab/tree/10_walk_forward.ipynb?reset&token={token}", timeout=120_000)
+        panel = ".jp-NotebookPanel"  # the only one: ?reset opened this notebook alone
+        page.wait_for_selector(f"{panel} .jp-CodeCell", timeout=120_000)
+        assert page.locator(panel).count() == 1
+        page.wait_for_selector(f"{panel} .jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=120_000)
+        started = (  # a cell of this notebook queued or run: Run All reached its kernel
+            f"() => [...document.querySelectorAll('{panel} .jp-InputArea-prompt')]"
+            ".some(e => /\\[(\\*|\\d+)\\]/.test(e.textContent))"
+        )
+        for attempt in range(3):  # the menu acts on the focused notebook: focus it, then Run All until it starts
+            page.locator(f"{panel} .jp-Cell").first.click()
+            page.locator(".lm-MenuBar-itemLabel", has_text="Run").first.click()
+            page.locator(".lm-Menu-itemLabel", has_text="Run All Cells").first.click()
+            try:
+                page.wait_for_function(started, timeout=60_000)
+                break
+            except Exception:
+                if attempt == 2:
+                    raise
+        page.wait_for_selector(
+            f"{panel} .jp-OutputArea-output >> text=next: optimise the trading rules", timeout=600_000
+        )
+        done = f"() => ![...document.querySelectorAll('{panel} .jp-InputArea-prompt')].some(e => e.textContent.includes('*'))"
+        page.wait_for_function(done, timeout=300_000)  # then its figures and feature importance, to the last cell
+        page.locator(f"{panel} .jp-Cell").last.scroll_into_view_if_needed()
+        _shot(page, "jupyterlab_walk_forward")
+        made = [p for p in set((room_home / "runs").iterdir()) - before if (p / "signals.parquet").is_file()]
+        assert len(made) == 1 and run_status(made[0]) == "complete", made
+        assert main(["--home", str(room_home), "promote", str(made[0]), *PROMOTE_ANYWAY]) == 0
     except BaseException:
         if page is not None:
             _shot(page, "failure_jupyterlab")

@@ -124,6 +124,13 @@ def test_signals_are_out_of_sample_and_aligned_by_time(tmp_path: Path) -> None:
     for name in ("params.json", "metrics.json", "fold_metrics.png", "models/BTCUSDT.json", "models/BTCUSDT.pt"):
         assert (r.run_dir / name).is_file(), name
     assert not (r.run_dir / "work").exists()
+    # permutation importance measures the last fold on the run's own out-of-sample rows, not bars after its end
+    from aitrade.signals.importance import permutation_importance  # noqa: PLC0415
+
+    importance = permutation_importance(settings, r.run_dir, repeats=1)
+    last = r.signals[r.signals["fold"] == folds[-1]["index"]]
+    assert 0 < importance.attrs["rows"] <= len(last) and importance.attrs["fold"] == folds[-1]["index"]
+    assert set(importance.index) == set(meta["features"]) and importance["log_loss_rise"].notna().all()
 
 
 def test_fold_models_are_reused_unless_reset(tmp_path: Path) -> None:

@@ -235,7 +235,9 @@ class ControlPanel(w.VBox):
         self.promote_ok = w.Checkbox(
             value=False, description="I have read the evidence above", indent=False, layout=w.Layout(width="auto")
         )
+        self.promote_ok.add_class("aitrade-promote-ok")
         self.promote_button = w.Button(description="promote", button_style="warning", disabled=True)
+        self.promote_button.add_class("aitrade-promote")
         self.promote_ok.observe(lambda c: setattr(self.promote_button, "disabled", not c["new"]), "value")
         self.promote_run.observe(lambda _: self.show_evidence(), "value")
         self.promote_button.on_click(lambda _: self.promote())
@@ -247,6 +249,7 @@ class ControlPanel(w.VBox):
             placeholder="only for a model worse than the class prior: why promote it anyway (recorded)",
             layout=w.Layout(width="560px"),
         )
+        self.promote_override.add_class("aitrade-promote-override")
         confirm = w.VBox([self.promote_override, w.HBox([self.promote_ok, self.promote_button])])
         return w.VBox([w.HBox([self.promote_run, reload]), self.evidence, confirm, self.promote_status])
 
@@ -280,10 +283,8 @@ class ControlPanel(w.VBox):
         what = ", ".join(str(x) for x in (ev["mode"], ev["interval"], ", ".join(ev["symbols"] or [])) if x)
         parts = [f"<div><b>out of sample</b>{f' ({esc(what)})' if what else ''}: {esc(ev['research'])}</div>"]
         if ev.get("verdict"):
-            good = str(ev["verdict"]).startswith("the model beats")
-            parts.append(
-                f"<div class='aitrade-verdict'>{coloured('verdict: ' + ev['verdict'], 'ok' if good else 'warn')}</div>"
-            )
+            said = coloured(f"verdict: {ev['verdict']}", ev["verdict_level"])
+            parts.append(f"<div class='aitrade-verdict'>{said}</div>")
         for o in ev["optimisations"]:
             parts.append(
                 f"<div><b>{esc(Path(o['run']).name)}</b>: Sharpe {o['sharpe'] or 0:.2f}, deflated Sharpe "

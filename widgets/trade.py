@@ -12,12 +12,13 @@ from typing import Any
 
 import ipywidgets as w
 
+from aitrade import rules
 from aitrade.commands import kill_cmd, monitor
 from aitrade.commands.text import detail
 from aitrade.config import Settings
 from widgets.common import Status, coloured, esc, heading, in_background, set_options, table
 
-TRADE_COLUMNS = ["symbol", "side", "entry_time", "entry_price", "exit_time", "exit_price", "quantity", "pnl"]
+TRADE_COLUMNS = [c for c in rules.TRADE_COLUMNS if c != "fees"]
 DAY_COLUMNS = ["day", "trades", "pnl", "equity"]
 
 
@@ -108,8 +109,7 @@ class TradeView(w.VBox):
         if held != sorted(str(o) for o in self.exit_symbol.options):
             set_options(self.exit_symbol, held)
             self._enable()
-        rows = [{**t, "exit_reason": t.get("exit_reason")} for t in snap.trades]
-        self.trades.value = table(rows, [*TRADE_COLUMNS, "exit_reason"], empty="no closed trades in this session")
+        self.trades.value = table(snap.trades, TRADE_COLUMNS, empty="no closed trades in this session")
         self.daily.value = table(snap.daily, DAY_COLUMNS, empty="no realised P&L yet")
         if snap.log_path is None:
             self.log_name.value = coloured("no runner log yet (state/logs/runner-*.log)", "muted")

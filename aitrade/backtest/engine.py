@@ -32,24 +32,11 @@ from aitrade.backtest.kernel import (
     simulate_many_nb,
     simulate_serial_nb,
 )
-from aitrade.rules import EXIT_REASONS
+from aitrade.rules import EXIT_REASONS, TRADE_COLUMNS
 from aitrade.signals.artifact import Signals
 from aitrade.strategy import Genome
 
-__all__ = ["TRADE_COLUMNS", "BacktestConfig", "BacktestResult", "Panel", "run_backtest", "simulate"]
-
-TRADE_COLUMNS = [
-    "symbol",
-    "side",
-    "entry_time",
-    "entry_price",
-    "exit_time",
-    "exit_price",
-    "quantity",
-    "fees",
-    "pnl",
-    "exit_reason",
-]
+__all__ = ["BacktestConfig", "BacktestResult", "Panel", "run_backtest", "simulate"]
 
 
 @dataclass
@@ -230,7 +217,7 @@ def _trade_frame(panel: Panel, records: list[np.ndarray]) -> pd.DataFrame:
     """Every symbol's trade records as one frame, ordered by entry time then symbol."""
     rows = np.concatenate(records) if records else np.zeros((0, N_TRADE_FIELDS))
     if not len(rows):
-        return pd.DataFrame(columns=TRADE_COLUMNS)
+        return pd.DataFrame(columns=list(TRADE_COLUMNS))
     owner = np.repeat(np.arange(len(records)), [len(r) for r in records])
     stamps = [idx.asi8 for idx in panel.index]
     entry = np.concatenate([stamps[j][r[:, COL["entry_bar"]].astype(np.int64)] for j, r in enumerate(records)])

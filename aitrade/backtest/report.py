@@ -8,12 +8,13 @@ from typing import Any
 import pandas as pd
 from matplotlib.figure import Figure
 
-from aitrade.backtest.engine import TRADE_COLUMNS, BacktestResult
+from aitrade.backtest.engine import BacktestResult
+from aitrade.rules import TRADE_COLUMNS
 from aitrade.statefile import atomic_write, atomic_write_json
 
 
 def write_trades(trades: pd.DataFrame, path: Path) -> Path:
-    out = trades.loc[:, TRADE_COLUMNS].copy()
+    out = trades.loc[:, list(TRADE_COLUMNS)].copy()
     for col in ("entry_time", "exit_time"):
         out[col] = pd.to_datetime(out[col], utc=True).dt.strftime("%Y-%m-%dT%H:%M:%SZ")
     return atomic_write(path, lambda tmp: out.to_csv(tmp, index=False))

@@ -22,7 +22,7 @@ from aitrade.commands.text import research_line
 from aitrade.config import Settings
 from aitrade.errors import UserError
 from aitrade.notebooks import REPO, declared_parameters, notebook_path
-from aitrade.runs import run_json, runs_using
+from aitrade.runs import run_json, runs_using, signals_summary
 from aitrade.statefile import atomic_write
 
 RESEARCH = {
@@ -229,8 +229,10 @@ def genomes(settings: Settings, signals: str | Path | None = None) -> list[dict[
 
 def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
     """What a promotion rests on: the run's out-of-sample metrics, and DSR/PBO of optimiser runs over it."""
+    from aitrade.signals.baseline import verdict, verdict_level  # noqa: PLC0415 (research code: loaded when a run is shown)
+
     path = Path(run)
-    summary = run_json(path / "metrics.json").get("summary") or {}
+    summary = signals_summary(path)
     meta = run_json(path / "meta.json")
     out: dict[str, Any] = {
         "run": str(path),
@@ -238,7 +240,8 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
         "symbols": meta.get("symbols"),
         "interval": meta.get("interval"),
         "research": research_line(summary) if summary else "no metrics.json: out-of-sample metrics unknown",
-        "verdict": summary.get("verdict"),  # against the class prior and the linear baseline, in words
+        "verdict": verdict(summary) if summary else None,  # against the prior and the linear baseline, in words
+        "verdict_level": verdict_level(summary) if summary else None,  # its colour: ok, warn or error
         "optimisations": [],
     }
     for opt in runs_using(settings, path):

@@ -20,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from aitrade.commands.spawn import detached
 from aitrade.config import Settings
 from aitrade.errors import UserError
 from aitrade.notebooks import REPO
@@ -73,21 +74,8 @@ def launch(
     if not NOTEBOOK.is_file():
         raise UserError(f"the control room notebook is missing: {NOTEBOOK}")
     token = token or secrets.token_urlsafe(24)
-    env = {**os.environ, "AITRADE_HOME": str(settings.home), "JUPYTER_TOKEN": token}
-    out = open(log, "ab") if log is not None else None  # noqa: SIM115 (handed to the child, closed below)
-    try:
-        proc = subprocess.Popen(  # noqa: S603 (our interpreter, our notebook)
-            voila_argv(port),
-            cwd=str(NOTEBOOK.parent),
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=out or subprocess.DEVNULL,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: stopping the page stops Voila and the kernels it started
-        )
-    finally:
-        if out is not None:
-            out.close()
+    # its own session: stopping the page's group stops Voila and the kernels it started
+    proc = detached(voila_argv(port), settings, log, env={"JUPYTER_TOKEN": token}, cwd=NOTEBOOK.parent)
     return proc, url(port, token)
 
 

@@ -16,7 +16,6 @@ import contextlib
 import os
 import secrets
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -25,6 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from aitrade.commands.spawn import detached
 from aitrade.config import Settings, load_settings
 from aitrade.errors import StateFileError, UserError
 from aitrade.locks import pid_alive
@@ -96,17 +96,7 @@ def _launch(settings: Settings, kind: str, title: str, spec: dict[str, Any]) -> 
         "log": str(log),
     }
     atomic_write_json(_path(settings, job_id), job)
-    env = {**os.environ, "AITRADE_HOME": str(settings.home)}
-    with open(log, "ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            [sys.executable, "-m", "aitrade.commands.jobs", job_id],
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
+    proc = detached([sys.executable, "-m", "aitrade.commands.jobs", job_id], settings, log)
     threading.Thread(target=proc.wait, name=f"reap {job_id}", daemon=True).start()  # no zombie while we live
     job["pid"] = proc.pid
     return job

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, replace
@@ -23,12 +22,14 @@ from typing import Any
 
 import pandas as pd
 
+from aitrade.commands.spawn import detached
 from aitrade.config import Settings
 from aitrade.defaults import CAPITAL
 from aitrade.errors import LockHeld, StateFileError, UserError
 from aitrade.locks import ProcessLock, pid_alive
+from aitrade.rules import TRADE_COLUMNS
 from aitrade.runner import control
-from aitrade.runner.ledger import TRADE_COLUMNS, TradeLedger
+from aitrade.runner.ledger import TradeLedger
 from aitrade.runner.seams import num, obj
 from aitrade.strategy import FLAT
 
@@ -378,18 +379,8 @@ def start_background(settings: Settings, argv: list[str]) -> dict[str, Any]:
     logs = settings.state_dir / "logs"
     logs.mkdir(parents=True, exist_ok=True)
     log_path = logs / f"runner-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}.log"
-    env = {**os.environ, "AITRADE_HOME": str(settings.home)}
     cmd = [sys.executable, "-m", "aitrade", "runner", "start", "--foreground", *argv]
-    with open(log_path, "ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
-            cmd,
-            stdin=subprocess.DEVNULL,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-            close_fds=True,
-        )
+    proc = detached(cmd, settings, log_path)
     deadline = time.monotonic() + START_WAIT_S
     while time.monotonic() < deadline:
         code = proc.poll()

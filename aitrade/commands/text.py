@@ -10,20 +10,25 @@ def research_line(s: dict[str, Any]) -> str:
     """Pooled and per-fold AUC and log loss side by side, each against its baseline."""
     prior, shares = s.get("pooled_prior_log_loss"), num(s.get("pooled_baseline_log_loss"), 4)
     versus = f"vs class prior {shares}"
-    if prior is not None:
+    if prior is not None and s.get("pooled_baseline_log_loss") is None:
+        versus = f"vs the training prior {num(prior, 4)}"
+    elif prior is not None:
         versus = f"vs the training prior {num(prior, 4)} (the out-of-sample class shares {shares})"
     calibrated = ""
     if s.get("calibration") == "shrink" and s.get("raw_pooled_log_loss") is not None:
         calibrated = f" (calibrated; {num(s.get('raw_pooled_log_loss'), 4)} before)"
+    rows = s.get("pooled_n", s.get("oos_rows"))
     pooled = (
-        f"pooled over {s.get('pooled_n', s.get('oos_rows'))} rows: AUC long {num(s.get('pooled_auc_long'), 3)}, "
+        f"pooled{f' over {rows} rows' if rows is not None else ''}: AUC long {num(s.get('pooled_auc_long'), 3)}, "
         f"short {num(s.get('pooled_auc_short'), 3)}, log loss {num(s.get('pooled_log_loss'), 4)}{calibrated} {versus}"
     )
-    per_fold = (
-        f"per-fold average over {s.get('evaluated')} asset-folds: AUC long {num(s.get('auc_long'), 3)}, "
-        f"short {num(s.get('auc_short'), 3)}, log loss {num(s.get('log_loss'), 4)} vs "
-        f"{num(s.get('baseline_log_loss'), 4)}"
-    )
+    per_fold = ""
+    if s.get("log_loss") is not None:
+        per_fold = (
+            f"; per-fold average over {s.get('evaluated')} asset-folds: AUC long {num(s.get('auc_long'), 3)}, "
+            f"short {num(s.get('auc_short'), 3)}, log loss {num(s.get('log_loss'), 4)} vs "
+            f"{num(s.get('baseline_log_loss'), 4)}"
+        )
     linear = ""
     if s.get("linear_pooled_log_loss") is not None:
         linear = (
@@ -37,7 +42,7 @@ def research_line(s: dict[str, Any]) -> str:
             f"; LightGBM (same rows and folds), pooled: AUC long {num(s.get('lgbm_pooled_auc_long'), 3)}, "
             f"short {num(s.get('lgbm_pooled_auc_short'), 3)}, log loss {num(s.get('lgbm_pooled_log_loss'), 4)}"
         )
-    return f"{pooled}; {per_fold}{linear}{trees}"
+    return f"{pooled}{per_fold}{linear}{trees}"
 
 
 def pct(value: Any) -> str:

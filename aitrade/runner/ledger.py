@@ -52,23 +52,12 @@ from pathlib import Path
 
 from aitrade.errors import LedgerBusy, StateFileError
 from aitrade.redact import redact
+from aitrade.rules import TRADE_COLUMNS
 from aitrade.runner.seams import Event, JsonMap, JsonObject, SqlValue, Trade, obj
 from aitrade.sqlitedb import connect, fetch, immediate, is_busy, wal
 from aitrade.strategy import State
 
 SCHEMA = 1
-TRADE_COLUMNS = (
-    "symbol",
-    "side",
-    "entry_time",
-    "entry_price",
-    "exit_time",
-    "exit_price",
-    "quantity",
-    "fees",
-    "pnl",
-    "exit_reason",
-)
 _TABLES = (
     """CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL)""",
     """CREATE TABLE IF NOT EXISTS intents (

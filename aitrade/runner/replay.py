@@ -25,7 +25,7 @@ import pandas as pd
 from aitrade.errors import UserError
 
 if TYPE_CHECKING:
-    from aitrade.runner.inference import ModelSignals
+    from aitrade.runner.inference import ModelSignals, Prediction
 
 #: a point in time as a user or a file gives it (ISO text, a datetime, a Timestamp)
 Moment: TypeAlias = "str | datetime | pd.Timestamp"
@@ -42,6 +42,13 @@ class BarSignal:
     atr: float
     p_long: float
     p_short: float
+
+    @classmethod
+    def at_close(cls, row: pd.Series, p: Prediction) -> BarSignal:
+        """The bar ``row`` (open, high, low, close) with the model's prediction ``p`` at its close."""
+        return cls(
+            float(row["open"]), float(row["high"]), float(row["low"]), float(row["close"]), p.atr, p.p_long, p.p_short
+        )
 
 
 class ArtifactReplay:
@@ -130,15 +137,7 @@ class ModelReplay:
                 upto = b.iloc[:i]  # closed bars only: nothing after ts reaches the model
                 p = self.model.predict(s, upto)
                 row = upto.iloc[-1]
-                out[s] = BarSignal(
-                    float(row["open"]),
-                    float(row["high"]),
-                    float(row["low"]),
-                    float(row["close"]),
-                    p.atr,
-                    p.p_long,
-                    p.p_short,
-                )
+                out[s] = BarSignal.at_close(row, p)
             if out:
                 yield ts, out
             await asyncio.sleep(1.0 / self.speed if self.speed > 0 else 0)

@@ -126,13 +126,5 @@ class VenueFeed:
                     continue
                 p = self.model.predict(s, self.bars[s].loc[:ts])
                 row = f.loc[ts]
-                out[s] = BarSignal(
-                    float(row["open"]),
-                    float(row["high"]),
-                    float(row["low"]),
-                    float(row["close"]),
-                    p.atr,
-                    p.p_long,
-                    p.p_short,
-                )
+                out[s] = BarSignal.at_close(row, p)
             yield ts, out

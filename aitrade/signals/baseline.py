@@ -145,6 +145,17 @@ def verdict(summary: dict[str, Any]) -> str:
     return "; ".join(parts)
 
 
+def verdict_level(summary: dict[str, Any]) -> str:
+    """The verdict's colour: ``error`` worse than the class prior, ``ok`` beating the linear baseline, else ``warn``."""
+    if worse_than_prior(summary):
+        return "error"
+    model_ll, lin_ll = summary.get("pooled_log_loss"), summary.get("linear_pooled_log_loss")
+    model_auc, lin_auc = _mean_auc(summary, "pooled_"), _mean_auc(summary, "linear_pooled_")
+    if model_ll is None or lin_ll is None or model_auc is None or lin_auc is None:
+        return "warn"
+    return "ok" if model_auc - lin_auc > SAME_AUC and model_ll - lin_ll <= SAME_LOG_LOSS else "warn"
+
+
 def _mean_auc(summary: dict[str, Any], prefix: str) -> float | None:
     values = [summary.get(f"{prefix}auc_long"), summary.get(f"{prefix}auc_short")]
     known = [v for v in values if v is not None]
