@@ -246,7 +246,7 @@ def test_the_voila_page_runs_kills_and_researches(chromium: Any, room_home: Path
         page.wait_for_selector("text=trades from the runner's ledger", timeout=30_000)
         _shot(page, "war_room")
         _tab(page, "DATA FACTORY")
-        page.wait_for_selector("text=Cache inventory", timeout=30_000)
+        page.wait_for_selector("text=embedded samples", timeout=60_000)  # read when the tab first opens
         _shot(page, "data_factory")
         _tab(page, "PROMOTE")
         picker = page.locator(".aitrade-promote-run select")

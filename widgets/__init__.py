@@ -36,7 +36,7 @@ class ControlRoom(w.VBox):
         self.control = ControlPanel(self.settings)
         self.warroom = WarRoomPanel(self.settings)
         self.monitor = LiveMonitorPanel(self.settings, every_s=every_s)
-        self.factory = DataFactoryPanel(self.settings)
+        self.factory = DataFactoryPanel(self.settings, lazy=True)  # its sample inventory: when its tab opens
         parts = self.control.sections
         self.trade = TradeView(self.settings, w.VBox([parts["mode"], parts["runner"]]))
         self.monitor.listeners.append(self.trade.show)
@@ -47,12 +47,17 @@ class ControlRoom(w.VBox):
         self.tabs = w.Tab(children=views)
         for i, title in enumerate(TABS):
             self.tabs.set_title(i, title)
+        self.tabs.observe(self._opened, "selected_index")
         banner = w.HTML(f"<b>AiTrade control room</b> · home <code>{self.settings.home}</code>")
         super().__init__([banner, self.kill, self.tabs])
         self.add_class("aitrade-control-room")
         # one ticker keeps the kill switch, jobs and runner state current; LIVE MONITOR has its own
         self.ticker = Ticker(self._read, self._show, every_s)
         self.start()
+
+    def _opened(self, change: dict[str, Any]) -> None:
+        if change["new"] == TABS.index("DATA FACTORY"):
+            self.factory.opened()
 
     def _read(self) -> dict[str, Any]:
         """Every file read of a refresh, in the worker thread; the jobs folder is listed once for both views."""

@@ -27,9 +27,13 @@ FOLD_COLUMNS = {
 
 
 class DataFactoryPanel(w.VBox):
-    def __init__(self, settings: Settings) -> None:
+    """The cache and samples, fetch jobs, the quality report and the latest research figures (``lazy``: read when
+    :meth:`opened` is first called, as the control room does when its tab is first shown)."""
+
+    def __init__(self, settings: Settings, *, lazy: bool = False) -> None:
         self.settings = settings
-        self.inventory = w.HTML()
+        self.loaded = False
+        self.inventory = w.HTML("<i>reading the cache and the embedded samples...</i>")
         self.samples = w.HTML()
         self.source = w.Dropdown(options=[s for s in SOURCES if s != "csv"], value="bitget")
         self.symbols = w.Text(placeholder="BTCUSDT,ETHUSDT", layout=w.Layout(width="300px"))
@@ -70,9 +74,16 @@ class DataFactoryPanel(w.VBox):
                 self.images,
             ]
         )
-        self.refresh()
+        if not lazy:
+            self.refresh()
+
+    def opened(self) -> None:
+        """The tab came into view: read everything the first time."""
+        if not self.loaded:
+            self.refresh()
 
     def refresh(self) -> None:
+        self.loaded = True
         inv = data_cmd.inventory(self.settings)
         by_symbol: dict[str, list[str]] = {}
         for r in inv["samples"]:

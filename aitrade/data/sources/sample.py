@@ -117,6 +117,11 @@ def load_sample(symbol: str, interval: str, seed: int = DEFAULT_SEED) -> pd.Data
 
 def sample_inventory(seed: int = DEFAULT_SEED) -> list[dict[str, object]]:
     """One row per (symbol, interval): rows, range, real or synthetic, licence."""
+    return [dict(r) for r in _inventory(seed)]
+
+
+@lru_cache(maxsize=4)
+def _inventory(seed: int) -> tuple[dict[str, object], ...]:  # the samples are fixed: built once per process
     rows: list[dict[str, object]] = []
     for symbol in sample_symbols():
         for interval in sample_intervals(symbol):
@@ -133,4 +138,4 @@ def sample_inventory(seed: int = DEFAULT_SEED) -> list[dict[str, object]]:
                     "license": df.attrs.get("license", f"generated (seed {seed})"),
                 }
             )
-    return rows
+    return tuple(rows)
