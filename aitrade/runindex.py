@@ -165,7 +165,7 @@ def read_run(run: Path, promoted: Path | None = None, owner: Path | None = None)
     if kind == SIGNALS:
         symbols = tuple(str(s) for s in meta.get("symbols") or ())
         interval = meta.get("interval")
-        metric, verdict, figures = _signals_figures(signals_summary(run))
+        metric, verdict, figures = _signals_figures(signals_summary(meta, metrics))
     else:
         over = run_json(signals / "meta.json") if signals else {}
         symbols = tuple(str(s) for s in over.get("symbols") or ())

@@ -114,11 +114,10 @@ def run_json(path: str | Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def signals_summary(run: str | Path) -> dict[str, Any]:
-    """A signals run's out-of-sample summary: the artifact's own record (``meta.json``, what promotion gates on),
-    else the one in ``metrics.json``; every verdict on the run reads it here."""
-    run = Path(run)
-    summary = run_json(run / "meta.json").get("summary") or run_json(run / "metrics.json").get("summary")
+def signals_summary(meta: dict[str, Any], metrics: dict[str, Any]) -> dict[str, Any]:
+    """A signals run's out-of-sample summary from its ``meta.json`` and ``metrics.json`` records: the artifact's own
+    (what promotion gates on), else the metrics file's; every verdict on the run reads it here."""
+    summary = meta.get("summary") or metrics.get("summary")
     return summary if isinstance(summary, dict) else {}
 
 
@@ -211,8 +210,7 @@ def promote(settings: Settings, run: str | Path, *, override: str | None = None)
     from aitrade.signals.artifact import load_signals  # noqa: PLC0415 (validates before promoting)
     from aitrade.signals.baseline import worse_than_prior  # noqa: PLC0415
 
-    load_signals(src)
-    summary = signals_summary(src)
+    summary = signals_summary(load_signals(src).meta, run_json(src / "metrics.json"))
     worse = worse_than_prior(summary)
     reason = " ".join((override or "").split())
     if worse is not None and len(reason) < MIN_REASON:

@@ -232,8 +232,8 @@ def evidence(settings: Settings, run: str | Path) -> dict[str, Any]:
     from aitrade.signals.baseline import verdict, verdict_level  # noqa: PLC0415 (research code: loaded when a run is shown)
 
     path = Path(run)
-    summary = signals_summary(path)
     meta = run_json(path / "meta.json")
+    summary = signals_summary(meta, run_json(path / "metrics.json"))
     out: dict[str, Any] = {
         "run": str(path),
         "mode": meta.get("mode"),

@@ -8,12 +8,11 @@ from typing import Any
 
 def research_line(s: dict[str, Any]) -> str:
     """Pooled and per-fold AUC and log loss side by side, each against its baseline."""
-    prior, shares = s.get("pooled_prior_log_loss"), num(s.get("pooled_baseline_log_loss"), 4)
-    versus = f"vs class prior {shares}"
-    if prior is not None and s.get("pooled_baseline_log_loss") is None:
-        versus = f"vs the training prior {num(prior, 4)}"
-    elif prior is not None:
-        versus = f"vs the training prior {num(prior, 4)} (the out-of-sample class shares {shares})"
+    prior, shares = s.get("pooled_prior_log_loss"), s.get("pooled_baseline_log_loss")
+    versus = f"vs class prior {num(shares, 4)}"
+    if prior is not None:
+        also = f" (the out-of-sample class shares {num(shares, 4)})" if shares is not None else ""
+        versus = f"vs the training prior {num(prior, 4)}{also}"
     calibrated = ""
     if s.get("calibration") == "shrink" and s.get("raw_pooled_log_loss") is not None:
         calibrated = f" (calibrated; {num(s.get('raw_pooled_log_loss'), 4)} before)"

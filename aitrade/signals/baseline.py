@@ -114,18 +114,17 @@ def worse_than_prior(summary: dict[str, Any]) -> tuple[float, float] | None:
 
 def verdict(summary: dict[str, Any]) -> str:
     """In words: the model against the linear baseline and the class prior, pooled out of sample."""
-    model_ll, lin_ll = summary.get("pooled_log_loss"), summary.get("linear_pooled_log_loss")
     parts = []
     if worse := worse_than_prior(summary):
         parts.append(f"worse than the class prior (log loss {worse[0]:.4f} vs {worse[1]:.4f}): overconfident")
     model_auc = _mean_auc(summary, "pooled_")
-    lin_auc = _mean_auc(summary, "linear_pooled_")
-    if model_ll is None or lin_ll is None or model_auc is None or lin_auc is None:
+    deltas = _against_linear(summary)
+    if deltas is None:
         parts.append("no linear baseline to compare with")
     else:
-        d_ll, d_auc = model_ll - lin_ll, model_auc - lin_auc
+        d_ll, d_auc = deltas
         said = f"log loss {d_ll:+.4f}, AUC {d_auc:+.3f} against the linear baseline"
-        if d_auc > SAME_AUC and d_ll <= SAME_LOG_LOSS:
+        if _beats(d_ll, d_auc):
             parts.append(f"the model beats the linear baseline ({said})")
         elif d_auc > SAME_AUC:
             parts.append(f"the model ranks better than the linear baseline but its probabilities are worse ({said})")
@@ -149,11 +148,21 @@ def verdict_level(summary: dict[str, Any]) -> str:
     """The verdict's colour: ``error`` worse than the class prior, ``ok`` beating the linear baseline, else ``warn``."""
     if worse_than_prior(summary):
         return "error"
+    deltas = _against_linear(summary)
+    return "ok" if deltas is not None and _beats(*deltas) else "warn"
+
+
+def _against_linear(summary: dict[str, Any]) -> tuple[float, float] | None:
+    """(log loss, mean AUC) of the model minus the linear baseline's, pooled; None without both."""
     model_ll, lin_ll = summary.get("pooled_log_loss"), summary.get("linear_pooled_log_loss")
     model_auc, lin_auc = _mean_auc(summary, "pooled_"), _mean_auc(summary, "linear_pooled_")
     if model_ll is None or lin_ll is None or model_auc is None or lin_auc is None:
-        return "warn"
-    return "ok" if model_auc - lin_auc > SAME_AUC and model_ll - lin_ll <= SAME_LOG_LOSS else "warn"
+        return None
+    return model_ll - lin_ll, model_auc - lin_auc
+
+
+def _beats(d_ll: float, d_auc: float) -> bool:
+    return d_auc > SAME_AUC and d_ll <= SAME_LOG_LOSS
 
 
 def _mean_auc(summary: dict[str, Any], prefix: str) -> float | None:

@@ -51,8 +51,8 @@ def permutation_importance(
         t0 = pd.Timestamp(last["trade_start"]).value
         t1 = pd.Timestamp(last["trade_end"]).value if last.get("trade_end") else np.iinfo(np.int64).max  # open end
         traded = sig.frame.loc[sig.frame["symbol"] == sym, "ts"]  # the run's own rows: never past its end
-        t_last = pd.Timestamp(traded.max()).value if len(traded) else t0 - 1
-        rows = np.flatnonzero((asset.times >= t0) & (asset.times < t1) & (asset.times <= t_last) & (asset.y >= 0))
+        t1 = min(t1, pd.Timestamp(traded.max()).value + 1) if len(traded) else t0
+        rows = np.flatnonzero((asset.times >= t0) & (asset.times < t1) & (asset.y >= 0))
         if not len(rows):
             continue
         if universal:
